@@ -1,0 +1,93 @@
+//! `wasm-lambda build`: turns a handler project into a component.
+//!
+//! The language is detected from the project's files; each language has a
+//! module that knows its toolchain. Every build ends the same way: the
+//! component is checked, marked with its runtime (see [`crate::marker`]) and
+//! written to `<dir>/build/<name>.wasm`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+mod rust;
+
+/// A language `wasm-lambda build` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A Cargo package using the `wasm-lambda-sdk` crate.
+    Rust,
+}
+
+impl Language {
+    /// The runtime identifier recorded in the component
+    /// (`AWS_EXECUTION_ENV=AWS_Lambda_<runtime>`).
+    pub fn runtime(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+        }
+    }
+}
+
+/// What to build and how.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The handler project's folder.
+    pub dir: PathBuf,
+    /// Where to write the component; `<dir>/build/<name>.wasm` by default.
+    pub output: Option<PathBuf>,
+}
+
+/// A finished build.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    /// The component's path.
+    pub component: PathBuf,
+    /// The project's language.
+    pub language: Language,
+    /// How long the build took.
+    pub duration: Duration,
+}
+
+/// Detects the language of the project in `dir`.
+pub fn detect_language(dir: &Path) -> Result<Language> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    if dir.join("Cargo.toml").is_file() {
+        return Ok(Language::Rust);
+    }
+    bail!(
+        "cannot tell the language of {}: expected a Cargo.toml (Rust)",
+        dir.display()
+    )
+}
+
+/// Builds the project, calling `progress` with short status messages while
+/// the toolchain works.
+pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<BuildOutput> {
+    let started = Instant::now();
+    let language = detect_language(&options.dir)?;
+    let (name, component) = match language {
+        Language::Rust => rust::build(&options.dir, progress)?,
+    };
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| options.dir.join("build").join(format!("{name}.wasm")));
+    if !wasmparser::Parser::is_component(&component) {
+        bail!("the {language:?} toolchain produced a core module, not a component");
+    }
+    let marked = crate::marker::append_runtime(&component, language.runtime());
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    std::fs::write(&output, marked)
+        .with_context(|| format!("failed to write {}", output.display()))?;
+    Ok(BuildOutput {
+        component: output,
+        language,
+        duration: started.elapsed(),
+    })
+}

@@ -1,0 +1,161 @@
+//! The one wasmtime `Engine` of a process, with every setting in one place.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances. Each tick is a point where a running
+/// guest checks its deadline and yields to the async executor, so this bounds
+/// both how late a timeout fires and how long one busy guest can hold a worker
+/// thread. 10 ms keeps the ticker's own cost negligible.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Settings of the host's engine that a user may want to change.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How many instances may be alive at once across all functions: running
+    /// invocations plus idle warm instances. The pooling allocator reserves
+    /// this many slots up front, and invocations beyond it wait for a slot.
+    pub max_instances: u32,
+    /// Use the pooling allocator when the machine allows it. Turning it off
+    /// gives on-demand allocation (slower instantiation, no up-front reservation).
+    pub pooling: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_instances: 64,
+            pooling: true,
+        }
+    }
+}
+
+/// Which instance allocator the engine ended up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocator {
+    /// Pre-reserved slots with copy-on-write memory images: the fast path.
+    Pooling,
+    /// Memory mapped per instance: used when pooling is off or the machine
+    /// cannot reserve the pool's virtual memory.
+    OnDemand,
+}
+
+/// The largest linear memory a function may have. wasm32 cannot address more
+/// than 4 GiB, which is below Lambda's 10,240 MB maximum; the per-function cap
+/// (its memory size) is enforced by the store's limiter, not by the pool.
+const MAX_MEMORY_BYTES: usize = 4 << 30;
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Deadlines: each store gets an epoch deadline and a callback that checks
+    // the wall clock, so a looping guest ends with `Sandbox.Timedout`.
+    config.epoch_interruption(true);
+    // Python's interpreter recurses deeply; 1 MiB of wasm stack matches what
+    // its components need, and the async fiber stack must be larger still.
+    config.max_wasm_stack(1 << 20);
+    config.async_stack_size(2 << 20);
+    // Copy-on-write images of each component's initial memory make a fresh
+    // instance cost page-table work instead of copying megabytes of data
+    // (componentize-py snapshots are ~20 MB).
+    config.memory_init_cow(true);
+    config
+}
+
+fn pooling_config(max_instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    // One slot per live instance: the host's instance semaphore has the same size.
+    pool.total_component_instances(max_instances);
+    pool.total_stacks(max_instances);
+    // componentize-py links libc, libpython, the adapter and a dozen shims
+    // into one component: room for 50 core instances, 10 memories and 20
+    // tables per component covers it and the smaller toolchains.
+    pool.max_core_instances_per_component(50);
+    pool.max_memories_per_component(10);
+    pool.max_tables_per_component(20);
+    pool.total_core_instances(max_instances * 20);
+    pool.total_memories(max_instances * 2);
+    pool.total_tables(max_instances * 4);
+    pool.max_memory_size(MAX_MEMORY_BYTES);
+    // CPython's function table holds tens of thousands of entries.
+    pool.table_elements(100_000);
+    // Big interpreters have large vmctx structures (many imports and globals).
+    pool.max_core_instance_size(4 << 20);
+    pool.max_component_instance_size(4 << 20);
+    // Keeping the first MiB of each reused slot resident saves a page fault
+    // storm on every cold start of small guests, at 1 MiB of RSS per slot.
+    pool.linear_memory_keep_resident(1 << 20);
+    pool.table_keep_resident(1 << 20);
+    pool
+}
+
+/// Builds the engine: pooling when asked for and possible, on-demand otherwise.
+pub(crate) fn new_engine(settings: &EngineConfig) -> Result<(Engine, Allocator)> {
+    if settings.pooling {
+        let mut config = base_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+            settings.max_instances,
+        )));
+        // Creating the engine reserves the pool's address space; on a machine
+        // with a small `ulimit -v` or without overcommit this fails, and the
+        // host still works with on-demand allocation.
+        match Engine::new(&config) {
+            Ok(engine) => return Ok((engine, Allocator::Pooling)),
+            Err(error) => {
+                eprintln!(
+                    "wasm-lambda: pooling allocator unavailable ({error}); using on-demand allocation"
+                );
+            }
+        }
+    }
+    let engine = Engine::new(&base_config())
+        .map_err(anyhow::Error::from)
+        .context("failed to create the wasmtime engine")?;
+    Ok((engine, Allocator::OnDemand))
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] for as long as the engine
+/// lives. The thread holds only a weak reference, so dropping the last
+/// `Engine` clone ends it.
+pub(crate) fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let started = thread::Builder::new()
+        .name("wasm-lambda-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(error) = started {
+        // Without a ticker only the async timeout ends a looping guest.
+        eprintln!("wasm-lambda: failed to start the epoch ticker: {error}");
+    }
+}
+
+/// The engine plus the allocator it got, shared by every function of a host.
+#[derive(Clone)]
+pub(crate) struct SharedEngine {
+    pub(crate) engine: Engine,
+    pub(crate) allocator: Allocator,
+    pub(crate) instance_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl SharedEngine {
+    pub(crate) fn new(settings: &EngineConfig) -> Result<Self> {
+        let (engine, allocator) = new_engine(settings)?;
+        start_epoch_ticker(&engine);
+        Ok(SharedEngine {
+            engine,
+            allocator,
+            instance_slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_instances as usize,
+            )),
+        })
+    }
+}

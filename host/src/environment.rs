@@ -1,0 +1,125 @@
+//! The environment variables a function sees: Lambda's own, then the
+//! function's configured ones. Nothing of the host's environment leaks in.
+
+use crate::function::FunctionConfig;
+
+/// The variables Lambda sets itself; a function's configuration may not
+/// override them (Lambda refuses such a configuration too).
+pub const RESERVED_VARIABLES: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "TZ",
+];
+
+/// Lambda's limit on the total size of a function's configured variables.
+pub const MAX_CONFIGURED_BYTES: usize = 4096;
+
+/// Checks a function's configured variables the way Lambda does.
+pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
+    let mut total = 0;
+    for (key, value) in &config.environment {
+        if RESERVED_VARIABLES.contains(&key.as_str()) {
+            return Err(format!(
+                "environment variable {key} is reserved by Lambda and cannot be configured"
+            ));
+        }
+        if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
+            return Err(format!("invalid environment variable name {key:?}"));
+        }
+        total += key.len() + value.len();
+    }
+    if total > MAX_CONFIGURED_BYTES {
+        return Err(format!(
+            "environment variables take {total} bytes, more than Lambda's limit of {MAX_CONFIGURED_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+/// The function's whole environment, in the order Lambda's variables are
+/// documented, then the configured ones.
+pub(crate) fn variables(
+    config: &FunctionConfig,
+    log_stream_name: &str,
+    runtime: Option<&str>,
+    trace_id: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = vec![
+        ("_HANDLER".into(), config.handler_name()),
+        ("AWS_REGION".into(), config.region.clone()),
+        ("AWS_DEFAULT_REGION".into(), config.region.clone()),
+    ];
+    if let Some(runtime) = runtime {
+        vars.push(("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")));
+    }
+    vars.extend([
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), config.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            config.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), config.version.clone()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME".into(), config.log_group_name()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream_name.into()),
+        ("LAMBDA_TASK_ROOT".into(), "/var/task".into()),
+        ("TZ".into(), "UTC".into()),
+    ]);
+    if let Some(trace_id) = trace_id {
+        vars.push(("_X_AMZN_TRACE_ID".into(), trace_id.into()));
+    }
+    vars.extend(
+        config
+            .environment
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    vars
+}
+
+/// A log stream name as Lambda makes them: `YYYY/MM/DD/[$LATEST]<32 hex>`.
+pub(crate) fn new_log_stream_name(version: &str) -> String {
+    let now = humantime::format_rfc3339(std::time::SystemTime::now()).to_string();
+    let date = now[..10].replace('-', "/");
+    format!("{date}/[{version}]{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_stream_name_has_lambdas_shape() {
+        let name = new_log_stream_name("$LATEST");
+        let (date, rest) = name.split_at(10);
+        assert_eq!(date.len(), 10);
+        assert_eq!(&date[4..5], "/");
+        assert!(rest.starts_with("/[$LATEST]"));
+        assert_eq!(rest.len(), "/[$LATEST]".len() + 32);
+    }
+
+    #[test]
+    fn reserved_and_oversized_variables_are_refused() {
+        let mut config = FunctionConfig::new("f", "f.wasm");
+        config.environment.insert("AWS_REGION".into(), "x".into());
+        assert!(validate(&config).unwrap_err().contains("reserved"));
+        config.environment.clear();
+        config.environment.insert("BIG".into(), "x".repeat(5000));
+        assert!(validate(&config).unwrap_err().contains("4096"));
+        config.environment.clear();
+        config.environment.insert("OK".into(), "yes".into());
+        assert!(validate(&config).is_ok());
+    }
+}

@@ -1,0 +1,110 @@
+//! The host: one engine, one linker and one artifact cache, shared by every
+//! function it loads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{Handler, wasm_lambda};
+use crate::cache::{ArtifactCache, default_cache_dir};
+use crate::engine::{Allocator, EngineConfig, SharedEngine};
+use crate::limits::MemoryLimiter;
+use crate::logs::LogSink;
+
+/// How to set up a [`Host`].
+#[derive(Clone)]
+pub struct HostConfig {
+    /// Engine settings: instance pool size and allocator.
+    pub engine: EngineConfig,
+    /// Where precompiled components are cached; `None` compiles every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Where function logs are streamed while invocations run, besides being
+    /// captured in each [`Invocation`](crate::Invocation).
+    pub log_sink: Option<LogSink>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            engine: EngineConfig::default(),
+            cache_dir: Some(default_cache_dir()),
+            log_sink: None,
+        }
+    }
+}
+
+/// Runs handler components. Create one per process and load functions from it.
+///
+/// Cloning is cheap: clones share the engine, linker and cache.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) shared: Arc<HostShared>,
+}
+
+pub(crate) struct HostShared {
+    pub(crate) engine: SharedEngine,
+    pub(crate) linker: Linker<State>,
+    pub(crate) cache: ArtifactCache,
+    pub(crate) log_sink: Option<LogSink>,
+}
+
+impl Host {
+    /// Creates the engine (pooling allocator when possible), links WASI 0.2
+    /// and the `wasm-lambda:handler/runtime` interface, and starts the epoch
+    /// ticker that enforces timeouts.
+    pub fn new(config: HostConfig) -> Result<Host> {
+        let engine = SharedEngine::new(&config.engine)?;
+        let mut linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link WASI")?;
+        Handler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(anyhow::Error::from)
+            .context("failed to link the wasm-lambda runtime interface")?;
+        Ok(Host {
+            shared: Arc::new(HostShared {
+                engine,
+                linker,
+                cache: ArtifactCache::new(config.cache_dir),
+                log_sink: config.log_sink,
+            }),
+        })
+    }
+
+    /// The instance allocator the engine runs with.
+    pub fn allocator(&self) -> Allocator {
+        self.shared.engine.allocator
+    }
+}
+
+/// The data of one sandbox's `Store`: its WASI context, memory cap and
+/// deadline.
+pub(crate) struct State {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    /// When the current invocation times out.
+    pub(crate) deadline: Instant,
+    /// Set by the epoch callback when it interrupted the guest for the deadline.
+    pub(crate) timed_out: bool,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wasm_lambda::handler::runtime::Host for State {
+    fn remaining_time_ms(&mut self) -> u64 {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
+    }
+}

@@ -1,0 +1,429 @@
+//! Running one invocation: a fresh sandbox (or the warm one), the handler
+//! call under a deadline and a memory cap, and the outcome in Lambda's shapes.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::bindings::{self, Handler};
+use crate::environment;
+use crate::error::{FunctionError, InvokeError};
+use crate::function::Function;
+use crate::host::State;
+use crate::limits::MemoryLimiter;
+use crate::logs::{self, LogPipe, Report, ReportStatus};
+
+/// Lambda's limit on a synchronous request payload.
+pub const MAX_REQUEST_BYTES: usize = 6_291_456;
+/// Lambda's limit on a synchronous response payload.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// The caller's Cognito identity, passed to the handler's context.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CognitoIdentity {
+    /// The identity id.
+    pub identity_id: String,
+    /// The identity pool id.
+    pub identity_pool_id: String,
+}
+
+/// One invocation's input: the event and what the caller says about it.
+#[derive(Debug, Clone, Default)]
+pub struct InvokeRequest {
+    /// The event, JSON text; empty means `{}`, as with Lambda.
+    pub payload: Vec<u8>,
+    /// The request id; a new UUID when `None`.
+    pub request_id: Option<String>,
+    /// A deadline set by the caller (the Runtime API's); the function's
+    /// timeout applies when it is earlier or absent.
+    pub deadline: Option<SystemTime>,
+    /// The ARN the caller used; the function's own ARN when `None`.
+    pub invoked_function_arn: Option<String>,
+    /// The X-Ray trace header.
+    pub trace_id: Option<String>,
+    /// The caller's Cognito identity.
+    pub identity: Option<CognitoIdentity>,
+    /// The client context, JSON text.
+    pub client_context: Option<String>,
+    /// The tenant id.
+    pub tenant_id: Option<String>,
+}
+
+impl InvokeRequest {
+    /// A request with this event and nothing else.
+    pub fn new(payload: impl Into<Vec<u8>>) -> Self {
+        InvokeRequest {
+            payload: payload.into(),
+            ..InvokeRequest::default()
+        }
+    }
+}
+
+/// What an invocation produced.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id.
+    pub request_id: String,
+    /// The response (JSON text), or the function error.
+    pub result: Result<String, FunctionError>,
+    /// The function's log: `START`, the guest's output, `END`, `REPORT`.
+    pub log: String,
+    /// The figures of the `REPORT` line.
+    pub report: Report,
+}
+
+impl Invocation {
+    /// The response payload exactly as Lambda returns it: the handler's
+    /// response, or the error JSON.
+    pub fn payload(&self) -> &str {
+        match &self.result {
+            Ok(response) => response,
+            Err(error) => &error.payload,
+        }
+    }
+
+    /// The function error, if the invocation failed.
+    pub fn function_error(&self) -> Option<&FunctionError> {
+        self.result.as_ref().err()
+    }
+}
+
+/// An instance kept between invocations when a function reuses instances.
+pub(crate) struct WarmInstance {
+    store: Store<State>,
+    handler: Handler,
+    log: LogPipe,
+    /// Holds the instance's slot in the pool while it is idle.
+    _slot: OwnedSemaphorePermit,
+}
+
+/// How the handler call ended, before it is put in Lambda's terms.
+enum CallEnd {
+    Returned(Result<String, bindings::HandlerError>),
+    Trapped(wasmtime::Error),
+    TimedOut,
+}
+
+impl Function {
+    /// Runs one invocation.
+    ///
+    /// A malformed or oversized event is refused with an [`InvokeError`], as
+    /// Lambda's Invoke API refuses it. Anything the handler does — return, raise,
+    /// loop, exhaust memory, trap — ends in an [`Invocation`]: its failures are
+    /// function errors, and the host and other invocations carry on.
+    pub async fn invoke(&self, request: InvokeRequest) -> Result<Invocation, InvokeError> {
+        if request.payload.len() > MAX_REQUEST_BYTES {
+            return Err(InvokeError::RequestEntityTooLarge {
+                limit: MAX_REQUEST_BYTES,
+            });
+        }
+        // Lambda hands an invocation without a payload to the handler as `{}`.
+        let payload = if request.payload.is_empty() {
+            b"{}".to_vec()
+        } else {
+            request.payload
+        };
+        let event = String::from_utf8(payload)
+            .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(&event)
+            .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
+
+        let inner = &self.inner;
+        let config = &inner.config;
+        let request_id = request
+            .request_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let started = Instant::now();
+        let now = SystemTime::now();
+        let mut deadline = started + config.timeout;
+        if let Some(requested) = request.deadline {
+            let left = requested.duration_since(now).unwrap_or(Duration::ZERO);
+            deadline = deadline.min(started + left);
+        }
+        let timeout = deadline - started;
+        let deadline_ms = now
+            .checked_add(timeout)
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_millis() as u64);
+        let sink = inner.host.shared.log_sink.clone();
+
+        let context = bindings::Context {
+            aws_request_id: request_id.clone(),
+            function_name: config.name.clone(),
+            function_version: config.version.clone(),
+            invoked_function_arn: request.invoked_function_arn.unwrap_or_else(|| config.arn()),
+            memory_limit_in_mb: config.memory_mb,
+            log_group_name: config.log_group_name(),
+            log_stream_name: inner.log_stream_name.clone(),
+            deadline_ms,
+            trace_id: request.trace_id.clone(),
+            identity: request.identity.map(|identity| bindings::CognitoIdentity {
+                cognito_identity_id: identity.identity_id,
+                cognito_identity_pool_id: identity.identity_pool_id,
+            }),
+            client_context: request.client_context,
+            tenant_id: request.tenant_id,
+        };
+
+        let warm = if config.reuse_instances {
+            inner.warm.lock().unwrap_or_else(|e| e.into_inner()).take()
+        } else {
+            None
+        };
+        let cold = warm.is_none();
+        let log = match &warm {
+            Some(instance) => {
+                instance.log.set_sink(sink.clone());
+                instance.log.clone()
+            }
+            None => LogPipe::new(sink.clone()),
+        };
+        log.write(logs::start_line(&request_id, &config.version).as_bytes());
+
+        let slot_wait = Instant::now();
+        let prepared = match warm {
+            Some(mut instance) => {
+                let state = instance.store.data_mut();
+                state.deadline = deadline;
+                state.timed_out = false;
+                state.limiter.reset_peak();
+                Ok(instance)
+            }
+            None => {
+                self.instantiate(&log, deadline, request.trace_id.as_deref())
+                    .await
+            }
+        };
+        let init_duration = cold.then(|| {
+            let unreported = inner
+                .unreported_load
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            slot_wait.elapsed() + unreported.unwrap_or_default()
+        });
+
+        let call_started = Instant::now();
+        let (end, instance) = match prepared {
+            Ok(mut instance) => {
+                let call = instance
+                    .handler
+                    .call_handle(&mut instance.store, &event, &context);
+                let end = match tokio::time::timeout_at(deadline.into(), call).await {
+                    Ok(Ok(returned)) => CallEnd::Returned(returned),
+                    Ok(Err(trap)) => CallEnd::Trapped(trap),
+                    Err(_elapsed) => CallEnd::TimedOut,
+                };
+                (end, Some(instance))
+            }
+            Err(end) => (end, None),
+        };
+        let duration = call_started.elapsed();
+
+        let timed_out = matches!(end, CallEnd::TimedOut)
+            || instance.as_ref().is_some_and(|i| i.store.data().timed_out);
+        let out_of_memory = instance
+            .as_ref()
+            .is_some_and(|i| i.store.data().limiter.exceeded())
+            || matches!(&end, CallEnd::Trapped(e) if is_out_of_memory_error(e));
+        let max_memory_bytes = instance
+            .as_ref()
+            .map_or(0, |i| i.store.data().limiter.peak_bytes());
+
+        let (result, status, reusable) = match end {
+            CallEnd::Returned(Ok(response)) if response.len() > MAX_RESPONSE_BYTES => (
+                Err(FunctionError::sandbox(
+                    "Function.ResponseSizeTooLarge",
+                    format!(
+                        "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+                    ),
+                )),
+                ReportStatus::Success,
+                true,
+            ),
+            CallEnd::Returned(Ok(response)) => (Ok(response), ReportStatus::Success, true),
+            CallEnd::Returned(Err(error)) => (
+                Err(FunctionError::from_handler(
+                    &request_id,
+                    error.error_type,
+                    error.error_message,
+                    error.stack_trace,
+                )),
+                ReportStatus::Success,
+                true,
+            ),
+            _ if timed_out => {
+                log.write(logs::timeout_line(&request_id, timeout).as_bytes());
+                (
+                    Err(FunctionError::sandbox(
+                        "Sandbox.Timedout",
+                        format!(
+                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                            timeout.as_secs_f64()
+                        ),
+                    )),
+                    ReportStatus::Timeout,
+                    false,
+                )
+            }
+            CallEnd::Trapped(_) if out_of_memory => {
+                log.write(
+                    format!(
+                        "RequestId: {request_id} Error: Runtime exited with error: memory limit of {} MB reached\n",
+                        config.memory_mb
+                    )
+                    .as_bytes(),
+                );
+                (
+                    Err(FunctionError::sandbox(
+                        "Runtime.OutOfMemory",
+                        format!(
+                            "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                        ),
+                    )),
+                    ReportStatus::Error("Runtime.OutOfMemory".into()),
+                    false,
+                )
+            }
+            CallEnd::Trapped(error) => {
+                let cause = trap_message(&error);
+                log.write(
+                    format!(
+                        "RequestId: {request_id} Error: Runtime exited with error: {error:?}\nRuntime.ExitError\n"
+                    )
+                    .as_bytes(),
+                );
+                (
+                    Err(FunctionError::sandbox(
+                        "Runtime.ExitError",
+                        format!("RequestId: {request_id} Error: Runtime exited with error: {cause}"),
+                    )),
+                    ReportStatus::Error("Runtime.ExitError".into()),
+                    false,
+                )
+            }
+            CallEnd::TimedOut => unreachable!("timeouts are handled above"),
+        };
+
+        let report = Report {
+            request_id: request_id.clone(),
+            duration,
+            memory_size_mb: config.memory_mb,
+            max_memory_used_mb: (max_memory_bytes as u64).div_ceil(1 << 20),
+            init_duration,
+            status,
+        };
+        log.write(logs::end_line(&request_id).as_bytes());
+        log.write(format!("{report}\n").as_bytes());
+
+        if reusable
+            && config.reuse_instances
+            && let Some(instance) = instance
+        {
+            instance.log.set_sink(None);
+            let mut warm = inner.warm.lock().unwrap_or_else(|e| e.into_inner());
+            if warm.is_none() {
+                *warm = Some(instance);
+            }
+        }
+        Ok(Invocation {
+            request_id,
+            result,
+            log: log.take(),
+            report,
+        })
+    }
+
+    /// Creates a fresh sandbox: a pool slot, a store with exactly Lambda's
+    /// environment, and an instance of the pre-linked component.
+    async fn instantiate(
+        &self,
+        log: &LogPipe,
+        deadline: Instant,
+        trace_id: Option<&str>,
+    ) -> Result<WarmInstance, CallEnd> {
+        let inner = &self.inner;
+        let shared = &inner.host.shared;
+        let slot = tokio::time::timeout_at(
+            deadline.into(),
+            shared.engine.instance_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| CallEnd::TimedOut)?
+        .expect("the instance semaphore is never closed");
+
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(log.clone())
+            .stderr(log.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (key, value) in environment::variables(
+            &inner.config,
+            &inner.log_stream_name,
+            inner.runtime.as_deref(),
+            trace_id,
+        ) {
+            wasi.env(key, value);
+        }
+        let memory_limit = inner.config.memory_mb as usize * (1 << 20);
+        let mut store = Store::new(
+            &shared.engine.engine,
+            State {
+                wasi: wasi.build(),
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter::new(memory_limit),
+                deadline,
+                timed_out: false,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        // Every epoch tick checks the wall clock: past the deadline the guest
+        // is interrupted, otherwise it yields so other invocations (and the
+        // async timeout) get to run.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| {
+            let state = store.data_mut();
+            if Instant::now() >= state.deadline {
+                state.timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let instantiated =
+            tokio::time::timeout_at(deadline.into(), inner.pre.instantiate_async(&mut store)).await;
+        let handler = match instantiated {
+            Err(_elapsed) => return Err(CallEnd::TimedOut),
+            Ok(Err(error)) => return Err(CallEnd::Trapped(error)),
+            Ok(Ok(handler)) => handler,
+        };
+        Ok(WarmInstance {
+            store,
+            handler,
+            log: log.clone(),
+            _slot: slot,
+        })
+    }
+}
+
+/// Instantiation refused by the limiter fails with an error rather than a
+/// guest trap; its message says so.
+fn is_out_of_memory_error(error: &wasmtime::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("memory minimum size") || text.contains("exceeds memory limits")
+}
+
+/// The short cause of a trap for `errorMessage`: the trap itself (e.g. "wasm
+/// `unreachable` instruction executed"), without the backtrace, which goes to
+/// the log.
+fn trap_message(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<Trap>() {
+        Some(trap) => format!("wasm trap: {trap}"),
+        None => error.root_cause().to_string(),
+    }
+}

@@ -1,0 +1,64 @@
+//! Run AWS-Lambda-style handlers compiled to WebAssembly components.
+//!
+//! A handler written as for Lambda (`def lambda_handler(event, context)`,
+//! `export const handler = async (event, context) => ...`, or the same shape
+//! in Rust, C, Go, ...) is built into a component of the
+//! `wasm-lambda:handler` world (`guest-sdk/wit/handler.wit`). This crate
+//! loads such components and invokes them the way Lambda does: a fresh
+//! sandbox per invocation, Lambda's context and environment, a timeout and a
+//! memory cap, and the response or Lambda's error JSON as the result.
+//!
+//! ```no_run
+//! use wasm_lambda::{FunctionConfig, Host, HostConfig, InvokeRequest};
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let host = Host::new(HostConfig::default())?;
+//! let function = host.load(FunctionConfig::new("hello", "hello.wasm"))?;
+//! let invocation = function
+//!     .invoke(InvokeRequest::new(r#"{"first_name":"John","last_name":"Smith"}"#))
+//!     .await?;
+//! assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
+//! println!("{}", invocation.log); // START ... END ... REPORT ...
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The pieces:
+//! - [`Host`]: one per process; owns the engine (pooling allocator, epoch
+//!   timeouts), the linker and the cache of precompiled components.
+//! - [`FunctionConfig`] and [`Function`]: a function's settings (memory,
+//!   timeout, environment, instance reuse) and its loaded component.
+//! - [`InvokeRequest`] and [`Invocation`]: one invocation's input and result,
+//!   with its log and [`Report`].
+//! - [`InvokeError`] and [`FunctionError`]: Lambda's service errors and
+//!   function errors.
+//! - [`build`]: turns a handler project into a component.
+#![deny(missing_docs)]
+
+mod bindings;
+pub mod build;
+mod cache;
+mod engine;
+mod environment;
+mod error;
+mod function;
+mod host;
+mod invoke;
+mod limits;
+mod logs;
+pub mod marker;
+
+pub use bindings::{RUNTIME_INTERFACE, WORLD};
+pub use cache::{LoadSource, default_cache_dir};
+pub use engine::{Allocator, EngineConfig};
+pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
+pub use error::{FunctionError, InvokeError};
+pub use function::{
+    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionConfig, LoadError, LoadInfo,
+    MAX_TIMEOUT, MEMORY_RANGE_MB,
+};
+pub use host::{Host, HostConfig};
+pub use invoke::{
+    CognitoIdentity, InvokeRequest, Invocation, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+};
+pub use logs::{LogSink, Report, ReportStatus, stderr_sink};

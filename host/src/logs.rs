@@ -1,0 +1,280 @@
+//! The function's log: guest stdout and stderr captured per invocation, and
+//! the `START`/`END`/`REPORT` lines Lambda writes around each invocation.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// Receives the function's log as it is written: guest output and the host's
+/// `START`/`END`/`REPORT` lines, in order. Used to stream logs to a terminal
+/// or a server log while the invocation runs.
+pub type LogSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// A sink that writes to the host process's stderr.
+pub fn stderr_sink() -> LogSink {
+    Arc::new(|bytes: &[u8]| {
+        use std::io::Write;
+        let mut stderr = std::io::stderr().lock();
+        // A closed stderr must not fail the invocation.
+        let _ = stderr.write_all(bytes);
+        let _ = stderr.flush();
+    })
+}
+
+/// How much of one invocation's log is kept in memory. Beyond it the oldest
+/// output is dropped: the tail is what `REPORT` readers and
+/// `X-Amz-Log-Result` (last 4 KB) want.
+const CAPTURE_LIMIT: usize = 1 << 20;
+
+struct Captured {
+    bytes: Vec<u8>,
+    sink: Option<LogSink>,
+}
+
+/// Guest stdout and stderr of one instance: captured, and copied to the sink.
+///
+/// Cloned into the WASI context as both stdout and stderr, so interleaving is
+/// kept in the order the guest wrote.
+#[derive(Clone)]
+pub(crate) struct LogPipe {
+    captured: Arc<Mutex<Captured>>,
+}
+
+impl LogPipe {
+    pub(crate) fn new(sink: Option<LogSink>) -> Self {
+        LogPipe {
+            captured: Arc::new(Mutex::new(Captured {
+                bytes: Vec::new(),
+                sink,
+            })),
+        }
+    }
+
+    /// Appends host-written text (the `START`, `END` and `REPORT` lines).
+    pub(crate) fn write(&self, bytes: &[u8]) {
+        let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        captured.bytes.extend_from_slice(bytes);
+        if captured.bytes.len() > 2 * CAPTURE_LIMIT {
+            let excess = captured.bytes.len() - CAPTURE_LIMIT;
+            captured.bytes.drain(..excess);
+        }
+        if let Some(sink) = &captured.sink {
+            sink(bytes);
+        }
+    }
+
+    /// Takes the log captured so far, leaving the pipe empty for the next
+    /// invocation of a reused instance.
+    pub(crate) fn take(&self) -> String {
+        let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = std::mem::take(&mut captured.bytes);
+        let start = bytes.len().saturating_sub(CAPTURE_LIMIT);
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
+    }
+
+    /// Points the pipe at the sink of the current invocation.
+    pub(crate) fn set_sink(&self, sink: Option<LogSink>) {
+        self.captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sink = sink;
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogPipe {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LogPipe {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        LogPipe::write(self, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Always ready: the pipe drops old output instead of pushing back.
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for LogPipe {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        LogPipe::write(&self, buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for LogPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogPipe {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+/// How an invocation ended, as Lambda's newer `REPORT` lines say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportStatus {
+    /// The handler returned (a response or a handled function error).
+    Success,
+    /// The invocation ran out of time.
+    Timeout,
+    /// The sandbox crashed; the error type says how.
+    Error(String),
+}
+
+/// The figures of Lambda's `REPORT` line for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The invocation's request id.
+    pub request_id: String,
+    /// Time spent in the handler.
+    pub duration: Duration,
+    /// The function's memory size in MB.
+    pub memory_size_mb: u32,
+    /// The most linear memory the sandbox held, in MB (rounded up).
+    pub max_memory_used_mb: u64,
+    /// Set when the invocation paid a cold start: artifact load or compile
+    /// (first instance only) plus instantiation.
+    pub init_duration: Option<Duration>,
+    /// How the invocation ended.
+    pub status: ReportStatus,
+}
+
+impl Report {
+    /// Whole milliseconds billed: the duration rounded up, at least 1.
+    pub fn billed_duration_ms(&self) -> u128 {
+        let nanos = self.duration.as_nanos();
+        nanos.div_ceil(1_000_000).max(1)
+    }
+}
+
+/// Milliseconds with two decimals, as Lambda prints durations.
+fn millis(duration: Duration) -> String {
+    format!("{:.2}", duration.as_secs_f64() * 1000.0)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "REPORT RequestId: {}\tDuration: {} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            self.request_id,
+            millis(self.duration),
+            self.billed_duration_ms(),
+            self.memory_size_mb,
+            self.max_memory_used_mb,
+        )?;
+        if let Some(init) = self.init_duration {
+            write!(f, "\tInit Duration: {} ms", millis(init))?;
+        }
+        match &self.status {
+            ReportStatus::Success => Ok(()),
+            ReportStatus::Timeout => write!(f, "\tStatus: timeout"),
+            ReportStatus::Error(error_type) => {
+                write!(f, "\tStatus: error\tError Type: {error_type}")
+            }
+        }
+    }
+}
+
+/// `START RequestId: <id> Version: $LATEST`
+pub(crate) fn start_line(request_id: &str, version: &str) -> String {
+    format!("START RequestId: {request_id} Version: {version}\n")
+}
+
+/// `END RequestId: <id>`
+pub(crate) fn end_line(request_id: &str) -> String {
+    format!("END RequestId: {request_id}\n")
+}
+
+/// `<timestamp> <id> Task timed out after 3.00 seconds`, logged on a timeout.
+pub(crate) fn timeout_line(request_id: &str, timeout: Duration) -> String {
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
+    format!(
+        "{now} {request_id} Task timed out after {:.2} seconds\n",
+        timeout.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_matches_lambda() {
+        let report = Report {
+            request_id: "8f5b".into(),
+            duration: Duration::from_micros(2_140),
+            memory_size_mb: 128,
+            max_memory_used_mb: 36,
+            init_duration: Some(Duration::from_micros(85_200)),
+            status: ReportStatus::Success,
+        };
+        assert_eq!(
+            report.to_string(),
+            "REPORT RequestId: 8f5b\tDuration: 2.14 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 85.20 ms"
+        );
+    }
+
+    #[test]
+    fn report_line_carries_status_of_a_crash() {
+        let report = Report {
+            request_id: "r".into(),
+            duration: Duration::from_millis(3000),
+            memory_size_mb: 128,
+            max_memory_used_mb: 128,
+            init_duration: None,
+            status: ReportStatus::Error("Runtime.OutOfMemory".into()),
+        };
+        assert_eq!(
+            report.to_string(),
+            "REPORT RequestId: r\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory"
+        );
+    }
+
+    #[test]
+    fn pipe_keeps_the_tail_of_a_flood() {
+        let pipe = LogPipe::new(None);
+        let line = vec![b'x'; 1024];
+        for _ in 0..3 * 1024 {
+            pipe.write(&line);
+        }
+        pipe.write(b"last\n");
+        let log = pipe.take();
+        assert!(log.len() <= CAPTURE_LIMIT);
+        assert!(log.ends_with("last\n"));
+        assert!(pipe.take().is_empty());
+    }
+}

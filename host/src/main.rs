@@ -1,0 +1,183 @@
+//! `wasm-lambda`: a thin command line over the `wasm_lambda` library.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::{FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink};
+
+/// Exit status for a function error (the error JSON is still printed).
+const EXIT_FUNCTION_ERROR: u8 = 1;
+/// Exit status for a usage, load or request error.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "wasm-lambda",
+    version,
+    about = "Run AWS-Lambda-style handlers compiled to WebAssembly components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a handler project into a component (language detected from its files).
+    Build {
+        /// The handler project's folder.
+        dir: PathBuf,
+        /// Where to write the component [default: <DIR>/build/<name>.wasm].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Invoke a component once: the response on stdout, the log on stderr.
+    ///
+    /// Exit status: 0 on success, 1 on a function error (its error JSON is
+    /// still printed), 2 on a usage, load or request error.
+    Invoke(InvokeArgs),
+}
+
+#[derive(clap::Args)]
+struct InvokeArgs {
+    /// The handler component (.wasm).
+    component: PathBuf,
+    /// The event, as JSON text [default: stdin when piped, else {}; empty means {}].
+    #[arg(long, conflicts_with = "event_file")]
+    event: Option<String>,
+    /// Read the event from a file.
+    #[arg(long, value_name = "FILE")]
+    event_file: Option<PathBuf>,
+    /// A function environment variable; repeat for more.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
+    /// Memory size in MB (128 to 10240).
+    #[arg(long, value_name = "MB", default_value_t = wasm_lambda::DEFAULT_MEMORY_MB)]
+    memory: u32,
+    /// Timeout in seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    timeout: f64,
+    /// The function's name [default: the component's file stem].
+    #[arg(long, value_name = "NAME")]
+    function_name: Option<String>,
+    /// The region the function reports.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    region: String,
+    /// The `_HANDLER` value [default: the component's file name].
+    #[arg(long)]
+    handler: Option<String>,
+    /// Don't read or write the precompiled-component cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Build { dir, output } => run_build(dir, output),
+        Command::Invoke(args) => run_invoke(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run_build(dir: PathBuf, output: Option<PathBuf>) -> Result<u8> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("building {}", dir.display()));
+    spinner.enable_steady_tick(Duration::from_millis(100));
+    let built = build(&BuildOptions { dir, output }, &mut |status| {
+        spinner.set_message(status.to_string())
+    });
+    spinner.finish_and_clear();
+    let built = built?;
+    let size = std::fs::metadata(&built.component)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    eprintln!(
+        "built {} component ({} KB) in {:.1} s",
+        built.language.runtime(),
+        size.div_ceil(1024),
+        built.duration.as_secs_f64()
+    );
+    println!("{}", built.component.display());
+    Ok(0)
+}
+
+fn read_event(args: &InvokeArgs) -> Result<Vec<u8>> {
+    if let Some(event) = &args.event {
+        return Ok(event.clone().into_bytes());
+    }
+    if let Some(path) = &args.event_file {
+        return std::fs::read(path).with_context(|| format!("failed to read {}", path.display()));
+    }
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(b"{}".to_vec());
+    }
+    let mut event = Vec::new();
+    stdin
+        .read_to_end(&mut event)
+        .context("failed to read the event from stdin")?;
+    Ok(event)
+}
+
+fn run_invoke(args: InvokeArgs) -> Result<u8> {
+    let event = read_event(&args)?;
+    if !args.timeout.is_finite() || args.timeout <= 0.0 {
+        bail!("--timeout must be a positive number of seconds");
+    }
+    let name = match &args.function_name {
+        Some(name) => name.clone(),
+        None => args
+            .component
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "function".into()),
+    };
+    let mut config = FunctionConfig::new(name, &args.component);
+    config.memory_mb = args.memory;
+    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.region = args.region.clone();
+    config.handler = args.handler.clone();
+    config.environment = args.env.iter().cloned().collect();
+
+    let host = Host::new(HostConfig {
+        cache_dir: (!args.no_cache).then(default_cache_dir),
+        log_sink: Some(stderr_sink()),
+        ..HostConfig::default()
+    })?;
+    let function = host.load(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("failed to start the async runtime")?;
+    let invocation = runtime.block_on(function.invoke(InvokeRequest::new(event)));
+    let invocation = match invocation {
+        Ok(invocation) => invocation,
+        Err(error) => bail!("{}: {error}", error.error_code()),
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", invocation.payload()).context("failed to write the response")?;
+    stdout.flush().ok();
+    Ok(match invocation.function_error() {
+        Some(_) => EXIT_FUNCTION_ERROR,
+        None => 0,
+    })
+}

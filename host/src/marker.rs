@@ -1,0 +1,71 @@
+//! The runtime marker: a custom section that `wasm-lambda build` appends to a
+//! component to record which language runtime it was built from (`rust`,
+//! `python3.14`, `nodejs24.x`, ...). The host reads it to set
+//! `AWS_EXECUTION_ENV` and to report the language; a component without one
+//! still runs.
+
+use wasmparser::{Chunk, Parser, Payload};
+
+/// The custom section's name.
+pub const SECTION_NAME: &str = "wasm-lambda:runtime";
+
+/// Returns `component` with a runtime marker section appended. Custom
+/// sections may appear anywhere in a component, so appending keeps it valid.
+pub fn append_runtime(component: &[u8], runtime: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    write_leb128(&mut body, SECTION_NAME.len() as u64);
+    body.extend_from_slice(SECTION_NAME.as_bytes());
+    body.extend_from_slice(runtime.as_bytes());
+    let mut out = Vec::with_capacity(component.len() + body.len() + 6);
+    out.extend_from_slice(component);
+    out.push(0); // custom section id
+    write_leb128(&mut out, body.len() as u64);
+    out.extend_from_slice(&body);
+    out
+}
+
+fn write_leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads the runtime marker of a component, looking only at its top-level
+/// sections (nested modules are skipped, so a 20 MB component costs
+/// microseconds). The last marker wins, so a rebuilt component can be marked
+/// again.
+pub fn read_runtime(component: &[u8]) -> Option<String> {
+    let mut parser = Parser::new(0);
+    let mut offset = 0;
+    let mut found = None;
+    loop {
+        let (consumed, payload) = match parser.parse(&component[offset..], true).ok()? {
+            Chunk::Parsed { consumed, payload } => (consumed, payload),
+            Chunk::NeedMoreData(_) => return found,
+        };
+        offset += consumed;
+        match payload {
+            Payload::CustomSection(reader) if reader.name() == SECTION_NAME => {
+                found = std::str::from_utf8(reader.data()).ok().map(str::to_string);
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                // The parser already stepped over the nested module; the
+                // input must be advanced past it too.
+                offset += unchecked_range.len();
+            }
+            Payload::End(_) => return found,
+            _ => {}
+        }
+    }
+}
