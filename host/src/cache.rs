@@ -85,13 +85,19 @@ impl ArtifactCache {
     }
 
     fn entry_path(&self, key: &str) -> Option<PathBuf> {
-        self.dir.as_ref().map(|dir| dir.join(format!("{key}.cwasm")))
+        self.dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{key}.cwasm")))
     }
 
     /// Loads `component` from the cache, or compiles it and stores the
     /// artifact. A failure to write the cache is not an error: the component
     /// still runs, it will just be compiled again next time.
-    pub(crate) fn load(&self, engine: &Engine, component: &[u8]) -> Result<(Component, LoadSource)> {
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        component: &[u8],
+    ) -> Result<(Component, LoadSource)> {
         let key = Self::key(engine, component);
         let path = self.entry_path(&key);
         if let Some(path) = &path
@@ -145,13 +151,14 @@ fn load_entry(engine: &Engine, path: &Path) -> Option<Component> {
 
 fn store_entry(path: &Path, artifact: &[u8]) -> Result<()> {
     let dir = path.parent().context("cache entry has no folder")?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create {}", dir.display()))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).context("failed to create a temporary file")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).context("failed to create a temporary file")?;
     file.write_all(blake3::hash(artifact).as_bytes())?;
     file.write_all(artifact)?;
     file.as_file().sync_data()?;
-    file.persist(path).context("failed to move the entry into place")?;
+    file.persist(path)
+        .context("failed to move the entry into place")?;
     Ok(())
 }
 

@@ -153,9 +153,7 @@ impl SharedEngine {
         Ok(SharedEngine {
             engine,
             allocator,
-            instance_slots: Arc::new(tokio::sync::Semaphore::new(
-                settings.max_instances as usize,
-            )),
+            instance_slots: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
         })
     }
 }

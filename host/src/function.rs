@@ -94,7 +94,9 @@ impl FunctionConfig {
 
     fn validate(&self) -> Result<(), LoadError> {
         if self.name.is_empty() {
-            return Err(LoadError::InvalidConfig("the function name is empty".into()));
+            return Err(LoadError::InvalidConfig(
+                "the function name is empty".into(),
+            ));
         }
         if !MEMORY_RANGE_MB.contains(&self.memory_mb) {
             return Err(LoadError::InvalidConfig(format!(

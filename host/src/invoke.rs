@@ -299,7 +299,9 @@ impl Function {
                 (
                     Err(FunctionError::sandbox(
                         "Runtime.ExitError",
-                        format!("RequestId: {request_id} Error: Runtime exited with error: {cause}"),
+                        format!(
+                            "RequestId: {request_id} Error: Runtime exited with error: {cause}"
+                        ),
                     )),
                     ReportStatus::Error("Runtime.ExitError".into()),
                     false,

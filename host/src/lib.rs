@@ -54,11 +54,11 @@ pub use engine::{Allocator, EngineConfig};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
 pub use error::{FunctionError, InvokeError};
 pub use function::{
-    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionConfig, LoadError, LoadInfo,
-    MAX_TIMEOUT, MEMORY_RANGE_MB,
+    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionConfig, LoadError, LoadInfo, MAX_TIMEOUT,
+    MEMORY_RANGE_MB,
 };
 pub use host::{Host, HostConfig};
 pub use invoke::{
-    CognitoIdentity, InvokeRequest, Invocation, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+    CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };
 pub use logs::{LogSink, Report, ReportStatus, stderr_sink};

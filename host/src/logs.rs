@@ -80,10 +80,7 @@ impl LogPipe {
 
     /// Points the pipe at the sink of the current invocation.
     pub(crate) fn set_sink(&self, sink: Option<LogSink>) {
-        self.captured
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sink = sink;
+        self.captured.lock().unwrap_or_else(|e| e.into_inner()).sink = sink;
     }
 }
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use wasm_lambda::build::{BuildOptions, build};
-use wasm_lambda::{FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink};
+use wasm_lambda::{
+    FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink,
+};
 
 /// Exit status for a function error (the error JSON is still printed).
 const EXIT_FUNCTION_ERROR: u8 = 1;
@@ -101,8 +103,16 @@ fn main() -> ExitCode {
 fn run_build(dir: PathBuf, output: Option<PathBuf>) -> Result<u8> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("building {}", dir.display()));
+    // Only a terminal gets the spinner; logs and pipes get the summary line.
+    if !std::io::stderr().is_terminal() {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     spinner.enable_steady_tick(Duration::from_millis(100));
-    let built = build(&BuildOptions { dir, output }, &mut |status| {
+    let options = BuildOptions {
+        output,
+        ..BuildOptions::new(dir)
+    };
+    let built = build(&options, &mut |status| {
         spinner.set_message(status.to_string())
     });
     spinner.finish_and_clear();

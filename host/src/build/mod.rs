@@ -36,6 +36,20 @@ pub struct BuildOptions {
     pub dir: PathBuf,
     /// Where to write the component; `<dir>/build/<name>.wasm` by default.
     pub output: Option<PathBuf>,
+    /// A Cargo target folder to build in (shared between projects so common
+    /// dependencies compile once); the project's own by default.
+    pub target_dir: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Options to build the project in `dir` with every default.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        BuildOptions {
+            dir: dir.into(),
+            output: None,
+            target_dir: None,
+        }
+    }
 }
 
 /// A finished build.
@@ -69,7 +83,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     let started = Instant::now();
     let language = detect_language(&options.dir)?;
     let (name, component) = match language {
-        Language::Rust => rust::build(&options.dir, progress)?,
+        Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
     };
     let output = options
         .output

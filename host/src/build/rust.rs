@@ -26,13 +26,21 @@ struct CargoTarget {
 }
 
 /// Builds the crate in `dir`; returns its name and the component's bytes.
-pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(String, Vec<u8>)> {
+pub(super) fn build(
+    dir: &Path,
+    target_dir: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(String, Vec<u8>)> {
     let manifest = dir
         .join("Cargo.toml")
         .canonicalize()
         .with_context(|| format!("failed to find {}/Cargo.toml", dir.display()))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if let Some(target_dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", target_dir);
+    }
+    let mut child = command
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .args(["--message-format", "json-render-diagnostics"])
         .arg("--manifest-path")
@@ -78,12 +86,12 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(Strin
     let status = child.wait().context("failed to wait for cargo")?;
     let stderr = stderr_reader.join().unwrap_or_default();
     if !status.success() {
-        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed")
-        {
-            "\nhint: run `rustup target add wasm32-wasip2`"
-        } else {
-            ""
-        };
+        let hint =
+            if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+                "\nhint: run `rustup target add wasm32-wasip2`"
+            } else {
+                ""
+            };
         bail!("cargo build failed:\n{}{hint}", stderr.trim_end());
     }
     let Some((name, path)) = artifact else {

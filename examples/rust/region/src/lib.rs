@@ -22,8 +22,7 @@ struct Response {
 }
 
 fn handler(_event: Value, _context: Context) -> Result<Response, Error> {
-    let region = std::env::var("AWS_REGION")
-        .map_err(|_| Error::new("KeyError", "'AWS_REGION'"))?;
+    let region = std::env::var("AWS_REGION").map_err(|_| Error::new("KeyError", "'AWS_REGION'"))?;
     Ok(Response {
         status_code: 200,
         headers: Headers {

@@ -1,0 +1,202 @@
+//! The `wasm-lambda` command: stdout, stderr and exit status.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{assert_in_order, cache_dir, guest_target_dir, guests, json, repo_root};
+
+fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args(args)
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env_remove("AWS_REGION")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn invoke_prints_the_payload_and_logs_the_invocation() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&guests().hello),
+            "--event",
+            r#"{"first_name":"John","last_name":"Smith"}"#,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "{\"message\":\"Hello John Smith!\"}\n"
+    );
+    assert_in_order(
+        &text(&output.stderr),
+        &[
+            "START RequestId: ",
+            " Version: $LATEST",
+            "END RequestId: ",
+            "REPORT RequestId: ",
+        ],
+    );
+}
+
+#[test]
+fn invoke_reads_the_event_from_stdin_or_a_file() {
+    let event = r#"{"action":"increment","number":3}"#;
+    let output = wasm_lambda(&["invoke", path(&guests().calculator)], Some(event));
+    assert_eq!(text(&output.stdout), "{\"result\":4}\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, event).unwrap();
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&guests().calculator),
+            "--event-file",
+            path(&file),
+        ],
+        None,
+    );
+    assert_eq!(text(&output.stdout), "{\"result\":4}\n");
+}
+
+#[test]
+fn invoke_passes_settings_to_the_function() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&guests().probe),
+            "--event",
+            r#"{"action":"env"}"#,
+            "--env",
+            "STAGE=test",
+            "--memory",
+            "256",
+            "--function-name",
+            "my-func",
+            "--region",
+            "ap-south-1",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let env = json(&text(&output.stdout));
+    assert_eq!(env["STAGE"], "test");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "my-func");
+    assert_eq!(env["AWS_REGION"], "ap-south-1");
+    assert!(text(&output.stderr).contains("Memory Size: 256 MB"));
+}
+
+#[test]
+fn a_function_error_exits_1_with_the_error_json_on_stdout() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&guests().probe),
+            "--event",
+            r#"{"action":"error"}"#,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(json(&text(&output.stdout))["errorType"], "ProbeError");
+}
+
+#[test]
+fn a_timeout_exits_1_with_sandbox_timedout() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&guests().probe),
+            "--event",
+            r#"{"action":"loop"}"#,
+            "--timeout",
+            "0.3",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let error = json(&text(&output.stdout));
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Task timed out after 0.30 seconds")
+    );
+}
+
+#[test]
+fn usage_and_load_errors_exit_2_with_one_line() {
+    let bad_event = wasm_lambda(&["invoke", path(&guests().hello), "--event", "nope"], None);
+    assert_eq!(bad_event.status.code(), Some(2));
+    assert!(bad_event.stdout.is_empty());
+    let stderr = text(&bad_event.stderr);
+    assert!(
+        stderr.starts_with("error: InvalidRequestContentException: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let not_wasm = wasm_lambda(&["invoke", path(&repo_root().join("Cargo.toml"))], None);
+    assert_eq!(not_wasm.status.code(), Some(2));
+    assert!(text(&not_wasm.stderr).contains("is not a WebAssembly component"));
+
+    let other_world = wasm_lambda(&["invoke", path(&guests().command)], None);
+    assert_eq!(other_world.status.code(), Some(2));
+    assert!(text(&other_world.stderr).contains(wasm_lambda::WORLD));
+
+    let usage = wasm_lambda(&["invoke"], None);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn build_prints_where_the_component_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("calc.wasm");
+    let example = repo_root().join("examples/rust/calculator");
+    let output = wasm_lambda(&["build", path(&example), "-o", path(&out)], None);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim_end(), path(&out));
+    assert!(text(&output.stderr).contains("built rust component"));
+    let invoked = wasm_lambda(
+        &[
+            "invoke",
+            path(&out),
+            "--event",
+            r#"{"action":"increment","number":3}"#,
+        ],
+        None,
+    );
+    assert_eq!(text(&invoked.stdout), "{\"result\":4}\n");
+}
+
+#[test]
+fn build_refuses_a_folder_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = wasm_lambda(&["build", path(dir.path())], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("cannot tell the language"));
+}

@@ -1,0 +1,111 @@
+//! What every test shares: the guests (built once per run), one host, and a
+//! precompiled-artifact cache that persists across runs under `target/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::{Function, FunctionConfig, Host, HostConfig, Invocation, InvokeRequest};
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// One Cargo target folder for every guest, so wit-bindgen and serde compile once.
+pub fn guest_target_dir() -> PathBuf {
+    repo_root().join("target").join("wasm-guests")
+}
+
+/// The precompiled-artifact cache shared by all tests (and the CLI tests).
+pub fn cache_dir() -> PathBuf {
+    repo_root().join("target").join("test-artifact-cache")
+}
+
+/// Paths of the built guest components.
+pub struct Guests {
+    pub hello: PathBuf,
+    pub region: PathBuf,
+    pub calculator: PathBuf,
+    pub probe: PathBuf,
+    pub command: PathBuf,
+}
+
+fn build_guest(dir: PathBuf) -> PathBuf {
+    let options = BuildOptions {
+        target_dir: Some(guest_target_dir()),
+        ..BuildOptions::new(&dir)
+    };
+    match build(&options, &mut |_| {}) {
+        Ok(output) => output.component,
+        Err(error) => panic!("failed to build {}: {error:#}", dir.display()),
+    }
+}
+
+/// Builds every guest the first time it is called; later calls wait for
+/// that build and reuse it.
+pub fn guests() -> &'static Guests {
+    static GUESTS: OnceLock<Guests> = OnceLock::new();
+    GUESTS.get_or_init(|| {
+        let root = repo_root();
+        let examples = root.join("examples").join("rust");
+        let test_guests = root.join("host").join("tests").join("guests");
+        Guests {
+            hello: build_guest(examples.join("hello")),
+            region: build_guest(examples.join("region")),
+            calculator: build_guest(examples.join("calculator")),
+            probe: build_guest(test_guests.join("probe")),
+            command: build_guest(test_guests.join("command")),
+        }
+    })
+}
+
+/// The host most tests share, as a process would.
+pub fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        Host::new(HostConfig {
+            cache_dir: Some(cache_dir()),
+            ..HostConfig::default()
+        })
+        .expect("the host starts")
+    })
+}
+
+/// Loads `component` as function `name`, after `configure` adjusts its settings.
+pub fn load(name: &str, component: &Path, configure: impl FnOnce(&mut FunctionConfig)) -> Function {
+    let mut config = FunctionConfig::new(name, component);
+    configure(&mut config);
+    match host().load(config) {
+        Ok(function) => function,
+        Err(error) => panic!("failed to load {}: {error}", component.display()),
+    }
+}
+
+/// Invokes with `event`; a service error fails the test.
+pub async fn invoke(function: &Function, event: &str) -> Invocation {
+    match function.invoke(InvokeRequest::new(event)).await {
+        Ok(invocation) => invocation,
+        Err(error) => panic!("invocation of {event} was refused: {error}"),
+    }
+}
+
+/// Parses a payload as JSON, failing the test with the text when it is not.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+/// Asserts that `log` holds `needles` in this order, printing the log if not.
+pub fn assert_in_order(log: &str, needles: &[&str]) {
+    let mut from = 0;
+    for needle in needles {
+        match log[from..].find(needle) {
+            Some(at) => from += at + needle.len(),
+            None => panic!("expected {needle:?} (in order) in the log:\n{log}"),
+        }
+    }
+}

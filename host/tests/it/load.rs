@@ -1,0 +1,183 @@
+//! Loading: what is refused and why, and the precompiled-artifact cache.
+
+use std::path::PathBuf;
+
+use wasm_lambda::{
+    Allocator, EngineConfig, FunctionConfig, Host, HostConfig, LoadError, LoadSource, WORLD,
+};
+
+use crate::common::{guests, host, invoke, repo_root};
+
+fn load_error(config: FunctionConfig) -> LoadError {
+    match host().load(config) {
+        Ok(_) => panic!("expected the load to fail"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn a_missing_file_is_a_read_error() {
+    let error = load_error(FunctionConfig::new("f", "/nonexistent/handler.wasm"));
+    assert!(matches!(error, LoadError::Read { .. }));
+    assert!(error.to_string().contains("/nonexistent/handler.wasm"));
+}
+
+#[test]
+fn a_file_that_is_not_webassembly_is_refused() {
+    let path = repo_root().join("Cargo.toml");
+    let error = load_error(FunctionConfig::new("f", &path));
+    assert!(matches!(error, LoadError::NotAComponent { .. }));
+    assert!(
+        error.to_string().contains("not WebAssembly at all"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_core_module_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("core.wasm");
+    // The smallest valid core module: magic and version.
+    std::fs::write(&path, b"\0asm\x01\0\0\0").unwrap();
+    let error = load_error(FunctionConfig::new("f", &path));
+    assert!(
+        error.to_string().contains("core WebAssembly module"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("wasm32-wasip2"), "{error}");
+}
+
+#[test]
+fn a_component_of_another_world_is_refused_naming_the_expected_one() {
+    let error = load_error(FunctionConfig::new("f", &guests().command));
+    assert!(matches!(error, LoadError::UnknownWorld { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains(WORLD), "{message}");
+    assert!(message.contains("instead of `handle`"), "{message}");
+}
+
+#[test]
+fn configurations_outside_lambdas_limits_are_refused() {
+    let mut config = FunctionConfig::new("f", &guests().probe);
+    config.memory_mb = 64;
+    assert!(matches!(
+        load_error(config.clone()),
+        LoadError::InvalidConfig(_)
+    ));
+    config.memory_mb = 128;
+    config.timeout = std::time::Duration::from_secs(901);
+    assert!(load_error(config.clone()).to_string().contains("900"));
+    config.timeout = std::time::Duration::from_secs(3);
+    config
+        .environment
+        .insert("AWS_LAMBDA_FUNCTION_NAME".into(), "x".into());
+    assert!(load_error(config).to_string().contains("reserved"));
+}
+
+fn host_with_cache(dir: PathBuf) -> Host {
+    Host::new(HostConfig {
+        cache_dir: Some(dir),
+        ..HostConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_cache_serves_the_second_load_and_survives_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let config = FunctionConfig::new("hello", &guests().hello);
+
+    let first = host.load(config.clone()).unwrap();
+    assert_eq!(first.load_info().source, LoadSource::Compiled);
+    let second = host.load(config.clone()).unwrap();
+    assert_eq!(second.load_info().source, LoadSource::Cache);
+
+    // Flip a byte in every entry: the next load recompiles instead of
+    // trusting a damaged artifact, and still runs.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let third = host.load(config.clone()).unwrap();
+    assert_eq!(third.load_info().source, LoadSource::Compiled);
+    let invocation = invoke(&third, r#"{"first_name":"A","last_name":"B"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"message":"Hello A B!"}"#);
+    assert_eq!(
+        host.load(config).unwrap().load_info().source,
+        LoadSource::Cache
+    );
+}
+
+#[test]
+fn concurrent_loads_of_one_component_share_the_cache_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let host = host_with_cache(dir);
+                host.load(FunctionConfig::new("calculator", &guests().calculator))
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one entry, no temporary leftovers: {entries:?}"
+    );
+    let host = host_with_cache(dir.path().to_path_buf());
+    let reloaded = host
+        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .unwrap();
+    assert_eq!(reloaded.load_info().source, LoadSource::Cache);
+}
+
+#[tokio::test]
+async fn on_demand_allocation_runs_the_same_handlers() {
+    let host = Host::new(HostConfig {
+        engine: EngineConfig {
+            pooling: false,
+            ..EngineConfig::default()
+        },
+        cache_dir: None,
+        log_sink: None,
+    })
+    .unwrap();
+    assert_eq!(host.allocator(), Allocator::OnDemand);
+    let function = host
+        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .unwrap();
+    let invocation = invoke(&function, r#"{"action":"increment","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":4}"#);
+}
+
+#[test]
+fn the_shared_host_uses_the_pooling_allocator() {
+    assert_eq!(host().allocator(), Allocator::Pooling);
+}
+
+#[test]
+fn built_components_record_their_runtime() {
+    let bytes = std::fs::read(&guests().hello).unwrap();
+    assert_eq!(
+        wasm_lambda::marker::read_runtime(&bytes).as_deref(),
+        Some("rust")
+    );
+    let function = host()
+        .load(FunctionConfig::new("hello", &guests().hello))
+        .unwrap();
+    assert_eq!(function.runtime(), Some("rust"));
+}

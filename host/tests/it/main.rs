@@ -1,0 +1,11 @@
+//! Integration tests: real components built by the real toolchains, invoked
+//! through the library and the CLI. One test binary, so the guests are built
+//! once per run and linking happens once.
+
+mod cli;
+mod common;
+mod context;
+mod examples;
+mod load;
+mod requests;
+mod sandbox;

@@ -1,0 +1,268 @@
+//! A guest that loops, exhausts memory, traps or fails ends as Lambda says,
+//! and never takes the host or another invocation down.
+
+use std::time::Duration;
+
+use wasm_lambda::ReportStatus;
+
+use crate::common::{assert_in_order, guests, invoke, json, load};
+
+#[tokio::test]
+async fn a_looping_guest_times_out_and_the_next_invocation_works() {
+    let function = load("probe-loop", &guests().probe, |config| {
+        config.timeout = Duration::from_secs(1);
+    });
+    let invocation = invoke(&function, r#"{"action":"loop"}"#).await;
+    let error = invocation.function_error().expect("the loop times out");
+    assert_eq!(error.error_type, "Sandbox.Timedout");
+    assert_eq!(
+        invocation.payload(),
+        format!(
+            r#"{{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: {} Error: Task timed out after 1.00 seconds"}}"#,
+            invocation.request_id
+        )
+    );
+    assert_eq!(invocation.report.status, ReportStatus::Timeout);
+    assert!(invocation.report.duration >= Duration::from_millis(900));
+    assert_in_order(
+        &invocation.log,
+        &[
+            &format!(
+                "{} Task timed out after 1.00 seconds",
+                invocation.request_id
+            ),
+            "END",
+            "Status: timeout",
+        ],
+    );
+
+    let next = invoke(&function, r#"{"action":"echo","n":2}"#).await;
+    assert_eq!(next.payload(), r#"{"action":"echo","n":2}"#);
+}
+
+#[tokio::test]
+async fn a_guest_blocked_in_a_host_call_times_out_too() {
+    let function = load("probe-sleep", &guests().probe, |config| {
+        config.timeout = Duration::from_millis(500);
+    });
+    let invocation = invoke(&function, r#"{"action":"sleep","millis":60000}"#).await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Sandbox.Timedout"
+    );
+    assert!(invocation.report.duration < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_cap() {
+    let function = load("probe-alloc", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"alloc"}"#).await;
+    let error = invocation.function_error().expect("allocation fails");
+    assert_eq!(error.error_type, "Runtime.OutOfMemory");
+    assert!(!error.handled);
+    assert_eq!(
+        error.error_message,
+        format!(
+            "RequestId: {} Error: Runtime exited with error: signal: killed",
+            invocation.request_id
+        )
+    );
+    assert!(invocation.report.max_memory_used_mb <= 128);
+    assert!(
+        invocation.report.max_memory_used_mb >= 100,
+        "{:?}",
+        invocation.report
+    );
+    assert!(
+        invocation
+            .log
+            .contains("Status: error\tError Type: Runtime.OutOfMemory")
+    );
+
+    let next = invoke(&function, r#"{"action":"echo"}"#).await;
+    assert!(next.function_error().is_none());
+}
+
+#[tokio::test]
+async fn a_bigger_memory_size_allows_more() {
+    let function = load("probe-alloc-512", &guests().probe, |config| {
+        config.memory_mb = 512;
+    });
+    let invocation = invoke(&function, r#"{"action":"alloc"}"#).await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Runtime.OutOfMemory"
+    );
+    assert!(
+        invocation.report.max_memory_used_mb > 400,
+        "{:?}",
+        invocation.report
+    );
+}
+
+#[tokio::test]
+async fn a_trap_is_a_runtime_exit_error() {
+    let function = load("probe-trap", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"trap"}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "Runtime.ExitError");
+    assert!(error.error_message.starts_with(&format!(
+        "RequestId: {} Error: Runtime exited with error: wasm trap:",
+        invocation.request_id
+    )));
+    assert!(
+        error.error_message.contains("unreachable"),
+        "{}",
+        error.error_message
+    );
+    assert!(
+        invocation
+            .log
+            .contains("Status: error\tError Type: Runtime.ExitError")
+    );
+}
+
+#[tokio::test]
+async fn a_panic_is_logged_and_is_a_runtime_exit_error() {
+    let function = load("probe-panic", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"panic"}"#).await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Runtime.ExitError"
+    );
+    assert_in_order(
+        &invocation.log,
+        &["START", "the probe panicked on purpose", "END", "REPORT"],
+    );
+}
+
+#[tokio::test]
+async fn a_handler_error_is_rendered_as_lambdas_error_json() {
+    let function = load("probe", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"error"}"#).await;
+    assert_eq!(
+        invocation.payload(),
+        format!(
+            r#"{{"errorType":"ProbeError","errorMessage":"the probe failed on purpose","requestId":"{}","stackTrace":["frame one","frame two"]}}"#,
+            invocation.request_id
+        )
+    );
+    assert_eq!(invocation.report.status, ReportStatus::Success);
+}
+
+#[tokio::test]
+async fn an_oversized_response_is_refused() {
+    let function = load("probe", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"big","bytes":6400000}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "Function.ResponseSizeTooLarge");
+    assert!(error.error_message.contains("6291556"));
+    let fits = invoke(&function, r#"{"action":"big","bytes":1000}"#).await;
+    assert_eq!(fits.payload().len(), 1002);
+}
+
+#[tokio::test]
+async fn output_is_captured_between_start_and_end() {
+    let function = load("probe", &guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"print"}"#).await;
+    let id = &invocation.request_id;
+    assert_in_order(
+        &invocation.log,
+        &[
+            &format!("START RequestId: {id} Version: $LATEST\n"),
+            "to stdout\n",
+            "to stderr\n",
+            &format!("END RequestId: {id}\n"),
+            &format!("REPORT RequestId: {id}\tDuration: "),
+            "\tMemory Size: 128 MB\tMax Memory Used: ",
+            "\tInit Duration: ",
+        ],
+    );
+    assert_eq!(invocation.log.lines().count(), 5, "{}", invocation.log);
+}
+
+#[tokio::test]
+async fn every_invocation_gets_a_fresh_sandbox_by_default() {
+    let function = load("probe-fresh", &guests().probe, |_| {});
+    for _ in 0..3 {
+        let invocation = invoke(&function, r#"{"action":"count"}"#).await;
+        assert_eq!(invocation.payload(), "1", "no state survives an invocation");
+        assert!(invocation.report.init_duration.is_some());
+    }
+}
+
+#[tokio::test]
+async fn warm_mode_reuses_the_instance_until_it_crashes() {
+    let function = load("probe-warm", &guests().probe, |config| {
+        config.reuse_instances = true;
+    });
+    let first = invoke(&function, r#"{"action":"count"}"#).await;
+    let second = invoke(&function, r#"{"action":"count"}"#).await;
+    assert_eq!((first.payload(), second.payload()), ("1", "2"));
+    assert!(
+        first.report.init_duration.is_some(),
+        "the first pays the cold start"
+    );
+    assert!(
+        second.report.init_duration.is_none(),
+        "a warm start has no Init Duration"
+    );
+    assert!(!second.log.contains("Init Duration"));
+
+    // A handled error keeps the environment, as on Lambda.
+    invoke(&function, r#"{"action":"error"}"#).await;
+    assert_eq!(
+        invoke(&function, r#"{"action":"count"}"#).await.payload(),
+        "4"
+    );
+
+    // A crash discards it: the next invocation starts from scratch.
+    invoke(&function, r#"{"action":"trap"}"#).await;
+    let after_crash = invoke(&function, r#"{"action":"count"}"#).await;
+    assert_eq!(after_crash.payload(), "1");
+    assert!(after_crash.report.init_duration.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_function_does_not_block_another() {
+    let looping = load("probe-busy", &guests().probe, |config| {
+        config.timeout = Duration::from_secs(2);
+    });
+    let quick = load("calculator", &guests().calculator, |_| {});
+    let busy = tokio::spawn(async move { invoke(&looping, r#"{"action":"loop"}"#).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answered = invoke(&quick, r#"{"action":"increment","number":41}"#).await;
+    assert_eq!(answered.payload(), r#"{"result":42}"#);
+    assert!(
+        !busy.is_finished(),
+        "the quick one answered while the loop still ran"
+    );
+    let timed_out = busy.await.unwrap();
+    assert_eq!(
+        timed_out.function_error().unwrap().error_type,
+        "Sandbox.Timedout"
+    );
+}
+
+#[tokio::test]
+async fn many_invocations_in_parallel_all_answer() {
+    let function = load("probe-parallel", &guests().probe, |_| {});
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let function = function.clone();
+        tasks.push(tokio::spawn(async move {
+            let event = format!(r#"{{"action":"echo","n":{n}}}"#);
+            (
+                n,
+                function
+                    .invoke(wasm_lambda::InvokeRequest::new(event))
+                    .await
+                    .unwrap(),
+            )
+        }));
+    }
+    for task in tasks {
+        let (n, invocation) = task.await.unwrap();
+        assert_eq!(json(invocation.payload())["n"], n);
+    }
+}
