@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what wasm-lambda needs and builds the host. Idempotent: a second
+# run only checks that everything is in place (a few seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: Rust is required (cargo not found); install it with rustup" >&2
+    exit 1
+fi
+
+# Rust handlers compile straight to components for WASI 0.2.
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2
+fi
+
+cargo build --release --locked -p wasm-lambda
