@@ -14,4 +14,11 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
+# Python handlers: componentize-py, pinned, in the project-local .venv.
+componentize_version=$(sed -n 's/^componentize-py==//p' guest-sdk/python/requirements.txt)
+if ! .venv/bin/componentize-py --version 2>/dev/null | grep -qx "componentize-py $componentize_version"; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r guest-sdk/python/requirements.txt
+fi
+
 cargo build --release --locked -p wasm-lambda

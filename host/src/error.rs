@@ -72,6 +72,104 @@ struct HandlerErrorJson<'a> {
     stack_trace: &'a [String],
 }
 
+/// The field order of Lambda's Python runtime.
+#[derive(Serialize)]
+struct PythonErrorJson<'a> {
+    #[serde(rename = "errorMessage")]
+    error_message: &'a str,
+    #[serde(rename = "errorType")]
+    error_type: &'a str,
+    #[serde(rename = "requestId")]
+    request_id: &'a str,
+    #[serde(rename = "stackTrace")]
+    stack_trace: &'a [String],
+}
+
+/// How a language's Lambda runtime writes a handler's error JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorStyle {
+    /// Compact JSON: `errorType`, `errorMessage`, `requestId`, `stackTrace`.
+    Compact,
+    /// Python's `json.dumps`: `errorMessage` first, `", "` and `": "`
+    /// separators, non-ASCII escaped.
+    Python,
+}
+
+impl ErrorStyle {
+    /// The style of the runtime a component was built with.
+    pub(crate) fn for_runtime(runtime: Option<&str>) -> Self {
+        match runtime {
+            Some(runtime) if runtime.starts_with("python") => ErrorStyle::Python,
+            _ => ErrorStyle::Compact,
+        }
+    }
+}
+
+/// Formats JSON as Python's `json.dumps` does by default.
+struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // `ensure_ascii`: everything outside printable ASCII becomes \uXXXX
+        // (UTF-16 units, lowercase hex).
+        for c in fragment.chars() {
+            if (' '..='~').contains(&c) {
+                writer.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn python_json(value: &impl Serialize) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    value
+        .serialize(&mut serializer)
+        .expect("strings always serialise");
+    String::from_utf8(out).expect("the formatter writes ASCII")
+}
+
 /// The JSON of an error raised by the sandbox (timeout, crash), which Lambda
 /// writes without a request id field or stack.
 #[derive(Serialize)]
@@ -85,18 +183,27 @@ struct SandboxErrorJson<'a> {
 impl FunctionError {
     /// An error the handler returned.
     pub(crate) fn from_handler(
+        style: ErrorStyle,
         request_id: &str,
         error_type: String,
         error_message: String,
         stack_trace: Vec<String>,
     ) -> Self {
-        let payload = serde_json::to_string(&HandlerErrorJson {
-            error_type: &error_type,
-            error_message: &error_message,
-            request_id,
-            stack_trace: &stack_trace,
-        })
-        .expect("strings always serialise");
+        let payload = match style {
+            ErrorStyle::Compact => serde_json::to_string(&HandlerErrorJson {
+                error_type: &error_type,
+                error_message: &error_message,
+                request_id,
+                stack_trace: &stack_trace,
+            })
+            .expect("strings always serialise"),
+            ErrorStyle::Python => python_json(&PythonErrorJson {
+                error_message: &error_message,
+                error_type: &error_type,
+                request_id,
+                stack_trace: &stack_trace,
+            }),
+        };
         FunctionError {
             error_type,
             error_message,
@@ -130,6 +237,7 @@ mod tests {
     #[test]
     fn handler_error_json_has_lambda_field_order() {
         let error = FunctionError::from_handler(
+            ErrorStyle::Compact,
             "id-1",
             "KeyError".into(),
             "'action'".into(),
@@ -138,6 +246,21 @@ mod tests {
         assert_eq!(
             error.payload,
             r#"{"errorType":"KeyError","errorMessage":"'action'","requestId":"id-1","stackTrace":["frame"]}"#
+        );
+    }
+
+    #[test]
+    fn python_error_json_is_what_json_dumps_writes() {
+        let error = FunctionError::from_handler(
+            ErrorStyle::Python,
+            "id-1",
+            "KeyError".into(),
+            "'café' \u{1F600}\u{7f}\n".into(),
+            vec!["  File \"/var/task/lambda_function.py\", line 3, in lambda_handler\n".into()],
+        );
+        assert_eq!(
+            error.payload,
+            r#"{"errorMessage": "'caf\u00e9' \ud83d\ude00\u007f\n", "errorType": "KeyError", "requestId": "id-1", "stackTrace": ["  File \"/var/task/lambda_function.py\", line 3, in lambda_handler\n"]}"#
         );
     }
 

@@ -10,7 +10,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::bindings::{self, Handler};
 use crate::environment;
-use crate::error::{FunctionError, InvokeError};
+use crate::error::{ErrorStyle, FunctionError, InvokeError};
 use crate::function::Function;
 use crate::host::State;
 use crate::limits::MemoryLimiter;
@@ -247,6 +247,7 @@ impl Function {
             CallEnd::Returned(Ok(response)) => (Ok(response), ReportStatus::Success, true),
             CallEnd::Returned(Err(error)) => (
                 Err(FunctionError::from_handler(
+                    ErrorStyle::for_runtime(inner.runtime.as_deref()),
                     &request_id,
                     error.error_type,
                     error.error_message,

@@ -37,6 +37,10 @@ enum Command {
         /// Where to write the component [default: <DIR>/build/<name>.wasm].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// The handler, `module.function` (Python) [default: $_HANDLER, else
+        /// lambda_function.lambda_handler].
+        #[arg(long)]
+        handler: Option<String>,
     },
     /// Invoke a component once: the response on stdout, the log on stderr.
     ///
@@ -88,7 +92,11 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Build { dir, output } => run_build(dir, output),
+        Command::Build {
+            dir,
+            output,
+            handler,
+        } => run_build(dir, output, handler),
         Command::Invoke(args) => run_invoke(args),
     };
     match outcome {
@@ -100,7 +108,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(dir: PathBuf, output: Option<PathBuf>) -> Result<u8> {
+fn run_build(dir: PathBuf, output: Option<PathBuf>, handler: Option<String>) -> Result<u8> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("building {}", dir.display()));
     // Only a terminal gets the spinner; logs and pipes get the summary line.
@@ -110,6 +118,7 @@ fn run_build(dir: PathBuf, output: Option<PathBuf>) -> Result<u8> {
     spinner.enable_steady_tick(Duration::from_millis(100));
     let options = BuildOptions {
         output,
+        handler,
         ..BuildOptions::new(dir)
     };
     let built = build(&options, &mut |status| {

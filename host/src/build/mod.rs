@@ -10,13 +10,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+mod python;
 mod rust;
+mod tools;
+
+pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;
 
 /// A language `wasm-lambda build` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
     /// A Cargo package using the `wasm-lambda-sdk` crate.
     Rust,
+    /// A folder with a Lambda Python handler module (`lambda_function.py`).
+    Python,
 }
 
 impl Language {
@@ -25,6 +31,7 @@ impl Language {
     pub fn runtime(self) -> &'static str {
         match self {
             Language::Rust => "rust",
+            Language::Python => python::RUNTIME,
         }
     }
 }
@@ -36,6 +43,9 @@ pub struct BuildOptions {
     pub dir: PathBuf,
     /// Where to write the component; `<dir>/build/<name>.wasm` by default.
     pub output: Option<PathBuf>,
+    /// The handler setting for languages that name one (`module.function`
+    /// for Python); `$_HANDLER` or the language's default when `None`.
+    pub handler: Option<String>,
     /// A Cargo target folder to build in (shared between projects so common
     /// dependencies compile once); the project's own by default.
     pub target_dir: Option<PathBuf>,
@@ -47,6 +57,7 @@ impl BuildOptions {
         BuildOptions {
             dir: dir.into(),
             output: None,
+            handler: None,
             target_dir: None,
         }
     }
@@ -71,10 +82,24 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if dir.join("Cargo.toml").is_file() {
         return Ok(Language::Rust);
     }
+    if python::detect(dir) {
+        return Ok(Language::Python);
+    }
     bail!(
-        "cannot tell the language of {}: expected a Cargo.toml (Rust)",
+        "cannot tell the language of {}: expected a Cargo.toml (Rust) or .py files (Python)",
         dir.display()
     )
+}
+
+/// The project's name: its folder's name.
+fn project_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|dir| {
+            dir.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "function".to_string())
 }
 
 /// Builds the project, calling `progress` with short status messages while
@@ -84,6 +109,15 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     let language = detect_language(&options.dir)?;
     let (name, component) = match language {
         Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
+        Language::Python => {
+            let handler = options
+                .handler
+                .clone()
+                .or_else(|| std::env::var("_HANDLER").ok())
+                .unwrap_or_else(|| python::DEFAULT_HANDLER.to_string());
+            let component = python::build(&options.dir, &handler, progress)?;
+            (project_name(&options.dir), component)
+        }
     };
     let output = options
         .output

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{assert_in_order, cache_dir, guest_target_dir, guests, json, repo_root};
+use crate::common::{
+    assert_in_order, cache_dir, guest_target_dir, guests, json, python_guests, repo_root,
+};
 
 fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
@@ -199,4 +201,22 @@ fn build_refuses_a_folder_it_cannot_read() {
     let output = wasm_lambda(&["build", path(dir.path())], None);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("cannot tell the language"));
+}
+
+#[test]
+fn python_hello_prints_lambdas_python_serialisation() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&python_guests().hello),
+            "--event",
+            r#"{"first_name":"John","last_name":"Smith"}"#,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "{\"message\": \"Hello John Smith!\"}\n"
+    );
 }

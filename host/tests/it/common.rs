@@ -35,32 +35,86 @@ pub struct Guests {
     pub command: PathBuf,
 }
 
-fn build_guest(dir: PathBuf) -> PathBuf {
+fn build_guest(dir: PathBuf) -> Result<PathBuf, String> {
+    build_guest_with(dir, None)
+}
+
+fn build_guest_with(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, String> {
     let options = BuildOptions {
         target_dir: Some(guest_target_dir()),
+        handler: handler.map(str::to_string),
         ..BuildOptions::new(&dir)
     };
-    match build(&options, &mut |_| {}) {
-        Ok(output) => output.component,
-        Err(error) => panic!("failed to build {}: {error:#}", dir.display()),
+    build(&options, &mut |_| {})
+        .map(|output| output.component)
+        .map_err(|error| format!("failed to build {}: {error:#}", dir.display()))
+}
+
+/// Builds a set of guests once per run. A failed build is remembered too, so
+/// every test that needs it fails at once with the build's error instead of
+/// building again.
+fn once<T>(
+    cell: &'static OnceLock<Result<T, String>>,
+    init: impl FnOnce() -> Result<T, String>,
+) -> &'static T {
+    match cell.get_or_init(init) {
+        Ok(value) => value,
+        Err(error) => panic!("{error}"),
     }
 }
 
 /// Builds every guest the first time it is called; later calls wait for
 /// that build and reuse it.
 pub fn guests() -> &'static Guests {
-    static GUESTS: OnceLock<Guests> = OnceLock::new();
-    GUESTS.get_or_init(|| {
+    static GUESTS: OnceLock<Result<Guests, String>> = OnceLock::new();
+    once(&GUESTS, || {
         let root = repo_root();
         let examples = root.join("examples").join("rust");
         let test_guests = root.join("host").join("tests").join("guests");
-        Guests {
-            hello: build_guest(examples.join("hello")),
-            region: build_guest(examples.join("region")),
-            calculator: build_guest(examples.join("calculator")),
-            probe: build_guest(test_guests.join("probe")),
-            command: build_guest(test_guests.join("command")),
-        }
+        Ok(Guests {
+            hello: build_guest(examples.join("hello"))?,
+            region: build_guest(examples.join("region"))?,
+            calculator: build_guest(examples.join("calculator"))?,
+            probe: build_guest(test_guests.join("probe"))?,
+            command: build_guest(test_guests.join("command"))?,
+        })
+    })
+}
+
+/// Paths of the built Python components.
+pub struct PythonGuests {
+    pub hello: PathBuf,
+    pub region: PathBuf,
+    pub calculator: PathBuf,
+    pub error: PathBuf,
+    pub probe: PathBuf,
+    pub import_error: PathBuf,
+    pub custom_handler: PathBuf,
+}
+
+/// Builds the Python guests with componentize-py, once per run.
+pub fn python_guests() -> &'static PythonGuests {
+    static GUESTS: OnceLock<Result<PythonGuests, String>> = OnceLock::new();
+    once(&GUESTS, || {
+        let root = repo_root();
+        let examples = root.join("examples").join("python");
+        let test_guests = root
+            .join("host")
+            .join("tests")
+            .join("guests")
+            .join("python");
+        Ok(PythonGuests {
+            hello: build_guest(examples.join("hello"))?,
+            region: build_guest(examples.join("region"))?,
+            calculator: build_guest(examples.join("calculator"))?,
+            error: build_guest(examples.join("error"))?,
+            probe: build_guest(test_guests.join("probe"))?,
+            import_error: build_guest(test_guests.join("import_error"))?,
+            custom_handler: build_guest_with(
+                test_guests.join("custom_handler"),
+                Some("src/app.handle"),
+            )?,
+        })
     })
 }
 

@@ -7,5 +7,6 @@ mod common;
 mod context;
 mod examples;
 mod load;
+mod python;
 mod requests;
 mod sandbox;

@@ -1,0 +1,32 @@
+"""The component's entry point: implements the `handler` world for a Lambda
+Python handler module.
+
+componentize-py runs this module's top-level code at build time and
+snapshots the interpreter. The user's code is *not* run then: it is compiled
+and kept in memory, and runs at the first invocation of each instance, the way
+Lambda runs a module's top-level code in the init phase: with the
+invocation's real environment (`os.environ`), not the build machine's.
+"""
+
+import wit_world
+from componentize_py_types import Err
+
+import wasm_lambda_runtime as runtime
+
+# Loads the build's configuration and the bundled sources, and imports every
+# module they need from the standard library and the dependencies.
+_bundle = runtime.Bundle.from_build()
+
+
+class WitWorld(wit_world.WitWorld):
+    def handle(self, event: str, context: wit_world.Context) -> str:
+        outcome = runtime.invoke(_bundle, event, context)
+        if isinstance(outcome, runtime.Failure):
+            raise Err(
+                wit_world.HandlerError(
+                    error_type=outcome.error_type,
+                    error_message=outcome.error_message,
+                    stack_trace=outcome.stack_trace,
+                )
+            )
+        return outcome

@@ -1,0 +1,444 @@
+"""Lambda's Python runtime behaviour inside a wasm-lambda component.
+
+The context object, the root logger, response marshalling and the error
+shapes follow AWS Lambda's Python runtime, so a `lambda_function.py` written
+for Lambda runs unchanged.
+"""
+
+import ast
+import decimal
+import importlib
+import importlib.abc
+import importlib.util
+import json
+import linecache
+import logging
+import os
+import sys
+import time
+import traceback
+
+from wit_world.imports import runtime as host_runtime
+
+# Where Lambda puts the function's code; stack traces name files under it.
+TASK_ROOT = "/var/task"
+
+# The generated module `wasm-lambda build` writes next to the user's code.
+CONFIG_MODULE = "_wasm_lambda_config"
+
+# Modules the runtime itself needs at invocation time; the snapshot holds
+# only modules imported at build time.
+_RUNTIME_MODULES = ("json", "decimal", "traceback", "logging", "math")
+
+
+# ---------------------------------------------------------------------------
+# The context object
+
+
+class CognitoIdentity:
+    """`context.identity`, as in Lambda's Python runtime."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, identity_id=None, pool_id=None):
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+    def __repr__(self):
+        return (
+            f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+            f"cognito_identity_pool_id={self.cognito_identity_pool_id}])"
+        )
+
+
+class Client:
+    """`context.client_context.client`."""
+
+    __slots__ = (
+        "installation_id",
+        "app_title",
+        "app_version_name",
+        "app_version_code",
+        "app_package_name",
+    )
+
+    def __init__(self, client):
+        self.installation_id = client.get("installation_id")
+        self.app_title = client.get("app_title")
+        self.app_version_name = client.get("app_version_name")
+        self.app_version_code = client.get("app_version_code")
+        self.app_package_name = client.get("app_package_name")
+
+
+class ClientContext:
+    """`context.client_context`: what a mobile SDK caller sent."""
+
+    __slots__ = ("custom", "env", "client")
+
+    def __init__(self, client_context):
+        self.custom = client_context.get("custom")
+        self.env = client_context.get("env")
+        client = client_context.get("client")
+        self.client = Client(client) if isinstance(client, dict) else None
+
+
+class LambdaContext:
+    """The `context` argument, with the attributes and method Lambda gives."""
+
+    def __init__(self, context):
+        self.aws_request_id = context.aws_request_id
+        self.log_group_name = context.log_group_name
+        self.log_stream_name = context.log_stream_name
+        self.function_name = context.function_name
+        # Lambda's Python runtime reads this from the environment: a string.
+        self.memory_limit_in_mb = str(context.memory_limit_in_mb)
+        self.function_version = context.function_version
+        self.invoked_function_arn = context.invoked_function_arn
+        self.tenant_id = context.tenant_id
+        identity = context.identity
+        self.identity = (
+            CognitoIdentity(identity.cognito_identity_id, identity.cognito_identity_pool_id)
+            if identity is not None
+            else CognitoIdentity()
+        )
+        self.client_context = None
+        if context.client_context:
+            try:
+                parsed = json.loads(context.client_context)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                self.client_context = ClientContext(parsed)
+
+    def get_remaining_time_in_millis(self):
+        """Milliseconds left before the invocation times out, measured now."""
+        return host_runtime.remaining_time_ms()
+
+    def __repr__(self):
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},"
+            f"log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},"
+            f"identity={self.identity},"
+            f"tenant_id={self.tenant_id}])"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Logging, set up as Lambda's Python runtime sets up the root logger
+
+_request_id = ""
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.aws_request_id = _request_id
+        return True
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stdout` is at the time of the call, so the
+    handler set up at build time writes to the invocation's stdout."""
+
+    def __init__(self):
+        super().__init__(sys.stdout)
+
+    def emit(self, record):
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def _setup_logging():
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler = _StdoutHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+# ---------------------------------------------------------------------------
+# The bundle: the user's code, compiled at build time, run at first invocation
+
+
+class _Source:
+    __slots__ = ("code", "filename", "is_package")
+
+    def __init__(self, code, filename, is_package):
+        self.code = code
+        self.filename = filename
+        self.is_package = is_package
+
+
+class _BundleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the user's modules from code compiled at build time: the
+    component has no filesystem to import them from."""
+
+    def __init__(self, sources):
+        self.sources = sources
+
+    def find_spec(self, fullname, path=None, target=None):
+        source = self.sources.get(fullname)
+        if source is None:
+            return None
+        spec = importlib.util.spec_from_loader(
+            fullname, self, origin=source.filename, is_package=source.is_package
+        )
+        spec.has_location = True
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        source = self.sources[module.__name__]
+        module.__file__ = source.filename
+        if source.is_package:
+            module.__path__ = []
+        exec(source.code, module.__dict__)
+
+
+class BuildError(Exception):
+    """A problem found at build time, reported by `wasm-lambda build`."""
+
+    def __init__(self, error_type, message):
+        super().__init__(f"{BUILD_ERROR_PREFIX}{error_type}: {message}")
+
+
+# `wasm-lambda build` looks for lines with these prefixes in the output.
+BUILD_ERROR_PREFIX = "wasm-lambda-build-error: "
+BUILD_WARNING_PREFIX = "wasm-lambda-build-warning: "
+
+
+def _module_name(relative_path):
+    parts = relative_path[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        return ".".join(parts[:-1]), True
+    return ".".join(parts), False
+
+
+def _imported_names(tree, module_name, is_package):
+    """Absolute names of the modules a module imports, anywhere in it (also
+    inside functions: those must be in the snapshot too)."""
+    names = set()
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names.add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".") if package else []
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            if prefix:
+                names.add(prefix)
+                for alias in node.names:
+                    names.add(f"{prefix}.{alias.name}")
+    return names
+
+
+def _preimport(name):
+    """Imports `name` and its parents; False if that failed. A failed import
+    may sit under `try` in the user's code, so it only earns a warning."""
+    parts = name.split(".")
+    for end in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        try:
+            importlib.import_module(prefix)
+        except BaseException:  # noqa: BLE001 - anything a module raises on import
+            # `from package import name` names an attribute as often as a
+            # submodule: only a missing top-level package is worth a warning.
+            return end > 1 and importlib.util.find_spec(parts[0]) is not None
+    return True
+
+
+def _split_handler(handler):
+    """`path/to/module.function` → (`path.to.module`, `function`)."""
+    module_name, _, function_name = handler.rpartition(".")
+    return module_name.replace("/", "."), function_name
+
+
+def _binds(tree, name):
+    """Whether a module's top level can define `name` (a def, a class, an
+    assignment, an import, or a star import that might)."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name:
+                    return True
+        else:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and child.id == name and isinstance(child.ctx, ast.Store):
+                    return True
+    return False
+
+
+class Bundle:
+    """The user's handler module and its local modules, compiled."""
+
+    def __init__(self, module_name, function_name):
+        self.module_name = module_name
+        self.function_name = function_name
+        self.function = None
+
+    @classmethod
+    def from_build(cls):
+        config = importlib.import_module(CONFIG_MODULE)
+        root = os.path.dirname(os.path.abspath(config.__file__))
+        module_name, function_name = _split_handler(config.HANDLER)
+        sources = {}
+        imports = set()
+        for relative_path in config.SOURCES:
+            name, is_package = _module_name(relative_path)
+            filename = f"{TASK_ROOT}/{relative_path}"
+            with open(os.path.join(root, relative_path), encoding="utf-8") as file:
+                text = file.read()
+            # Stack traces show source lines; there are no files at run
+            # time, so the lines are kept in linecache (mtime None: never
+            # checked against a file).
+            lines = text.splitlines(keepends=True)
+            linecache.cache[filename] = (len(text), None, lines, filename)
+            try:
+                tree = ast.parse(text, filename)
+            except SyntaxError as error:
+                raise BuildError(
+                    "Runtime.UserCodeSyntaxError",
+                    f"Syntax error in module '{name}': {error}",
+                ) from None
+            if name == module_name and not _binds(tree, function_name):
+                raise BuildError(
+                    "Runtime.HandlerNotFound",
+                    f"Handler '{function_name}' missing on module '{module_name}'",
+                )
+            sources[name] = _Source(compile(tree, filename, "exec"), filename, is_package)
+            imports |= _imported_names(tree, name, is_package)
+        if module_name not in sources:
+            raise BuildError(
+                "Runtime.ImportModuleError",
+                f"Unable to import module '{module_name}': No module named '{module_name}'",
+            )
+        local = {name.split(".")[0] for name in sources}
+        for name in sorted(imports):
+            if name.split(".")[0] not in local and not _preimport(name):
+                print(f"{BUILD_WARNING_PREFIX}cannot import {name}: it will be missing at run time")
+        for name in _RUNTIME_MODULES:
+            importlib.import_module(name)
+        sys.meta_path.insert(0, _BundleFinder(sources))
+        _setup_logging()
+        return cls(module_name, function_name)
+
+    def load_handler(self):
+        """Imports the handler's module (running its top-level code, as
+        Lambda's init phase does) and finds the function. Raises Failure."""
+        if self.function is not None:
+            return self.function
+        module_name, function_name = self.module_name, self.function_name
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # noqa: BLE001 - reported as Lambda does
+            raise Failure(
+                "Runtime.ImportModuleError",
+                f"Unable to import module '{module_name}': {error}",
+                [],
+            ) from None
+        function = getattr(module, function_name, None)
+        if function is None:
+            raise Failure(
+                "Runtime.HandlerNotFound",
+                f"Handler '{function_name}' missing on module '{module_name}'",
+                [],
+            )
+        self.function = function
+        return function
+
+
+# ---------------------------------------------------------------------------
+# Invocation
+
+
+class Failure(Exception):
+    """An error to hand back to the host as the world's `handler-error`."""
+
+    def __init__(self, error_type, error_message, stack_trace):
+        super().__init__(error_message)
+        self.error_type = error_type
+        self.error_message = error_message
+        self.stack_trace = stack_trace
+
+
+def _default(value):
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def marshal(result):
+    """The response payload as Lambda's Python runtime writes it."""
+    if isinstance(result, (bytes, bytearray)):
+        try:
+            return bytes(result).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise Failure(
+                "Runtime.MarshalError", f"Unable to marshal response: {error}", []
+            ) from None
+    try:
+        return json.dumps(result, ensure_ascii=False, default=_default)
+    except (TypeError, ValueError) as error:
+        raise Failure("Runtime.MarshalError", f"Unable to marshal response: {error}", []) from None
+
+
+def _user_frames(tb):
+    """The traceback without this runtime's own frames, as Lambda strips its
+    bootstrap's."""
+    frames = traceback.extract_tb(tb)
+    for index, frame in enumerate(frames):
+        if not frame.filename.endswith("wasm_lambda_runtime.py"):
+            return traceback.format_list(frames[index:])
+    return traceback.format_list(frames)
+
+
+def _log_error(failure):
+    sys.stdout.write(
+        f"[ERROR] {failure.error_type}: {failure.error_message}\n"
+        "Traceback (most recent call last):\n" + "".join(failure.stack_trace)
+    )
+    sys.stdout.flush()
+
+
+def invoke(bundle, event_text, context):
+    """Runs the handler once; returns the payload text or a Failure."""
+    global _request_id
+    _request_id = context.aws_request_id
+    try:
+        function = bundle.load_handler()
+        event = json.loads(event_text)
+        result = function(event, LambdaContext(context))
+        return marshal(result)
+    except Failure as failure:
+        _log_error(failure)
+        return failure
+    except Exception as error:  # noqa: BLE001 - every handler error is reported
+        failure = Failure(type(error).__name__, str(error), _user_frames(error.__traceback__))
+        _log_error(failure)
+        return failure
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()

@@ -1,0 +1,340 @@
+//! Python handlers run unchanged and behave as on Lambda's Python runtime.
+
+use std::time::Duration;
+
+use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::{CognitoIdentity, InvokeRequest};
+
+use crate::common::{assert_in_order, json, load, python_guests};
+
+#[tokio::test]
+async fn the_seed_examples_answer_as_lambdas_python_runtime() {
+    let guests = python_guests();
+    let hello = load("hello", &guests.hello, |_| {});
+    let invocation =
+        crate::common::invoke(&hello, r#"{"first_name":"John","last_name":"Smith"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"message": "Hello John Smith!"}"#);
+
+    let region = load("region", &guests.region, |config| {
+        config.region = "eu-west-1".into()
+    });
+    let invocation = crate::common::invoke(&region, r#"{"key1":"value1"}"#).await;
+    assert_eq!(
+        invocation.payload(),
+        r#"{"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{\"Region \": \"eu-west-1\"}"}"#
+    );
+
+    let calculator = load("calculator", &guests.calculator, |_| {});
+    let invocation =
+        crate::common::invoke(&calculator, r#"{"action":"increment","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result": 4}"#);
+    let id = invocation.request_id.clone();
+    assert_in_order(
+        &invocation.log,
+        &[
+            &format!("[INFO]\t"),
+            &format!("Z\t{id}\tCalculated result of 4\n"),
+        ],
+    );
+
+    let invocation = crate::common::invoke(&calculator, r#"{"action":"divide","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result": null}"#);
+    assert!(invocation.log.contains("[ERROR]\t"), "{}", invocation.log);
+    assert!(
+        invocation.log.contains("\tdivide is not a valid action.\n"),
+        "{}",
+        invocation.log
+    );
+}
+
+#[tokio::test]
+async fn an_unhandled_exception_is_lambdas_error_json() {
+    let function = load("error", &python_guests().error, |_| {});
+    let invocation = crate::common::invoke(&function, r#"{"number":3}"#).await;
+    let id = &invocation.request_id;
+    let frame = "  File \\\"/var/task/lambda_function.py\\\", line 8, in lambda_handler\\n    result = ACTIONS[event['action']](event['number'])\\n";
+    let payload = invocation.payload();
+    let expected_start = format!(
+        r#"{{"errorMessage": "'action'", "errorType": "KeyError", "requestId": "{id}", "stackTrace": ["{frame}"#
+    );
+    assert!(payload.starts_with(&expected_start), "{payload}");
+    assert!(payload.ends_with("\"]}"), "{payload}");
+    assert_in_order(
+        &invocation.log,
+        &[
+            "[ERROR] KeyError: 'action'\nTraceback (most recent call last):\n",
+            "/var/task/lambda_function.py",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn stack_traces_name_every_file_line_and_function() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let invocation = crate::common::invoke(&function, r#"{"action":"raise"}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "ValueError");
+    assert_eq!(error.error_message, "bad value");
+    assert_eq!(error.stack_trace.len(), 2, "{:?}", error.stack_trace);
+    assert!(error.stack_trace[0].starts_with("  File \"/var/task/lambda_function.py\", line "));
+    assert!(
+        error.stack_trace[0].contains(", in lambda_handler\n    return helper.fail(\"bad value\")")
+    );
+    assert!(error.stack_trace[1].starts_with(
+        "  File \"/var/task/helper.py\", line 9, in fail\n    raise ValueError(message)"
+    ));
+}
+
+#[tokio::test]
+async fn return_values_are_serialised_as_lambdas_encoder_does() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let cases = [
+        (r#"{"action":"none"}"#, "null"),
+        (r#"{"action":"decimal"}"#, r#"{"price": 1.5}"#),
+        (r#"{"action":"unicode"}"#, r#"{"text": "café ☕"}"#),
+        (r#"{"action":"bytes"}"#, "raw bytes"),
+        (r#"{"action":"json"}"#, r#"{"a": [1, 2.5, null]}"#),
+        (r#"[1, "two"]"#, r#"[1, "two"]"#),
+    ];
+    for (event, expected) in cases {
+        let invocation = crate::common::invoke(&function, event).await;
+        assert_eq!(invocation.payload(), expected, "for {event}");
+    }
+}
+
+#[tokio::test]
+async fn a_value_json_cannot_serialise_is_a_marshal_error() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let invocation = crate::common::invoke(&function, r#"{"action":"marshal"}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "Runtime.MarshalError");
+    assert_eq!(
+        error.error_message,
+        "Unable to marshal response: Object of type set is not JSON serializable"
+    );
+}
+
+#[tokio::test]
+async fn the_context_has_every_attribute_of_lambdas() {
+    let function = load("probe-ctx", &python_guests().probe, |config| {
+        config.memory_mb = 512;
+        config.timeout = Duration::from_secs(7);
+    });
+    let invocation = function
+        .invoke(InvokeRequest {
+            request_id: Some("11111111-2222-4333-8444-555555555555".into()),
+            identity: Some(CognitoIdentity {
+                identity_id: "id-1".into(),
+                identity_pool_id: "pool-1".into(),
+            }),
+            client_context: Some(
+                r#"{"client":{"installation_id":"inst","app_title":"Probe"},"custom":{"a":"b"},"env":{"locale":"en"}}"#.into(),
+            ),
+            tenant_id: Some("tenant-1".into()),
+            ..InvokeRequest::new(r#"{"action":"context"}"#)
+        })
+        .await
+        .unwrap();
+    let seen = json(invocation.payload());
+    assert_eq!(
+        seen["aws_request_id"],
+        "11111111-2222-4333-8444-555555555555"
+    );
+    assert_eq!(seen["function_name"], "probe-ctx");
+    assert_eq!(seen["function_version"], "$LATEST");
+    assert_eq!(
+        seen["invoked_function_arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:probe-ctx"
+    );
+    assert_eq!(seen["memory_limit_in_mb"], "512");
+    assert_eq!(seen["log_group_name"], "/aws/lambda/probe-ctx");
+    assert_eq!(seen["log_stream_name"], function.log_stream_name());
+    assert_eq!(seen["identity"], serde_json::json!(["id-1", "pool-1"]));
+    assert_eq!(seen["client_context"]["app_title"], "Probe");
+    assert_eq!(seen["client_context"]["installation_id"], "inst");
+    assert_eq!(seen["client_context"]["custom"]["a"], "b");
+    assert_eq!(seen["client_context"]["env"]["locale"], "en");
+    assert_eq!(seen["tenant_id"], "tenant-1");
+    let remaining: Vec<u64> = serde_json::from_value(seen["remaining"].clone()).unwrap();
+    assert!(
+        remaining[0] <= 7_000 && remaining[0] > 5_000,
+        "{remaining:?}"
+    );
+    assert!(
+        remaining[1] + 25 <= remaining[0],
+        "live remaining time: {remaining:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_context_without_identity_or_client_context() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let seen = json(
+        crate::common::invoke(&function, r#"{"action":"context"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(seen["identity"], serde_json::json!([null, null]));
+    assert!(seen["client_context"].is_null());
+    assert!(seen["tenant_id"].is_null());
+}
+
+#[tokio::test]
+async fn logging_and_print_go_to_the_functions_log_as_on_lambda() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let invocation = crate::common::invoke(&function, r#"{"action":"log"}"#).await;
+    let id = &invocation.request_id;
+    let log = &invocation.log;
+    assert_in_order(
+        log,
+        &[
+            "printed line\n",
+            "[INFO]\t",
+            &format!("\t{id}\tinfo line\n"),
+            "[WARNING]\t",
+            &format!("\t{id}\twarning line\n"),
+        ],
+    );
+    assert!(
+        !log.contains("debug line"),
+        "DEBUG is below the root level: {log}"
+    );
+    let info = log.lines().find(|line| line.starts_with("[INFO]")).unwrap();
+    let timestamp = info.split('\t').nth(1).unwrap();
+    assert_eq!(
+        timestamp.len(),
+        "2026-11-26T22:49:17.392Z".len(),
+        "{timestamp}"
+    );
+    assert!(
+        timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+        "{timestamp}"
+    );
+}
+
+#[tokio::test]
+async fn os_environ_is_the_invocations_even_at_module_level() {
+    let function = load("probe-env", &python_guests().probe, |config| {
+        config.region = "sa-east-1".into();
+        config.environment.insert("STAGE".into(), "prod".into());
+    });
+    let seen = json(
+        crate::common::invoke(&function, r#"{"action":"module_env"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(
+        seen["module"], "sa-east-1",
+        "module-level code runs with the invocation's environment"
+    );
+    assert_eq!(seen["now"], "sa-east-1");
+    let env = json(
+        crate::common::invoke(&function, r#"{"action":"env"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(env["STAGE"], "prod");
+    assert_eq!(env["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.14");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "probe-env");
+    assert!(env.get("PATH").is_none() && env.get("HOME").is_none());
+}
+
+#[tokio::test]
+async fn local_modules_dependencies_and_imports_inside_functions_work() {
+    let function = load("probe", &python_guests().probe, |_| {});
+    let greet = crate::common::invoke(&function, r#"{"action":"helper","name":"Ada"}"#).await;
+    assert_eq!(greet.payload(), r#""Hello, Ada""#);
+    let dependency = crate::common::invoke(&function, r#"{"action":"dependency"}"#).await;
+    assert_eq!(
+        dependency.payload(),
+        r#""1.16.0""#,
+        "six from requirements.txt"
+    );
+    let lazy = crate::common::invoke(&function, r#"{"action":"lazy_import"}"#).await;
+    assert_eq!(lazy.payload(), r#""00000000-0000-0000-0000-000000000001""#);
+}
+
+#[tokio::test]
+async fn a_handler_in_a_package_is_named_with_a_path() {
+    let function = load("custom", &python_guests().custom_handler, |config| {
+        config.handler = Some("src/app.handle".into());
+    });
+    let invocation = crate::common::invoke(&function, r#"{"name":"Ada"}"#).await;
+    assert_eq!(
+        invocation.payload(),
+        r#"{"greeting": "Howdy Ada", "handler": "src.app"}"#
+    );
+}
+
+#[tokio::test]
+async fn a_module_that_fails_to_import_is_an_import_module_error() {
+    let function = load("import-error", &python_guests().import_error, |_| {});
+    let invocation = crate::common::invoke(&function, "{}").await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "Runtime.ImportModuleError");
+    assert_eq!(
+        error.error_message,
+        "Unable to import module 'lambda_function': No module named 'not_a_real_module'"
+    );
+    let again = crate::common::invoke(&function, "{}").await;
+    assert_eq!(
+        again.function_error().unwrap().error_type,
+        "Runtime.ImportModuleError"
+    );
+}
+
+fn build_error(files: &[(&str, &str)], handler: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let options = BuildOptions {
+        handler: handler.map(str::to_string),
+        ..BuildOptions::new(dir.path())
+    };
+    match build(&options, &mut |_| {}) {
+        Ok(output) => panic!(
+            "expected the build to fail, got {}",
+            output.component.display()
+        ),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+#[test]
+fn a_missing_handler_function_fails_the_build() {
+    let error = build_error(
+        &[(
+            "lambda_function.py",
+            "def other(event, context):\n    pass\n",
+        )],
+        None,
+    );
+    assert_eq!(
+        error,
+        "Runtime.HandlerNotFound: Handler 'lambda_handler' missing on module 'lambda_function'"
+    );
+}
+
+#[test]
+fn a_missing_module_and_a_syntax_error_fail_the_build() {
+    let error = build_error(&[("app.py", "def handler(e, c):\n    pass\n")], None);
+    assert_eq!(
+        error,
+        "Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named 'lambda_function'"
+    );
+    let error = build_error(
+        &[(
+            "lambda_function.py",
+            "def lambda_handler(event, context)\n    pass\n",
+        )],
+        None,
+    );
+    assert!(
+        error
+            .starts_with("Runtime.UserCodeSyntaxError: Syntax error in module 'lambda_function': "),
+        "{error}"
+    );
+    let error = build_error(&[("app.py", "x = 1\n")], Some("app"));
+    assert!(error.contains("module.function"), "{error}");
+}
