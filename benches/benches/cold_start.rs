@@ -1,4 +1,4 @@
-//! Cold start of the Rust examples: a fresh sandbox plus the first call,
+//! Cold start of the examples: a fresh sandbox plus the first call,
 //! against a warm (reused) instance, with the pooling allocator against
 //! on-demand allocation. Loading happens outside the timed loops.
 //!
@@ -8,10 +8,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, InvokeRequest};
 use wasm_lambda_benches::{build_example, cache_dir};
 
-const EXAMPLES: &[(&str, &str)] = &[
-    ("hello", r#"{"first_name":"John","last_name":"Smith"}"#),
-    ("region", r#"{"key1":"value1"}"#),
-    ("calculator", r#"{"action":"increment","number":3}"#),
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("rust", "hello", r#"{"first_name":"John","last_name":"Smith"}"#),
+    ("rust", "region", r#"{"key1":"value1"}"#),
+    ("rust", "calculator", r#"{"action":"increment","number":3}"#),
+    ("python", "hello", r#"{"first_name":"John","last_name":"Smith"}"#),
+    ("python", "calculator", r#"{"action":"increment","number":3}"#),
 ];
 
 fn host(pooling: bool) -> Host {
@@ -26,8 +28,8 @@ fn host(pooling: bool) -> Host {
     .expect("the host starts")
 }
 
-fn load(host: &Host, name: &str, reuse: bool) -> Function {
-    let mut config = FunctionConfig::new(name, build_example("rust", name));
+fn load(host: &Host, language: &str, name: &str, reuse: bool) -> Function {
+    let mut config = FunctionConfig::new(name, build_example(language, name));
     config.reuse_instances = reuse;
     host.load(config).expect("the example loads")
 }
@@ -39,10 +41,11 @@ fn cold_start(c: &mut Criterion) {
         .unwrap();
     let pooling = host(true);
     let on_demand = host(false);
-    let mut group = c.benchmark_group("rust");
-    for (name, event) in EXAMPLES {
+    let mut group = c.benchmark_group("cold_start");
+    for (language, example, event) in EXAMPLES {
+        let name = format!("{language}/{example}");
         for (allocator, host) in [("pooling", &pooling), ("on-demand", &on_demand)] {
-            let function = load(host, name, false);
+            let function = load(host, language, example, false);
             group.bench_function(format!("{name}/cold/{allocator}"), |b| {
                 b.iter(|| {
                     let invocation = runtime
@@ -52,7 +55,7 @@ fn cold_start(c: &mut Criterion) {
                 })
             });
         }
-        let warm = load(&pooling, name, true);
+        let warm = load(&pooling, language, example, true);
         group.bench_function(format!("{name}/warm/pooling"), |b| {
             b.iter(|| {
                 runtime
