@@ -16,9 +16,22 @@ fi
 
 # Python handlers: componentize-py, pinned, in the project-local .venv.
 componentize_version=$(sed -n 's/^componentize-py==//p' guest-sdk/python/requirements.txt)
+if ! command -v python3 >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip
+fi
 if ! .venv/bin/componentize-py --version 2>/dev/null | grep -qx "componentize-py $componentize_version"; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r guest-sdk/python/requirements.txt
+fi
+
+# JavaScript handlers: componentize-js, locked, in guest-sdk/js/node_modules.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+lock_stamp=guest-sdk/js/node_modules/.wasm-lambda-lock
+if ! cmp -s guest-sdk/js/package-lock.json "$lock_stamp"; then
+    (cd guest-sdk/js && npm ci --silent --no-audit --no-fund)
+    cp guest-sdk/js/package-lock.json "$lock_stamp"
 fi
 
 cargo build --release --locked -p wasm-lambda

@@ -9,11 +9,23 @@ use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, Invo
 use wasm_lambda_benches::{build_example, cache_dir};
 
 const EXAMPLES: &[(&str, &str, &str)] = &[
-    ("rust", "hello", r#"{"first_name":"John","last_name":"Smith"}"#),
+    (
+        "rust",
+        "hello",
+        r#"{"first_name":"John","last_name":"Smith"}"#,
+    ),
     ("rust", "region", r#"{"key1":"value1"}"#),
     ("rust", "calculator", r#"{"action":"increment","number":3}"#),
-    ("python", "hello", r#"{"first_name":"John","last_name":"Smith"}"#),
-    ("python", "calculator", r#"{"action":"increment","number":3}"#),
+    (
+        "python",
+        "hello",
+        r#"{"first_name":"John","last_name":"Smith"}"#,
+    ),
+    (
+        "python",
+        "calculator",
+        r#"{"action":"increment","number":3}"#,
+    ),
 ];
 
 fn host(pooling: bool) -> Host {

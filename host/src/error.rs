@@ -85,6 +85,16 @@ struct PythonErrorJson<'a> {
     stack_trace: &'a [String],
 }
 
+/// The shape of Lambda's Node.js runtime: no request id, `trace`.
+#[derive(Serialize)]
+struct NodeErrorJson<'a> {
+    #[serde(rename = "errorType")]
+    error_type: &'a str,
+    #[serde(rename = "errorMessage")]
+    error_message: &'a str,
+    trace: &'a [String],
+}
+
 /// How a language's Lambda runtime writes a handler's error JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErrorStyle {
@@ -93,6 +103,8 @@ pub(crate) enum ErrorStyle {
     /// Python's `json.dumps`: `errorMessage` first, `", "` and `": "`
     /// separators, non-ASCII escaped.
     Python,
+    /// Node.js: `errorType`, `errorMessage`, `trace`, compact.
+    Node,
 }
 
 impl ErrorStyle {
@@ -100,6 +112,7 @@ impl ErrorStyle {
     pub(crate) fn for_runtime(runtime: Option<&str>) -> Self {
         match runtime {
             Some(runtime) if runtime.starts_with("python") => ErrorStyle::Python,
+            Some(runtime) if runtime.starts_with("nodejs") => ErrorStyle::Node,
             _ => ErrorStyle::Compact,
         }
     }
@@ -195,6 +208,12 @@ impl FunctionError {
                 error_message: &error_message,
                 request_id,
                 stack_trace: &stack_trace,
+            })
+            .expect("strings always serialise"),
+            ErrorStyle::Node => serde_json::to_string(&NodeErrorJson {
+                error_type: &error_type,
+                error_message: &error_message,
+                trace: &stack_trace,
             })
             .expect("strings always serialise"),
             ErrorStyle::Python => python_json(&PythonErrorJson {

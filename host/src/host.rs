@@ -91,6 +91,8 @@ pub(crate) struct State {
     pub(crate) deadline: Instant,
     /// Set by the epoch callback when it interrupted the guest for the deadline.
     pub(crate) timed_out: bool,
+    /// The sandbox's environment, also given to WASI.
+    pub(crate) environment: Vec<(String, String)>,
 }
 
 impl WasiView for State {
@@ -106,5 +108,9 @@ impl wasm_lambda::handler::runtime::Host for State {
     fn remaining_time_ms(&mut self) -> u64 {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn environment(&mut self) -> Vec<(String, String)> {
+        self.environment.clone()
     }
 }

@@ -364,14 +364,13 @@ impl Function {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        for (key, value) in environment::variables(
+        let variables = environment::variables(
             &inner.config,
             &inner.log_stream_name,
             inner.runtime.as_deref(),
             trace_id,
-        ) {
-            wasi.env(key, value);
-        }
+        );
+        wasi.envs(&variables);
         let memory_limit = inner.config.memory_mb as usize * (1 << 20);
         let mut store = Store::new(
             &shared.engine.engine,
@@ -381,6 +380,7 @@ impl Function {
                 limiter: MemoryLimiter::new(memory_limit),
                 deadline,
                 timed_out: false,
+                environment: variables,
             },
         );
         store.limiter(|state| &mut state.limiter);

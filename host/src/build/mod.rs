@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+mod js;
 mod python;
 mod rust;
 mod tools;
 
+pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
 pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;
 
 /// A language `wasm-lambda build` knows.
@@ -23,6 +25,8 @@ pub enum Language {
     Rust,
     /// A folder with a Lambda Python handler module (`lambda_function.py`).
     Python,
+    /// A folder with a Node.js-style ES module handler (`index.mjs`).
+    JavaScript,
 }
 
 impl Language {
@@ -32,6 +36,7 @@ impl Language {
         match self {
             Language::Rust => "rust",
             Language::Python => python::RUNTIME,
+            Language::JavaScript => js::RUNTIME,
         }
     }
 }
@@ -52,6 +57,14 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
+    /// The handler setting: the option, else `$_HANDLER`, else `default`.
+    fn handler_or(&self, default: &str) -> String {
+        self.handler
+            .clone()
+            .or_else(|| std::env::var("_HANDLER").ok())
+            .unwrap_or_else(|| default.to_string())
+    }
+
     /// Options to build the project in `dir` with every default.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         BuildOptions {
@@ -82,11 +95,15 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if dir.join("Cargo.toml").is_file() {
         return Ok(Language::Rust);
     }
+    if js::detect(dir) {
+        return Ok(Language::JavaScript);
+    }
     if python::detect(dir) {
         return Ok(Language::Python);
     }
     bail!(
-        "cannot tell the language of {}: expected a Cargo.toml (Rust) or .py files (Python)",
+        "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
+         .mjs files (JavaScript), or .py files (Python)",
         dir.display()
     )
 }
@@ -110,12 +127,13 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     let (name, component) = match language {
         Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
         Language::Python => {
-            let handler = options
-                .handler
-                .clone()
-                .or_else(|| std::env::var("_HANDLER").ok())
-                .unwrap_or_else(|| python::DEFAULT_HANDLER.to_string());
+            let handler = options.handler_or(python::DEFAULT_HANDLER);
             let component = python::build(&options.dir, &handler, progress)?;
+            (project_name(&options.dir), component)
+        }
+        Language::JavaScript => {
+            let handler = options.handler_or(js::DEFAULT_HANDLER);
+            let component = js::build(&options.dir, &handler, progress)?;
             (project_name(&options.dir), component)
         }
     };

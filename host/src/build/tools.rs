@@ -31,6 +31,31 @@ pub(crate) fn find_tool(name: &str, override_var: &str, local_dir: &str) -> Opti
         .find(|candidate| is_executable(candidate))
 }
 
+/// Finds a folder of this checkout, e.g. `guest-sdk/js`, by looking for
+/// `marker` inside it from the ancestors of the current folder and of this
+/// executable; `override_var` names it explicitly.
+pub(crate) fn find_checkout_dir(
+    relative: &str,
+    marker: &str,
+    override_var: &str,
+) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(override_var) {
+        return Some(PathBuf::from(path));
+    }
+    let starts = [
+        std::env::current_dir().ok(),
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.canonicalize().ok()),
+    ];
+    starts
+        .iter()
+        .flatten()
+        .flat_map(|start| start.ancestors())
+        .map(|ancestor| ancestor.join(relative))
+        .find(|dir| dir.join(marker).is_file())
+}
+
 fn is_executable(path: &Path) -> bool {
     path.is_file()
 }

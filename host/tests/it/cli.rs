@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::common::{
-    assert_in_order, cache_dir, guest_target_dir, guests, json, python_guests, repo_root,
+    assert_in_order, cache_dir, guest_target_dir, guests, js_guests, json, python_guests, repo_root,
 };
 
 fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
@@ -218,5 +218,23 @@ fn python_hello_prints_lambdas_python_serialisation() {
     assert_eq!(
         text(&output.stdout),
         "{\"message\": \"Hello John Smith!\"}\n"
+    );
+}
+
+#[test]
+fn js_hello_prints_the_message() {
+    let output = wasm_lambda(
+        &[
+            "invoke",
+            path(&js_guests().hello),
+            "--event",
+            r#"{"first_name":"John","last_name":"Smith"}"#,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "{\"message\":\"Hello John Smith!\"}\n"
     );
 }

@@ -118,6 +118,36 @@ pub fn python_guests() -> &'static PythonGuests {
     })
 }
 
+/// Paths of the built JavaScript components.
+pub struct JsGuests {
+    pub hello: PathBuf,
+    pub region: PathBuf,
+    pub calculator: PathBuf,
+    pub error: PathBuf,
+    pub probe: PathBuf,
+    pub callback: PathBuf,
+    pub missing_export: PathBuf,
+}
+
+/// Builds the JavaScript guests with componentize-js, once per run.
+pub fn js_guests() -> &'static JsGuests {
+    static GUESTS: OnceLock<Result<JsGuests, String>> = OnceLock::new();
+    once(&GUESTS, || {
+        let root = repo_root();
+        let examples = root.join("examples").join("js");
+        let test_guests = root.join("host").join("tests").join("guests").join("js");
+        Ok(JsGuests {
+            hello: build_guest(examples.join("hello"))?,
+            region: build_guest(examples.join("region"))?,
+            calculator: build_guest(examples.join("calculator"))?,
+            error: build_guest(examples.join("error"))?,
+            probe: build_guest(test_guests.join("probe"))?,
+            callback: build_guest(test_guests.join("callback"))?,
+            missing_export: build_guest(test_guests.join("missing_export"))?,
+        })
+    })
+}
+
 /// The host most tests share, as a process would.
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();

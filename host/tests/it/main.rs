@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod context;
 mod examples;
+mod js;
 mod load;
 mod python;
 mod requests;

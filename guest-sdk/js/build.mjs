@@ -1,0 +1,22 @@
+// Builds a staged handler into a component with componentize-js, called by
+// `wasm-lambda build` (the `jco componentize` CLI does not work on every
+// machine, its API does):
+//
+//   node build.mjs <entry.mjs> <wit-folder> <out.wasm>
+import { writeFile } from 'node:fs/promises';
+import { componentize } from '@bytecodealliance/componentize-js';
+
+const [sourcePath, witPath, out] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: node build.mjs <entry.mjs> <wit-folder> <out.wasm>');
+  process.exit(2);
+}
+const { component } = await componentize({
+  sourcePath,
+  witPath,
+  worldName: 'handler',
+  // No outbound HTTP: without these the component imports wasi:http, and the
+  // sandbox stays without network unless a later grant allows it.
+  disableFeatures: ['http', 'fetch-event'],
+});
+await writeFile(out, component);

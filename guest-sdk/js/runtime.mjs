@@ -1,0 +1,266 @@
+// Lambda's Node.js runtime behaviour inside a wasm-lambda component: the
+// context object, `process.env`, console output and the error shapes follow
+// AWS Lambda's Node.js runtime, so a handler written for it runs unchanged.
+//
+// `wasm-lambda build` stages this file next to the user's code and generates
+// an entry module that imports it *before* the handler's module, so that
+// `process` exists when the handler's top-level code runs.
+import { environment, remainingTimeMs } from 'wasm-lambda:handler/runtime@0.1.0';
+
+// Where Lambda puts the function's code; stack traces name files under it.
+const TASK_ROOT = '/var/task';
+
+// ---------------------------------------------------------------------------
+// process.env: read from the host when first used at invocation time.
+//
+// componentize-js runs module top-level code at build time (a snapshot);
+// there the host is not reachable and `process.env` is empty. Read
+// environment variables inside the handler, not at module level.
+
+let cachedEnvironment = null;
+// Set by the first invocation. Before it, code runs inside the build's
+// snapshot, where calling the host traps: the environment is empty then.
+let running = false;
+
+function currentEnvironment() {
+  if (!running) return {};
+  if (cachedEnvironment === null) {
+    cachedEnvironment = Object.fromEntries(environment());
+  }
+  return cachedEnvironment;
+}
+
+const env = new Proxy(
+  {},
+  {
+    get: (_, name) => currentEnvironment()[name],
+    set: (_, name, value) => {
+      currentEnvironment()[name] = String(value);
+      return true;
+    },
+    has: (_, name) => name in currentEnvironment(),
+    deleteProperty: (_, name) => delete currentEnvironment()[name],
+    ownKeys: () => Reflect.ownKeys(currentEnvironment()),
+    getOwnPropertyDescriptor: (_, name) => {
+      const value = currentEnvironment()[name];
+      return value === undefined
+        ? undefined
+        : { value, writable: true, enumerable: true, configurable: true };
+    },
+  },
+);
+
+if (typeof globalThis.process === 'undefined') {
+  globalThis.process = { env, platform: 'linux', argv: [], version: 'v24.0.0' };
+}
+
+// ---------------------------------------------------------------------------
+// console: Lambda's Node.js log format, `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+
+let requestId = undefined;
+const write = console.log.bind(console);
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+// A small `util.inspect`: enough for the log lines handlers write.
+function inspect(value, depth = 0, seen = new Set()) {
+  switch (typeof value) {
+    case 'string':
+      return depth === 0 ? value : `'${value.replace(/'/g, "\\'")}'`;
+    case 'bigint':
+      return `${value}n`;
+    case 'function':
+      return `[Function: ${value.name || '(anonymous)'}]`;
+    case 'undefined':
+      return 'undefined';
+    case 'object':
+      break;
+    default:
+      return String(value);
+  }
+  if (value === null) return 'null';
+  if (value instanceof Error) {
+    return [`${value.name}: ${value.message}`, ...nodeTrace(value.stack, null)].join('\n');
+  }
+  if (seen.has(value)) return '[Circular *1]';
+  if (depth > 2) return Array.isArray(value) ? '[Array]' : '[Object]';
+  seen.add(value);
+  const inner = (item) => inspect(item, depth + 1, seen);
+  let text;
+  if (Array.isArray(value)) {
+    text = value.length ? `[ ${value.map(inner).join(', ')} ]` : '[]';
+  } else {
+    const entries = Object.entries(value).map(
+      ([key, item]) => `${IDENTIFIER.test(key) ? key : `'${key}'`}: ${inner(item)}`,
+    );
+    text = entries.length ? `{ ${entries.join(', ')} }` : '{}';
+  }
+  seen.delete(value);
+  return text;
+}
+
+function format(args) {
+  return args.map((arg) => inspect(arg)).join(' ');
+}
+
+for (const [method, level] of [
+  ['log', 'INFO'],
+  ['info', 'INFO'],
+  ['warn', 'WARN'],
+  ['error', 'ERROR'],
+  ['debug', 'DEBUG'],
+  ['trace', 'TRACE'],
+]) {
+  console[method] = (...args) => {
+    write(`${new Date().toISOString()}\t${requestId}\t${level}\t${format(args)}`);
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The context object, with Node's camelCase names.
+
+function makeContext(context) {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: context.functionName,
+    functionVersion: context.functionVersion,
+    invokedFunctionArn: context.invokedFunctionArn,
+    // Lambda's Node.js runtime reads it from the environment: a string.
+    memoryLimitInMB: String(context.memoryLimitInMb),
+    awsRequestId: context.awsRequestId,
+    logGroupName: context.logGroupName,
+    logStreamName: context.logStreamName,
+    identity: context.identity
+      ? {
+          cognitoIdentityId: context.identity.cognitoIdentityId,
+          cognitoIdentityPoolId: context.identity.cognitoIdentityPoolId,
+        }
+      : undefined,
+    clientContext: context.clientContext ? JSON.parse(context.clientContext) : undefined,
+    tenantId: context.tenantId,
+    getRemainingTimeInMillis: () => Number(remainingTimeMs()),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Errors, as Lambda's Node.js runtime reports them.
+
+// Where a frame's file is, as Node.js prints ES module locations.
+function fileUrl(location, stagingRoot) {
+  if (stagingRoot && location.includes(stagingRoot)) {
+    return location.split(stagingRoot).join(`file://${TASK_ROOT}`);
+  }
+  return /^[a-z]+:/.test(location) || location.startsWith('/') ? location : `file://${TASK_ROOT}/${location}`;
+}
+
+// A SpiderMonkey stack trace (`fn@file:line:col` lines) in Node's
+// `    at fn (file:///var/task/file:line:col)` form, without the frames of
+// this runtime and of componentize-js's glue (whose build-time paths mean
+// nothing to the function's author).
+function nodeTrace(stack, stagingRoot) {
+  const frames = [];
+  for (const line of String(stack ?? '').split('\n')) {
+    if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js')) continue;
+    const at = line.lastIndexOf('@');
+    if (at < 0) {
+      frames.push(`    at ${line.trim()}`);
+      continue;
+    }
+    const fn = line.slice(0, at);
+    const location = fileUrl(line.slice(at + 1), stagingRoot);
+    frames.push(fn ? `    at ${fn} (${location})` : `    at ${location}`);
+  }
+  return frames;
+}
+
+function isError(value) {
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' && value !== null && typeof value.message === 'string' && 'stack' in value)
+  );
+}
+
+function failure(errorType, errorMessage, stackTrace) {
+  return { errorType, errorMessage, stackTrace };
+}
+
+function toFailure(error, stagingRoot) {
+  if (isError(error)) {
+    const name = error.name ?? 'Error';
+    return failure(name, error.message, [`${name}: ${error.message}`, ...nodeTrace(error.stack, stagingRoot)]);
+  }
+  let message;
+  try {
+    message = String(error);
+  } catch {
+    message = Object.prototype.toString.call(error);
+  }
+  return failure(typeof error, message, []);
+}
+
+function logFailure(failed) {
+  const trace = failed.stackTrace.length ? failed.stackTrace : [`${failed.errorType}: ${failed.errorMessage}`];
+  write(
+    `${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({
+      errorType: failed.errorType,
+      errorMessage: failed.errorMessage,
+      stack: trace,
+    })}`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Invocation
+
+const CALLBACK_MESSAGE =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. ' +
+  'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
+  'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
+
+function findHandler(module, handlerName) {
+  const exportName = handlerName.slice(handlerName.lastIndexOf('.') + 1);
+  const handler = module[exportName];
+  if (typeof handler !== 'function') {
+    return failure('Runtime.HandlerNotFound', `${handlerName} is undefined or not exported`, []);
+  }
+  if (handler.length >= 3) {
+    return failure('Runtime.CallbackHandlerDeprecated', CALLBACK_MESSAGE, []);
+  }
+  return handler;
+}
+
+function marshal(value) {
+  const text = JSON.stringify(value);
+  return text === undefined ? 'null' : text;
+}
+
+/**
+ * Runs the handler once: returns a Promise of the payload text, rejected
+ * with a `handler-error` record on failure.
+ */
+export function invoke(module, handlerName, stagingRoot, eventText, context) {
+  running = true;
+  requestId = context.awsRequestId;
+  const rejectWith = (failed) => {
+    logFailure(failed);
+    return Promise.reject(failed);
+  };
+  const handler = findHandler(module, handlerName);
+  if (typeof handler !== 'function') return rejectWith(handler);
+  let result;
+  try {
+    result = handler(JSON.parse(eventText), makeContext(context));
+  } catch (error) {
+    return rejectWith(toFailure(error, stagingRoot));
+  }
+  return Promise.resolve(result).then(
+    (value) => {
+      try {
+        return marshal(value);
+      } catch (error) {
+        return rejectWith(toFailure(error, stagingRoot));
+      }
+    },
+    (error) => rejectWith(toFailure(error, stagingRoot)),
+  );
+}

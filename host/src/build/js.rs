@@ -1,0 +1,163 @@
+//! JavaScript handlers (Node.js style ES modules), turned into a component by
+//! componentize-js through the build script in `guest-sdk/js`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result, bail};
+
+use super::tools::find_checkout_dir;
+
+/// The default handler setting, as in Lambda's console.
+pub const DEFAULT_HANDLER: &str = "index.handler";
+
+/// The Node.js runtime whose behaviour the SDK follows.
+pub const RUNTIME: &str = "nodejs24.x";
+
+const RUNTIME_MODULE: &str = include_str!("../../../guest-sdk/js/runtime.mjs");
+const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
+
+/// Folders never bundled as the function's code.
+const SKIPPED_DIRS: &[&str] = &["build", "node_modules"];
+
+/// Whether `dir` looks like a JavaScript handler project.
+pub(super) fn detect(dir: &Path) -> bool {
+    if dir.join("package.json").is_file() {
+        return true;
+    }
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|ext| ext == "mjs" || ext == "js")
+        })
+    })
+}
+
+/// Finds the handler's module file for `module` (the part before the last
+/// dot of the handler setting): `.mjs`, or `.js` in a `"type": "module"` package.
+fn module_file(dir: &Path, module: &str) -> Result<PathBuf> {
+    let mjs = dir.join(format!("{module}.mjs"));
+    if mjs.is_file() {
+        return Ok(mjs);
+    }
+    let js = dir.join(format!("{module}.js"));
+    if js.is_file() {
+        let package = std::fs::read_to_string(dir.join("package.json")).unwrap_or_default();
+        let is_module = serde_json::from_str::<serde_json::Value>(&package)
+            .ok()
+            .is_some_and(|package| package["type"] == "module");
+        if !is_module {
+            bail!(
+                "{} is CommonJS: wasm-lambda runs ES module handlers; rename it to {module}.mjs \
+                 or set \"type\": \"module\" in package.json",
+                js.display()
+            );
+        }
+        return Ok(js);
+    }
+    if dir.join(format!("{module}.cjs")).is_file() {
+        bail!("{module}.cjs is CommonJS: wasm-lambda runs ES module handlers (.mjs)");
+    }
+    bail!(
+        "Runtime.ImportModuleError: Error: Cannot find module '{module}': no {module}.mjs or {module}.js in {}",
+        dir.display()
+    )
+}
+
+/// Builds the handler in `dir`; returns the component's bytes.
+pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+    let Some((module, _export)) = handler.rsplit_once('.') else {
+        bail!("the handler must be `file.export`, got {handler:?}");
+    };
+    let module_path = module_file(dir, module)?;
+    let sdk = find_checkout_dir(
+        "guest-sdk/js",
+        "node_modules/@bytecodealliance/componentize-js/package.json",
+        "WASM_LAMBDA_JS_SDK",
+    )
+    .context(
+        "the JavaScript SDK is not installed: run scripts/setup.sh (it runs `npm ci` in \
+         guest-sdk/js), or set WASM_LAMBDA_JS_SDK to a folder with it",
+    )?;
+
+    let staging = tempfile::Builder::new()
+        .prefix("wasm-lambda-js-")
+        .tempdir()
+        .context("failed to create a staging folder")?;
+    let code = staging.path().join("code");
+    let wit = staging.path().join("wit");
+    std::fs::create_dir_all(&code)?;
+    std::fs::create_dir_all(&wit)?;
+    std::fs::write(wit.join("handler.wit"), WIT)?;
+    progress("collecting the function's code");
+    copy_sources(dir, &code)?;
+    std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
+
+    let relative = module_path
+        .strip_prefix(dir)
+        .unwrap_or(&module_path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let code_root = code.to_string_lossy().into_owned();
+    // The runtime is imported first so `process` exists when the handler's
+    // module runs its top-level code.
+    let entry = format!(
+        "// Written by `wasm-lambda build`.\n\
+         import {{ invoke }} from './__wasm_lambda_runtime.mjs';\n\
+         import * as handlerModule from './{relative}';\n\
+         export function handle(event, context) {{\n  \
+           return invoke(handlerModule, {handler}, {root}, event, context);\n\
+         }}\n",
+        handler = serde_json::to_string(handler)?,
+        root = serde_json::to_string(&code_root)?,
+    );
+    let entry_path = code.join("__wasm_lambda_entry.mjs");
+    std::fs::write(&entry_path, entry)?;
+
+    progress("running componentize-js");
+    let output = staging.path().join("component.wasm");
+    let result = Command::new("node")
+        .arg(sdk.join("build.mjs"))
+        .arg(&entry_path)
+        .arg(&wit)
+        .arg(&output)
+        .current_dir(&sdk)
+        .stdin(Stdio::null())
+        .output()
+        .context("failed to run node (is Node.js installed?)")?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr).replace(&code_root, "/var/task");
+        bail!("componentize-js failed:\n{}", stderr.trim_end());
+    }
+    std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))
+}
+
+/// Copies the project's JavaScript and JSON files into `to`.
+fn copy_sources(from: &Path, to: &Path) -> Result<()> {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?
+    {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let target = to.join(&name);
+        if path.is_dir() {
+            if !SKIPPED_DIRS.contains(&name.as_str()) {
+                std::fs::create_dir_all(&target)?;
+                copy_sources(&path, &target)?;
+            }
+        } else if [".js", ".mjs", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("failed to copy {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

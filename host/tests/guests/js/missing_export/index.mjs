@@ -1,0 +1,2 @@
+// Exports no `handler`.
+export const other = async () => 'not the handler';

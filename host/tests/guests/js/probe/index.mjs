@@ -1,0 +1,46 @@
+// A JavaScript handler for the host's tests: the event's "action" picks what
+// it reports or how it fails.
+import { greet } from './lib/greet.mjs';
+
+const moduleLevelRegion = process.env.AWS_REGION;
+
+export const handler = async (event, context) => {
+  switch (event.action) {
+    case 'context': {
+      const first = context.getRemainingTimeInMillis();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const second = context.getRemainingTimeInMillis();
+      const { getRemainingTimeInMillis, ...fields } = context;
+      return { ...fields, remaining: [first, second], remainingType: typeof first };
+    }
+    case 'env':
+      return { ...process.env };
+    case 'module_env':
+      return { module: moduleLevelRegion ?? null, now: process.env.AWS_REGION };
+    case 'log':
+      console.log('log line', { n: 1 });
+      console.info('info line');
+      console.warn('warn line');
+      console.error('error line');
+      return 'logged';
+    case 'timer':
+      await new Promise((resolve) => setTimeout(resolve, event.millis ?? 20));
+      return 'waited';
+    case 'undefined':
+      return undefined;
+    case 'throw_error':
+      throw new TypeError('wrong type');
+    case 'throw_string':
+      throw 'just a string';
+    case 'throw_number':
+      throw 42;
+    case 'reject':
+      return Promise.reject(new RangeError('out of range'));
+    case 'helper':
+      return greet(event.name);
+    case 'loop':
+      for (;;) {}
+    default:
+      return event;
+  }
+};

@@ -1,0 +1,249 @@
+//! JavaScript handlers written for Lambda's Node.js runtime run unchanged.
+
+use std::time::Duration;
+
+use wasm_lambda::{CognitoIdentity, InvokeRequest};
+
+use crate::common::{assert_in_order, invoke, js_guests, json, load};
+
+#[tokio::test]
+async fn the_seed_examples_answer_as_on_lambda() {
+    let guests = js_guests();
+    let hello = load("hello", &guests.hello, |_| {});
+    let invocation = invoke(&hello, r#"{"first_name":"John","last_name":"Smith"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
+
+    let region = load("region", &guests.region, |config| {
+        config.region = "ap-northeast-1".into()
+    });
+    assert_eq!(
+        invoke(&region, "{}").await.payload(),
+        r#"{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"Region \":\"ap-northeast-1\"}"}"#
+    );
+
+    let calculator = load("calculator", &guests.calculator, |_| {});
+    let invocation = invoke(&calculator, r#"{"action":"increment","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":4}"#);
+    let id = &invocation.request_id;
+    assert_in_order(
+        &invocation.log,
+        &[&format!("Z\t{id}\tINFO\tCalculated result of 4\n")],
+    );
+    let invocation = invoke(&calculator, r#"{"action":"halve"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":null}"#);
+    assert!(
+        invocation
+            .log
+            .contains("\tERROR\thalve is not a valid action.\n"),
+        "{}",
+        invocation.log
+    );
+}
+
+#[tokio::test]
+async fn a_thrown_error_is_nodes_error_json_without_build_paths() {
+    let function = load("error", &js_guests().error, |_| {});
+    let invocation = invoke(&function, r#"{"number":1}"#).await;
+    assert_eq!(
+        invocation.payload(),
+        r#"{"errorType":"ReferenceError","errorMessage":"increment is not defined","trace":["ReferenceError: increment is not defined","    at handler (file:///var/task/index.mjs:3:12)"]}"#
+    );
+    assert!(
+        !invocation.payload().contains("/tmp"),
+        "{}",
+        invocation.payload()
+    );
+    assert!(
+        invocation
+            .log
+            .contains("\tERROR\tInvoke Error \t{\"errorType\":\"ReferenceError\"")
+    );
+}
+
+#[tokio::test]
+async fn errors_of_every_shape() {
+    let function = load("probe", &js_guests().probe, |_| {});
+    let error = invoke(&function, r#"{"action":"throw_error"}"#).await;
+    let payload = json(error.payload());
+    assert_eq!(payload["errorType"], "TypeError");
+    assert_eq!(payload["errorMessage"], "wrong type");
+    assert_eq!(payload["trace"][0], "TypeError: wrong type");
+    assert!(
+        payload["trace"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("    at handler (file:///var/task/index.mjs:")
+    );
+    assert!(payload.get("requestId").is_none());
+
+    let string = invoke(&function, r#"{"action":"throw_string"}"#).await;
+    assert_eq!(
+        string.payload(),
+        r#"{"errorType":"string","errorMessage":"just a string","trace":[]}"#
+    );
+    let number = invoke(&function, r#"{"action":"throw_number"}"#).await;
+    assert_eq!(
+        number.payload(),
+        r#"{"errorType":"number","errorMessage":"42","trace":[]}"#
+    );
+    let rejected = invoke(&function, r#"{"action":"reject"}"#).await;
+    assert_eq!(json(rejected.payload())["errorType"], "RangeError");
+}
+
+#[tokio::test]
+async fn a_missing_export_is_handler_not_found() {
+    let function = load("missing", &js_guests().missing_export, |_| {});
+    let invocation = invoke(&function, "{}").await;
+    assert_eq!(
+        invocation.payload(),
+        r#"{"errorType":"Runtime.HandlerNotFound","errorMessage":"index.handler is undefined or not exported","trace":[]}"#
+    );
+}
+
+#[tokio::test]
+async fn a_callback_handler_is_refused_as_by_nodejs_24() {
+    let function = load("callback", &js_guests().callback, |_| {});
+    let error = invoke(&function, "{}").await;
+    let error = error.function_error().unwrap();
+    assert_eq!(error.error_type, "Runtime.CallbackHandlerDeprecated");
+    assert!(
+        error
+            .error_message
+            .contains("callback-based function handlers"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn return_values_are_json_stringified() {
+    let function = load("probe", &js_guests().probe, |_| {});
+    assert_eq!(
+        invoke(&function, r#"{"action":"undefined"}"#)
+            .await
+            .payload(),
+        "null"
+    );
+    assert_eq!(
+        invoke(&function, r#"{"action":"helper","name":"Ada"}"#)
+            .await
+            .payload(),
+        r#""Hello, Ada""#
+    );
+    assert_eq!(
+        invoke(&function, r#"{"n":[1,"two",null]}"#).await.payload(),
+        r#"{"n":[1,"two",null]}"#
+    );
+}
+
+#[tokio::test]
+async fn an_awaited_timer_inside_the_handler_works() {
+    let function = load("probe", &js_guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"timer","millis":50}"#).await;
+    assert_eq!(invocation.payload(), r#""waited""#);
+    assert!(
+        invocation.report.duration >= Duration::from_millis(45),
+        "{:?}",
+        invocation.report
+    );
+}
+
+#[tokio::test]
+async fn the_context_has_nodes_names() {
+    let function = load("probe-ctx", &js_guests().probe, |config| {
+        config.memory_mb = 1024;
+    });
+    let invocation = function
+        .invoke(InvokeRequest {
+            request_id: Some("22222222-3333-4444-8555-666666666666".into()),
+            identity: Some(CognitoIdentity {
+                identity_id: "id-2".into(),
+                identity_pool_id: "pool-2".into(),
+            }),
+            client_context: Some(
+                r#"{"client":{"app_title":"JsProbe"},"custom":{},"env":{}}"#.into(),
+            ),
+            tenant_id: Some("tenant-js".into()),
+            ..InvokeRequest::new(r#"{"action":"context"}"#)
+        })
+        .await
+        .unwrap();
+    let seen = json(invocation.payload());
+    assert_eq!(seen["awsRequestId"], "22222222-3333-4444-8555-666666666666");
+    assert_eq!(seen["functionName"], "probe-ctx");
+    assert_eq!(seen["functionVersion"], "$LATEST");
+    assert_eq!(
+        seen["invokedFunctionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:probe-ctx"
+    );
+    assert_eq!(seen["memoryLimitInMB"], "1024");
+    assert_eq!(seen["logGroupName"], "/aws/lambda/probe-ctx");
+    assert_eq!(seen["logStreamName"], function.log_stream_name());
+    assert_eq!(seen["identity"]["cognitoIdentityId"], "id-2");
+    assert_eq!(seen["identity"]["cognitoIdentityPoolId"], "pool-2");
+    assert_eq!(seen["clientContext"]["client"]["app_title"], "JsProbe");
+    assert_eq!(seen["tenantId"], "tenant-js");
+    assert_eq!(seen["callbackWaitsForEmptyEventLoop"], true);
+    assert_eq!(seen["remainingType"], "number");
+    let remaining: Vec<u64> = serde_json::from_value(seen["remaining"].clone()).unwrap();
+    assert!(
+        remaining[1] + 25 <= remaining[0],
+        "live remaining time: {remaining:?}"
+    );
+}
+
+#[tokio::test]
+async fn process_env_is_read_at_invocation_time() {
+    let function = load("probe-env", &js_guests().probe, |config| {
+        config.region = "eu-north-1".into();
+        config.environment.insert("TABLE".into(), "users".into());
+    });
+    let env = json(invoke(&function, r#"{"action":"env"}"#).await.payload());
+    assert_eq!(env["AWS_REGION"], "eu-north-1");
+    assert_eq!(env["TABLE"], "users");
+    assert_eq!(env["AWS_EXECUTION_ENV"], "AWS_Lambda_nodejs24.x");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "probe-env");
+    assert!(env.get("PATH").is_none());
+    let module = json(
+        invoke(&function, r#"{"action":"module_env"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(module["now"], "eu-north-1");
+    assert!(
+        module["module"].is_null(),
+        "module level runs at build time, where process.env is empty"
+    );
+}
+
+#[tokio::test]
+async fn console_methods_write_lambdas_log_lines() {
+    let function = load("probe", &js_guests().probe, |_| {});
+    let invocation = invoke(&function, r#"{"action":"log"}"#).await;
+    let id = &invocation.request_id;
+    assert_in_order(
+        &invocation.log,
+        &[
+            &format!("\t{id}\tINFO\tlog line {{ n: 1 }}\n"),
+            &format!("\t{id}\tINFO\tinfo line\n"),
+            &format!("\t{id}\tWARN\twarn line\n"),
+            &format!("\t{id}\tERROR\terror line\n"),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_looping_js_handler_times_out() {
+    let function = load("probe-loop", &js_guests().probe, |config| {
+        config.timeout = Duration::from_millis(500);
+    });
+    let invocation = invoke(&function, r#"{"action":"loop"}"#).await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Sandbox.Timedout"
+    );
+    assert_eq!(
+        invoke(&function, r#"{"ok":1}"#).await.payload(),
+        r#"{"ok":1}"#
+    );
+}
