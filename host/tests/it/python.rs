@@ -31,10 +31,7 @@ async fn the_seed_examples_answer_as_lambdas_python_runtime() {
     let id = invocation.request_id.clone();
     assert_in_order(
         &invocation.log,
-        &[
-            &format!("[INFO]\t"),
-            &format!("Z\t{id}\tCalculated result of 4\n"),
-        ],
+        &["[INFO]\t", &format!("Z\t{id}\tCalculated result of 4\n")],
     );
 
     let invocation = crate::common::invoke(&calculator, r#"{"action":"divide","number":3}"#).await;
