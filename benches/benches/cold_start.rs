@@ -8,24 +8,18 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, InvokeRequest};
 use wasm_lambda_benches::{build_example, cache_dir};
 
+const HELLO: &str = r#"{"first_name":"John","last_name":"Smith"}"#;
+const CALCULATOR: &str = r#"{"action":"increment","number":3}"#;
+
+/// (language, example, event)
 const EXAMPLES: &[(&str, &str, &str)] = &[
-    (
-        "rust",
-        "hello",
-        r#"{"first_name":"John","last_name":"Smith"}"#,
-    ),
+    ("rust", "hello", HELLO),
     ("rust", "region", r#"{"key1":"value1"}"#),
-    ("rust", "calculator", r#"{"action":"increment","number":3}"#),
-    (
-        "python",
-        "hello",
-        r#"{"first_name":"John","last_name":"Smith"}"#,
-    ),
-    (
-        "python",
-        "calculator",
-        r#"{"action":"increment","number":3}"#,
-    ),
+    ("rust", "calculator", CALCULATOR),
+    ("python", "hello", HELLO),
+    ("python", "calculator", CALCULATOR),
+    ("js", "hello", HELLO),
+    ("js", "calculator", CALCULATOR),
 ];
 
 fn host(pooling: bool) -> Host {
