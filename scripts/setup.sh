@@ -23,6 +23,11 @@ if ! .venv/bin/componentize-py --version 2>/dev/null | grep -qx "componentize-py
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r guest-sdk/python/requirements.txt
 fi
+# The AWS clients the server's tests drive (boto3, the AWS CLI).
+if ! cmp -s host/tests/clients/requirements.txt .venv/.wasm-lambda-clients; then
+    .venv/bin/pip install --quiet --disable-pip-version-check -r host/tests/clients/requirements.txt
+    cp host/tests/clients/requirements.txt .venv/.wasm-lambda-clients
+fi
 
 # JavaScript handlers: componentize-js, locked, in guest-sdk/js/node_modules.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -33,6 +33,7 @@
 //! - [`InvokeError`] and [`FunctionError`]: Lambda's service errors and
 //!   function errors.
 //! - [`build`]: turns a handler project into a component.
+//! - [`server`]: the local Lambda Invoke API (`wasm-lambda serve`).
 #![deny(missing_docs)]
 
 mod bindings;
@@ -47,6 +48,7 @@ mod invoke;
 mod limits;
 mod logs;
 pub mod marker;
+pub mod server;
 
 pub use bindings::{RUNTIME_INTERFACE, WORLD};
 pub use cache::{LoadSource, default_cache_dir};

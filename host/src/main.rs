@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::server::{Server, ServerConfig, shutdown_signal};
 use wasm_lambda::{
     FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink,
 };
@@ -47,6 +48,23 @@ enum Command {
     /// Exit status: 0 on success, 1 on a function error (its error JSON is
     /// still printed), 2 on a usage, load or request error.
     Invoke(InvokeArgs),
+    /// Serve the Lambda Invoke API for deployed components, so AWS SDKs and the
+    /// AWS CLI can call them with `--endpoint-url`. No authentication: any or no
+    /// SigV4 signature is accepted, and the default address is loopback only.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:9000, or the config file's].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Deploy a component as a function; repeat for more.
+    #[arg(long = "function", value_name = "NAME=PATH")]
+    functions: Vec<String>,
+    /// A TOML file declaring functions (see README).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +116,7 @@ fn main() -> ExitCode {
             handler,
         } => run_build(dir, output, handler),
         Command::Invoke(args) => run_invoke(args),
+        Command::Serve(args) => run_serve(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -198,5 +217,42 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
     Ok(match invocation.function_error() {
         Some(_) => EXIT_FUNCTION_ERROR,
         None => 0,
+    })
+}
+
+fn run_serve(args: ServeArgs) -> Result<u8> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::from_file(path)?,
+        None => ServerConfig::default(),
+    };
+    for flag in &args.functions {
+        config.add_function_flag(flag)?;
+    }
+    if args.listen.is_some() {
+        config.listen = args.listen;
+    }
+    if config.functions.is_empty() {
+        bail!("no functions to serve: give --function NAME=PATH or --config FILE");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        // Function logs stream to the server's stderr as they are written,
+        // so a running invocation's START line is visible at once.
+        let host = Host::new(HostConfig {
+            log_sink: Some(stderr_sink()),
+            ..HostConfig::default()
+        })?;
+        let server = Server::bind(&host, &config).await?;
+        eprintln!(
+            "wasm-lambda: serving {} on http://{}",
+            server.function_names().join(", "),
+            server.local_addr()?
+        );
+        server.run(shutdown_signal()).await?;
+        eprintln!("wasm-lambda: stopped");
+        Ok(0)
     })
 }

@@ -11,3 +11,4 @@ mod load;
 mod python;
 mod requests;
 mod sandbox;
+mod server;

@@ -1,0 +1,343 @@
+//! The Lambda API routes: Invoke, ListFunctions and GetFunction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::events::QueuedEvent;
+use super::{AppState, Deployed, base64_encode};
+use crate::error::InvokeError;
+use crate::invoke::{CognitoIdentity, InvokeRequest, MAX_REQUEST_BYTES};
+
+/// Lambda's limit on an asynchronous (`Event`) payload.
+pub(crate) const MAX_EVENT_BYTES: usize = 1_048_576;
+/// Lambda's limit on the decoded client context.
+const MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
+/// How much of the log `X-Amz-Log-Result` carries.
+const LOG_TAIL_BYTES: usize = 4096;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route("/2015-03-31/functions/", get(list_functions))
+        .route("/2015-03-31/functions", get(list_functions))
+        .route("/2015-03-31/functions/{name}", get(get_function))
+        // Payloads over Lambda's limits get Lambda's 413 from the handler,
+        // which needs to see them; far larger bodies are cut off here.
+        .layer(DefaultBodyLimit::max(4 * MAX_REQUEST_BYTES))
+        .with_state(state)
+}
+
+/// A service error as Lambda sends it: the code in `X-Amzn-ErrorType`, the
+/// message in a JSON body.
+fn service_error(status: u16, code: &str, message: &str) -> Response {
+    let kind = if status >= 500 { "Service" } else { "User" };
+    let mut body = json!({ "Type": kind, "Message": message });
+    if code == "TooManyRequestsException" {
+        body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+    }
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", header_value(code));
+    response
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn from_invoke_error(error: &InvokeError) -> Response {
+    service_error(error.http_status(), error.error_code(), &error.to_string())
+}
+
+/// Splits a FunctionName parameter (a name, `name:qualifier`, a partial ARN
+/// `ACCOUNT:function:NAME[:QUALIFIER]` or a full ARN) into name and qualifier.
+fn parse_function_name(text: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = text.split(':').collect();
+    let after_function = parts
+        .iter()
+        .position(|part| *part == "function")
+        .map(|index| &parts[index + 1..]);
+    match after_function {
+        Some([name, rest @ ..]) => (name.to_string(), rest.first().map(|q| q.to_string())),
+        _ => match parts.as_slice() {
+            [name, qualifier] => (name.to_string(), Some(qualifier.to_string())),
+            _ => (text.to_string(), None),
+        },
+    }
+}
+
+fn function_arn(state: &AppState, name: &str) -> String {
+    format!(
+        "arn:aws:lambda:{}:000000000000:function:{name}",
+        state.region
+    )
+}
+
+/// Finds a deployed function, or answers `ResourceNotFoundException`.
+#[allow(clippy::result_large_err)]
+fn find<'a>(
+    state: &'a AppState,
+    name: &str,
+    query_qualifier: Option<&String>,
+) -> Result<&'a Deployed, Response> {
+    let (name, arn_qualifier) = parse_function_name(name);
+    let qualifier = query_qualifier.cloned().or(arn_qualifier);
+    let not_found = |what: String| {
+        service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("Function not found: {what}"),
+        )
+    };
+    let Some(deployed) = state.functions.get(&name) else {
+        return Err(not_found(function_arn(state, &name)));
+    };
+    match qualifier.as_deref() {
+        None | Some("$LATEST") => Ok(deployed),
+        Some(other) => Err(not_found(format!("{}:{other}", function_arn(state, &name)))),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Decodes `X-Amz-Client-Context`: base64 of a JSON object.
+fn client_context(headers: &HeaderMap) -> Result<Option<String>, InvokeError> {
+    use base64::Engine as _;
+    let Some(encoded) = header(headers, "x-amz-client-context") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        InvokeError::InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object.".into(),
+        )
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    if decoded.len() > MAX_CLIENT_CONTEXT_BYTES {
+        return Err(InvokeError::InvalidRequestContent(format!(
+            "Client context must be at most {MAX_CLIENT_CONTEXT_BYTES} bytes."
+        )));
+    }
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(_)) => Ok(Some(text)),
+        _ => Err(invalid()),
+    }
+}
+
+async fn invoke(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let deployed = match find(&state, &name, query.get("Qualifier")) {
+        Ok(deployed) => deployed,
+        Err(response) => return response,
+    };
+    let invocation_type = header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
+    let client_context = match client_context(&headers) {
+        Ok(context) => context,
+        Err(error) => return from_invoke_error(&error),
+    };
+    let identity = header(&headers, "x-amz-cognito-identity").and_then(|text| {
+        let value: Value = serde_json::from_str(text).ok()?;
+        Some(CognitoIdentity {
+            identity_id: value["cognitoIdentityId"].as_str()?.to_string(),
+            identity_pool_id: value["cognitoIdentityPoolId"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        })
+    });
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let request = InvokeRequest {
+        payload: body.to_vec(),
+        request_id: Some(request_id.clone()),
+        invoked_function_arn: Some(function_arn(&state, &deployed.function.config().name)),
+        trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),
+        identity,
+        client_context,
+        ..InvokeRequest::default()
+    };
+    match invocation_type {
+        "RequestResponse" => request_response(deployed, request, &headers).await,
+        "Event" => queue_event(&state, deployed, request).await,
+        "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
+        other => service_error(
+            400,
+            "InvalidParameterValueException",
+            &format!("Unsupported invocation type {other}"),
+        ),
+    }
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    response
+        .headers_mut()
+        .insert("x-amzn-requestid", header_value(request_id));
+    response
+}
+
+async fn request_response(
+    deployed: &Deployed,
+    request: InvokeRequest,
+    headers: &HeaderMap,
+) -> Response {
+    let _permit = match &deployed.concurrency {
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return service_error(429, "TooManyRequestsException", "Rate Exceeded."),
+        },
+        None => None,
+    };
+    let invocation = match deployed.function.invoke(request).await {
+        Ok(invocation) => invocation,
+        Err(error) => return from_invoke_error(&error),
+    };
+    let mut response = (StatusCode::OK, invocation.payload().to_string()).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert("content-type", HeaderValue::from_static("application/json"));
+    response_headers.insert(
+        "x-amz-executed-version",
+        HeaderValue::from_static("$LATEST"),
+    );
+    if invocation.function_error().is_some() {
+        response_headers.insert(
+            "x-amz-function-error",
+            HeaderValue::from_static("Unhandled"),
+        );
+    }
+    if header(headers, "x-amz-log-type") == Some("Tail") {
+        let log = invocation.log.as_bytes();
+        let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
+        response_headers.insert("x-amz-log-result", header_value(&base64_encode(tail)));
+    }
+    with_request_id(response, &invocation.request_id)
+}
+
+async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeRequest) -> Response {
+    if request.payload.len() > MAX_EVENT_BYTES {
+        return service_error(
+            413,
+            "RequestEntityTooLargeException",
+            &format!(
+                "Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeAsync operation"
+            ),
+        );
+    }
+    if !request.payload.is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&request.payload).is_err()
+    {
+        return from_invoke_error(&InvokeError::InvalidRequestContent(
+            "Could not parse request body into json".into(),
+        ));
+    }
+    let request_id = request.request_id.clone().unwrap_or_default();
+    let event = QueuedEvent {
+        function: deployed.function.clone(),
+        concurrency: deployed.concurrency.clone(),
+        request,
+    };
+    if state.events.try_send(event).is_err() {
+        return service_error(429, "TooManyRequestsException", "The event queue is full.");
+    }
+    with_request_id(StatusCode::ACCEPTED.into_response(), &request_id)
+}
+
+fn configuration(state: &AppState, deployed: &Deployed) -> Value {
+    let config = deployed.function.config();
+    let last_modified = humantime::format_rfc3339_millis(deployed.last_modified)
+        .to_string()
+        .replace('Z', "+0000");
+    json!({
+        "FunctionName": config.name,
+        "FunctionArn": function_arn(state, &config.name),
+        "Runtime": "provided.al2023",
+        "Role": "arn:aws:iam::000000000000:role/wasm-lambda",
+        "Handler": config.handler_name(),
+        "CodeSize": deployed.code_size,
+        "Description": format!("wasm-lambda component {}", config.component.display()),
+        "Timeout": config.timeout.as_secs_f64().ceil() as u64,
+        "MemorySize": config.memory_mb,
+        "LastModified": last_modified,
+        "CodeSha256": deployed.code_sha256,
+        "Version": config.version,
+        "Environment": { "Variables": config.environment },
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+    })
+}
+
+async fn list_functions(State(state): State<Arc<AppState>>) -> Response {
+    let functions: Vec<Value> = state
+        .functions
+        .values()
+        .map(|deployed| configuration(&state, deployed))
+        .collect();
+    axum::Json(json!({ "Functions": functions })).into_response()
+}
+
+async fn get_function(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match find(&state, &name, query.get("Qualifier")) {
+        Ok(deployed) => axum::Json(json!({
+            "Configuration": configuration(&state, deployed),
+            "Code": {
+                "RepositoryType": "Local",
+                "Location": format!("file://{}", deployed.function.config().component.display()),
+            },
+        }))
+        .into_response(),
+        Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_in_every_form() {
+        let cases = [
+            ("hello", ("hello", None)),
+            ("hello:$LATEST", ("hello", Some("$LATEST"))),
+            ("123456789012:function:hello", ("hello", None)),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:hello",
+                ("hello", None),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:hello:7",
+                ("hello", Some("7")),
+            ),
+        ];
+        for (text, (name, qualifier)) in cases {
+            let (parsed, parsed_qualifier) = parse_function_name(text);
+            assert_eq!(parsed, name, "{text}");
+            assert_eq!(parsed_qualifier.as_deref(), qualifier, "{text}");
+        }
+    }
+}

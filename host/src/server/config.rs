@@ -1,0 +1,175 @@
+//! The server's configuration file (TOML) and `--function NAME=PATH` flags.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+
+use crate::function::FunctionConfig;
+
+/// The default address: loopback only, since the server does no authentication.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+
+/// `wasm-lambda serve --config FILE`:
+///
+/// ```toml
+/// listen = "127.0.0.1:9000"
+///
+/// [[function]]
+/// name = "hello"
+/// component = "examples/rust/hello/build/hello.wasm"   # relative to this file
+/// memory = 256                                          # MB, default 128
+/// timeout = 10                                          # seconds, default 3
+/// reserved_concurrency = 5                              # default: no limit
+/// reuse_instances = false                               # default: fresh sandbox per invocation
+/// environment = { STAGE = "dev" }
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where to listen; `127.0.0.1:9000` by default.
+    pub listen: Option<SocketAddr>,
+    /// The region in ARNs and `AWS_REGION`; `us-east-1` by default.
+    pub region: Option<String>,
+    /// Seconds between retries of a failed `Event` invocation (Lambda waits
+    /// about a minute; 1 s by default here).
+    pub event_retry_delay: Option<f64>,
+    /// The functions to deploy.
+    #[serde(default, rename = "function")]
+    pub functions: Vec<FunctionSpec>,
+}
+
+/// One function of the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// The function's name.
+    pub name: String,
+    /// The component; relative paths are relative to the configuration file.
+    pub component: PathBuf,
+    /// The `_HANDLER` value.
+    pub handler: Option<String>,
+    /// Memory size in MB.
+    pub memory: Option<u32>,
+    /// Timeout in seconds.
+    pub timeout: Option<f64>,
+    /// The function's environment variables.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// At most this many invocations at once; more get `TooManyRequestsException`.
+    pub reserved_concurrency: Option<u32>,
+    /// Reuse one instance between consecutive invocations.
+    #[serde(default)]
+    pub reuse_instances: bool,
+}
+
+impl ServerConfig {
+    /// Reads a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        let mut config: ServerConfig = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for function in &mut config.functions {
+            if function.component.is_relative() {
+                function.component = base.join(&function.component);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Adds a function given as `NAME=PATH`.
+    pub fn add_function_flag(&mut self, flag: &str) -> Result<()> {
+        let Some((name, path)) = flag.split_once('=') else {
+            bail!("expected NAME=PATH, got {flag:?}");
+        };
+        self.functions.push(FunctionSpec {
+            name: name.to_string(),
+            component: PathBuf::from(path),
+            handler: None,
+            memory: None,
+            timeout: None,
+            environment: BTreeMap::new(),
+            reserved_concurrency: None,
+            reuse_instances: false,
+        });
+        Ok(())
+    }
+
+    /// The region functions report.
+    pub fn region(&self) -> String {
+        self.region.clone().unwrap_or_else(|| "us-east-1".into())
+    }
+}
+
+impl FunctionSpec {
+    /// The library configuration of this function.
+    pub fn to_function_config(&self, region: &str) -> Result<FunctionConfig> {
+        let mut config = FunctionConfig::new(&self.name, &self.component);
+        config.handler = self.handler.clone();
+        config.region = region.to_string();
+        config.environment = self.environment.clone();
+        config.reuse_instances = self.reuse_instances;
+        if let Some(memory) = self.memory {
+            config.memory_mb = memory;
+        }
+        if let Some(timeout) = self.timeout {
+            if !timeout.is_finite() || timeout <= 0.0 {
+                bail!(
+                    "function {}: timeout must be a positive number of seconds",
+                    self.name
+                );
+            }
+            config.timeout = Duration::from_secs_f64(timeout);
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("functions.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "127.0.0.1:9100"
+[[function]]
+name = "hello"
+component = "hello.wasm"
+memory = 256
+timeout = 10
+reserved_concurrency = 5
+environment = { STAGE = "dev" }
+"#,
+        )
+        .unwrap();
+        let config = ServerConfig::from_file(&path).unwrap();
+        assert_eq!(config.listen.unwrap().port(), 9100);
+        let function = &config.functions[0];
+        assert_eq!(function.component, dir.path().join("hello.wasm"));
+        assert_eq!(function.reserved_concurrency, Some(5));
+        let library = function.to_function_config("eu-west-1").unwrap();
+        assert_eq!(library.memory_mb, 256);
+        assert_eq!(library.timeout, Duration::from_secs(10));
+        assert_eq!(library.environment["STAGE"], "dev");
+        assert_eq!(library.region, "eu-west-1");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = toml::from_str::<ServerConfig>(
+            "[[function]]\nname='a'\ncomponent='a.wasm'\nmemroy=5\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("memroy"), "{error}");
+    }
+}
