@@ -29,7 +29,7 @@ fn host(pooling: bool) -> Host {
             ..EngineConfig::default()
         },
         cache_dir: Some(cache_dir()),
-        log_sink: None,
+        ..HostConfig::default()
     })
     .expect("the host starts")
 }

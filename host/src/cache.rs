@@ -51,6 +51,7 @@ pub enum LoadSource {
 #[derive(Debug, Clone)]
 pub(crate) struct ArtifactCache {
     dir: Option<PathBuf>,
+    read_only: Vec<PathBuf>,
 }
 
 /// Feeds `Hash` output into BLAKE3, to fold the engine's compatibility hash
@@ -68,9 +69,22 @@ impl Hasher for Blake3Hasher<'_> {
 }
 
 impl ArtifactCache {
-    /// A cache in `dir`, or no caching at all with `None`.
-    pub(crate) fn new(dir: Option<PathBuf>) -> Self {
-        ArtifactCache { dir }
+    /// A cache in `dir` (no caching at all with `None`), which first looks
+    /// in the `read_only` folders.
+    pub(crate) fn new(dir: Option<PathBuf>, read_only: Vec<PathBuf>) -> Self {
+        ArtifactCache { dir, read_only }
+    }
+
+    /// Writes the artifact of `component` into `dir` as a cache entry, as
+    /// `wasm-lambda package` ships it; returns the entry's path.
+    pub(crate) fn export(engine: &Engine, component: &[u8], dir: &Path) -> Result<PathBuf> {
+        let artifact = engine
+            .precompile_component(component)
+            .map_err(anyhow::Error::from)
+            .context("failed to compile the component")?;
+        let path = dir.join(format!("{}.cwasm", Self::key(engine, component)));
+        store_entry(&path, &artifact)?;
+        Ok(path)
     }
 
     /// The cache key of `component` for `engine`, as hex.
@@ -99,9 +113,14 @@ impl ArtifactCache {
         component: &[u8],
     ) -> Result<(Component, LoadSource)> {
         let key = Self::key(engine, component);
+        for dir in &self.read_only {
+            if let Some(component) = load_entry(engine, &dir.join(format!("{key}.cwasm")), false) {
+                return Ok((component, LoadSource::Cache));
+            }
+        }
         let path = self.entry_path(&key);
         if let Some(path) = &path
-            && let Some(component) = load_entry(engine, path)
+            && let Some(component) = load_entry(engine, path, true)
         {
             return Ok((component, LoadSource::Cache));
         }
@@ -126,15 +145,17 @@ impl ArtifactCache {
 }
 
 /// Reads a verified entry; any problem (missing, corrupt, from another
-/// engine) means "not cached", and a corrupt file is removed.
-fn load_entry(engine: &Engine, path: &Path) -> Option<Component> {
+/// engine) means "not cached", and a corrupt file is removed if `writable`.
+fn load_entry(engine: &Engine, path: &Path, writable: bool) -> Option<Component> {
     let bytes = std::fs::read(path).ok()?;
     let valid = bytes.len() > CHECKSUM_LEN && {
         let (checksum, artifact) = bytes.split_at(CHECKSUM_LEN);
         blake3::hash(artifact).as_bytes() == checksum
     };
     if !valid {
-        let _ = std::fs::remove_file(path);
+        if writable {
+            let _ = std::fs::remove_file(path);
+        }
         return None;
     }
     // SAFETY: the checksum proves these are the bytes this cache wrote, and
@@ -143,7 +164,9 @@ fn load_entry(engine: &Engine, path: &Path) -> Option<Component> {
     match unsafe { Component::deserialize(engine, &bytes[CHECKSUM_LEN..]) } {
         Ok(component) => Some(component),
         Err(_) => {
-            let _ = std::fs::remove_file(path);
+            if writable {
+                let _ = std::fs::remove_file(path);
+            }
             None
         }
     }
@@ -176,7 +199,7 @@ mod tests {
         bytes[last] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         let engine = Engine::default();
-        assert!(load_entry(&engine, &path).is_none());
+        assert!(load_entry(&engine, &path, true).is_none());
         assert!(!path.exists(), "a corrupt entry is deleted");
     }
 }

@@ -26,6 +26,14 @@ pub const RESERVED_VARIABLES: &[&str] = &[
 /// Lambda's limit on the total size of a function's configured variables.
 pub const MAX_CONFIGURED_BYTES: usize = 4096;
 
+/// Credentials Lambda adds for the execution role: allowed, and not counted
+/// against the 4 KB (a session token alone is over 1 KB).
+const CREDENTIALS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// Checks a function's configured variables the way Lambda does.
 pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
     let mut total = 0;
@@ -38,7 +46,9 @@ pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
         if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
             return Err(format!("invalid environment variable name {key:?}"));
         }
-        total += key.len() + value.len();
+        if !CREDENTIALS.contains(&key.as_str()) {
+            total += key.len() + value.len();
+        }
     }
     if total > MAX_CONFIGURED_BYTES {
         return Err(format!(

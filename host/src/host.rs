@@ -25,6 +25,13 @@ pub struct HostConfig {
     /// Where function logs are streamed while invocations run, besides being
     /// captured in each [`Invocation`](crate::Invocation).
     pub log_sink: Option<LogSink>,
+    /// Folders of precompiled artifacts to look in before `cache_dir`,
+    /// never written to (a deployment package's `artifacts/`).
+    pub read_only_cache_dirs: Vec<PathBuf>,
+    /// Whether the sink also gets the `START`, `END` and `REPORT` lines.
+    /// Off in custom-runtime mode, where Lambda writes them itself; they are
+    /// always in the captured log.
+    pub platform_lines: bool,
 }
 
 impl Default for HostConfig {
@@ -33,6 +40,8 @@ impl Default for HostConfig {
             engine: EngineConfig::default(),
             cache_dir: Some(default_cache_dir()),
             log_sink: None,
+            read_only_cache_dirs: Vec::new(),
+            platform_lines: true,
         }
     }
 }
@@ -50,6 +59,7 @@ pub(crate) struct HostShared {
     pub(crate) linker: Linker<State>,
     pub(crate) cache: ArtifactCache,
     pub(crate) log_sink: Option<LogSink>,
+    pub(crate) platform_lines: bool,
 }
 
 impl Host {
@@ -69,8 +79,9 @@ impl Host {
             shared: Arc::new(HostShared {
                 engine,
                 linker,
-                cache: ArtifactCache::new(config.cache_dir),
+                cache: ArtifactCache::new(config.cache_dir, config.read_only_cache_dirs),
                 log_sink: config.log_sink,
+                platform_lines: config.platform_lines,
             }),
         })
     }

@@ -181,7 +181,11 @@ impl Function {
             }
             None => LogPipe::new(sink.clone()),
         };
-        log.write(logs::start_line(&request_id, &config.version).as_bytes());
+        let platform_lines = inner.host.shared.platform_lines;
+        log.write_platform(
+            logs::start_line(&request_id, &config.version).as_bytes(),
+            platform_lines,
+        );
 
         let slot_wait = Instant::now();
         let prepared = match warm {
@@ -319,8 +323,8 @@ impl Function {
             init_duration,
             status,
         };
-        log.write(logs::end_line(&request_id).as_bytes());
-        log.write(format!("{report}\n").as_bytes());
+        log.write_platform(logs::end_line(&request_id).as_bytes(), platform_lines);
+        log.write_platform(format!("{report}\n").as_bytes(), platform_lines);
 
         if reusable
             && config.reuse_instances

@@ -34,6 +34,8 @@
 //!   function errors.
 //! - [`build`]: turns a handler project into a component.
 //! - [`server`]: the local Lambda Invoke API (`wasm-lambda serve`).
+//! - [`runtime_api`]: custom-runtime mode (`wasm-lambda runtime`, `bootstrap`),
+//!   and [`package`]: its deployment zip.
 #![deny(missing_docs)]
 
 mod bindings;
@@ -48,6 +50,8 @@ mod invoke;
 mod limits;
 mod logs;
 pub mod marker;
+pub mod package;
+pub mod runtime_api;
 pub mod server;
 
 pub use bindings::{RUNTIME_INTERFACE, WORLD};

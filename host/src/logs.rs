@@ -56,15 +56,21 @@ impl LogPipe {
         }
     }
 
-    /// Appends host-written text (the `START`, `END` and `REPORT` lines).
+    /// Appends guest output, or host-written lines about the invocation.
     pub(crate) fn write(&self, bytes: &[u8]) {
+        self.write_platform(bytes, true);
+    }
+
+    /// Appends `START`/`END`/`REPORT`: always captured, sent to the sink
+    /// only when `to_sink` (a custom runtime leaves them to Lambda).
+    pub(crate) fn write_platform(&self, bytes: &[u8], to_sink: bool) {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
         captured.bytes.extend_from_slice(bytes);
         if captured.bytes.len() > 2 * CAPTURE_LIMIT {
             let excess = captured.bytes.len() - CAPTURE_LIMIT;
             captured.bytes.drain(..excess);
         }
-        if let Some(sink) = &captured.sink {
+        if to_sink && let Some(sink) = &captured.sink {
             sink(bytes);
         }
     }

@@ -52,6 +52,31 @@ enum Command {
     /// AWS CLI can call them with `--endpoint-url`. No authentication: any or no
     /// SigV4 signature is accepted, and the default address is loopback only.
     Serve(ServeArgs),
+    /// Run as a Lambda custom runtime: poll $AWS_LAMBDA_RUNTIME_API and run the
+    /// component for each event. This binary does the same when started as
+    /// `bootstrap`.
+    Runtime {
+        /// The component [default: $LAMBDA_TASK_ROOT/$_HANDLER].
+        component: Option<PathBuf>,
+        /// Timeout in seconds for events whose deadline is absent or already
+        /// past (some emulators send such values).
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            env = "WASM_LAMBDA_TIMEOUT",
+            default_value_t = 3.0
+        )]
+        timeout: f64,
+    },
+    /// Package a component as a deployment zip for a provided.al2023 function:
+    /// `bootstrap` (this binary), the component and its precompiled artifact.
+    Package {
+        /// The component (.wasm).
+        component: PathBuf,
+        /// The zip to write.
+        #[arg(short, long, default_value = "function.zip")]
+        output: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -108,6 +133,21 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    // Lambda starts a custom runtime as `bootstrap`, with no arguments.
+    let started_as_bootstrap = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|path| path.file_name().map(|name| name == "bootstrap"))
+        .unwrap_or(false);
+    if started_as_bootstrap {
+        return match run_runtime(None, 3.0) {
+            Ok(code) => ExitCode::from(code),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(EXIT_FUNCTION_ERROR)
+            }
+        };
+    }
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Build {
@@ -117,6 +157,8 @@ fn main() -> ExitCode {
         } => run_build(dir, output, handler),
         Command::Invoke(args) => run_invoke(args),
         Command::Serve(args) => run_serve(args),
+        Command::Runtime { component, timeout } => run_runtime(component, timeout),
+        Command::Package { component, output } => run_package(component, output),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -255,4 +297,32 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
         eprintln!("wasm-lambda: stopped");
         Ok(0)
     })
+}
+
+fn run_runtime(component: Option<PathBuf>, timeout: f64) -> Result<u8> {
+    if !timeout.is_finite() || timeout <= 0.0 {
+        bail!("--timeout must be a positive number of seconds");
+    }
+    let env = std::env::vars().collect();
+    let settings = wasm_lambda::runtime_api::RuntimeSettings::from_env(
+        &env,
+        component.as_deref(),
+        Duration::from_secs_f64(timeout),
+    )?;
+    wasm_lambda::runtime_api::run(&settings, None)?;
+    Ok(0)
+}
+
+fn run_package(component: PathBuf, output: PathBuf) -> Result<u8> {
+    let host = Host::new(HostConfig::default())?;
+    let bootstrap = std::env::current_exe().context("failed to find this executable")?;
+    let package = wasm_lambda::package::package(&host, &component, &bootstrap, &output)?;
+    eprintln!(
+        "packaged {} ({} KB) with handler {}",
+        package.zip.display(),
+        package.size.div_ceil(1024),
+        package.handler
+    );
+    println!("{}", package.zip.display());
+    Ok(0)
 }

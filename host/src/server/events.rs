@@ -42,20 +42,18 @@ async fn run(event: QueuedEvent, retry_delay: Duration) {
             None => None,
         };
         match event.function.invoke(event.request.clone()).await {
-            Ok(invocation) => {
-                match invocation.function_error() {
-                    None => {
-                        eprintln!(
-                            "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {ATTEMPTS}"
-                        );
-                        return;
-                    }
-                    Some(error) => eprintln!(
-                        "wasm-lambda: Event invocation {request_id} of {name} failed on attempt {attempt} of {ATTEMPTS}: {}: {}",
-                        error.error_type, error.error_message
-                    ),
+            Ok(invocation) => match invocation.function_error() {
+                None => {
+                    eprintln!(
+                        "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {ATTEMPTS}"
+                    );
+                    return;
                 }
-            }
+                Some(error) => eprintln!(
+                    "wasm-lambda: Event invocation {request_id} of {name} failed on attempt {attempt} of {ATTEMPTS}: {}: {}",
+                    error.error_type, error.error_message
+                ),
+            },
             Err(error) => {
                 eprintln!(
                     "wasm-lambda: Event invocation {request_id} of {name} was refused: {}: {error}",

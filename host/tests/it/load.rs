@@ -153,7 +153,7 @@ async fn on_demand_allocation_runs_the_same_handlers() {
             ..EngineConfig::default()
         },
         cache_dir: None,
-        log_sink: None,
+        ..HostConfig::default()
     })
     .unwrap();
     assert_eq!(host.allocator(), Allocator::OnDemand);

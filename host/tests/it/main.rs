@@ -10,5 +10,6 @@ mod js;
 mod load;
 mod python;
 mod requests;
+mod runtime;
 mod sandbox;
 mod server;

@@ -1,0 +1,489 @@
+//! `wasm-lambda runtime` and `package` against a real Runtime API peer
+//! (cargo-lambda's emulator), and the loop against an in-process mock for
+//! answers the emulator never gives.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{cache_dir, guests, json, repo_root};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// cargo-lambda's emulator serving only the Lambda APIs, stopped on drop.
+struct Emulator {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let cargo_lambda = repo_root().join(".venv/bin/cargo-lambda");
+        assert!(
+            cargo_lambda.is_file(),
+            "{} is missing: run scripts/setup.sh",
+            cargo_lambda.display()
+        );
+        // The emulator reads a Cargo manifest even when it builds nothing.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"emulated\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        let port = free_port();
+        let child = Command::new(cargo_lambda)
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "--invoke-port",
+                &port.to_string(),
+            ])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the emulator did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Emulator {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn runtime_api(&self) -> String {
+        format!("127.0.0.1:{}/.rt", self.port)
+    }
+
+    /// Invokes function `_` (the emulator's default) and returns the status and body.
+    fn invoke(&self, event: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut response = agent
+            .post(&format!(
+                "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
+                self.port
+            ))
+            .send(event)
+            .expect("the emulator answers");
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `wasm-lambda runtime` (or a packaged `bootstrap`) with exactly the
+/// environment Lambda would give it.
+fn start_runtime(program: &Path, args: &[&str], api: &str, extra_env: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_REGION", "eu-west-3")
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command.spawn().expect("the runtime starts")
+}
+
+fn wasm_lambda() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wasm-lambda"))
+}
+
+fn stop(mut child: Child) -> String {
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_runtime_answers_events_in_sequence_under_the_emulator() {
+    let emulator = Emulator::start();
+    let probe = guests().probe.to_str().unwrap().to_string();
+    let runtime = start_runtime(
+        &wasm_lambda(),
+        &["runtime", &probe, "--timeout", "1"],
+        &emulator.runtime_api(),
+        &[("STAGE", "test")],
+    );
+    for n in 0..3 {
+        let event = format!(r#"{{"action":"echo","n":{n}}}"#);
+        assert_eq!(emulator.invoke(&event), (200, event.clone()));
+    }
+    let (status, body) = emulator.invoke(r#"{"action":"print"}"#);
+    assert_eq!((status, body.as_str()), (200, r#""printed""#));
+
+    let (status, body) = emulator.invoke(r#"{"action":"env"}"#);
+    assert_eq!(status, 200);
+    let env: Value = json(&body);
+    assert_eq!(
+        env["STAGE"], "test",
+        "the function's own variables pass through"
+    );
+    assert_eq!(env["AWS_REGION"], "eu-west-3");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert!(
+        env["_X_AMZN_TRACE_ID"]
+            .as_str()
+            .unwrap()
+            .starts_with("Root=")
+    );
+    assert!(env.get("AWS_LAMBDA_RUNTIME_API").is_none());
+    assert!(env.get("WASM_LAMBDA_CACHE_DIR").is_none());
+
+    let output = stop(runtime);
+    assert!(
+        output.contains("to stdout\nto stderr\n"),
+        "guest output goes to stdout:\n{output}"
+    );
+    assert!(
+        !output.contains("START RequestId"),
+        "Lambda writes START/REPORT itself:\n{output}"
+    );
+}
+
+#[test]
+fn function_errors_and_timeouts_are_posted_as_errors() {
+    let emulator = Emulator::start();
+    let probe = guests().probe.to_str().unwrap().to_string();
+    let runtime = start_runtime(
+        &wasm_lambda(),
+        &["runtime", &probe, "--timeout", "0.5"],
+        &emulator.runtime_api(),
+        &[],
+    );
+    let (status, body) = emulator.invoke(r#"{"action":"error"}"#);
+    assert_eq!(status, 500);
+    let error = json(&body);
+    assert_eq!(error["errorType"], "ProbeError");
+    assert_eq!(
+        error["stackTrace"],
+        serde_json::json!(["frame one", "frame two"])
+    );
+
+    // The emulator's deadline header is not an epoch time: the configured
+    // timeout applies.
+    let (status, body) = emulator.invoke(r#"{"action":"loop"}"#);
+    assert_eq!(status, 500);
+    let error = json(&body);
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Task timed out after 0.50 seconds")
+    );
+
+    assert_eq!(
+        emulator.invoke(r#"{"after":true}"#),
+        (200, r#"{"after":true}"#.to_string())
+    );
+    stop(runtime);
+}
+
+#[test]
+fn a_runtime_that_cannot_start_reports_and_exits() {
+    let emulator = Emulator::start();
+    let runtime = start_runtime(
+        &wasm_lambda(),
+        &["runtime", "/nonexistent/handler.wasm"],
+        &emulator.runtime_api(),
+        &[],
+    );
+    let output = runtime.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/handler.wasm"));
+
+    let no_api = Command::new(wasm_lambda())
+        .args(["runtime", "x.wasm"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!no_api.status.success());
+    assert!(String::from_utf8_lossy(&no_api.stderr).contains("AWS_LAMBDA_RUNTIME_API is not set"));
+}
+
+#[test]
+fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("function.zip");
+    let hello = guests().hello.to_str().unwrap().to_string();
+    let packaged = Command::new(wasm_lambda())
+        .args(["package", &hello, "-o", zip_path.to_str().unwrap()])
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert!(
+        packaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+
+    let task_root = dir.path().join("task");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names: Vec<String> = archive.file_names().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(
+        names[0],
+        "artifacts/".to_string() + names[0].trim_start_matches("artifacts/")
+    );
+    assert!(names[0].ends_with(".cwasm"));
+    assert_eq!(&names[1..], ["bootstrap", "hello.wasm"]);
+    archive.extract(&task_root).unwrap();
+    let bootstrap = task_root.join("bootstrap");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&bootstrap).unwrap().permissions().mode() & 0o111,
+        0o111
+    );
+
+    let emulator = Emulator::start();
+    let empty_cache = tempfile::tempdir().unwrap();
+    let runtime = start_runtime(
+        &bootstrap,
+        &[],
+        &emulator.runtime_api(),
+        &[
+            ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
+            ("_HANDLER", "hello.wasm"),
+            (
+                "WASM_LAMBDA_CACHE_DIR",
+                empty_cache.path().to_str().unwrap(),
+            ),
+        ],
+    );
+    let answer = emulator.invoke(r#"{"first_name":"John","last_name":"Smith"}"#);
+    assert_eq!(
+        answer,
+        (200, r#"{"message":"Hello John Smith!"}"#.to_string())
+    );
+    stop(runtime);
+    assert_eq!(
+        std::fs::read_dir(empty_cache.path()).unwrap().count(),
+        0,
+        "the packaged artifact was used: nothing was compiled into the cache"
+    );
+}
+
+/// One request the mock received.
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path: String,
+    error_type: Option<String>,
+    body: String,
+}
+
+type Recorder = Arc<Mutex<Vec<Recorded>>>;
+/// A scripted answer to `next`: status, headers, body.
+type NextAnswer = (u16, Vec<(&'static str, &'static str)>, &'static str);
+type Scripted = Arc<Mutex<Vec<NextAnswer>>>;
+
+/// A scripted Runtime API: answers `next` from a list, records every request.
+struct MockApi {
+    address: String,
+    requests: Recorder,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl MockApi {
+    fn start(next: Vec<NextAnswer>, post_status: u16) -> MockApi {
+        use axum::extract::{Request, State};
+        use axum::response::IntoResponse;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let scripted: Scripted = Arc::new(Mutex::new(next));
+        let state = (requests.clone(), scripted);
+        let app = axum::Router::new()
+            .fallback(
+                move |State((requests, scripted)): State<(Recorder, Scripted)>,
+                      request: Request| async move {
+                    let method = request.method().to_string();
+                    let path = request.uri().path().to_string();
+                    let error_type = request
+                        .headers()
+                        .get("lambda-runtime-function-error-type")
+                        .map(|value| value.to_str().unwrap().to_string());
+                    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    requests.lock().unwrap().push(Recorded {
+                        method,
+                        path: path.clone(),
+                        error_type,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                    if path.ends_with("/runtime/invocation/next") {
+                        let next = {
+                            let mut scripted = scripted.lock().unwrap();
+                            if scripted.is_empty() {
+                                None
+                            } else {
+                                Some(scripted.remove(0))
+                            }
+                        };
+                        let Some((status, headers, body)) = next else {
+                            return (axum::http::StatusCode::GONE, "no more events")
+                                .into_response();
+                        };
+                        let mut response =
+                            (axum::http::StatusCode::from_u16(status).unwrap(), body)
+                                .into_response();
+                        for (name, value) in headers {
+                            response.headers_mut().insert(name, value.parse().unwrap());
+                        }
+                        response
+                    } else {
+                        (axum::http::StatusCode::from_u16(post_status).unwrap(), "").into_response()
+                    }
+                },
+            )
+            .with_state(state);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        MockApi {
+            address,
+            requests,
+            _runtime: runtime,
+        }
+    }
+
+    fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn settings(api: &str, component: &Path) -> wasm_lambda::runtime_api::RuntimeSettings {
+    let env = [("AWS_LAMBDA_RUNTIME_API".to_string(), api.to_string())]
+        .into_iter()
+        .collect();
+    wasm_lambda::runtime_api::RuntimeSettings::from_env(
+        &env,
+        Some(component),
+        Duration::from_secs(2),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_loop_skips_malformed_events_and_posts_error_types() {
+    let mock = MockApi::start(
+        vec![
+            (200, vec![], "{}"),
+            (
+                200,
+                vec![
+                    ("lambda-runtime-aws-request-id", "r-1"),
+                    ("lambda-runtime-deadline-ms", "garbage"),
+                ],
+                r#"{"action":"error"}"#,
+            ),
+            (
+                200,
+                vec![("lambda-runtime-aws-request-id", "r-2")],
+                r#"{"action":"echo"}"#,
+            ),
+        ],
+        202,
+    );
+    wasm_lambda::runtime_api::run(&settings(&mock.address, &guests().probe), Some(3)).unwrap();
+    let posts: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[0].path, "/2018-06-01/runtime/invocation/r-1/error");
+    assert_eq!(posts[0].error_type.as_deref(), Some("ProbeError"));
+    assert_eq!(json(&posts[0].body)["errorType"], "ProbeError");
+    assert_eq!(posts[1].path, "/2018-06-01/runtime/invocation/r-2/response");
+    assert_eq!(posts[1].body, r#"{"action":"echo"}"#);
+}
+
+#[test]
+fn the_loop_stops_on_runtime_api_failures() {
+    let failing_next = MockApi::start(vec![(500, vec![], "broken")], 202);
+    let error =
+        wasm_lambda::runtime_api::run(&settings(&failing_next.address, &guests().probe), None)
+            .unwrap_err();
+    assert!(error.to_string().contains("500"), "{error:#}");
+
+    let forbidden_post = MockApi::start(
+        vec![(200, vec![("lambda-runtime-aws-request-id", "r-3")], "{}")],
+        403,
+    );
+    let error =
+        wasm_lambda::runtime_api::run(&settings(&forbidden_post.address, &guests().probe), None)
+            .unwrap_err();
+    assert!(error.to_string().contains("403"), "{error:#}");
+}
+
+#[test]
+fn an_invalid_component_is_reported_to_init_error() {
+    let mock = MockApi::start(Vec::new(), 202);
+    let error = wasm_lambda::runtime_api::run(&settings(&mock.address, &guests().command), None)
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("does not implement the world"),
+        "{error:#}"
+    );
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].path, "/2018-06-01/runtime/init/error");
+    assert_eq!(
+        requests[0].error_type.as_deref(),
+        Some("Runtime.InvalidEntrypoint")
+    );
+    assert_eq!(
+        json(&requests[0].body)["errorType"],
+        "Runtime.InvalidEntrypoint"
+    );
+}
