@@ -42,6 +42,9 @@ impl RuntimeClient {
         // Non-2xx answers are read, not raised; `next` long-polls with no timeout.
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
+            // The Runtime API is local to the execution environment: never
+            // through a proxy from the environment.
+            .proxy(None)
             .build()
             .into();
         RuntimeClient { agent, base }
