@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::find_checkout_dir;
+use super::tools::{copy_sources, find_checkout_dir};
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "index.handler";
@@ -92,7 +92,11 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     std::fs::create_dir_all(&wit)?;
     std::fs::write(wit.join("handler.wit"), WIT)?;
     progress("collecting the function's code");
-    copy_sources(dir, &code)?;
+    copy_sources(dir, &code, SKIPPED_DIRS, &|name| {
+        [".js", ".mjs", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+    })?;
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -132,32 +136,4 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
         bail!("componentize-js failed:\n{}", stderr.trim_end());
     }
     std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))
-}
-
-/// Copies the project's JavaScript and JSON files into `to`.
-fn copy_sources(from: &Path, to: &Path) -> Result<()> {
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?
-    {
-        let entry = entry?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let target = to.join(&name);
-        if path.is_dir() {
-            if !SKIPPED_DIRS.contains(&name.as_str()) {
-                std::fs::create_dir_all(&target)?;
-                copy_sources(&path, &target)?;
-            }
-        } else if [".js", ".mjs", ".json"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-        {
-            std::fs::copy(&path, &target)
-                .with_context(|| format!("failed to copy {}", path.display()))?;
-        }
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::find_tool;
+use super::tools::{copy_sources, find_tool};
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
@@ -92,9 +92,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     }
 
     progress("collecting the function's code");
-    let mut sources = Vec::new();
-    copy_sources(dir, dir, &code, &mut sources)?;
-    sources.sort();
+    let sources = copy_sources(dir, &code, SKIPPED_DIRS, &|name| name.ends_with(".py"))?;
     let config = format!(
         "# Written by `wasm-lambda build`.\nHANDLER = {}\nSOURCES = {}\n",
         python_string(handler),
@@ -163,39 +161,6 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
         );
     }
     std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))
-}
-
-/// Copies the project's `.py` files into `to`, recording their paths
-/// relative to `root` with `/` separators.
-fn copy_sources(root: &Path, from: &Path, to: &Path, sources: &mut Vec<String>) -> Result<()> {
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?
-    {
-        let entry = entry?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let target = to.join(&name);
-        if path.is_dir() {
-            if SKIPPED_DIRS.contains(&name.as_str()) {
-                continue;
-            }
-            std::fs::create_dir_all(&target)?;
-            copy_sources(root, &path, &target, sources)?;
-        } else if name.ends_with(".py") {
-            std::fs::copy(&path, &target)
-                .with_context(|| format!("failed to copy {}", path.display()))?;
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            let parts: Vec<_> = relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            sources.push(parts.join("/"));
-        }
-    }
-    Ok(())
 }
 
 /// Installs pure-Python wheels for CPython 3.14 into `deps`. Wheels with

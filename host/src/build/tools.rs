@@ -1,29 +1,23 @@
 //! Finding the guest toolchains that `scripts/setup.sh` installs into
-//! project-local folders.
+//! project-local folders, and staging a project's sources for them.
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context as _, Result};
+
 /// Finds an executable: first the environment variable `override_var`, then
 /// `<ancestor>/<local_dir>/<name>` for the ancestors of the current folder
-/// and of this executable (so a checkout's `.venv/bin` or
-/// `node_modules/.bin` is found from anywhere inside it), then `PATH`.
+/// and of this executable (so a checkout's `.venv/bin` is found from
+/// anywhere inside it), then `PATH`.
 pub(crate) fn find_tool(name: &str, override_var: &str, local_dir: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(override_var) {
         return Some(PathBuf::from(path));
     }
-    let starts = [
-        std::env::current_dir().ok(),
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.canonicalize().ok()),
-    ];
-    for start in starts.iter().flatten() {
-        for ancestor in start.ancestors() {
-            let candidate = ancestor.join(local_dir).join(name);
-            if is_executable(&candidate) {
-                return Some(candidate);
-            }
-        }
+    if let Some(found) = search_ancestors()
+        .map(|ancestor| ancestor.join(local_dir).join(name))
+        .find(|candidate| is_executable(candidate))
+    {
+        return Some(found);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -42,6 +36,18 @@ pub(crate) fn find_checkout_dir(
     if let Some(path) = std::env::var_os(override_var) {
         return Some(PathBuf::from(path));
     }
+    search_ancestors()
+        .map(|ancestor| ancestor.join(relative))
+        .find(|dir| dir.join(marker).is_file())
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// The folders a checkout's tools are looked for in: the current folder,
+/// this executable's folder, and their ancestors.
+fn search_ancestors() -> impl Iterator<Item = PathBuf> {
     let starts = [
         std::env::current_dir().ok(),
         std::env::current_exe()
@@ -49,13 +55,62 @@ pub(crate) fn find_checkout_dir(
             .and_then(|exe| exe.canonicalize().ok()),
     ];
     starts
-        .iter()
+        .into_iter()
         .flatten()
-        .flat_map(|start| start.ancestors())
-        .map(|ancestor| ancestor.join(relative))
-        .find(|dir| dir.join(marker).is_file())
+        .flat_map(|start| start.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
 }
 
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
+/// Copies the files under `from` whose names `keep` accepts into `to`,
+/// skipping hidden entries and the folders in `skip_dirs`; returns the
+/// copied files' paths relative to `from`, with `/` separators.
+pub(crate) fn copy_sources(
+    from: &Path,
+    to: &Path,
+    skip_dirs: &[&str],
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let mut copied = Vec::new();
+    copy_into(from, to, "", skip_dirs, keep, &mut copied)?;
+    copied.sort();
+    Ok(copied)
+}
+
+fn copy_into(
+    from: &Path,
+    to: &Path,
+    prefix: &str,
+    skip_dirs: &[&str],
+    keep: &dyn Fn(&str) -> bool,
+    copied: &mut Vec<String>,
+) -> Result<()> {
+    let entries =
+        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let target = to.join(&name);
+        let relative = format!("{prefix}{name}");
+        if path.is_dir() {
+            if !skip_dirs.contains(&name.as_str()) {
+                std::fs::create_dir_all(&target)?;
+                copy_into(
+                    &path,
+                    &target,
+                    &format!("{relative}/"),
+                    skip_dirs,
+                    keep,
+                    copied,
+                )?;
+            }
+        } else if keep(&name) {
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("failed to copy {}", path.display()))?;
+            copied.push(relative);
+        }
+    }
+    Ok(())
 }
