@@ -30,6 +30,22 @@ pub struct CognitoIdentity {
     pub identity_pool_id: String,
 }
 
+impl CognitoIdentity {
+    /// Parses the identity JSON that Lambda's headers carry
+    /// (`{"cognitoIdentityId": ..., "cognitoIdentityPoolId": ...}`); `None`
+    /// when it is malformed or has no identity id.
+    pub fn from_header_json(text: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        Some(CognitoIdentity {
+            identity_id: value["cognitoIdentityId"].as_str()?.to_string(),
+            identity_pool_id: value["cognitoIdentityPoolId"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        })
+    }
+}
+
 /// One invocation's input: the event and what the caller says about it.
 #[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {

@@ -139,16 +139,8 @@ pub(crate) fn parse_event(
         .and_then(|text| text.parse::<u64>().ok())
         .map(|millis| UNIX_EPOCH + Duration::from_millis(millis))
         .filter(|deadline| *deadline > now);
-    let identity = header(headers, "lambda-runtime-cognito-identity").and_then(|text| {
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        Some(CognitoIdentity {
-            identity_id: value["cognitoIdentityId"].as_str()?.to_string(),
-            identity_pool_id: value["cognitoIdentityPoolId"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-        })
-    });
+    let identity = header(headers, "lambda-runtime-cognito-identity")
+        .and_then(CognitoIdentity::from_header_json);
     let client_context = header(headers, "lambda-runtime-client-context")
         .filter(|text| serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.is_object()))
         .map(str::to_string);

@@ -157,16 +157,8 @@ async fn invoke(
         Ok(context) => context,
         Err(error) => return from_invoke_error(&error),
     };
-    let identity = header(&headers, "x-amz-cognito-identity").and_then(|text| {
-        let value: Value = serde_json::from_str(text).ok()?;
-        Some(CognitoIdentity {
-            identity_id: value["cognitoIdentityId"].as_str()?.to_string(),
-            identity_pool_id: value["cognitoIdentityPoolId"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-        })
-    });
+    let identity =
+        header(&headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
     let request_id = uuid::Uuid::new_v4().to_string();
     let request = InvokeRequest {
         payload: body.to_vec(),
