@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+mod c;
+mod core;
 mod js;
 mod python;
 mod rust;
@@ -27,6 +29,8 @@ pub enum Language {
     Python,
     /// A folder with a Node.js-style ES module handler (`index.mjs`).
     JavaScript,
+    /// A folder of `.c` files naming a handler with `WASM_LAMBDA_HANDLER`.
+    C,
 }
 
 impl Language {
@@ -37,6 +41,7 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => python::RUNTIME,
             Language::JavaScript => js::RUNTIME,
+            Language::C => "c",
         }
     }
 }
@@ -95,6 +100,9 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if dir.join("Cargo.toml").is_file() {
         return Ok(Language::Rust);
     }
+    if c::detect(dir) {
+        return Ok(Language::C);
+    }
     if js::detect(dir) {
         return Ok(Language::JavaScript);
     }
@@ -103,7 +111,7 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     }
     bail!(
         "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
-         .mjs files (JavaScript), or .py files (Python)",
+         .mjs files (JavaScript), .py files (Python) or .c files (C)",
         dir.display()
     )
 }
@@ -136,6 +144,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
             let component = js::build(&options.dir, &handler, progress)?;
             (project_name(&options.dir), component)
         }
+        Language::C => (
+            project_name(&options.dir),
+            c::build(&options.dir, progress)?,
+        ),
     };
     let output = options
         .output

@@ -8,14 +8,16 @@ use anyhow::{Context as _, Result};
 /// Finds an executable: first the environment variable `override_var`, then
 /// `<ancestor>/<local_dir>/<name>` for the ancestors of the current folder
 /// and of this executable (so a checkout's `.venv/bin` is found from
-/// anywhere inside it), then `PATH`.
+/// anywhere inside it), then `PATH`. An empty `local_dir` skips the
+/// checkout search, for system tools.
 pub(crate) fn find_tool(name: &str, override_var: &str, local_dir: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(override_var) {
         return Some(PathBuf::from(path));
     }
-    if let Some(found) = search_ancestors()
-        .map(|ancestor| ancestor.join(local_dir).join(name))
-        .find(|candidate| is_executable(candidate))
+    if !local_dir.is_empty()
+        && let Some(found) = search_ancestors()
+            .map(|ancestor| ancestor.join(local_dir).join(name))
+            .find(|candidate| is_executable(candidate))
     {
         return Some(found);
     }
@@ -113,4 +115,47 @@ fn copy_into(
         }
     }
     Ok(())
+}
+
+/// Runs `command` to completion; on failure, the error holds `what` and the
+/// tool's output (stderr, then stdout), with `staging` shown as `shown_as` so
+/// messages name the user's files rather than a temporary folder.
+pub(crate) fn run_tool(
+    command: &mut std::process::Command,
+    what: &str,
+    staging: &Path,
+    shown_as: &str,
+) -> Result<()> {
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("failed to run {what}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    let staging = staging.to_string_lossy();
+    let text = text.replace(staging.as_ref(), shown_as);
+    anyhow::bail!("{what} failed:\n{}", text.trim_end())
+}
+
+/// Creates a staging folder for a build.
+pub(crate) fn staging_dir(language: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("wasm-lambda-{language}-"))
+        .tempdir()
+        .context("failed to create a staging folder")
+}
+
+/// Whether `dir` holds (directly) a file with one of `extensions`.
+pub(crate) fn has_file_with_extension(dir: &Path, extensions: &[&str]) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|ext| extensions.iter().any(|wanted| ext == *wanted))
+        })
+    })
 }
