@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result, bail};
 
 mod c;
 mod core;
+mod go;
 mod js;
 mod python;
 mod rust;
@@ -31,6 +32,8 @@ pub enum Language {
     JavaScript,
     /// A folder of `.c` files naming a handler with `WASM_LAMBDA_HANDLER`.
     C,
+    /// A Go module whose `main` calls `lambda.Start` of the Go SDK.
+    Go,
 }
 
 impl Language {
@@ -42,6 +45,7 @@ impl Language {
             Language::Python => python::RUNTIME,
             Language::JavaScript => js::RUNTIME,
             Language::C => "c",
+            Language::Go => "go",
         }
     }
 }
@@ -100,6 +104,9 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if dir.join("Cargo.toml").is_file() {
         return Ok(Language::Rust);
     }
+    if go::detect(dir) {
+        return Ok(Language::Go);
+    }
     if c::detect(dir) {
         return Ok(Language::C);
     }
@@ -111,7 +118,7 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     }
     bail!(
         "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
-         .mjs files (JavaScript), .py files (Python) or .c files (C)",
+         .mjs files (JavaScript), .py files (Python), .c files (C) or a go.mod (Go)",
         dir.display()
     )
 }
@@ -147,6 +154,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::C => (
             project_name(&options.dir),
             c::build(&options.dir, progress)?,
+        ),
+        Language::Go => (
+            project_name(&options.dir),
+            go::build(&options.dir, progress)?,
         ),
     };
     let output = options

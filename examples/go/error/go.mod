@@ -1,0 +1,3 @@
+module error
+
+go 1.27

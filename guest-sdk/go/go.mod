@@ -1,0 +1,3 @@
+module wasm-lambda.local/lambda
+
+go 1.27

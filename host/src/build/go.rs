@@ -1,0 +1,83 @@
+//! Go handlers: the project's `main` package, built by Go for
+//! `GOOS=wasip1 GOARCH=wasm` as a reactor (`-buildmode=c-shared`) together
+//! with the Go SDK (`wasm-lambda.local/lambda`, joined through a `go.work`),
+//! then wrapped into a component by [`super::core`].
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir};
+
+/// The SDK's files, compiled into the binary so a build needs no checkout.
+const SDK_FILES: &[(&str, &str)] = &[
+    ("go.mod", include_str!("../../../guest-sdk/go/go.mod")),
+    ("lambda.go", include_str!("../../../guest-sdk/go/lambda.go")),
+    ("abi.go", include_str!("../../../guest-sdk/go/abi.go")),
+];
+
+/// The Go release the SDK is written for.
+const GO_VERSION: &str = "1.27";
+
+/// Whether `dir` looks like a Go handler project.
+pub(super) fn detect(dir: &Path) -> bool {
+    dir.join("go.mod").is_file() || super::tools::has_file_with_extension(dir, &["go"])
+}
+
+/// Builds the project in `dir`; returns the component's bytes.
+pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+    let go = find_tool("go", "WASM_LAMBDA_GO", ".venv/bin").context(
+        "Go is not installed: run scripts/setup.sh (it installs Go into .venv), or set \
+         WASM_LAMBDA_GO",
+    )?;
+    let staging = staging_dir("go")?;
+    let function = staging.path().join("function");
+    let sdk = staging.path().join("sdk");
+    std::fs::create_dir_all(&function)?;
+    std::fs::create_dir_all(&sdk)?;
+    progress("collecting the function's code");
+    copy_sources(dir, &function, &["build"], &|name| {
+        name.ends_with(".go") || name == "go.mod" || name == "go.sum"
+    })?;
+    if !function.join("go.mod").is_file() {
+        std::fs::write(
+            function.join("go.mod"),
+            format!("module function\n\ngo {GO_VERSION}\n"),
+        )?;
+    }
+    for (name, text) in SDK_FILES {
+        std::fs::write(sdk.join(name), text)?;
+    }
+    std::fs::write(
+        staging.path().join("go.work"),
+        format!("go {GO_VERSION}\n\nuse (\n\t./function\n\t./sdk\n)\n"),
+    )?;
+
+    progress("compiling with go");
+    let module = staging.path().join("module.wasm");
+    let mut command = Command::new(go);
+    command
+        .current_dir(&function)
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        // Everything the build needs is local: never reach for a proxy or
+        // another toolchain.
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .args(["build", "-buildmode=c-shared", "-trimpath"])
+        // The SDK's allocator reaches runtime.sbrk and main.main (see abi.go).
+        .arg("-ldflags=-checklinkname=0 -s")
+        .arg("-o")
+        .arg(&module)
+        .arg(".");
+    run_tool(
+        &mut command,
+        "go build",
+        &function,
+        dir.to_string_lossy().as_ref(),
+    )?;
+    progress("making a component");
+    super::core::componentize(&std::fs::read(&module)?, super::core::WIT)
+}
