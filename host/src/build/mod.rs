@@ -17,6 +17,7 @@ mod js;
 mod python;
 mod rust;
 mod tools;
+mod zig;
 
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
 pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;
@@ -34,6 +35,8 @@ pub enum Language {
     C,
     /// A Go module whose `main` calls `lambda.Start` of the Go SDK.
     Go,
+    /// A folder with a `handler.zig` using the Zig SDK.
+    Zig,
 }
 
 impl Language {
@@ -46,6 +49,7 @@ impl Language {
             Language::JavaScript => js::RUNTIME,
             Language::C => "c",
             Language::Go => "go",
+            Language::Zig => "zig",
         }
     }
 }
@@ -107,6 +111,9 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if go::detect(dir) {
         return Ok(Language::Go);
     }
+    if zig::detect(dir) {
+        return Ok(Language::Zig);
+    }
     if c::detect(dir) {
         return Ok(Language::C);
     }
@@ -118,7 +125,7 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     }
     bail!(
         "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
-         .mjs files (JavaScript), .py files (Python), .c files (C) or a go.mod (Go)",
+         .mjs files (JavaScript), .py files (Python), .c files (C), a go.mod (Go) or .zig files (Zig)",
         dir.display()
     )
 }
@@ -158,6 +165,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::Go => (
             project_name(&options.dir),
             go::build(&options.dir, progress)?,
+        ),
+        Language::Zig => (
+            project_name(&options.dir),
+            zig::build(&options.dir, progress)?,
         ),
     };
     let output = options

@@ -1,0 +1,99 @@
+//! wasm-lambda Zig SDK: write a Lambda handler in Zig.
+//!
+//! A project holds `handler.zig` with a public `handler` function taking the
+//! event (any type `std.json` can parse into, `std.json.Value` for any JSON)
+//! and the context, and returning an error union of any type `std.json` can
+//! write:
+//!
+//!     const std = @import("std");
+//!     const lambda = @import("lambda.zig");
+//!
+//!     const Request = struct { name: []const u8 };
+//!
+//!     pub fn handler(request: Request, context: *lambda.Context) !struct { greeting: []const u8 } {
+//!         if (request.name.len == 0) return context.fail(error.InvalidName, "the name is empty", .{});
+//!         const greeting = try std.fmt.allocPrint(context.allocator, "Hello {s}!", .{request.name});
+//!         return .{ .greeting = greeting };
+//!     }
+//!
+//! A returned error fails the invocation: its name is Lambda's `errorType`,
+//! and the message is the one `Context.fail` recorded, or the name.
+//! `context.allocator` is an arena freed after each invocation. Unknown
+//! fields of the event are ignored. `wasm-lambda build` compiles the project
+//! with this file and the glue in `main.zig`.
+
+const std = @import("std");
+
+/// The caller's Cognito identity.
+pub const CognitoIdentity = struct {
+    cognito_identity_id: []const u8,
+    cognito_identity_pool_id: []const u8,
+};
+
+/// What Lambda tells a handler about the invocation and the function.
+pub const Context = struct {
+    aws_request_id: []const u8,
+    function_name: []const u8,
+    function_version: []const u8,
+    invoked_function_arn: []const u8,
+    memory_limit_in_mb: u32,
+    log_group_name: []const u8,
+    log_stream_name: []const u8,
+    /// When the invocation times out, in milliseconds since the Unix epoch.
+    deadline_ms: u64,
+    /// The X-Ray trace header.
+    trace_id: ?[]const u8,
+    identity: ?CognitoIdentity,
+    /// A mobile caller's client context, as JSON text.
+    client_context: ?[]const u8,
+    tenant_id: ?[]const u8,
+    /// An arena for this invocation, freed when it ends.
+    allocator: std.mem.Allocator,
+    /// The message `fail` recorded.
+    error_message: ?[]const u8 = null,
+
+    /// Milliseconds left before the invocation times out, measured now.
+    pub fn remainingTimeMillis(_: *const Context) u64 {
+        return @"remaining-time-ms"();
+    }
+
+    /// Records `format` as the error message and returns `err`, so a
+    /// handler can `return context.fail(error.Name, "...", .{...})`.
+    pub fn fail(self: *Context, err: anyerror, comptime format: []const u8, args: anytype) anyerror {
+        self.error_message = std.fmt.allocPrint(self.allocator, format, args) catch null;
+        return err;
+    }
+};
+
+extern "wasm-lambda:handler/runtime@0.1.0" fn @"remaining-time-ms"() u64;
+
+fn writeAll(fd: std.os.wasi.fd_t, bytes: []const u8) void {
+    var rest = bytes;
+    while (rest.len > 0) {
+        const iov = [_]std.os.wasi.ciovec_t{.{ .base = rest.ptr, .len = rest.len }};
+        var written: usize = 0;
+        if (std.os.wasi.fd_write(fd, &iov, 1, &written) != .SUCCESS or written == 0) return;
+        rest = rest[written..];
+    }
+}
+
+fn printTo(fd: std.os.wasi.fd_t, comptime format: []const u8, args: anytype) void {
+    var buffer: [4096]u8 = undefined;
+    const text = std.fmt.bufPrint(&buffer, format, args) catch {
+        var heap = std.heap.ArenaAllocator.init(std.heap.wasm_allocator);
+        defer heap.deinit();
+        writeAll(fd, std.fmt.allocPrint(heap.allocator(), format, args) catch return);
+        return;
+    };
+    writeAll(fd, text);
+}
+
+/// Writes a formatted line part to stdout (the function's log).
+pub fn print(comptime format: []const u8, args: anytype) void {
+    printTo(1, format, args);
+}
+
+/// Writes a formatted line part to stderr (the function's log).
+pub fn eprint(comptime format: []const u8, args: anytype) void {
+    printTo(2, format, args);
+}

@@ -1,0 +1,66 @@
+//! Zig handlers: the project's `handler.zig` (and the files next to it),
+//! compiled by Zig for `wasm32-wasi` together with the Zig SDK's
+//! `lambda.zig` and its glue `main.zig`, then wrapped into a component by
+//! [`super::core`].
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir};
+
+/// The SDK's files, compiled into the binary so a build needs no checkout.
+const SDK_FILES: &[(&str, &str)] = &[
+    (
+        "lambda.zig",
+        include_str!("../../../guest-sdk/zig/lambda.zig"),
+    ),
+    ("main.zig", include_str!("../../../guest-sdk/zig/main.zig")),
+];
+
+/// Whether `dir` looks like a Zig handler project.
+pub(super) fn detect(dir: &Path) -> bool {
+    super::tools::has_file_with_extension(dir, &["zig"])
+}
+
+/// Builds the project in `dir`; returns the component's bytes.
+pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+    if !dir.join("handler.zig").is_file() {
+        bail!(
+            "{} has no handler.zig: a Zig handler project keeps `pub fn handler` there",
+            dir.display()
+        );
+    }
+    // PyPI's ziglang package runs Zig as `python -m ziglang`.
+    let python = find_tool("python3", "WASM_LAMBDA_ZIG_PYTHON", ".venv/bin")
+        .context("Zig is not installed: run scripts/setup.sh (it installs Zig into .venv)")?;
+    let staging = staging_dir("zig")?;
+    let code = staging.path();
+    progress("collecting the function's code");
+    copy_sources(dir, code, &["build", "zig-out", "zig-cache"], &|name| {
+        name.ends_with(".zig") || name.ends_with(".zon")
+    })?;
+    for (name, text) in SDK_FILES {
+        std::fs::write(code.join(name), text)?;
+    }
+
+    progress("compiling with zig");
+    let module = code.join("module.wasm");
+    let mut command = Command::new(python);
+    command
+        .current_dir(code)
+        .args(["-m", "ziglang", "build-exe", "main.zig"])
+        .args(["-target", "wasm32-wasi", "-O", "ReleaseSmall"])
+        // A reactor: no `_start`, and every `export fn` stays exported.
+        .args(["-fno-entry", "-rdynamic"])
+        .arg("-femit-bin=module.wasm");
+    run_tool(
+        &mut command,
+        "zig build-exe",
+        code,
+        dir.to_string_lossy().as_ref(),
+    )?;
+    progress("making a component");
+    super::core::componentize(&std::fs::read(&module)?, super::core::WIT)
+}
