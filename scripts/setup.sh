@@ -39,4 +39,27 @@ if ! cmp -s guest-sdk/js/package-lock.json "$lock_stamp"; then
     cp guest-sdk/js/package-lock.json "$lock_stamp"
 fi
 
+# C handlers: Debian's clang, lld and wasi-libc.
+if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
+    || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
+    || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32
+fi
+
+# Go and Zig handlers: the Go and Zig toolchains from PyPI, pinned, in .venv.
+for requirements in guest-sdk/go/requirements.txt guest-sdk/zig/requirements.txt; do
+    stamp=".venv/.wasm-lambda-$(basename "$(dirname "$requirements")")"
+    if ! cmp -s "$requirements" "$stamp"; then
+        .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+done
+
+# AssemblyScript handlers: the asc compiler, locked, in guest-sdk/assemblyscript/node_modules.
+lock_stamp=guest-sdk/assemblyscript/node_modules/.wasm-lambda-lock
+if ! cmp -s guest-sdk/assemblyscript/package-lock.json "$lock_stamp"; then
+    (cd guest-sdk/assemblyscript && npm ci --silent --no-audit --no-fund)
+    cp guest-sdk/assemblyscript/package-lock.json "$lock_stamp"
+fi
+
 cargo build --release --locked -p wasm-lambda

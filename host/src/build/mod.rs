@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+mod assemblyscript;
 mod c;
 mod core;
 mod go;
@@ -37,6 +38,8 @@ pub enum Language {
     Go,
     /// A folder with a `handler.zig` using the Zig SDK.
     Zig,
+    /// A folder with an `index.ts` using the AssemblyScript SDK.
+    AssemblyScript,
 }
 
 impl Language {
@@ -50,6 +53,7 @@ impl Language {
             Language::C => "c",
             Language::Go => "go",
             Language::Zig => "zig",
+            Language::AssemblyScript => "assemblyscript",
         }
     }
 }
@@ -111,6 +115,9 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if go::detect(dir) {
         return Ok(Language::Go);
     }
+    if assemblyscript::detect(dir) {
+        return Ok(Language::AssemblyScript);
+    }
     if zig::detect(dir) {
         return Ok(Language::Zig);
     }
@@ -125,7 +132,7 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     }
     bail!(
         "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
-         .mjs files (JavaScript), .py files (Python), .c files (C), a go.mod (Go) or .zig files (Zig)",
+         .mjs files (JavaScript), .py files (Python), .c files (C), a go.mod (Go), .zig files (Zig) or .ts files (AssemblyScript)",
         dir.display()
     )
 }
@@ -169,6 +176,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::Zig => (
             project_name(&options.dir),
             zig::build(&options.dir, progress)?,
+        ),
+        Language::AssemblyScript => (
+            project_name(&options.dir),
+            assemblyscript::build(&options.dir, progress)?,
         ),
     };
     let output = options
