@@ -4,7 +4,7 @@
 // build` checks this module's exports against the WIT when it makes the
 // component, so a drift between the two fails the build.
 import { handler } from "./index";
-import { CognitoIdentity, Context, JSONValue } from "./wasm-lambda";
+import { CognitoIdentity, Context, JSONValue, takeString } from "./wasm-lambda";
 
 export function cabi_realloc(old: usize, oldSize: usize, align: usize, newSize: usize): usize {
   if (newSize == 0) return align;
@@ -12,14 +12,6 @@ export function cabi_realloc(old: usize, oldSize: usize, align: usize, newSize: 
   return old != 0 ? heap.realloc(old, newSize) : heap.alloc(newSize);
 }
 
-/** Takes the WIT string at `at` (UTF-8 bytes), freeing the host's buffer. */
-function takeString(at: usize): string {
-  const ptr = <usize>load<u32>(at);
-  const len = <usize>load<u32>(at, 4);
-  const text = String.UTF8.decodeUnsafe(ptr, len, false);
-  if (len > 0) heap.free(ptr);
-  return text;
-}
 
 function takeOptionalString(at: usize): string | null {
   return load<u8>(at) != 0 ? takeString(at + 4) : null;

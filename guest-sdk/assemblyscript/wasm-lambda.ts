@@ -361,6 +361,35 @@ export class CognitoIdentity {
 @external("wasm-lambda:handler/runtime@0.1.0", "remaining-time-ms")
 declare function remainingTimeMs(): u64;
 
+@external("wasm-lambda:handler/runtime@0.1.0", "environment")
+declare function environment(list: usize): void;
+
+/** Takes the WIT string at `at` (UTF-8 bytes), freeing its buffer. */
+export function takeString(at: usize): string {
+  const ptr = <usize>load<u32>(at);
+  const len = <usize>load<u32>(at, 4);
+  const text = String.UTF8.decodeUnsafe(ptr, len, false);
+  if (len > 0) heap.free(ptr);
+  return text;
+}
+
+/** The function's environment variable `name` (Lambda's variables and the configured ones), or null. */
+export function getenv(name: string): string | null {
+  const list = memory.data(8, 4);
+  environment(list);
+  const entries = <usize>load<u32>(list);
+  const count = <i32>load<u32>(list, 4);
+  let found: string | null = null;
+  for (let i = 0; i < count; i++) {
+    const entry = entries + <usize>i * 16;
+    const key = takeString(entry);
+    const value = takeString(entry + 8);
+    if (key == name) found = value;
+  }
+  if (count > 0) heap.free(entries);
+  return found;
+}
+
 /** What Lambda tells a handler about the invocation and the function. */
 export class Context {
   awsRequestId: string = "";

@@ -52,6 +52,19 @@ pub const Context = struct {
     /// The message `fail` recorded.
     error_message: ?[]const u8 = null,
 
+    /// The function's environment variable `name` (Lambda's variables and
+    /// the configured ones), or null.
+    pub fn getenv(_: *const Context, name: []const u8) ?[]const u8 {
+        var list: [2]u32 = undefined;
+        environment(&list);
+        const entries: [*]const u8 = @ptrFromInt(list[0]);
+        for (0..list[1]) |i| {
+            const entry = entries + i * 16;
+            if (std.mem.eql(u8, stringAt(entry), name)) return stringAt(entry + 8);
+        }
+        return null;
+    }
+
     /// Milliseconds left before the invocation times out, measured now.
     pub fn remainingTimeMillis(_: *const Context) u64 {
         return @"remaining-time-ms"();
@@ -66,6 +79,16 @@ pub const Context = struct {
 };
 
 extern "wasm-lambda:handler/runtime@0.1.0" fn @"remaining-time-ms"() u64;
+extern "wasm-lambda:handler/runtime@0.1.0" fn environment(list: *[2]u32) void;
+
+/// The WIT string (pointer, byte length) at `at`.
+pub fn stringAt(at: [*]const u8) []const u8 {
+    const ptr = std.mem.readInt(u32, at[0..4], .little);
+    const len = std.mem.readInt(u32, at[4..8], .little);
+    if (len == 0) return "";
+    const base: [*]const u8 = @ptrFromInt(ptr);
+    return base[0..len];
+}
 
 fn writeAll(fd: std.os.wasi.fd_t, bytes: []const u8) void {
     var rest = bytes;

@@ -19,13 +19,7 @@ export fn cabi_realloc(old: ?[*]u8, old_size: usize, alignment: usize, new_size:
     return fresh;
 }
 
-fn stringAt(at: [*]const u8) []const u8 {
-    const ptr = std.mem.readInt(u32, at[0..4], .little);
-    const len = std.mem.readInt(u32, at[4..8], .little);
-    if (len == 0) return "";
-    const base: [*]const u8 = @ptrFromInt(ptr);
-    return base[0..len];
-}
+const stringAt = lambda.stringAt;
 
 fn optionalStringAt(at: [*]const u8) ?[]const u8 {
     return if (at[0] != 0) stringAt(at + 4) else null;

@@ -27,7 +27,7 @@ pub(super) fn detect(dir: &Path) -> bool {
     dir.join("asconfig.json").is_file() || super::tools::has_file_with_extension(dir, &["ts"])
 }
 
-/// Builds the project in `dir`; returns the component's bytes.
+/// Compiles the project in `dir`; returns the core module's bytes.
 pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     if !dir.join("index.ts").is_file() {
         bail!(
@@ -63,6 +63,5 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         // Aborts report on stderr and trap, instead of importing `env.abort`.
         .args(["--use", "abort=wasm-lambda/abort"]);
     run_tool(&mut command, "asc", code, dir.to_string_lossy().as_ref())?;
-    progress("making a component");
-    super::core::componentize(&std::fs::read(code.join("module.wasm"))?, super::core::WIT)
+    Ok(std::fs::read(code.join("module.wasm"))?)
 }

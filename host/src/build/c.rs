@@ -34,7 +34,7 @@ pub(super) fn detect(dir: &Path) -> bool {
     super::tools::has_file_with_extension(dir, &["c"])
 }
 
-/// Builds the project in `dir`; returns the component's bytes.
+/// Compiles the project in `dir`; returns the core module's bytes.
 pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     let clang = find_tool("clang", "WASM_LAMBDA_CLANG", "").ok_or_else(|| {
         anyhow::anyhow!(
@@ -89,6 +89,5 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         }
         return Err(error);
     }
-    progress("making a component");
-    super::core::componentize(&std::fs::read(&module)?, super::core::WIT)
+    Ok(std::fs::read(&module)?)
 }

@@ -57,3 +57,162 @@ fn imports_module(module: &[u8], module_name: &str) -> Result<bool> {
     }
     Ok(false)
 }
+
+/// Where the C, Go, Zig and AssemblyScript glue reads the arguments of
+/// `handle` (offsets from the argument buffer, wasm32) and writes its result.
+/// The glue files repeat these numbers; the test below derives them from the
+/// WIT, so a WIT change that moves them fails a test that names the glue.
+#[cfg(test)]
+const GLUE_LAYOUT: &[(&str, usize)] = &[
+    ("event", 0),
+    ("context", 8),
+    ("context.aws-request-id", 8),
+    ("context.function-name", 16),
+    ("context.function-version", 24),
+    ("context.invoked-function-arn", 32),
+    ("context.memory-limit-in-mb", 40),
+    ("context.log-group-name", 44),
+    ("context.log-stream-name", 52),
+    ("context.deadline-ms", 64),
+    ("context.trace-id", 72),
+    ("context.identity", 84),
+    ("context.client-context", 104),
+    ("context.tenant-id", 116),
+    ("params.size", 128),
+    ("result.payload", 4),
+    ("result.size", 28),
+    ("handler-error.error-type", 4),
+    ("handler-error.error-message", 12),
+    ("handler-error.stack-trace", 20),
+];
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use wit_parser::{SizeAlign, Type, TypeDefKind, WorldItem};
+
+    use super::*;
+
+    /// The canonical-ABI layout of `handle`'s arguments and result, as
+    /// (name, wasm32 offset) pairs in the order of [`GLUE_LAYOUT`].
+    fn layout_from_wit() -> Vec<(String, usize)> {
+        let mut resolve = Resolve::default();
+        let package = resolve.push_source("handler.wit", WIT).unwrap();
+        let world = resolve.select_world(&[package], Some("handler")).unwrap();
+        let mut sizes = SizeAlign::default();
+        sizes.fill(&resolve);
+        let handle = resolve.worlds[world]
+            .exports
+            .values()
+            .find_map(|item| match item {
+                WorldItem::Function(function) if function.name == "handle" => Some(function),
+                _ => None,
+            })
+            .expect("the world exports handle");
+        let record_fields = |ty: &Type| match ty {
+            Type::Id(id) => match &resolve.types[*id].kind {
+                TypeDefKind::Record(record) => record.fields.clone(),
+                other => panic!("expected a record, found {other:?}"),
+            },
+            other => panic!("expected a record, found {other:?}"),
+        };
+
+        let mut layout = Vec::new();
+        let params: Vec<Type> = handle.params.iter().map(|param| param.ty).collect();
+        let offsets = sizes.field_offsets(&params);
+        for (param, (offset, _)) in handle.params.iter().zip(&offsets) {
+            layout.push((param.name.clone(), offset.size_wasm32()));
+        }
+        let context_at = offsets[1].0.size_wasm32();
+        let fields = record_fields(&params[1]);
+        let field_types: Vec<Type> = fields.iter().map(|field| field.ty).collect();
+        for (field, (offset, _)) in fields.iter().zip(sizes.field_offsets(&field_types)) {
+            layout.push((
+                format!("context.{}", field.name),
+                context_at + offset.size_wasm32(),
+            ));
+        }
+        let params_size = sizes.record(&params).size.size_wasm32();
+        layout.push(("params.size".into(), params_size));
+
+        let result = handle.result.expect("handle returns a result");
+        let Type::Id(result_id) = result else {
+            panic!("handle returns a result type")
+        };
+        let TypeDefKind::Result(result_type) = &resolve.types[result_id].kind else {
+            panic!("handle returns a result")
+        };
+        let payload = sizes
+            .payload_offset(
+                wit_parser::Int::U8,
+                [result_type.ok.as_ref(), result_type.err.as_ref()],
+            )
+            .size_wasm32();
+        layout.push(("result.payload".into(), payload));
+        layout.push(("result.size".into(), sizes.size(&result).size_wasm32()));
+        let error = result_type.err.expect("handle's result has an error");
+        let error_fields = record_fields(&error);
+        let error_types: Vec<Type> = error_fields.iter().map(|field| field.ty).collect();
+        for (field, (offset, _)) in error_fields.iter().zip(sizes.field_offsets(&error_types)) {
+            layout.push((
+                format!("handler-error.{}", field.name),
+                payload + offset.size_wasm32(),
+            ));
+        }
+        layout
+    }
+
+    #[test]
+    fn the_glue_layout_matches_the_wit() {
+        let expected: Vec<(String, usize)> = GLUE_LAYOUT
+            .iter()
+            .map(|(name, offset)| (name.to_string(), *offset))
+            .collect();
+        assert_eq!(
+            layout_from_wit(),
+            expected,
+            "guest-sdk/wit/handler.wit moved the arguments or result of `handle`: update the \
+             offsets in guest-sdk/{{c/wasm_lambda.c,go/abi.go,zig/main.zig,\
+             assemblyscript/__wasm_lambda_main.ts}} and GLUE_LAYOUT"
+        );
+    }
+
+    /// The C probe: its glue uses every import and export of the world.
+    fn c_probe_module() -> Vec<u8> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/c/probe");
+        super::super::c::build(&dir, &mut |_| {})
+            .expect("the C toolchain is installed (scripts/setup.sh) and compiles the example")
+    }
+
+    #[test]
+    fn glue_that_matches_the_wit_becomes_a_component() {
+        let component = componentize(&c_probe_module(), WIT).unwrap();
+        assert!(wasmparser::Parser::is_component(&component));
+    }
+
+    fn refusal(result: Result<Vec<u8>>) -> String {
+        match result {
+            Ok(_) => panic!("the encoder accepted glue that does not follow the WIT"),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    #[test]
+    fn a_signature_the_glue_does_not_follow_fails_the_build() {
+        let changed = WIT.replace(
+            "remaining-time-ms: func() -> u64;",
+            "remaining-time-ms: func() -> u32;",
+        );
+        assert_ne!(changed, WIT, "the test's edit applies");
+        let error = componentize(&c_probe_module(), &changed).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("remaining-time-ms"),
+            "{error:#}"
+        );
+
+        let renamed = WIT.replace("export handle:", "export handle-event:");
+        let error = componentize(&c_probe_module(), &renamed).unwrap_err();
+        assert!(format!("{error:#}").contains("handle-event"), "{error:#}");
+    }
+}

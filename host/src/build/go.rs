@@ -25,7 +25,7 @@ pub(super) fn detect(dir: &Path) -> bool {
     dir.join("go.mod").is_file() || super::tools::has_file_with_extension(dir, &["go"])
 }
 
-/// Builds the project in `dir`; returns the component's bytes.
+/// Compiles the project in `dir`; returns the core module's bytes.
 pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     let go = find_tool("go", "WASM_LAMBDA_GO", ".venv/bin").context(
         "Go is not installed: run scripts/setup.sh (it installs Go into .venv), or set \
@@ -78,6 +78,5 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         &function,
         dir.to_string_lossy().as_ref(),
     )?;
-    progress("making a component");
-    super::core::componentize(&std::fs::read(&module)?, super::core::WIT)
+    Ok(std::fs::read(&module)?)
 }

@@ -165,22 +165,17 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
             let component = js::build(&options.dir, &handler, progress)?;
             (project_name(&options.dir), component)
         }
-        Language::C => (
-            project_name(&options.dir),
-            c::build(&options.dir, progress)?,
-        ),
-        Language::Go => (
-            project_name(&options.dir),
-            go::build(&options.dir, progress)?,
-        ),
-        Language::Zig => (
-            project_name(&options.dir),
-            zig::build(&options.dir, progress)?,
-        ),
-        Language::AssemblyScript => (
-            project_name(&options.dir),
-            assemblyscript::build(&options.dir, progress)?,
-        ),
+        Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {
+            let module = match language {
+                Language::C => c::build(&options.dir, progress)?,
+                Language::Go => go::build(&options.dir, progress)?,
+                Language::Zig => zig::build(&options.dir, progress)?,
+                _ => assemblyscript::build(&options.dir, progress)?,
+            };
+            progress("making a component");
+            let component = core::componentize(&module, core::WIT)?;
+            (project_name(&options.dir), component)
+        }
     };
     let output = options
         .output

@@ -24,7 +24,7 @@ pub(super) fn detect(dir: &Path) -> bool {
     super::tools::has_file_with_extension(dir, &["zig"])
 }
 
-/// Builds the project in `dir`; returns the component's bytes.
+/// Compiles the project in `dir`; returns the core module's bytes.
 pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     if !dir.join("handler.zig").is_file() {
         bail!(
@@ -61,6 +61,5 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         code,
         dir.to_string_lossy().as_ref(),
     )?;
-    progress("making a component");
-    super::core::componentize(&std::fs::read(&module)?, super::core::WIT)
+    Ok(std::fs::read(&module)?)
 }

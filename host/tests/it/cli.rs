@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::common::{
-    assert_in_order, cache_dir, guest_target_dir, guests, js_guests, json, python_guests, repo_root,
+    Native, assert_in_order, cache_dir, guest_target_dir, guests, js_guests, json, native_guests,
+    python_guests, repo_root,
 };
 
 fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
@@ -237,4 +238,46 @@ fn js_hello_prints_the_message() {
         text(&output.stdout),
         "{\"message\":\"Hello John Smith!\"}\n"
     );
+}
+
+#[test]
+fn every_native_calculator_answers_through_invoke() {
+    for language in Native::ALL {
+        let calculator = &native_guests(language).calculator;
+        let output = wasm_lambda(
+            &[
+                "invoke",
+                path(calculator),
+                "--event",
+                r#"{"action":"increment","number":3}"#,
+            ],
+            None,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{language:?}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(text(&output.stdout), "{\"result\":4}\n", "{language:?}");
+    }
+}
+
+#[test]
+fn build_detects_each_native_language() {
+    for (language, runtime) in [
+        (Native::C, "c"),
+        (Native::Go, "go"),
+        (Native::Zig, "zig"),
+        (Native::AssemblyScript, "assemblyscript"),
+    ] {
+        let dir = repo_root()
+            .join("examples")
+            .join(language.dir())
+            .join("hello");
+        assert_eq!(
+            wasm_lambda::build::detect_language(&dir).unwrap().runtime(),
+            runtime
+        );
+    }
 }

@@ -193,3 +193,59 @@ pub fn assert_in_order(log: &str, needles: &[&str]) {
         }
     }
 }
+
+/// The languages whose SDKs hand-write the canonical-ABI glue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Native {
+    C,
+    Go,
+    Zig,
+    AssemblyScript,
+}
+
+impl Native {
+    pub const ALL: [Native; 4] = [Native::C, Native::Go, Native::Zig, Native::AssemblyScript];
+
+    /// The folder name under `examples/` and `host/tests/guests/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Native::C => "c",
+            Native::Go => "go",
+            Native::Zig => "zig",
+            Native::AssemblyScript => "assemblyscript",
+        }
+    }
+}
+
+/// Paths of one native language's built components.
+pub struct NativeGuests {
+    pub hello: PathBuf,
+    pub calculator: PathBuf,
+    pub error: PathBuf,
+    pub probe: PathBuf,
+}
+
+/// Builds one native language's examples and probe, once per run.
+pub fn native_guests(language: Native) -> &'static NativeGuests {
+    static GUESTS: [OnceLock<Result<NativeGuests, String>>; 4] = [const { OnceLock::new() }; 4];
+    let index = Native::ALL
+        .iter()
+        .position(|candidate| *candidate == language)
+        .expect("a known language");
+    once(&GUESTS[index], || {
+        let root = repo_root();
+        let examples = root.join("examples").join(language.dir());
+        let probe = root
+            .join("host")
+            .join("tests")
+            .join("guests")
+            .join(language.dir())
+            .join("probe");
+        Ok(NativeGuests {
+            hello: build_guest(examples.join("hello"))?,
+            calculator: build_guest(examples.join("calculator"))?,
+            error: build_guest(examples.join("error"))?,
+            probe: build_guest(probe)?,
+        })
+    })
+}

@@ -8,6 +8,7 @@ mod context;
 mod examples;
 mod js;
 mod load;
+mod native;
 mod python;
 mod requests;
 mod runtime;

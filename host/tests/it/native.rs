@@ -1,0 +1,240 @@
+//! C, Go, Zig and AssemblyScript handlers: each SDK's hand-written glue
+//! against the one WIT, through the library. The same tests run for every
+//! language (one module each, so a failure names the language).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wasm_lambda::{CognitoIdentity, InvokeRequest};
+
+use crate::common::{Native, assert_in_order, invoke, json, load, native_guests};
+
+async fn calculator_increments(language: Native) {
+    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let invocation = invoke(&function, r#"{"action":"increment","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":4}"#);
+    assert_in_order(
+        &invocation.log,
+        &[
+            "START",
+            "[INFO]",
+            &invocation.request_id,
+            "Calculated result of 4",
+            "END",
+            "REPORT",
+        ],
+    );
+}
+
+async fn calculator_logs_an_unknown_action(language: Native) {
+    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let invocation = invoke(&function, r#"{"action":"square","number":3}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":null}"#);
+    assert!(invocation.function_error().is_none());
+    assert_in_order(
+        &invocation.log,
+        &[
+            "[ERROR]",
+            &invocation.request_id,
+            "square is not a valid action.",
+        ],
+    );
+}
+
+async fn hello_returns_the_message(language: Native) {
+    let function = load("hello", &native_guests(language).hello, |_| {});
+    let invocation = invoke(&function, r#"{"first_name":"John","last_name":"Smith"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
+}
+
+async fn a_typed_error_becomes_lambdas_error_json(language: Native) {
+    let function = load("error", &native_guests(language).error, |_| {});
+    let invocation = invoke(&function, r#"{"action":"square","number":3}"#).await;
+    let error = invocation
+        .function_error()
+        .expect("an unknown action fails");
+    let expected_type = match language {
+        // Go reports the error's type name, as Lambda's Go runtime does.
+        Native::Go => "InvalidActionError",
+        _ => "InvalidAction",
+    };
+    assert_eq!(error.error_type, expected_type);
+    assert_eq!(error.error_message, "unknown action: square");
+    let payload = json(invocation.payload());
+    assert_eq!(payload["errorType"], expected_type);
+    assert_eq!(payload["errorMessage"], "unknown action: square");
+    assert_eq!(payload["requestId"], invocation.request_id.as_str());
+    assert!(payload["stackTrace"].is_array(), "{payload}");
+
+    // The same instance's next answer is unaffected.
+    let invocation = invoke(&function, r#"{"action":"increment","number":41}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":42}"#);
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn the_probe_sees_every_context_field(language: Native) {
+    let function = load("native-probe", &native_guests(language).probe, |config| {
+        config.memory_mb = 512;
+        config.timeout = Duration::from_secs(7);
+        config.region = "ap-southeast-2".into();
+        config
+            .environment
+            .insert("GREETING".into(), "kia ora".into());
+    });
+    let before = now_ms();
+    let invocation = function
+        .invoke(InvokeRequest {
+            request_id: Some("c0ffee00-0000-4000-8000-00000000000a".into()),
+            trace_id: Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".into()),
+            identity: Some(CognitoIdentity {
+                identity_id: "ap-southeast-2:id".into(),
+                identity_pool_id: "ap-southeast-2:pool".into(),
+            }),
+            client_context: Some(r#"{"client":{"app_title":"probe"},"custom":{},"env":{}}"#.into()),
+            tenant_id: Some("tenant-3".into()),
+            ..InvokeRequest::new(r#"{"env":"GREETING"}"#)
+        })
+        .await
+        .unwrap();
+    let seen = json(invocation.payload());
+    assert_eq!(
+        seen["aws_request_id"],
+        "c0ffee00-0000-4000-8000-00000000000a"
+    );
+    assert_eq!(seen["function_name"], "native-probe");
+    assert_eq!(seen["function_version"], "$LATEST");
+    assert_eq!(
+        seen["invoked_function_arn"],
+        "arn:aws:lambda:ap-southeast-2:000000000000:function:native-probe"
+    );
+    assert_eq!(seen["memory_limit_in_mb"], 512);
+    assert_eq!(seen["log_group_name"], "/aws/lambda/native-probe");
+    assert_eq!(seen["log_stream_name"], function.log_stream_name());
+    assert_eq!(
+        seen["trace_id"],
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    );
+    assert_eq!(seen["cognito_identity_id"], "ap-southeast-2:id");
+    assert_eq!(seen["cognito_identity_pool_id"], "ap-southeast-2:pool");
+    assert_eq!(
+        json(
+            seen["client_context"]
+                .as_str()
+                .expect("client context text")
+        )["client"]["app_title"],
+        "probe"
+    );
+    assert_eq!(seen["tenant_id"], "tenant-3");
+    assert_eq!(seen["env"], "kia ora");
+    let deadline = seen["deadline_ms"].as_u64().expect("deadline_ms");
+    assert!(
+        deadline >= before + 6_900 && deadline <= now_ms() + 7_000,
+        "deadline {deadline}"
+    );
+    let remaining = seen["remaining_ms"].as_u64().expect("remaining_ms");
+    assert!(remaining > 0 && remaining <= 7_000, "remaining {remaining}");
+}
+
+async fn absent_optional_fields_are_absent(language: Native) {
+    let function = load("native-probe", &native_guests(language).probe, |_| {});
+    let invocation = invoke(&function, r#"{"env":"AWS_REGION"}"#).await;
+    let seen = json(invocation.payload());
+    assert_eq!(seen["trace_id"], serde_json::Value::Null);
+    assert_eq!(seen["cognito_identity_id"], serde_json::Value::Null);
+    assert_eq!(seen["client_context"], serde_json::Value::Null);
+    assert_eq!(seen["tenant_id"], serde_json::Value::Null);
+    assert_eq!(seen["env"], "us-east-1");
+    assert_eq!(seen["aws_request_id"], invocation.request_id.as_str());
+}
+
+async fn warm_instances_answer_many_times(language: Native) {
+    let function = load(
+        "calculator",
+        &native_guests(language).calculator,
+        |config| {
+            config.reuse_instances = true;
+        },
+    );
+    for number in 0..20 {
+        let invocation = invoke(
+            &function,
+            &format!(r#"{{"action":"increment","number":{number}}}"#),
+        )
+        .await;
+        assert_eq!(
+            invocation.payload(),
+            format!(r#"{{"result":{}}}"#, number + 1)
+        );
+    }
+}
+
+async fn a_malformed_event_is_refused_not_crashed(language: Native) {
+    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let refused = function.invoke(InvokeRequest::new("{not json")).await;
+    assert!(
+        refused.is_err(),
+        "the host refuses an event that is not JSON"
+    );
+    let invocation = invoke(&function, r#"{"action":"increment","number":1}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":2}"#);
+}
+
+macro_rules! native_tests {
+    ($($module:ident => $language:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+
+            #[tokio::test]
+            async fn calculator_increments() {
+                super::calculator_increments($language).await;
+            }
+
+            #[tokio::test]
+            async fn calculator_logs_an_unknown_action() {
+                super::calculator_logs_an_unknown_action($language).await;
+            }
+
+            #[tokio::test]
+            async fn hello_returns_the_message() {
+                super::hello_returns_the_message($language).await;
+            }
+
+            #[tokio::test]
+            async fn a_typed_error_becomes_lambdas_error_json() {
+                super::a_typed_error_becomes_lambdas_error_json($language).await;
+            }
+
+            #[tokio::test]
+            async fn the_probe_sees_every_context_field() {
+                super::the_probe_sees_every_context_field($language).await;
+            }
+
+            #[tokio::test]
+            async fn absent_optional_fields_are_absent() {
+                super::absent_optional_fields_are_absent($language).await;
+            }
+
+            #[tokio::test]
+            async fn warm_instances_answer_many_times() {
+                super::warm_instances_answer_many_times($language).await;
+            }
+
+            #[tokio::test]
+            async fn a_malformed_event_is_refused_not_crashed() {
+                super::a_malformed_event_is_refused_not_crashed($language).await;
+            }
+        }
+    )*};
+}
+
+native_tests! {
+    c => Native::C,
+    go => Native::Go,
+    zig => Native::Zig,
+    assemblyscript => Native::AssemblyScript,
+}
