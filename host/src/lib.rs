@@ -33,11 +33,13 @@
 //! - [`InvokeError`] and [`FunctionError`]: Lambda's service errors and
 //!   function errors.
 //! - [`build`]: turns a handler project into a component.
+//! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`).
 //! - [`server`]: the local Lambda Invoke API (`wasm-lambda serve`).
 //! - [`runtime_api`]: custom-runtime mode (`wasm-lambda runtime`, `bootstrap`),
 //!   and [`package`]: its deployment zip.
 #![deny(missing_docs)]
 
+pub mod bench;
 mod bindings;
 pub mod build;
 mod cache;

@@ -68,6 +68,9 @@ enum Command {
         )]
         timeout: f64,
     },
+    /// Measure cold starts (fresh sandbox + first call) and warm invokes of
+    /// components, side by side: a table on stdout, or JSON, and an SVG chart.
+    Bench(BenchArgs),
     /// Package a component as a deployment zip for a provided.al2023 function:
     /// `bootstrap` (this binary), the component and its precompiled artifact.
     Package {
@@ -77,6 +80,33 @@ enum Command {
         #[arg(short, long, default_value = "function.zip")]
         output: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The components to measure, in the order to report them.
+    #[arg(required = true)]
+    components: Vec<PathBuf>,
+    /// The event every invocation gets, as JSON text.
+    #[arg(long, default_value = "{}")]
+    event: String,
+    /// Timed runs per measurement (cold, warm, and native each).
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    iterations: usize,
+    /// Print a JSON array (one object per component, in order) instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write an SVG bar chart of the results to this file.
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// A native command to compare with, run through `sh -c` in a fresh
+    /// process per run with the event on stdin: once for all components, or
+    /// once per component in order.
+    #[arg(long = "vs-native", value_name = "CMD")]
+    vs_native: Vec<String>,
+    /// Use on-demand instance allocation instead of the pooling allocator.
+    #[arg(long)]
+    on_demand: bool,
 }
 
 #[derive(clap::Args)]
@@ -159,6 +189,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
         Command::Package { component, output } => run_package(component, output),
+        Command::Bench(args) => run_bench(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -324,5 +355,78 @@ fn run_package(component: PathBuf, output: PathBuf) -> Result<u8> {
         package.handler
     );
     println!("{}", package.zip.display());
+    Ok(0)
+}
+
+fn run_bench(args: BenchArgs) -> Result<u8> {
+    use wasm_lambda::bench::{BenchOptions, bench_component, bench_native};
+
+    if args.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    if args.vs_native.len() > 1 && args.vs_native.len() != args.components.len() {
+        bail!(
+            "--vs-native was given {} times for {} components: give it once, or once per \
+             component",
+            args.vs_native.len(),
+            args.components.len()
+        );
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(&args.event)
+        .context("--event is not valid JSON")?;
+    let host = Host::new(HostConfig {
+        engine: wasm_lambda::EngineConfig {
+            pooling: !args.on_demand,
+            ..wasm_lambda::EngineConfig::default()
+        },
+        ..HostConfig::default()
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("failed to start the async runtime")?;
+    let options = BenchOptions::new(args.event.clone(), args.iterations);
+    let runs_per_component = 2 + u64::from(!args.vs_native.is_empty());
+    let bar = indicatif::ProgressBar::new(
+        args.components.len() as u64 * runs_per_component * args.iterations as u64,
+    );
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut results = Vec::new();
+    for (index, component) in args.components.iter().enumerate() {
+        let mut progress = |phase: &str| {
+            bar.set_message(format!("{} {phase}", component.display()));
+            bar.inc(1);
+        };
+        let mut result =
+            runtime.block_on(bench_component(&host, component, &options, &mut progress))?;
+        let native = args
+            .vs_native
+            .get(index)
+            .or_else(|| args.vs_native.first().filter(|_| args.vs_native.len() == 1));
+        if let Some(command) = native {
+            let stats = bench_native(command, &args.event, args.iterations, &mut progress)?;
+            result = result.with_native(command, stats);
+        }
+        results.push(result);
+    }
+    bar.finish_and_clear();
+
+    if let Some(path) = &args.chart {
+        let title = format!(
+            "wasm-lambda cold start vs warm invoke (p50, {} runs each)",
+            args.iterations
+        );
+        let svg = wasm_lambda::bench::render_svg(&results, &title)?;
+        std::fs::write(path, svg).with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let array: Vec<serde_json::Value> = results.iter().map(|r| r.to_json()).collect();
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&array)?)?;
+    } else {
+        write!(stdout, "{}", wasm_lambda::bench::render_table(&results))?;
+    }
     Ok(0)
 }

@@ -1,0 +1,510 @@
+//! `wasm-lambda bench`: cold-start and warm-invoke figures for components,
+//! side by side, optionally against the same handler in a native process.
+//!
+//! A *cold start* is what a Lambda user waits for on a new execution
+//! environment: a fresh sandbox (store, WASI context, instance from the
+//! pre-linked component, in a pooling-allocator slot) plus the first call,
+//! measured around [`Function::invoke`] with instance reuse off. A *warm
+//! invoke* is the same call on an instance kept from the previous one. The
+//! component is loaded (from the artifact cache) once, before timing.
+//!
+//! ```no_run
+//! use wasm_lambda::bench::{BenchOptions, bench_component};
+//! use wasm_lambda::{Host, HostConfig};
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let host = Host::new(HostConfig::default())?;
+//! let options = BenchOptions::new(r#"{"action":"increment","number":3}"#, 500);
+//! let result = bench_component(&host, "calculator.wasm".as_ref(), &options, &mut |_| {}).await?;
+//! println!("cold p50 {:.1} µs", result.cold.p50_us);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde::Serialize;
+
+use crate::{FunctionConfig, Host, InvokeRequest};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The event every invocation gets.
+    pub event: String,
+    /// Timed invocations per measurement (cold, warm and native each).
+    pub iterations: usize,
+    /// Untimed invocations before each measurement.
+    pub warmup: usize,
+}
+
+impl BenchOptions {
+    /// `iterations` timed runs of `event`, after a short warm-up.
+    pub fn new(event: impl Into<String>, iterations: usize) -> Self {
+        BenchOptions {
+            event: event.into(),
+            iterations,
+            warmup: iterations.clamp(1, 20),
+        }
+    }
+}
+
+/// A distribution of timings, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    /// The fastest run.
+    pub min_us: f64,
+    /// The median.
+    pub p50_us: f64,
+    /// The 90th percentile.
+    pub p90_us: f64,
+    /// The 99th percentile.
+    pub p99_us: f64,
+    /// The mean.
+    pub mean_us: f64,
+}
+
+impl Stats {
+    /// Summarises `samples` (nearest-rank percentiles); `None` when empty.
+    pub fn from_samples(samples: &[Duration]) -> Option<Stats> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut micros: Vec<f64> = samples
+            .iter()
+            .map(|sample| sample.as_secs_f64() * 1e6)
+            .collect();
+        micros.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let index = ((p / 100.0) * micros.len() as f64).ceil() as usize;
+            micros[index.clamp(1, micros.len()) - 1]
+        };
+        Some(Stats {
+            min_us: micros[0],
+            p50_us: rank(50.0),
+            p90_us: rank(90.0),
+            p99_us: rank(99.0),
+            mean_us: micros.iter().sum::<f64>() / micros.len() as f64,
+        })
+    }
+}
+
+/// The figures for one component.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// The component, as given.
+    pub component: PathBuf,
+    /// The language runtime its build recorded (`rust`, `python3.14`, ...),
+    /// or `unknown`.
+    pub language: String,
+    /// Timed runs per measurement.
+    pub iterations: usize,
+    /// Loading the function (artifact cache hit or compile, linking), once.
+    pub load_us: f64,
+    /// Fresh sandbox plus first call.
+    pub cold: Stats,
+    /// A call on a reused instance.
+    pub warm: Stats,
+    /// The native command's runs, when one was given.
+    pub native: Option<NativeStats>,
+}
+
+/// A native baseline: the same handler in a fresh process per run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NativeStats {
+    /// The command, as given.
+    pub command: String,
+    /// Its wall-clock timings.
+    pub stats: Stats,
+    /// Native p50 over wasm-lambda's cold p50: how many times faster the
+    /// sandbox starts.
+    pub ratio: f64,
+}
+
+/// Measures one component: loads it once, then `iterations` cold starts and
+/// `iterations` warm invokes. `progress` is called after every timed run
+/// with the phase's name.
+pub async fn bench_component(
+    host: &Host,
+    component: &Path,
+    options: &BenchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BenchResult> {
+    if options.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let name = component.file_stem().map_or_else(
+        || "function".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    let load_started = Instant::now();
+    let cold_function = host
+        .load(FunctionConfig::new(name.clone(), component))
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("failed to load {}", component.display()))?;
+    let load = load_started.elapsed();
+    let mut warm_config = FunctionConfig::new(name, component);
+    warm_config.reuse_instances = true;
+    let warm_function = host
+        .load(warm_config)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("failed to load {}", component.display()))?;
+
+    // A function error is a fine thing to benchmark (error paths have cold
+    // starts too); a refused request is not.
+    let invoke = |function: &crate::Function| {
+        let request = InvokeRequest::new(options.event.clone());
+        let function = function.clone();
+        async move {
+            let started = Instant::now();
+            function
+                .invoke(request)
+                .await
+                .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+            Ok::<_, anyhow::Error>(started.elapsed())
+        }
+    };
+
+    for _ in 0..options.warmup {
+        invoke(&cold_function).await?;
+    }
+    let mut cold = Vec::with_capacity(options.iterations);
+    for _ in 0..options.iterations {
+        cold.push(invoke(&cold_function).await?);
+        progress("cold");
+    }
+    for _ in 0..options.warmup {
+        invoke(&warm_function).await?;
+    }
+    let mut warm = Vec::with_capacity(options.iterations);
+    for _ in 0..options.iterations {
+        warm.push(invoke(&warm_function).await?);
+        progress("warm");
+    }
+
+    Ok(BenchResult {
+        component: component.to_path_buf(),
+        language: cold_function.runtime().unwrap_or("unknown").to_string(),
+        iterations: options.iterations,
+        load_us: load.as_secs_f64() * 1e6,
+        cold: Stats::from_samples(&cold).expect("at least one run"),
+        warm: Stats::from_samples(&warm).expect("at least one run"),
+        native: None,
+    })
+}
+
+/// Runs `command` (through `sh -c`) `iterations` times, each in a fresh
+/// process with the event on stdin, and times each run from spawn to exit.
+/// A run that fails stops the measurement with its stderr.
+pub fn bench_native(
+    command: &str,
+    event: &str,
+    iterations: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Stats> {
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("failed to run {command:?}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that ignores its stdin may exit before reading it.
+            let _ = stdin.write_all(event.as_bytes());
+        }
+        let output = child.wait_with_output()?;
+        samples.push(started.elapsed());
+        if !output.status.success() {
+            bail!(
+                "the native command {command:?} failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            );
+        }
+        progress("native");
+    }
+    Stats::from_samples(&samples).context("--iterations must be at least 1")
+}
+
+impl BenchResult {
+    /// Adds a native baseline and its ratio to this result.
+    pub fn with_native(mut self, command: &str, stats: Stats) -> Self {
+        self.native = Some(NativeStats {
+            command: command.to_string(),
+            ratio: stats.p50_us / self.cold.p50_us,
+            stats,
+        });
+        self
+    }
+
+    /// The flat JSON object `--json` prints for this result.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::json!({
+            "component": self.component.to_string_lossy(),
+            "language": self.language,
+            "iterations": self.iterations,
+            "load_us": round(self.load_us),
+            "cold_min_us": round(self.cold.min_us),
+            "cold_p50_us": round(self.cold.p50_us),
+            "cold_p90_us": round(self.cold.p90_us),
+            "cold_p99_us": round(self.cold.p99_us),
+            "cold_mean_us": round(self.cold.mean_us),
+            "warm_min_us": round(self.warm.min_us),
+            "warm_p50_us": round(self.warm.p50_us),
+            "warm_p90_us": round(self.warm.p90_us),
+            "warm_p99_us": round(self.warm.p99_us),
+            "warm_mean_us": round(self.warm.mean_us),
+        });
+        if let Some(native) = &self.native {
+            object["native_command"] = native.command.clone().into();
+            object["native_p50_us"] = round(native.stats.p50_us).into();
+            object["native_p99_us"] = round(native.stats.p99_us).into();
+            object["native_ratio"] = round(native.ratio).into();
+        }
+        object
+    }
+}
+
+/// Rounds to 0.01 µs, enough for any figure here and easier to read.
+fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// A duration in µs, shown in the unit that reads best.
+fn human(micros: f64) -> String {
+    if micros >= 10_000.0 {
+        format!("{:.1} ms", micros / 1000.0)
+    } else if micros >= 1000.0 {
+        format!("{:.2} ms", micros / 1000.0)
+    } else {
+        format!("{micros:.1} µs")
+    }
+}
+
+/// The table `wasm-lambda bench` prints: one row per component.
+pub fn render_table(results: &[BenchResult]) -> String {
+    let mut rows = vec![vec![
+        "component".to_string(),
+        "language".into(),
+        "cold min".into(),
+        "cold p50".into(),
+        "cold p90".into(),
+        "cold p99".into(),
+        "cold mean".into(),
+        "warm p50".into(),
+        "warm p99".into(),
+    ]];
+    let with_native = results.iter().any(|result| result.native.is_some());
+    if with_native {
+        rows[0].extend(["native p50".into(), "native / cold".into()]);
+    }
+    for result in results {
+        let mut row = vec![
+            result.component.to_string_lossy().into_owned(),
+            result.language.clone(),
+            human(result.cold.min_us),
+            human(result.cold.p50_us),
+            human(result.cold.p90_us),
+            human(result.cold.p99_us),
+            human(result.cold.mean_us),
+            human(result.warm.p50_us),
+            human(result.warm.p99_us),
+        ];
+        if with_native {
+            match &result.native {
+                Some(native) => {
+                    row.push(human(native.stats.p50_us));
+                    row.push(format!("{:.0}×", native.ratio));
+                }
+                None => row.extend(["-".into(), "-".into()]),
+            }
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut table = String::new();
+    for (index, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(column, (cell, width))| {
+                let pad = width - cell.chars().count();
+                // Names left, figures right.
+                if column < 2 {
+                    format!("{cell}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{cell}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        table.push_str(cells.join("  ").trim_end());
+        table.push('\n');
+        if index == 0 {
+            let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
+            table.push_str(&rule.join("  "));
+            table.push('\n');
+        }
+    }
+    table
+}
+
+/// An SVG bar chart of cold p50 (and warm p50, and the native p50 when
+/// measured) per component, on a logarithmic axis so microseconds and
+/// milliseconds fit one picture.
+pub fn render_svg(results: &[BenchResult], title: &str) -> Result<String> {
+    use plotters::prelude::*;
+
+    let series: Vec<(&str, RGBColor, Box<dyn Fn(&BenchResult) -> Option<f64>>)> = vec![
+        (
+            "cold start p50",
+            RGBColor(31, 119, 180),
+            Box::new(|r| Some(r.cold.p50_us)),
+        ),
+        (
+            "warm invoke p50",
+            RGBColor(44, 160, 44),
+            Box::new(|r| Some(r.warm.p50_us)),
+        ),
+        (
+            "native process p50",
+            RGBColor(214, 39, 40),
+            Box::new(|r| r.native.as_ref().map(|n| n.stats.p50_us)),
+        ),
+    ];
+    let series: Vec<_> = series
+        .into_iter()
+        .filter(|(_, _, value)| results.iter().any(|r| value(r).is_some()))
+        .collect();
+    let values: Vec<f64> = results
+        .iter()
+        .flat_map(|r| series.iter().filter_map(|(_, _, value)| value(r)))
+        .collect();
+    let low = values
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(0.1);
+    let high = values.iter().copied().fold(0.0, f64::max).max(low * 10.0);
+    let axis_low = 10f64.powf(low.log10().floor());
+    // Headroom on the right for the value labels and the legend.
+    let axis_high = 10f64.powf((high * 8.0).log10().ceil());
+
+    let labels: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let name = r
+                .component
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            format!("{} ({name})", r.language)
+        })
+        .collect();
+    let row_height = 22 * series.len() as u32 + 16;
+    let height = 110 + row_height * results.len() as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let rows = results.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .margin_right(40)
+            .x_label_area_size(40)
+            .y_label_area_size(230)
+            .build_cartesian_2d((axis_low..axis_high).log_scale(), 0f64..rows)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("microseconds (log scale)")
+            .y_labels(results.len() * 2 + 1)
+            .y_label_formatter(&|y| {
+                let index = (rows - y - 0.5).round();
+                if (rows - y - 0.5 - index).abs() < 0.01 && index >= 0.0 {
+                    labels.get(index as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| human(*x))
+            .draw()
+            .map_err(chart_error)?;
+        let bar = 0.8 / series.len() as f64;
+        let label_style = ("sans-serif", 12).into_font().color(&BLACK);
+        for (position, (name, color, value)) in series.iter().enumerate() {
+            let color = *color;
+            let bars = results.iter().enumerate().filter_map(|(index, r)| {
+                let top = rows - index as f64 - 0.1 - bar * position as f64;
+                value(r).map(|v| Rectangle::new([(axis_low, top - bar), (v, top)], color.filled()))
+            });
+            let values = results.iter().enumerate().filter_map(|(index, r)| {
+                let top = rows - index as f64 - 0.1 - bar * position as f64;
+                value(r).map(|v| {
+                    Text::new(
+                        format!(" {}", human(v)),
+                        (v, top - bar * 0.3),
+                        label_style.clone(),
+                    )
+                })
+            });
+            chart.draw_series(values).map_err(chart_error)?;
+            chart
+                .draw_series(bars)
+                .map_err(chart_error)?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+fn chart_error(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("failed to draw the chart: {error}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        let stats = Stats::from_samples(&samples).unwrap();
+        assert_eq!(stats.min_us, 1.0);
+        assert_eq!(stats.p50_us, 50.0);
+        assert_eq!(stats.p90_us, 90.0);
+        assert_eq!(stats.p99_us, 99.0);
+        assert_eq!(stats.mean_us, 50.5);
+        assert_eq!(Stats::from_samples(&[]), None);
+        let one = Stats::from_samples(&[Duration::from_micros(7)]).unwrap();
+        assert_eq!((one.min_us, one.p50_us, one.p99_us), (7.0, 7.0, 7.0));
+    }
+}
