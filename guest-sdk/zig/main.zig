@@ -8,13 +8,59 @@ const std = @import("std");
 const lambda = @import("lambda.zig");
 const user = @import("handler.zig");
 
+/// Where allocations come from first: a buffer inside the module's initial
+/// memory. `std.heap.wasm_allocator` takes every page with `memory.grow`,
+/// which costs a fresh instance more than the rest of its cold start; it is
+/// only the fallback here, for what does not fit.
+var heap_buffer: [1 << 20]u8 = undefined;
+var fixed = std.heap.FixedBufferAllocator.init(&heap_buffer);
+
+const heap_vtable = std.mem.Allocator.VTable{
+    .alloc = heapAlloc,
+    .resize = heapResize,
+    .remap = heapRemap,
+    .free = heapFree,
+};
+const heap = std.mem.Allocator{ .ptr = undefined, .vtable = &heap_vtable };
+
+fn heapAlloc(_: *anyopaque, len: usize, alignment: std.mem.Alignment, ret_addr: usize) ?[*]u8 {
+    return fixed.allocator().rawAlloc(len, alignment, ret_addr) orelse
+        std.heap.wasm_allocator.rawAlloc(len, alignment, ret_addr);
+}
+
+fn owner(memory: []u8) std.mem.Allocator {
+    return if (fixed.ownsSlice(memory)) fixed.allocator() else std.heap.wasm_allocator;
+}
+
+fn heapResize(_: *anyopaque, memory: []u8, alignment: std.mem.Alignment, new_len: usize, ret_addr: usize) bool {
+    return owner(memory).rawResize(memory, alignment, new_len, ret_addr);
+}
+
+fn heapRemap(_: *anyopaque, memory: []u8, alignment: std.mem.Alignment, new_len: usize, ret_addr: usize) ?[*]u8 {
+    return owner(memory).rawRemap(memory, alignment, new_len, ret_addr);
+}
+
+fn heapFree(_: *anyopaque, memory: []u8, alignment: std.mem.Alignment, ret_addr: usize) void {
+    owner(memory).rawFree(memory, alignment, ret_addr);
+}
+
+var heap_ready = false;
+
 /// Everything an invocation allocates, the host's arguments included; reset
 /// once the host has read the result.
-var arena = std.heap.ArenaAllocator.init(std.heap.wasm_allocator);
+var arena: std.heap.ArenaAllocator = undefined;
+
+fn allocator() std.mem.Allocator {
+    if (!heap_ready) {
+        arena = std.heap.ArenaAllocator.init(heap);
+        heap_ready = true;
+    }
+    return arena.allocator();
+}
 
 export fn cabi_realloc(old: ?[*]u8, old_size: usize, alignment: usize, new_size: usize) ?[*]u8 {
     if (new_size == 0) return @ptrFromInt(alignment);
-    const fresh = arena.allocator().rawAlloc(new_size, std.mem.Alignment.fromByteUnits(alignment), @returnAddress()) orelse @trap();
+    const fresh = allocator().rawAlloc(new_size, std.mem.Alignment.fromByteUnits(alignment), @returnAddress()) orelse @trap();
     if (old) |previous| @memcpy(fresh[0..@min(old_size, new_size)], previous[0..@min(old_size, new_size)]);
     return fresh;
 }
@@ -49,7 +95,7 @@ const Event = Handler.param_types[0].?;
 /// Its 30 flattened parameters exceed the ABI's 16, so they arrive in one
 /// buffer: the event at 0, the context record (8-aligned) at 8.
 export fn handle(args: [*]u8) [*]u8 {
-    const allocator = arena.allocator();
+    const gpa = allocator();
     const c = args + 8;
     var context = lambda.Context{
         .aws_request_id = stringAt(c),
@@ -67,18 +113,18 @@ export fn handle(args: [*]u8) [*]u8 {
         } else null,
         .client_context = optionalStringAt(c + 96),
         .tenant_id = optionalStringAt(c + 108),
-        .allocator = allocator,
+        .allocator = gpa,
     };
-    const event = std.json.parseFromSliceLeaky(Event, allocator, stringAt(args), .{
+    const event = std.json.parseFromSliceLeaky(Event, gpa, stringAt(args), .{
         .ignore_unknown_fields = true,
     }) catch |err| {
-        const message = std.fmt.allocPrint(allocator, "the event does not fit {s}: {s}", .{ @typeName(Event), @errorName(err) }) catch @errorName(err);
+        const message = std.fmt.allocPrint(gpa, "the event does not fit {s}: {s}", .{ @typeName(Event), @errorName(err) }) catch @errorName(err);
         return fail("Runtime.UnmarshalError", message);
     };
     const response = user.handler(event, &context) catch |err| {
         return fail(@errorName(err), context.error_message orelse @errorName(err));
     };
-    const payload = std.json.Stringify.valueAlloc(allocator, response, .{}) catch {
+    const payload = std.json.Stringify.valueAlloc(gpa, response, .{}) catch {
         return fail("Runtime.MarshalError", "out of memory writing the response");
     };
     result[0] = 0;
@@ -87,5 +133,5 @@ export fn handle(args: [*]u8) [*]u8 {
 }
 
 export fn cabi_post_handle(_: [*]u8) void {
-    _ = arena.reset(.retain_capacity);
+    if (heap_ready) _ = arena.reset(.retain_capacity);
 }

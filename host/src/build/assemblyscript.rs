@@ -61,7 +61,9 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         .arg(sdk.join("node_modules/assemblyscript/bin/asc.js"))
         .args(["__wasm_lambda_main.ts", "-o", "module.wasm", "-O3"])
         // Aborts report on stderr and trap, instead of importing `env.abort`.
-        .args(["--use", "abort=wasm-lambda/abort"]);
+        .args(["--use", "abort=wasm-lambda/abort"])
+        .arg("--initialMemory")
+        .arg((super::core::INITIAL_MEMORY_BYTES >> 16).to_string());
     run_tool(&mut command, "asc", code, dir.to_string_lossy().as_ref())?;
     Ok(std::fs::read(code.join("module.wasm"))?)
 }

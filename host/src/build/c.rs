@@ -65,6 +65,10 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
             "-mexec-model=reactor",
         ])
         .args(["-O2", "-std=c11", "-Wall"])
+        .arg(format!(
+            "-Wl,--initial-memory={}",
+            super::core::INITIAL_MEMORY_BYTES
+        ))
         .arg("-I")
         .arg(&sdk)
         .arg("-o")

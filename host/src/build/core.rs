@@ -19,6 +19,14 @@ use wit_parser::Resolve;
 /// The contract every SDK's glue follows.
 pub(crate) const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
 
+/// The linear memory the C, Zig and AssemblyScript builds start with: room
+/// for a handler's first allocations without `memory.grow`. Growing costs a
+/// fresh instance two `mprotect` calls (one to grow, one to shrink the
+/// pooled slot back for the next instance), each flushing TLBs on every
+/// core: more than the rest of a small handler's cold start. Untouched pages
+/// cost nothing (copy-on-write, and only dirtied pages are reset).
+pub(crate) const INITIAL_MEMORY_BYTES: u64 = 2 << 20;
+
 /// Wraps `module` into a component of the `handler` world of `wit`.
 pub(crate) fn componentize(module: &[u8], wit: &str) -> Result<Vec<u8>> {
     let mut resolve = Resolve::default();

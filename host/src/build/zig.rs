@@ -54,6 +54,9 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         .args(["-target", "wasm32-wasi", "-O", "ReleaseSmall"])
         // A reactor: no `_start`, and every `export fn` stays exported.
         .args(["-fno-entry", "-rdynamic"])
+        // Zig's default 16 MiB stack makes every instance 16 MiB; 1 MiB is
+        // what C and Rust guests get.
+        .args(["--stack", "1048576"])
         .arg("-femit-bin=module.wasm");
     run_tool(
         &mut command,
