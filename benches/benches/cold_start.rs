@@ -1,26 +1,21 @@
-//! Cold start of the examples: a fresh sandbox plus the first call,
-//! against a warm (reused) instance, with the pooling allocator against
-//! on-demand allocation. Loading happens outside the timed loops.
+//! Where a cold start's time goes, per example language: loading the
+//! precompiled artifact from the on-disk cache, instantiating into a fresh
+//! store, the first call, a whole cold invocation (sequential, and two at a
+//! time on two threads), and a call on a warm instance; the pooling
+//! allocator against on-demand allocation. Building and loading happen
+//! outside the timed loops.
 //!
-//! Run with `cargo bench -p wasm-lambda-benches`.
+//! Run with `cargo bench -p wasm-lambda-benches --bench cold_start`; a filter
+//! argument (`-- python`) also skips building the languages it excludes.
+
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use wasm_lambda::bench::cold_phases;
 use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, InvokeRequest};
-use wasm_lambda_benches::{build_example, cache_dir};
+use wasm_lambda_benches::{EXAMPLE_LANGUAGES, build_example, cache_dir, selected_by_filter};
 
-const HELLO: &str = r#"{"first_name":"John","last_name":"Smith"}"#;
 const CALCULATOR: &str = r#"{"action":"increment","number":3}"#;
-
-/// (language, example, event)
-const EXAMPLES: &[(&str, &str, &str)] = &[
-    ("rust", "hello", HELLO),
-    ("rust", "region", r#"{"key1":"value1"}"#),
-    ("rust", "calculator", CALCULATOR),
-    ("python", "hello", HELLO),
-    ("python", "calculator", CALCULATOR),
-    ("js", "hello", HELLO),
-    ("js", "calculator", CALCULATOR),
-];
 
 fn host(pooling: bool) -> Host {
     Host::new(HostConfig {
@@ -34,8 +29,8 @@ fn host(pooling: bool) -> Host {
     .expect("the host starts")
 }
 
-fn load(host: &Host, language: &str, name: &str, reuse: bool) -> Function {
-    let mut config = FunctionConfig::new(name, build_example(language, name));
+fn load(host: &Host, component: &std::path::Path, reuse: bool) -> Function {
+    let mut config = FunctionConfig::new("calculator", component);
     config.reuse_instances = reuse;
     host.load(config).expect("the example loads")
 }
@@ -45,32 +40,105 @@ fn cold_start(c: &mut Criterion) {
         .enable_time()
         .build()
         .unwrap();
+    let two_threads = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
     let pooling = host(true);
     let on_demand = host(false);
-    let mut group = c.benchmark_group("cold_start");
-    for (language, example, event) in EXAMPLES {
-        let name = format!("{language}/{example}");
+
+    for language in EXAMPLE_LANGUAGES {
+        if !selected_by_filter(language) {
+            continue;
+        }
+        let component = build_example(language, "calculator");
+        let mut group = c.benchmark_group(format!("cold_start/{language}"));
+        // The big interpreters take milliseconds per run: fewer samples keep
+        // a full run affordable without hurting the medians.
+        if matches!(*language, "python" | "js" | "go") {
+            group.sample_size(30);
+        }
+
+        group.bench_function("load_from_cache", |b| {
+            b.iter(|| load(&pooling, &component, false))
+        });
+
         for (allocator, host) in [("pooling", &pooling), ("on-demand", &on_demand)] {
-            let function = load(host, language, example, false);
-            group.bench_function(format!("{name}/cold/{allocator}"), |b| {
+            let function = load(host, &component, false);
+            group.bench_function(format!("instantiate/{allocator}"), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let phases = runtime
+                            .block_on(cold_phases(&function, CALCULATOR))
+                            .unwrap();
+                        total += phases.instantiate;
+                    }
+                    total
+                })
+            });
+            group.bench_function(format!("first_call/{allocator}"), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let phases = runtime
+                            .block_on(cold_phases(&function, CALCULATOR))
+                            .unwrap();
+                        total += phases.first_call;
+                    }
+                    total
+                })
+            });
+            group.bench_function(format!("invoke_cold/{allocator}"), |b| {
                 b.iter(|| {
                     let invocation = runtime
-                        .block_on(function.invoke(InvokeRequest::new(*event)))
+                        .block_on(function.invoke(InvokeRequest::new(CALCULATOR)))
                         .unwrap();
                     assert!(invocation.function_error().is_none());
                 })
             });
         }
-        let warm = load(&pooling, language, example, true);
-        group.bench_function(format!("{name}/warm/pooling"), |b| {
+
+        // Two cold invocations at a time on two threads: the time per
+        // invocation when both cores work (throughput, not latency).
+        let function = load(&pooling, &component, false);
+        group.bench_function("invoke_cold/pooling/parallel-2", |b| {
+            b.iter_custom(|iters| {
+                let started = Instant::now();
+                two_threads.block_on(async {
+                    let tasks: Vec<_> = [iters.div_ceil(2), iters / 2]
+                        .into_iter()
+                        .map(|count| {
+                            let function = function.clone();
+                            tokio::spawn(async move {
+                                for _ in 0..count {
+                                    function
+                                        .invoke(InvokeRequest::new(CALCULATOR))
+                                        .await
+                                        .unwrap();
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                });
+                started.elapsed()
+            })
+        });
+
+        let warm = load(&pooling, &component, true);
+        group.bench_function("invoke_warm/pooling", |b| {
             b.iter(|| {
                 runtime
-                    .block_on(warm.invoke(InvokeRequest::new(*event)))
+                    .block_on(warm.invoke(InvokeRequest::new(CALCULATOR)))
                     .unwrap()
             })
         });
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, cold_start);

@@ -26,6 +26,24 @@ pub fn build_example(language: &str, name: &str) -> PathBuf {
     }
 }
 
+/// Every language with examples, in the order the benchmarks report them.
+pub const EXAMPLE_LANGUAGES: &[&str] =
+    &["rust", "c", "zig", "assemblyscript", "go", "js", "python"];
+
+/// Whether the filter given to criterion (its first positional argument,
+/// as in `cargo bench -- python`) can select benchmarks of `language`, so
+/// excluded languages are not even built. A filter that names no language
+/// (or no filter) selects every language.
+pub fn selected_by_filter(language: &str) -> bool {
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    let Some(filter) = filter else {
+        return true;
+    };
+    let words: Vec<&str> = filter.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    let names_a_language = words.iter().any(|word| EXAMPLE_LANGUAGES.contains(word));
+    !names_a_language || words.contains(&language)
+}
+
 /// The precompiled-artifact cache the benchmarks share with the tests.
 pub fn cache_dir() -> PathBuf {
     repo_root().join("target").join("test-artifact-cache")

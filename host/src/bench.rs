@@ -197,6 +197,29 @@ pub async fn bench_component(
     })
 }
 
+/// The two halves of one cold start, for finer benchmarks than
+/// [`bench_component`]: `instantiate` creates the fresh sandbox (pool slot,
+/// store, WASI context, instance of the pre-linked component), `first_call`
+/// is the handler's first call in it. The invocation's bookkeeping (event
+/// check, request id, log lines, report) is in neither.
+#[derive(Debug, Clone, Copy)]
+pub struct ColdPhases {
+    /// Creating the sandbox.
+    pub instantiate: Duration,
+    /// The first call.
+    pub first_call: Duration,
+}
+
+/// Runs one cold start of `function` with `event` and times its phases. A
+/// handler error is an error here: benchmark events should succeed.
+pub async fn cold_phases(function: &crate::Function, event: &str) -> Result<ColdPhases> {
+    let (instantiate, first_call) = function.time_cold_start(event).await?;
+    Ok(ColdPhases {
+        instantiate,
+        first_call,
+    })
+}
+
 /// Runs `command` (through `sh -c`) `iterations` times, each in a fresh
 /// process with the event on stdin, and times each run from spawn to exit.
 /// A run that fails stops the measurement with its stderr.

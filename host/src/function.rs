@@ -178,6 +178,11 @@ pub(crate) struct FunctionInner {
     pub(crate) pre: HandlerPre<State>,
     pub(crate) runtime: Option<String>,
     pub(crate) log_stream_name: String,
+    /// Computed once at load, not per invocation: the function's ARN, log
+    /// group and environment (without `_X_AMZN_TRACE_ID`, which varies).
+    pub(crate) arn: String,
+    pub(crate) log_group_name: String,
+    pub(crate) environment: Arc<Vec<(String, String)>>,
     pub(crate) load: LoadInfo,
     /// Load time not yet reported: the first cold start pays it in its
     /// `Init Duration`, as Lambda's first invocation pays the runtime's init.
@@ -236,10 +241,19 @@ impl Host {
                 })?;
         let pre = self.link(&path, &component)?;
         let duration = started.elapsed();
+        let log_stream_name = environment::new_log_stream_name(&config.version);
         Ok(Function {
             inner: Arc::new(FunctionInner {
                 host: self.clone(),
-                log_stream_name: environment::new_log_stream_name(&config.version),
+                arn: config.arn(),
+                log_group_name: config.log_group_name(),
+                environment: Arc::new(environment::variables(
+                    &config,
+                    &log_stream_name,
+                    runtime.as_deref(),
+                    None,
+                )),
+                log_stream_name,
                 config,
                 pre,
                 runtime,

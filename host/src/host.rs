@@ -103,7 +103,7 @@ pub(crate) struct State {
     /// Set by the epoch callback when it interrupted the guest for the deadline.
     pub(crate) timed_out: bool,
     /// The sandbox's environment, also given to WASI.
-    pub(crate) environment: Vec<(String, String)>,
+    pub(crate) environment: Arc<Vec<(String, String)>>,
 }
 
 impl WasiView for State {
@@ -122,6 +122,6 @@ impl wasm_lambda::handler::runtime::Host for State {
     }
 
     fn environment(&mut self) -> Vec<(String, String)> {
-        self.environment.clone()
+        self.environment.as_ref().clone()
     }
 }

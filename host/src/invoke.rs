@@ -1,6 +1,7 @@
 //! Running one invocation: a fresh sandbox (or the warm one), the handler
 //! call under a deadline and a memory cap, and the outcome in Lambda's shapes.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -170,9 +171,11 @@ impl Function {
             aws_request_id: request_id.clone(),
             function_name: config.name.clone(),
             function_version: config.version.clone(),
-            invoked_function_arn: request.invoked_function_arn.unwrap_or_else(|| config.arn()),
+            invoked_function_arn: request
+                .invoked_function_arn
+                .unwrap_or_else(|| inner.arn.clone()),
             memory_limit_in_mb: config.memory_mb,
-            log_group_name: config.log_group_name(),
+            log_group_name: inner.log_group_name.clone(),
             log_stream_name: inner.log_stream_name.clone(),
             deadline_ms,
             trace_id: request.trace_id.clone(),
@@ -360,6 +363,45 @@ impl Function {
         })
     }
 
+    /// One cold start split in two, for benchmarks: the time to create a
+    /// fresh sandbox (slot, store, WASI context, instance) and the time of
+    /// the first call. No log lines, no error rendering.
+    pub(crate) async fn time_cold_start(
+        &self,
+        event: &str,
+    ) -> anyhow::Result<(Duration, Duration)> {
+        let context = bindings::Context {
+            aws_request_id: "00000000-0000-4000-8000-000000000000".into(),
+            function_name: self.inner.config.name.clone(),
+            function_version: self.inner.config.version.clone(),
+            invoked_function_arn: self.inner.arn.clone(),
+            memory_limit_in_mb: self.inner.config.memory_mb,
+            log_group_name: self.inner.log_group_name.clone(),
+            log_stream_name: self.inner.log_stream_name.clone(),
+            deadline_ms: 0,
+            trace_id: None,
+            identity: None,
+            client_context: None,
+            tenant_id: None,
+        };
+        let log = LogPipe::new(None);
+        let deadline = Instant::now() + self.inner.config.timeout;
+        let started = Instant::now();
+        let mut instance = match self.instantiate(&log, deadline, None).await {
+            Ok(instance) => instance,
+            Err(CallEnd::Trapped(error)) => return Err(error.into()),
+            Err(_) => anyhow::bail!("instantiation timed out"),
+        };
+        let instantiated = started.elapsed();
+        let called = Instant::now();
+        instance
+            .handler
+            .call_handle(&mut instance.store, event, &context)
+            .await?
+            .map_err(|error| anyhow::anyhow!("the handler failed: {}", error.error_message))?;
+        Ok((instantiated, called.elapsed()))
+    }
+
     /// Creates a fresh sandbox: a pool slot, a store with exactly Lambda's
     /// environment, and an instance of the pre-linked component.
     async fn instantiate(
@@ -384,12 +426,17 @@ impl Function {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        let variables = environment::variables(
-            &inner.config,
-            &inner.log_stream_name,
-            inner.runtime.as_deref(),
-            trace_id,
-        );
+        // The environment computed at load, plus the trace header when the
+        // invocation has one.
+        let variables = match trace_id {
+            None => inner.environment.clone(),
+            Some(trace_id) => Arc::new(environment::variables(
+                &inner.config,
+                &inner.log_stream_name,
+                inner.runtime.as_deref(),
+                Some(trace_id),
+            )),
+        };
         wasi.envs(&variables);
         let memory_limit = inner.config.memory_mb as usize * (1 << 20);
         let mut store = Store::new(
