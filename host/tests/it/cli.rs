@@ -281,3 +281,133 @@ fn build_detects_each_native_language() {
         );
     }
 }
+
+#[test]
+fn bench_reports_each_component_in_order_as_json() {
+    let chart = tempfile::Builder::new().suffix(".svg").tempfile().unwrap();
+    let calculator = &native_guests(Native::C).calculator;
+    let output = wasm_lambda(
+        &[
+            "bench",
+            path(&guests().calculator),
+            path(calculator),
+            "--event",
+            r#"{"action":"increment","number":3}"#,
+            "--iterations",
+            "25",
+            "--json",
+            "--chart",
+            path(chart.path()),
+            "--vs-native",
+            "cat >/dev/null",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let results = json(&text(&output.stdout));
+    let results = results.as_array().expect("a JSON array");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["component"], path(&guests().calculator));
+    assert_eq!(results[0]["language"], "rust");
+    assert_eq!(results[1]["component"], path(calculator));
+    assert_eq!(results[1]["language"], "c");
+    for result in results {
+        assert_eq!(result["iterations"], 25);
+        for phase in ["cold", "warm", "native"] {
+            let figure = |stat: &str| {
+                result[format!("{phase}_{stat}_us")]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{phase}_{stat}_us in {result}"))
+            };
+            if phase == "native" {
+                assert!(
+                    figure("p50") > 0.0 && figure("p50") <= figure("p99"),
+                    "{result}"
+                );
+                continue;
+            }
+            assert!(figure("min") > 0.0, "{result}");
+            assert!(figure("min") <= figure("p50"), "{result}");
+            assert!(figure("p50") <= figure("p90"), "{result}");
+            assert!(figure("p90") <= figure("p99"), "{result}");
+        }
+        let ratio = result["native_ratio"].as_f64().unwrap();
+        let expected =
+            result["native_p50_us"].as_f64().unwrap() / result["cold_p50_us"].as_f64().unwrap();
+        assert!(
+            (ratio - expected).abs() < 0.01 * expected.max(1.0),
+            "{result}"
+        );
+    }
+    let svg = std::fs::read_to_string(chart.path()).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(
+        svg.contains("rust (calculator)"),
+        "the chart labels the bars"
+    );
+    assert!(svg.contains("c (calculator)"));
+    assert!(svg.contains("native process p50"));
+}
+
+#[test]
+fn bench_prints_a_table_without_json() {
+    let output = wasm_lambda(
+        &[
+            "bench",
+            path(&guests().hello),
+            "--event",
+            r#"{"first_name":"John","last_name":"Smith"}"#,
+            "-n",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[0].starts_with("component") && lines[0].contains("cold p50"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("hello.wasm") && lines[2].contains("rust"),
+        "{table}"
+    );
+}
+
+#[test]
+fn bench_refuses_mismatched_native_commands_and_bad_events() {
+    let hello = path(&guests().hello);
+    let output = wasm_lambda(
+        &[
+            "bench",
+            hello,
+            hello,
+            hello,
+            "--vs-native",
+            "true",
+            "--vs-native",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("--vs-native"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = wasm_lambda(&["bench", hello, "--event", "{not json"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("not valid JSON"));
+
+    let output = wasm_lambda(&["bench", hello, "--vs-native", "exit 3", "-n", "2"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("native command"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -238,3 +238,16 @@ native_tests! {
     zig => Native::Zig,
     assemblyscript => Native::AssemblyScript,
 }
+
+#[tokio::test]
+async fn cold_phases_split_a_cold_start() {
+    for language in Native::ALL {
+        let function = load("calculator", &native_guests(language).calculator, |_| {});
+        let phases =
+            wasm_lambda::bench::cold_phases(&function, r#"{"action":"increment","number":3}"#)
+                .await
+                .unwrap_or_else(|error| panic!("{language:?}: {error:#}"));
+        assert!(phases.instantiate > Duration::ZERO, "{language:?}");
+        assert!(phases.first_call > Duration::ZERO, "{language:?}");
+    }
+}
