@@ -394,22 +394,18 @@ pub fn render_table(results: &[BenchResult]) -> String {
 pub fn render_svg(results: &[BenchResult], title: &str) -> Result<String> {
     use plotters::prelude::*;
 
-    let series: Vec<(&str, RGBColor, Box<dyn Fn(&BenchResult) -> Option<f64>>)> = vec![
-        (
-            "cold start p50",
-            RGBColor(31, 119, 180),
-            Box::new(|r| Some(r.cold.p50_us)),
-        ),
-        (
-            "warm invoke p50",
-            RGBColor(44, 160, 44),
-            Box::new(|r| Some(r.warm.p50_us)),
-        ),
-        (
-            "native process p50",
-            RGBColor(214, 39, 40),
-            Box::new(|r| r.native.as_ref().map(|n| n.stats.p50_us)),
-        ),
+    // (legend, colour, the figure a bar shows)
+    type Series = (&'static str, RGBColor, fn(&BenchResult) -> Option<f64>);
+    let series: Vec<Series> = vec![
+        ("cold start p50", RGBColor(31, 119, 180), |r| {
+            Some(r.cold.p50_us)
+        }),
+        ("warm invoke p50", RGBColor(44, 160, 44), |r| {
+            Some(r.warm.p50_us)
+        }),
+        ("native process p50", RGBColor(214, 39, 40), |r| {
+            r.native.as_ref().map(|n| n.stats.p50_us)
+        }),
     ];
     let series: Vec<_> = series
         .into_iter()
