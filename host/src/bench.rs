@@ -304,7 +304,9 @@ fn round(value: f64) -> f64 {
 
 /// A duration in µs, shown in the unit that reads best.
 fn human(micros: f64) -> String {
-    if micros >= 10_000.0 {
+    if micros >= 1_000_000.0 {
+        format!("{:.2} s", micros / 1e6)
+    } else if micros >= 10_000.0 {
         format!("{:.1} ms", micros / 1000.0)
     } else if micros >= 1000.0 {
         format!("{:.2} ms", micros / 1000.0)

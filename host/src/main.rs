@@ -101,7 +101,7 @@ struct BenchArgs {
     chart: Option<PathBuf>,
     /// A native command to compare with, run through `sh -c` in a fresh
     /// process per run with the event on stdin: once for all components, or
-    /// once per component in order.
+    /// once per component in order (an empty CMD skips that component).
     #[arg(long = "vs-native", value_name = "CMD")]
     vs_native: Vec<String>,
     /// Use on-demand instance allocation instead of the pooling allocator.
@@ -405,7 +405,7 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             .vs_native
             .get(index)
             .or_else(|| args.vs_native.first().filter(|_| args.vs_native.len() == 1));
-        if let Some(command) = native {
+        if let Some(command) = native.filter(|command| !command.trim().is_empty()) {
             let stats = bench_native(command, &args.event, args.iterations, &mut progress)?;
             result = result.with_native(command, stats);
         }
