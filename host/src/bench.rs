@@ -154,37 +154,8 @@ pub async fn bench_component(
         .map_err(anyhow::Error::from)
         .with_context(|| format!("failed to load {}", component.display()))?;
 
-    // A function error is a fine thing to benchmark (error paths have cold
-    // starts too); a refused request is not.
-    let invoke = |function: &crate::Function| {
-        let request = InvokeRequest::new(options.event.clone());
-        let function = function.clone();
-        async move {
-            let started = Instant::now();
-            function
-                .invoke(request)
-                .await
-                .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
-            Ok::<_, anyhow::Error>(started.elapsed())
-        }
-    };
-
-    for _ in 0..options.warmup {
-        invoke(&cold_function).await?;
-    }
-    let mut cold = Vec::with_capacity(options.iterations);
-    for _ in 0..options.iterations {
-        cold.push(invoke(&cold_function).await?);
-        progress("cold");
-    }
-    for _ in 0..options.warmup {
-        invoke(&warm_function).await?;
-    }
-    let mut warm = Vec::with_capacity(options.iterations);
-    for _ in 0..options.iterations {
-        warm.push(invoke(&warm_function).await?);
-        progress("warm");
-    }
+    let cold = time_invocations(&cold_function, options, "cold", progress).await?;
+    let warm = time_invocations(&warm_function, options, "warm", progress).await?;
 
     Ok(BenchResult {
         component: component.to_path_buf(),
@@ -195,6 +166,31 @@ pub async fn bench_component(
         warm: Stats::from_samples(&warm).expect("at least one run"),
         native: None,
     })
+}
+
+/// Times `options.iterations` invocations of `function` after
+/// `options.warmup` untimed ones. A function error is a fine thing to
+/// benchmark (error paths have cold starts too); a refused request is not.
+async fn time_invocations(
+    function: &crate::Function,
+    options: &BenchOptions,
+    phase: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Duration>> {
+    let mut samples = Vec::with_capacity(options.iterations);
+    for run in 0..options.warmup + options.iterations {
+        let request = InvokeRequest::new(options.event.clone());
+        let started = Instant::now();
+        function
+            .invoke(request)
+            .await
+            .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+        if run >= options.warmup {
+            samples.push(started.elapsed());
+            progress(phase);
+        }
+    }
+    Ok(samples)
 }
 
 /// The two halves of one cold start, for finer benchmarks than
