@@ -173,7 +173,17 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
                 _ => assemblyscript::build(&options.dir, progress)?,
             };
             progress("making a component");
-            let component = core::componentize(&module, core::WIT)?;
+            let component = core::componentize(&module, core::WIT).map_err(|error| {
+                let text = format!("{error:#}");
+                if language == Language::Go && text.contains("export of function `handle`") {
+                    error.context(
+                        "the Go program never reaches the SDK: import \"wasm-lambda.local/lambda\" \
+                         and call lambda.Start(handler) from main",
+                    )
+                } else {
+                    error
+                }
+            })?;
             (project_name(&options.dir), component)
         }
     };

@@ -159,3 +159,16 @@ pub(crate) fn has_file_with_extension(dir: &Path, extensions: &[&str]) -> bool {
         })
     })
 }
+
+/// Adds `hint` to a compiler's failure when its message points into the
+/// SDK's glue file `glue`: the project's handler does not have the shape the
+/// glue calls.
+pub(crate) fn hint_on_glue_error(result: Result<()>, glue: &str, hint: &str) -> Result<()> {
+    result.map_err(|error| {
+        if format!("{error:#}").contains(glue) {
+            anyhow::anyhow!("{error:#}\nhint: {hint}")
+        } else {
+            error
+        }
+    })
+}

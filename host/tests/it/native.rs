@@ -251,3 +251,72 @@ async fn cold_phases_split_a_cold_start() {
         assert!(phases.first_call > Duration::ZERO, "{language:?}");
     }
 }
+
+/// Builds a throwaway project with `files`; returns the build's error text.
+fn build_error(files: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    match wasm_lambda::build::build(
+        &wasm_lambda::build::BuildOptions::new(dir.path()),
+        &mut |_| {},
+    ) {
+        Ok(output) => panic!("{} built", output.component.display()),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+#[test]
+fn build_errors_name_the_users_files_and_say_what_is_missing() {
+    let c_typo = build_error(&[(
+        "handler.c",
+        "#include \"wasm_lambda.h\"\nstatic cJSON *h(const cJSON *e, const wasm_lambda_context *c) { return oops; }\nWASM_LAMBDA_HANDLER(h)\n",
+    )]);
+    assert!(c_typo.contains("handler.c:2:"), "{c_typo}");
+    assert!(c_typo.contains("oops"), "{c_typo}");
+    assert!(
+        !c_typo.contains("wasm-lambda-c-"),
+        "no staging paths: {c_typo}"
+    );
+
+    let c_unnamed = build_error(&[(
+        "handler.c",
+        "#include \"wasm_lambda.h\"\ncJSON *h(const cJSON *e, const wasm_lambda_context *c) { return 0; }\n",
+    )]);
+    assert!(
+        c_unnamed.contains("WASM_LAMBDA_HANDLER(function)"),
+        "{c_unnamed}"
+    );
+
+    let go_without_sdk = build_error(&[
+        ("go.mod", "module bad\n\ngo 1.27\n"),
+        ("main.go", "package main\n\nfunc main() {}\n"),
+    ]);
+    assert!(
+        go_without_sdk.contains("lambda.Start(handler)"),
+        "{go_without_sdk}"
+    );
+
+    let zig_wrong_shape = build_error(&[(
+        "handler.zig",
+        "const lambda = @import(\"lambda.zig\");\npub fn handler(x: u32) !u32 { return x; }\n",
+    )]);
+    assert!(
+        zig_wrong_shape.contains("pub fn handler(event: T"),
+        "{zig_wrong_shape}"
+    );
+
+    let as_wrong_shape =
+        build_error(&[("index.ts", "export function handler(): i32 { return 1; }\n")]);
+    assert!(
+        as_wrong_shape.contains("export `function handler(event: JSONValue"),
+        "{as_wrong_shape}"
+    );
+
+    let zig_without_handler = build_error(&[("other.zig", "pub fn f() void {}\n")]);
+    assert!(
+        zig_without_handler.contains("no handler.zig"),
+        "{zig_without_handler}"
+    );
+}
