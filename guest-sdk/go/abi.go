@@ -15,11 +15,14 @@ import (
 //go:wasmimport wasm-lambda:handler/runtime@0.1.0 remaining-time-ms
 func remainingTimeMs() uint64
 
-// The WASI adapter allocates its state through cabi_realloc while Go's
-// runtime is still starting (inside _initialize), when the Go heap cannot be
-// used yet. Those first allocations come straight from the runtime's sbrk
-// and are never freed; later ones are Go memory, kept reachable in `pinned`
-// until the host is done with them.
+// cabi_realloc never uses Go's allocator. The canonical ABI forbids calling
+// imports while the host is handing arguments over, and Go's allocator may
+// call WASI (a clock read when a large allocation starts a GC), which traps.
+// Early on it could not be used at all: the WASI adapter allocates its state
+// through cabi_realloc while the runtime is still starting (inside
+// _initialize). So memory comes from the runtime's sbrk: before package
+// initialisation as permanent blocks (the adapter's state), after it from
+// arenas that are reused once handle has copied the arguments out.
 //
 //go:linkname sbrk runtime.sbrk
 func sbrk(n uintptr) unsafe.Pointer
@@ -30,29 +33,69 @@ func mainMain()
 var (
 	initialized bool
 	mainDone    bool
-	pinned      [][]uint64
 )
 
 func init() { initialized = true }
+
+// An arena: a block from sbrk, bump-allocated and reset after each call.
+type arena struct {
+	base unsafe.Pointer
+	size uintptr
+	used uintptr
+}
+
+// Fixed-size, so cabi_realloc itself allocates nothing.
+var (
+	arenas      [32]arena
+	arenaCount  int
+	minArenaLen uintptr = 64 << 10
+)
+
+func arenaAlloc(size, align uintptr) unsafe.Pointer {
+	for i := 0; i < arenaCount; i++ {
+		a := &arenas[i]
+		start := (uintptr(a.base) + a.used + align - 1) &^ (align - 1)
+		if start+size <= uintptr(a.base)+a.size {
+			a.used = start + size - uintptr(a.base)
+			return unsafe.Pointer(start)
+		}
+	}
+	length := max(minArenaLen, 2*(size+align))
+	base := sbrk(length)
+	if base == nil {
+		panic("wasm-lambda: out of memory for the invocation's arguments")
+	}
+	if arenaCount < len(arenas) {
+		arenas[arenaCount] = arena{base: base, size: length}
+		arenaCount++
+		return arenaAlloc(size, align)
+	}
+	// Every arena slot is taken: hand out the block unmanaged (never reused).
+	return unsafe.Pointer((uintptr(base) + align - 1) &^ (align - 1))
+}
+
+// releaseArguments makes the arenas reusable: handle has copied everything
+// the host passed in.
+func releaseArguments() {
+	for i := 0; i < arenaCount; i++ {
+		arenas[i].used = 0
+	}
+}
 
 //go:wasmexport cabi_realloc
 func cabiRealloc(old unsafe.Pointer, oldSize, align, newSize uint32) unsafe.Pointer {
 	if newSize == 0 {
 		return unsafe.Pointer(uintptr(align))
 	}
-	if !initialized {
-		fresh := sbrk(uintptr(newSize))
-		if old != nil {
-			copy(unsafe.Slice((*byte)(fresh), oldSize), unsafe.Slice((*byte)(old), oldSize))
-		}
-		return fresh
+	var fresh unsafe.Pointer
+	if initialized {
+		fresh = arenaAlloc(uintptr(newSize), uintptr(max(align, 1)))
+	} else {
+		fresh = sbrk(uintptr(newSize))
 	}
-	// []uint64 keeps every block 8-aligned, the most any WIT type asks.
-	block := make([]uint64, (newSize+7)/8)
-	pinned = append(pinned, block)
-	fresh := unsafe.Pointer(&block[0])
 	if old != nil {
-		copy(unsafe.Slice((*byte)(fresh), min(oldSize, newSize)), unsafe.Slice((*byte)(old), oldSize))
+		n := min(oldSize, newSize)
+		copy(unsafe.Slice((*byte)(fresh), n), unsafe.Slice((*byte)(old), n))
 	}
 	return fresh
 }
@@ -116,8 +159,8 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 			CognitoIdentityPoolID: stringAt(unsafe.Add(c, 88)),
 		}
 	}
-	// Everything is copied: the host's buffers can go.
-	pinned = nil
+	// Everything is copied: the host's buffers can be reused.
+	releaseArguments()
 
 	// main registers the handler (lambda.Start), once per instance, like
 	// Lambda's init phase.

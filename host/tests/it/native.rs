@@ -184,6 +184,29 @@ async fn a_malformed_event_is_refused_not_crashed(language: Native) {
     assert_eq!(invocation.payload(), r#"{"result":2}"#);
 }
 
+async fn large_events_pass_through_the_glue(language: Native) {
+    // 5 MB of event: more than every SDK's first arena or buffer, so the
+    // allocators' growth paths run (Go's must not call WASI while the host
+    // hands the arguments over). Twice on one instance: the space is reused.
+    let function = load(
+        "calculator",
+        &native_guests(language).calculator,
+        |config| {
+            config.reuse_instances = true;
+        },
+    );
+    let padding = "x".repeat(5_000_000);
+    for number in [41, 99] {
+        let event = format!(r#"{{"action":"increment","number":{number},"padding":"{padding}"}}"#);
+        let invocation = invoke(&function, &event).await;
+        assert_eq!(
+            invocation.payload(),
+            format!(r#"{{"result":{}}}"#, number + 1),
+            "{language:?}"
+        );
+    }
+}
+
 macro_rules! native_tests {
     ($($module:ident => $language:expr),* $(,)?) => {$(
         mod $module {
@@ -222,6 +245,11 @@ macro_rules! native_tests {
             #[tokio::test]
             async fn warm_instances_answer_many_times() {
                 super::warm_instances_answer_many_times($language).await;
+            }
+
+            #[tokio::test]
+            async fn large_events_pass_through_the_glue() {
+                super::large_events_pass_through_the_glue($language).await;
             }
 
             #[tokio::test]
