@@ -189,7 +189,12 @@ func errorTypeName(err error) string {
 	if errors.As(err, &typed) {
 		return typed.Type
 	}
-	t := reflect.TypeOf(err)
+	return typeName(reflect.TypeOf(err))
+}
+
+// typeName is a type's name without its package or pointer, as Lambda's Go
+// runtime names errors and panic values.
+func typeName(t reflect.Type) string {
 	if t.Kind() == reflect.Ptr {
 		t = t.Elem()
 	}
@@ -202,7 +207,7 @@ func invoke(ctx context.Context, event []byte) (payload []byte, failure *failure
 	defer func() {
 		if value := recover(); value != nil {
 			failure = &failureInfo{
-				Type:    reflect.TypeOf(value).String(),
+				Type:    typeName(reflect.TypeOf(value)),
 				Message: fmt.Sprint(value),
 				Stack:   stackLines(),
 			}

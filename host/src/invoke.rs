@@ -493,7 +493,8 @@ fn is_out_of_memory_error(error: &wasmtime::Error) -> bool {
 /// the log.
 fn trap_message(error: &wasmtime::Error) -> String {
     match error.downcast_ref::<Trap>() {
-        Some(trap) => format!("wasm trap: {trap}"),
+        // A trap's own text already reads "wasm trap: ...".
+        Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),
     }
 }

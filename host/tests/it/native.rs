@@ -348,3 +348,83 @@ fn build_errors_name_the_users_files_and_say_what_is_missing() {
         "{zig_without_handler}"
     );
 }
+
+/// Builds a throwaway project with `files` and loads it.
+fn build_and_load(files: &[(&str, &str)]) -> (tempfile::TempDir, wasm_lambda::Function) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let built = wasm_lambda::build::build(
+        &wasm_lambda::build::BuildOptions::new(dir.path()),
+        &mut |_| {},
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    let function = load("crash", &built.component, |_| {});
+    (dir, function)
+}
+
+#[tokio::test]
+async fn crashes_end_the_invocation_not_the_host() {
+    // A Go panic is recovered by the SDK: a function error with Go's stack.
+    let (_dir, go) = build_and_load(&[
+        ("go.mod", "module crash\n\ngo 1.27\n"),
+        (
+            "main.go",
+            "package main\n\nimport \"wasm-lambda.local/lambda\"\n\nfunc h() (int, error) { var m map[string]int; m[\"x\"] = 1; return 0, nil }\n\nfunc main() { lambda.Start(h) }\n",
+        ),
+    ]);
+    let invocation = invoke(&go, "{}").await;
+    let error = invocation
+        .function_error()
+        .expect("the panic fails the invocation");
+    assert_eq!(error.error_type, "plainError");
+    assert_eq!(error.error_message, "assignment to entry in nil map");
+    assert!(
+        invocation.payload().contains("\"stackTrace\":[\"goroutine"),
+        "{}",
+        invocation.payload()
+    );
+
+    // An AssemblyScript abort is reported in the log, then traps.
+    let (_dir, assemblyscript) = build_and_load(&[(
+        "index.ts",
+        "import { Context, JSONValue, Result } from \"./wasm-lambda\";\nexport function handler(e: JSONValue, c: Context): Result { assert(false, \"boom\"); return Result.ok(e); }\n",
+    )]);
+    let invocation = invoke(&assemblyscript, "{}").await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Runtime.ExitError"
+    );
+    assert_in_order(
+        &invocation.log,
+        &["abort: boom at index.ts:2:", "Runtime.ExitError"],
+    );
+
+    // A Zig panic traps the same way; C's abort() too.
+    let (_dir, zig) = build_and_load(&[(
+        "handler.zig",
+        "const std = @import(\"std\");\nconst lambda = @import(\"lambda.zig\");\npub fn handler(e: std.json.Value, c: *lambda.Context) !u32 { _ = e; _ = c; @panic(\"boom\"); }\n",
+    )]);
+    let invocation = invoke(&zig, "{}").await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Runtime.ExitError"
+    );
+    assert_in_order(&invocation.log, &["panic: boom"]);
+
+    let (_dir, c) = build_and_load(&[(
+        "handler.c",
+        "#include <stdlib.h>\n#include \"wasm_lambda.h\"\nstatic cJSON *h(const cJSON *e, const wasm_lambda_context *c) { abort(); }\nWASM_LAMBDA_HANDLER(h)\n",
+    )]);
+    let invocation = invoke(&c, "{}").await;
+    assert_eq!(
+        invocation.function_error().unwrap().error_type,
+        "Runtime.ExitError"
+    );
+
+    // The host goes on: the next function still answers.
+    let calculator = load("calculator", &native_guests(Native::C).calculator, |_| {});
+    let invocation = invoke(&calculator, r#"{"action":"increment","number":1}"#).await;
+    assert_eq!(invocation.payload(), r#"{"result":2}"#);
+}

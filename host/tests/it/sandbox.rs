@@ -116,6 +116,11 @@ async fn a_trap_is_a_runtime_exit_error() {
         error.error_message
     );
     assert!(
+        !error.error_message.contains("wasm trap: wasm trap"),
+        "the cause is named once: {}",
+        error.error_message
+    );
+    assert!(
         invocation
             .log
             .contains("Status: error\tError Type: Runtime.ExitError")
