@@ -280,12 +280,18 @@ async fn cold_phases_split_a_cold_start() {
     }
 }
 
-/// Builds a throwaway project with `files`; returns the build's error text.
-fn build_error(files: &[(&str, &str)]) -> String {
+/// A throwaway project folder holding `files`.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
+    dir
+}
+
+/// Builds a throwaway project with `files`; returns the build's error text.
+fn build_error(files: &[(&str, &str)]) -> String {
+    let dir = project(files);
     match wasm_lambda::build::build(
         &wasm_lambda::build::BuildOptions::new(dir.path()),
         &mut |_| {},
@@ -351,10 +357,7 @@ fn build_errors_name_the_users_files_and_say_what_is_missing() {
 
 /// Builds a throwaway project with `files` and loads it.
 fn build_and_load(files: &[(&str, &str)]) -> (tempfile::TempDir, wasm_lambda::Function) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
+    let dir = project(files);
     let built = wasm_lambda::build::build(
         &wasm_lambda::build::BuildOptions::new(dir.path()),
         &mut |_| {},
