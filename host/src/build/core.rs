@@ -52,6 +52,49 @@ pub(crate) fn componentize(module: &[u8], wit: &str) -> Result<Vec<u8>> {
         .context("the module does not implement the handler world")
 }
 
+/// Raises the initial size of the module's memories to at least
+/// `min_bytes`, for toolchains whose linker offers no flag for it (Go): a
+/// runtime that finds room in its initial memory does not call
+/// `memory.grow` while it starts (see [`INITIAL_MEMORY_BYTES`]).
+pub(crate) fn with_initial_memory(module: &[u8], min_bytes: u64) -> Result<Vec<u8>> {
+    use wasm_encoder::Encode as _;
+
+    // Walk the section headers (id, LEB128 size) to find the memory section.
+    let mut at = 8;
+    while at < module.len() {
+        let mut reader = wasmparser::BinaryReader::new(&module[at + 1..], at + 1);
+        let size = reader.read_var_u32()? as usize;
+        let contents_start = reader.original_position();
+        let contents_end = contents_start + size;
+        if module[at] != wasm_encoder::SectionId::Memory as u8 {
+            at = contents_end;
+            continue;
+        }
+        let memories = wasmparser::MemorySectionReader::new(wasmparser::BinaryReader::new(
+            &module[contents_start..contents_end],
+            contents_start,
+        ))?;
+        let mut section = wasm_encoder::MemorySection::new();
+        for memory in memories {
+            let memory = memory?;
+            section.memory(wasm_encoder::MemoryType {
+                minimum: memory.initial.max(min_bytes.div_ceil(1 << 16)),
+                maximum: memory.maximum,
+                memory64: memory.memory64,
+                shared: memory.shared,
+                page_size_log2: memory.page_size_log2,
+            });
+        }
+        // A section encodes as its size and contents; the id goes first.
+        let mut patched = module[..at].to_vec();
+        patched.push(wasm_encoder::SectionId::Memory as u8);
+        section.encode(&mut patched);
+        patched.extend_from_slice(&module[contents_end..]);
+        return Ok(patched);
+    }
+    Ok(module.to_vec())
+}
+
 /// Whether the core module imports anything from `module_name`.
 fn imports_module(module: &[u8], module_name: &str) -> Result<bool> {
     for payload in wasmparser::Parser::new(0).parse_all(module) {
@@ -191,6 +234,30 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/c/probe");
         super::super::c::build(&dir, &mut |_| {})
             .expect("the C toolchain is installed (scripts/setup.sh) and compiles the example")
+    }
+
+    #[test]
+    fn the_initial_memory_grows_and_the_module_stays_valid() {
+        let module = c_probe_module();
+        let initial_pages = |module: &[u8]| {
+            wasmparser::Parser::new(0)
+                .parse_all(module)
+                .find_map(|payload| match payload.unwrap() {
+                    wasmparser::Payload::MemorySection(reader) => {
+                        Some(reader.into_iter().next().unwrap().unwrap().initial)
+                    }
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let before = initial_pages(&module);
+        let patched = with_initial_memory(&module, (before + 100) << 16).unwrap();
+        assert_eq!(initial_pages(&patched), before + 100);
+        wasmparser::Validator::new().validate_all(&patched).unwrap();
+        // Never shrinks.
+        let unchanged = with_initial_memory(&module, 0).unwrap();
+        assert_eq!(initial_pages(&unchanged), before);
+        assert!(componentize(&patched, WIT).is_ok());
     }
 
     #[test]

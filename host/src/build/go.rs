@@ -17,6 +17,12 @@ const SDK_FILES: &[(&str, &str)] = &[
     ("abi.go", include_str!("../../../guest-sdk/go/abi.go")),
 ];
 
+/// The linear memory a Go module starts with. Go's linker sizes it to the
+/// data alone, and the runtime's start-up then grows it by a 4 MiB heap
+/// arena and more; starting with room for them saves those `memory.grow`s
+/// (cold start 327 -> 266 µs in one `wasm-lambda bench` run).
+pub(super) const INITIAL_MEMORY_BYTES: u64 = 8 << 20;
+
 /// The Go release the SDK is written for.
 const GO_VERSION: &str = "1.27";
 

@@ -168,7 +168,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {
             let module = match language {
                 Language::C => c::build(&options.dir, progress)?,
-                Language::Go => go::build(&options.dir, progress)?,
+                Language::Go => core::with_initial_memory(
+                    &go::build(&options.dir, progress)?,
+                    go::INITIAL_MEMORY_BYTES,
+                )?,
                 Language::Zig => zig::build(&options.dir, progress)?,
                 _ => assemblyscript::build(&options.dir, progress)?,
             };
