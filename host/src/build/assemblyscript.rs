@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_checkout_dir, hint_on_glue_error, run_tool, staging_dir};
+use super::tools::{copy_sources, find_checkout_dir, run_tool, staging_dir, with_hint};
 
 /// The SDK's files, compiled into the binary; only the compiler comes from
 /// the checkout (`npm ci` in `guest-sdk/assemblyscript`).
@@ -64,7 +64,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         .args(["--use", "abort=wasm-lambda/abort"])
         .arg("--initialMemory")
         .arg((super::core::INITIAL_MEMORY_BYTES >> 16).to_string());
-    hint_on_glue_error(
+    with_hint(
         run_tool(&mut command, "asc", code, dir.to_string_lossy().as_ref()),
         "__wasm_lambda_main.ts",
         "index.ts must export `function handler(event: JSONValue, context: Context): Result`, \

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use super::tools::{copy_sources, find_tool, run_tool, staging_dir};
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -81,17 +81,11 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         )
         .arg(sdk.join("wasm_lambda.c"))
         .arg(sdk.join("cJSON.c"));
-    if let Err(error) = run_tool(&mut command, "clang", &code, dir.to_string_lossy().as_ref()) {
-        if error
-            .to_string()
-            .contains("undefined symbol: wasm_lambda_user_handler")
-        {
-            bail!(
-                "{error:#}\nhint: name the handler function with WASM_LAMBDA_HANDLER(function) \
-                 in one of the project's .c files"
-            );
-        }
-        return Err(error);
-    }
+    with_hint(
+        run_tool(&mut command, "clang", &code, dir.to_string_lossy().as_ref()),
+        "undefined symbol: wasm_lambda_user_handler",
+        "name the handler function with WASM_LAMBDA_HANDLER(function) in one of the project's \
+         .c files",
+    )?;
     Ok(std::fs::read(&module)?)
 }

@@ -95,6 +95,21 @@ pub(crate) fn with_initial_memory(module: &[u8], min_bytes: u64) -> Result<Vec<u
     Ok(module.to_vec())
 }
 
+/// Whether the core module exports a function named `name`.
+pub(crate) fn exports_function(module: &[u8], name: &str) -> Result<bool> {
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::ExportSection(reader) = payload? {
+            for export in reader {
+                let export = export?;
+                if export.name == name && export.kind == wasmparser::ExternalKind::Func {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Whether the core module imports anything from `module_name`.
 fn imports_module(module: &[u8], module_name: &str) -> Result<bool> {
     for payload in wasmparser::Parser::new(0).parse_all(module) {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use super::tools::{copy_sources, find_tool, run_tool, staging_dir};
 
@@ -21,7 +21,7 @@ const SDK_FILES: &[(&str, &str)] = &[
 /// data alone, and the runtime's start-up then grows it by a 4 MiB heap
 /// arena and more; starting with room for them saves those `memory.grow`s
 /// (cold start 327 -> 266 µs in one `wasm-lambda bench` run).
-pub(super) const INITIAL_MEMORY_BYTES: u64 = 8 << 20;
+const INITIAL_MEMORY_BYTES: u64 = 8 << 20;
 
 /// The Go release the SDK is written for.
 const GO_VERSION: &str = "1.27";
@@ -84,5 +84,13 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         &function,
         dir.to_string_lossy().as_ref(),
     )?;
-    Ok(std::fs::read(&module)?)
+    let module = std::fs::read(&module)?;
+    // Go links only what `main` reaches: without the SDK there is no glue.
+    if !super::core::exports_function(&module, "handle")? {
+        bail!(
+            "the Go program never reaches the SDK (the module exports no `handle`): import \
+             \"wasm-lambda.local/lambda\" and call lambda.Start(handler) from main"
+        );
+    }
+    super::core::with_initial_memory(&module, INITIAL_MEMORY_BYTES)
 }

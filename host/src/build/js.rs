@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_checkout_dir};
+use super::tools::{copy_sources, find_checkout_dir, staging_dir};
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "index.handler";
@@ -82,10 +82,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
          guest-sdk/js), or set WASM_LAMBDA_JS_SDK to a folder with it",
     )?;
 
-    let staging = tempfile::Builder::new()
-        .prefix("wasm-lambda-js-")
-        .tempdir()
-        .context("failed to create a staging folder")?;
+    let staging = staging_dir("js")?;
     let code = staging.path().join("code");
     let wit = staging.path().join("wit");
     std::fs::create_dir_all(&code)?;

@@ -168,25 +168,12 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {
             let module = match language {
                 Language::C => c::build(&options.dir, progress)?,
-                Language::Go => core::with_initial_memory(
-                    &go::build(&options.dir, progress)?,
-                    go::INITIAL_MEMORY_BYTES,
-                )?,
+                Language::Go => go::build(&options.dir, progress)?,
                 Language::Zig => zig::build(&options.dir, progress)?,
                 _ => assemblyscript::build(&options.dir, progress)?,
             };
             progress("making a component");
-            let component = core::componentize(&module, core::WIT).map_err(|error| {
-                let text = format!("{error:#}");
-                if language == Language::Go && text.contains("export of function `handle`") {
-                    error.context(
-                        "the Go program never reaches the SDK: import \"wasm-lambda.local/lambda\" \
-                         and call lambda.Start(handler) from main",
-                    )
-                } else {
-                    error
-                }
-            })?;
+            let component = core::componentize(&module, core::WIT)?;
             (project_name(&options.dir), component)
         }
     };

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_tool};
+use super::tools::{copy_sources, find_tool, staging_dir};
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
@@ -75,10 +75,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
         "componentize-py not found: run scripts/setup.sh (it installs it into .venv), \
              or set WASM_LAMBDA_COMPONENTIZE_PY",
     )?;
-    let staging = tempfile::Builder::new()
-        .prefix("wasm-lambda-python-")
-        .tempdir()
-        .context("failed to create a staging folder")?;
+    let staging = staging_dir("python")?;
     let wit = staging.path().join("wit");
     let sdk = staging.path().join("sdk");
     let code = staging.path().join("code");

@@ -160,12 +160,12 @@ pub(crate) fn has_file_with_extension(dir: &Path, extensions: &[&str]) -> bool {
     })
 }
 
-/// Adds `hint` to a compiler's failure when its message points into the
-/// SDK's glue file `glue`: the project's handler does not have the shape the
-/// glue calls.
-pub(crate) fn hint_on_glue_error(result: Result<()>, glue: &str, hint: &str) -> Result<()> {
+/// Adds `hint` to a toolchain's failure when its message contains `needle`:
+/// a message pointing into the SDK's glue, or a missing SDK symbol, means the
+/// project's handler does not have the shape the SDK expects.
+pub(crate) fn with_hint(result: Result<()>, needle: &str, hint: &str) -> Result<()> {
     result.map_err(|error| {
-        if format!("{error:#}").contains(glue) {
+        if format!("{error:#}").contains(needle) {
             anyhow::anyhow!("{error:#}\nhint: {hint}")
         } else {
             error

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_tool, hint_on_glue_error, run_tool, staging_dir};
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -58,7 +58,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         // what C and Rust guests get.
         .args(["--stack", "1048576"])
         .arg("-femit-bin=module.wasm");
-    hint_on_glue_error(
+    with_hint(
         run_tool(
             &mut command,
             "zig build-exe",
