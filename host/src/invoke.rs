@@ -131,7 +131,7 @@ impl Function {
     /// Lambda's Invoke API refuses it. Anything the handler does — return, raise,
     /// loop, exhaust memory, trap — ends in an [`Invocation`]: its failures are
     /// function errors, and the host and other invocations carry on.
-    pub async fn invoke(&self, request: InvokeRequest) -> Result<Invocation, InvokeError> {
+    pub async fn invoke(&self, mut request: InvokeRequest) -> Result<Invocation, InvokeError> {
         if request.payload.len() > MAX_REQUEST_BYTES {
             return Err(InvokeError::RequestEntityTooLarge {
                 limit: MAX_REQUEST_BYTES,
@@ -141,7 +141,7 @@ impl Function {
         let payload = if request.payload.is_empty() {
             b"{}".to_vec()
         } else {
-            request.payload
+            std::mem::take(&mut request.payload)
         };
         let event = String::from_utf8(payload)
             .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
@@ -152,6 +152,7 @@ impl Function {
         let config = &inner.config;
         let request_id = request
             .request_id
+            .take()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let started = Instant::now();
         let now = SystemTime::now();
@@ -167,25 +168,7 @@ impl Function {
             .map_or(0, |since| since.as_millis() as u64);
         let sink = inner.host.shared.log_sink.clone();
 
-        let context = bindings::Context {
-            aws_request_id: request_id.clone(),
-            function_name: config.name.clone(),
-            function_version: config.version.clone(),
-            invoked_function_arn: request
-                .invoked_function_arn
-                .unwrap_or_else(|| inner.arn.clone()),
-            memory_limit_in_mb: config.memory_mb,
-            log_group_name: inner.log_group_name.clone(),
-            log_stream_name: inner.log_stream_name.clone(),
-            deadline_ms,
-            trace_id: request.trace_id.clone(),
-            identity: request.identity.map(|identity| bindings::CognitoIdentity {
-                cognito_identity_id: identity.identity_id,
-                cognito_identity_pool_id: identity.identity_pool_id,
-            }),
-            client_context: request.client_context,
-            tenant_id: request.tenant_id,
-        };
+        let context = self.handler_context(request_id.clone(), deadline_ms, request);
 
         let warm = if config.reuse_instances {
             inner.warm.lock().unwrap_or_else(|e| e.into_inner()).take()
@@ -216,7 +199,7 @@ impl Function {
                 Ok(instance)
             }
             None => {
-                self.instantiate(&log, deadline, request.trace_id.as_deref())
+                self.instantiate(&log, deadline, context.trace_id.as_deref())
                     .await
             }
         };
@@ -363,6 +346,37 @@ impl Function {
         })
     }
 
+    /// The context the handler gets: the function's settings, and what the
+    /// caller said in `request` (whose payload, request id and deadline the
+    /// caller has already settled; they are not read here).
+    fn handler_context(
+        &self,
+        request_id: String,
+        deadline_ms: u64,
+        request: InvokeRequest,
+    ) -> bindings::Context {
+        let inner = &self.inner;
+        bindings::Context {
+            aws_request_id: request_id,
+            function_name: inner.config.name.clone(),
+            function_version: inner.config.version.clone(),
+            invoked_function_arn: request
+                .invoked_function_arn
+                .unwrap_or_else(|| inner.arn.clone()),
+            memory_limit_in_mb: inner.config.memory_mb,
+            log_group_name: inner.log_group_name.clone(),
+            log_stream_name: inner.log_stream_name.clone(),
+            deadline_ms,
+            trace_id: request.trace_id,
+            identity: request.identity.map(|identity| bindings::CognitoIdentity {
+                cognito_identity_id: identity.identity_id,
+                cognito_identity_pool_id: identity.identity_pool_id,
+            }),
+            client_context: request.client_context,
+            tenant_id: request.tenant_id,
+        }
+    }
+
     /// One cold start split in two, for benchmarks: the time to create a
     /// fresh sandbox (slot, store, WASI context, instance) and the time of
     /// the first call. No log lines, no error rendering.
@@ -370,20 +384,11 @@ impl Function {
         &self,
         event: &str,
     ) -> anyhow::Result<(Duration, Duration)> {
-        let context = bindings::Context {
-            aws_request_id: "00000000-0000-4000-8000-000000000000".into(),
-            function_name: self.inner.config.name.clone(),
-            function_version: self.inner.config.version.clone(),
-            invoked_function_arn: self.inner.arn.clone(),
-            memory_limit_in_mb: self.inner.config.memory_mb,
-            log_group_name: self.inner.log_group_name.clone(),
-            log_stream_name: self.inner.log_stream_name.clone(),
-            deadline_ms: 0,
-            trace_id: None,
-            identity: None,
-            client_context: None,
-            tenant_id: None,
-        };
+        let context = self.handler_context(
+            "00000000-0000-4000-8000-000000000000".into(),
+            0,
+            InvokeRequest::default(),
+        );
         let log = LogPipe::new(None);
         let deadline = Instant::now() + self.inner.config.timeout;
         let started = Instant::now();
