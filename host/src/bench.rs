@@ -468,20 +468,24 @@ pub fn render_svg(results: &[BenchResult], title: &str) -> Result<String> {
         let label_style = ("sans-serif", 12).into_font().color(&BLACK);
         for (position, (name, color, value)) in series.iter().enumerate() {
             let color = *color;
-            let bars = results.iter().enumerate().filter_map(|(index, r)| {
-                let top = rows - index as f64 - 0.1 - bar * position as f64;
-                value(r).map(|v| Rectangle::new([(axis_low, top - bar), (v, top)], color.filled()))
-            });
-            let values = results.iter().enumerate().filter_map(|(index, r)| {
-                let top = rows - index as f64 - 0.1 - bar * position as f64;
-                value(r).map(|v| {
-                    Text::new(
-                        format!(" {}", human(v)),
-                        (v, top - bar * 0.3),
-                        label_style.clone(),
-                    )
+            // Each bar, and its value written at its end.
+            let (bars, values): (Vec<_>, Vec<_>) = results
+                .iter()
+                .enumerate()
+                .filter_map(|(index, r)| {
+                    let top = rows - index as f64 - 0.1 - bar * position as f64;
+                    value(r).map(|v| {
+                        (
+                            Rectangle::new([(axis_low, top - bar), (v, top)], color.filled()),
+                            Text::new(
+                                format!(" {}", human(v)),
+                                (v, top - bar * 0.3),
+                                label_style.clone(),
+                            ),
+                        )
+                    })
                 })
-            });
+                .unzip();
             chart.draw_series(values).map_err(chart_error)?;
             chart
                 .draw_series(bars)
