@@ -7,20 +7,33 @@
 //!
 //! Entries are written to a temporary file and renamed into place, so
 //! concurrent writers (two hosts loading the same component) never expose a
-//! half-written file: the last rename wins and both files are valid. Each
-//! entry starts with a BLAKE3 checksum of the artifact; an entry that fails
-//! it (a truncated file, a flipped bit) is deleted and rebuilt, never handed
-//! to wasmtime, which trusts artifacts it deserialises.
+//! half-written file: the last rename wins and both files are valid.
+//!
+//! Loading an artifact trusts it with the host's memory (wasmtime runs its
+//! machine code as it is), so an entry is used only when all of these hold:
+//! - it records the BLAKE3 hash of the component it was compiled from, and
+//!   that is the component being loaded (an artifact of another component
+//!   copied under this one's name is refused);
+//! - its checksum (BLAKE3 over the recorded hash and the artifact) matches,
+//!   so a truncated file or a flipped bit is refused;
+//! - nobody but this user (or root) could have written it: the entry and its
+//!   folder belong to one of them and are not group- or world-writable. The
+//!   writable cache folder is created private (0700).
+//!
+//! A refused entry is deleted (from the writable cache) and rebuilt.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const CHECKSUM_LEN: usize = 32;
+/// An entry: `checksum | component hash | artifact`, each hash 32 bytes;
+/// the checksum covers the component hash and the artifact.
+const HASH_LEN: usize = 32;
+const HEADER_LEN: usize = 2 * HASH_LEN;
 
 /// Where precompiled components live, by default: `$WASM_LAMBDA_CACHE_DIR`,
 /// else `$XDG_CACHE_HOME/wasm-lambda`, else `~/.cache/wasm-lambda`, else a
@@ -82,19 +95,20 @@ impl ArtifactCache {
             .precompile_component(component)
             .map_err(anyhow::Error::from)
             .context("failed to compile the component")?;
-        let path = dir.join(format!("{}.cwasm", Self::key(engine, component)));
-        store_entry(&path, &artifact)?;
+        let component_hash = blake3::hash(component);
+        let path = dir.join(format!("{}.cwasm", Self::key(engine, &component_hash)));
+        store_entry(&path, &component_hash, &artifact)?;
         Ok(path)
     }
 
-    /// The cache key of `component` for `engine`, as hex.
-    pub(crate) fn key(engine: &Engine, component: &[u8]) -> String {
+    /// The cache key of the component with this hash for `engine`, as hex.
+    pub(crate) fn key(engine: &Engine, component_hash: &blake3::Hash) -> String {
         let mut hasher = blake3::Hasher::new();
         engine
             .precompile_compatibility_hash()
             .hash(&mut Blake3Hasher(&mut hasher));
-        hasher.update(b"wasm-lambda artifact v1");
-        hasher.update(component);
+        hasher.update(b"wasm-lambda artifact v2");
+        hasher.update(component_hash.as_bytes());
         hasher.finalize().to_hex().to_string()
     }
 
@@ -112,15 +126,28 @@ impl ArtifactCache {
         engine: &Engine,
         component: &[u8],
     ) -> Result<(Component, LoadSource)> {
-        let key = Self::key(engine, component);
+        let component_hash = blake3::hash(component);
+        let key = Self::key(engine, &component_hash);
         for dir in &self.read_only {
-            if let Some(component) = load_entry(engine, &dir.join(format!("{key}.cwasm")), false) {
+            let path = dir.join(format!("{key}.cwasm"));
+            if trusted_folder(dir)
+                && let Some(component) = load_entry(engine, &path, &component_hash, false)
+            {
                 return Ok((component, LoadSource::Cache));
             }
         }
-        let path = self.entry_path(&key);
+        let path = self.entry_path(&key).filter(|path| {
+            let private = path.parent().is_some_and(private_folder);
+            if !private {
+                eprintln!(
+                    "wasm-lambda: not using the cache at {}: others could write to it",
+                    path.parent().unwrap_or(path).display()
+                );
+            }
+            private
+        });
         if let Some(path) = &path
-            && let Some(component) = load_entry(engine, path, true)
+            && let Some(component) = load_entry(engine, path, &component_hash, true)
         {
             return Ok((component, LoadSource::Cache));
         }
@@ -129,7 +156,7 @@ impl ArtifactCache {
             .map_err(anyhow::Error::from)
             .context("failed to compile the component")?;
         if let Some(path) = &path
-            && let Err(error) = store_entry(path, &artifact)
+            && let Err(error) = store_entry(path, &component_hash, &artifact)
         {
             eprintln!(
                 "wasm-lambda: failed to cache the compiled component at {}: {error:#}",
@@ -144,45 +171,98 @@ impl ArtifactCache {
     }
 }
 
-/// Reads a verified entry; any problem (missing, corrupt, from another
-/// engine) means "not cached", and a corrupt file is removed if `writable`.
-fn load_entry(engine: &Engine, path: &Path, writable: bool) -> Option<Component> {
-    let bytes = std::fs::read(path).ok()?;
-    let valid = bytes.len() > CHECKSUM_LEN && {
-        let (checksum, artifact) = bytes.split_at(CHECKSUM_LEN);
-        blake3::hash(artifact).as_bytes() == checksum
+/// Reads a verified entry of the component with `component_hash`; any
+/// problem (missing, corrupt, of another component, from another engine,
+/// writable by others) means "not cached", and a refused file is removed if
+/// `writable`.
+fn load_entry(
+    engine: &Engine,
+    path: &Path,
+    component_hash: &blake3::Hash,
+    writable: bool,
+) -> Option<Component> {
+    let mut file = std::fs::File::open(path).ok()?;
+    // The opened file's own metadata: a link swapped in after a check of the
+    // path could not point the read elsewhere.
+    let trusted = file
+        .metadata()
+        .is_ok_and(|metadata| trusted_metadata(&metadata));
+    let mut bytes = Vec::new();
+    let read = trusted && file.read_to_end(&mut bytes).is_ok();
+    let valid = read && bytes.len() > HEADER_LEN && {
+        let (checksum, rest) = bytes.split_at(HASH_LEN);
+        blake3::hash(rest).as_bytes() == checksum && &rest[..HASH_LEN] == component_hash.as_bytes()
     };
-    if !valid {
-        if writable {
-            let _ = std::fs::remove_file(path);
-        }
-        return None;
+    // SAFETY: the checksum proves these are the bytes this cache wrote for
+    // this very component, in a file only this user (or root) could write;
+    // the key includes the engine's compatibility hash, and wasmtime still
+    // checks the artifact's header against the engine.
+    let component = valid
+        .then(|| unsafe { Component::deserialize(engine, &bytes[HEADER_LEN..]) }.ok())
+        .flatten();
+    if component.is_none() && writable {
+        let _ = std::fs::remove_file(path);
     }
-    // SAFETY: the checksum proves these are the bytes this cache wrote, and
-    // the key includes the engine's compatibility hash; wasmtime still checks
-    // the artifact's header against the engine.
-    match unsafe { Component::deserialize(engine, &bytes[CHECKSUM_LEN..]) } {
-        Ok(component) => Some(component),
-        Err(_) => {
-            if writable {
-                let _ = std::fs::remove_file(path);
-            }
-            None
-        }
-    }
+    component
 }
 
-fn store_entry(path: &Path, artifact: &[u8]) -> Result<()> {
+fn store_entry(path: &Path, component_hash: &blake3::Hash, artifact: &[u8]) -> Result<()> {
     let dir = path.parent().context("cache entry has no folder")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    create_private_folder(dir)?;
     let mut file =
         tempfile::NamedTempFile::new_in(dir).context("failed to create a temporary file")?;
-    file.write_all(blake3::hash(artifact).as_bytes())?;
+    let mut checksum = blake3::Hasher::new();
+    checksum.update(component_hash.as_bytes());
+    checksum.update(artifact);
+    file.write_all(checksum.finalize().as_bytes())?;
+    file.write_all(component_hash.as_bytes())?;
     file.write_all(artifact)?;
     file.as_file().sync_data()?;
     file.persist(path)
         .context("failed to move the entry into place")?;
     Ok(())
+}
+
+/// Creates `dir` (and missing parents) readable only by this user, and
+/// narrows an existing folder of this user's to the same.
+fn create_private_folder(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("failed to create {}", dir.display()))?;
+    let metadata = std::fs::metadata(dir)?;
+    if is_own(&metadata) && metadata.permissions().mode() & 0o777 != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Whether the writable cache folder is safe to use: absent (it will be
+/// created private) or trusted.
+fn private_folder(dir: &Path) -> bool {
+    match std::fs::metadata(dir) {
+        Ok(metadata) => trusted_metadata(&metadata),
+        Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Whether a read-only artifact folder exists and is trusted.
+fn trusted_folder(dir: &Path) -> bool {
+    std::fs::metadata(dir).is_ok_and(|metadata| trusted_metadata(&metadata))
+}
+
+/// Owned by this user or root, and writable by neither group nor others.
+fn trusted_metadata(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (is_own(metadata) || metadata.uid() == 0) && metadata.mode() & 0o022 == 0
+}
+
+fn is_own(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    metadata.uid() == unsafe { libc::geteuid() }
 }
 
 #[cfg(test)]
@@ -193,13 +273,31 @@ mod tests {
     fn corrupt_entries_are_rejected_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("entry.cwasm");
-        store_entry(&path, b"not really an artifact").unwrap();
+        let component_hash = blake3::hash(b"component");
+        store_entry(&path, &component_hash, b"not really an artifact").unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         let engine = Engine::default();
-        assert!(load_entry(&engine, &path, true).is_none());
+        assert!(load_entry(&engine, &path, &component_hash, true).is_none());
         assert!(!path.exists(), "a corrupt entry is deleted");
+    }
+
+    #[test]
+    fn the_cache_folder_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("a").join("b");
+        store_entry(&cache.join("entry.cwasm"), &blake3::hash(b"c"), b"x").unwrap();
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(private_folder(&cache));
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            !private_folder(&cache),
+            "a world-writable folder is not trusted"
+        );
+        assert!(!trusted_folder(&cache));
     }
 }

@@ -39,13 +39,17 @@ fn write_leb128(out: &mut Vec<u8>, mut value: u64) {
 /// Reads the runtime marker of a component, looking only at its top-level
 /// sections (nested modules are skipped, so a 20 MB component costs
 /// microseconds). The last marker wins, so a rebuilt component can be marked
-/// again.
+/// again. Any input is safe: a truncated or damaged component has no marker
+/// (`None`), never a panic.
 pub fn read_runtime(component: &[u8]) -> Option<String> {
     let mut parser = Parser::new(0);
     let mut offset = 0;
     let mut found = None;
     loop {
-        let (consumed, payload) = match parser.parse(&component[offset..], true).ok()? {
+        // A nested module's declared size may run past the end of a cut
+        // file, so the offset is checked rather than sliced blindly.
+        let rest = component.get(offset..)?;
+        let (consumed, payload) = match parser.parse(rest, true).ok()? {
             Chunk::Parsed { consumed, payload } => (consumed, payload),
             Chunk::NeedMoreData(_) => return found,
         };
@@ -66,6 +70,29 @@ pub fn read_runtime(component: &[u8]) -> Option<String> {
             }
             Payload::End(_) => return found,
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component header followed by a nested module section whose
+    /// declared size runs past the end of the input, as a cut file has.
+    #[test]
+    fn a_truncated_component_has_no_marker_and_no_panic() {
+        let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
+        let marked = append_runtime(&bytes, "rust");
+        assert_eq!(read_runtime(&marked).as_deref(), Some("rust"));
+        // Section 1 (a core module) claiming 1000 bytes, of which 10 exist.
+        bytes.extend_from_slice(&[1, 0xe8, 0x07]);
+        bytes.extend_from_slice(b"\0asm\x01\0\0\0\0\0");
+        for cut in 0..=bytes.len() {
+            assert_eq!(read_runtime(&bytes[..cut]), None, "cut at {cut}");
+        }
+        for cut in 0..marked.len() {
+            let _ = read_runtime(&marked[..cut]);
         }
     }
 }
