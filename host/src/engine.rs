@@ -23,6 +23,16 @@ pub struct EngineConfig {
     /// Use the pooling allocator when the machine allows it. Turning it off
     /// gives on-demand allocation (slower instantiation, no up-front reservation).
     pub pooling: bool,
+    /// How much of a reused pool slot's linear memory stays mapped between
+    /// instances, reset by rewriting it rather than by unmapping (16 MiB by
+    /// default; see `pooling_config`). Either way the next instance starts
+    /// from the component's initial memory.
+    pub keep_resident_bytes: usize,
+    /// How many guests that have computed for more than 20 ms in one
+    /// invocation may run at once (one fewer than the machine's threads by
+    /// default, at least one), so that they cannot starve short invocations
+    /// of other functions. See `fair.rs`.
+    pub long_running_slots: usize,
 }
 
 impl Default for EngineConfig {
@@ -30,6 +40,8 @@ impl Default for EngineConfig {
         EngineConfig {
             max_instances: 64,
             pooling: true,
+            keep_resident_bytes: 16 << 20,
+            long_running_slots: crate::fair::default_long_running_slots(),
         }
     }
 }
@@ -66,7 +78,19 @@ fn base_config() -> Config {
     config
 }
 
-fn pooling_config(max_instances: u32) -> PoolingAllocationConfig {
+/// Whether the machine has an active swap area. The answer is read once, at
+/// engine start; a machine whose `/proc/swaps` cannot be read counts as
+/// having one.
+fn swap_active() -> bool {
+    match std::fs::read_to_string("/proc/swaps") {
+        // A header line, then one line per active area.
+        Ok(table) => table.lines().skip(1).any(|line| !line.trim().is_empty()),
+        Err(_) => true,
+    }
+}
+
+fn pooling_config(settings: &EngineConfig) -> PoolingAllocationConfig {
+    let max_instances = settings.max_instances;
     let mut pool = PoolingAllocationConfig::new();
     // One slot per live instance: the host's instance semaphore has the same size.
     pool.total_component_instances(max_instances);
@@ -91,12 +115,20 @@ fn pooling_config(max_instances: u32) -> PoolingAllocationConfig {
     // not fault them in again: Go's runtime dirties a few MiB at start-up
     // (cold start 440 -> 330 µs). The cost is RSS: at most 16 MiB per slot
     // that has been used.
-    pool.linear_memory_keep_resident(16 << 20);
+    pool.linear_memory_keep_resident(settings.keep_resident_bytes);
     pool.table_keep_resident(1 << 20);
     // With PAGEMAP_SCAN (Linux 6.7+) a reused slot is reset by rewriting only
     // the pages the last instance dirtied, instead of the whole resident
-    // region: a small handler touches a few pages of its 1 MiB.
-    pool.pagemap_scan(wasmtime::Enabled::Auto);
+    // region: a small handler touches a few pages of its 1 MiB. wasmtime 48
+    // finds dirty pages among those present in memory only, so a dirty page
+    // that was swapped out would survive into the next instance: with swap
+    // active, every kept page is rewritten instead (and the rest unmapped,
+    // which drops swapped pages too).
+    pool.pagemap_scan(if swap_active() {
+        wasmtime::Enabled::No
+    } else {
+        wasmtime::Enabled::Auto
+    });
     pool
 }
 
@@ -105,7 +137,7 @@ pub(crate) fn new_engine(settings: &EngineConfig) -> Result<(Engine, Allocator)>
     if settings.pooling {
         let mut config = base_config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
-            settings.max_instances,
+            settings,
         )));
         // Creating the engine reserves the pool's address space; on a machine
         // with a small `ulimit -v` or without overcommit this fails, and the
@@ -151,6 +183,8 @@ pub(crate) struct SharedEngine {
     pub(crate) engine: Engine,
     pub(crate) allocator: Allocator,
     pub(crate) instance_slots: Arc<tokio::sync::Semaphore>,
+    /// The turns long-running guests take.
+    pub(crate) turns: crate::fair::Turns,
 }
 
 impl SharedEngine {
@@ -161,6 +195,7 @@ impl SharedEngine {
             engine,
             allocator,
             instance_slots: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
+            turns: crate::fair::Turns::new(settings.long_running_slots),
         })
     }
 }

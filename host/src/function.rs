@@ -24,6 +24,35 @@ pub const DEFAULT_MEMORY_MB: u32 = 128;
 /// Lambda's memory sizes, in MB.
 pub const MEMORY_RANGE_MB: std::ops::RangeInclusive<u32> = 128..=10240;
 
+/// Converts a number of seconds, as flags and config files give it, into a
+/// `Duration`: `None` for what no duration can be (negative, NaN, infinite,
+/// or beyond `Duration`'s range, such as `1e300`). Range checks against
+/// Lambda's limits come later, with the function's configuration.
+pub fn duration_from_secs(seconds: f64) -> Option<Duration> {
+    if seconds.is_sign_negative() {
+        return None;
+    }
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// A timeout in seconds from a flag or a config file: positive, and within
+/// Lambda's 900 s. `what` names the setting in the error.
+pub fn timeout_from_secs(seconds: f64, what: &str) -> Result<Duration, String> {
+    // 1e300 as a plain decimal is 300 digits long.
+    let shown = if seconds < 1e9 {
+        seconds.to_string()
+    } else {
+        format!("{seconds:e}")
+    };
+    match duration_from_secs(seconds) {
+        Some(timeout) if !timeout.is_zero() && timeout <= MAX_TIMEOUT => Ok(timeout),
+        Some(_) | None if seconds > 0.0 => Err(format!(
+            "{what} {shown} s is outside Lambda's range of up to 900 s"
+        )),
+        _ => Err(format!("{what} must be a positive number of seconds")),
+    }
+}
+
 /// A function's configuration, as in Lambda's `CreateFunction`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionConfig {
@@ -229,7 +258,6 @@ impl Host {
             source,
         })?;
         check_is_component(&path, &bytes)?;
-        let runtime = marker::read_runtime(&bytes);
         let engine = &self.shared.engine.engine;
         let (component, source) =
             self.shared
@@ -239,6 +267,9 @@ impl Host {
                     path: path.clone(),
                     reason: format!("{error:#}"),
                 })?;
+        // Read only once the component has been validated by compiling it
+        // (or matched to a cached artifact of these exact bytes).
+        let runtime = marker::read_runtime(&bytes);
         let pre = self.link(&path, &component)?;
         let duration = started.elapsed();
         let log_stream_name = environment::new_log_stream_name(&config.version);

@@ -104,6 +104,8 @@ pub(crate) struct State {
     pub(crate) timed_out: bool,
     /// The sandbox's environment, also given to WASI.
     pub(crate) environment: Arc<Vec<(String, String)>>,
+    /// Its share of the worker threads when it computes for long.
+    pub(crate) slices: crate::fair::Slices,
 }
 
 impl WasiView for State {

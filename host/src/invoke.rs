@@ -196,6 +196,7 @@ impl Function {
                 state.deadline = deadline;
                 state.timed_out = false;
                 state.limiter.reset_peak();
+                state.slices.reset();
                 Ok(instance)
             }
             None => {
@@ -240,43 +241,14 @@ impl Function {
             .map_or(0, |i| i.store.data().limiter.peak_bytes());
 
         let (result, status, reusable) = match end {
-            CallEnd::Returned(Ok(response)) if response.len() > MAX_RESPONSE_BYTES => (
-                Err(FunctionError::sandbox(
-                    "Function.ResponseSizeTooLarge",
-                    format!(
-                        "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-                    ),
-                )),
-                ReportStatus::Success,
-                true,
-            ),
-            CallEnd::Returned(Ok(response)) => (Ok(response), ReportStatus::Success, true),
-            CallEnd::Returned(Err(error)) => (
-                Err(FunctionError::from_handler(
-                    ErrorStyle::for_runtime(inner.runtime.as_deref()),
-                    &request_id,
-                    error.error_type,
-                    error.error_message,
-                    error.stack_trace,
-                )),
-                ReportStatus::Success,
-                true,
-            ),
-            _ if timed_out => {
-                log.write(logs::timeout_line(&request_id, timeout).as_bytes());
-                (
-                    Err(FunctionError::sandbox(
-                        "Sandbox.Timedout",
-                        format!(
-                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-                            timeout.as_secs_f64()
-                        ),
-                    )),
-                    ReportStatus::Timeout,
-                    false,
-                )
+            CallEnd::Returned(Ok(response)) if response.len() > MAX_RESPONSE_BYTES => {
+                (Err(response_too_large()), ReportStatus::Success, true)
             }
-            CallEnd::Trapped(_) if out_of_memory => {
+            CallEnd::Returned(Ok(response)) => (Ok(response), ReportStatus::Success, true),
+            // A guest refused memory at the cap usually reports it in its own
+            // words (Python's `MemoryError`, JavaScript's "out of memory") or
+            // traps; either way Lambda would have killed it at the cap.
+            CallEnd::Trapped(_) | CallEnd::Returned(Err(_)) if out_of_memory => {
                 log.write(
                     format!(
                         "RequestId: {request_id} Error: Runtime exited with error: memory limit of {} MB reached\n",
@@ -295,11 +267,51 @@ impl Function {
                     false,
                 )
             }
+            CallEnd::Returned(Err(error)) => {
+                // The error JSON is a response payload and has its limit; the
+                // size is checked before the JSON is built, so a guest cannot
+                // make the host render megabytes of frames.
+                let size = error.error_type.len()
+                    + error.error_message.len()
+                    + error
+                        .stack_trace
+                        .iter()
+                        .map(|frame| frame.len() + 3)
+                        .sum::<usize>();
+                let rendered = (size <= MAX_RESPONSE_BYTES).then(|| {
+                    FunctionError::from_handler(
+                        ErrorStyle::for_runtime(inner.runtime.as_deref()),
+                        &request_id,
+                        error.error_type,
+                        error.error_message,
+                        error.stack_trace,
+                    )
+                });
+                let error = rendered
+                    .filter(|error| error.payload.len() <= MAX_RESPONSE_BYTES)
+                    .unwrap_or_else(response_too_large);
+                (Err(error), ReportStatus::Success, true)
+            }
+            _ if timed_out => {
+                log.write(logs::timeout_line(&request_id, timeout).as_bytes());
+                (
+                    Err(FunctionError::sandbox(
+                        "Sandbox.Timedout",
+                        format!(
+                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                            timeout.as_secs_f64()
+                        ),
+                    )),
+                    ReportStatus::Timeout,
+                    false,
+                )
+            }
             CallEnd::Trapped(error) => {
                 let cause = trap_message(&error);
                 log.write(
                     format!(
-                        "RequestId: {request_id} Error: Runtime exited with error: {error:?}\nRuntime.ExitError\n"
+                        "RequestId: {request_id} Error: Runtime exited with error: {}\nRuntime.ExitError\n",
+                        trap_log(&error)
                     )
                     .as_bytes(),
                 );
@@ -330,8 +342,10 @@ impl Function {
 
         if reusable
             && config.reuse_instances
-            && let Some(instance) = instance
+            && let Some(mut instance) = instance
         {
+            // An idle instance holds no turn.
+            instance.store.data_mut().slices.release();
             instance.log.set_sink(None);
             let mut warm = inner.warm.lock().unwrap_or_else(|e| e.into_inner());
             if warm.is_none() {
@@ -453,20 +467,23 @@ impl Function {
                 deadline,
                 timed_out: false,
                 environment: variables,
+                slices: crate::fair::Slices::default(),
             },
         );
         store.limiter(|state| &mut state.limiter);
         // Every epoch tick checks the wall clock: past the deadline the guest
         // is interrupted, otherwise it yields so other invocations (and the
-        // async timeout) get to run.
+        // async timeout) get to run; a guest that computes for long takes
+        // turns with the others (see `fair.rs`).
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut store| {
+        let turns = shared.engine.turns.clone();
+        store.epoch_deadline_callback(move |mut store| {
             let state = store.data_mut();
             if Instant::now() >= state.deadline {
                 state.timed_out = true;
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                Ok(state.slices.at_tick(&turns))
             }
         });
 
@@ -484,6 +501,29 @@ impl Function {
             _slot: slot,
         })
     }
+}
+
+/// Lambda's answer to a response, or an error JSON, over the payload limit.
+fn response_too_large() -> FunctionError {
+    FunctionError::sandbox(
+        "Function.ResponseSizeTooLarge",
+        format!(
+            "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+        ),
+    )
+}
+
+/// A trap for the function's log: the error and its causes (the trap, the
+/// guest's wasm backtrace), never the host's own Rust backtrace, which
+/// `{:?}` would add (and resolve, at the cost of loading the host's debug
+/// information) when `RUST_BACKTRACE` is set.
+fn trap_log(error: &wasmtime::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        text.push_str("\n\nCaused by:\n    ");
+        text.push_str(&cause.to_string());
+    }
+    text
 }
 
 /// Instantiation refused by the limiter fails with an error rather than a

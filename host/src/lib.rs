@@ -46,6 +46,7 @@ mod cache;
 mod engine;
 mod environment;
 mod error;
+mod fair;
 mod function;
 mod host;
 mod invoke;
@@ -63,7 +64,7 @@ pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
 pub use error::{FunctionError, InvokeError};
 pub use function::{
     DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionConfig, LoadError, LoadInfo, MAX_TIMEOUT,
-    MEMORY_RANGE_MB,
+    MEMORY_RANGE_MB, duration_from_secs, timeout_from_secs,
 };
 pub use host::{Host, HostConfig};
 pub use invoke::{
