@@ -11,6 +11,7 @@ use wasm_lambda::build::{BuildOptions, build};
 use wasm_lambda::server::{Server, ServerConfig, shutdown_signal};
 use wasm_lambda::{
     FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink,
+    timeout_from_secs,
 };
 
 /// Exit status for a function error (the error JSON is still printed).
@@ -120,6 +121,11 @@ struct ServeArgs {
     /// A TOML file declaring functions (see README).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Where accepted Event invocations are kept until they end [default:
+    /// the config file's `state_dir`, else $WASM_LAMBDA_STATE_DIR, else
+    /// ~/.local/state/wasm-lambda].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -251,9 +257,7 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>> {
 
 fn run_invoke(args: InvokeArgs) -> Result<u8> {
     let event = read_event(&args)?;
-    if !args.timeout.is_finite() || args.timeout <= 0.0 {
-        bail!("--timeout must be a positive number of seconds");
-    }
+    let timeout = timeout_from_secs(args.timeout, "--timeout").map_err(anyhow::Error::msg)?;
     let name = match &args.function_name {
         Some(name) => name.clone(),
         None => args
@@ -264,7 +268,7 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
     };
     let mut config = FunctionConfig::new(name, &args.component);
     config.memory_mb = args.memory;
-    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.timeout = timeout;
     config.region = args.region.clone();
     config.handler = args.handler.clone();
     config.environment = args.env.iter().cloned().collect();
@@ -304,6 +308,9 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     if args.listen.is_some() {
         config.listen = args.listen;
     }
+    if args.state_dir.is_some() {
+        config.state_dir = args.state_dir;
+    }
     if config.functions.is_empty() {
         bail!("no functions to serve: give --function NAME=PATH or --config FILE");
     }
@@ -314,7 +321,12 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     runtime.block_on(async {
         // Function logs stream to the server's stderr as they are written,
         // so a running invocation's START line is visible at once.
+        let mut engine = wasm_lambda::EngineConfig::default();
+        if let Some(slots) = config.long_running_slots {
+            engine.long_running_slots = slots;
+        }
         let host = Host::new(HostConfig {
+            engine,
             log_sink: Some(stderr_sink()),
             ..HostConfig::default()
         })?;
@@ -331,15 +343,10 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
 }
 
 fn run_runtime(component: Option<PathBuf>, timeout: f64) -> Result<u8> {
-    if !timeout.is_finite() || timeout <= 0.0 {
-        bail!("--timeout must be a positive number of seconds");
-    }
+    let timeout = timeout_from_secs(timeout, "--timeout").map_err(anyhow::Error::msg)?;
     let env = std::env::vars().collect();
-    let settings = wasm_lambda::runtime_api::RuntimeSettings::from_env(
-        &env,
-        component.as_deref(),
-        Duration::from_secs_f64(timeout),
-    )?;
+    let settings =
+        wasm_lambda::runtime_api::RuntimeSettings::from_env(&env, component.as_deref(), timeout)?;
     wasm_lambda::runtime_api::run(&settings, None)?;
     Ok(0)
 }

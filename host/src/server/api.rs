@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::events::QueuedEvent;
+use super::queue::StoredEvent;
 use super::{AppState, Deployed, base64_encode};
 use crate::error::InvokeError;
 use crate::invoke::{CognitoIdentity, InvokeRequest, MAX_REQUEST_BYTES};
@@ -29,10 +29,40 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/2015-03-31/functions/", get(list_functions))
         .route("/2015-03-31/functions", get(list_functions))
         .route("/2015-03-31/functions/{name}", get(get_function))
+        .route(QUEUE_PATH, get(queue_counts))
         // Payloads over Lambda's limits get Lambda's 413 from the handler,
-        // which needs to see them; far larger bodies are cut off here.
+        // which needs to see them; far larger bodies are cut off here, and
+        // the plain-text 413 that the cut-off produces is answered as
+        // Lambda's service error instead.
         .layer(DefaultBodyLimit::max(4 * MAX_REQUEST_BYTES))
+        .layer(axum::middleware::map_response(as_service_errors))
         .with_state(state)
+}
+
+/// Rewrites the framework's own rejections (a body over the cut-off) into
+/// Lambda's service-error shape, which every client expects.
+async fn as_service_errors(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && !response.headers().contains_key("x-amzn-errortype")
+    {
+        return from_invoke_error(&InvokeError::RequestEntityTooLarge {
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    response
+}
+
+/// The admin view of the `Event` queue: pending, retrying, failed and
+/// succeeded counts, as JSON.
+pub const QUEUE_PATH: &str = "/wasm-lambda/queue";
+
+async fn queue_counts(State(state): State<Arc<AppState>>) -> Response {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.counts()).await {
+        Ok(Ok(counts)) => axum::Json(counts).into_response(),
+        Ok(Err(error)) => from_invoke_error(&InvokeError::Service(format!("{error:#}"))),
+        Err(error) => from_invoke_error(&InvokeError::Service(error.to_string())),
+    }
 }
 
 /// A service error as Lambda sends it: the code in `X-Amzn-ErrorType`, the
@@ -79,7 +109,7 @@ fn parse_function_name(text: &str) -> (String, Option<String>) {
     }
 }
 
-fn function_arn(state: &AppState, name: &str) -> String {
+pub(crate) fn function_arn(state: &AppState, name: &str) -> String {
     format!(
         "arn:aws:lambda:{}:000000000000:function:{name}",
         state.region
@@ -170,7 +200,11 @@ async fn invoke(
         ..InvokeRequest::default()
     };
     match invocation_type {
-        "RequestResponse" => request_response(deployed, request, &headers).await,
+        "RequestResponse" => {
+            // Counted as in flight, so that a shutdown waits for it.
+            let _in_flight = state.in_flight.token();
+            request_response(deployed, request, &headers).await
+        }
         "Event" => queue_event(&state, deployed, request).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
         other => service_error(
@@ -243,14 +277,29 @@ async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeReque
         ));
     }
     let request_id = request.request_id.clone().unwrap_or_default();
-    let event = QueuedEvent {
-        function: deployed.function.clone(),
-        concurrency: deployed.concurrency.clone(),
-        request,
-    };
-    if state.events.try_send(event).is_err() {
+    let Ok(slot) = state.queue_slots.clone().try_acquire_owned() else {
         return service_error(429, "TooManyRequestsException", "The event queue is full.");
-    }
+    };
+    // The 202 promises the event will run: it is on disk before the answer.
+    let event = StoredEvent::new(&deployed.function.config().name, &request);
+    let store = state.store.clone();
+    let stored = event.clone();
+    let id = match tokio::task::spawn_blocking(move || store.insert(&stored)).await {
+        Ok(Ok(id)) => id,
+        Ok(Err(error)) => {
+            return from_invoke_error(&InvokeError::Service(format!(
+                "failed to store the event: {error:#}"
+            )));
+        }
+        Err(error) => {
+            return from_invoke_error(&InvokeError::Service(format!(
+                "failed to store the event: {error}"
+            )));
+        }
+    };
+    // The dispatcher is gone only during shutdown; the stored event then
+    // runs when the server starts again.
+    let _ = state.accepted.send((id, event, Some(slot)));
     with_request_id(StatusCode::ACCEPTED.into_response(), &request_id)
 }
 

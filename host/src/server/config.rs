@@ -1,14 +1,13 @@
 //! The server's configuration file (TOML) and `--function NAME=PATH` flags.
 
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
-use serde::Deserialize;
-
-use crate::function::FunctionConfig;
+use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
+use crate::function::{FunctionConfig, timeout_from_secs};
 
 /// The default address: loopback only, since the server does no authentication.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -37,6 +36,15 @@ pub struct ServerConfig {
     /// Seconds between retries of a failed `Event` invocation (Lambda waits
     /// about a minute; 1 s by default here).
     pub event_retry_delay: Option<f64>,
+    /// Where accepted `Event` invocations are stored until they end
+    /// ([`default_state_dir`](super::default_state_dir) by default). One
+    /// server at a time may use a folder; a restarted server runs what the
+    /// last one left.
+    pub state_dir: Option<PathBuf>,
+    /// How many guests that compute for long (over 20 ms in one
+    /// invocation) may run at once; default one fewer than the machine's
+    /// threads, so that they cannot starve short invocations.
+    pub long_running_slots: Option<usize>,
     /// The functions to deploy.
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,
@@ -64,6 +72,15 @@ pub struct FunctionSpec {
     /// Reuse one instance between consecutive invocations.
     #[serde(default)]
     pub reuse_instances: bool,
+    /// `Event` invocations: retries after a function error (0 to 2, default 2).
+    pub maximum_retry_attempts: Option<u32>,
+    /// `Event` invocations: seconds an event may wait to run (60 to 21,600,
+    /// default 21,600).
+    pub maximum_event_age: Option<u64>,
+    /// `Event` invocations that give up go here: `function:NAME` (a served
+    /// function, invoked with Lambda's destination record) or `file:PATH`
+    /// (the record appended as one JSON line).
+    pub on_failure: Option<String>,
 }
 
 impl ServerConfig {
@@ -78,6 +95,18 @@ impl ServerConfig {
             if function.component.is_relative() {
                 function.component = base.join(&function.component);
             }
+            // A dead-letter file, like a component, is relative to the file.
+            if let Some(target) = function.on_failure.as_mut()
+                && let Some(file) = target.strip_prefix("file:")
+                && Path::new(file).is_relative()
+            {
+                *target = format!("file:{}", base.join(file).display());
+            }
+        }
+        if let Some(dir) = config.state_dir.as_mut()
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
         }
         Ok(config)
     }
@@ -96,6 +125,9 @@ impl ServerConfig {
             environment: BTreeMap::new(),
             reserved_concurrency: None,
             reuse_instances: false,
+            maximum_retry_attempts: None,
+            maximum_event_age: None,
+            on_failure: None,
         });
         Ok(())
     }
@@ -107,6 +139,35 @@ impl ServerConfig {
 }
 
 impl FunctionSpec {
+    /// The function's `Event` invocation settings, checked against Lambda's ranges.
+    pub(crate) fn async_settings(&self) -> Result<AsyncSettings> {
+        let mut settings = AsyncSettings::default();
+        if let Some(retries) = self.maximum_retry_attempts {
+            if retries > MAX_RETRY_ATTEMPTS {
+                bail!(
+                    "function {}: maximum_retry_attempts {retries} is outside Lambda's range of 0 to 2",
+                    self.name
+                );
+            }
+            settings.max_retry_attempts = retries;
+        }
+        if let Some(age) = self.maximum_event_age {
+            if !EVENT_AGE_RANGE_SECS.contains(&age) {
+                bail!(
+                    "function {}: maximum_event_age {age} is outside Lambda's range of 60 to 21600 seconds",
+                    self.name
+                );
+            }
+            settings.max_event_age = std::time::Duration::from_secs(age);
+        }
+        if let Some(target) = &self.on_failure {
+            settings.on_failure = Some(
+                Destination::parse(target).with_context(|| format!("function {}", self.name))?,
+            );
+        }
+        Ok(settings)
+    }
+
     /// The library configuration of this function.
     pub fn to_function_config(&self, region: &str) -> Result<FunctionConfig> {
         let mut config = FunctionConfig::new(&self.name, &self.component);
@@ -118,13 +179,8 @@ impl FunctionSpec {
             config.memory_mb = memory;
         }
         if let Some(timeout) = self.timeout {
-            if !timeout.is_finite() || timeout <= 0.0 {
-                bail!(
-                    "function {}: timeout must be a positive number of seconds",
-                    self.name
-                );
-            }
-            config.timeout = Duration::from_secs_f64(timeout);
+            config.timeout = timeout_from_secs(timeout, "timeout")
+                .map_err(|error| anyhow::anyhow!("function {}: {error}", self.name))?;
         }
         Ok(config)
     }
@@ -133,6 +189,7 @@ impl FunctionSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn reads_the_documented_example() {

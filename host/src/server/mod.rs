@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::function::Function;
@@ -24,8 +25,10 @@ use crate::host::Host;
 mod api;
 mod config;
 mod events;
+mod queue;
 
 pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig};
+pub use queue::{QueueCounts, default_state_dir};
 
 /// A deployed function with its limits and what `GetFunction` reports.
 pub(crate) struct Deployed {
@@ -35,31 +38,48 @@ pub(crate) struct Deployed {
     pub(crate) code_size: u64,
     pub(crate) code_sha256: String,
     pub(crate) last_modified: SystemTime,
+    /// How its `Event` invocations are retried and where they go on failure.
+    pub(crate) async_settings: events::AsyncSettings,
 }
 
 /// What every request handler shares.
 pub(crate) struct AppState {
     pub(crate) functions: BTreeMap<String, Deployed>,
     pub(crate) region: String,
-    pub(crate) events: mpsc::Sender<events::QueuedEvent>,
+    /// Accepted `Event` invocations are stored here before their 202.
+    pub(crate) store: Arc<queue::EventStore>,
+    /// Hands stored events to the dispatcher.
+    pub(crate) accepted: mpsc::UnboundedSender<events::Accepted>,
+    /// Bounds how many accepted events may be waiting or running at once.
+    pub(crate) queue_slots: Arc<Semaphore>,
+    /// Synchronous invocations running now; a shutdown waits for them.
+    pub(crate) in_flight: TaskTracker,
 }
 
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
-    events: mpsc::Receiver<events::QueuedEvent>,
+    accepted: mpsc::UnboundedReceiver<events::Accepted>,
     retry_delay: Duration,
 }
 
-/// How many `Event` invocations may wait in the queue.
+/// How many `Event` invocations accepted by one server may wait or run at
+/// once; more get `TooManyRequestsException`.
 const EVENT_QUEUE_LENGTH: usize = 10_000;
+
+/// After a shutdown signal and the last in-flight invocation, how long
+/// connections get to receive their responses before they are dropped. A
+/// client that is still sending a request then (half a body, or nothing on
+/// an idle keep-alive connection) does not hold the process up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 impl Server {
     /// Loads every function (compiling or loading cached artifacts) and
     /// binds the listening socket.
     pub async fn bind(host: &Host, config: &ServerConfig) -> Result<Server> {
         let region = config.region();
+        let retry_delay = retry_delay(config.event_retry_delay)?;
         let mut functions = BTreeMap::new();
         for spec in &config.functions {
             let library_config = spec.to_function_config(&region)?;
@@ -78,6 +98,7 @@ impl Server {
                 code_size: metadata.len(),
                 code_sha256: base64_encode(blake3::hash(&bytes).as_bytes()),
                 last_modified: metadata.modified().unwrap_or_else(|_| SystemTime::now()),
+                async_settings: spec.async_settings()?,
             };
             if functions.insert(spec.name.clone(), deployed).is_some() {
                 anyhow::bail!("function {} is deployed twice", spec.name);
@@ -89,16 +110,32 @@ impl Server {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("failed to listen on {listen}"))?;
-        let (sender, receiver) = mpsc::channel(EVENT_QUEUE_LENGTH);
+        for (name, deployed) in &functions {
+            if let Some(events::Destination::Function(target)) = &deployed.async_settings.on_failure
+                && !functions.contains_key(target)
+            {
+                anyhow::bail!(
+                    "function {name}: on_failure names function {target}, which is not served"
+                );
+            }
+        }
+        let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
+        let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&state_dir))
+            .await
+            .context("the store task failed")??;
+        let (sender, receiver) = mpsc::unbounded_channel();
         Ok(Server {
             listener,
             state: Arc::new(AppState {
                 functions,
                 region,
-                events: sender,
+                store: Arc::new(store),
+                accepted: sender,
+                queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
+                in_flight: TaskTracker::new(),
             }),
-            events: receiver,
-            retry_delay: Duration::from_secs_f64(config.event_retry_delay.unwrap_or(1.0).max(0.0)),
+            accepted: receiver,
+            retry_delay,
         })
     }
 
@@ -114,26 +151,54 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting requests,
     /// lets in-flight invocations finish and drains the queued `Event`
-    /// invocations before returning.
+    /// invocations before returning. Connections that are not waiting for
+    /// an invocation are closed [`SHUTDOWN_GRACE`] after the last one ends.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let tracker = TaskTracker::new();
+        let stopping = CancellationToken::new();
         let dispatcher = tokio::spawn(events::dispatch(
-            self.events,
+            self.state.clone(),
+            self.accepted,
             tracker.clone(),
             self.retry_delay,
+            stopping.clone(),
         ));
+        let in_flight = self.state.in_flight.clone();
         let app = api::router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server failed")?;
-        // The router (and with it the queue's sender) is gone: the
-        // dispatcher ends once the queue is empty.
+        let signalled = stopping.clone();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            signalled.cancel();
+        });
+        let abandon = async {
+            stopping.cancelled().await;
+            in_flight.close();
+            in_flight.wait().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = serve => served.context("the server failed")?,
+            () = abandon => {}
+        }
+        // Connections may outlive the server future; the dispatcher stops
+        // taking new events on the signal and drains what was accepted.
+        stopping.cancel();
         dispatcher.await.context("the event dispatcher failed")?;
         tracker.close();
         tracker.wait().await;
         Ok(())
     }
+}
+
+/// The pause between attempts of a failed `Event` invocation: one second
+/// unless the config says otherwise.
+fn retry_delay(seconds: Option<f64>) -> Result<Duration> {
+    let Some(seconds) = seconds else {
+        return Ok(Duration::from_secs(1));
+    };
+    crate::function::duration_from_secs(seconds).with_context(|| {
+        format!("event_retry_delay must be a number of seconds from 0 to 2^64, not {seconds:e}")
+    })
 }
 
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
