@@ -1,36 +1,11 @@
 //! The `wasm-lambda` command: stdout, stderr and exit status.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use crate::common::{
-    Native, assert_in_order, cache_dir, guest_target_dir, guests, js_guests, json, native_guests,
-    python_guests, repo_root,
+    Native, assert_in_order, guests, js_guests, json, native_guests, python_guests, repo_root,
+    text, wasm_lambda,
 };
-
-fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
-        .args(args)
-        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
-        .env("CARGO_TARGET_DIR", guest_target_dir())
-        .env_remove("AWS_REGION")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn path(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -1,7 +1,9 @@
 //! What every test shares: the guests (built once per run), one host, and a
 //! precompiled-artifact cache that persists across runs under `target/`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -248,4 +250,34 @@ pub fn native_guests(language: Native) -> &'static NativeGuests {
             probe: build_guest(probe)?,
         })
     })
+}
+
+/// Runs the `wasm-lambda` binary with the tests' shared cache, feeding it
+/// `stdin` when given.
+pub fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args(args)
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .env(
+            "WASM_LAMBDA_STATE_DIR",
+            repo_root().join("target").join("test-state"),
+        )
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env_remove("AWS_REGION")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Bytes as text, for assertions and messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -6,6 +6,8 @@ mod cli;
 mod common;
 mod context;
 mod examples;
+mod faults;
+mod fuzz;
 mod js;
 mod load;
 mod native;

@@ -12,21 +12,34 @@ use serde_json::Value;
 use crate::common::{cache_dir, guests, json, python_guests, repo_root};
 
 /// A running `wasm-lambda serve`, stopped (with SIGINT) when dropped.
-struct Serve {
-    child: Child,
-    endpoint: String,
+pub(crate) struct Serve {
+    pub(crate) child: Child,
+    pub(crate) endpoint: String,
     log: Arc<Mutex<String>>,
     _config_dir: tempfile::TempDir,
 }
 
 impl Serve {
-    fn start(config: &str) -> Serve {
+    pub(crate) fn start(config: &str) -> Serve {
         let config_dir = tempfile::tempdir().unwrap();
+        let state_dir = config_dir.path().join("state");
+        Serve::start_with_state(config, config_dir, &state_dir)
+    }
+
+    /// Starts a server whose config file lives in `config_dir` and whose
+    /// stored events live in `state_dir`, which may outlive it.
+    pub(crate) fn start_with_state(
+        config: &str,
+        config_dir: tempfile::TempDir,
+        state_dir: &Path,
+    ) -> Serve {
         let config_path = config_dir.path().join("functions.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
+            .arg("--state-dir")
+            .arg(state_dir)
             .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -59,12 +72,12 @@ impl Serve {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until the server's log contains `needle`.
-    fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+    pub(crate) fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
         let started = Instant::now();
         loop {
             let log = self.log();
@@ -79,7 +92,7 @@ impl Serve {
         }
     }
 
-    fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
@@ -87,7 +100,7 @@ impl Serve {
         assert!(status.success());
     }
 
-    fn boto3(&self, args: &[&str]) -> Value {
+    pub(crate) fn boto3(&self, args: &[&str]) -> Value {
         let output = Command::new(python())
             .arg(repo_root().join("host/tests/clients/lambda_client.py"))
             .arg(&self.endpoint)
@@ -121,11 +134,11 @@ fn venv_bin(name: &str) -> PathBuf {
     path
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     venv_bin("python")
 }
 
-fn toml_path(path: &Path) -> String {
+pub(crate) fn toml_path(path: &Path) -> String {
     serde_json::to_string(path.to_str().unwrap()).unwrap()
 }
 

@@ -40,6 +40,10 @@ export const handler = async (event, context) => {
       return greet(event.name);
     case 'loop':
       for (;;) {}
+    case 'alloc': {
+      const blocks = [];
+      for (;;) blocks.push(new Uint8Array(1 << 20).fill(1));
+    }
     default:
       return event;
   }

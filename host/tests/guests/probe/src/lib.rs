@@ -53,11 +53,79 @@ fn handler(event: Value, context: Context) -> Result<Value, Error> {
             let bytes = event["bytes"].as_u64().unwrap_or(0) as usize;
             Ok(json!("x".repeat(bytes)))
         }
+        "big_error" => {
+            let bytes = event["bytes"].as_u64().unwrap_or(0) as usize;
+            Err(Error::new("BigError", "x".repeat(bytes)))
+        }
+        "many_frames" => {
+            let frames = event["frames"].as_u64().unwrap_or(0) as usize;
+            Err(Error::new("DeepError", "deep").with_stack_trace(vec![String::new(); frames]))
+        }
+        "write_secret" => {
+            let secret = disguise(event["secret"].as_str().unwrap_or_default());
+            write_secret(&secret);
+            Ok(json!("written"))
+        }
+        "find_secret" => {
+            let secret = disguise(event["secret"].as_str().unwrap_or_default());
+            Ok(json!(find_in_memory(&secret)))
+        }
         other => Err(Error::new(
             "UnknownAction",
             format!("unknown action {other}"),
         )),
     }
+}
+
+/// The bytes that `write_secret` leaves in memory: the event's secret with
+/// every byte flipped, so that the event's own text (which is in memory too)
+/// never matches.
+fn disguise(secret: &str) -> Vec<u8> {
+    secret.bytes().map(|byte| byte ^ 0xa5).collect()
+}
+
+/// Room in static data for a secret.
+static mut STATIC_SECRET: [u8; 64] = [0; 64];
+
+/// Leaves `secret` on the heap (leaked), in static data and on the stack.
+fn write_secret(secret: &[u8]) {
+    let heap: &'static mut Vec<u8> = Box::leak(Box::new(secret.to_vec()));
+    std::hint::black_box(heap);
+    let length = secret.len().min(64);
+    // SAFETY: the guest is single-threaded and nothing else uses the buffer.
+    unsafe {
+        let buffer = &mut *std::ptr::addr_of_mut!(STATIC_SECRET);
+        buffer[..length].copy_from_slice(&secret[..length]);
+        std::hint::black_box(buffer);
+    }
+    let mut stack = [0u8; 64];
+    stack[..length].copy_from_slice(&secret[..length]);
+    std::hint::black_box(&mut stack);
+}
+
+/// Counts the places in the whole linear memory that hold `needle`, other
+/// than the needle itself.
+fn find_in_memory(needle: &[u8]) -> usize {
+    if needle.is_empty() {
+        return 0;
+    }
+    let size = core::arch::wasm32::memory_size(0) * 65536;
+    let own = needle.as_ptr() as usize;
+    let mut found = 0;
+    // Address 0 is skipped: reading it is undefined behaviour in Rust.
+    for address in 8..size.saturating_sub(needle.len()) {
+        if address == own {
+            continue;
+        }
+        let matches = needle.iter().enumerate().all(|(offset, byte)| {
+            // SAFETY: every address below the memory's size is readable.
+            unsafe { std::ptr::read_volatile((address + offset) as *const u8) == *byte }
+        });
+        if matches {
+            found += 1;
+        }
+    }
+    found
 }
 
 wasm_lambda_sdk::handler!(handler);

@@ -80,4 +80,8 @@ def lambda_handler(event, context):
         return six.__version__
     if action == "json":
         return json.loads('{"a": [1, 2.5, null]}')
+    if action == "alloc":
+        blocks = []
+        while True:
+            blocks.append(bytearray(1 << 20))
     raise NotImplementedError(action)

@@ -1,0 +1,390 @@
+//! Load and fault runs against a real `wasm-lambda serve`, outside CI.
+//!
+//! ```sh
+//! cargo run --release -p wasm-lambda-benches --bin stress -- mixed [REQUESTS] [CONCURRENCY]
+//! cargo run --release -p wasm-lambda-benches --bin stress -- fairness [SECONDS] [CONCURRENCY]
+//! ```
+//!
+//! `mixed` sends REQUESTS invocations (default 30,000) at CONCURRENCY
+//! (default 16), a quarter of them hostile (loops, memory bombs, traps,
+//! panics, oversized responses and errors, malformed and oversized events),
+//! and prints how many were answered, answered correctly, crossed (a
+//! response that belongs to another request), lost, the throughput, and the
+//! server's RSS before and after.
+//!
+//! `fairness` measures a short function's throughput alone, then while three
+//! callers keep another function in an infinite loop (1 s timeout), and
+//! prints both and their ratio.
+//!
+//! The server is `target/release/wasm-lambda` (build it first); the guest is
+//! the tests' probe, built here through the library.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("benches/ has a parent")
+        .to_path_buf()
+}
+
+fn build_probe() -> PathBuf {
+    let root = repo_root();
+    let options = wasm_lambda::build::BuildOptions {
+        target_dir: Some(root.join("target").join("wasm-guests")),
+        ..wasm_lambda::build::BuildOptions::new(root.join("host/tests/guests/probe"))
+    };
+    wasm_lambda::build::build(&options, &mut |_| {})
+        .expect("the probe builds")
+        .component
+}
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(probe: &Path, settings: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("functions.toml");
+        let probe = serde_json::to_string(probe.to_str().unwrap()).unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "{settings}\n[[function]]\nname = \"good\"\ncomponent = {probe}\n\n\
+                 [[function]]\nname = \"hostile\"\ncomponent = {probe}\ntimeout = 1\n\
+                 maximum_retry_attempts = 0\n\n\
+                 [[function]]\nname = \"heavy\"\ncomponent = {probe}\ntimeout = 60\nmemory = 512\n"
+            ),
+        )
+        .unwrap();
+        let binary = repo_root().join("target/release/wasm-lambda");
+        let mut child = Command::new(&binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{}: {error} (build it first)", binary.display()));
+        // Read the address, then keep draining the log.
+        let mut stderr = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let address = loop {
+            let mut byte = [0u8; 1];
+            if stderr.read(&mut byte).unwrap() == 0 {
+                panic!("serve exited: {}", String::from_utf8_lossy(&seen));
+            }
+            seen.push(byte[0]);
+            let text = String::from_utf8_lossy(&seen);
+            if text.ends_with('\n')
+                && let Some(address) = text
+                    .lines()
+                    .last()
+                    .and_then(|l| l.split(" on http://").nth(1))
+            {
+                break address.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Server {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+
+    fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmRSS:"))
+                    .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// One invocation: the status, the function-error header and the body.
+fn invoke(
+    agent: &ureq::Agent,
+    address: &str,
+    function: &str,
+    body: &[u8],
+) -> Result<(u16, bool, String), ureq::Error> {
+    let url = format!("http://{address}/2015-03-31/functions/{function}/invocations");
+    let mut response = agent.post(&url).send(body)?;
+    let status = response.status().as_u16();
+    let function_error = response.headers().contains_key("x-amz-function-error");
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()?;
+    Ok((status, function_error, text))
+}
+
+/// Whether an answer (status, function-error header, body) is the right one.
+type Check = Box<dyn Fn(u16, bool, &str) -> bool + Send>;
+
+/// The request that invocation number `n` sends, and what a right answer is.
+fn request(n: u64) -> (&'static str, Vec<u8>, Check) {
+    let error_type = |expected: &'static str| -> Check {
+        Box::new(move |status, function_error, body| {
+            status == 200
+                && function_error
+                && serde_json::from_str::<Value>(body)
+                    .is_ok_and(|value| value["errorType"] == expected)
+        })
+    };
+    match n % 16 {
+        0 => (
+            "hostile",
+            br#"{"action":"loop"}"#.to_vec(),
+            error_type("Sandbox.Timedout"),
+        ),
+        // Under load a memory bomb may meet its timeout before the cap.
+        1 => (
+            "hostile",
+            br#"{"action":"alloc"}"#.to_vec(),
+            Box::new(|status, function_error, body| {
+                status == 200
+                    && function_error
+                    && serde_json::from_str::<Value>(body).is_ok_and(|value| {
+                        value["errorType"] == "Runtime.OutOfMemory"
+                            || value["errorType"] == "Sandbox.Timedout"
+                    })
+            }),
+        ),
+        2 => (
+            "hostile",
+            br#"{"action":"trap"}"#.to_vec(),
+            error_type("Runtime.ExitError"),
+        ),
+        3 => (
+            "heavy",
+            br#"{"action":"many_frames","frames":3000000}"#.to_vec(),
+            error_type("Function.ResponseSizeTooLarge"),
+        ),
+        4 => (
+            "hostile",
+            b"{not json".to_vec(),
+            Box::new(|status, _, _| status == 400),
+        ),
+        5 if n % 64 == 5 => (
+            "hostile",
+            vec![b' '; 7 << 20],
+            Box::new(|status, _, _| status == 413),
+        ),
+        _ => {
+            let body = format!(r#"{{"action":"echo","n":{n}}}"#);
+            let expected = body.clone();
+            (
+                "good",
+                body.into_bytes(),
+                Box::new(move |status, function_error, text| {
+                    status == 200 && !function_error && text == expected
+                }),
+            )
+        }
+    }
+}
+
+fn mixed(requests: u64, concurrency: usize) {
+    let probe = build_probe();
+    let server = Server::start(&probe, "");
+    let rss_before = server.rss_kb();
+    let next = Arc::new(AtomicU64::new(0));
+    let answered = Arc::new(AtomicU64::new(0));
+    let correct = Arc::new(AtomicU64::new(0));
+    let crossed = Arc::new(AtomicU64::new(0));
+    let lost = Arc::new(AtomicU64::new(0));
+    let wrong = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        u64,
+    >::new()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, answered, correct, crossed, lost, wrong) = (
+                next.clone(),
+                answered.clone(),
+                correct.clone(),
+                crossed.clone(),
+                lost.clone(),
+                wrong.clone(),
+            );
+            let address = server.address.clone();
+            std::thread::spawn(move || {
+                let agent = agent();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= requests {
+                        return;
+                    }
+                    let (function, body, check) = request(n);
+                    match invoke(&agent, &address, function, &body) {
+                        Ok((status, function_error, text)) => {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                            if check(status, function_error, &text) {
+                                correct.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                if function == "good" && text.contains("\"echo\"") {
+                                    crossed.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // What the wrong answers were, by request kind.
+                                let sent = String::from_utf8_lossy(&body[..body.len().min(40)])
+                                    .into_owned();
+                                let got = serde_json::from_str::<Value>(&text)
+                                    .map(|value| value["errorType"].to_string())
+                                    .unwrap_or_else(|_| text.chars().take(60).collect());
+                                *wrong
+                                    .lock()
+                                    .unwrap()
+                                    .entry(format!("{sent} -> {status} {got}"))
+                                    .or_default() += 1;
+                            }
+                        }
+                        Err(_) => {
+                            lost.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let elapsed = started.elapsed();
+    let rss_after = server.rss_kb();
+    let alive = agent()
+        .get(format!("http://{}/2015-03-31/functions", server.address))
+        .call()
+        .is_ok();
+    println!(
+        "mixed: {requests} requests at concurrency {concurrency} in {:.1} s: answered {}, correct {}, crossed {}, lost {}, {:.0} req/s; RSS {} MB before, {} MB after; server alive: {alive}",
+        elapsed.as_secs_f64(),
+        answered.load(Ordering::Relaxed),
+        correct.load(Ordering::Relaxed),
+        crossed.load(Ordering::Relaxed),
+        lost.load(Ordering::Relaxed),
+        requests as f64 / elapsed.as_secs_f64(),
+        rss_before / 1024,
+        rss_after / 1024,
+    );
+    for (answer, count) in wrong.lock().unwrap().iter() {
+        println!("  wrong x{count}: {answer}");
+    }
+}
+
+/// Requests per second of `good` echoes at `concurrency` for `seconds`.
+fn throughput(address: &str, seconds: f64, concurrency: usize) -> f64 {
+    let done = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let done = done.clone();
+            let address = address.to_string();
+            std::thread::spawn(move || {
+                let agent = agent();
+                while Instant::now() < deadline {
+                    if let Ok((200, false, _)) =
+                        invoke(&agent, &address, "good", br#"{"action":"echo"}"#)
+                    {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / seconds
+}
+
+fn fairness(seconds: f64, concurrency: usize) {
+    let probe = build_probe();
+    // Side by side: the default sharing, and none (every guest may run on
+    // every thread, as before the long-running gate).
+    for (name, settings) in [
+        ("fair sharing", ""),
+        ("no sharing", "long_running_slots = 1000000"),
+    ] {
+        let server = Server::start(&probe, settings);
+        // Warm up the artifact cache and the pool.
+        throughput(&server.address, 1.0, concurrency);
+        let alone = throughput(&server.address, seconds, concurrency);
+        let stop = Arc::new(AtomicBool::new(false));
+        let loopers: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = stop.clone();
+                let address = server.address.clone();
+                std::thread::spawn(move || {
+                    let agent = agent();
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = invoke(&agent, &address, "hostile", br#"{"action":"loop"}"#);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let loaded = throughput(&server.address, seconds, concurrency);
+        stop.store(true, Ordering::Relaxed);
+        for looper in loopers {
+            looper.join().unwrap();
+        }
+        println!(
+            "fairness ({name}): `good` at concurrency {concurrency} for {seconds} s: {alone:.0} req/s alone, {loaded:.0} req/s beside 3 callers looping in `hostile`: {:.2}x",
+            loaded / alone
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |index: usize, default: f64| {
+        args.get(index)
+            .map(|text| text.parse::<f64>().expect("a number"))
+            .unwrap_or(default)
+    };
+    match args.first().map(String::as_str) {
+        Some("mixed") => mixed(number(1, 30_000.0) as u64, number(2, 16.0) as usize),
+        Some("fairness") => fairness(number(1, 5.0), number(2, 8.0) as usize),
+        _ => {
+            eprintln!(
+                "usage: stress mixed [REQUESTS] [CONCURRENCY] | stress fairness [SECONDS] [CONCURRENCY]"
+            );
+            std::process::exit(2);
+        }
+    }
+}

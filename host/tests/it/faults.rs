@@ -1,0 +1,675 @@
+//! The fault suite: damaged components and caches, absurd settings, guests
+//! that exhaust memory or return oversized errors, a guest looking for the
+//! last invocation's data, and clients that misbehave. Each ends in a clear
+//! error or Lambda's answer; none panics the host or reaches another
+//! invocation.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use wasm_lambda::{
+    EngineConfig, FunctionConfig, Host, HostConfig, InvokeRequest, LoadSource, MAX_RESPONSE_BYTES,
+    ReportStatus,
+};
+
+use crate::common::{
+    cache_dir, guests, invoke, js_guests, json, load, python_guests, text, wasm_lambda,
+};
+use crate::server::{Serve, toml_path};
+
+fn host_without_cache() -> Host {
+    Host::new(HostConfig {
+        cache_dir: None,
+        engine: EngineConfig {
+            max_instances: 4,
+            ..EngineConfig::default()
+        },
+        ..HostConfig::default()
+    })
+    .unwrap()
+}
+
+/// A small deterministic generator (xorshift), so that the damaged inputs
+/// are the same on every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+}
+
+fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn truncated_and_bit_flipped_components_are_load_errors_not_panics() {
+    let bytes = std::fs::read(&guests().hello).unwrap();
+    let host = host_without_cache();
+    let dir = tempfile::tempdir().unwrap();
+    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut cuts: Vec<usize> = vec![bytes.len() / 3, bytes.len() / 2, bytes.len() * 2 / 3];
+    cuts.extend((0..40).map(|_| random.below(bytes.len())));
+    for cut in cuts {
+        let path = write_temp(dir.path(), "cut.wasm", &bytes[..cut]);
+        let loaded = host.load(FunctionConfig::new("cut", &path));
+        assert!(loaded.is_err(), "a component cut at {cut} bytes loaded");
+    }
+    // A flipped bit may still leave a valid component; whatever loads must
+    // also invoke without taking the host down.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    for _ in 0..25 {
+        let mut damaged = bytes.clone();
+        let at = random.below(damaged.len());
+        damaged[at] ^= 1 << random.below(8);
+        let path = write_temp(dir.path(), "flipped.wasm", &damaged);
+        if let Ok(function) = host.load(FunctionConfig::new("flipped", &path)) {
+            let _ = runtime.block_on(function.invoke(InvokeRequest::new("{}")));
+        }
+    }
+    // The host is still fine.
+    let function = host
+        .load(FunctionConfig::new("hello", &guests().hello))
+        .unwrap();
+    let invocation = runtime
+        .block_on(function.invoke(InvokeRequest::new(r#"{"first_name":"A","last_name":"B"}"#)))
+        .unwrap();
+    assert_eq!(invocation.payload(), r#"{"message":"Hello A B!"}"#);
+}
+
+#[test]
+fn the_cli_refuses_a_truncated_component_in_one_line() {
+    let bytes = std::fs::read(&guests().hello).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for fraction in [3, 2] {
+        let path = write_temp(dir.path(), "cut.wasm", &bytes[..bytes.len() / fraction]);
+        let zip = dir.path().join("cut.zip");
+        for args in [
+            vec!["invoke", path.to_str().unwrap()],
+            vec![
+                "package",
+                path.to_str().unwrap(),
+                "--output",
+                zip.to_str().unwrap(),
+            ],
+        ] {
+            let output = wasm_lambda(&args, Some("{}"));
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(stderr.contains("cut.wasm"), "names the file: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn durations_no_duration_can_hold_are_clear_errors() {
+    for timeout in ["1e300", "inf", "0", "NaN", "901"] {
+        let output = wasm_lambda(
+            &[
+                "invoke",
+                guests().hello.to_str().unwrap(),
+                "--timeout",
+                timeout,
+            ],
+            Some("{}"),
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "--timeout {timeout}: {stderr}"
+        );
+        assert!(stderr.contains("--timeout"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args(["runtime", "--timeout=1e300"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(!text(&output.stderr).contains("panicked"));
+
+    let dir = tempfile::tempdir().unwrap();
+    for (setting, needle) in [
+        ("event_retry_delay = 1e300\n", "event_retry_delay"),
+        ("event_retry_delay = -2\n", "event_retry_delay"),
+        ("", "timeout 1e300 s is outside"),
+    ] {
+        let timeout = if setting.is_empty() {
+            "timeout = 1e300\n"
+        } else {
+            ""
+        };
+        let config = format!(
+            "{setting}[[function]]\nname = \"hello\"\ncomponent = {}\n{timeout}",
+            toml_path(&guests().hello)
+        );
+        let path = write_temp(dir.path(), "functions.toml", config.as_bytes());
+        let output = wasm_lambda(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--config",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn out_of_memory_is_runtime_out_of_memory_in_every_language() {
+    for (name, component) in [
+        ("rust", &guests().probe),
+        ("python", &python_guests().probe),
+        ("js", &js_guests().probe),
+    ] {
+        let function = load(&format!("oom-{name}"), component, |config| {
+            config.timeout = Duration::from_secs(60);
+        });
+        let invocation = invoke(&function, r#"{"action":"alloc"}"#).await;
+        let error = invocation
+            .function_error()
+            .unwrap_or_else(|| panic!("{name}: {}", invocation.payload()));
+        assert_eq!(error.error_type, "Runtime.OutOfMemory", "{name}: {error:?}");
+        assert_eq!(
+            invocation.report.status,
+            ReportStatus::Error("Runtime.OutOfMemory".into()),
+            "{name}"
+        );
+        assert!(
+            invocation
+                .log
+                .contains("Status: error\tError Type: Runtime.OutOfMemory"),
+            "{name}: {}",
+            invocation.log
+        );
+        // The next invocation gets a fresh sandbox and works.
+        let next = invoke(&function, r#"{"action":"echo","n":1}"#).await;
+        assert!(
+            next.function_error().is_none(),
+            "{name}: {}",
+            next.payload()
+        );
+    }
+}
+
+#[tokio::test]
+async fn error_payloads_are_bounded_like_responses() {
+    let function = load("big-errors", &guests().probe, |config| {
+        config.memory_mb = 512;
+        config.timeout = Duration::from_secs(60);
+    });
+    for event in [
+        r#"{"action":"big_error","bytes":7000000}"#,
+        r#"{"action":"many_frames","frames":3000000}"#,
+    ] {
+        let invocation = invoke(&function, event).await;
+        let error = invocation.function_error().expect("an error");
+        assert_eq!(error.error_type, "Function.ResponseSizeTooLarge", "{event}");
+        assert!(invocation.payload().len() < 1024, "{event}");
+    }
+    // Just under the limit, the handler's own error arrives whole.
+    let invocation = invoke(&function, r#"{"action":"big_error","bytes":6000000}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "BigError");
+    assert!(invocation.payload().len() <= MAX_RESPONSE_BYTES);
+}
+
+#[test]
+fn an_artifact_of_another_component_is_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_of = |name: &str| dir.path().join(name);
+    let host_with = |cache: PathBuf| {
+        Host::new(HostConfig {
+            cache_dir: Some(cache),
+            engine: EngineConfig {
+                max_instances: 4,
+                ..EngineConfig::default()
+            },
+            ..HostConfig::default()
+        })
+        .unwrap()
+    };
+    // One entry each, in two caches.
+    host_with(cache_of("a"))
+        .load(FunctionConfig::new("hello", &guests().hello))
+        .unwrap();
+    host_with(cache_of("b"))
+        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .unwrap();
+    let entry = |cache: &Path| {
+        let entries: Vec<PathBuf> = std::fs::read_dir(cache)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        entries.into_iter().next().unwrap()
+    };
+    // The calculator's artifact, put where the hello's belongs.
+    std::fs::copy(entry(&cache_of("b")), entry(&cache_of("a"))).unwrap();
+    let host = host_with(cache_of("a"));
+    let function = host
+        .load(FunctionConfig::new("hello", &guests().hello))
+        .unwrap();
+    assert_eq!(function.load_info().source, LoadSource::Compiled);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let invocation = runtime
+        .block_on(function.invoke(InvokeRequest::new(r#"{"first_name":"A","last_name":"B"}"#)))
+        .unwrap();
+    assert_eq!(invocation.payload(), r#"{"message":"Hello A B!"}"#);
+
+    // An entry others could have written is not trusted either.
+    use std::os::unix::fs::PermissionsExt;
+    let hello_entry = entry(&cache_of("a"));
+    std::fs::set_permissions(&hello_entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let reloaded = host_with(cache_of("a"))
+        .load(FunctionConfig::new("hello", &guests().hello))
+        .unwrap();
+    assert_eq!(reloaded.load_info().source, LoadSource::Compiled);
+    let mode = std::fs::metadata(cache_of("a"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the cache folder is private");
+}
+
+#[test]
+fn a_trap_log_never_carries_the_hosts_backtrace() {
+    let output = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args(["invoke", guests().probe.to_str().unwrap()])
+        .args(["--event", r#"{"action":"trap"}"#])
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Runtime.ExitError"), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    for host_detail in [
+        "Stack backtrace",
+        "host/src/",
+        "wasmtime::",
+        ".cargo/registry",
+    ] {
+        assert!(
+            !stderr.contains(host_detail),
+            "{host_detail:?} in the function's log:\n{stderr}"
+        );
+    }
+}
+
+fn probe_config() -> String {
+    format!(
+        "[[function]]\nname = \"probe\"\ncomponent = {}\n",
+        toml_path(&guests().probe)
+    )
+}
+
+fn address(serve: &Serve) -> String {
+    serve.endpoint.trim_start_matches("http://").to_string()
+}
+
+#[test]
+fn a_body_over_the_cut_off_gets_lambdas_413() {
+    let serve = Serve::start(&probe_config());
+    let mut stream = TcpStream::connect(address(&serve)).unwrap();
+    let length = 30 << 20;
+    write!(
+        stream,
+        "POST /2015-03-31/functions/probe/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // The server may answer and close before the whole body is sent.
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..30 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = text(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains("x-amzn-errortype: requestentitytoolargeexception"),
+        "{answer}"
+    );
+    let body = json(answer.split("\r\n\r\n").nth(1).unwrap_or_default());
+    assert_eq!(body["Type"], "User");
+    assert!(
+        body["Message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Request must be smaller than 6291456 bytes")
+    );
+}
+
+#[test]
+fn a_client_stuck_mid_body_does_not_hold_up_shutdown() {
+    let mut serve = Serve::start(&probe_config());
+    let mut stream = TcpStream::connect(address(&serve)).unwrap();
+    write!(
+        stream,
+        "POST /2015-03-31/functions/probe/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{{\"a\":"
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let status = Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Without the grace period's end the server waits for the client for
+    // as long as it stays connected; this bound is far above the second it
+    // takes, and far below forever.
+    let started = Instant::now();
+    loop {
+        if let Some(status) = serve.child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}\n{}", serve.log());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve still runs after SIGTERM:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stream);
+}
+
+/// Whether a sandbox can read what the last invocation left in memory: the
+/// probe writes a secret to its heap, static data and stack, then later
+/// invocations search their whole linear memory for it.
+async fn secret_survives(host: &Host, reuse_instances: bool) -> u64 {
+    let mut config = FunctionConfig::new("secrets", &guests().probe);
+    config.reuse_instances = reuse_instances;
+    let function = host.load(config).unwrap();
+    let secret = format!("secret-{}", uuid_like());
+    let written = invoke(
+        &function,
+        &format!(r#"{{"action":"write_secret","secret":"{secret}"}}"#),
+    )
+    .await;
+    assert_eq!(written.payload(), r#""written""#);
+    let mut found = 0;
+    for _ in 0..3 {
+        let scan = invoke(
+            &function,
+            &format!(r#"{{"action":"find_secret","secret":"{secret}"}}"#),
+        )
+        .await;
+        found += json(scan.payload()).as_u64().expect("a count");
+    }
+    found
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+#[tokio::test]
+async fn a_fresh_sandbox_never_sees_the_last_invocations_memory() {
+    for (name, engine) in [
+        ("pooling, keep-resident", EngineConfig::default()),
+        (
+            "pooling, nothing kept resident",
+            EngineConfig {
+                keep_resident_bytes: 0,
+                ..EngineConfig::default()
+            },
+        ),
+        (
+            "on-demand",
+            EngineConfig {
+                pooling: false,
+                ..EngineConfig::default()
+            },
+        ),
+    ] {
+        let host = Host::new(HostConfig {
+            cache_dir: Some(cache_dir()),
+            engine: EngineConfig {
+                max_instances: 2,
+                ..engine
+            },
+            ..HostConfig::default()
+        })
+        .unwrap();
+        // The scan finds the secret where it is there to find: in the same
+        // instance, reused.
+        assert!(
+            secret_survives(&host, true).await >= 3,
+            "{name}: the scan finds a secret in a reused instance"
+        );
+        assert_eq!(
+            secret_survives(&host, false).await,
+            0,
+            "{name}: a fresh sandbox saw the last invocation's secret"
+        );
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection; returns the status, the
+/// head (lower-cased) and the body.
+fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = text(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// Sends an `Event` invocation; returns its request id.
+fn post_event(address: &str, function: &str, event: &str) -> String {
+    let (status, head, body) = http(
+        address,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        &[("X-Amz-Invocation-Type", "Event")],
+        event,
+    );
+    assert_eq!(status, 202, "{head}\n{body}");
+    head.lines()
+        .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
+        .expect("a request id")
+        .trim()
+        .to_string()
+}
+
+fn queue_counts(address: &str) -> serde_json::Value {
+    let (status, _, body) = http(address, "GET", "/wasm-lambda/queue", &[], "");
+    assert_eq!(status, 200, "{body}");
+    json(&body)
+}
+
+#[test]
+fn accepted_events_survive_a_kill_and_run_after_a_restart() {
+    let config = format!(
+        "event_retry_delay = 0.05\n[[function]]\nname = \"slow\"\ncomponent = {}\nreserved_concurrency = 1\ntimeout = 10\n",
+        toml_path(&guests().probe)
+    );
+    let state = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start_with_state(&config, tempfile::tempdir().unwrap(), state.path());
+    let first = address(&serve);
+    let ids: Vec<String> = (0..10)
+        .map(|n| {
+            post_event(
+                &first,
+                "slow",
+                &format!(r#"{{"action":"sleep","millis":500,"n":{n}}}"#),
+            )
+        })
+        .collect();
+    // SIGKILL: no shutdown, no draining; only what is on disk survives.
+    serve.child.kill().unwrap();
+    serve.child.wait().unwrap();
+    let before = serve.log();
+    drop(serve);
+
+    let serve = Serve::start_with_state(&config, tempfile::tempdir().unwrap(), state.path());
+    for id in &ids {
+        let needle = format!("Event invocation {id} of slow succeeded");
+        if !before.contains(&needle) {
+            serve.wait_for_log(&needle, Duration::from_secs(60));
+        }
+    }
+    let counts = queue_counts(&address(&serve));
+    assert_eq!(counts["pending"], 0, "{counts}");
+    assert_eq!(counts["retrying"], 0, "{counts}");
+    // Ten events of half a second each, one at a time: most were still
+    // stored when the first server was killed.
+    assert!(
+        serve.log().contains("wasm-lambda: resuming"),
+        "the restarted server resumed the stored events:\n{}",
+        serve.log()
+    );
+}
+
+#[test]
+fn events_that_give_up_go_to_their_failure_destination() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let dead_letters = config_dir.path().join("dlq.jsonl");
+    let probe = toml_path(&guests().probe);
+    let config = format!(
+        r#"event_retry_delay = 0.05
+
+[[function]]
+name = "to-file"
+component = {probe}
+maximum_retry_attempts = 1
+on_failure = "file:dlq.jsonl"
+
+[[function]]
+name = "to-function"
+component = {probe}
+maximum_retry_attempts = 0
+maximum_event_age = 60
+on_failure = "function:sink"
+
+[[function]]
+name = "sink"
+component = {probe}
+"#
+    );
+    let state_dir = config_dir.path().join("state");
+    let serve = Serve::start_with_state(&config, config_dir, &state_dir);
+    let address = address(&serve);
+
+    let id = post_event(&address, "to-file", r#"{"action":"error"}"#);
+    serve.wait_for_log(
+        &format!("Event invocation {id} of to-file failed 2 times; sent to file:"),
+        Duration::from_secs(30),
+    );
+    let lines = std::fs::read_to_string(&dead_letters).unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    let record = json(lines.trim());
+    assert_eq!(record["version"], "1.0");
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(
+        record["requestContext"]["functionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:to-file:$LATEST"
+    );
+    assert_eq!(record["requestPayload"]["action"], "error");
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["responsePayload"]["errorType"], "ProbeError");
+
+    let id = post_event(&address, "to-function", r#"{"action":"error"}"#);
+    let log = serve.wait_for_log(
+        &format!("Event invocation {id} of to-function failed 1 times; sent to function:sink"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(log.matches(&format!("START RequestId: {id}")).count(), 1);
+    let counts = queue_counts(&address);
+    assert_eq!(counts["failed"], 2, "{counts}");
+    assert_eq!(counts["pending"], 0, "{counts}");
+}
+
+#[test]
+fn async_settings_outside_lambdas_ranges_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (setting, needle) in [
+        ("maximum_retry_attempts = 3", "maximum_retry_attempts 3"),
+        ("maximum_event_age = 59", "maximum_event_age 59"),
+        ("on_failure = \"sqs:queue\"", "on_failure must be"),
+        ("on_failure = \"function:nobody\"", "function nobody"),
+    ] {
+        let config = format!(
+            "[[function]]\nname = \"probe\"\ncomponent = {}\n{setting}\n",
+            toml_path(&guests().probe)
+        );
+        let path = write_temp(dir.path(), "functions.toml", config.as_bytes());
+        let state = dir.path().join("state");
+        let output = wasm_lambda(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+                state.to_str().unwrap(),
+                "--config",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{setting}: {stderr}");
+        assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    }
+}
