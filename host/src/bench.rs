@@ -40,6 +40,10 @@ pub struct BenchOptions {
     pub iterations: usize,
     /// Untimed invocations before each measurement.
     pub warmup: usize,
+    /// Settings every measured function gets (grants, mounts, credentials,
+    /// memory, ...); its name and component are replaced by the measured
+    /// component's. Lambda's defaults when `None`.
+    pub template: Option<FunctionConfig>,
 }
 
 impl BenchOptions {
@@ -49,6 +53,18 @@ impl BenchOptions {
             event: event.into(),
             iterations,
             warmup: iterations.clamp(1, 20),
+            template: None,
+        }
+    }
+
+    fn config(&self, name: &str, component: &Path) -> FunctionConfig {
+        match &self.template {
+            Some(template) => FunctionConfig {
+                name: name.to_string(),
+                component: component.to_path_buf(),
+                ..template.clone()
+            },
+            None => FunctionConfig::new(name, component),
         }
     }
 }
@@ -143,11 +159,11 @@ pub async fn bench_component(
     );
     let load_started = Instant::now();
     let cold_function = host
-        .load(FunctionConfig::new(name.clone(), component))
+        .load(options.config(&name, component))
         .map_err(anyhow::Error::from)
         .with_context(|| format!("failed to load {}", component.display()))?;
     let load = load_started.elapsed();
-    let mut warm_config = FunctionConfig::new(name, component);
+    let mut warm_config = options.config(&name, component);
     warm_config.reuse_instances = true;
     let warm_function = host
         .load(warm_config)

@@ -21,18 +21,14 @@ pub const RESERVED_VARIABLES: &[&str] = &[
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
     "TZ",
-];
-
-/// Lambda's limit on the total size of a function's configured variables.
-pub const MAX_CONFIGURED_BYTES: usize = 4096;
-
-/// Credentials Lambda adds for the execution role: allowed, and not counted
-/// against the 4 KB (a session token alone is over 1 KB).
-const CREDENTIALS: &[&str] = &[
+    // The execution role's credentials: `aws_credentials`, not `environment`.
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 ];
+
+/// Lambda's limit on the total size of a function's configured variables.
+pub const MAX_CONFIGURED_BYTES: usize = 4096;
 
 /// Checks a function's configured variables the way Lambda does.
 pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
@@ -46,9 +42,7 @@ pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
         if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
             return Err(format!("invalid environment variable name {key:?}"));
         }
-        if !CREDENTIALS.contains(&key.as_str()) {
-            total += key.len() + value.len();
-        }
+        total += key.len() + value.len();
     }
     if total > MAX_CONFIGURED_BYTES {
         return Err(format!(
@@ -87,6 +81,19 @@ pub(crate) fn variables(
         ("LAMBDA_TASK_ROOT".into(), "/var/task".into()),
         ("TZ".into(), "UTC".into()),
     ]);
+    if let Some(credentials) = &config.aws_credentials {
+        vars.push((
+            "AWS_ACCESS_KEY_ID".into(),
+            credentials.access_key_id.clone(),
+        ));
+        vars.push((
+            "AWS_SECRET_ACCESS_KEY".into(),
+            credentials.secret_access_key.clone(),
+        ));
+        if let Some(token) = &credentials.session_token {
+            vars.push(("AWS_SESSION_TOKEN".into(), token.clone()));
+        }
+    }
     if let Some(trace_id) = trace_id {
         vars.push(("_X_AMZN_TRACE_ID".into(), trace_id.into()));
     }

@@ -11,6 +11,7 @@ use wasmtime::component::{Component, InstancePre};
 use crate::bindings::{HandlerPre, RUNTIME_INTERFACE, WORLD};
 use crate::cache::LoadSource;
 use crate::environment;
+use crate::grants::AllowedHosts;
 use crate::host::{Host, State};
 use crate::invoke::WarmInstance;
 use crate::marker;
@@ -78,7 +79,97 @@ pub struct FunctionConfig {
     /// execution environment. Off by default: every invocation gets a fresh
     /// sandbox, so no state leaks between invocations.
     pub reuse_instances: bool,
+    /// Where the handler may connect over HTTP, HTTPS, TCP and UDP; nothing
+    /// by default. See [`AllowedHosts`].
+    pub allowed_outbound_hosts: AllowedHosts,
+    /// How many outbound requests one invocation may have in flight; more
+    /// wait for one to end.
+    pub max_outbound_connections: usize,
+    /// The size of `/tmp` in MB (Lambda's 512 to 10,240).
+    pub ephemeral_storage_mb: u32,
+    /// Host folders the handler may read, as Lambda layers under `/opt`.
+    pub mounts: Vec<Mount>,
+    /// The execution role's credentials, set as `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; absent by default.
+    pub aws_credentials: Option<AwsCredentials>,
 }
+
+/// A read-only host folder in the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The folder on the host.
+    pub source: PathBuf,
+    /// Where the handler sees it (an absolute path, such as `/opt`).
+    pub destination: String,
+}
+
+impl std::str::FromStr for Mount {
+    type Err = String;
+
+    /// Parses `HOST_DIR:GUEST_DIR`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (source, destination) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("expected HOST_DIR:GUEST_DIR, got {text:?}"))?;
+        Ok(Mount {
+            source: PathBuf::from(source),
+            destination: destination.to_string(),
+        })
+    }
+}
+
+/// AWS credentials, as Lambda gives a function its execution role's.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`, for temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    // The secret stays out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsCredentials {
+    /// The credentials in an environment (the host's, or Lambda's in a
+    /// custom runtime): `None` unless both the key id and the secret are set.
+    pub fn from_env<'a>(mut get: impl FnMut(&str) -> Option<&'a str>) -> Option<Self> {
+        let mut read = |name: &str| {
+            get(name)
+                .filter(|value| !value.is_empty())
+                .map(str::to_string)
+        };
+        Some(AwsCredentials {
+            access_key_id: read("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: read("AWS_SECRET_ACCESS_KEY")?,
+            session_token: read("AWS_SESSION_TOKEN"),
+        })
+    }
+
+    /// The host process's own credentials.
+    pub fn from_host() -> Option<Self> {
+        let values: BTreeMap<String, String> = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ]
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
+        AwsCredentials::from_env(|name| values.get(name).map(String::as_str))
+    }
+}
+
+/// Lambda's range of `/tmp` sizes, in MB.
+pub const EPHEMERAL_STORAGE_RANGE_MB: std::ops::RangeInclusive<u32> = 512..=10240;
 
 impl FunctionConfig {
     /// A configuration with Lambda's defaults: 128 MB, 3 s, `us-east-1`,
@@ -95,6 +186,11 @@ impl FunctionConfig {
             account_id: "000000000000".into(),
             version: "$LATEST".into(),
             reuse_instances: false,
+            allowed_outbound_hosts: AllowedHosts::default(),
+            max_outbound_connections: crate::outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS,
+            ephemeral_storage_mb: *EPHEMERAL_STORAGE_RANGE_MB.start(),
+            mounts: Vec::new(),
+            aws_credentials: None,
         }
     }
 
@@ -138,6 +234,31 @@ impl FunctionConfig {
                 "timeout {:.2} s is outside Lambda's range of up to 900 s",
                 self.timeout.as_secs_f64()
             )));
+        }
+        if !EPHEMERAL_STORAGE_RANGE_MB.contains(&self.ephemeral_storage_mb) {
+            return Err(LoadError::InvalidConfig(format!(
+                "ephemeral storage {} MB is outside Lambda's range of 512 to 10240 MB",
+                self.ephemeral_storage_mb
+            )));
+        }
+        if self.max_outbound_connections == 0 {
+            return Err(LoadError::InvalidConfig(
+                "max_outbound_connections must be at least 1".into(),
+            ));
+        }
+        for mount in &self.mounts {
+            if !mount.destination.starts_with('/') || mount.destination == "/tmp" {
+                return Err(LoadError::InvalidConfig(format!(
+                    "mount destination {:?} must be an absolute path other than /tmp",
+                    mount.destination
+                )));
+            }
+            if !mount.source.is_dir() {
+                return Err(LoadError::InvalidConfig(format!(
+                    "mount source {} is not a folder",
+                    mount.source.display()
+                )));
+            }
         }
         environment::validate(self).map_err(LoadError::InvalidConfig)
     }
@@ -212,6 +333,8 @@ pub(crate) struct FunctionInner {
     pub(crate) arn: String,
     pub(crate) log_group_name: String,
     pub(crate) environment: Arc<Vec<(String, String)>>,
+    /// The outbound grants, shared by the function's sandboxes.
+    pub(crate) grants: Arc<AllowedHosts>,
     pub(crate) load: LoadInfo,
     /// Load time not yet reported: the first cold start pays it in its
     /// `Init Duration`, as Lambda's first invocation pays the runtime's init.
@@ -285,6 +408,7 @@ impl Host {
                     None,
                 )),
                 log_stream_name,
+                grants: Arc::new(config.allowed_outbound_hosts.clone()),
                 config,
                 pre,
                 runtime,

@@ -2,12 +2,13 @@
 //! function it loads.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::{Handler, wasm_lambda};
 use crate::cache::{ArtifactCache, default_cache_dir};
@@ -32,6 +33,9 @@ pub struct HostConfig {
     /// Off in custom-runtime mode, where Lambda writes them itself; they are
     /// always in the captured log.
     pub platform_lines: bool,
+    /// A PEM file of CA certificates that handlers' HTTPS requests trust
+    /// besides the system's trust store (a local test CA, a corporate proxy).
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -42,6 +46,7 @@ impl Default for HostConfig {
             log_sink: None,
             read_only_cache_dirs: Vec::new(),
             platform_lines: true,
+            extra_ca_file: None,
         }
     }
 }
@@ -60,6 +65,35 @@ pub(crate) struct HostShared {
     pub(crate) cache: ArtifactCache,
     pub(crate) log_sink: Option<LogSink>,
     pub(crate) platform_lines: bool,
+    /// The TLS settings of outbound HTTPS: built at start when an extra CA
+    /// file is given (so a bad file is an error at once), else on the first
+    /// request, since reading the system's trust store takes milliseconds.
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
+    /// Each sandbox's `/tmp`.
+    pub(crate) scratch: crate::scratch::ScratchPool,
+}
+
+impl HostShared {
+    /// The TLS client settings; see [`HostShared::tls`].
+    pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.tls
+            .get_or_init(|| {
+                crate::outbound::tls_config(None).unwrap_or_else(|_| {
+                    // Without readable system roots, HTTPS verifies against
+                    // nothing and so fails closed.
+                    Arc::new(
+                        rustls::ClientConfig::builder_with_provider(Arc::new(
+                            rustls::crypto::ring::default_provider(),
+                        ))
+                        .with_safe_default_protocol_versions()
+                        .expect("ring supports the default versions")
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                    )
+                })
+            })
+            .clone()
+    }
 }
 
 impl Host {
@@ -72,9 +106,23 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link WASI")?;
+        // Outbound HTTP for every handler; what it may reach is the
+        // function's grants (`outbound.rs`).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link wasi:http")?;
         Handler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("failed to link the wasm-lambda runtime interface")?;
+        let tls = OnceLock::new();
+        if let Some(path) = &config.extra_ca_file {
+            let _ = tls.set(crate::outbound::tls_config(Some(path))?);
+        }
+        // One folder per user: another user's folder of the same name is not
+        // ours to write in.
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        let scratch_root = std::env::temp_dir().join(format!("wasm-lambda-scratch-{uid}"));
         Ok(Host {
             shared: Arc::new(HostShared {
                 engine,
@@ -82,6 +130,8 @@ impl Host {
                 cache: ArtifactCache::new(config.cache_dir, config.read_only_cache_dirs),
                 log_sink: config.log_sink,
                 platform_lines: config.platform_lines,
+                tls,
+                scratch: crate::scratch::ScratchPool::new(scratch_root),
             }),
         })
     }
@@ -106,6 +156,21 @@ pub(crate) struct State {
     pub(crate) environment: Arc<Vec<(String, String)>>,
     /// Its share of the worker threads when it computes for long.
     pub(crate) slices: crate::fair::Slices,
+    /// `wasi:http` state and the sandbox's outbound checks.
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) outbound: crate::outbound::Outbound,
+    /// The sandbox's `/tmp` on the host, removed with the sandbox.
+    pub(crate) _scratch: crate::scratch::Scratch,
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
 }
 
 impl WasiView for State {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, Trap, UpdateDeadline};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{self, Handler};
 use crate::environment;
@@ -128,7 +129,11 @@ impl Function {
     /// Runs one invocation.
     ///
     /// A malformed or oversized event is refused with an [`InvokeError`], as
-    /// Lambda's Invoke API refuses it. Anything the handler does — return, raise,
+    /// Lambda's Invoke API refuses it.
+    ///
+    /// Call it on a Tokio runtime with time enabled, and with I/O enabled too
+    /// when the function has outbound grants (its sandbox's sockets and HTTP
+    /// requests are Tokio I/O). Anything the handler does — return, raise,
     /// loop, exhaust memory, trap — ends in an [`Invocation`]: its failures are
     /// function errors, and the host and other invocations carry on.
     pub async fn invoke(&self, mut request: InvokeRequest) -> Result<Invocation, InvokeError> {
@@ -439,12 +444,29 @@ impl Function {
         .map_err(|_| CallEnd::TimedOut)?
         .expect("the instance semaphore is never closed");
 
+        // Sockets only as far as the grants go; every connection is checked
+        // against them (`outbound.rs`).
+        let grants = &inner.grants;
+        let tcp = grants.any_for_scheme("tcp");
+        let udp = grants.any_for_scheme("udp");
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.clone())
             .stderr(log.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_tcp(tcp)
+            .allow_udp(udp)
+            .allow_ip_name_lookup(tcp || udp)
+            .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
+        // `/tmp`, empty and the sandbox's own; layers and data read-only.
+        let scratch = shared
+            .scratch
+            .take()
+            .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
+        wasi.preopened_dir(scratch.path(), "/tmp", FsPerms::ReadWrite)
+            .map_err(CallEnd::Trapped)?;
+        for mount in &inner.config.mounts {
+            wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
+                .map_err(CallEnd::Trapped)?;
+        }
         // The environment computed at load, plus the trace header when the
         // invocation has one.
         let variables = match trace_id {
@@ -468,6 +490,16 @@ impl Function {
                 timed_out: false,
                 environment: variables,
                 slices: crate::fair::Slices::default(),
+                http: WasiHttpCtx::new(),
+                outbound: crate::outbound::Outbound {
+                    grants: grants.clone(),
+                    tls: shared.tls(),
+                    connections: Arc::new(tokio::sync::Semaphore::new(
+                        inner.config.max_outbound_connections,
+                    )),
+                    log: log.clone(),
+                },
+                _scratch: scratch,
             },
         );
         store.limiter(|state| &mut state.limiter);

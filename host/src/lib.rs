@@ -48,13 +48,16 @@ mod environment;
 mod error;
 mod fair;
 mod function;
+mod grants;
 mod host;
 mod invoke;
 mod limits;
 mod logs;
 pub mod marker;
+mod outbound;
 pub mod package;
 pub mod runtime_api;
+mod scratch;
 pub mod server;
 
 pub use bindings::{RUNTIME_INTERFACE, WORLD};
@@ -63,11 +66,14 @@ pub use engine::{Allocator, EngineConfig};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
 pub use error::{FunctionError, InvokeError};
 pub use function::{
-    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionConfig, LoadError, LoadInfo, MAX_TIMEOUT,
-    MEMORY_RANGE_MB, duration_from_secs, timeout_from_secs,
+    AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, Function,
+    FunctionConfig, LoadError, LoadInfo, MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs,
+    timeout_from_secs,
 };
+pub use grants::{AllowedHosts, OutboundGrant, is_local_address};
 pub use host::{Host, HostConfig};
 pub use invoke::{
     CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };
 pub use logs::{LogSink, Report, ReportStatus, stderr_sink};
+pub use outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS;

@@ -108,6 +108,51 @@ struct BenchArgs {
     /// Use on-demand instance allocation instead of the pooling allocator.
     #[arg(long)]
     on_demand: bool,
+    #[command(flatten)]
+    capabilities: CapabilityArgs,
+}
+
+/// What a handler may reach beyond its sandbox; nothing by default.
+#[derive(clap::Args)]
+struct CapabilityArgs {
+    /// Let the handler connect to PATTERN (`scheme://host[:port]`, scheme
+    /// http, https, tcp, udp or *); repeat for more.
+    #[arg(long = "allow-outbound", value_name = "PATTERN")]
+    allow_outbound: Vec<String>,
+    /// At most this many outbound requests in flight per invocation.
+    #[arg(long, value_name = "N", default_value_t = wasm_lambda::DEFAULT_MAX_OUTBOUND_CONNECTIONS)]
+    max_outbound_connections: usize,
+    /// The size of /tmp in MB (512 to 10240).
+    #[arg(long, value_name = "MB", default_value_t = 512)]
+    ephemeral_storage: u32,
+    /// Mount a host folder read-only, as a layer under /opt; repeat for more.
+    #[arg(long = "mount", value_name = "HOST_DIR:GUEST_DIR")]
+    mounts: Vec<wasm_lambda::Mount>,
+    /// Give the handler this shell's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    /// and AWS_SESSION_TOKEN.
+    #[arg(long)]
+    aws_credentials: bool,
+    /// A PEM file of CA certificates to trust for HTTPS besides the system's.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+}
+
+impl CapabilityArgs {
+    /// Sets the capability fields of `config`; a bad grant names the
+    /// function and the pattern.
+    fn apply(&self, config: &mut FunctionConfig) -> Result<()> {
+        config.allowed_outbound_hosts = wasm_lambda::AllowedHosts::parse(&self.allow_outbound)
+            .map_err(|error| anyhow::anyhow!("function {}: {error}", config.name))?;
+        config.max_outbound_connections = self.max_outbound_connections;
+        config.ephemeral_storage_mb = self.ephemeral_storage;
+        config.mounts = self.mounts.clone();
+        if self.aws_credentials {
+            config.aws_credentials = Some(wasm_lambda::AwsCredentials::from_host().context(
+                "--aws-credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+            )?);
+        }
+        Ok(())
+    }
 }
 
 #[derive(clap::Args)]
@@ -159,6 +204,8 @@ struct InvokeArgs {
     /// Don't read or write the precompiled-component cache.
     #[arg(long)]
     no_cache: bool,
+    #[command(flatten)]
+    capabilities: CapabilityArgs,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -272,15 +319,17 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
     config.region = args.region.clone();
     config.handler = args.handler.clone();
     config.environment = args.env.iter().cloned().collect();
+    args.capabilities.apply(&mut config)?;
 
     let host = Host::new(HostConfig {
         cache_dir: (!args.no_cache).then(default_cache_dir),
         log_sink: Some(stderr_sink()),
+        extra_ca_file: args.capabilities.ca_file.clone(),
         ..HostConfig::default()
     })?;
     let function = host.load(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("failed to start the async runtime")?;
     let invocation = runtime.block_on(function.invoke(InvokeRequest::new(event)));
@@ -328,6 +377,7 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
         let host = Host::new(HostConfig {
             engine,
             log_sink: Some(stderr_sink()),
+            extra_ca_file: config.ca_file.clone(),
             ..HostConfig::default()
         })?;
         let server = Server::bind(&host, &config).await?;
@@ -386,13 +436,17 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             pooling: !args.on_demand,
             ..wasm_lambda::EngineConfig::default()
         },
+        extra_ca_file: args.capabilities.ca_file.clone(),
         ..HostConfig::default()
     })?;
+    let mut template = FunctionConfig::new("bench", "bench.wasm");
+    args.capabilities.apply(&mut template)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    let options = BenchOptions::new(args.event.clone(), args.iterations);
+    let mut options = BenchOptions::new(args.event.clone(), args.iterations);
+    options.template = Some(template);
     let runs_per_component = 2 + u64::from(!args.vs_native.is_empty());
     let bar = indicatif::ProgressBar::new(
         args.components.len() as u64 * runs_per_component * args.iterations as u64,

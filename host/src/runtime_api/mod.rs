@@ -10,7 +10,8 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
 use crate::environment::RESERVED_VARIABLES;
-use crate::function::{Function, FunctionConfig};
+use crate::function::{AwsCredentials, Function, FunctionConfig};
+use crate::grants::AllowedHosts;
 use crate::host::{Host, HostConfig};
 use crate::logs::LogSink;
 
@@ -37,7 +38,13 @@ const PROCESS_ONLY_VARIABLES: &[&str] = &[
     "HOSTNAME",
     "WASM_LAMBDA_CACHE_DIR",
     "WASM_LAMBDA_TIMEOUT",
+    "WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS",
+    "WASM_LAMBDA_CA_FILE",
 ];
+
+/// On Lambda itself outbound traffic is allowed, so a handler deployed there
+/// may reach anything unless `WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS` narrows it.
+const RUNTIME_DEFAULT_GRANTS: &str = "*://*:*";
 
 /// The function's settings, read from the environment Lambda gives a
 /// custom runtime.
@@ -51,6 +58,8 @@ pub struct RuntimeSettings {
     pub function: FunctionConfig,
     /// `$LAMBDA_TASK_ROOT/artifacts`, where packaged artifacts are found.
     pub artifacts: PathBuf,
+    /// `WASM_LAMBDA_CA_FILE`: a CA to trust for HTTPS besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 fn variable(env: &BTreeMap<String, String>, name: &str) -> Option<String> {
@@ -101,6 +110,18 @@ impl RuntimeSettings {
         {
             function.region = region;
         }
+        let grants = variable(env, "WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS")
+            .unwrap_or_else(|| RUNTIME_DEFAULT_GRANTS.to_string());
+        function.allowed_outbound_hosts = AllowedHosts::parse(
+            grants
+                .split(',')
+                .map(str::trim)
+                .filter(|grant| !grant.is_empty()),
+        )
+        .map_err(|error| anyhow::anyhow!("WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS: {error}"))?;
+        // Lambda's credentials for the execution role go to the handler.
+        function.aws_credentials =
+            AwsCredentials::from_env(|name| env.get(name).map(String::as_str));
         // The function's own variables are the rest of the environment:
         // Lambda puts them there, next to its own.
         function.environment = env
@@ -116,6 +137,7 @@ impl RuntimeSettings {
             component,
             function,
             artifacts: task_root.join(ARTIFACTS_DIR),
+            ca_file: variable(env, "WASM_LAMBDA_CA_FILE").map(PathBuf::from),
         })
     }
 }
@@ -145,6 +167,7 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
     let client = RuntimeClient::new(&settings.api);
     let host = Host::new(HostConfig {
         read_only_cache_dirs: vec![settings.artifacts.clone()],
+        extra_ca_file: settings.ca_file.clone(),
         log_sink: Some(stdout_sink()),
         // Lambda writes START, END and REPORT itself.
         platform_lines: false,
@@ -198,7 +221,7 @@ pub async fn handle_event(
 pub fn run(settings: &RuntimeSettings, max_events: Option<usize>) -> Result<()> {
     let (client, function) = start(settings)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("failed to start the async runtime")?;
     let mut handled = 0;

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
-use crate::function::{FunctionConfig, timeout_from_secs};
+use crate::function::{AwsCredentials, FunctionConfig, Mount, timeout_from_secs};
+use crate::grants::AllowedHosts;
 
 /// The default address: loopback only, since the server does no authentication.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -45,6 +46,9 @@ pub struct ServerConfig {
     /// invocation) may run at once; default one fewer than the machine's
     /// threads, so that they cannot starve short invocations.
     pub long_running_slots: Option<usize>,
+    /// A PEM file of CA certificates that handlers' HTTPS requests trust
+    /// besides the system's (relative to this file).
+    pub ca_file: Option<PathBuf>,
     /// The functions to deploy.
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,
@@ -81,6 +85,29 @@ pub struct FunctionSpec {
     /// function, invoked with Lambda's destination record) or `file:PATH`
     /// (the record appended as one JSON line).
     pub on_failure: Option<String>,
+    /// Where the handler may connect: `scheme://host[:port]` patterns.
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
+    /// At most this many outbound requests in flight per invocation.
+    pub max_outbound_connections: Option<usize>,
+    /// The size of `/tmp` in MB (512 to 10,240).
+    pub ephemeral_storage: Option<u32>,
+    /// Read-only folders: `[{ source = "layer", destination = "/opt" }]`,
+    /// sources relative to this file.
+    #[serde(default)]
+    pub files: Vec<FileMount>,
+    /// `"host"`: give the handler the server's own AWS credentials.
+    pub aws_credentials: Option<String>,
+}
+
+/// One `files` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMount {
+    /// The folder on the host.
+    pub source: PathBuf,
+    /// Where the handler sees it.
+    pub destination: String,
 }
 
 impl ServerConfig {
@@ -95,6 +122,11 @@ impl ServerConfig {
             if function.component.is_relative() {
                 function.component = base.join(&function.component);
             }
+            for mount in &mut function.files {
+                if mount.source.is_relative() {
+                    mount.source = base.join(&mount.source);
+                }
+            }
             // A dead-letter file, like a component, is relative to the file.
             if let Some(target) = function.on_failure.as_mut()
                 && let Some(file) = target.strip_prefix("file:")
@@ -103,10 +135,13 @@ impl ServerConfig {
                 *target = format!("file:{}", base.join(file).display());
             }
         }
-        if let Some(dir) = config.state_dir.as_mut()
-            && dir.is_relative()
+        for dir in [config.state_dir.as_mut(), config.ca_file.as_mut()]
+            .into_iter()
+            .flatten()
         {
-            *dir = base.join(&*dir);
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
         }
         Ok(config)
     }
@@ -128,6 +163,11 @@ impl ServerConfig {
             maximum_retry_attempts: None,
             maximum_event_age: None,
             on_failure: None,
+            allowed_outbound_hosts: Vec::new(),
+            max_outbound_connections: None,
+            ephemeral_storage: None,
+            files: Vec::new(),
+            aws_credentials: None,
         });
         Ok(())
     }
@@ -181,6 +221,37 @@ impl FunctionSpec {
         if let Some(timeout) = self.timeout {
             config.timeout = timeout_from_secs(timeout, "timeout")
                 .map_err(|error| anyhow::anyhow!("function {}: {error}", self.name))?;
+        }
+        config.allowed_outbound_hosts = AllowedHosts::parse(&self.allowed_outbound_hosts)
+            .map_err(|error| anyhow::anyhow!("function {}: {error}", self.name))?;
+        if let Some(connections) = self.max_outbound_connections {
+            config.max_outbound_connections = connections;
+        }
+        if let Some(storage) = self.ephemeral_storage {
+            config.ephemeral_storage_mb = storage;
+        }
+        config.mounts = self
+            .files
+            .iter()
+            .map(|mount| Mount {
+                source: mount.source.clone(),
+                destination: mount.destination.clone(),
+            })
+            .collect();
+        match self.aws_credentials.as_deref() {
+            None => {}
+            Some("host") => {
+                config.aws_credentials = Some(AwsCredentials::from_host().with_context(|| {
+                    format!(
+                        "function {}: aws_credentials = \"host\", but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+                        self.name
+                    )
+                })?);
+            }
+            Some(other) => bail!(
+                "function {}: aws_credentials must be \"host\", got {other:?}",
+                self.name
+            ),
         }
         Ok(config)
     }

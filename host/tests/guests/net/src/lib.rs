@@ -1,0 +1,94 @@
+//! A handler for the capability tests: it reaches out as the event says
+//! (HTTP, raw TCP, files) and reports what happened, errors included, so
+//! the tests can tell a refusal inside the guest from a host failure.
+
+use std::io::{Read, Write};
+
+use serde_json::{Value, json};
+use wasm_lambda_sdk::{Context, Error};
+
+fn handler(event: Value, _context: Context) -> Result<Value, Error> {
+    let text = |key: &str| event[key].as_str().unwrap_or_default().to_string();
+    match event["action"].as_str().unwrap_or_default() {
+        "http_get" => Ok(http_get(&text("url"))),
+        "tcp" => Ok(tcp_exchange(&text("address"))),
+        "write_tmp" => {
+            let bytes = event["bytes"].as_u64().unwrap_or(0) as usize;
+            let chunk = vec![b'x'; 1 << 20];
+            let written = std::fs::File::create("/tmp/data.bin").and_then(|mut file| {
+                let mut left = bytes;
+                while left > 0 {
+                    let now = left.min(chunk.len());
+                    file.write_all(&chunk[..now])?;
+                    left -= now;
+                }
+                file.sync_all()
+            });
+            match written {
+                Ok(()) => Ok(
+                    json!({ "written": bytes, "read_back": std::fs::metadata("/tmp/data.bin").map(|m| m.len()).unwrap_or(0) }),
+                ),
+                Err(error) => Ok(json!({ "error": error.to_string() })),
+            }
+        }
+        "list_tmp" => {
+            let names: Vec<String> = std::fs::read_dir("/tmp")
+                .map(|entries| {
+                    entries
+                        .filter_map(|entry| entry.ok())
+                        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(json!(names))
+        }
+        "read_file" => match std::fs::read_to_string(text("path")) {
+            Ok(content) => Ok(json!({ "content": content })),
+            Err(error) => Ok(json!({ "error": error.to_string() })),
+        },
+        "env" => Ok(json!(
+            std::env::vars().collect::<std::collections::BTreeMap<_, _>>()
+        )),
+        other => Err(Error::new(
+            "UnknownAction",
+            format!("unknown action {other}"),
+        )),
+    }
+}
+
+/// GET `url` through wasi:http: the status and body, or the error.
+fn http_get(url: &str) -> Value {
+    wstd::runtime::block_on(async {
+        let request = match wstd::http::Request::get(url).body(wstd::http::Body::empty()) {
+            Ok(request) => request,
+            Err(error) => return json!({ "error": error.to_string() }),
+        };
+        match wstd::http::Client::new().send(request).await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let mut body = response.into_body();
+                match body.str_contents().await {
+                    Ok(text) => json!({ "status": status, "body": text }),
+                    Err(error) => json!({ "error": format!("{error:?}") }),
+                }
+            }
+            Err(error) => json!({ "error": format!("{error:?}") }),
+        }
+    })
+}
+
+/// Connects to `address`, sends `ping`, and reads one reply.
+fn tcp_exchange(address: &str) -> Value {
+    let result = std::net::TcpStream::connect(address).and_then(|mut stream| {
+        stream.write_all(b"ping")?;
+        let mut reply = [0u8; 64];
+        let read = stream.read(&mut reply)?;
+        Ok(String::from_utf8_lossy(&reply[..read]).into_owned())
+    });
+    match result {
+        Ok(reply) => json!({ "reply": reply }),
+        Err(error) => json!({ "error": error.to_string(), "kind": format!("{:?}", error.kind()) }),
+    }
+}
+
+wasm_lambda_sdk::handler!(handler);
