@@ -15,8 +15,9 @@ const { component } = await componentize({
   sourcePath,
   witPath,
   worldName: 'handler',
-  // No outbound HTTP: without these the component imports wasi:http, and the
-  // sandbox stays without network unless a later grant allows it.
-  disableFeatures: ['http', 'fetch-event'],
+  // `fetch` goes through wasi:http, which the host links for every handler
+  // and checks against the function's allowed_outbound_hosts. Handlers are
+  // not HTTP servers, so the incoming fetch event stays out.
+  disableFeatures: ['fetch-event'],
 });
 await writeFile(out, component);

@@ -55,7 +55,7 @@ fn build_guest_with(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, Stri
 /// Builds a set of guests once per run. A failed build is remembered too, so
 /// every test that needs it fails at once with the build's error instead of
 /// building again.
-fn once<T>(
+pub fn once<T>(
     cell: &'static OnceLock<Result<T, String>>,
     init: impl FnOnce() -> Result<T, String>,
 ) -> &'static T {
@@ -129,6 +129,7 @@ pub struct JsGuests {
     pub probe: PathBuf,
     pub callback: PathBuf,
     pub missing_export: PathBuf,
+    pub fetch: PathBuf,
 }
 
 /// Builds the JavaScript guests with componentize-js, once per run.
@@ -146,6 +147,7 @@ pub fn js_guests() -> &'static JsGuests {
             probe: build_guest(test_guests.join("probe"))?,
             callback: build_guest(test_guests.join("callback"))?,
             missing_export: build_guest(test_guests.join("missing_export"))?,
+            fetch: build_guest(test_guests.join("fetch"))?,
         })
     })
 }

@@ -1,0 +1,500 @@
+//! Capability grants against real servers on loopback: plain HTTP, HTTPS
+//! with a CA made here, a server that never answers, raw TCP; and `/tmp`,
+//! mounts and credentials. Each grant is tried both ways: reachable when
+//! granted, refused (inside the guest, with a log line) when not.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig, Host, HostConfig, Mount};
+
+use crate::common::{cache_dir, guest_target_dir, invoke, js_guests, json, once, repo_root};
+
+/// The capability test guest (`host/tests/guests/net`), built once.
+fn net_guest() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&GUEST, || {
+        let options = wasm_lambda::build::BuildOptions {
+            target_dir: Some(guest_target_dir()),
+            ..wasm_lambda::build::BuildOptions::new(repo_root().join("host/tests/guests/net"))
+        };
+        wasm_lambda::build::build(&options, &mut |_| {})
+            .map(|output| output.component)
+            .map_err(|error| format!("failed to build the net guest: {error:#}"))
+    })
+}
+
+/// A CA and a certificate it signed for `localhost` and `127.0.0.1`.
+struct Pki {
+    ca_pem: String,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+fn pki(name: &str) -> Pki {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        chain: vec![leaf.der().clone()],
+        key: rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    }
+}
+
+/// Reads one request's head from `stream`.
+fn read_head(stream: &mut impl Read) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            return head;
+        }
+        head.push_str(&line);
+    }
+}
+
+fn answer(stream: &mut impl Write, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
+}
+
+/// A plain HTTP server answering every request with `body`; its port.
+fn http_server(body: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            read_head(&mut stream);
+            answer(&mut stream, body);
+        }
+    });
+    port
+}
+
+/// An HTTPS server with `pki`'s certificate; its port.
+fn https_server(pki: &Pki, body: &'static str) -> u16 {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(connection) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(connection, stream);
+                read_head(&mut tls);
+                answer(&mut tls, body);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    port
+}
+
+/// A server that accepts connections and never answers; its port.
+fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// A TCP server that answers `pong` to whatever it reads; its port.
+fn pong_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buffer = [0u8; 16];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"pong");
+        }
+    });
+    port
+}
+
+fn host_with_ca(ca_pem: &str) -> Host {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let host = Host::new(HostConfig {
+        cache_dir: Some(cache_dir()),
+        extra_ca_file: Some(ca_file),
+        engine: wasm_lambda::EngineConfig {
+            max_instances: 4,
+            ..wasm_lambda::EngineConfig::default()
+        },
+        ..HostConfig::default()
+    })
+    .unwrap();
+    drop(dir);
+    host
+}
+
+fn load_with(
+    host: &Host,
+    grants: &[&str],
+    configure: impl FnOnce(&mut FunctionConfig),
+) -> wasm_lambda::Function {
+    let mut config = FunctionConfig::new("net", net_guest());
+    config.allowed_outbound_hosts = AllowedHosts::parse(grants).unwrap();
+    configure(&mut config);
+    host.load(config).unwrap()
+}
+
+fn load(grants: &[&str]) -> wasm_lambda::Function {
+    load_with(crate::common::host(), grants, |_| {})
+}
+
+async fn get(function: &wasm_lambda::Function, url: &str) -> (Value, String) {
+    let invocation = invoke(
+        function,
+        &serde_json::json!({ "action": "http_get", "url": url }).to_string(),
+    )
+    .await;
+    assert!(
+        invocation.function_error().is_none(),
+        "{}\n{}",
+        invocation.payload(),
+        invocation.log
+    );
+    (json(invocation.payload()), invocation.log)
+}
+
+#[tokio::test]
+async fn http_reaches_exactly_what_is_granted() {
+    let port = http_server("hello from the server");
+    let url = format!("http://127.0.0.1:{port}/path?q=1");
+
+    let (answer, log) = get(&load(&[]), &url).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{answer}"
+    );
+    assert!(
+        log.contains(&format!(
+            "refused an outbound request to http://127.0.0.1:{port}: no allowed_outbound_hosts grant matches; allow it with --allow-outbound http://127.0.0.1:{port}"
+        )),
+        "{log}"
+    );
+
+    let granted = load(&[&format!("http://127.0.0.1:{port}")]);
+    let (answer, _) = get(&granted, &url).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"], "hello from the server");
+
+    // Another port, another host, another scheme: refused.
+    let other_port = http_server("other");
+    for refused in [
+        format!("http://127.0.0.1:{other_port}/"),
+        format!("http://localhost:{port}/"),
+        format!("https://127.0.0.1:{port}/"),
+    ] {
+        let (answer, _) = get(&granted, &refused).await;
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("HttpRequestDenied"),
+            "{refused}: {answer}"
+        );
+    }
+
+    // A wildcard port on a named address reaches both servers.
+    let wildcard = load(&["http://127.0.0.1:*"]);
+    for reachable in [port, other_port] {
+        let (answer, _) = get(&wildcard, &format!("http://127.0.0.1:{reachable}/")).await;
+        assert_eq!(answer["status"], 200, "{answer}");
+    }
+    // A wildcard host never reaches the local network by itself.
+    let (answer, log) = get(&load(&["http://*:*"]), &url).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{answer}"
+    );
+    assert!(log.contains("local-network address"), "{log}");
+    // localhost by name, granted by name.
+    let (answer, _) = get(
+        &load(&[&format!("http://localhost:{port}")]),
+        &format!("http://localhost:{port}/"),
+    )
+    .await;
+    assert_eq!(answer["status"], 200, "{answer}");
+}
+
+#[tokio::test]
+async fn javascript_fetch_reaches_granted_hosts_and_catches_refusals() {
+    let port = http_server("hello, fetch");
+    let url = format!("http://127.0.0.1:{port}/");
+    let event = serde_json::json!({ "url": url }).to_string();
+    let load_js = |grants: &[&str]| {
+        let mut config = FunctionConfig::new("fetch", &js_guests().fetch);
+        config.allowed_outbound_hosts = AllowedHosts::parse(grants).unwrap();
+        crate::common::host().load(config).unwrap()
+    };
+
+    let refused = invoke(&load_js(&[]), &event).await;
+    let answer = json(refused.payload());
+    assert!(
+        answer["error"].as_str().unwrap().contains("TypeError"),
+        "{answer}"
+    );
+    assert!(
+        refused.log.contains("refused an outbound request"),
+        "{}",
+        refused.log
+    );
+
+    let granted = invoke(&load_js(&[&format!("http://127.0.0.1:{port}")]), &event).await;
+    let answer = json(granted.payload());
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"], "hello, fetch");
+}
+
+#[tokio::test]
+async fn https_verifies_against_the_extra_ca_and_refuses_others() {
+    let trusted = pki("wasm-lambda test CA");
+    let stranger = pki("another CA");
+    let host = host_with_ca(&trusted.ca_pem);
+    let good = https_server(&trusted, "secret over TLS");
+    let bad = https_server(&stranger, "should not arrive");
+    let function = load_with(&host, &["https://localhost:*"], |_| {});
+
+    let (answer, _) = get(&function, &format!("https://localhost:{good}/")).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"], "secret over TLS");
+
+    let (answer, log) = get(&function, &format!("https://localhost:{bad}/")).await;
+    assert!(answer["error"].is_string(), "{answer}");
+    assert!(answer.get("body").is_none(), "{answer}");
+    assert!(log.contains("TLS with localhost"), "{log}");
+
+    // Without the extra CA, the system's roots do not know the test CA.
+    let (answer, _) = get(
+        &load(&["https://localhost:*"]),
+        &format!("https://localhost:{good}/"),
+    )
+    .await;
+    assert!(answer["error"].is_string(), "{answer}");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_ends_in_the_timeout() {
+    let port = silent_server();
+    let function = load_with(
+        crate::common::host(),
+        &[&format!("http://127.0.0.1:{port}")],
+        |config| config.timeout = Duration::from_millis(800),
+    );
+    let invocation = invoke(
+        &function,
+        &serde_json::json!({ "action": "http_get", "url": format!("http://127.0.0.1:{port}/") })
+            .to_string(),
+    )
+    .await;
+    assert_eq!(
+        invocation.function_error().map(|e| e.error_type.as_str()),
+        Some("Sandbox.Timedout"),
+        "{}",
+        invocation.payload()
+    );
+}
+
+#[tokio::test]
+async fn raw_tcp_needs_a_tcp_grant() {
+    let port = pong_server();
+    let address = format!("127.0.0.1:{port}");
+    let event = serde_json::json!({ "action": "tcp", "address": address }).to_string();
+
+    let refused = invoke(&load(&[]), &event).await;
+    let answer = json(refused.payload());
+    assert!(answer["error"].is_string(), "{answer}");
+
+    let refused = invoke(&load(&[&format!("http://127.0.0.1:{port}")]), &event).await;
+    let answer = json(refused.payload());
+    assert!(
+        answer["error"].is_string(),
+        "an http grant is not a tcp grant: {answer}"
+    );
+
+    let granted = invoke(&load(&[&format!("tcp://127.0.0.1:{port}")]), &event).await;
+    let answer = json(granted.payload());
+    assert_eq!(answer["reply"], "pong", "{answer}\n{}", granted.log);
+
+    let other = invoke(
+        &load(&[&format!("tcp://127.0.0.1:{}", port.wrapping_add(1).max(1))]),
+        &event,
+    )
+    .await;
+    let answer = json(other.payload());
+    assert!(answer["error"].is_string(), "{answer}");
+    assert!(
+        other.log.contains("refused a tcp connection"),
+        "{}",
+        other.log
+    );
+}
+
+#[tokio::test]
+async fn tmp_is_private_to_each_sandbox() {
+    let function = load(&[]);
+    let written = invoke(&function, r#"{"action":"write_tmp","bytes":3000000}"#).await;
+    let answer = json(written.payload());
+    assert_eq!(answer["read_back"], 3_000_000, "{answer}");
+    let listed = invoke(&function, r#"{"action":"list_tmp"}"#).await;
+    assert_eq!(
+        json(listed.payload()),
+        serde_json::json!([]),
+        "the next sandbox's /tmp is empty"
+    );
+}
+
+#[tokio::test]
+async fn mounts_are_readable_and_nothing_else_is() {
+    let layer = tempfile::tempdir().unwrap();
+    std::fs::write(layer.path().join("data.txt"), "from the layer").unwrap();
+    let function = load_with(crate::common::host(), &[], |config| {
+        config.mounts = vec![Mount {
+            source: layer.path().to_path_buf(),
+            destination: "/opt".into(),
+        }];
+    });
+    let read = invoke(
+        &function,
+        r#"{"action":"read_file","path":"/opt/data.txt"}"#,
+    )
+    .await;
+    assert_eq!(json(read.payload())["content"], "from the layer");
+    for outside in [
+        "/etc/passwd",
+        "/opt/../etc/passwd",
+        "/var/task/x",
+        "/proc/self/environ",
+    ] {
+        let read = invoke(
+            &function,
+            &serde_json::json!({ "action": "read_file", "path": outside }).to_string(),
+        )
+        .await;
+        assert!(
+            json(read.payload())["error"].is_string(),
+            "{outside}: {}",
+            read.payload()
+        );
+    }
+    // Without the mount, the same path is not there.
+    let unmounted = load(&[]);
+    let read = invoke(
+        &unmounted,
+        r#"{"action":"read_file","path":"/opt/data.txt"}"#,
+    )
+    .await;
+    assert!(json(read.payload())["error"].is_string());
+}
+
+#[tokio::test]
+async fn credentials_are_present_only_when_granted() {
+    let without = invoke(&load(&[]), r#"{"action":"env"}"#).await;
+    let env = json(without.payload());
+    assert!(env.get("AWS_ACCESS_KEY_ID").is_none(), "{env}");
+
+    let function = load_with(crate::common::host(), &[], |config| {
+        config.aws_credentials = AwsCredentials::from_env(|name| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDTEST"),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret"),
+            "AWS_SESSION_TOKEN" => Some("token"),
+            _ => None,
+        });
+    });
+    let with = invoke(&function, r#"{"action":"env"}"#).await;
+    let env = json(with.payload());
+    assert_eq!(env["AWS_ACCESS_KEY_ID"], "AKIDTEST");
+    assert_eq!(env["AWS_SECRET_ACCESS_KEY"], "secret");
+    assert_eq!(env["AWS_SESSION_TOKEN"], "token");
+}
+
+#[test]
+fn bad_grants_are_load_errors_naming_the_function_and_the_pattern() {
+    for bad in ["http//x", "https://*.:", "http://x:70000"] {
+        let output = crate::common::wasm_lambda(
+            &[
+                "invoke",
+                crate::common::guests().hello.to_str().unwrap(),
+                "--function-name",
+                "greeter",
+                "--allow-outbound",
+                bad,
+            ],
+            Some("{}"),
+        );
+        let stderr = crate::common::text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("function greeter"), "{stderr}");
+        assert!(stderr.contains(&format!("{bad:?}")), "{stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("functions.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[function]]\nname = \"caller\"\ncomponent = {}\nallowed_outbound_hosts = [\"https://*.:\"]\n",
+            crate::server::toml_path(&crate::common::guests().hello)
+        ),
+    )
+    .unwrap();
+    let output = crate::common::wasm_lambda(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stderr = crate::common::text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("function caller"), "{stderr}");
+    assert!(stderr.contains("\"https://*.:\""), "{stderr}");
+}
