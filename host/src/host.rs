@@ -106,6 +106,9 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link WASI")?;
+        // The ephemeral-storage cap on writes to /tmp (`storage.rs`).
+        crate::storage::add_to_linker(&mut linker)
+            .context("failed to link the /tmp storage cap")?;
         // Outbound HTTP for every handler; what it may reach is the
         // function's grants (`outbound.rs`).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -161,6 +164,8 @@ pub(crate) struct State {
     pub(crate) outbound: crate::outbound::Outbound,
     /// The sandbox's `/tmp` on the host, removed with the sandbox.
     pub(crate) _scratch: crate::scratch::Scratch,
+    /// What `/tmp` may still take (Lambda's ephemeral storage).
+    pub(crate) storage: Arc<crate::storage::Storage>,
 }
 
 impl WasiHttpView for State {

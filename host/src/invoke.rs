@@ -499,6 +499,10 @@ impl Function {
                     )),
                     log: log.clone(),
                 },
+                storage: crate::storage::Storage::new(
+                    scratch.path(),
+                    u64::from(inner.config.ephemeral_storage_mb) << 20,
+                ),
                 _scratch: scratch,
             },
         );

@@ -59,6 +59,7 @@ pub mod package;
 pub mod runtime_api;
 mod scratch;
 pub mod server;
+mod storage;
 
 pub use bindings::{RUNTIME_INTERFACE, WORLD};
 pub use cache::{LoadSource, default_cache_dir};

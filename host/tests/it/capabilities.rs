@@ -391,6 +391,28 @@ async fn tmp_is_private_to_each_sandbox() {
 }
 
 #[tokio::test]
+async fn a_write_past_the_ephemeral_storage_fails_in_the_guest() {
+    let function = load_with(crate::common::host(), &[], |config| {
+        config.ephemeral_storage_mb = 512;
+        config.timeout = Duration::from_secs(120);
+    });
+    // 600 MB into a 512 MB /tmp.
+    let written = invoke(&function, r#"{"action":"write_tmp","bytes":629145600}"#).await;
+    let answer = json(written.payload());
+    let error = answer["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(!error.is_empty(), "{answer}");
+    // The same write under a 1 GB cap works: the cap was the cause.
+    let larger = load_with(crate::common::host(), &[], |config| {
+        config.ephemeral_storage_mb = 1024;
+        config.timeout = Duration::from_secs(120);
+    });
+    let written = invoke(&larger, r#"{"action":"write_tmp","bytes":629145600}"#).await;
+    assert_eq!(json(written.payload())["read_back"], 629_145_600u64);
+}
+
+#[tokio::test]
 async fn mounts_are_readable_and_nothing_else_is() {
     let layer = tempfile::tempdir().unwrap();
     std::fs::write(layer.path().join("data.txt"), "from the layer").unwrap();
