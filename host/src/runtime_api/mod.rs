@@ -234,3 +234,60 @@ pub fn run(settings: &RuntimeSettings, max_events: Option<usize>) -> Result<()> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn on_lambda_everything_is_reachable_and_lambdas_credentials_pass() {
+        let base = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("_HANDLER", "hello.wasm"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("STAGE", "prod"),
+        ];
+        let settings =
+            RuntimeSettings::from_env(&env(&base), None, Duration::from_secs(3)).unwrap();
+        let grants = &settings.function.allowed_outbound_hosts;
+        assert!(grants.allows_name("https", "dynamodb.us-east-1.amazonaws.com", 443));
+        assert!(grants.allows_name("tcp", "db.example.com", 5432));
+        let credentials = settings.function.aws_credentials.as_ref().unwrap();
+        assert_eq!(credentials.access_key_id, "ASIAEXAMPLE");
+        assert_eq!(credentials.session_token.as_deref(), Some("token"));
+        assert!(
+            !settings
+                .function
+                .environment
+                .contains_key("AWS_SECRET_ACCESS_KEY")
+        );
+        assert_eq!(settings.function.environment["STAGE"], "prod");
+
+        let mut narrowed = base.to_vec();
+        narrowed.push((
+            "WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS",
+            "https://*.amazonaws.com, http://10.0.0.5:8080",
+        ));
+        let settings =
+            RuntimeSettings::from_env(&env(&narrowed), None, Duration::from_secs(3)).unwrap();
+        let grants = &settings.function.allowed_outbound_hosts;
+        assert!(grants.allows_name("https", "s3.amazonaws.com", 443));
+        assert!(!grants.allows_name("https", "example.com", 443));
+        assert!(grants.allows_name("http", "10.0.0.5", 8080));
+
+        let mut bad = base.to_vec();
+        bad.push(("WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS", "http//x"));
+        let error =
+            RuntimeSettings::from_env(&env(&bad), None, Duration::from_secs(3)).unwrap_err();
+        assert!(format!("{error:#}").contains("\"http//x\""), "{error:#}");
+    }
+}
