@@ -39,16 +39,12 @@ const HEADER_LEN: usize = 2 * HASH_LEN;
 /// else `$XDG_CACHE_HOME/wasm-lambda`, else `~/.cache/wasm-lambda`, else a
 /// folder under the system's temporary directory.
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WASM_LAMBDA_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("wasm-lambda");
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        return PathBuf::from(home).join(".cache").join("wasm-lambda");
-    }
-    std::env::temp_dir().join("wasm-lambda-cache")
+    crate::paths::user_folder(
+        "WASM_LAMBDA_CACHE_DIR",
+        "XDG_CACHE_HOME",
+        &[".cache"],
+        "wasm-lambda-cache",
+    )
 }
 
 /// How a component was made ready to run.

@@ -56,6 +56,7 @@ mod logs;
 pub mod marker;
 mod outbound;
 pub mod package;
+mod paths;
 pub mod runtime_api;
 mod scratch;
 pub mod server;

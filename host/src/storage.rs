@@ -139,19 +139,30 @@ fn cap_stream(
     Ok(state.table.push(capped)?)
 }
 
-type StreamAnswer = (Result<Resource<DynOutputStream>, ErrorCode>,);
-
-fn stream_answer(
+/// What a `wasi:filesystem` function answers: its value, or its error
+/// code (a trap stays a trap), as wasmtime-wasi's own glue does.
+fn answer<T>(
     state: &mut State,
-    made: Result<Resource<DynOutputStream>, wasmtime_wasi::p2::FsError>,
-) -> wasmtime::Result<StreamAnswer> {
-    match made {
-        Ok(stream) => Ok((Ok(cap_stream(state, stream)?),)),
+    result: Result<T, wasmtime_wasi::p2::FsError>,
+) -> wasmtime::Result<(Result<T, ErrorCode>,)> {
+    match result {
+        Ok(value) => Ok((Ok(value),)),
         Err(error) => Ok((Err(types::Host::convert_error_code(
             &mut state.filesystem(),
             error,
         )?),)),
     }
+}
+
+fn stream_answer(
+    state: &mut State,
+    made: Result<Resource<DynOutputStream>, wasmtime_wasi::p2::FsError>,
+) -> wasmtime::Result<(Result<Resource<DynOutputStream>, ErrorCode>,)> {
+    let made = match made {
+        Ok(stream) => Ok(cap_stream(state, stream)?),
+        Err(error) => Err(error),
+    };
+    answer(state, made)
 }
 
 /// Puts the charging versions of the writing functions into `linker`, over
@@ -186,13 +197,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
                 }
                 let written =
                     HostDescriptor::write(&mut state.filesystem(), fd, buffer, offset).await;
-                match written {
-                    Ok(size) => Ok((Ok(size),)),
-                    Err(error) => Ok((Err(types::Host::convert_error_code(
-                        &mut state.filesystem(),
-                        error,
-                    )?),)),
-                }
+                answer(state, written)
             })
         },
     )?;
@@ -206,13 +211,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
                 }
                 let made =
                     HostDescriptor::create_directory_at(&mut state.filesystem(), fd, path).await;
-                match made {
-                    Ok(()) => Ok((Ok(()),)),
-                    Err(error) => Ok((Err(types::Host::convert_error_code(
-                        &mut state.filesystem(),
-                        error,
-                    )?),)),
-                }
+                answer(state, made)
             })
         },
     )?;
@@ -242,13 +241,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
                     flags,
                 )
                 .await;
-                match opened {
-                    Ok(descriptor) => Ok((Ok(descriptor),)),
-                    Err(error) => Ok((Err(types::Host::convert_error_code(
-                        &mut state.filesystem(),
-                        error,
-                    )?),)),
-                }
+                answer(state, opened)
             })
         },
     )?;

@@ -257,19 +257,12 @@ impl EventStore {
 /// else `$XDG_STATE_HOME/wasm-lambda`, else `~/.local/state/wasm-lambda`,
 /// else a folder under the system's temporary directory.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WASM_LAMBDA_STATE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_STATE_HOME") {
-        return PathBuf::from(dir).join("wasm-lambda");
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        return PathBuf::from(home)
-            .join(".local")
-            .join("state")
-            .join("wasm-lambda");
-    }
-    std::env::temp_dir().join("wasm-lambda-state")
+    crate::paths::user_folder(
+        "WASM_LAMBDA_STATE_DIR",
+        "XDG_STATE_HOME",
+        &[".local", "state"],
+        "wasm-lambda-state",
+    )
 }
 
 #[cfg(test)]

@@ -283,3 +283,54 @@ pub fn wasm_lambda(args: &[&str], stdin: Option<&str>) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// An HTTP answer read off a raw connection: the status (0 when none came),
+/// the head lower-cased, and the body.
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+/// One HTTP/1.1 request on a fresh connection to `address`, written byte
+/// by byte as given (any header, any body), for tests of the server's own
+/// parsing. Waits at most 30 s for the answer.
+pub fn raw_http<N: AsRef<str>, V: AsRef<str>>(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(N, V)],
+    body: &[u8],
+) -> RawAnswer {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{}: {}\r\n", name.as_ref(), value.as_ref()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer (and close) before reading everything.
+    let _ = stream.write_all(&bytes);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = text(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    RawAnswer {
+        status,
+        head: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}

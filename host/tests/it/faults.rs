@@ -16,7 +16,7 @@ use wasm_lambda::{
 };
 
 use crate::common::{
-    cache_dir, guests, invoke, js_guests, json, load, python_guests, text, wasm_lambda,
+    cache_dir, guests, invoke, js_guests, json, load, python_guests, raw_http, text, wasm_lambda,
 };
 use crate::server::{Serve, toml_path};
 
@@ -115,6 +115,29 @@ fn the_cli_refuses_a_truncated_component_in_one_line() {
     }
 }
 
+/// Starts `serve` with `config` (written into `dir`), which it must refuse
+/// in one line, exiting 2 without a panic; returns what it said.
+fn refused_serve_config(dir: &Path, config: &str) -> String {
+    let path = write_temp(dir, "functions.toml", config.as_bytes());
+    let state = dir.join("state");
+    let output = wasm_lambda(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{config}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 #[test]
 fn durations_no_duration_can_hold_are_clear_errors() {
     for timeout in ["1e300", "inf", "0", "NaN", "901"] {
@@ -158,21 +181,8 @@ fn durations_no_duration_can_hold_are_clear_errors() {
             "{setting}[[function]]\nname = \"hello\"\ncomponent = {}\n{timeout}",
             toml_path(&guests().hello)
         );
-        let path = write_temp(dir.path(), "functions.toml", config.as_bytes());
-        let output = wasm_lambda(
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--config",
-                path.to_str().unwrap(),
-            ],
-            None,
-        );
-        let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let stderr = refused_serve_config(dir.path(), &config);
         assert!(stderr.contains(needle), "{needle:?} in {stderr}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
 
@@ -482,49 +492,19 @@ async fn a_fresh_sandbox_never_sees_the_last_invocations_memory() {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection; returns the status, the
-/// head (lower-cased) and the body.
-fn http(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-    let answer = text(&answer);
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
-
 /// Sends an `Event` invocation; returns its request id.
 fn post_event(address: &str, function: &str, event: &str) -> String {
-    let (status, head, body) = http(
+    let answer = raw_http(
         address,
         "POST",
         &format!("/2015-03-31/functions/{function}/invocations"),
         &[("X-Amz-Invocation-Type", "Event")],
-        event,
+        event.as_bytes(),
     );
-    assert_eq!(status, 202, "{head}\n{body}");
-    head.lines()
+    assert_eq!(answer.status, 202, "{}\n{}", answer.head, answer.body);
+    answer
+        .head
+        .lines()
         .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
         .expect("a request id")
         .trim()
@@ -532,9 +512,9 @@ fn post_event(address: &str, function: &str, event: &str) -> String {
 }
 
 fn queue_counts(address: &str) -> serde_json::Value {
-    let (status, _, body) = http(address, "GET", "/wasm-lambda/queue", &[], "");
-    assert_eq!(status, 200, "{body}");
-    json(&body)
+    let answer = raw_http::<&str, &str>(address, "GET", "/wasm-lambda/queue", &[], b"");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    json(&answer.body)
 }
 
 #[test]
@@ -654,22 +634,7 @@ fn async_settings_outside_lambdas_ranges_are_refused() {
             "[[function]]\nname = \"probe\"\ncomponent = {}\n{setting}\n",
             toml_path(&guests().probe)
         );
-        let path = write_temp(dir.path(), "functions.toml", config.as_bytes());
-        let state = dir.path().join("state");
-        let output = wasm_lambda(
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--state-dir",
-                state.to_str().unwrap(),
-                "--config",
-                path.to_str().unwrap(),
-            ],
-            None,
-        );
-        let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{setting}: {stderr}");
+        let stderr = refused_serve_config(dir.path(), &config);
         assert!(stderr.contains(needle), "{needle:?} in {stderr}");
     }
 }
