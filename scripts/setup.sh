@@ -39,6 +39,11 @@ if ! cmp -s guest-sdk/js/package-lock.json "$lock_stamp"; then
     cp guest-sdk/js/package-lock.json "$lock_stamp"
 fi
 
+# curl: the HTTP front door's tests drive serve with it, as users do.
+if ! command -v curl >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq curl
+fi
+
 # C handlers: Debian's clang, lld and wasi-libc.
 if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
     || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \

@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 
+use super::front_door::{self, HttpRequest, PayloadFormat};
 use super::queue::StoredEvent;
 use super::{AppState, Deployed, base64_encode};
 use crate::error::InvokeError;
@@ -30,6 +34,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/2015-03-31/functions", get(list_functions))
         .route("/2015-03-31/functions/{name}", get(get_function))
         .route(QUEUE_PATH, get(queue_counts))
+        .route("/lambda-url/{function}", any(function_url))
+        .route("/lambda-url/{function}/{*path}", any(function_url))
+        .fallback(api_gateway)
         // Payloads over Lambda's limits get Lambda's 413 from the handler,
         // which needs to see them; far larger bodies are cut off here, and
         // the plain-text 413 that the cut-off produces is answered as
@@ -354,6 +361,132 @@ async fn get_function(
         .into_response(),
         Err(response) => response,
     }
+}
+
+/// Runs an HTTP event through a function and answers as the HTTP service
+/// would (`front_door.rs`).
+async fn http_event(
+    state: &AppState,
+    deployed: &Deployed,
+    event: Value,
+    format: PayloadFormat,
+) -> Response {
+    let _in_flight = state.in_flight.token();
+    let _permit = match &deployed.concurrency {
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(json!({ "message": "Too Many Requests" })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    "x-amzn-errortype",
+                    HeaderValue::from_static("TooManyRequestsException"),
+                );
+                return response;
+            }
+        },
+        None => None,
+    };
+    match deployed
+        .function
+        .invoke(front_door::invoke_request(&event))
+        .await
+    {
+        Ok(invocation) if invocation.function_error().is_some() => front_door::bad_gateway(format),
+        Ok(invocation) => match format {
+            PayloadFormat::V1 => front_door::response_v1(invocation.payload()),
+            PayloadFormat::V2 => front_door::response_v2(invocation.payload()),
+        },
+        Err(InvokeError::RequestEntityTooLarge { .. }) => front_door::payload_too_large(),
+        Err(_) => front_door::bad_gateway(format),
+    }
+}
+
+/// `ANY /lambda-url/<function>/<path>`: the function's URL.
+async fn function_url(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    Path(parameters): Path<HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let name = parameters.get("function").cloned().unwrap_or_default();
+    let Some(deployed) = state.functions.get(&name) else {
+        return front_door::not_found();
+    };
+    if deployed.url_needs_signature
+        && !header(&headers, "authorization")
+            .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256"))
+    {
+        return front_door::forbidden();
+    }
+    let path = format!("/{}", parameters.get("path").map_or("", String::as_str));
+    let request = HttpRequest::new(method, &uri, path, headers, body, source);
+    if front_door::too_large(&request) {
+        return front_door::payload_too_large();
+    }
+    let api_id = url_id(&name);
+    let event = front_door::event_v2(&request, "$default", "$default", None, &api_id);
+    http_event(&state, deployed, event, PayloadFormat::V2).await
+}
+
+/// A stable, URL-id-like name for a function's URL or API.
+fn url_id(name: &str) -> String {
+    blake3::hash(name.as_bytes()).to_hex()[..10].to_string()
+}
+
+/// Every other path: the configured API Gateway routes, else 404.
+async fn api_gateway(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some((route, parameters)) = front_door::find_route(&state.routes, &method, uri.path())
+    else {
+        return front_door::not_found();
+    };
+    let Some(deployed) = state.functions.get(&route.spec.function) else {
+        return front_door::not_found();
+    };
+    let stage = route
+        .spec
+        .stage
+        .clone()
+        .unwrap_or_else(|| "$default".into());
+    let path = match &route.spec.stage {
+        Some(stage) => uri
+            .path()
+            .strip_prefix(&format!("/{stage}"))
+            .unwrap_or(uri.path())
+            .to_string(),
+        None => uri.path().to_string(),
+    };
+    let request = HttpRequest::new(method, &uri, path, headers, body, source);
+    if front_door::too_large(&request) {
+        return front_door::payload_too_large();
+    }
+    let api_id = url_id(&format!("api:{}", route.spec.function));
+    let event = match route.spec.payload_format {
+        PayloadFormat::V1 => {
+            front_door::event_v1(&request, &route.spec.path, &stage, &parameters, &api_id)
+        }
+        PayloadFormat::V2 => front_door::event_v2(
+            &request,
+            &route.route_key(),
+            &stage,
+            Some(&parameters),
+            &api_id,
+        ),
+    };
+    http_event(&state, deployed, event, route.spec.payload_format).await
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     /// The functions to deploy.
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,
+    /// API Gateway routes served on the same listener (`[[route]]`).
+    #[serde(default, rename = "route")]
+    pub routes: Vec<super::front_door::RouteSpec>,
 }
 
 /// One function of the configuration file.
@@ -98,6 +101,8 @@ pub struct FunctionSpec {
     pub files: Vec<FileMount>,
     /// `"host"`: give the handler the server's own AWS credentials.
     pub aws_credentials: Option<String>,
+    /// The function URL's auth type: `"NONE"` (default) or `"AWS_IAM"`.
+    pub url_auth: Option<String>,
 }
 
 /// One `files` entry.
@@ -168,6 +173,7 @@ impl ServerConfig {
             ephemeral_storage: None,
             files: Vec::new(),
             aws_credentials: None,
+            url_auth: None,
         });
         Ok(())
     }
@@ -179,6 +185,18 @@ impl ServerConfig {
 }
 
 impl FunctionSpec {
+    /// Whether the function URL needs a SigV4 `Authorization` header.
+    pub(crate) fn url_needs_signature(&self) -> Result<bool> {
+        match self.url_auth.as_deref() {
+            None | Some("NONE") => Ok(false),
+            Some("AWS_IAM") => Ok(true),
+            Some(other) => bail!(
+                "function {}: url_auth must be \"NONE\" or \"AWS_IAM\", got {other:?}",
+                self.name
+            ),
+        }
+    }
+
     /// The function's `Event` invocation settings, checked against Lambda's ranges.
     pub(crate) fn async_settings(&self) -> Result<AsyncSettings> {
         let mut settings = AsyncSettings::default();

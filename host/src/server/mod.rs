@@ -25,9 +25,11 @@ use crate::host::Host;
 mod api;
 mod config;
 mod events;
+mod front_door;
 mod queue;
 
-pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig};
+pub use config::{DEFAULT_LISTEN, FileMount, FunctionSpec, ServerConfig};
+pub use front_door::{PayloadFormat, RouteSpec};
 pub use queue::{QueueCounts, default_state_dir};
 
 /// A deployed function with its limits and what `GetFunction` reports.
@@ -40,12 +42,16 @@ pub(crate) struct Deployed {
     pub(crate) last_modified: SystemTime,
     /// How its `Event` invocations are retried and where they go on failure.
     pub(crate) async_settings: events::AsyncSettings,
+    /// Its function URL needs a SigV4 signature (`url_auth = "AWS_IAM"`).
+    pub(crate) url_needs_signature: bool,
 }
 
 /// What every request handler shares.
 pub(crate) struct AppState {
     pub(crate) functions: BTreeMap<String, Deployed>,
     pub(crate) region: String,
+    /// The API Gateway routes, parsed.
+    pub(crate) routes: Vec<front_door::Route>,
     /// Accepted `Event` invocations are stored here before their 202.
     pub(crate) store: Arc<queue::EventStore>,
     /// Hands stored events to the dispatcher.
@@ -99,6 +105,7 @@ impl Server {
                 code_sha256: base64_encode(blake3::hash(&bytes).as_bytes()),
                 last_modified: metadata.modified().unwrap_or_else(|_| SystemTime::now()),
                 async_settings: spec.async_settings()?,
+                url_needs_signature: spec.url_needs_signature()?,
             };
             if functions.insert(spec.name.clone(), deployed).is_some() {
                 anyhow::bail!("function {} is deployed twice", spec.name);
@@ -119,6 +126,18 @@ impl Server {
                 );
             }
         }
+        let mut routes = Vec::new();
+        for spec in &config.routes {
+            if !functions.contains_key(&spec.function) {
+                anyhow::bail!(
+                    "route {} {} names function {}, which is not served",
+                    spec.method,
+                    spec.path,
+                    spec.function
+                );
+            }
+            routes.push(front_door::Route::parse(spec.clone())?);
+        }
         let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
         let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&state_dir))
             .await
@@ -129,6 +148,7 @@ impl Server {
             state: Arc::new(AppState {
                 functions,
                 region,
+                routes,
                 store: Arc::new(store),
                 accepted: sender,
                 queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
@@ -166,6 +186,8 @@ impl Server {
         let in_flight = self.state.in_flight.clone();
         let app = api::router(self.state);
         let signalled = stopping.clone();
+        // The caller's address goes into HTTP events (`sourceIp`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             signalled.cancel();

@@ -9,6 +9,7 @@ mod context;
 mod examples;
 mod faults;
 mod fuzz;
+mod http;
 mod js;
 mod load;
 mod native;

@@ -1,0 +1,44 @@
+"""One HTTP request with Python's http.client, as a browser-less user would
+make it, printed as JSON for the Rust tests to check.
+
+    python http_client.py URL METHOD [HEADER:VALUE ...] [--body-base64 B64]
+"""
+
+import base64
+import http.client
+import json
+import sys
+import urllib.parse
+
+
+def main():
+    url, method, *rest = sys.argv[1:]
+    body = None
+    headers = []
+    while rest:
+        item = rest.pop(0)
+        if item == "--body-base64":
+            body = base64.b64decode(rest.pop(0))
+        else:
+            name, value = item.split(":", 1)
+            headers.append((name, value))
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    connection.putrequest(method, target)
+    for name, value in headers:
+        connection.putheader(name, value)
+    if body is not None:
+        connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    payload = response.read()
+    print(json.dumps({
+        "status": response.status,
+        "headers": [[name.lower(), value] for name, value in response.getheaders()],
+        "body": payload.decode("utf-8", "replace"),
+        "body_base64": base64.b64encode(payload).decode(),
+    }))
+
+
+main()
