@@ -58,6 +58,7 @@ mod outbound;
 pub mod package;
 mod paths;
 pub mod runtime_api;
+pub mod samples;
 mod scratch;
 pub mod server;
 mod storage;

@@ -48,7 +48,7 @@ enum Command {
     ///
     /// Exit status: 0 on success, 1 on a function error (its error JSON is
     /// still printed), 2 on a usage, load or request error.
-    Invoke(InvokeArgs),
+    Invoke(Box<InvokeArgs>),
     /// Serve the Lambda Invoke API for deployed components, so AWS SDKs and the
     /// AWS CLI can call them with `--endpoint-url`. No authentication: any or no
     /// SigV4 signature is accepted, and the default address is loopback only.
@@ -72,6 +72,10 @@ enum Command {
     /// Measure cold starts (fresh sandbox + first call) and warm invokes of
     /// components, side by side: a table on stdout, or JSON, and an SVG chart.
     Bench(BenchArgs),
+    /// Print a sample event of an AWS service that invokes functions
+    /// (apigw-rest, apigw-http, function-url, alb, sqs, sns, s3-put,
+    /// dynamodb-stream, kinesis, eventbridge, cloudwatch-logs, scheduled).
+    Event(EventArgs),
     /// Package a component as a deployment zip for a provided.al2023 function:
     /// `bootstrap` (this binary), the component and its precompiled artifact.
     Package {
@@ -81,6 +85,54 @@ enum Command {
         #[arg(short, long, default_value = "function.zip")]
         output: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct EventArgs {
+    /// The kind of event.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(wasm_lambda::samples::KINDS))]
+    kind: String,
+    #[command(flatten)]
+    fields: SampleFields,
+}
+
+/// The fields of a sample event users change most.
+#[derive(clap::Args)]
+struct SampleFields {
+    /// The HTTP body (HTTP kinds).
+    #[arg(long)]
+    body: Option<String>,
+    /// The request path with an optional ?query (HTTP kinds).
+    #[arg(long)]
+    path: Option<String>,
+    /// The HTTP method (HTTP kinds).
+    #[arg(long)]
+    method: Option<String>,
+    /// The bucket (s3-put).
+    #[arg(long)]
+    bucket: Option<String>,
+    /// The object key (s3-put).
+    #[arg(long)]
+    key: Option<String>,
+    /// The message: SQS body, SNS message, Kinesis data, log line, EventBridge detail.
+    #[arg(long)]
+    message: Option<String>,
+}
+
+impl SampleFields {
+    fn sample(&self, kind: &str) -> Result<serde_json::Value> {
+        wasm_lambda::samples::sample(
+            kind,
+            &wasm_lambda::samples::SampleOptions {
+                body: self.body.clone(),
+                path: self.path.clone(),
+                method: self.method.clone(),
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                message: self.message.clone(),
+            },
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -178,11 +230,17 @@ struct InvokeArgs {
     /// The handler component (.wasm).
     component: PathBuf,
     /// The event, as JSON text [default: stdin when piped, else {}; empty means {}].
-    #[arg(long, conflicts_with = "event_file")]
+    #[arg(long, conflicts_with_all = ["event_file", "event_kind"])]
     event: Option<String>,
     /// Read the event from a file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "event_kind")]
     event_file: Option<PathBuf>,
+    /// Use a sample event of this kind (see `wasm-lambda event`), with the
+    /// --body, --path, --method, --bucket, --key and --message fields.
+    #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(wasm_lambda::samples::KINDS))]
+    event_kind: Option<String>,
+    #[command(flatten)]
+    sample: SampleFields,
     /// A function environment variable; repeat for more.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     env: Vec<(String, String)>,
@@ -238,11 +296,15 @@ fn main() -> ExitCode {
             output,
             handler,
         } => run_build(dir, output, handler),
-        Command::Invoke(args) => run_invoke(args),
+        Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
         Command::Package { component, output } => run_package(component, output),
         Command::Bench(args) => run_bench(args),
+        Command::Event(args) => args.fields.sample(&args.kind).and_then(|event| {
+            println!("{}", serde_json::to_string_pretty(&event)?);
+            Ok(0)
+        }),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -290,6 +352,9 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>> {
     }
     if let Some(path) = &args.event_file {
         return std::fs::read(path).with_context(|| format!("failed to read {}", path.display()));
+    }
+    if let Some(kind) = &args.event_kind {
+        return Ok(args.sample.sample(kind)?.to_string().into_bytes());
     }
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {

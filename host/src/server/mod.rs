@@ -25,7 +25,7 @@ use crate::host::Host;
 mod api;
 mod config;
 mod events;
-mod front_door;
+pub(crate) mod front_door;
 mod queue;
 
 pub use config::{DEFAULT_LISTEN, FileMount, FunctionSpec, ServerConfig};

@@ -301,3 +301,68 @@ fn api_gateway_routes_send_rest_and_http_api_events() {
     assert_eq!(answer["status"], 404);
     assert_eq!(body_json(&answer)["message"], "Not Found");
 }
+
+/// The sample-event guest (`host/tests/guests/events`), built once.
+fn events_guest() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&GUEST, || {
+        let options = wasm_lambda::build::BuildOptions {
+            target_dir: Some(crate::common::guest_target_dir()),
+            ..wasm_lambda::build::BuildOptions::new(repo_root().join("host/tests/guests/events"))
+        };
+        wasm_lambda::build::build(&options, &mut |_| {})
+            .map(|output| output.component)
+            .map_err(|error| format!("failed to build the events guest: {error:#}"))
+    })
+}
+
+#[test]
+fn every_sample_event_parses_with_the_rust_ecosystems_event_types() {
+    for kind in wasm_lambda::samples::KINDS {
+        let output = crate::common::wasm_lambda(
+            &[
+                "invoke",
+                events_guest().to_str().unwrap(),
+                "--env",
+                &format!("EVENT_KIND={kind}"),
+                "--event-kind",
+                kind,
+                "--message",
+                "hello there",
+                "--bucket",
+                "photos",
+                "--path",
+                "/orders/7?x=1",
+            ],
+            None,
+        );
+        let answer = json(&text(&output.stdout));
+        assert_eq!(output.status.code(), Some(0), "{kind}: {answer}");
+        assert_eq!(answer["kind"], *kind);
+        let parsed = &answer["parsed"];
+        match *kind {
+            "sqs" => assert_eq!(parsed["Records"][0]["body"], "hello there"),
+            "sns" => assert_eq!(parsed["Records"][0]["Sns"]["Message"], "hello there"),
+            "s3-put" => assert_eq!(parsed["Records"][0]["s3"]["bucket"]["name"], "photos"),
+            "kinesis" => assert_eq!(parsed["data"], "hello there"),
+            "cloudwatch-logs" => assert_eq!(parsed["messages"][0], "hello there"),
+            "eventbridge" => assert_eq!(parsed["detail"]["message"], "hello there"),
+            "scheduled" => assert_eq!(parsed["detail-type"], "Scheduled Event"),
+            "dynamodb-stream" => assert_eq!(parsed["Records"][0]["eventName"], "INSERT"),
+            "apigw-rest" | "alb" => assert_eq!(parsed["path"], "/orders/7"),
+            "apigw-http" | "function-url" => assert_eq!(parsed["rawPath"], "/orders/7"),
+            other => panic!("no check for {other}"),
+        }
+    }
+}
+
+#[test]
+fn the_event_command_prints_samples_and_refuses_unknown_kinds() {
+    let output = crate::common::wasm_lambda(&["event", "s3-put", "--key", "a/b.txt"], None);
+    assert_eq!(output.status.code(), Some(0));
+    let event = json(&text(&output.stdout));
+    assert_eq!(event["Records"][0]["s3"]["object"]["key"], "a/b.txt");
+    let output = crate::common::wasm_lambda(&["event", "carrier-pigeon"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("sqs"), "lists the kinds");
+}
