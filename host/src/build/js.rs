@@ -1,5 +1,13 @@
-//! JavaScript handlers (Node.js style ES modules), turned into a component by
+//! JavaScript handlers (Node.js style), turned into a component by
 //! componentize-js through the build script in `guest-sdk/js`.
+//!
+//! Modules are what Node.js decides: `.mjs`, and `.js` in a package with
+//! `"type": "module"`, are ES modules; `.cjs`, and `.js` otherwise, are
+//! CommonJS. A CommonJS handler, or any handler of a project with a
+//! `node_modules` folder, is first bundled into one ES module by esbuild
+//! (`guest-sdk/js/bundle.mjs`), which resolves `require` of relative files,
+//! JSON files and packages. An ES module handler without packages is given
+//! to componentize-js as it is, so its stack traces name its own files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,17 +38,18 @@ pub(super) fn detect(dir: &Path) -> bool {
             entry
                 .path()
                 .extension()
-                .is_some_and(|ext| ext == "mjs" || ext == "js")
+                .is_some_and(|ext| ext == "mjs" || ext == "js" || ext == "cjs")
         })
     })
 }
 
 /// Finds the handler's module file for `module` (the part before the last
-/// dot of the handler setting): `.mjs`, or `.js` in a `"type": "module"` package.
-fn module_file(dir: &Path, module: &str) -> Result<PathBuf> {
+/// dot of the handler setting), as Lambda's Node.js runtime looks for it
+/// (`.mjs`, `.js`, `.cjs`); returns it and whether it is CommonJS.
+fn module_file(dir: &Path, module: &str) -> Result<(PathBuf, bool)> {
     let mjs = dir.join(format!("{module}.mjs"));
     if mjs.is_file() {
-        return Ok(mjs);
+        return Ok((mjs, false));
     }
     let js = dir.join(format!("{module}.js"));
     if js.is_file() {
@@ -48,20 +57,14 @@ fn module_file(dir: &Path, module: &str) -> Result<PathBuf> {
         let is_module = serde_json::from_str::<serde_json::Value>(&package)
             .ok()
             .is_some_and(|package| package["type"] == "module");
-        if !is_module {
-            bail!(
-                "{} is CommonJS: wasm-lambda runs ES module handlers; rename it to {module}.mjs \
-                 or set \"type\": \"module\" in package.json",
-                js.display()
-            );
-        }
-        return Ok(js);
+        return Ok((js, !is_module));
     }
-    if dir.join(format!("{module}.cjs")).is_file() {
-        bail!("{module}.cjs is CommonJS: wasm-lambda runs ES module handlers (.mjs)");
+    let cjs = dir.join(format!("{module}.cjs"));
+    if cjs.is_file() {
+        return Ok((cjs, true));
     }
     bail!(
-        "Runtime.ImportModuleError: Error: Cannot find module '{module}': no {module}.mjs or {module}.js in {}",
+        "Runtime.ImportModuleError: Error: Cannot find module '{module}': no {module}.mjs, {module}.js or {module}.cjs in {}",
         dir.display()
     )
 }
@@ -71,7 +74,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     let Some((module, _export)) = handler.rsplit_once('.') else {
         bail!("the handler must be `file.export`, got {handler:?}");
     };
-    let module_path = module_file(dir, module)?;
+    let (module_path, commonjs) = module_file(dir, module)?;
     let sdk = find_checkout_dir(
         "guest-sdk/js",
         "node_modules/@bytecodealliance/componentize-js/package.json",
@@ -90,7 +93,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     std::fs::write(wit.join("handler.wit"), WIT)?;
     progress("collecting the function's code");
     copy_sources(dir, &code, SKIPPED_DIRS, &|name| {
-        [".js", ".mjs", ".json"]
+        [".js", ".mjs", ".cjs", ".json"]
             .iter()
             .any(|ext| name.ends_with(ext))
     })?;
@@ -102,12 +105,45 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
         .to_string_lossy()
         .replace('\\', "/");
     let code_root = code.to_string_lossy().into_owned();
+    let node_modules = std::path::absolute(dir.join("node_modules"))?;
+    let import = if commonjs || node_modules.is_dir() {
+        progress("bundling the handler with esbuild");
+        let bundled = code.join("__wasm_lambda_handler.mjs");
+        let result = Command::new("node")
+            .arg(sdk.join("bundle.mjs"))
+            .arg(code.join(&relative))
+            .arg(&bundled)
+            .arg(&code)
+            .arg(&node_modules)
+            .current_dir(&sdk)
+            .stdin(Stdio::null())
+            .output()
+            .context("failed to run node (is Node.js installed?)")?;
+        if !result.status.success() {
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            bail!(
+                "bundling {} failed (a Node.js built-in module or a native addon cannot run in the sandbox):\n{}",
+                module_path.display(),
+                stderr.trim_end()
+            );
+        }
+        // A CommonJS module's exports are the bundle's default export.
+        if commonjs {
+            "import handlerExports from './__wasm_lambda_handler.mjs';\n\
+             const handlerModule = handlerExports ?? {};\n"
+                .to_string()
+        } else {
+            "import * as handlerModule from './__wasm_lambda_handler.mjs';\n".to_string()
+        }
+    } else {
+        format!("import * as handlerModule from './{relative}';\n")
+    };
     // The runtime is imported first so `process` exists when the handler's
     // module runs its top-level code.
     let entry = format!(
         "// Written by `wasm-lambda build`.\n\
          import {{ invoke }} from './__wasm_lambda_runtime.mjs';\n\
-         import * as handlerModule from './{relative}';\n\
+         {import}\
          export function handle(event, context) {{\n  \
            return invoke(handlerModule, {handler}, {root}, event, context);\n\
          }}\n",

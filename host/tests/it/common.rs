@@ -130,6 +130,9 @@ pub struct JsGuests {
     pub callback: PathBuf,
     pub missing_export: PathBuf,
     pub fetch: PathBuf,
+    pub cjs: PathBuf,
+    pub cjs_module: PathBuf,
+    pub esm_package: PathBuf,
 }
 
 /// Builds the JavaScript guests with componentize-js, once per run.
@@ -148,6 +151,9 @@ pub fn js_guests() -> &'static JsGuests {
             callback: build_guest(test_guests.join("callback"))?,
             missing_export: build_guest(test_guests.join("missing_export"))?,
             fetch: build_guest(test_guests.join("fetch"))?,
+            cjs: build_guest(test_guests.join("cjs"))?,
+            cjs_module: build_guest_with(test_guests.join("cjs_module"), Some("app.handler"))?,
+            esm_package: build_guest(test_guests.join("esm_package"))?,
         })
     })
 }

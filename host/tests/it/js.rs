@@ -247,3 +247,51 @@ async fn a_looping_js_handler_times_out() {
         r#"{"ok":1}"#
     );
 }
+
+#[tokio::test]
+async fn commonjs_handlers_require_files_json_and_packages() {
+    let function = load("cjs", &js_guests().cjs, |_| {});
+    let invocation = invoke(&function, r#"{"name":"Ada","x":1}"#).await;
+    assert_eq!(
+        json(invocation.payload()),
+        serde_json::json!({
+            "greeting": "Hello, Ada!",
+            "described": "2 keys",
+            "stage": "test",
+            "requestIdLength": 36
+        }),
+        "{}",
+        invocation.log
+    );
+}
+
+#[tokio::test]
+async fn module_exports_in_a_cjs_file_and_a_named_handler() {
+    let function = load("cjs-module", &js_guests().cjs_module, |config| {
+        config.handler = Some("app.handler".into());
+    });
+    let invocation = invoke(&function, r#"{"n":21}"#).await;
+    assert_eq!(invocation.payload(), r#"{"doubled":42}"#);
+}
+
+#[tokio::test]
+async fn an_es_module_handler_imports_an_npm_package() {
+    let function = load("esm-package", &js_guests().esm_package, |_| {});
+    let invocation = invoke(&function, r#"{"text":"hi"}"#).await;
+    assert_eq!(invocation.payload(), r#"{"loud":"HI!"}"#);
+}
+
+#[test]
+fn a_node_built_in_fails_the_build_naming_it() {
+    let dir = crate::common::repo_root().join("host/tests/guests/js/builtin");
+    let options = wasm_lambda::build::BuildOptions {
+        target_dir: Some(crate::common::guest_target_dir()),
+        ..wasm_lambda::build::BuildOptions::new(&dir)
+    };
+    let error = wasm_lambda::build::build(&options, &mut |_| {}).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("index.js:2"), "{message}");
+    assert!(message.contains("\"crypto\""), "{message}");
+    assert!(message.contains("Node.js built-in module"), "{message}");
+    assert!(!message.contains("platform: 'node'"), "{message}");
+}
