@@ -217,9 +217,10 @@ class BuildError(Exception):
         super().__init__(f"{BUILD_ERROR_PREFIX}{error_type}: {message}")
 
 
-# `wasm-lambda build` looks for lines with these prefixes in the output.
+# `wasm-lambda build` looks for lines with this prefix in the output.
 BUILD_ERROR_PREFIX = "wasm-lambda-build-error: "
-BUILD_WARNING_PREFIX = "wasm-lambda-build-warning: "
+# Where the build's warnings are written, beside the build's config module.
+WARNINGS_FILE = "wasm_lambda_build_warnings.txt"
 
 
 def _module_name(relative_path):
@@ -231,13 +232,14 @@ def _module_name(relative_path):
 
 def _imported_names(tree, module_name, is_package):
     """Absolute names of the modules a module imports, anywhere in it (also
-    inside functions: those must be in the snapshot too)."""
-    names = set()
+    inside functions: those must be in the snapshot too), each with the line
+    of its first import."""
+    names = {}
     package = module_name if is_package else module_name.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                names.add(alias.name)
+                names.setdefault(alias.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".") if package else []
@@ -246,9 +248,9 @@ def _imported_names(tree, module_name, is_package):
             else:
                 prefix = node.module or ""
             if prefix:
-                names.add(prefix)
+                names.setdefault(prefix, node.lineno)
                 for alias in node.names:
-                    names.add(f"{prefix}.{alias.name}")
+                    names.setdefault(f"{prefix}.{alias.name}", node.lineno)
     return names
 
 
@@ -305,7 +307,7 @@ class Bundle:
         root = os.path.dirname(os.path.abspath(config.__file__))
         module_name, function_name = _split_handler(config.HANDLER)
         sources = {}
-        imports = set()
+        imports = {}
         for relative_path in config.SOURCES:
             name, is_package = _module_name(relative_path)
             filename = f"{TASK_ROOT}/{relative_path}"
@@ -329,16 +331,37 @@ class Bundle:
                     f"Handler '{function_name}' missing on module '{module_name}'",
                 )
             sources[name] = _Source(compile(tree, filename, "exec"), filename, is_package)
-            imports |= _imported_names(tree, name, is_package)
+            for imported, line in _imported_names(tree, name, is_package).items():
+                imports.setdefault(imported, (relative_path, line))
+        # Folders without __init__.py are namespace packages, as Lambda's
+        # Python imports them (a handler of `src.app.handler` in `src/`).
+        for name in list(sources):
+            parts = name.split(".")
+            for end in range(1, len(parts)):
+                parent = ".".join(parts[:end])
+                if parent not in sources:
+                    folder = f"{TASK_ROOT}/{parent.replace('.', '/')}"
+                    sources[parent] = _Source(compile("", folder, "exec"), folder, True)
         if module_name not in sources:
             raise BuildError(
                 "Runtime.ImportModuleError",
                 f"Unable to import module '{module_name}': No module named '{module_name}'",
             )
         local = {name.split(".")[0] for name in sources}
+        warnings = []
         for name in sorted(imports):
             if name.split(".")[0] not in local and not _preimport(name):
-                print(f"{BUILD_WARNING_PREFIX}cannot import {name}: it will be missing at run time")
+                path, line = imports[name]
+                warnings.append(
+                    f"cannot import {name} ({path}, line {line}): it will be missing at run time"
+                )
+        # componentize-py passes on neither stdout nor stderr while it
+        # snapshots, so the warnings go to a file `wasm-lambda build` reads.
+        try:
+            with open(os.path.join(root, WARNINGS_FILE), "w", encoding="utf-8") as file:
+                file.write("".join(f"{warning}\n" for warning in warnings))
+        except OSError:
+            pass
         for name in _RUNTIME_MODULES:
             importlib.import_module(name)
         sys.meta_path.insert(0, _BundleFinder(sources))

@@ -262,6 +262,9 @@ struct InvokeArgs {
     /// Don't read or write the precompiled-component cache.
     #[arg(long)]
     no_cache: bool,
+    /// The tenant id of a tenant-isolated function (`context.tenant_id`).
+    #[arg(long, value_name = "ID")]
+    tenant_id: Option<String>,
     #[command(flatten)]
     capabilities: CapabilityArgs,
 }
@@ -333,6 +336,9 @@ fn run_build(dir: PathBuf, output: Option<PathBuf>, handler: Option<String>) -> 
     });
     spinner.finish_and_clear();
     let built = built?;
+    for warning in &built.warnings {
+        eprintln!("warning: {warning}");
+    }
     let size = std::fs::metadata(&built.component)
         .map(|m| m.len())
         .unwrap_or(0);
@@ -397,7 +403,11 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    let invocation = runtime.block_on(function.invoke(InvokeRequest::new(event)));
+    let request = InvokeRequest {
+        tenant_id: args.tenant_id.clone(),
+        ..InvokeRequest::new(event)
+    };
+    let invocation = runtime.block_on(function.invoke(request));
     let invocation = match invocation {
         Ok(invocation) => invocation,
         Err(error) => bail!("{}: {error}", error.error_code()),

@@ -102,6 +102,9 @@ pub struct BuildOutput {
     pub language: Language,
     /// How long the build took.
     pub duration: Duration,
+    /// What the build found that may fail at run time (Python: imports it
+    /// could not resolve, with the file and line).
+    pub warnings: Vec<String>,
 }
 
 /// Detects the language of the project in `dir`.
@@ -152,12 +155,23 @@ fn project_name(dir: &Path) -> String {
 /// the toolchain works.
 pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<BuildOutput> {
     let started = Instant::now();
-    let language = detect_language(&options.dir)?;
+    let language = match python::defining_module(&options.dir, options.handler.as_deref()) {
+        // A Python module that defines the handler wins over whatever else
+        // the folder holds: Serverless Framework projects keep a
+        // package.json beside handler.py for their plugins.
+        Some(module) if !options.dir.join("Cargo.toml").is_file() => {
+            progress(&format!("Python: {} defines the handler", module.display()));
+            Language::Python
+        }
+        _ => detect_language(&options.dir)?,
+    };
+    let mut warnings = Vec::new();
     let (name, component) = match language {
         Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
         Language::Python => {
             let handler = options.handler_or(python::DEFAULT_HANDLER);
-            let component = python::build(&options.dir, &handler, progress)?;
+            let (component, found) = python::build(&options.dir, &handler, progress)?;
+            warnings = found;
             (project_name(&options.dir), component)
         }
         Language::JavaScript => {
@@ -195,5 +209,6 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         component: output,
         language,
         duration: started.elapsed(),
+        warnings,
     })
 }

@@ -31,7 +31,8 @@ const SDK_FILES: &[(&str, &str)] = &[
 ];
 const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
 const BUILD_ERROR_PREFIX: &str = "wasm-lambda-build-error: ";
-const BUILD_WARNING_PREFIX: &str = "wasm-lambda-build-warning: ";
+/// The file the SDK writes its build warnings to, in the code folder.
+const WARNINGS_FILE: &str = "wasm_lambda_build_warnings.txt";
 
 /// Folders never bundled as the function's code.
 const SKIPPED_DIRS: &[&str] = &["build", "__pycache__", "node_modules", "venv"];
@@ -61,8 +62,28 @@ fn has_python(dir: &Path, depth: u32) -> bool {
     })
 }
 
-/// Builds the handler in `dir`; returns the component's bytes.
-pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+/// The Python file that defines the handler: the module the handler setting
+/// names (`src/app.handler` → `src/app.py`, `pkg.mod.fn` → `pkg/mod.py`), or
+/// with no setting (nor `$_HANDLER`), Lambda's default `lambda_function.py`.
+pub(super) fn defining_module(dir: &Path, handler: Option<&str>) -> Option<PathBuf> {
+    let handler = handler
+        .map(str::to_string)
+        .or_else(|| std::env::var("_HANDLER").ok())
+        .unwrap_or_else(|| DEFAULT_HANDLER.to_string());
+    let (module, _function) = handler.rsplit_once('.')?;
+    let relative = module.replace('.', "/");
+    let file = dir.join(format!("{relative}.py"));
+    file.is_file()
+        .then(|| PathBuf::from(format!("{relative}.py")))
+}
+
+/// Builds the handler in `dir`; returns the component's bytes and the
+/// build's warnings (imports that will be missing at run time).
+pub(super) fn build(
+    dir: &Path,
+    handler: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<u8>, Vec<String>)> {
     if !handler.contains('.') || handler.starts_with('.') || handler.ends_with('.') {
         bail!("the handler must be `module.function`, got {handler:?}");
     }
@@ -132,15 +153,20 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     let mut stdout_lines = Vec::new();
     for line in BufReader::new(child.stdout.take().expect("stdout is piped")).lines() {
         let line = line.context("failed to read componentize-py's output")?;
-        if let Some(warning) = line.strip_prefix(BUILD_WARNING_PREFIX) {
-            eprintln!("warning: {warning}");
-        } else if !line.trim().is_empty() {
+        if !line.trim().is_empty() {
             progress(line.trim());
         }
         stdout_lines.push(line);
     }
     let status = child.wait().context("failed to wait for componentize-py")?;
     let stderr_lines = stderr_reader.join().unwrap_or_default();
+    // The SDK writes its warnings to a file beside the build's config:
+    // componentize-py passes on none of the app's output while it snapshots.
+    let warnings: Vec<String> = std::fs::read_to_string(code.join(WARNINGS_FILE))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
     if !status.success() {
         // The SDK reports problems it finds in the user's code on a marked
         // line; show that alone rather than componentize-py's traceback.
@@ -157,7 +183,9 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
             stderr_lines.join("\n")
         );
     }
-    std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))
+    let component =
+        std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))?;
+    Ok((component, warnings))
 }
 
 /// Installs pure-Python wheels for CPython 3.14 into `deps`. Wheels with

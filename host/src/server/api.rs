@@ -204,6 +204,7 @@ async fn invoke(
         trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),
         identity,
         client_context,
+        tenant_id: header(&headers, "x-amz-tenant-id").map(str::to_string),
         ..InvokeRequest::default()
     };
     match invocation_type {

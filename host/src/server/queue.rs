@@ -52,6 +52,9 @@ pub(crate) struct StoredEvent {
     pub(crate) client_context: Option<String>,
     /// The caller's Cognito identity (id, pool id).
     pub(crate) identity: Option<(String, String)>,
+    /// The tenant id it came with.
+    #[serde(default)]
+    pub(crate) tenant_id: Option<String>,
 }
 
 impl StoredEvent {
@@ -71,6 +74,7 @@ impl StoredEvent {
                     identity.identity_pool_id.clone(),
                 )
             }),
+            tenant_id: request.tenant_id.clone(),
         }
     }
 
@@ -90,6 +94,7 @@ impl StoredEvent {
                     identity_pool_id,
                 }),
             client_context: self.client_context.clone(),
+            tenant_id: self.tenant_id.clone(),
             ..InvokeRequest::default()
         }
     }
@@ -279,6 +284,7 @@ mod tests {
             trace_id: None,
             client_context: None,
             identity: Some(("id".into(), "pool".into())),
+            tenant_id: None,
         }
     }
 

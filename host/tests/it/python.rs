@@ -335,3 +335,90 @@ fn a_missing_module_and_a_syntax_error_fail_the_build() {
     let error = build_error(&[("app.py", "x = 1\n")], Some("app"));
     assert!(error.contains("module.function"), "{error}");
 }
+
+/// The SAM-style namespace-package guest beside a package.json, built once
+/// through the library (so its warnings can be read).
+fn namespace_build() -> &'static wasm_lambda::build::BuildOutput {
+    static BUILT: std::sync::OnceLock<Result<wasm_lambda::build::BuildOutput, String>> =
+        std::sync::OnceLock::new();
+    crate::common::once(&BUILT, || {
+        let options = wasm_lambda::build::BuildOptions {
+            target_dir: Some(crate::common::guest_target_dir()),
+            handler: Some("src/orders/app.lambda_handler".into()),
+            ..wasm_lambda::build::BuildOptions::new(
+                crate::common::repo_root().join("host/tests/guests/python/namespace"),
+            )
+        };
+        wasm_lambda::build::build(&options, &mut |_| {}).map_err(|error| format!("{error:#}"))
+    })
+}
+
+#[test]
+fn a_python_handler_beside_a_package_json_builds_as_python() {
+    let built = namespace_build();
+    assert_eq!(built.language, wasm_lambda::build::Language::Python);
+}
+
+#[test]
+fn unresolvable_imports_are_warnings_naming_the_file_and_line() {
+    let warnings = &namespace_build().warnings;
+    assert_eq!(
+        warnings,
+        &["cannot import ujson_is_not_installed_here (src/orders/app.py, line 11): it will be missing at run time".to_string()],
+    );
+}
+
+#[tokio::test]
+async fn namespace_packages_import_as_on_lambda_and_the_tenant_id_arrives() {
+    let function = load("orders", &namespace_build().component, |config| {
+        config.handler = Some("src/orders/app.lambda_handler".into());
+    });
+    let request = wasm_lambda::InvokeRequest {
+        tenant_id: Some("tenant-7".into()),
+        ..wasm_lambda::InvokeRequest::new(r#"{"items":[{"price":3,"quantity":2},{"price":1}]}"#)
+    };
+    let invocation = function.invoke(request).await.unwrap();
+    let answer = json(invocation.payload());
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(
+        json(answer["body"].as_str().unwrap()),
+        serde_json::json!({ "total": 7, "tenant": "tenant-7" })
+    );
+}
+
+#[test]
+fn invoke_and_serve_pass_the_tenant_id() {
+    let component = namespace_build().component.to_str().unwrap().to_string();
+    let output = crate::common::wasm_lambda(
+        &[
+            "invoke",
+            &component,
+            "--handler",
+            "src/orders/app.lambda_handler",
+            "--tenant-id",
+            "from-cli",
+            "--event",
+            "{}",
+        ],
+        None,
+    );
+    let answer = json(&crate::common::text(&output.stdout));
+    assert!(
+        answer["body"].as_str().unwrap().contains("from-cli"),
+        "{answer}"
+    );
+
+    let serve = crate::server::Serve::start(&format!(
+        "[[function]]\nname = \"orders\"\ncomponent = {}\nhandler = \"src/orders/app.lambda_handler\"\n",
+        crate::server::toml_path(&namespace_build().component)
+    ));
+    let answer = crate::common::raw_http(
+        serve.endpoint.trim_start_matches("http://"),
+        "POST",
+        "/2015-03-31/functions/orders/invocations",
+        &[("X-Amz-Tenant-Id", "from-header")],
+        b"{}",
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("from-header"), "{}", answer.body);
+}
