@@ -6,9 +6,51 @@
 //
 // An ES module keeps its named exports; a CommonJS module's output has one
 // default export, its `module.exports`, so `exports.handler = ...` and
-// `module.exports = { handler }` both work. Node's built-in modules are not
-// available in the sandbox: importing one fails the build and says so.
+// `module.exports = { handler }` both work.
+//
+// Node.js built-ins that handlers use come from the long-standing browser
+// ports of Node's modules (the ones bundlers have used for years), pinned
+// in package.json: `buffer` (also as the global `Buffer`), `events`, `util`,
+// `path`, `url`, `querystring`, `string_decoder`, `assert`, `stream`,
+// `zlib`, `crypto` (crypto-browserify, with Node's newer `randomUUID`,
+// `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
+// `os`, `timers`, `process`, with or without `node:`. Other built-ins
+// (`fs`, `net`, `child_process`, ...) fail the build.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const resolveHere = createRequire(import.meta.url).resolve;
+
+const PORTS = {
+  buffer: 'buffer/',
+  events: 'events/',
+  util: 'util/',
+  path: 'path-browserify',
+  querystring: 'querystring-es3',
+  string_decoder: 'string_decoder/',
+  assert: 'assert/',
+  stream: 'stream-browserify',
+  zlib: 'browserify-zlib',
+  os: 'os-browserify/browser',
+  timers: 'timers-browserify',
+};
+const alias = {};
+for (const [name, port] of Object.entries(PORTS)) {
+  alias[name] = resolveHere(port);
+  alias[`node:${name}`] = alias[name];
+}
+// `inherits` asks for Node's own `util` first; here that is the port,
+// which asks for `inherits` in turn, and the cycle leaves `util.inherits`
+// empty. Its browser build is what browser bundlers give it too.
+alias.inherits = resolveHere('inherits/inherits_browser.js');
+alias.process = here('./node-process.mjs');
+alias['node:process'] = alias.process;
+alias.crypto = here('./node-crypto.mjs');
+alias['node:crypto'] = alias.crypto;
+alias.url = here('./node-url.mjs');
+alias['node:url'] = alias.url;
 
 const [entry, outfile, root, ...nodePaths] = process.argv.slice(2);
 if (!root) {
@@ -21,12 +63,18 @@ try {
     outfile,
     bundle: true,
     format: 'esm',
-    platform: 'neutral',
-    // Packages as Node finds them: `main` for CommonJS packages, `module`
-    // for packages that ship ES modules.
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'require', 'import', 'default'],
+    // The sandbox is closer to a browser than to Node (fetch and Web Crypto,
+    // no sockets or files): packages' browser builds are the ones that run,
+    // and the ports of Node's modules depend on them (their Node builds
+    // only re-export Node's own modules).
+    platform: 'browser',
+    mainFields: ['browser', 'module', 'main'],
+    conditions: ['browser', 'import', 'require', 'default'],
     nodePaths,
+    alias,
+    inject: [here('./node-globals.mjs')],
+    // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.
+    define: { global: 'globalThis' },
     // Errors name the function's files as the user knows them.
     absWorkingDir: root,
     target: 'es2022',

@@ -51,7 +51,32 @@ const env = new Proxy(
 );
 
 if (typeof globalThis.process === 'undefined') {
-  globalThis.process = { env, platform: 'linux', argv: [], version: 'v24.0.0' };
+  // What Node code reads of `process` (the ports of Node's modules call
+  // nextTick; handlers time themselves with hrtime).
+  const hrtime = (previous) => {
+    const nanos = BigInt(Math.round(performance.now() * 1e6));
+    const now = [Number(nanos / 1_000_000_000n), Number(nanos % 1_000_000_000n)];
+    if (!previous) return now;
+    let seconds = now[0] - previous[0];
+    let rest = now[1] - previous[1];
+    if (rest < 0) {
+      seconds -= 1;
+      rest += 1e9;
+    }
+    return [seconds, rest];
+  };
+  hrtime.bigint = () => BigInt(Math.round(performance.now() * 1e6));
+  globalThis.process = {
+    env,
+    platform: 'linux',
+    argv: ['/var/lang/bin/node', '/var/runtime/index.mjs'],
+    version: 'v24.0.0',
+    versions: { node: '24.0.0' },
+    nextTick: (callback, ...args) => queueMicrotask(() => callback(...args)),
+    hrtime,
+    cwd: () => '/var/task',
+    emitWarning: () => {},
+  };
 }
 
 // ---------------------------------------------------------------------------

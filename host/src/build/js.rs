@@ -4,10 +4,12 @@
 //! Modules are what Node.js decides: `.mjs`, and `.js` in a package with
 //! `"type": "module"`, are ES modules; `.cjs`, and `.js` otherwise, are
 //! CommonJS. A CommonJS handler, or any handler of a project with a
-//! `node_modules` folder, is first bundled into one ES module by esbuild
+//! `node_modules` folder or that uses Node.js built-ins (`Buffer`, `crypto`,
+//! `zlib`, ...), is first bundled into one ES module by esbuild
 //! (`guest-sdk/js/bundle.mjs`), which resolves `require` of relative files,
-//! JSON files and packages. An ES module handler without packages is given
-//! to componentize-js as it is, so its stack traces name its own files.
+//! JSON files and packages and brings ports of the built-ins. Any other ES
+//! module handler is given to componentize-js as it is, so its stack traces
+//! name its own files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,6 +26,48 @@ pub const RUNTIME: &str = "nodejs24.x";
 
 const RUNTIME_MODULE: &str = include_str!("../../../guest-sdk/js/runtime.mjs");
 const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
+
+/// The Node.js built-in modules `guest-sdk/js/bundle.mjs` provides.
+const PORTED_BUILTINS: &[&str] = &[
+    "buffer",
+    "events",
+    "util",
+    "path",
+    "url",
+    "querystring",
+    "string_decoder",
+    "assert",
+    "stream",
+    "zlib",
+    "crypto",
+    "os",
+    "timers",
+    "process",
+];
+
+/// Whether any of the function's code uses a Node.js built-in module (by
+/// `require`/`import` of its name, with or without `node:`) or the global
+/// `Buffer`, which only the bundled build provides.
+fn uses_node_builtins(code: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(code) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            return uses_node_builtins(&path);
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return false;
+        };
+        text.contains("Buffer")
+            || text.contains("'node:")
+            || text.contains("\"node:")
+            || PORTED_BUILTINS.iter().any(|name| {
+                text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\""))
+            })
+    })
+}
 
 /// Folders never bundled as the function's code.
 const SKIPPED_DIRS: &[&str] = &["build", "node_modules"];
@@ -97,6 +141,8 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
             .iter()
             .any(|ext| name.ends_with(ext))
     })?;
+    // Read before the runtime joins the code: only the function's own code counts.
+    let needs_builtins = uses_node_builtins(&code);
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -106,7 +152,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
         .replace('\\', "/");
     let code_root = code.to_string_lossy().into_owned();
     let node_modules = std::path::absolute(dir.join("node_modules"))?;
-    let import = if commonjs || node_modules.is_dir() {
+    let import = if commonjs || node_modules.is_dir() || needs_builtins {
         progress("bundling the handler with esbuild");
         let bundled = code.join("__wasm_lambda_handler.mjs");
         let result = Command::new("node")

@@ -133,6 +133,7 @@ pub struct JsGuests {
     pub cjs: PathBuf,
     pub cjs_module: PathBuf,
     pub esm_package: PathBuf,
+    pub builtins: PathBuf,
 }
 
 /// Builds the JavaScript guests with componentize-js, once per run.
@@ -154,6 +155,7 @@ pub fn js_guests() -> &'static JsGuests {
             cjs: build_guest(test_guests.join("cjs"))?,
             cjs_module: build_guest_with(test_guests.join("cjs_module"), Some("app.handler"))?,
             esm_package: build_guest(test_guests.join("esm_package"))?,
+            builtins: build_guest(test_guests.join("builtins"))?,
         })
     })
 }

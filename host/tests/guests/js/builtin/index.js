@@ -1,3 +1,3 @@
-// A handler that needs a Node.js built-in the sandbox does not have yet.
-const crypto = require('crypto');
-exports.handler = async () => crypto.randomUUID();
+// A handler that needs a Node.js built-in the sandbox does not have: files.
+const fs = require('fs');
+exports.handler = async () => fs.readFileSync('/var/task/data.txt', 'utf8');
