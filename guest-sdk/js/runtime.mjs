@@ -242,16 +242,49 @@ const CALLBACK_MESSAGE =
   'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
   'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
 
+// The Node.js version the function was built for (`wasm-lambda build
+// --runtime nodejs20.x|nodejs22.x|nodejs24.x`), set by the build's entry.
+function nodeMajor() {
+  return globalThis.__wasmLambdaNodeMajor ?? 24;
+}
+
 function findHandler(module, handlerName) {
   const exportName = handlerName.slice(handlerName.lastIndexOf('.') + 1);
   const handler = module[exportName];
   if (typeof handler !== 'function') {
     return failure('Runtime.HandlerNotFound', `${handlerName} is undefined or not exported`, []);
   }
-  if (handler.length >= 3) {
+  if (handler.length >= 3 && nodeMajor() >= 24) {
     return failure('Runtime.CallbackHandlerDeprecated', CALLBACK_MESSAGE, []);
   }
   return handler;
+}
+
+/**
+ * Calls a handler as Lambda's Node.js 20 and 22 runtimes do: the answer is
+ * the first of `callback(error, result)`, `context.done/succeed/fail`, or
+ * the promise the handler returns (a callback handler may be async too).
+ */
+function callHandler(handler, event, context) {
+  if (handler.length < 3) {
+    return handler(event, context);
+  }
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (error, result) => {
+      if (settled) return;
+      settled = true;
+      if (error !== null && error !== undefined) reject(error);
+      else resolve(result);
+    };
+    context.done = callback;
+    context.succeed = (result) => callback(null, result);
+    context.fail = (error) => callback(error ?? new Error('handled'));
+    const returned = handler(event, context, callback);
+    if (returned && typeof returned.then === 'function') {
+      returned.then((value) => callback(null, value), (error) => callback(error));
+    }
+  });
 }
 
 function marshal(value) {
@@ -274,7 +307,7 @@ export function invoke(module, handlerName, stagingRoot, eventText, context) {
   if (typeof handler !== 'function') return rejectWith(handler);
   let result;
   try {
-    result = handler(JSON.parse(eventText), makeContext(context));
+    result = callHandler(handler, JSON.parse(eventText), makeContext(context));
   } catch (error) {
     return rejectWith(toFailure(error, stagingRoot));
   }

@@ -43,6 +43,10 @@ enum Command {
         /// lambda_function.lambda_handler].
         #[arg(long)]
         handler: Option<String>,
+        /// The Lambda runtime (JavaScript: nodejs20.x or nodejs22.x run
+        /// callback handlers; nodejs24.x, the default, refuses them).
+        #[arg(long)]
+        runtime: Option<String>,
     },
     /// Invoke a component once: the response on stdout, the log on stderr.
     ///
@@ -298,7 +302,8 @@ fn main() -> ExitCode {
             dir,
             output,
             handler,
-        } => run_build(dir, output, handler),
+            runtime,
+        } => run_build(dir, output, handler, runtime),
         Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
@@ -318,7 +323,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(dir: PathBuf, output: Option<PathBuf>, handler: Option<String>) -> Result<u8> {
+fn run_build(
+    dir: PathBuf,
+    output: Option<PathBuf>,
+    handler: Option<String>,
+    runtime: Option<String>,
+) -> Result<u8> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("building {}", dir.display()));
     // Only a terminal gets the spinner; logs and pipes get the summary line.
@@ -329,6 +339,7 @@ fn run_build(dir: PathBuf, output: Option<PathBuf>, handler: Option<String>) -> 
     let options = BuildOptions {
         output,
         handler,
+        runtime,
         ..BuildOptions::new(dir)
     };
     let built = build(&options, &mut |status| {

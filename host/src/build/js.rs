@@ -21,8 +21,27 @@ use super::tools::{copy_sources, find_checkout_dir, staging_dir};
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "index.handler";
 
-/// The Node.js runtime whose behaviour the SDK follows.
+/// The Node.js runtime whose behaviour the SDK follows by default.
 pub const RUNTIME: &str = "nodejs24.x";
+
+/// The Node.js runtimes a build may target (`--runtime`): 20.x and 22.x run
+/// callback handlers, 24.x refuses them, as on Lambda.
+pub const RUNTIMES: &[&str] = &["nodejs20.x", "nodejs22.x", "nodejs24.x"];
+
+/// The major version of a runtime of [`RUNTIMES`].
+fn node_major(runtime: &str) -> Result<u32> {
+    if !RUNTIMES.contains(&runtime) {
+        bail!(
+            "unknown JavaScript runtime {runtime:?}: the runtimes are {}",
+            RUNTIMES.join(", ")
+        );
+    }
+    Ok(runtime
+        .trim_start_matches("nodejs")
+        .trim_end_matches(".x")
+        .parse()
+        .expect("the runtimes are well-formed"))
+}
 
 const RUNTIME_MODULE: &str = include_str!("../../../guest-sdk/js/runtime.mjs");
 const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
@@ -113,8 +132,15 @@ fn module_file(dir: &Path, module: &str) -> Result<(PathBuf, bool)> {
     )
 }
 
-/// Builds the handler in `dir`; returns the component's bytes.
-pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+/// Builds the handler in `dir` for `runtime` (one of [`RUNTIMES`]);
+/// returns the component's bytes.
+pub(super) fn build(
+    dir: &Path,
+    handler: &str,
+    runtime: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<u8>> {
+    let major = node_major(runtime)?;
     let Some((module, _export)) = handler.rsplit_once('.') else {
         bail!("the handler must be `file.export`, got {handler:?}");
     };
@@ -188,6 +214,7 @@ pub(super) fn build(dir: &Path, handler: &str, progress: &mut dyn FnMut(&str)) -
     // module runs its top-level code.
     let entry = format!(
         "// Written by `wasm-lambda build`.\n\
+         globalThis.__wasmLambdaNodeMajor = {major};\n\
          import {{ invoke }} from './__wasm_lambda_runtime.mjs';\n\
          {import}\
          export function handle(event, context) {{\n  \

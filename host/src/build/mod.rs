@@ -21,6 +21,7 @@ mod tools;
 mod zig;
 
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
+pub use js::RUNTIMES as JS_RUNTIMES;
 pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;
 
 /// A language `wasm-lambda build` knows.
@@ -71,6 +72,10 @@ pub struct BuildOptions {
     /// A Cargo target folder to build in (shared between projects so common
     /// dependencies compile once); the project's own by default.
     pub target_dir: Option<PathBuf>,
+    /// The Lambda runtime to build for, where a language has several
+    /// (JavaScript: `nodejs20.x`, `nodejs22.x` or `nodejs24.x`, the
+    /// default). Recorded in the component; it sets `AWS_EXECUTION_ENV`.
+    pub runtime: Option<String>,
 }
 
 impl BuildOptions {
@@ -89,6 +94,7 @@ impl BuildOptions {
             output: None,
             handler: None,
             target_dir: None,
+            runtime: None,
         }
     }
 }
@@ -166,6 +172,15 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         _ => detect_language(&options.dir)?,
     };
     let mut warnings = Vec::new();
+    let mut runtime = language.runtime().to_string();
+    if let Some(chosen) = &options.runtime
+        && language != Language::JavaScript
+        && *chosen != runtime
+    {
+        bail!(
+            "--runtime {chosen} does not apply to a {language:?} handler (it builds for {runtime})"
+        );
+    }
     let (name, component) = match language {
         Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
         Language::Python => {
@@ -176,7 +191,10 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         }
         Language::JavaScript => {
             let handler = options.handler_or(js::DEFAULT_HANDLER);
-            let component = js::build(&options.dir, &handler, progress)?;
+            if let Some(chosen) = &options.runtime {
+                runtime = chosen.clone();
+            }
+            let component = js::build(&options.dir, &handler, &runtime, progress)?;
             (project_name(&options.dir), component)
         }
         Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {
@@ -198,7 +216,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     if !wasmparser::Parser::is_component(&component) {
         bail!("the {language:?} toolchain produced a core module, not a component");
     }
-    let marked = crate::marker::append_runtime(&component, language.runtime());
+    let marked = crate::marker::append_runtime(&component, &runtime);
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("failed to create {}", parent.display()))?;

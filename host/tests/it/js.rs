@@ -324,3 +324,58 @@ async fn node_built_ins_answer_as_node_itself_does() {
     assert_eq!(in_sandbox["record"], r#"{"order":42}"#);
     assert_eq!(in_sandbox["streamed"], "ABC");
 }
+
+fn build_authorizer(runtime: Option<&str>) -> std::path::PathBuf {
+    let dir = crate::common::repo_root().join("host/tests/guests/js/authorizer");
+    let output = std::env::temp_dir().join(format!(
+        "wasm-lambda-authorizer-{}-{}.wasm",
+        runtime.unwrap_or("default"),
+        std::process::id()
+    ));
+    let options = wasm_lambda::build::BuildOptions {
+        target_dir: Some(crate::common::guest_target_dir()),
+        runtime: runtime.map(str::to_string),
+        output: Some(output),
+        ..wasm_lambda::build::BuildOptions::new(&dir)
+    };
+    wasm_lambda::build::build(&options, &mut |_| {})
+        .unwrap()
+        .component
+}
+
+#[tokio::test]
+async fn callback_handlers_run_on_nodejs_22_with_lambdas_semantics() {
+    let component = build_authorizer(Some("nodejs22.x"));
+    let function = load("authorizer", &component, |_| {});
+    assert_eq!(function.runtime(), Some("nodejs22.x"));
+    let event = |token: &str| {
+        format!(
+            r#"{{"type":"TOKEN","authorizationToken":"{token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/"}}"#
+        )
+    };
+    let allowed = json(invoke(&function, &event("allow")).await.payload());
+    assert_eq!(allowed["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(allowed["context"]["executionEnv"], "AWS_Lambda_nodejs22.x");
+    let denied = json(invoke(&function, &event("deny")).await.payload());
+    assert_eq!(denied["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    let unauthorized = invoke(&function, &event("unauthorized")).await;
+    assert_eq!(
+        unauthorized.payload(),
+        r#"{"errorType":"string","errorMessage":"Unauthorized","trace":[]}"#
+    );
+    let succeeded = invoke(&function, &event("succeed")).await;
+    assert_eq!(succeeded.payload(), r#"{"via":"context.succeed"}"#);
+    let failed = invoke(&function, &event("bogus")).await;
+    let error = failed.function_error().unwrap();
+    assert_eq!(error.error_type, "Error");
+    assert_eq!(error.error_message, "Invalid token");
+
+    // The same handler on the default nodejs24.x is refused, as there.
+    let component = build_authorizer(None);
+    let function = load("authorizer-24", &component, |_| {});
+    let refused = invoke(&function, &event("allow")).await;
+    assert_eq!(
+        refused.function_error().unwrap().error_type,
+        "Runtime.CallbackHandlerDeprecated"
+    );
+}
