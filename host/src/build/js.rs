@@ -88,6 +88,18 @@ fn uses_node_builtins(code: &Path) -> bool {
     })
 }
 
+/// Runs one of the SDK's Node.js scripts with `args`, from the SDK's folder
+/// (where its locked packages are).
+fn run_sdk_script(sdk: &Path, script: &str, args: &[&Path]) -> Result<std::process::Output> {
+    Command::new("node")
+        .arg(sdk.join(script))
+        .args(args)
+        .current_dir(sdk)
+        .stdin(Stdio::null())
+        .output()
+        .context("failed to run node (is Node.js installed?)")
+}
+
 /// Folders never bundled as the function's code.
 const SKIPPED_DIRS: &[&str] = &["build", "node_modules"];
 
@@ -181,16 +193,11 @@ pub(super) fn build(
     let import = if commonjs || node_modules.is_dir() || needs_builtins {
         progress("bundling the handler with esbuild");
         let bundled = code.join("__wasm_lambda_handler.mjs");
-        let result = Command::new("node")
-            .arg(sdk.join("bundle.mjs"))
-            .arg(code.join(&relative))
-            .arg(&bundled)
-            .arg(&code)
-            .arg(&node_modules)
-            .current_dir(&sdk)
-            .stdin(Stdio::null())
-            .output()
-            .context("failed to run node (is Node.js installed?)")?;
+        let result = run_sdk_script(
+            &sdk,
+            "bundle.mjs",
+            &[&code.join(&relative), &bundled, &code, &node_modules],
+        )?;
         if !result.status.success() {
             let stderr = String::from_utf8_lossy(&result.stderr);
             bail!(
@@ -228,15 +235,7 @@ pub(super) fn build(
 
     progress("running componentize-js");
     let output = staging.path().join("component.wasm");
-    let result = Command::new("node")
-        .arg(sdk.join("build.mjs"))
-        .arg(&entry_path)
-        .arg(&wit)
-        .arg(&output)
-        .current_dir(&sdk)
-        .stdin(Stdio::null())
-        .output()
-        .context("failed to run node (is Node.js installed?)")?;
+    let result = run_sdk_script(&sdk, "build.mjs", &[&entry_path, &wit, &output])?;
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr).replace(&code_root, "/var/task");
         bail!("componentize-js failed:\n{}", stderr.trim_end());
