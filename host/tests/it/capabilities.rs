@@ -12,20 +12,12 @@ use std::time::Duration;
 use serde_json::Value;
 use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig, Host, HostConfig, Mount};
 
-use crate::common::{cache_dir, guest_target_dir, invoke, js_guests, json, once, repo_root};
+use crate::common::{cache_dir, guest_once, invoke, js_guests, json};
 
 /// The capability test guest (`host/tests/guests/net`), built once.
 fn net_guest() -> &'static PathBuf {
     static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    once(&GUEST, || {
-        let options = wasm_lambda::build::BuildOptions {
-            target_dir: Some(guest_target_dir()),
-            ..wasm_lambda::build::BuildOptions::new(repo_root().join("host/tests/guests/net"))
-        };
-        wasm_lambda::build::build(&options, &mut |_| {})
-            .map(|output| output.component)
-            .map_err(|error| format!("failed to build the net guest: {error:#}"))
-    })
+    guest_once(&GUEST, "host/tests/guests/net")
 }
 
 /// A CA and a certificate it signed for `localhost` and `127.0.0.1`.

@@ -41,6 +41,15 @@ fn build_guest(dir: PathBuf) -> Result<PathBuf, String> {
     build_guest_with(dir, None)
 }
 
+/// Builds the guest project at `relative` (from the repository's root) once
+/// per run, into `cell`: for guests only a few tests use.
+pub fn guest_once(
+    cell: &'static OnceLock<Result<PathBuf, String>>,
+    relative: &str,
+) -> &'static PathBuf {
+    once(cell, || build_guest(repo_root().join(relative)))
+}
+
 fn build_guest_with(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, String> {
     let options = BuildOptions {
         target_dir: Some(guest_target_dir()),

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::{json, once, repo_root, text};
+use crate::common::{guest_once, json, repo_root, text};
 use crate::server::{Serve, python, toml_path};
 
 struct FrontDoorGuests {
@@ -17,23 +17,13 @@ struct FrontDoorGuests {
     apigw: PathBuf,
 }
 
-fn front_door_guests() -> &'static FrontDoorGuests {
-    static GUESTS: OnceLock<Result<FrontDoorGuests, String>> = OnceLock::new();
-    once(&GUESTS, || {
-        let build = |dir: &str| {
-            let options = wasm_lambda::build::BuildOptions {
-                target_dir: Some(crate::common::guest_target_dir()),
-                ..wasm_lambda::build::BuildOptions::new(repo_root().join(dir))
-            };
-            wasm_lambda::build::build(&options, &mut |_| {})
-                .map(|output| output.component)
-                .map_err(|error| format!("failed to build {dir}: {error:#}"))
-        };
-        Ok(FrontDoorGuests {
-            url: build("host/tests/guests/js/url")?,
-            apigw: build("host/tests/guests/python/apigw")?,
-        })
-    })
+fn front_door_guests() -> FrontDoorGuests {
+    static URL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static APIGW: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FrontDoorGuests {
+        url: guest_once(&URL, "host/tests/guests/js/url").clone(),
+        apigw: guest_once(&APIGW, "host/tests/guests/python/apigw").clone(),
+    }
 }
 
 fn start() -> Serve {
@@ -305,15 +295,7 @@ fn api_gateway_routes_send_rest_and_http_api_events() {
 /// The sample-event guest (`host/tests/guests/events`), built once.
 fn events_guest() -> &'static PathBuf {
     static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    once(&GUEST, || {
-        let options = wasm_lambda::build::BuildOptions {
-            target_dir: Some(crate::common::guest_target_dir()),
-            ..wasm_lambda::build::BuildOptions::new(repo_root().join("host/tests/guests/events"))
-        };
-        wasm_lambda::build::build(&options, &mut |_| {})
-            .map(|output| output.component)
-            .map_err(|error| format!("failed to build the events guest: {error:#}"))
-    })
+    guest_once(&GUEST, "host/tests/guests/events")
 }
 
 #[test]
