@@ -187,7 +187,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
     let arn = super::api::function_arn(&state, &name);
     loop {
         if event.age() > settings.max_event_age {
-            give_up(&state, id, &event, GiveUp::EventAgeExceeded, None).await;
+            give_up(&state, settings, id, &event, GiveUp::EventAgeExceeded, None).await;
             return;
         }
         // Queued events wait for a slot under the reserved concurrency
@@ -207,7 +207,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
                     "wasm-lambda: Event invocation {request_id} of {name} was refused: {}: {error}",
                     error.error_code()
                 );
-                give_up(&state, id, &event, GiveUp::RetriesExhausted, None).await;
+                give_up(&state, settings, id, &event, GiveUp::RetriesExhausted, None).await;
                 return;
             }
         };
@@ -236,16 +236,17 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
                 tokio::time::sleep(pause).await;
             }
             Err(reason) => {
-                give_up(&state, id, &event, reason, Some(&invocation)).await;
+                give_up(&state, settings, id, &event, reason, Some(&invocation)).await;
                 return;
             }
         }
     }
 }
 
-/// Sends a failed event to its destination (if any) and removes it.
+/// Sends a failed event to its function's destination (if any) and removes it.
 async fn give_up(
     state: &Arc<AppState>,
+    settings: &AsyncSettings,
     id: u64,
     event: &StoredEvent,
     reason: GiveUp,
@@ -253,11 +254,6 @@ async fn give_up(
 ) {
     let name = &event.function;
     let request_id = &event.request_id;
-    let settings = state
-        .functions
-        .get(name)
-        .map(|deployed| deployed.async_settings.clone())
-        .unwrap_or_default();
     let record = destination_record(state, event, reason, last);
     let sent = match &settings.on_failure {
         None => "dropped".to_string(),
