@@ -23,6 +23,16 @@ if ! .venv/bin/componentize-py --version 2>/dev/null | grep -qx "componentize-py
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r guest-sdk/python/requirements.txt
 fi
+# The AWS SDK Lambda's Python runtime ships (boto3), pinned, for handlers
+# that import it without listing it: pure-Python wheels for the component's
+# Python, in .venv/lambda-runtime.
+if ! cmp -s guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambda-pins; then
+    rm -rf .venv/lambda-runtime
+    .venv/bin/python3 -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
+        --only-binary=:all: --platform any --implementation py --python-version 3.14 \
+        --target .venv/lambda-runtime -r guest-sdk/python/lambda-runtime.txt
+    cp guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambda-pins
+fi
 # The AWS clients the server's tests drive (boto3, the AWS CLI).
 if ! cmp -s host/tests/clients/requirements.txt .venv/.wasm-lambda-clients; then
     .venv/bin/pip install --quiet --disable-pip-version-check -r host/tests/clients/requirements.txt

@@ -8,10 +8,26 @@ Lambda runs a module's top-level code in the init phase: with the
 invocation's real environment (`os.environ`), not the build machine's.
 """
 
-import wit_world
-from componentize_py_types import Err
+import sys
 
-import wasm_lambda_runtime as runtime
+# The Python inside has no `_ssl`: an `ssl` module of the SDK's stands in
+# (TLS is the host's), before anything imports http.client or urllib3.
+try:
+    import ssl  # noqa: F401
+except ImportError:
+    import wasm_lambda_ssl
+
+    sys.modules["ssl"] = wasm_lambda_ssl
+
+import wasm_lambda_http
+
+# http.client, urllib3 and botocore send their requests through the host.
+wasm_lambda_http.install()
+
+import wit_world  # noqa: E402
+from componentize_py_types import Err  # noqa: E402
+
+import wasm_lambda_runtime as runtime  # noqa: E402
 
 # Loads the build's configuration and the bundled sources, and imports every
 # module they need from the standard library and the dependencies.

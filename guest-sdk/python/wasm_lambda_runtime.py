@@ -209,6 +209,32 @@ class _BundleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []
         exec(source.code, module.__dict__)
 
+    # The files beside the code are in the function's files, mounted at
+    # /var/task: `pkgutil.get_data` and `importlib.resources` read them there.
+    def get_data(self, path):
+        with open(path, "rb") as file:
+            return file.read()
+
+    def get_resource_reader(self, fullname):
+        from importlib.resources.readers import FileReader
+
+        source = self.sources.get(fullname)
+        if source is None or not source.is_package:
+            return None
+        # FileReader serves the folder of `path`: a package's __init__.py,
+        # or a namespace package's folder itself.
+        path = source.filename
+        if not path.endswith(".py"):
+            path = f"{path}/__init__.py"
+        return FileReader(_Located(path))
+
+
+class _Located:
+    """What importlib's FileReader needs of a loader: a path."""
+
+    def __init__(self, path):
+        self.path = path
+
 
 class BuildError(Exception):
     """A problem found at build time, reported by `wasm-lambda build`."""
@@ -293,6 +319,34 @@ def _binds(tree, name):
     return False
 
 
+# Parts of the standard library no handler imports (tests, GUIs, installers).
+_STDLIB_SKIPPED = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
+                   "pydoc_data", "__pycache__", "site-packages", "venv", "__phello__"}
+
+
+def _copy_stdlib(into):
+    """Copies the standard library's modules from where the build sees them
+    (`/python`) to `into`, which `wasm-lambda build` packs into the function's
+    files, mounted at `/python` again: a module imported only at run time
+    (lazily, inside a function) is found there, as on Lambda."""
+    # Plain string paths: there is no working folder to resolve against.
+    source = json.__file__.rsplit("/", 2)[0]
+    for folder, subfolders, files in os.walk(source):
+        subfolders[:] = [name for name in subfolders if name not in _STDLIB_SKIPPED]
+        target = into + folder[len(source) :]
+        # Top-down, parents first (os.makedirs would look at `/`, which the
+        # build's sandbox does not have).
+        if folder != source:
+            os.mkdir(target)
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(folder, name), "rb") as file:
+                data = file.read()
+            with open(os.path.join(target, name), "wb") as file:
+                file.write(data)
+
+
 class Bundle:
     """The user's handler module and its local modules, compiled."""
 
@@ -364,6 +418,9 @@ class Bundle:
             pass
         for name in _RUNTIME_MODULES:
             importlib.import_module(name)
+        stdlib_copy = getattr(config, "STDLIB_COPY", None)
+        if stdlib_copy:
+            _copy_stdlib(stdlib_copy)
         sys.meta_path.insert(0, _BundleFinder(sources))
         _setup_logging()
         return cls(module_name, function_name)

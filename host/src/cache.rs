@@ -108,6 +108,11 @@ impl ArtifactCache {
         hasher.finalize().to_hex().to_string()
     }
 
+    /// The writable cache folder, if caching is on.
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
     fn entry_path(&self, key: &str) -> Option<PathBuf> {
         self.dir
             .as_ref()

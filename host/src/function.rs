@@ -296,6 +296,14 @@ pub enum LoadError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The files the component carries could not be unpacked.
+    #[error("failed to unpack the files of {path}: {reason}")]
+    Files {
+        /// The component's path.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// Compiling or loading the component failed.
     #[error("failed to compile {path}: {reason}")]
     Compile {
@@ -327,6 +335,8 @@ pub(crate) struct FunctionInner {
     pub(crate) config: FunctionConfig,
     pub(crate) pre: HandlerPre<State>,
     pub(crate) runtime: Option<String>,
+    /// The files the component carries, unpacked, mounted read-only.
+    pub(crate) files: Option<crate::files::Files>,
     pub(crate) log_stream_name: String,
     /// Computed once at load, not per invocation: the function's ARN, log
     /// group and environment (without `_X_AMZN_TRACE_ID`, which varies).
@@ -393,6 +403,12 @@ impl Host {
         // Read only once the component has been validated by compiling it
         // (or matched to a cached artifact of these exact bytes).
         let runtime = marker::read_runtime(&bytes);
+        let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|error| {
+            LoadError::Files {
+                path: path.clone(),
+                reason: format!("{error:#}"),
+            }
+        })?;
         let pre = self.link(&path, &component)?;
         let duration = started.elapsed();
         let log_stream_name = environment::new_log_stream_name(&config.version);
@@ -412,6 +428,7 @@ impl Host {
                 config,
                 pre,
                 runtime,
+                files,
                 load: LoadInfo { source, duration },
                 unreported_load: Mutex::new(Some(duration)),
                 warm: Mutex::new(None),

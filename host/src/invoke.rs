@@ -450,10 +450,13 @@ impl Function {
         let tcp = grants.any_for_scheme("tcp");
         let udp = grants.any_for_scheme("udp");
         let mut wasi = WasiCtxBuilder::new();
+        // Creating a socket is always allowed (libraries create theirs at
+        // import, as the X-Ray SDK does its UDP one); binding, connecting and
+        // sending are checked against the grants.
         wasi.stdout(log.clone())
             .stderr(log.clone())
-            .allow_tcp(tcp)
-            .allow_udp(udp)
+            .allow_tcp(true)
+            .allow_udp(true)
             .allow_ip_name_lookup(tcp || udp)
             .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
         // `/tmp`, empty and the sandbox's own; layers and data read-only.
@@ -463,6 +466,10 @@ impl Function {
             .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
         wasi.preopened_dir(scratch.path(), "/tmp", FsPerms::ReadWrite)
             .map_err(CallEnd::Trapped)?;
+        for (source, path) in inner.files.iter().flat_map(|files| &files.mounts) {
+            wasi.preopened_dir(source, path, FsPerms::ReadOnly)
+                .map_err(CallEnd::Trapped)?;
+        }
         for mount in &inner.config.mounts {
             wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
                 .map_err(CallEnd::Trapped)?;

@@ -47,6 +47,7 @@ mod engine;
 mod environment;
 mod error;
 mod fair;
+pub mod files;
 mod function;
 mod grants;
 mod host;

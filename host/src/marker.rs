@@ -1,21 +1,26 @@
-//! The runtime marker: a custom section that `wasm-lambda build` appends to a
-//! component to record which language runtime it was built from (`rust`,
-//! `python3.14`, `nodejs24.x`, ...). The host reads it to set
-//! `AWS_EXECUTION_ENV` and to report the language; a component without one
-//! still runs.
+//! Custom sections `wasm-lambda build` appends to a component: the runtime
+//! marker, which records the language runtime it was built from (`rust`,
+//! `python3.14`, `nodejs24.x`, ...), and the function's files (see
+//! [`crate::files`]). The host reads the marker to set `AWS_EXECUTION_ENV`
+//! and to report the language; a component without one still runs.
 
 use wasmparser::{Chunk, Parser, Payload};
 
 /// The custom section's name.
 pub const SECTION_NAME: &str = "wasm-lambda:runtime";
 
-/// Returns `component` with a runtime marker section appended. Custom
-/// sections may appear anywhere in a component, so appending keeps it valid.
+/// Returns `component` with a runtime marker section appended.
 pub fn append_runtime(component: &[u8], runtime: &str) -> Vec<u8> {
-    let mut body = Vec::new();
-    write_leb128(&mut body, SECTION_NAME.len() as u64);
-    body.extend_from_slice(SECTION_NAME.as_bytes());
-    body.extend_from_slice(runtime.as_bytes());
+    append_section(component, SECTION_NAME, runtime.as_bytes())
+}
+
+/// Returns `component` with the custom section `name` appended. Custom
+/// sections may appear anywhere in a component, so appending keeps it valid.
+pub(crate) fn append_section(component: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(name.len() + data.len() + 5);
+    write_leb128(&mut body, name.len() as u64);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
     let mut out = Vec::with_capacity(component.len() + body.len() + 6);
     out.extend_from_slice(component);
     out.push(0); // custom section id
@@ -42,6 +47,14 @@ fn write_leb128(out: &mut Vec<u8>, mut value: u64) {
 /// again. Any input is safe: a truncated or damaged component has no marker
 /// (`None`), never a panic.
 pub fn read_runtime(component: &[u8]) -> Option<String> {
+    read_section(component, SECTION_NAME)
+        .and_then(|data| std::str::from_utf8(data).ok())
+        .map(str::to_string)
+}
+
+/// The data of the last top-level custom section called `name`, with the
+/// same guarantees as [`read_runtime`].
+pub(crate) fn read_section<'a>(component: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let mut parser = Parser::new(0);
     let mut offset = 0;
     let mut found = None;
@@ -55,8 +68,8 @@ pub fn read_runtime(component: &[u8]) -> Option<String> {
         };
         offset += consumed;
         match payload {
-            Payload::CustomSection(reader) if reader.name() == SECTION_NAME => {
-                found = std::str::from_utf8(reader.data()).ok().map(str::to_string);
+            Payload::CustomSection(reader) if reader.name() == name => {
+                found = Some(reader.data());
             }
             Payload::ModuleSection {
                 unchecked_range, ..

@@ -4,13 +4,15 @@
 //! The SDK and the WIT are compiled into this binary, so a build needs only
 //! componentize-py (installed by `scripts/setup.sh` into `.venv`).
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_tool, staging_dir};
+use super::tools::{copy_sources, find_checkout_dir, find_tool, staging_dir};
+use crate::files;
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
@@ -28,14 +30,70 @@ const SDK_FILES: &[(&str, &str)] = &[
         "wasm_lambda_runtime.py",
         include_str!("../../../guest-sdk/python/wasm_lambda_runtime.py"),
     ),
+    (
+        "wasm_lambda_http.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_http.py"),
+    ),
+    (
+        "wasm_lambda_ssl.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_ssl.py"),
+    ),
 ];
-const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
+/// The Python world (the handler world plus `wasi:http`) and the WIT it
+/// refers to, as `(path in the WIT folder, text)`.
+const WIT: &[(&str, &str)] = &[
+    (
+        "python.wit",
+        include_str!("../../../guest-sdk/python/wit/python.wit"),
+    ),
+    (
+        "deps/handler.wit",
+        include_str!("../../../guest-sdk/wit/handler.wit"),
+    ),
+    (
+        "deps/http.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/http.wit"),
+    ),
+    (
+        "deps/io.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/io.wit"),
+    ),
+    (
+        "deps/clocks.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/clocks.wit"),
+    ),
+    (
+        "deps/random.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/random.wit"),
+    ),
+    (
+        "deps/cli.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/cli.wit"),
+    ),
+    (
+        "deps/filesystem.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/filesystem.wit"),
+    ),
+    (
+        "deps/sockets.wit",
+        include_str!("../../../guest-sdk/python/wit/deps/sockets.wit"),
+    ),
+];
+/// The world in `python.wit`.
+const WORLD: &str = "python-handler";
+/// Where a sandbox sees the function's code, as on Lambda.
+const TASK_ROOT: &str = "/var/task";
+/// The packages Lambda's Python runtime provides, for handlers that import
+/// them without shipping them.
+const RUNTIME_PACKAGES: &[&str] = &["boto3", "botocore"];
 const BUILD_ERROR_PREFIX: &str = "wasm-lambda-build-error: ";
 /// The file the SDK writes its build warnings to, in the code folder.
 const WARNINGS_FILE: &str = "wasm_lambda_build_warnings.txt";
 
 /// Folders never bundled as the function's code.
 const SKIPPED_DIRS: &[&str] = &["build", "__pycache__", "node_modules", "venv"];
+/// Files of the build itself, left out of the function's files.
+const BUILD_FILES: &[&str] = &["_wasm_lambda_config.py", WARNINGS_FILE];
 
 /// Whether `dir` looks like a Python handler project: `.py` files in it or
 /// in its packages (a handler may be `src/app.handler`).
@@ -99,43 +157,93 @@ pub(super) fn build(
     let staging = staging_dir("python")?;
     let wit = staging.path().join("wit");
     let sdk = staging.path().join("sdk");
+    // The function's code and its dependencies share one folder, as in
+    // Lambda's `/var/task` after `pip install -t .`.
     let code = staging.path().join("code");
-    let deps = staging.path().join("deps");
-    for folder in [&wit, &sdk, &code, &deps] {
+    for folder in [&wit, &sdk, &code] {
         std::fs::create_dir_all(folder)?;
     }
-    std::fs::write(wit.join("handler.wit"), WIT)?;
+    for (name, text) in WIT {
+        let path = wit.join(name);
+        std::fs::create_dir_all(path.parent().expect("WIT paths have a folder"))?;
+        std::fs::write(path, text)?;
+    }
     for (name, text) in SDK_FILES {
         std::fs::write(sdk.join(name), text)?;
     }
 
     progress("collecting the function's code");
-    let sources = copy_sources(dir, &code, SKIPPED_DIRS, &|name| name.ends_with(".py"))?;
-    let config = format!(
-        "# Written by `wasm-lambda build`.\nHANDLER = {}\nSOURCES = {}\n",
-        python_string(handler),
-        python_list(&sources)
-    );
-    std::fs::write(code.join("_wasm_lambda_config.py"), config)?;
+    // Every file: handlers and packages read data files beside their code.
+    let sources: Vec<String> = copy_sources(dir, &code, SKIPPED_DIRS, &|_| true)?
+        .into_iter()
+        .filter(|name| name.ends_with(".py"))
+        .collect();
 
     let requirements = dir.join("requirements.txt");
     if requirements.is_file() {
         progress("installing requirements.txt");
-        install_requirements(&componentize, &requirements, &deps)?;
+        install_requirements(&componentize, &requirements, &code)?;
     }
+    // Lambda's runtime provides boto3: add the pinned copy when the code
+    // imports it (or botocore) and does not ship its own.
+    let runtime_packages = if imports_any(&code, RUNTIME_PACKAGES)?
+        && !RUNTIME_PACKAGES
+            .iter()
+            .all(|name| code.join(name).join("__init__.py").is_file())
+    {
+        let found = find_checkout_dir(
+            ".venv/lambda-runtime",
+            "boto3/__init__.py",
+            "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+        )
+        .context(
+            "the handler imports boto3, which Lambda's runtime provides, but the pinned copy \
+             is missing: run scripts/setup.sh (it installs it into .venv/lambda-runtime), \
+             set WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES, or list boto3 in requirements.txt",
+        )?;
+        progress("adding boto3, as Lambda's runtime provides it");
+        Some(found)
+    } else {
+        None
+    };
+
+    // The standard library the snapshot did not import is copied out of
+    // componentize-py by the SDK (into the next `/n` path), once per
+    // componentize-py, and mounted at `/python`, where the build saw it.
+    let stdlib = stdlib_copy(&componentize)?;
+    let stdlib_guest_path = format!("/{}", 2 + usize::from(runtime_packages.is_some()));
+    let mut config = format!(
+        "# Written by `wasm-lambda build`.\nHANDLER = {}\nSOURCES = {}\n",
+        python_string(handler),
+        python_list(&sources)
+    );
+    if !stdlib.complete {
+        config.push_str(&format!(
+            "STDLIB_COPY = {}\n",
+            python_string(&stdlib_guest_path)
+        ));
+    }
+    std::fs::write(code.join("_wasm_lambda_config.py"), config)?;
 
     progress("running componentize-py");
     let output = staging.path().join("component.wasm");
     let mut child = Command::new(&componentize)
         .arg("-d")
         .arg(&wit)
-        .args(["-w", "handler", "componentize", APP_MODULE])
+        .args(["-w", WORLD, "componentize", APP_MODULE])
+        // componentize-py puts the n-th path at `/n` in the sandbox: the
+        // function's files are mounted at the same places (see below).
         .arg("-p")
         .arg(&sdk)
         .arg("-p")
         .arg(&code)
+        .args(
+            runtime_packages
+                .iter()
+                .flat_map(|path| [OsStr::new("-p"), path.as_os_str()]),
+        )
         .arg("-p")
-        .arg(&deps)
+        .arg(&stdlib.dir)
         .arg("-o")
         .arg(&output)
         .stdin(Stdio::null())
@@ -185,7 +293,148 @@ pub(super) fn build(
     }
     let component =
         std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))?;
-    Ok((component, warnings))
+
+    // What the snapshot did not import is read at run time from the
+    // function's files: modules imported lazily, package data, the handler's
+    // own files. They are mounted where the build saw them (`/1`, `/2`), so
+    // paths computed while importing stay right, and the code at `/var/task`.
+    progress("packing the function's files");
+    let mut folders = vec![files::Folder {
+        source: code.clone(),
+        guest_paths: vec![TASK_ROOT.to_string(), "/1".to_string()],
+    }];
+    if let Some(path) = &runtime_packages {
+        folders.push(files::Folder {
+            source: path.clone(),
+            guest_paths: vec!["/2".to_string()],
+        });
+    }
+    folders.push(files::Folder {
+        source: stdlib.dir.clone(),
+        guest_paths: vec!["/python".to_string()],
+    });
+    let archive = files::pack(&folders, &skip_file)?;
+    stdlib.keep()?;
+    Ok((files::append(&component, &archive), warnings))
+}
+
+/// Marks a finished copy of the standard library.
+const STDLIB_COMPLETE: &str = ".complete";
+
+/// Where the copy of componentize-py's standard library lives.
+struct StdlibCopy {
+    dir: PathBuf,
+    /// Whether it holds the copy already; else this build makes it, in a
+    /// folder of its own that [`StdlibCopy::keep`] moves into place.
+    complete: bool,
+    target: PathBuf,
+    _staging: Option<tempfile::TempDir>,
+}
+
+impl StdlibCopy {
+    /// Keeps a copy this build made for the next builds. Concurrent builds
+    /// each make one; the first to finish wins, the others' are dropped.
+    fn keep(mut self) -> Result<()> {
+        if self.complete {
+            return Ok(());
+        }
+        std::fs::write(self.dir.join(STDLIB_COMPLETE), "")?;
+        if let Some(staging) = self._staging.take() {
+            let path = staging.keep();
+            if std::fs::rename(&path, &self.target).is_err() {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The folder for the standard library of this componentize-py, in the
+/// user's cache folder (one copy per componentize-py binary).
+fn stdlib_copy(componentize: &Path) -> Result<StdlibCopy> {
+    let binary = std::fs::metadata(componentize)
+        .with_context(|| format!("failed to read {}", componentize.display()))?;
+    let modified = binary
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |time| time.as_secs());
+    let key =
+        blake3::hash(format!("{}|{}|{modified}", componentize.display(), binary.len()).as_bytes());
+    let parent = crate::cache::default_cache_dir().join("python-stdlib");
+    let target = parent.join(&key.to_hex()[..16]);
+    if target.join(STDLIB_COMPLETE).is_file() {
+        return Ok(StdlibCopy {
+            dir: target.clone(),
+            complete: true,
+            target,
+            _staging: None,
+        });
+    }
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".copying-")
+        .tempdir_in(&parent)?;
+    Ok(StdlibCopy {
+        dir: staging.path().to_path_buf(),
+        complete: false,
+        target,
+        _staging: Some(staging),
+    })
+}
+
+/// Files the function's files leave out: compiled bytecode (Python compiles
+/// again, in memory), the build's own files, botocore's API examples (used
+/// only for documentation).
+fn skip_file(relative: &Path) -> bool {
+    let name = relative
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    name == "__pycache__"
+        || name.starts_with('.')
+        || name.ends_with(".pyc")
+        || name == "examples-1.json"
+        || (relative.parent() == Some(Path::new("")) && BUILD_FILES.contains(&name.as_ref()))
+        || relative == Path::new("bin")
+}
+
+/// Whether a Python file under `dir` imports one of `packages` (a line
+/// `import boto3...` or `from botocore...`, anywhere in the file: imports
+/// inside functions count).
+fn imports_any(dir: &Path, packages: &[&str]) -> Result<bool> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "py") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if text.lines().any(|line| imports_from(line, packages)) {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn imports_from(line: &str, packages: &[&str]) -> bool {
+    let line = line.trim_start();
+    let rest = line
+        .strip_prefix("import ")
+        .or_else(|| line.strip_prefix("from "));
+    rest.is_some_and(|rest| {
+        rest.split(',').any(|name| {
+            let name = name.trim();
+            packages.iter().any(|package| {
+                name.strip_prefix(package)
+                    .is_some_and(|after| after.is_empty() || after.starts_with(['.', ' ']))
+            })
+        })
+    })
 }
 
 /// Installs pure-Python wheels for CPython 3.14 into `deps`. Wheels with
@@ -200,6 +449,7 @@ fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-compile",
         ])
         .args([
             "--only-binary=:all:",
