@@ -6,6 +6,7 @@ mod capabilities;
 mod cli;
 mod common;
 mod context;
+mod corpus;
 mod examples;
 mod faults;
 mod fuzz;

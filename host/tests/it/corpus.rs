@@ -1,0 +1,373 @@
+//! The corpus: handlers written in the shapes people publish (SAM and
+//! Serverless Framework layouts, boto3 at module level, Powertools,
+//! requests, data files, every common event source), each built unchanged
+//! and invoked as Lambda would invoke it.
+//!
+//! Each case is a folder under `host/tests/corpus/<language>/` with a
+//! `case.json`: the handler setting, environment, the AWS resources it
+//! needs, the invocations with what each must answer, and what the AWS
+//! endpoint must hold afterwards. AWS is moto's server on loopback; HTTP
+//! upstreams are an echo server here. The resources are made and read with
+//! boto3 on the host (`host/tests/clients/moto_fixture.py`), never through
+//! the handler under test.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::samples::{SampleOptions, sample};
+use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig};
+
+use crate::common::{guest_target_dir, host, invoke, json, repo_root};
+
+/// moto's server, started once per run on a free loopback port; its URL.
+/// It dies with the test process (PR_SET_PDEATHSIG).
+pub fn moto() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = repo_root().join(".venv/bin/moto_server");
+        assert!(
+            server.is_file(),
+            "moto_server is missing: run scripts/setup.sh (it installs moto[server] into .venv)"
+        );
+        let mut command = Command::new(server);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child
+        // before exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        // The death signal follows the thread that spawned the child, so a
+        // thread that lives as long as the process spawns it.
+        let (spawned, started_server) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let child = command.spawn();
+            let ok = child.is_ok();
+            spawned.send(child.map(|_| ())).unwrap();
+            if ok {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        started_server.recv().unwrap().expect("moto_server starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// An HTTP server that answers every request with what it received, as JSON:
+/// `{"method", "path", "headers" (lower-case names), "body"}`; its URL.
+pub fn echo_server() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                std::thread::spawn(move || echo(stream));
+            }
+        });
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+fn echo(stream: TcpStream) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                headers.insert(name.trim().to_lowercase(), value.trim().to_string());
+            }
+        }
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let answer = json!({
+            "method": method,
+            "path": path,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        })
+        .to_string();
+        let written = write!(
+            writer,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs `moto_fixture.py COMMAND` against the moto server.
+fn fixture(command: &str, resources: &Value) -> Value {
+    let output = Command::new(repo_root().join(".venv/bin/python3"))
+        .arg(repo_root().join("host/tests/clients/moto_fixture.py"))
+        .args([command, moto(), &resources.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the fixture script runs");
+    assert!(
+        output.status.success(),
+        "moto_fixture.py {command} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Whether `actual` holds everything `expected` names: objects by their
+/// named keys, arrays element by element (same length), numbers by value.
+fn contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(actual), Value::Object(expected)) => expected
+            .iter()
+            .all(|(key, value)| actual.get(key).is_some_and(|found| contains(found, value))),
+        (Value::Array(actual), Value::Array(expected)) => {
+            actual.len() == expected.len()
+                && actual
+                    .iter()
+                    .zip(expected)
+                    .all(|(found, value)| contains(found, value))
+        }
+        (Value::Number(actual), Value::Number(expected)) => actual.as_f64() == expected.as_f64(),
+        _ => actual == expected,
+    }
+}
+
+/// A sample event from `wasm-lambda event`'s generator: `[kind, --flag,
+/// value, ...]`.
+fn sample_event(arguments: &[Value]) -> Value {
+    let words: Vec<&str> = arguments.iter().filter_map(Value::as_str).collect();
+    let (kind, flags) = words.split_first().expect("event_kind names a kind");
+    let mut options = SampleOptions::default();
+    for pair in flags.chunks(2) {
+        let value = Some(pair[1].to_string());
+        match pair[0] {
+            "--body" => options.body = value,
+            "--path" => options.path = value,
+            "--method" => options.method = value,
+            "--bucket" => options.bucket = value,
+            "--key" => options.key = value,
+            "--message" => options.message = value,
+            other => panic!("unknown sample flag {other}"),
+        }
+    }
+    sample(kind, &options).unwrap()
+}
+
+fn substitute(text: &str) -> String {
+    text.replace("${MOTO}", moto())
+        .replace("${ECHO}", echo_server())
+}
+
+/// Builds, loads and invokes the case in `host/tests/corpus/<path>`, checking
+/// every answer and what moto holds afterwards.
+pub async fn run_case(path: &str) {
+    let dir: PathBuf = repo_root().join("host/tests/corpus").join(path);
+    let case = json(&std::fs::read_to_string(dir.join("case.json")).unwrap());
+    let handler = case["handler"].as_str().map(str::to_string);
+    let options = BuildOptions {
+        target_dir: Some(guest_target_dir()),
+        handler: handler.clone(),
+        output: Some(std::env::temp_dir().join(format!(
+            "wasm-lambda-corpus-{}-{}.wasm",
+            path.replace('/', "-"),
+            std::process::id()
+        ))),
+        ..BuildOptions::new(&dir)
+    };
+    let built = build(&options, &mut |_| {})
+        .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
+    assert!(
+        built.warnings.is_empty(),
+        "{path}: unexpected build warnings: {:?}",
+        built.warnings
+    );
+
+    let resources = case.get("resources").cloned().unwrap_or(json!({}));
+    if resources.as_object().is_some_and(|map| !map.is_empty()) {
+        fixture("create", &resources);
+    }
+
+    let mut config = FunctionConfig::new(path.replace('/', "-"), &built.component);
+    // Generous: the machine is shared and first calls load botocore's models.
+    config.timeout = Duration::from_secs(60);
+    config
+        .environment
+        .insert("AWS_ENDPOINT_URL".into(), moto().into());
+    if let Some(environment) = case["environment"].as_object() {
+        for (name, value) in environment {
+            config
+                .environment
+                .insert(name.clone(), substitute(value.as_str().unwrap()));
+        }
+    }
+    config.allowed_outbound_hosts = AllowedHosts::parse(&[moto(), echo_server()]).unwrap();
+    config.aws_credentials = Some(AwsCredentials {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+        session_token: None,
+    });
+    let function = host()
+        .load(config)
+        .unwrap_or_else(|error| panic!("{path}: failed to load: {error}"));
+
+    for (index, step) in case["invocations"].as_array().unwrap().iter().enumerate() {
+        let event = if let Some(file) = step["event_file"].as_str() {
+            json(&std::fs::read_to_string(dir.join(file)).unwrap())
+        } else if let Some(kind) = step["event_kind"].as_array() {
+            sample_event(kind)
+        } else {
+            step["event"].clone()
+        };
+        let invocation = invoke(&function, &event.to_string()).await;
+        let what = format!("{path}, invocation {index}");
+        if let Some(error_type) = step["error_type"].as_str() {
+            let error = invocation.function_error().unwrap_or_else(|| {
+                panic!(
+                    "{what}: expected {error_type}, got {}",
+                    invocation.payload()
+                )
+            });
+            assert_eq!(error.error_type, error_type, "{what}: {}", error.payload);
+            if let Some(message) = step["error_message"].as_str() {
+                assert_eq!(error.error_message, message, "{what}");
+            }
+            continue;
+        }
+        assert!(
+            invocation.function_error().is_none(),
+            "{what}: {}\n{}",
+            invocation.payload(),
+            invocation.log
+        );
+        let answer = json(invocation.payload());
+        if let Some(expected) = step.get("expect") {
+            assert!(
+                contains(&answer, expected),
+                "{what}: expected {expected}\ngot {answer}\n{}",
+                invocation.log
+            );
+        }
+        if let Some(expected) = step.get("expect_body") {
+            let body = json(answer["body"].as_str().unwrap_or("null"));
+            assert!(
+                contains(&body, expected),
+                "{what}: expected the body {expected}\ngot {body}"
+            );
+        }
+        for needle in step["expect_log"].as_array().into_iter().flatten() {
+            let needle = needle.as_str().unwrap();
+            assert!(
+                invocation.log.contains(needle),
+                "{what}: expected {needle:?} in the log:\n{}",
+                invocation.log
+            );
+        }
+    }
+
+    if let Some(expected) = case.get("after") {
+        let state = fixture("state", &resources);
+        assert!(
+            contains(&state, expected),
+            "{path}: expected moto to hold {expected}\nit holds {state}"
+        );
+    }
+    let _ = std::fs::remove_file(&built.component);
+}
+
+/// Every case folder of `language`, to check that none is left out of the
+/// list of tests below.
+fn case_folders(language: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(repo_root().join("host/tests/corpus").join(language))
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.path().join("case.json").is_file())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+    names.sort();
+    names
+}
+
+macro_rules! python_cases {
+    ($($name:ident => $folder:literal),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                run_case(concat!("python/", $folder)).await;
+            }
+        )*
+
+        #[test]
+        fn every_python_case_has_a_test() {
+            let mut listed = vec![$($folder.to_string()),*];
+            listed.sort();
+            assert_eq!(listed, case_folders("python"));
+        }
+    };
+}
+
+python_cases! {
+    python_sam_api_crud => "sam-api-crud",
+    python_sqs_partial_batch => "sqs-partial-batch",
+    python_sns_to_sqs => "sns-to-sqs",
+    python_s3_transform => "s3-transform",
+    python_kinesis_aggregate => "kinesis-aggregate",
+    python_eventbridge_scheduled => "eventbridge-scheduled",
+    python_cloudwatch_logs_filter => "cloudwatch-logs-filter",
+    python_serverless_http_api => "serverless-http-api",
+    python_powertools_rest_api => "powertools-rest-api",
+    python_powertools_sqs_batch => "powertools-sqs-batch",
+    python_requests_upstream => "requests-upstream",
+    python_urllib_webhook => "urllib-webhook",
+    python_data_files => "data-files",
+    python_token_authorizer => "token-authorizer",
+    python_dynamodb_stream_presign => "dynamodb-stream-presign",
+}
