@@ -248,7 +248,7 @@ pub async fn run_case(path: &str) {
                 .insert(name.clone(), substitute(value.as_str().unwrap()));
         }
     }
-    config.allowed_outbound_hosts = AllowedHosts::parse(&[moto(), echo_server()]).unwrap();
+    config.allowed_outbound_hosts = AllowedHosts::parse([moto(), echo_server()]).unwrap();
     config.aws_credentials = Some(AwsCredentials {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
