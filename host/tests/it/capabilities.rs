@@ -500,3 +500,59 @@ fn bad_grants_are_load_errors_naming_the_function_and_the_pattern() {
     assert!(stderr.contains("function caller"), "{stderr}");
     assert!(stderr.contains("\"https://*.:\""), "{stderr}");
 }
+
+/// The Python HTTP clients test guest (`host/tests/guests/python/net`).
+fn python_net_guest() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    guest_once(&GUEST, "host/tests/guests/python/net")
+}
+
+#[tokio::test]
+async fn python_http_clients_reach_granted_hosts_and_catch_refusals() {
+    let trusted = pki("wasm-lambda Python test CA");
+    let host = host_with_ca(&trusted.ca_pem);
+    let plain = http_server("plain hello");
+    let secure = https_server(&trusted, "tls hello");
+    let mut config = FunctionConfig::new("python-net", python_net_guest());
+    config.allowed_outbound_hosts = AllowedHosts::parse([
+        format!("http://127.0.0.1:{plain}"),
+        format!("https://localhost:{secure}"),
+    ])
+    .unwrap();
+    let function = host.load(config).unwrap();
+    let call = |client: &str, url: String| {
+        let event = serde_json::json!({ "client": client, "url": url }).to_string();
+        let function = function.clone();
+        async move {
+            let invocation = invoke(&function, &event).await;
+            (json(invocation.payload()), invocation.log)
+        }
+    };
+
+    for client in ["requests", "urllib", "http.client"] {
+        let (answer, log) = call(client, format!("http://127.0.0.1:{plain}/a")).await;
+        assert_eq!(answer["status"], 200, "{client}: {answer}\n{log}");
+        assert_eq!(answer["body"], "plain hello", "{client}");
+        // HTTPS: the host does TLS, verifying against the extra CA.
+        let (answer, log) = call(client, format!("https://localhost:{secure}/b")).await;
+        assert_eq!(answer["status"], 200, "{client}: {answer}\n{log}");
+        assert_eq!(answer["body"], "tls hello", "{client}");
+    }
+
+    // A host that is not granted: each library raises what it raises when a
+    // connection is refused, and the handler catches it.
+    let refused = http_server("never");
+    for (client, error) in [
+        ("requests", "ConnectionError"),
+        ("urllib", "URLError"),
+        ("http.client", "RequestRefused"),
+        ("boto3", "EndpointConnectionError"),
+    ] {
+        let (answer, log) = call(client, format!("http://127.0.0.1:{refused}/")).await;
+        assert_eq!(answer["error"], error, "{client}: {answer}");
+        assert!(
+            log.contains(&format!("--allow-outbound http://127.0.0.1:{refused}")),
+            "{client}: {log}"
+        );
+    }
+}
