@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -209,8 +209,13 @@ fn substitute(text: &str) -> String {
 /// Builds, loads and invokes the case in `host/tests/corpus/<path>`, checking
 /// every answer and what moto holds afterwards.
 pub async fn run_case(path: &str) {
-    let dir: PathBuf = repo_root().join("host/tests/corpus").join(path);
-    let case = json(&std::fs::read_to_string(dir.join("case.json")).unwrap());
+    let dir = repo_root().join("host/tests/corpus").join(path);
+    run_case_in(path, &dir, &dir.join("case.json")).await;
+}
+
+/// Runs the case described by `case_file` on the handler project in `dir`.
+async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
+    let case = json(&std::fs::read_to_string(case_file).unwrap());
     let handler = case["handler"].as_str().map(str::to_string);
     let options = BuildOptions {
         target_dir: Some(guest_target_dir()),
@@ -220,7 +225,7 @@ pub async fn run_case(path: &str) {
             path.replace('/', "-"),
             std::process::id()
         ))),
-        ..BuildOptions::new(&dir)
+        ..BuildOptions::new(dir)
     };
     let built = build(&options, &mut |_| {})
         .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
@@ -370,4 +375,17 @@ python_cases! {
     python_data_files => "data-files",
     python_token_authorizer => "token-authorizer",
     python_dynamodb_stream_presign => "dynamodb-stream-presign",
+}
+
+/// The Python example that uses boto3 (`examples/python/orders`), against
+/// moto as its README runs it.
+#[tokio::test]
+async fn python_example_orders() {
+    let root = repo_root();
+    run_case_in(
+        "examples-python-orders",
+        &root.join("examples/python/orders"),
+        &root.join("host/tests/corpus/examples/python-orders.json"),
+    )
+    .await;
 }
