@@ -3,10 +3,10 @@ import os
 
 import boto3
 
-sqs = boto3.client("sqs")
-
 
 def handle(event, context):
+    # A client made inside the handler, per invocation.
+    sqs = boto3.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=os.environ["QUEUE_NAME"])["QueueUrl"]
     forwarded = 0
     for record in event["Records"]:
