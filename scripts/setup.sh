@@ -49,6 +49,14 @@ if ! cmp -s guest-sdk/js/package-lock.json "$lock_stamp"; then
     cp guest-sdk/js/package-lock.json "$lock_stamp"
 fi
 
+# The AWS SDK for JavaScript v3 clients Lambda's Node.js runtimes provide,
+# locked, in guest-sdk/js/lambda-runtime/node_modules.
+lock_stamp=guest-sdk/js/lambda-runtime/node_modules/.wasm-lambda-lock
+if ! cmp -s guest-sdk/js/lambda-runtime/package-lock.json "$lock_stamp"; then
+    (cd guest-sdk/js/lambda-runtime && npm ci --silent --no-audit --no-fund)
+    cp guest-sdk/js/lambda-runtime/package-lock.json "$lock_stamp"
+fi
+
 # curl: the HTTP front door's tests drive serve with it, as users do.
 if ! command -v curl >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq curl

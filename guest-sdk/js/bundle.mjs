@@ -17,6 +17,8 @@
 // `os`, `timers`, `process`, with or without `node:`. Other built-ins
 // (`fs`, `net`, `child_process`, ...) fail the build.
 import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +54,41 @@ alias['node:crypto'] = alias.crypto;
 alias.url = here('./node-url.mjs');
 alias['node:url'] = alias.url;
 
+// The AWS SDK for JavaScript v3 as Lambda's Node.js runtime configures it
+// (see aws-sdk-lambda.mjs): each client's browser configuration gets the
+// region and credentials from the environment, and the endpoint lookup
+// reads AWS_ENDPOINT_URL as the Node.js build does.
+const lambdaSdk = JSON.stringify(here('./aws-sdk-lambda.mjs'));
+const awsSdkForLambda = {
+  name: 'aws-sdk-for-lambda',
+  setup(builder) {
+    builder.onLoad(
+      { filter: /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]runtimeConfig\.browser\.js$/ },
+      async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        const renamed = text.replace(
+          'export const getRuntimeConfig =',
+          'const getBrowserRuntimeConfig =',
+        );
+        if (renamed === text) {
+          return undefined;
+        }
+        return {
+          contents:
+            `${renamed}\nimport { lambdaDefaults as __lambdaDefaults } from ${lambdaSdk};\n` +
+            'export const getRuntimeConfig = (config) => getBrowserRuntimeConfig(__lambdaDefaults(config));\n',
+          loader: 'js',
+          resolveDir: dirname(args.path),
+        };
+      },
+    );
+    builder.onLoad({ filter: /[\\/]getEndpointFromConfig\.browser\.js$/ }, () => ({
+      contents: `export { endpointFromEnvironment as getEndpointFromConfig } from ${lambdaSdk};\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 const [entry, outfile, root, ...nodePaths] = process.argv.slice(2);
 if (!root) {
   console.error('usage: node bundle.mjs <handler-file> <out.mjs> <code-root> [<node_modules> ...]');
@@ -73,6 +110,7 @@ try {
     nodePaths,
     alias,
     inject: [here('./node-globals.mjs')],
+    plugins: [awsSdkForLambda],
     // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.
     define: { global: 'globalThis' },
     // Errors name the function's files as the user knows them.

@@ -88,6 +88,20 @@ fn uses_node_builtins(code: &Path) -> bool {
     })
 }
 
+/// Whether any file of the function's code contains `needle`.
+fn code_contains(code: &Path, needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(code) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            return code_contains(&path, needle);
+        }
+        std::fs::read_to_string(&path).is_ok_and(|text| text.contains(needle))
+    })
+}
+
 /// Runs one of the SDK's Node.js scripts with `args`, from the SDK's folder
 /// (where its locked packages are).
 fn run_sdk_script(sdk: &Path, script: &str, args: &[&Path]) -> Result<std::process::Output> {
@@ -181,6 +195,7 @@ pub(super) fn build(
     })?;
     // Read before the runtime joins the code: only the function's own code counts.
     let needs_builtins = uses_node_builtins(&code);
+    let needs_aws_sdk = code_contains(&code, "@aws-sdk/");
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -190,13 +205,28 @@ pub(super) fn build(
         .replace('\\', "/");
     let code_root = code.to_string_lossy().into_owned();
     let node_modules = std::path::absolute(dir.join("node_modules"))?;
-    let import = if commonjs || node_modules.is_dir() || needs_builtins {
+    // Lambda's Node.js runtimes provide the AWS SDK v3; the pinned clients
+    // are found after the project's own packages, so its own version wins.
+    let aws_sdk = sdk.join("lambda-runtime").join("node_modules");
+    if needs_aws_sdk && !aws_sdk.join("@aws-sdk").is_dir() {
+        bail!(
+            "the handler imports the AWS SDK, which Lambda's runtime provides, but the pinned \
+             copy is missing: run scripts/setup.sh (it runs `npm ci` in guest-sdk/js/lambda-runtime)"
+        );
+    }
+    let import = if commonjs || node_modules.is_dir() || needs_builtins || needs_aws_sdk {
         progress("bundling the handler with esbuild");
         let bundled = code.join("__wasm_lambda_handler.mjs");
         let result = run_sdk_script(
             &sdk,
             "bundle.mjs",
-            &[&code.join(&relative), &bundled, &code, &node_modules],
+            &[
+                &code.join(&relative),
+                &bundled,
+                &code,
+                &node_modules,
+                &aws_sdk,
+            ],
         )?;
         if !result.status.success() {
             let stderr = String::from_utf8_lossy(&result.stderr);
