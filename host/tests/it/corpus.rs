@@ -218,6 +218,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     let case = json(&std::fs::read_to_string(case_file).unwrap());
     let handler = case["handler"].as_str().map(str::to_string);
     let options = BuildOptions {
+        runtime: case["runtime"].as_str().map(str::to_string),
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
         output: Some(std::env::temp_dir().join(format!(
@@ -341,25 +342,42 @@ fn case_folders(language: &str) -> Vec<String> {
     names
 }
 
-macro_rules! python_cases {
-    ($($name:ident => $folder:literal),* $(,)?) => {
+/// One test per case folder of a language, and a test that no folder of
+/// that language is left without one.
+macro_rules! cases {
+    ($language:literal, $every:ident, $($name:ident => $folder:literal),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
-                run_case(concat!("python/", $folder)).await;
+                run_case(concat!($language, "/", $folder)).await;
             }
         )*
 
         #[test]
-        fn every_python_case_has_a_test() {
+        fn $every() {
             let mut listed = vec![$($folder.to_string()),*];
             listed.sort();
-            assert_eq!(listed, case_folders("python"));
+            assert_eq!(listed, case_folders($language));
         }
     };
 }
 
-python_cases! {
+cases! {
+    "js",
+    every_js_case_has_a_test,
+    js_cjs_apigw_dynamodb => "cjs-apigw-dynamodb",
+    js_esm_s3_copy => "esm-s3-copy",
+    js_cjs_sns_to_sqs => "cjs-sns-to-sqs",
+    js_kinesis_buffer => "kinesis-buffer",
+    js_cloudwatch_logs_zlib => "cloudwatch-logs-zlib",
+    js_authorizer_callback => "authorizer-callback",
+    js_webhook_hmac => "webhook-hmac",
+    js_node_modules_dependency => "node-modules-dependency",
+}
+
+cases! {
+    "python",
+    every_python_case_has_a_test,
     python_sam_api_crud => "sam-api-crud",
     python_sqs_partial_batch => "sqs-partial-batch",
     python_sns_to_sqs => "sns-to-sqs",
