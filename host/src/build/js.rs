@@ -88,6 +88,42 @@ fn uses_node_builtins(code: &Path) -> bool {
     })
 }
 
+/// Installs the production dependencies a project's lock file names, as
+/// `npm ci --omit=dev` would into a deployment package, in a copy of its
+/// `package.json` and `package-lock.json` under `staging` (the project's
+/// folder is left as it is); returns the `node_modules` folder. Install
+/// scripts are not run: a package that needs them (a native addon) has
+/// nothing that could run in the sandbox, and the bundling names it.
+fn install_locked_dependencies(dir: &Path, staging: &Path) -> Result<PathBuf> {
+    let project = staging.join("npm");
+    std::fs::create_dir_all(&project)?;
+    for name in ["package.json", "package-lock.json"] {
+        std::fs::copy(dir.join(name), project.join(name))
+            .with_context(|| format!("failed to copy {name}"))?;
+    }
+    let output = Command::new("npm")
+        .args([
+            "ci",
+            "--omit=dev",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+        ])
+        .current_dir(&project)
+        .stdin(Stdio::null())
+        .output()
+        .context("failed to run npm (is Node.js installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "`npm ci` of {} failed:\n{}",
+            dir.join("package-lock.json").display(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    Ok(project.join("node_modules"))
+}
+
 /// Whether any file of the function's code contains `needle`.
 fn code_contains(code: &Path, needle: &str) -> bool {
     let Ok(entries) = std::fs::read_dir(code) else {
@@ -204,7 +240,11 @@ pub(super) fn build(
         .to_string_lossy()
         .replace('\\', "/");
     let code_root = code.to_string_lossy().into_owned();
-    let node_modules = std::path::absolute(dir.join("node_modules"))?;
+    let mut node_modules = std::path::absolute(dir.join("node_modules"))?;
+    if !node_modules.is_dir() && dir.join("package-lock.json").is_file() {
+        progress("installing the dependencies of package-lock.json (npm ci)");
+        node_modules = install_locked_dependencies(dir, staging.path())?;
+    }
     // Lambda's Node.js runtimes provide the AWS SDK v3; the pinned clients
     // are found after the project's own packages, so its own version wins.
     let aws_sdk = sdk.join("lambda-runtime").join("node_modules");

@@ -373,6 +373,7 @@ cases! {
     js_authorizer_callback => "authorizer-callback",
     js_webhook_hmac => "webhook-hmac",
     js_node_modules_dependency => "node-modules-dependency",
+    js_npm_lockfile => "npm-lockfile",
 }
 
 cases! {
