@@ -115,7 +115,7 @@ struct SampleFields {
     /// The bucket (s3-put).
     #[arg(long)]
     bucket: Option<String>,
-    /// The object key (s3-put).
+    /// The object key (s3-put), as stored: the event carries it URL-encoded, as S3 sends it.
     #[arg(long)]
     key: Option<String>,
     /// The message: SQS body, SNS message, Kinesis data, log line, EventBridge detail.

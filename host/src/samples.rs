@@ -105,10 +105,9 @@ pub fn sample(kind: &str, options: &SampleOptions) -> Result<Value> {
         }]}),
         "s3-put" => {
             let bucket = options.bucket.clone().unwrap_or_else(|| "my-bucket".into());
-            let key = options
-                .key
-                .clone()
-                .unwrap_or_else(|| "uploads/photo.jpg".into());
+            // S3 sends the key URL-encoded (a space as `+`), as handlers
+            // expect when they decode it with unquote_plus/decodeURIComponent.
+            let key = s3_event_key(options.key.as_deref().unwrap_or("uploads/photo.jpg"));
             json!({ "Records": [{
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
@@ -297,6 +296,22 @@ fn http(kind: &str, options: &SampleOptions) -> Result<Value> {
     })
 }
 
+/// An object key as S3 writes it into event notifications: form-encoded
+/// (space as `+`, other bytes outside letters, digits, `-_.~/*` as `%XX`).
+fn s3_event_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +334,14 @@ mod tests {
         let s3 = sample("s3-put", &options).unwrap();
         assert_eq!(s3["Records"][0]["s3"]["bucket"]["name"], "photos");
         assert_eq!(s3["Records"][0]["s3"]["object"]["key"], "a/b.png");
+        let spaced = SampleOptions {
+            key: Some("q3 report+final (v2).csv".into()),
+            ..SampleOptions::default()
+        };
+        assert_eq!(
+            sample("s3-put", &spaced).unwrap()["Records"][0]["s3"]["object"]["key"],
+            "q3+report%2Bfinal+%28v2%29.csv"
+        );
         let url = sample("function-url", &options).unwrap();
         assert_eq!(url["rawPath"], "/orders");
         assert_eq!(url["rawQueryString"], "x=1");
