@@ -47,6 +47,10 @@ enum Command {
         /// callback handlers; nodejs24.x, the default, refuses them).
         #[arg(long)]
         runtime: Option<String>,
+        /// A Lambda layer (an unzipped folder: python/... or nodejs/node_modules/...)
+        /// whose packages are built into the component; repeat for more, in order.
+        #[arg(long = "layer", value_name = "DIR")]
+        layers: Vec<PathBuf>,
     },
     /// Invoke a component once: the response on stdout, the log on stderr.
     ///
@@ -303,7 +307,8 @@ fn main() -> ExitCode {
             output,
             handler,
             runtime,
-        } => run_build(dir, output, handler, runtime),
+            layers,
+        } => run_build(dir, output, handler, runtime, layers),
         Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
@@ -328,6 +333,7 @@ fn run_build(
     output: Option<PathBuf>,
     handler: Option<String>,
     runtime: Option<String>,
+    layers: Vec<PathBuf>,
 ) -> Result<u8> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("building {}", dir.display()));
@@ -340,6 +346,7 @@ fn run_build(
         output,
         handler,
         runtime,
+        layers,
         ..BuildOptions::new(dir)
     };
     let built = build(&options, &mut |status| {

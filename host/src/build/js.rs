@@ -200,6 +200,7 @@ pub(super) fn build(
     dir: &Path,
     handler: &str,
     runtime: &str,
+    layers: &[PathBuf],
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<u8>> {
     let major = node_major(runtime)?;
@@ -254,20 +255,45 @@ pub(super) fn build(
              copy is missing: run scripts/setup.sh (it runs `npm ci` in guest-sdk/js/lambda-runtime)"
         );
     }
-    let import = if commonjs || node_modules.is_dir() || needs_builtins || needs_aws_sdk {
+    // Layers' packages, where Lambda's Node.js finds them under /opt.
+    let mut layer_paths = Vec::new();
+    for layer in layers {
+        let found: Vec<PathBuf> = [
+            layer
+                .join("nodejs")
+                .join(format!("node{major}"))
+                .join("node_modules"),
+            layer.join("nodejs").join("node_modules"),
+        ]
+        .into_iter()
+        .filter(|path| path.is_dir())
+        .collect();
+        if found.is_empty() {
+            bail!(
+                "the layer {} has no nodejs/node_modules folder (Lambda's Node.js finds a layer's \
+                 packages in nodejs/node_modules/ and nodejs/node{major}/node_modules/)",
+                layer.display()
+            );
+        }
+        for path in found {
+            layer_paths.push(std::path::absolute(path)?);
+        }
+    }
+    let import = if commonjs
+        || node_modules.is_dir()
+        || needs_builtins
+        || needs_aws_sdk
+        || !layer_paths.is_empty()
+    {
         progress("bundling the handler with esbuild");
         let bundled = code.join("__wasm_lambda_handler.mjs");
-        let result = run_sdk_script(
-            &sdk,
-            "bundle.mjs",
-            &[
-                &code.join(&relative),
-                &bundled,
-                &code,
-                &node_modules,
-                &aws_sdk,
-            ],
-        )?;
+        let entry_file = code.join(&relative);
+        // The handler, the bundle, the code, then where packages are looked
+        // for, in order: the project's, the layers', the AWS SDK.
+        let mut args: Vec<&Path> = vec![&entry_file, &bundled, &code, &node_modules];
+        args.extend(layer_paths.iter().map(PathBuf::as_path));
+        args.push(&aws_sdk);
+        let result = run_sdk_script(&sdk, "bundle.mjs", &args)?;
         if !result.status.success() {
             let stderr = String::from_utf8_lossy(&result.stderr);
             bail!(

@@ -76,6 +76,11 @@ pub struct BuildOptions {
     /// (JavaScript: `nodejs20.x`, `nodejs22.x` or `nodejs24.x`, the
     /// default). Recorded in the component; it sets `AWS_EXECUTION_ENV`.
     pub runtime: Option<String>,
+    /// Lambda layers (unzipped folders) whose packages the handler imports:
+    /// Python's from `python/` and `python/lib/python3.x/site-packages/`,
+    /// Node.js's from `nodejs/node_modules/` and `nodejs/node<major>/node_modules/`.
+    /// They are built into the component, in order, after the function's own.
+    pub layers: Vec<PathBuf>,
 }
 
 impl BuildOptions {
@@ -95,6 +100,7 @@ impl BuildOptions {
             handler: None,
             target_dir: None,
             runtime: None,
+            layers: Vec::new(),
         }
     }
 }
@@ -173,6 +179,9 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     };
     let mut warnings = Vec::new();
     let mut runtime = language.runtime().to_string();
+    if !options.layers.is_empty() && !matches!(language, Language::Python | Language::JavaScript) {
+        bail!("--layer applies to Python and JavaScript handlers, not to a {language:?} one");
+    }
     if let Some(chosen) = &options.runtime
         && language != Language::JavaScript
         && *chosen != runtime
@@ -185,7 +194,8 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
         Language::Python => {
             let handler = options.handler_or(python::DEFAULT_HANDLER);
-            let (component, found) = python::build(&options.dir, &handler, progress)?;
+            let (component, found) =
+                python::build(&options.dir, &handler, &options.layers, progress)?;
             warnings = found;
             (project_name(&options.dir), component)
         }
@@ -194,7 +204,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
             if let Some(chosen) = &options.runtime {
                 runtime = chosen.clone();
             }
-            let component = js::build(&options.dir, &handler, &runtime, progress)?;
+            let component = js::build(&options.dir, &handler, &runtime, &options.layers, progress)?;
             (project_name(&options.dir), component)
         }
         Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {

@@ -140,6 +140,7 @@ pub(super) fn defining_module(dir: &Path, handler: Option<&str>) -> Option<PathB
 pub(super) fn build(
     dir: &Path,
     handler: &str,
+    layers: &[PathBuf],
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<u8>, Vec<String>)> {
     if !handler.contains('.') || handler.starts_with('.') || handler.ends_with('.') {
@@ -184,12 +185,23 @@ pub(super) fn build(
         progress("installing requirements.txt");
         install_requirements(&componentize, &requirements, &code)?;
     }
+    // Layers' packages, where Lambda's Python finds them under /opt:
+    // `python/` and `python/lib/python3.x/site-packages/`.
+    let layer_paths = layer_search_paths(layers)?;
     // Lambda's runtime provides boto3: add the pinned copy when the code
-    // imports it (or botocore) and does not ship its own.
-    let runtime_packages = if imports_any(&code, RUNTIME_PACKAGES)?
-        && !RUNTIME_PACKAGES
+    // imports it (or botocore) and neither it nor a layer ships its own.
+    let shipped = |name: &&str| {
+        std::iter::once(&code)
+            .chain(&layer_paths)
+            .any(|folder| folder.join(name).join("__init__.py").is_file())
+    };
+    let runtime_packages = if (imports_any(&code, RUNTIME_PACKAGES)?
+        || layer_paths
             .iter()
-            .all(|name| code.join(name).join("__init__.py").is_file())
+            .map(|path| imports_any(path, RUNTIME_PACKAGES))
+            .collect::<Result<Vec<_>>>()?
+            .contains(&true))
+        && !RUNTIME_PACKAGES.iter().all(|name| shipped(&name))
     {
         let found = find_checkout_dir(
             ".venv/lambda-runtime",
@@ -211,7 +223,14 @@ pub(super) fn build(
     // componentize-py by the SDK (into the next `/n` path), once per
     // componentize-py, and mounted at `/python`, where the build saw it.
     let stdlib = stdlib_copy(&componentize)?;
-    let stdlib_guest_path = format!("/{}", 2 + usize::from(runtime_packages.is_some()));
+    // componentize-py puts the n-th path at `/n` in the sandbox: the
+    // function's files are mounted at the same places (see below). The
+    // order is Lambda's: the code, layers, the runtime's boto3.
+    let mut search_paths = vec![sdk.clone(), code.clone()];
+    search_paths.extend(layer_paths.iter().cloned());
+    search_paths.extend(runtime_packages.iter().cloned());
+    let stdlib_guest_path = format!("/{}", search_paths.len());
+    search_paths.push(stdlib.dir.clone());
     let mut config = format!(
         "# Written by `wasm-lambda build`.\nHANDLER = {}\nSOURCES = {}\n",
         python_string(handler),
@@ -231,19 +250,11 @@ pub(super) fn build(
         .arg("-d")
         .arg(&wit)
         .args(["-w", WORLD, "componentize", APP_MODULE])
-        // componentize-py puts the n-th path at `/n` in the sandbox: the
-        // function's files are mounted at the same places (see below).
-        .arg("-p")
-        .arg(&sdk)
-        .arg("-p")
-        .arg(&code)
         .args(
-            runtime_packages
+            search_paths
                 .iter()
                 .flat_map(|path| [OsStr::new("-p"), path.as_os_str()]),
         )
-        .arg("-p")
-        .arg(&stdlib.dir)
         .arg("-o")
         .arg(&output)
         .stdin(Stdio::null())
@@ -296,26 +307,58 @@ pub(super) fn build(
 
     // What the snapshot did not import is read at run time from the
     // function's files: modules imported lazily, package data, the handler's
-    // own files. They are mounted where the build saw them (`/1`, `/2`), so
-    // paths computed while importing stay right, and the code at `/var/task`.
+    // own files. They are mounted where the build saw them (`/1`, `/2`, ...),
+    // so paths computed while importing stay right; the code also at
+    // `/var/task`, the standard library at `/python`.
     progress("packing the function's files");
-    let mut folders = vec![files::Folder {
-        source: code.clone(),
-        guest_paths: vec![TASK_ROOT.to_string(), "/1".to_string()],
-    }];
-    if let Some(path) = &runtime_packages {
-        folders.push(files::Folder {
-            source: path.clone(),
-            guest_paths: vec!["/2".to_string()],
-        });
-    }
-    folders.push(files::Folder {
-        source: stdlib.dir.clone(),
-        guest_paths: vec!["/python".to_string()],
-    });
+    let folders: Vec<files::Folder> = search_paths
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(index, path)| {
+            let guest_paths = if *path == code {
+                vec![TASK_ROOT.to_string(), format!("/{index}")]
+            } else if *path == stdlib.dir {
+                vec!["/python".to_string()]
+            } else {
+                vec![format!("/{index}")]
+            };
+            files::Folder {
+                source: path.clone(),
+                guest_paths,
+            }
+        })
+        .collect();
     let archive = files::pack(&folders, &skip_file)?;
     stdlib.keep()?;
     Ok((files::append(&component, &archive), warnings))
+}
+
+/// The folders of `layers` Python imports from, in Lambda's order: each
+/// layer's `python/lib/python3.x/site-packages/`, then its `python/`.
+fn layer_search_paths(layers: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for layer in layers {
+        let python = layer.join("python");
+        if !python.is_dir() {
+            bail!(
+                "the layer {} has no python/ folder (Lambda's Python imports a layer's \
+                 packages from python/ and python/lib/python3.x/site-packages/)",
+                layer.display()
+            );
+        }
+        if let Ok(entries) = std::fs::read_dir(python.join("lib")) {
+            let mut versions: Vec<PathBuf> = entries
+                .flatten()
+                .map(|entry| entry.path().join("site-packages"))
+                .filter(|path| path.is_dir())
+                .collect();
+            versions.sort();
+            paths.extend(versions);
+        }
+        paths.push(std::path::absolute(&python)?);
+    }
+    Ok(paths)
 }
 
 /// Marks a finished copy of the standard library.

@@ -219,6 +219,12 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     let handler = case["handler"].as_str().map(str::to_string);
     let options = BuildOptions {
         runtime: case["runtime"].as_str().map(str::to_string),
+        layers: case["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|layer| dir.join(layer.as_str().unwrap()))
+            .collect(),
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
         output: Some(std::env::temp_dir().join(format!(
@@ -374,6 +380,7 @@ cases! {
     js_webhook_hmac => "webhook-hmac",
     js_node_modules_dependency => "node-modules-dependency",
     js_npm_lockfile => "npm-lockfile",
+    js_layer_dependency => "layer-dependency",
 }
 
 cases! {
@@ -394,6 +401,7 @@ cases! {
     python_data_files => "data-files",
     python_token_authorizer => "token-authorizer",
     python_dynamodb_stream_presign => "dynamodb-stream-presign",
+    python_layer_shared_utils => "layer-shared-utils",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against
