@@ -201,7 +201,7 @@ pub(super) fn build(
             .map(|path| imports_any(path, RUNTIME_PACKAGES))
             .collect::<Result<Vec<_>>>()?
             .contains(&true))
-        && !RUNTIME_PACKAGES.iter().all(|name| shipped(&name))
+        && !RUNTIME_PACKAGES.iter().all(shipped)
     {
         let found = find_checkout_dir(
             ".venv/lambda-runtime",
