@@ -143,29 +143,11 @@ pub(crate) fn unpack(component: &[u8], cache_dir: Option<&Path>) -> Result<Optio
         return Ok(None);
     };
     let hash = blake3::hash(archive).to_hex();
-    let (root, temporary) = match cache_dir {
-        Some(cache_dir) => {
-            let parent = cache_dir.join("files");
-            let root = parent.join(hash.as_str());
-            if !root.join(MANIFEST).is_file() {
-                std::fs::create_dir_all(&parent)
-                    .with_context(|| format!("failed to create {}", parent.display()))?;
-                let staging = tempfile::Builder::new()
-                    .prefix(".unpacking-")
-                    .tempdir_in(&parent)?;
-                extract(archive, staging.path())?;
-                // Another host may have unpacked the same archive meanwhile:
-                // either complete folder will do.
-                let staging = staging.keep();
-                if std::fs::rename(&staging, &root).is_err() {
-                    let _ = std::fs::remove_dir_all(&staging);
-                    if !root.join(MANIFEST).is_file() {
-                        bail!("failed to move the function's files to {}", root.display());
-                    }
-                }
-            }
-            (root, None)
-        }
+    // A cache folder that cannot be written (a read-only image) is no
+    // reason to fail: the files go to a temporary folder instead.
+    let cached = cache_dir.and_then(|cache_dir| unpack_cached(archive, cache_dir, &hash).ok());
+    let (root, temporary) = match cached {
+        Some(root) => (root, None),
         None => {
             let temporary = tempfile::Builder::new()
                 .prefix("wasm-lambda-files-")
@@ -195,6 +177,31 @@ pub(crate) fn unpack(component: &[u8], cache_dir: Option<&Path>) -> Result<Optio
         mounts,
         _temporary: temporary,
     }))
+}
+
+/// Unpacks `archive` under `cache_dir/files/<hash>`, unless an earlier
+/// unpacking is complete there; returns the folder.
+fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf> {
+    let parent = cache_dir.join("files");
+    let root = parent.join(hash);
+    if !root.join(MANIFEST).is_file() {
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&parent)?;
+        extract(archive, staging.path())?;
+        // Another host may have unpacked the same archive meanwhile:
+        // either complete folder will do.
+        let staging = staging.keep();
+        if std::fs::rename(&staging, &root).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+            if !root.join(MANIFEST).is_file() {
+                bail!("failed to move the function's files to {}", root.display());
+            }
+        }
+    }
+    Ok(root)
 }
 
 /// Writes every entry of `archive` under `into`, refusing entries that
@@ -287,6 +294,13 @@ mod tests {
             assert!(!source.join("skip").exists());
         }
         let files = unpack(&component, None).unwrap().unwrap();
+        assert!(files.mounts[0].0.join("app.py").is_file());
+        // A cache folder that cannot be created: a temporary folder serves.
+        let blocker = cache.path().join("a-file");
+        std::fs::write(&blocker, "").unwrap();
+        let files = unpack(&component, Some(&blocker.join("cache")))
+            .unwrap()
+            .unwrap();
         assert!(files.mounts[0].0.join("app.py").is_file());
         assert!(unpack(b"\0asm\x0d\0\x01\0", None).unwrap().is_none());
     }

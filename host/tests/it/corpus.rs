@@ -270,6 +270,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         .load(config)
         .unwrap_or_else(|error| panic!("{path}: failed to load: {error}"));
 
+    let mut answers: Vec<Value> = Vec::new();
     for (index, step) in case["invocations"].as_array().unwrap().iter().enumerate() {
         let event = if let Some(file) = step["event_file"].as_str() {
             json(&std::fs::read_to_string(dir.join(file)).unwrap())
@@ -291,6 +292,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             if let Some(message) = step["error_message"].as_str() {
                 assert_eq!(error.error_message, message, "{what}");
             }
+            answers.push(Value::Null);
             continue;
         }
         assert!(
@@ -300,6 +302,11 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             invocation.log
         );
         let answer = json(invocation.payload());
+        // The same answer as an earlier invocation (an idempotent handler
+        // answering a repeated event from its record).
+        if let Some(earlier) = step["same_as"].as_u64() {
+            assert_eq!(answer, answers[earlier as usize], "{what}");
+        }
         if let Some(expected) = step.get("expect") {
             assert!(
                 contains(&answer, expected),
@@ -314,6 +321,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
                 "{what}: expected the body {expected}\ngot {body}"
             );
         }
+        answers.push(answer.clone());
         for needle in step["expect_log"].as_array().into_iter().flatten() {
             let needle = needle.as_str().unwrap();
             assert!(
@@ -396,6 +404,7 @@ cases! {
     python_serverless_http_api => "serverless-http-api",
     python_powertools_rest_api => "powertools-rest-api",
     python_powertools_sqs_batch => "powertools-sqs-batch",
+    python_powertools_idempotency => "powertools-idempotency",
     python_requests_upstream => "requests-upstream",
     python_urllib_webhook => "urllib-webhook",
     python_data_files => "data-files",
