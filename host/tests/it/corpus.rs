@@ -389,6 +389,7 @@ cases! {
     js_node_modules_dependency => "node-modules-dependency",
     js_npm_lockfile => "npm-lockfile",
     js_layer_dependency => "layer-dependency",
+    js_sqs_batch_dynamodb => "sqs-batch-dynamodb",
 }
 
 cases! {
