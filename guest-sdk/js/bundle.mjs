@@ -109,7 +109,10 @@ try {
     conditions: ['browser', 'import', 'require', 'default'],
     nodePaths,
     alias,
-    inject: [here('./node-globals.mjs')],
+    inject: [
+      here('./node-globals.mjs'),
+      ...(process.env.WASM_LAMBDA_INTL ? [here('./node-intl.mjs')] : []),
+    ],
     plugins: [awsSdkForLambda],
     // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.
     define: { global: 'globalThis' },

@@ -140,10 +140,16 @@ fn code_contains(code: &Path, needle: &str) -> bool {
 
 /// Runs one of the SDK's Node.js scripts with `args`, from the SDK's folder
 /// (where its locked packages are).
-fn run_sdk_script(sdk: &Path, script: &str, args: &[&Path]) -> Result<std::process::Output> {
+fn run_sdk_script(
+    sdk: &Path,
+    script: &str,
+    args: &[&Path],
+    envs: &[(&str, &str)],
+) -> Result<std::process::Output> {
     Command::new("node")
         .arg(sdk.join(script))
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(sdk)
         .stdin(Stdio::null())
         .output()
@@ -233,6 +239,7 @@ pub(super) fn build(
     // Read before the runtime joins the code: only the function's own code counts.
     let needs_builtins = uses_node_builtins(&code);
     let needs_aws_sdk = code_contains(&code, "@aws-sdk/");
+    let needs_intl = code_contains(&code, "Intl.") || code_contains(&code, ".toLocale");
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -283,6 +290,7 @@ pub(super) fn build(
         || node_modules.is_dir()
         || needs_builtins
         || needs_aws_sdk
+        || needs_intl
         || !layer_paths.is_empty()
     {
         progress("bundling the handler with esbuild");
@@ -293,7 +301,14 @@ pub(super) fn build(
         let mut args: Vec<&Path> = vec![&entry_file, &bundled, &code, &node_modules];
         args.extend(layer_paths.iter().map(PathBuf::as_path));
         args.push(&aws_sdk);
-        let result = run_sdk_script(&sdk, "bundle.mjs", &args)?;
+        // The engine has no Intl: the polyfills go only into handlers that
+        // use it, as they weigh a few hundred KB.
+        let intl: &[(&str, &str)] = if needs_intl {
+            &[("WASM_LAMBDA_INTL", "1")]
+        } else {
+            &[]
+        };
+        let result = run_sdk_script(&sdk, "bundle.mjs", &args, intl)?;
         if !result.status.success() {
             let stderr = String::from_utf8_lossy(&result.stderr);
             bail!(
@@ -331,7 +346,7 @@ pub(super) fn build(
 
     progress("running componentize-js");
     let output = staging.path().join("component.wasm");
-    let result = run_sdk_script(&sdk, "build.mjs", &[&entry_path, &wit, &output])?;
+    let result = run_sdk_script(&sdk, "build.mjs", &[&entry_path, &wit, &output], &[])?;
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr).replace(&code_root, "/var/task");
         bail!("componentize-js failed:\n{}", stderr.trim_end());

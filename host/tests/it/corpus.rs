@@ -390,6 +390,7 @@ cases! {
     js_npm_lockfile => "npm-lockfile",
     js_layer_dependency => "layer-dependency",
     js_sqs_batch_dynamodb => "sqs-batch-dynamodb",
+    js_intl_invoice => "intl-invoice",
 }
 
 cases! {
