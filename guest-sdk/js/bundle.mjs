@@ -14,7 +14,9 @@
 // `path`, `url`, `querystring`, `string_decoder`, `assert`, `stream`,
 // `zlib`, `crypto` (crypto-browserify, with Node's newer `randomUUID`,
 // `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
-// `os`, `timers`, `process`, with or without `node:`. Other built-ins
+// `os`, `timers`, `process`, with or without `node:`; `stream` is
+// readable-stream 4, with `stream/promises`; `util/types`; and the SDK's
+// own `timers/promises`. Other built-ins
 // (`fs`, `net`, `child_process`, ...) fail the build.
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
@@ -33,7 +35,9 @@ const PORTS = {
   querystring: 'querystring-es3',
   string_decoder: 'string_decoder/',
   assert: 'assert/',
-  stream: 'stream-browserify',
+  // readable-stream 4 is Node 18's stream module (Readable.from,
+  // stream/promises), ported.
+  stream: 'readable-stream/lib/ours/browser.js',
   zlib: 'browserify-zlib',
   os: 'os-browserify/browser',
   timers: 'timers-browserify',
@@ -47,6 +51,16 @@ for (const [name, port] of Object.entries(PORTS)) {
 // which asks for `inherits` in turn, and the cycle leaves `util.inherits`
 // empty. Its browser build is what browser bundlers give it too.
 alias.inherits = resolveHere('inherits/inherits_browser.js');
+// Subpath modules Node.js has and the ports name differently.
+const SUBPATHS = {
+  'stream/promises': resolveHere('readable-stream/lib/stream/promises.js'),
+  'util/types': resolveHere('util/support/types.js'),
+  'timers/promises': here('./node-timers-promises.mjs'),
+};
+for (const [name, file] of Object.entries(SUBPATHS)) {
+  alias[name] = file;
+  alias[`node:${name}`] = file;
+}
 alias.process = here('./node-process.mjs');
 alias['node:process'] = alias.process;
 alias.crypto = here('./node-crypto.mjs');

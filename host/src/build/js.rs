@@ -62,6 +62,9 @@ const PORTED_BUILTINS: &[&str] = &[
     "os",
     "timers",
     "process",
+    "stream/promises",
+    "timers/promises",
+    "util/types",
 ];
 
 /// Whether any of the function's code uses a Node.js built-in module (by

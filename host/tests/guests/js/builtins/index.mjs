@@ -12,6 +12,10 @@ import { URL } from 'url';
 import { StringDecoder } from 'string_decoder';
 import assert from 'assert';
 import { Readable, Transform, Writable, pipeline } from 'stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { setTimeout as sleep } from 'timers/promises';
+import { types } from 'util';
+import { isPromise, isDate } from 'node:util/types';
 
 export const handler = async (event) => {
   const record = Buffer.from(event.data ?? 'eyJvcmRlciI6NDJ9', 'base64').toString('utf8');
@@ -41,7 +45,23 @@ export const handler = async (event) => {
     ['a', 'b', 'c'].forEach((piece) => source.push(piece));
     source.push(null);
   });
+  // Newer stream and timer forms: Readable.from, stream/promises,
+  // timers/promises, util/types.
+  const collected = [];
+  await pipelineAsync(
+    Readable.from(['x', 'y', 'z']),
+    new Writable({
+      write(chunk, _encoding, done) {
+        collected.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  const slept = await sleep(5, 'woke');
   return {
+    fromIterable: collected.join(''),
+    slept,
+    typeChecks: [isPromise(Promise.resolve()), isDate(new Date()), types.isRegExp(/x/)],
     record,
     gunzipped: JSON.parse(zlib.gunzipSync(compressed).toString()),
     deflated: zlib.inflateSync(zlib.deflateSync(Buffer.from('round trip'))).toString(),
