@@ -64,10 +64,7 @@ pub fn pack(folders: &[Folder], skip: &dyn Fn(&Path) -> bool) -> Result<Vec<u8>>
             check_guest_path(path)?;
         }
         let name = index.to_string();
-        let mut files = Vec::new();
-        walk(&folder.source, Path::new(""), skip, &mut files)?;
-        files.sort();
-        for relative in files {
+        for relative in list(&folder.source, skip)? {
             let entry = format!("{name}/{}", relative.to_string_lossy());
             zip.start_file(entry, options)?;
             let bytes = std::fs::read(folder.source.join(&relative))
@@ -84,8 +81,16 @@ pub fn pack(folders: &[Folder], skip: &dyn Fn(&Path) -> bool) -> Result<Vec<u8>>
     Ok(zip.finish()?.into_inner())
 }
 
-/// The regular files under `root/relative`, as paths relative to `root`.
-/// Symbolic links are followed when they point at files or folders.
+/// The regular files under `root`, as sorted paths relative to it, leaving
+/// out what `skip` names (by relative path). Symbolic links are followed
+/// when they point at files or folders.
+pub(crate) fn list(root: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(root, Path::new(""), skip, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
 fn walk(
     root: &Path,
     relative: &Path,

@@ -67,28 +67,25 @@ const PORTED_BUILTINS: &[&str] = &[
     "util/types",
 ];
 
-/// Whether any of the function's code uses a Node.js built-in module (by
-/// `require`/`import` of its name, with or without `node:`) or the global
-/// `Buffer`, which only the bundled build provides.
-fn uses_node_builtins(code: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(code) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            return uses_node_builtins(&path);
-        }
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return false;
-        };
-        text.contains("Buffer")
-            || text.contains("'node:")
-            || text.contains("\"node:")
-            || PORTED_BUILTINS.iter().any(|name| {
-                text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\""))
-            })
-    })
+/// The text of every file of the function's code (files that are not
+/// UTF-8 have none), read once for the checks below.
+fn code_texts(code: &Path) -> Result<Vec<String>> {
+    Ok(crate::files::list(code, &|_| false)?
+        .into_iter()
+        .filter_map(|relative| std::fs::read_to_string(code.join(relative)).ok())
+        .collect())
+}
+
+/// Whether a file uses a Node.js built-in module (by `require`/`import` of
+/// its name, with or without `node:`) or the global `Buffer`, which only the
+/// bundled build provides.
+fn uses_node_builtins(text: &str) -> bool {
+    text.contains("Buffer")
+        || text.contains("'node:")
+        || text.contains("\"node:")
+        || PORTED_BUILTINS.iter().any(|name| {
+            text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\""))
+        })
 }
 
 /// Installs the production dependencies a project's lock file names, as
@@ -125,20 +122,6 @@ fn install_locked_dependencies(dir: &Path, staging: &Path) -> Result<PathBuf> {
         );
     }
     Ok(project.join("node_modules"))
-}
-
-/// Whether any file of the function's code contains `needle`.
-fn code_contains(code: &Path, needle: &str) -> bool {
-    let Ok(entries) = std::fs::read_dir(code) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            return code_contains(&path, needle);
-        }
-        std::fs::read_to_string(&path).is_ok_and(|text| text.contains(needle))
-    })
 }
 
 /// Runs one of the SDK's Node.js scripts with `args`, from the SDK's folder
@@ -240,9 +223,12 @@ pub(super) fn build(
             .any(|ext| name.ends_with(ext))
     })?;
     // Read before the runtime joins the code: only the function's own code counts.
-    let needs_builtins = uses_node_builtins(&code);
-    let needs_aws_sdk = code_contains(&code, "@aws-sdk/");
-    let needs_intl = code_contains(&code, "Intl.") || code_contains(&code, ".toLocale");
+    let texts = code_texts(&code)?;
+    let needs_builtins = texts.iter().any(|text| uses_node_builtins(text));
+    let needs_aws_sdk = texts.iter().any(|text| text.contains("@aws-sdk/"));
+    let needs_intl = texts
+        .iter()
+        .any(|text| text.contains("Intl.") || text.contains(".toLocale"));
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -305,7 +291,7 @@ pub(super) fn build(
         args.extend(layer_paths.iter().map(PathBuf::as_path));
         args.push(&aws_sdk);
         // The engine has no Intl: the polyfills go only into handlers that
-        // use it, as they weigh a few hundred KB.
+        // use it, as they add about 19 MB to the component.
         let intl: &[(&str, &str)] = if needs_intl {
             &[("WASM_LAMBDA_INTL", "1")]
         } else {

@@ -190,34 +190,28 @@ pub(super) fn build(
     let layer_paths = layer_search_paths(layers)?;
     // Lambda's runtime provides boto3: add the pinned copy when the code
     // imports it (or botocore) and neither it nor a layer ships its own.
+    let own: Vec<&PathBuf> = std::iter::once(&code).chain(&layer_paths).collect();
     let shipped = |name: &&str| {
-        std::iter::once(&code)
-            .chain(&layer_paths)
+        own.iter()
             .any(|folder| folder.join(name).join("__init__.py").is_file())
     };
-    let runtime_packages = if (imports_any(&code, RUNTIME_PACKAGES)?
-        || layer_paths
-            .iter()
-            .map(|path| imports_any(path, RUNTIME_PACKAGES))
-            .collect::<Result<Vec<_>>>()?
-            .contains(&true))
-        && !RUNTIME_PACKAGES.iter().all(shipped)
-    {
-        let found = find_checkout_dir(
-            ".venv/lambda-runtime",
-            "boto3/__init__.py",
-            "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
-        )
-        .context(
-            "the handler imports boto3, which Lambda's runtime provides, but the pinned copy \
+    let runtime_packages =
+        if imports_any(&own, RUNTIME_PACKAGES)? && !RUNTIME_PACKAGES.iter().all(shipped) {
+            let found = find_checkout_dir(
+                ".venv/lambda-runtime",
+                "boto3/__init__.py",
+                "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+            )
+            .context(
+                "the handler imports boto3, which Lambda's runtime provides, but the pinned copy \
              is missing: run scripts/setup.sh (it installs it into .venv/lambda-runtime), \
              set WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES, or list boto3 in requirements.txt",
-        )?;
-        progress("adding boto3, as Lambda's runtime provides it");
-        Some(found)
-    } else {
-        None
-    };
+            )?;
+            progress("adding boto3, as Lambda's runtime provides it");
+            Some(found)
+        } else {
+            None
+        };
 
     // The standard library the snapshot did not import is copied out of
     // componentize-py by the SDK (into the next `/n` path), once per
@@ -443,18 +437,14 @@ fn skip_file(relative: &Path) -> bool {
         || relative == Path::new("bin")
 }
 
-/// Whether a Python file under `dir` imports one of `packages` (a line
+/// Whether a Python file under one of `folders` imports one of `packages` (a line
 /// `import boto3...` or `from botocore...`, anywhere in the file: imports
 /// inside functions count).
-fn imports_any(dir: &Path, packages: &[&str]) -> Result<bool> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "py") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
+fn imports_any(folders: &[&PathBuf], packages: &[&str]) -> Result<bool> {
+    for folder in folders {
+        for relative in files::list(folder, &|_| false)? {
+            if relative.extension().is_some_and(|ext| ext == "py") {
+                let text = std::fs::read_to_string(folder.join(relative)).unwrap_or_default();
                 if text.lines().any(|line| imports_from(line, packages)) {
                     return Ok(true);
                 }
