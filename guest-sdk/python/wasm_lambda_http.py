@@ -254,17 +254,15 @@ class _Exchange:
         for name, value in response_headers:
             if name.lower() not in ("content-length", "transfer-encoding"):
                 lines.append(name.encode("latin-1") + b": " + value + b"\r\n")
-        if method.upper() != "HEAD" or not any(
-            name.lower() == "content-length" for name, _ in response_headers
-        ):
-            lines.append(f"Content-Length: {len(response_body)}\r\n".encode("latin-1"))
-        else:
-            lines.extend(
-                name.encode("latin-1") + b": " + value + b"\r\n"
-                for name, value in response_headers
-                if name.lower() == "content-length"
+        # The body is whole here; a HEAD answer has none and keeps the
+        # server's Content-Length (the GET's).
+        length = str(len(response_body)).encode("latin-1")
+        if method.upper() == "HEAD":
+            length = next(
+                (value for name, value in response_headers if name.lower() == "content-length"),
+                length,
             )
-        lines.append(b"\r\n")
+        lines.append(b"Content-Length: " + length + b"\r\n\r\n")
         self._responses.append(b"".join(lines) + response_body)
 
     send = sendall
