@@ -358,10 +358,10 @@ export class CognitoIdentity {
   ) {}
 }
 
-@external("wasm-lambda:handler/runtime@0.1.0", "remaining-time-ms")
+@external("wasm-lambda:handler/runtime@0.2.0", "remaining-time-ms")
 declare function remainingTimeMs(): u64;
 
-@external("wasm-lambda:handler/runtime@0.1.0", "environment")
+@external("wasm-lambda:handler/runtime@0.2.0", "environment")
 declare function environment(list: usize): void;
 
 /** Takes the WIT string at `at` (UTF-8 bytes), freeing its buffer. */

@@ -16,7 +16,7 @@
 
 extern wasm_lambda_handler_fn wasm_lambda_user_handler;
 
-__attribute__((import_module("wasm-lambda:handler/runtime@0.1.0"),
+__attribute__((import_module("wasm-lambda:handler/runtime@0.2.0"),
                import_name("remaining-time-ms"))) extern int64_t
 wasm_lambda_import_remaining_time_ms(void);
 

@@ -12,7 +12,7 @@ import (
 	"unsafe"
 )
 
-//go:wasmimport wasm-lambda:handler/runtime@0.1.0 remaining-time-ms
+//go:wasmimport wasm-lambda:handler/runtime@0.2.0 remaining-time-ms
 func remainingTimeMs() uint64
 
 // cabi_realloc never uses Go's allocator. The canonical ABI forbids calling

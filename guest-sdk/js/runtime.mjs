@@ -5,7 +5,11 @@
 // `wasm-lambda build` stages this file next to the user's code and generates
 // an entry module that imports it *before* the handler's module, so that
 // `process` exists when the handler's top-level code runs.
-import { environment, remainingTimeMs } from 'wasm-lambda:handler/runtime@0.1.0';
+import { environment, remainingTimeMs } from 'wasm-lambda:handler/runtime@0.2.0';
+import {
+  setContentType as streamContentType,
+  write as streamWrite,
+} from 'wasm-lambda:handler/response-stream@0.2.0';
 
 // Where Lambda puts the function's code; stack traces name files under it.
 const TASK_ROOT = '/var/task';
@@ -235,6 +239,170 @@ function logFailure(failed) {
 }
 
 // ---------------------------------------------------------------------------
+// Response streaming: the `awslambda` global of Lambda's Node.js runtime.
+//
+// `awslambda.streamifyResponse(handler)` marks a handler that takes
+// `(event, responseStream, context)`; what it writes goes to the caller as
+// it is written (`InvokeWithResponseStream`, a function URL in
+// RESPONSE_STREAM mode), through the host's response-stream interface.
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+const encoder = new TextEncoder();
+
+function chunkBytes(chunk, encoding) {
+  if (typeof chunk === 'string') {
+    if (encoding && encoding !== 'utf8' && encoding !== 'utf-8' && typeof Buffer !== 'undefined') {
+      return new Uint8Array(Buffer.from(chunk, encoding));
+    }
+    return encoder.encode(chunk);
+  }
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const error = new TypeError(
+    `The "chunk" argument must be of type string or an instance of Buffer or Uint8Array. Received ${
+      chunk === null ? 'null' : typeof chunk
+    }`,
+  );
+  error.code = 'ERR_INVALID_ARG_TYPE';
+  throw error;
+}
+
+// The writable end a streaming handler gets: the parts of Node's Writable
+// that handlers use (write, end, setContentType, events).
+class ResponseStream {
+  constructor() {
+    this.writable = true;
+    this.writableEnded = false;
+    this.writableFinished = false;
+    this.destroyed = false;
+    this.listeners = new Map();
+    this.finished = new Promise((resolve, reject) => {
+      this.resolveFinished = resolve;
+      this.rejectFinished = reject;
+    });
+    // A failure the caller has not awaited yet is still reported by invoke.
+    this.finished.catch(() => {});
+  }
+
+  setContentType(contentType) {
+    streamContentType(String(contentType));
+  }
+
+  write(chunk, encoding, callback) {
+    if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined];
+    if (this.writableEnded) {
+      const error = new Error('write after end');
+      error.code = 'ERR_STREAM_WRITE_AFTER_END';
+      throw error;
+    }
+    const bytes = chunkBytes(chunk, encoding);
+    if (bytes.length) streamWrite(bytes);
+    if (typeof callback === 'function') queueMicrotask(callback);
+    return true;
+  }
+
+  end(chunk, encoding, callback) {
+    if (typeof chunk === 'function') [callback, chunk] = [chunk, undefined];
+    if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined];
+    if (this.writableEnded) return this;
+    if (chunk !== undefined && chunk !== null) this.write(chunk, encoding);
+    this.writable = false;
+    this.writableEnded = true;
+    this.writableFinished = true;
+    this.emit('finish');
+    this.emit('close');
+    this.resolveFinished();
+    if (typeof callback === 'function') queueMicrotask(callback);
+    return this;
+  }
+
+  destroy(error) {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.writable = false;
+    if (error) {
+      this.emit('error', error);
+      this.rejectFinished(error);
+    } else {
+      this.end();
+    }
+    return this;
+  }
+
+  cork() {}
+
+  uncork() {}
+
+  on(name, listener) {
+    if (!this.listeners.has(name)) this.listeners.set(name, []);
+    this.listeners.get(name).push(listener);
+    return this;
+  }
+
+  addListener(name, listener) {
+    return this.on(name, listener);
+  }
+
+  once(name, listener) {
+    const wrapped = (...args) => {
+      this.off(name, wrapped);
+      listener.apply(this, args);
+    };
+    return this.on(name, wrapped);
+  }
+
+  off(name, listener) {
+    const list = this.listeners.get(name) ?? [];
+    const at = list.indexOf(listener);
+    if (at >= 0) list.splice(at, 1);
+    return this;
+  }
+
+  removeListener(name, listener) {
+    return this.off(name, listener);
+  }
+
+  emit(name, ...args) {
+    const list = [...(this.listeners.get(name) ?? [])];
+    for (const listener of list) listener.apply(this, args);
+    return list.length > 0;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = 'response';
+    if (options?.highWaterMark !== undefined) handler.highWaterMark = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    // Status, headers and cookies first, then eight NUL bytes, then the body:
+    // what a function URL makes its response head from.
+    static from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream.write(JSON.stringify(prelude ?? {}));
+      stream.write(new Uint8Array(8));
+      return stream;
+    }
+  },
+};
+
+function isStreaming(handler) {
+  return handler[STREAMING] === 'response';
+}
+
+async function callStreaming(handler, event, context) {
+  const stream = new ResponseStream();
+  await handler(event, stream, context);
+  if (!stream.writableEnded && !stream.destroyed) stream.end();
+  await stream.finished;
+  // Everything went through the stream; nothing follows it.
+  return '';
+}
+
+// ---------------------------------------------------------------------------
 // Invocation
 
 const CALLBACK_MESSAGE =
@@ -254,7 +422,7 @@ function findHandler(module, handlerName) {
   if (typeof handler !== 'function') {
     return failure('Runtime.HandlerNotFound', `${handlerName} is undefined or not exported`, []);
   }
-  if (handler.length >= 3 && nodeMajor() >= 24) {
+  if (handler.length >= 3 && !isStreaming(handler) && nodeMajor() >= 24) {
     return failure('Runtime.CallbackHandlerDeprecated', CALLBACK_MESSAGE, []);
   }
   return handler;
@@ -306,15 +474,18 @@ export function invoke(module, handlerName, stagingRoot, eventText, context) {
   const handler = findHandler(module, handlerName);
   if (typeof handler !== 'function') return rejectWith(handler);
   let result;
+  const streaming = isStreaming(handler);
   try {
-    result = callHandler(handler, JSON.parse(eventText), makeContext(context));
+    result = streaming
+      ? callStreaming(handler, JSON.parse(eventText), makeContext(context))
+      : callHandler(handler, JSON.parse(eventText), makeContext(context));
   } catch (error) {
     return rejectWith(toFailure(error, stagingRoot));
   }
   return Promise.resolve(result).then(
     (value) => {
       try {
-        return marshal(value);
+        return streaming ? value : marshal(value);
       } catch (error) {
         return rejectWith(toFailure(error, stagingRoot));
       }

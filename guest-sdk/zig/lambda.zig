@@ -78,8 +78,8 @@ pub const Context = struct {
     }
 };
 
-extern "wasm-lambda:handler/runtime@0.1.0" fn @"remaining-time-ms"() u64;
-extern "wasm-lambda:handler/runtime@0.1.0" fn environment(list: *[2]u32) void;
+extern "wasm-lambda:handler/runtime@0.2.0" fn @"remaining-time-ms"() u64;
+extern "wasm-lambda:handler/runtime@0.2.0" fn environment(list: *[2]u32) void;
 
 /// The WIT string (pointer, byte length) at `at`.
 pub fn stringAt(at: [*]const u8) []const u8 {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre};
 
-use crate::bindings::{HandlerPre, RUNTIME_INTERFACE, WORLD};
+use crate::bindings::{HandlerPre, KNOWN_INTERFACES, RUNTIME_INTERFACE, WORLD};
 use crate::cache::LoadSource;
 use crate::environment;
 use crate::grants::AllowedHosts;
@@ -446,7 +446,7 @@ impl Host {
         // A component built against another version of the contract says so
         // in its import names: name the version rather than a missing import.
         for (name, _) in component_type.imports(engine) {
-            if name.starts_with("wasm-lambda:handler/") && name != RUNTIME_INTERFACE {
+            if name.starts_with("wasm-lambda:handler/") && !KNOWN_INTERFACES.contains(&name) {
                 return Err(unknown_world(format!(
                     "it imports `{name}`, from a contract version this host does not speak"
                 )));

@@ -109,6 +109,7 @@ impl Host {
         Handler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("failed to link the wasm-lambda runtime interface")?;
+        link_runtime_0_1(&mut linker).context("failed to link the 0.1.0 runtime interface")?;
         let tls = OnceLock::new();
         if let Some(path) = &config.extra_ca_file {
             let _ = tls.set(crate::outbound::tls_config(Some(path))?);
@@ -158,6 +159,8 @@ pub(crate) struct State {
     pub(crate) _scratch: crate::scratch::Scratch,
     /// What `/tmp` may still take (Lambda's ephemeral storage).
     pub(crate) storage: Arc<crate::storage::Storage>,
+    /// Where the current invocation's streamed response goes.
+    pub(crate) stream: crate::stream::Stream,
 }
 
 impl WasiHttpView for State {
@@ -188,4 +191,30 @@ impl wasm_lambda::handler::runtime::Host for State {
     fn environment(&mut self) -> Vec<(String, String)> {
         self.environment.as_ref().clone()
     }
+}
+
+impl wasm_lambda::handler::response_stream::Host for State {
+    fn set_content_type(&mut self, content_type: String) {
+        self.stream.set_content_type(content_type);
+    }
+
+    fn write(&mut self, chunk: Vec<u8>) {
+        self.stream.write(chunk);
+    }
+}
+
+/// Links `wasm-lambda:handler/runtime@0.1.0` for components built against
+/// the first version of the contract: the same two functions as 0.2.0's
+/// (0.x versions are not semver-compatible, so the linker does not map one
+/// onto the other by itself).
+fn link_runtime_0_1(linker: &mut Linker<State>) -> Result<()> {
+    use wasm_lambda::handler::runtime::Host as _;
+    let mut runtime = linker.instance(crate::bindings::RUNTIME_INTERFACE_0_1)?;
+    runtime.func_wrap("remaining-time-ms", |mut store, (): ()| {
+        Ok((store.data_mut().remaining_time_ms(),))
+    })?;
+    runtime.func_wrap("environment", |mut store, (): ()| {
+        Ok((store.data_mut().environment(),))
+    })?;
+    Ok(())
 }

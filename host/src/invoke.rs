@@ -17,6 +17,7 @@ use crate::function::Function;
 use crate::host::State;
 use crate::limits::MemoryLimiter;
 use crate::logs::{self, LogPipe, Report, ReportStatus};
+use crate::stream::{MAX_STREAMED_BYTES, ResponseSender, Stream};
 
 /// Lambda's limit on a synchronous request payload.
 pub const MAX_REQUEST_BYTES: usize = 6_291_456;
@@ -68,6 +69,10 @@ pub struct InvokeRequest {
     pub client_context: Option<String>,
     /// The tenant id.
     pub tenant_id: Option<String>,
+    /// Where to send what the handler streams as it writes it (see
+    /// [`crate::response_stream`]); without it, streamed bytes come first in
+    /// the payload.
+    pub stream: Option<ResponseSender>,
 }
 
 impl InvokeRequest {
@@ -173,6 +178,7 @@ impl Function {
             .map_or(0, |since| since.as_millis() as u64);
         let sink = inner.host.shared.log_sink.clone();
 
+        let stream = request.stream.take();
         let context = self.handler_context(request_id.clone(), deadline_ms, request);
 
         let warm = if config.reuse_instances {
@@ -219,8 +225,9 @@ impl Function {
         });
 
         let call_started = Instant::now();
-        let (end, instance) = match prepared {
+        let (end, mut instance) = match prepared {
             Ok(mut instance) => {
+                instance.store.data_mut().stream = Stream::new(stream);
                 let call = instance
                     .handler
                     .call_handle(&mut instance.store, &event, &context);
@@ -234,6 +241,32 @@ impl Function {
             Err(end) => (end, None),
         };
         let duration = call_started.elapsed();
+        // The caller's channel closes here; what a caller without one was
+        // not sent goes in front of the returned payload.
+        let (streamed, stream_overflowed) = match instance {
+            Some(ref mut instance) => {
+                let stream = &mut instance.store.data_mut().stream;
+                (stream.finish(), stream.overflowed)
+            }
+            None => (Vec::new(), false),
+        };
+        let end = match end {
+            CallEnd::Returned(Ok(_)) if stream_overflowed => {
+                CallEnd::Returned(Err(bindings::HandlerError {
+                    error_type: "Function.ResponseSizeTooLarge".into(),
+                    error_message: format!(
+                        "Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_BYTES} bytes)."
+                    ),
+                    stack_trace: Vec::new(),
+                }))
+            }
+            CallEnd::Returned(Ok(response)) if !streamed.is_empty() => {
+                let mut whole = String::from_utf8_lossy(&streamed).into_owned();
+                whole.push_str(&response);
+                CallEnd::Returned(Ok(whole))
+            }
+            other => other,
+        };
 
         let timed_out = matches!(end, CallEnd::TimedOut)
             || instance.as_ref().is_some_and(|i| i.store.data().timed_out);
@@ -511,6 +544,7 @@ impl Function {
                     u64::from(inner.config.ephemeral_storage_mb) << 20,
                 ),
                 _scratch: scratch,
+                stream: Stream::default(),
             },
         );
         store.limiter(|state| &mut state.limiter);

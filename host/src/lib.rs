@@ -63,8 +63,9 @@ pub mod samples;
 mod scratch;
 pub mod server;
 mod storage;
+mod stream;
 
-pub use bindings::{RUNTIME_INTERFACE, WORLD};
+pub use bindings::{RESPONSE_STREAM_INTERFACE, RUNTIME_INTERFACE, WORLD};
 pub use cache::{LoadSource, default_cache_dir};
 pub use engine::{Allocator, EngineConfig};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
@@ -81,3 +82,6 @@ pub use invoke::{
 };
 pub use logs::{LogSink, Report, ReportStatus, stderr_sink};
 pub use outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS;
+pub use stream::{
+    HTTP_INTEGRATION_CONTENT_TYPE, MAX_STREAMED_BYTES, ResponseSender, StreamEvent, response_stream,
+};

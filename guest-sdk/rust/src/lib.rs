@@ -29,6 +29,26 @@
 //! wasm_lambda_sdk::handler!(handler);
 //! ```
 //!
+//! A handler that streams its response (Lambda's response streaming) takes a
+//! [`ResponseStream`] and writes to it; [`streaming_handler!`] exports it.
+//! What it writes reaches an `InvokeWithResponseStream` caller, or a
+//! function URL in `RESPONSE_STREAM` mode, as it is written:
+//!
+//! ```no_run
+//! use std::io::Write as _;
+//! use wasm_lambda_sdk::{Context, Error, ResponseStream};
+//!
+//! fn handler(event: serde_json::Value, _context: Context, stream: &mut ResponseStream) -> Result<(), Error> {
+//!     stream.http_head(&serde_json::json!({"statusCode": 200, "headers": {"content-type": "text/plain"}}))?;
+//!     for n in 0..event["count"].as_u64().unwrap_or(3) {
+//!         writeln!(stream, "line {n}")?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! wasm_lambda_sdk::streaming_handler!(handler);
+//! ```
+//!
 //! Build the crate as a `cdylib` for `wasm32-wasip2` (or run
 //! `wasm-lambda build <dir>`), and invoke the component with
 //! `wasm-lambda invoke`. Output written with `println!` and `eprintln!` becomes
@@ -220,6 +240,103 @@ where
         )
         .into()
     })
+}
+
+/// The response of a streaming handler: bytes written reach the caller as
+/// they are written (up to Lambda's 20 MB; past it the invocation fails).
+/// A plain `Invoke` of the function gets them all at once.
+pub struct ResponseStream {
+    written: bool,
+}
+
+impl ResponseStream {
+    /// Sets the response's media type (`application/octet-stream` unless
+    /// set); only before the first write.
+    pub fn set_content_type(&mut self, content_type: &str) {
+        if !self.written {
+            bindings::wasm_lambda::handler::response_stream::set_content_type(content_type);
+        }
+    }
+
+    /// Opens an HTTP response for a function URL, as Node's
+    /// `awslambda.HttpResponseStream.from` does: `head` holds `statusCode`,
+    /// `headers` and `cookies`; what is written next is the body.
+    pub fn http_head(&mut self, head: &serde_json::Value) -> std::io::Result<()> {
+        self.set_content_type("application/vnd.awslambda.http-integration-response");
+        use std::io::Write as _;
+        self.write_all(head.to_string().as_bytes())?;
+        self.write_all(&[0; 8])
+    }
+}
+
+impl std::io::Write for ResponseStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if !bytes.is_empty() {
+            self.written = true;
+            bindings::wasm_lambda::handler::response_stream::write(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// One `write!` is one chunk for the caller, not one per formatted piece.
+    fn write_fmt(&mut self, arguments: fmt::Arguments<'_>) -> std::io::Result<()> {
+        match arguments.as_str() {
+            Some(text) => self.write_all(text.as_bytes()),
+            None => self.write_all(arguments.to_string().as_bytes()),
+        }
+    }
+}
+
+/// Runs a streaming `handler` on one invocation. Called by the code
+/// [`streaming_handler!`] generates.
+#[doc(hidden)]
+pub fn run_streaming<E, F>(
+    event: &str,
+    context: bindings::Context,
+    handler: F,
+) -> Result<String, bindings::HandlerError>
+where
+    E: DeserializeOwned,
+    F: FnOnce(E, Context, &mut ResponseStream) -> Result<(), Error>,
+{
+    let event: E = serde_json::from_str(event).map_err(|error| {
+        Error::new(
+            "Runtime.UnmarshalError",
+            format!("Unable to unmarshal input: {error}"),
+        )
+    })?;
+    let mut stream = ResponseStream { written: false };
+    handler(event, context.into(), &mut stream)?;
+    // Everything went through the stream; nothing follows it.
+    Ok(String::new())
+}
+
+/// Exports a streaming handler function as the component's
+/// `wasm-lambda:handler` world.
+///
+/// The function takes any deserialisable event, a [`Context`] and a
+/// [`ResponseStream`] to write the response to, and returns
+/// `Result<(), Error>`. Use it instead of [`handler!`], once per crate.
+#[macro_export]
+macro_rules! streaming_handler {
+    ($handler:path) => {
+        struct __WasmLambdaHandler;
+
+        impl $crate::bindings::Guest for __WasmLambdaHandler {
+            fn handle(
+                event: ::std::string::String,
+                context: $crate::bindings::Context,
+            ) -> ::std::result::Result<::std::string::String, $crate::bindings::HandlerError> {
+                $crate::run_streaming(&event, context, $handler)
+            }
+        }
+
+        $crate::bindings::__export_handler_world!(__WasmLambdaHandler with_types_in $crate::bindings);
+    };
 }
 
 /// Exports a handler function as the component's `wasm-lambda:handler` world.

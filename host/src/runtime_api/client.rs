@@ -156,6 +156,7 @@ pub(crate) fn parse_event(
             identity,
             client_context,
             tenant_id: header(headers, "lambda-runtime-aws-tenant-id").map(str::to_string),
+            stream: None,
         },
     })
 }

@@ -30,6 +30,10 @@ const LOG_TAIL_BYTES: usize = 4096;
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route(
+            "/2021-11-15/functions/{name}/response-streaming-invocations",
+            post(invoke_with_response_stream),
+        )
         .route("/2015-03-31/functions/", get(list_functions))
         .route("/2015-03-31/functions", get(list_functions))
         .route("/2015-03-31/functions/{name}", get(get_function))
@@ -95,7 +99,12 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-fn from_invoke_error(error: &InvokeError) -> Response {
+/// The Invoke API's answer when reserved concurrency is taken.
+pub(crate) fn throttled() -> Response {
+    service_error(429, "TooManyRequestsException", "Rate Exceeded.")
+}
+
+pub(crate) fn from_invoke_error(error: &InvokeError) -> Response {
     service_error(error.http_status(), error.error_code(), &error.to_string())
 }
 
@@ -178,6 +187,33 @@ fn client_context(headers: &HeaderMap) -> Result<Option<String>, InvokeError> {
     }
 }
 
+/// The deployed function and the request an Invoke API call names, or the
+/// service error that refuses it.
+#[allow(clippy::result_large_err)]
+fn api_request<'a>(
+    state: &'a AppState,
+    name: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(&'a Deployed, InvokeRequest), Response> {
+    let deployed = find(state, name, query.get("Qualifier"))?;
+    let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
+    let identity =
+        header(headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
+    let request = InvokeRequest {
+        payload: body.to_vec(),
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
+        invoked_function_arn: Some(function_arn(state, &deployed.function.config().name)),
+        trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+        identity,
+        client_context,
+        tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),
+        ..InvokeRequest::default()
+    };
+    Ok((deployed, request))
+}
+
 async fn invoke(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -185,29 +221,12 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let deployed = match find(&state, &name, query.get("Qualifier")) {
-        Ok(deployed) => deployed,
+    let (deployed, request) = match api_request(&state, &name, &query, &headers, body) {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let invocation_type = header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
-    let client_context = match client_context(&headers) {
-        Ok(context) => context,
-        Err(error) => return from_invoke_error(&error),
-    };
-    let identity =
-        header(&headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let request = InvokeRequest {
-        payload: body.to_vec(),
-        request_id: Some(request_id.clone()),
-        invoked_function_arn: Some(function_arn(&state, &deployed.function.config().name)),
-        trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),
-        identity,
-        client_context,
-        tenant_id: header(&headers, "x-amz-tenant-id").map(str::to_string),
-        ..InvokeRequest::default()
-    };
-    match invocation_type {
+    let request_id = request.request_id.clone().unwrap_or_default();
+    match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => {
             // Counted as in flight, so that a shutdown waits for it.
             let _in_flight = state.in_flight.token();
@@ -215,12 +234,40 @@ async fn invoke(
         }
         "Event" => queue_event(&state, deployed, request).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
-        other => service_error(
-            400,
-            "InvalidParameterValueException",
-            &format!("Unsupported invocation type {other}"),
-        ),
+        other => unsupported_invocation_type(other),
     }
+}
+
+fn unsupported_invocation_type(name: &str) -> Response {
+    service_error(
+        400,
+        "InvalidParameterValueException",
+        &format!("Unsupported invocation type {name}"),
+    )
+}
+
+/// `InvokeWithResponseStream` (`streaming.rs`): `RequestResponse` or `DryRun`.
+async fn invoke_with_response_stream(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (deployed, request) = match api_request(&state, &name, &query, &headers, body) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let request_id = request.request_id.clone().unwrap_or_default();
+    let response = match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" => {
+            let tail = header(&headers, "x-amz-log-type") == Some("Tail");
+            super::streaming::invoke_with_response_stream(&state, deployed, request, tail).await
+        }
+        "DryRun" => StatusCode::NO_CONTENT.into_response(),
+        other => unsupported_invocation_type(other),
+    };
+    with_request_id(response, &request_id)
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -238,7 +285,7 @@ async fn request_response(
     let _permit = match &deployed.concurrency {
         Some(slots) => match slots.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
-            Err(_) => return service_error(429, "TooManyRequestsException", "Rate Exceeded."),
+            Err(_) => return throttled(),
         },
         None => None,
     };
@@ -260,11 +307,15 @@ async fn request_response(
         );
     }
     if header(headers, "x-amz-log-type") == Some("Tail") {
-        let log = invocation.log.as_bytes();
-        let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
-        response_headers.insert("x-amz-log-result", header_value(&base64_encode(tail)));
+        response_headers.insert("x-amz-log-result", header_value(&log_tail(&invocation.log)));
     }
     with_request_id(response, &invocation.request_id)
+}
+
+/// What `LogType: Tail` returns: the log's last 4 KB, base64.
+pub(crate) fn log_tail(log: &str) -> String {
+    let log = log.as_bytes();
+    base64_encode(&log[log.len().saturating_sub(LOG_TAIL_BYTES)..])
 }
 
 async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeRequest) -> Response {
@@ -376,18 +427,7 @@ async fn http_event(
     let _permit = match &deployed.concurrency {
         Some(slots) => match slots.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
-            Err(_) => {
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    axum::Json(json!({ "message": "Too Many Requests" })),
-                )
-                    .into_response();
-                response.headers_mut().insert(
-                    "x-amzn-errortype",
-                    HeaderValue::from_static("TooManyRequestsException"),
-                );
-                return response;
-            }
+            Err(_) => return front_door::too_many_requests(),
         },
         None => None,
     };
@@ -433,6 +473,14 @@ async fn function_url(
     }
     let api_id = url_id(&name);
     let event = front_door::event_v2(&request, "$default", "$default", None, &api_id);
+    if deployed.url_streams {
+        return super::streaming::function_url(
+            &state,
+            deployed,
+            front_door::invoke_request(&event),
+        )
+        .await;
+    }
     http_event(&state, deployed, event, PayloadFormat::V2).await
 }
 

@@ -103,6 +103,9 @@ pub struct FunctionSpec {
     pub aws_credentials: Option<String>,
     /// The function URL's auth type: `"NONE"` (default) or `"AWS_IAM"`.
     pub url_auth: Option<String>,
+    /// The function URL's invoke mode: `"BUFFERED"` (default) or
+    /// `"RESPONSE_STREAM"` (the response is sent as the handler writes it).
+    pub invoke_mode: Option<String>,
 }
 
 /// One `files` entry.
@@ -174,6 +177,7 @@ impl ServerConfig {
             files: Vec::new(),
             aws_credentials: None,
             url_auth: None,
+            invoke_mode: None,
         });
         Ok(())
     }
@@ -192,6 +196,18 @@ impl FunctionSpec {
             Some("AWS_IAM") => Ok(true),
             Some(other) => bail!(
                 "function {}: url_auth must be \"NONE\" or \"AWS_IAM\", got {other:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// Whether the function URL streams its response (`invoke_mode`).
+    pub(crate) fn url_streams(&self) -> Result<bool> {
+        match self.invoke_mode.as_deref() {
+            None | Some("BUFFERED") => Ok(false),
+            Some("RESPONSE_STREAM") => Ok(true),
+            Some(other) => bail!(
+                "function {}: invoke_mode must be \"BUFFERED\" or \"RESPONSE_STREAM\", got {other:?}",
                 self.name
             ),
         }

@@ -526,6 +526,20 @@ pub(crate) fn bad_gateway(format: PayloadFormat) -> Response {
 }
 
 /// 404 for a path no route serves.
+/// A URL or route whose function's reserved concurrency is taken.
+pub(crate) fn too_many_requests() -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(json!({ "message": "Too Many Requests" })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("TooManyRequestsException"),
+    );
+    response
+}
+
 pub(crate) fn not_found() -> Response {
     json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }))
 }
@@ -566,11 +580,7 @@ fn insert_header(response: &mut Response, name: &str, value: &str) -> bool {
 /// has one, else 200 with the payload as JSON.
 pub(crate) fn response_v2(payload: &str) -> Response {
     let value: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-    let Some(status) = value
-        .as_object()
-        .and_then(|object| object.get("statusCode"))
-        .and_then(status_code)
-    else {
+    let Some(status) = answer_status(&value) else {
         return json_response(StatusCode::OK, value_or_text(payload));
     };
     let base64 = value["isBase64Encoded"].as_bool().unwrap_or(false);
@@ -578,6 +588,19 @@ pub(crate) fn response_v2(payload: &str) -> Response {
         return bad_gateway(PayloadFormat::V2);
     };
     let mut response = (status, body).into_response();
+    head_v2(
+        &mut response,
+        &value,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Puts a 2.0 answer's `headers` and `cookies` on `response`, and
+/// `default_type` as its content type when the answer names none. Streamed
+/// responses take their head from the same fields
+/// (`HttpResponseStream.from`'s metadata).
+pub(crate) fn head_v2(response: &mut Response, value: &Value, default_type: HeaderValue) {
     let mut typed = false;
     if let Some(headers) = value["headers"].as_object() {
         for (name, header) in headers {
@@ -585,20 +608,25 @@ pub(crate) fn response_v2(payload: &str) -> Response {
                 .as_str()
                 .map_or_else(|| header.to_string(), str::to_string);
             typed |= name.eq_ignore_ascii_case("content-type");
-            insert_header(&mut response, name, &text);
+            insert_header(response, name, &text);
         }
     }
     if let Some(cookies) = value["cookies"].as_array() {
         for cookie in cookies.iter().filter_map(Value::as_str) {
-            insert_header(&mut response, "set-cookie", cookie);
+            insert_header(response, "set-cookie", cookie);
         }
     }
     if !typed {
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
+        response.headers_mut().insert("content-type", default_type);
     }
-    response
+}
+
+/// The status of a 2.0 answer or a stream's metadata, if it names one.
+pub(crate) fn answer_status(value: &Value) -> Option<StatusCode> {
+    value
+        .as_object()
+        .and_then(|object| object.get("statusCode"))
+        .and_then(status_code)
 }
 
 fn value_or_text(payload: &str) -> Value {

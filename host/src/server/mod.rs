@@ -27,6 +27,7 @@ mod config;
 mod events;
 pub(crate) mod front_door;
 mod queue;
+mod streaming;
 
 pub use config::{DEFAULT_LISTEN, FileMount, FunctionSpec, ServerConfig};
 pub use front_door::{PayloadFormat, RouteSpec};
@@ -44,6 +45,8 @@ pub(crate) struct Deployed {
     pub(crate) async_settings: events::AsyncSettings,
     /// Its function URL needs a SigV4 signature (`url_auth = "AWS_IAM"`).
     pub(crate) url_needs_signature: bool,
+    /// Its function URL streams (`invoke_mode = "RESPONSE_STREAM"`).
+    pub(crate) url_streams: bool,
 }
 
 /// What every request handler shares.
@@ -106,6 +109,7 @@ impl Server {
                 last_modified: metadata.modified().unwrap_or_else(|_| SystemTime::now()),
                 async_settings: spec.async_settings()?,
                 url_needs_signature: spec.url_needs_signature()?,
+                url_streams: spec.url_streams()?,
             };
             if functions.insert(spec.name.clone(), deployed).is_some() {
                 anyhow::bail!("function {} is deployed twice", spec.name);

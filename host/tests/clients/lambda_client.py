@@ -2,6 +2,7 @@
 what boto3 returned as JSON for the Rust tests to check.
 
     python lambda_client.py ENDPOINT invoke FUNCTION PAYLOAD|@FILE [TYPE] [--tail] [--client-context JSON]
+    python lambda_client.py ENDPOINT stream FUNCTION PAYLOAD [--tail]
     python lambda_client.py ENDPOINT parallel FUNCTION COUNT THREADS
     python lambda_client.py ENDPOINT list
 """
@@ -9,6 +10,7 @@ what boto3 returned as JSON for the Rust tests to check.
 import base64
 import json
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -57,6 +59,39 @@ def invoke(lambda_client, function, payload, invocation_type="RequestResponse", 
     return result
 
 
+def stream(lambda_client, function, payload, tail=False):
+    """invoke_with_response_stream: every event as boto3 parsed it, with
+    the seconds since the call when it arrived."""
+    arguments = {"FunctionName": function, "Payload": payload.encode()}
+    if tail:
+        arguments["LogType"] = "Tail"
+    started = time.monotonic()
+    try:
+        response = lambda_client.invoke_with_response_stream(**arguments)
+    except botocore.exceptions.ClientError as error:
+        return {
+            "error": error.response["Error"]["Code"],
+            "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+        }
+    events = []
+    for event in response["EventStream"]:
+        at = round(time.monotonic() - started, 3)
+        if "PayloadChunk" in event:
+            events.append({"chunk": event["PayloadChunk"]["Payload"].decode("utf-8", "replace"), "at": at})
+        if "InvokeComplete" in event:
+            complete = dict(event["InvokeComplete"])
+            if "LogResult" in complete:
+                complete["Log"] = base64.b64decode(complete.pop("LogResult")).decode()
+            events.append({"complete": complete, "at": at})
+    return {
+        "StatusCode": response["StatusCode"],
+        "ContentType": response.get("ResponseStreamContentType"),
+        "ExecutedVersion": response.get("ExecutedVersion"),
+        "RequestId": response["ResponseMetadata"]["RequestId"],
+        "events": events,
+    }
+
+
 def parallel(lambda_client, function, count, threads):
     def one(number):
         payload = json.dumps({"action": "echo", "n": number})
@@ -84,6 +119,10 @@ def main():
         if "--client-context" in flags:
             client_context = positional.pop()
         result = invoke(lambda_client, *positional, tail="--tail" in flags, client_context=client_context)
+    elif command == "stream":
+        flags = [argument for argument in rest if argument.startswith("--")]
+        positional = [argument for argument in rest if not argument.startswith("--")]
+        result = stream(lambda_client, *positional, tail="--tail" in flags)
     elif command == "parallel":
         function, count, threads = rest
         result = parallel(lambda_client, function, int(count), int(threads))

@@ -19,3 +19,4 @@ mod requests;
 mod runtime;
 mod sandbox;
 mod server;
+mod streaming;

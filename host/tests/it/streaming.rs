@@ -1,0 +1,274 @@
+//! Response streaming: boto3's `invoke_with_response_stream` and function
+//! URLs in `RESPONSE_STREAM` mode against a real `wasm-lambda serve`, with a
+//! Node handler in the shape Lambda's samples use
+//! (`awslambda.streamifyResponse`, `HttpResponseStream.from`) and the Rust
+//! SDK's streaming form; and components of the 0.1.0 contract, which has no
+//! streaming, still running.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use wasm_lambda::{InvokeRequest, StreamEvent, response_stream};
+
+use crate::common::{guest_once, guests, invoke, json, load, repo_root, text};
+use crate::server::{Serve, python, toml_path};
+
+fn js_stream() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    guest_once(&GUEST, "host/tests/guests/js/stream")
+}
+
+fn rust_stream() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    guest_once(&GUEST, "host/tests/guests/stream")
+}
+
+fn contract_v0_1() -> &'static PathBuf {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    guest_once(&GUEST, "host/tests/guests/contract_v0_1")
+}
+
+fn start() -> Serve {
+    Serve::start(&format!(
+        r#"
+[[function]]
+name = "js"
+component = {js}
+invoke_mode = "RESPONSE_STREAM"
+
+[[function]]
+name = "rs"
+component = {rs}
+invoke_mode = "RESPONSE_STREAM"
+
+[[function]]
+name = "hello"
+component = {hello}
+"#,
+        js = toml_path(js_stream()),
+        rs = toml_path(rust_stream()),
+        hello = toml_path(&guests().hello),
+    ))
+}
+
+fn chunks(answer: &Value) -> Vec<&str> {
+    answer["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|event| event["chunk"].as_str())
+        .collect()
+}
+
+/// The `InvokeComplete` event, which must be the last.
+fn completion(answer: &Value) -> &Value {
+    let events = answer["events"].as_array().unwrap();
+    let last = events.last().expect("at least the completion event");
+    assert!(
+        last.get("complete").is_some(),
+        "the stream does not end with InvokeComplete: {answer}"
+    );
+    let completions = events.iter().filter(|e| e.get("complete").is_some());
+    assert_eq!(completions.count(), 1, "{answer}");
+    &last["complete"]
+}
+
+#[test]
+fn boto3_reads_payload_chunks_as_written_and_one_completion() {
+    let serve = start();
+
+    let answer = serve.boto3(&["stream", "js", r#"{"count": 3}"#, "--tail"]);
+    assert_eq!(answer["StatusCode"], 200, "{answer}");
+    assert_eq!(answer["ContentType"], "text/plain", "{answer}");
+    assert_eq!(answer["ExecutedVersion"], "$LATEST");
+    assert_eq!(
+        chunks(&answer),
+        ["chunk 0\n", "chunk 1\n", "chunk 2\n", "bye\n"]
+    );
+    let complete = completion(&answer);
+    assert!(complete.get("ErrorCode").is_none(), "{answer}");
+    let log = complete["Log"].as_str().unwrap();
+    let request_id = answer["RequestId"].as_str().unwrap();
+    assert!(log.contains("streaming /"), "{log}");
+    assert!(
+        log.contains(&format!("REPORT RequestId: {request_id}")),
+        "{log}"
+    );
+
+    // The Rust SDK's streaming form: one chunk per `writeln!`.
+    let answer = serve.boto3(&["stream", "rs", r#"{"count": 2}"#]);
+    assert_eq!(chunks(&answer), ["line 0\n", "line 1\n"], "{answer}");
+    assert_eq!(answer["ContentType"], "text/plain", "{answer}");
+    let complete = completion(&answer);
+    assert!(complete.get("ErrorCode").is_none(), "{answer}");
+    assert!(complete.get("Log").is_none(), "no tail was asked: {answer}");
+
+    // A handler that returns instead of streaming: its payload in one chunk.
+    let answer = serve.boto3(&[
+        "stream",
+        "hello",
+        r#"{"first_name": "Ada", "last_name": "L"}"#,
+    ]);
+    assert_eq!(
+        chunks(&answer),
+        [r#"{"message":"Hello Ada L!"}"#],
+        "{answer}"
+    );
+    assert_eq!(answer["ContentType"], "application/octet-stream");
+    assert!(completion(&answer).get("ErrorCode").is_none());
+
+    // Unknown functions and malformed events are the Invoke API's errors.
+    let answer = serve.boto3(&["stream", "nope", "{}"]);
+    assert_eq!(answer["error"], "ResourceNotFoundException", "{answer}");
+    assert_eq!(answer["status"], 404);
+    let answer = serve.boto3(&["stream", "js", "{not json"]);
+    assert_eq!(
+        answer["error"], "InvalidRequestContentException",
+        "{answer}"
+    );
+}
+
+#[test]
+fn an_error_mid_stream_ends_it_with_the_error_in_the_completion() {
+    let serve = start();
+    let answer = serve.boto3(&["stream", "js", r#"{"path": "/fail"}"#, "--tail"]);
+    assert_eq!(chunks(&answer), ["partial\n"], "{answer}");
+    let complete = completion(&answer);
+    assert_eq!(complete["ErrorCode"], "Error", "{answer}");
+    let details = json(complete["ErrorDetails"].as_str().unwrap());
+    assert_eq!(details["errorMessage"], "the stream broke");
+    assert!(complete["Log"].as_str().unwrap().contains("Invoke Error"));
+
+    let answer = serve.boto3(&["stream", "rs", r#"{"count": 1, "fail": true}"#]);
+    assert_eq!(chunks(&answer), ["line 0\n"], "{answer}");
+    let complete = completion(&answer);
+    assert_eq!(complete["ErrorCode"], "StreamBroken", "{answer}");
+    let details = json(complete["ErrorDetails"].as_str().unwrap());
+    assert_eq!(details["errorMessage"], "failed after writing");
+}
+
+/// One request through Python's http.client, reading the body as it comes.
+fn url_request(serve: &Serve, path: &str) -> Value {
+    let output = Command::new(python())
+        .arg(repo_root().join("host/tests/clients/http_client.py"))
+        .arg(format!("{}{path}", serve.endpoint))
+        .arg("GET")
+        .arg("--chunks")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stderr),
+        serve.log()
+    );
+    json(&text(&output.stdout))
+}
+
+fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
+    answer["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == name)
+        .and_then(|pair| pair[1].as_str())
+}
+
+#[test]
+fn streaming_function_urls_send_bytes_while_the_handler_still_runs() {
+    let serve = start();
+
+    // The handler writes, sleeps 500 ms and writes again: the first chunk
+    // must be at the client well before the second is written.
+    let answer = url_request(&serve, "/lambda-url/js/slow");
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(header(&answer, "transfer-encoding"), Some("chunked"));
+    assert_eq!(answer["body"], "first\nsecond\n");
+    assert_eq!(answer["complete"], true);
+    let pieces = answer["chunks"].as_array().unwrap();
+    let first = pieces
+        .iter()
+        .find(|piece| piece["data"].as_str().unwrap().contains("first"))
+        .unwrap();
+    let second = pieces
+        .iter()
+        .find(|piece| piece["data"].as_str().unwrap().contains("second"))
+        .unwrap();
+    assert!(
+        !first["data"].as_str().unwrap().contains("second"),
+        "both lines came together: {answer}"
+    );
+    let gap = second["at"].as_f64().unwrap() - first["at"].as_f64().unwrap();
+    assert!(
+        gap >= 0.3,
+        "the first chunk came only {gap} s before the second: {answer}"
+    );
+
+    // HttpResponseStream.from: status, headers and cookies from the metadata.
+    let answer = url_request(&serve, "/lambda-url/js/created");
+    assert_eq!(answer["status"], 201, "{answer}");
+    assert_eq!(header(&answer, "content-type"), Some("text/plain"));
+    assert_eq!(header(&answer, "set-cookie"), Some("streamed=yes"));
+    assert!(header(&answer, "x-request").is_some_and(|id| id.len() == 36));
+    assert_eq!(answer["body"], "chunk 0\nchunk 1\nchunk 2\nbye\n");
+
+    // The Rust SDK's head, and a stream without one.
+    let answer = url_request(&serve, "/lambda-url/rs/plain");
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(header(&answer, "content-type"), Some("text/plain"));
+    assert_eq!(answer["body"], "line 0\nline 1\nline 2\n");
+
+    // A failure after the head cuts the response short.
+    let answer = url_request(&serve, "/lambda-url/js/fail");
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"], "partial\n");
+    assert_eq!(answer["complete"], false, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_invoke_gets_the_streamed_bytes_at_once_and_a_caller_with_a_channel_as_written() {
+    let function = load("rs", rust_stream(), |_| {});
+    let invocation = invoke(&function, r#"{"count": 2}"#).await;
+    assert_eq!(invocation.result.as_deref(), Ok("line 0\nline 1\n"));
+
+    let (sender, mut events) = response_stream();
+    let request = InvokeRequest {
+        stream: Some(sender),
+        ..InvokeRequest::new(r#"{"count": 2}"#)
+    };
+    let invocation = function.invoke(request).await.unwrap();
+    assert_eq!(invocation.result.as_deref(), Ok(""));
+    let mut received = Vec::new();
+    while let Some(event) = events.recv().await {
+        received.push(event);
+    }
+    assert_eq!(
+        received,
+        [
+            StreamEvent::ContentType("text/plain".into()),
+            StreamEvent::Chunk("line 0\n".into()),
+            StreamEvent::Chunk("line 1\n".into()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_built_against_the_0_1_0_contract_still_run() {
+    let function = load("old-contract", contract_v0_1(), |_| {});
+    let invocation = invoke(&function, r#"{"n": 1}"#).await;
+    let payload = json(invocation.result.as_ref().unwrap());
+    assert_eq!(payload["event"]["n"], 1);
+    assert_eq!(payload["name"], "old-contract");
+    assert_eq!(
+        payload["request_id"].as_str(),
+        Some(invocation.request_id.as_str())
+    );
+    assert_eq!(payload["time_left"], true);
+
+    let invocation = invoke(&function, r#"{"fail": 1}"#).await;
+    let error = invocation.function_error().unwrap();
+    assert_eq!(error.error_type, "OldContractError");
+    assert_eq!(error.error_message, "failed as asked");
+}
