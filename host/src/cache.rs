@@ -140,7 +140,7 @@ impl ArtifactCache {
         let path = self.entry_path(&key).filter(|path| {
             let private = path.parent().is_some_and(private_folder);
             if !private {
-                eprintln!(
+                tracing::warn!(
                     "wasm-lambda: not using the cache at {}: others could write to it",
                     path.parent().unwrap_or(path).display()
                 );
@@ -159,7 +159,7 @@ impl ArtifactCache {
         if let Some(path) = &path
             && let Err(error) = store_entry(path, &component_hash, &artifact)
         {
-            eprintln!(
+            tracing::warn!(
                 "wasm-lambda: failed to cache the compiled component at {}: {error:#}",
                 path.display()
             );

@@ -145,7 +145,7 @@ pub(crate) fn new_engine(settings: &EngineConfig) -> Result<(Engine, Allocator)>
         match Engine::new(&config) {
             Ok(engine) => return Ok((engine, Allocator::Pooling)),
             Err(error) => {
-                eprintln!(
+                tracing::warn!(
                     "wasm-lambda: pooling allocator unavailable ({error}); using on-demand allocation"
                 );
             }
@@ -173,7 +173,7 @@ pub(crate) fn start_epoch_ticker(engine: &Engine) {
         });
     if let Err(error) = started {
         // Without a ticker only the async timeout ends a looping guest.
-        eprintln!("wasm-lambda: failed to start the epoch ticker: {error}");
+        tracing::warn!("wasm-lambda: failed to start the epoch ticker: {error}");
     }
 }
 

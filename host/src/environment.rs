@@ -1,7 +1,9 @@
 //! The environment variables a function sees: Lambda's own, then the
 //! function's configured ones. Nothing of the host's environment leaks in.
 
-use crate::function::FunctionConfig;
+use std::collections::BTreeMap;
+
+use crate::config::FunctionConfig;
 
 /// The variables Lambda sets itself; a function's configuration may not
 /// override them (Lambda refuses such a configuration too).
@@ -31,9 +33,9 @@ pub const RESERVED_VARIABLES: &[&str] = &[
 pub const MAX_CONFIGURED_BYTES: usize = 4096;
 
 /// Checks a function's configured variables the way Lambda does.
-pub(crate) fn validate(config: &FunctionConfig) -> Result<(), String> {
+pub(crate) fn validate(configured: &BTreeMap<String, String>) -> Result<(), String> {
     let mut total = 0;
-    for (key, value) in &config.environment {
+    for (key, value) in configured {
         if RESERVED_VARIABLES.contains(&key.as_str()) {
             return Err(format!(
                 "environment variable {key} is reserved by Lambda and cannot be configured"
@@ -131,12 +133,16 @@ mod tests {
     fn reserved_and_oversized_variables_are_refused() {
         let mut config = FunctionConfig::new("f", "f.wasm");
         config.environment.insert("AWS_REGION".into(), "x".into());
-        assert!(validate(&config).unwrap_err().contains("reserved"));
+        assert!(
+            validate(&config.environment)
+                .unwrap_err()
+                .contains("reserved")
+        );
         config.environment.clear();
         config.environment.insert("BIG".into(), "x".repeat(5000));
-        assert!(validate(&config).unwrap_err().contains("4096"));
+        assert!(validate(&config.environment).unwrap_err().contains("4096"));
         config.environment.clear();
         config.environment.insert("OK".into(), "yes".into());
-        assert!(validate(&config).is_ok());
+        assert!(validate(&config.environment).is_ok());
     }
 }

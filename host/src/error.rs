@@ -1,7 +1,82 @@
-//! Errors in Lambda's terms: the service errors of the Invoke API, and the
-//! error JSON a failed invocation returns.
+//! Errors in Lambda's terms: why a function could not be loaded, the service
+//! errors of the Invoke API, and the error JSON a failed invocation returns.
+
+use std::path::PathBuf;
 
 use serde::Serialize;
+
+use crate::bindings::{RUNTIME_INTERFACE, WORLD};
+
+/// Lambda's error types for endings the host decides, in one place (the
+/// handler's own errors carry their own types).
+pub(crate) mod error_types {
+    /// The invocation ran past its timeout.
+    pub(crate) const TIMED_OUT: &str = "Sandbox.Timedout";
+    /// The sandbox reached its memory size.
+    pub(crate) const OUT_OF_MEMORY: &str = "Runtime.OutOfMemory";
+    /// The guest trapped.
+    pub(crate) const EXIT_ERROR: &str = "Runtime.ExitError";
+    /// The response (or the error JSON, or the stream) is over Lambda's limit.
+    pub(crate) const RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+    /// Custom-runtime mode: the engine could not be created.
+    pub(crate) const ENGINE_ERROR: &str = "Runtime.EngineError";
+    /// Custom-runtime mode: the component is not a handler.
+    pub(crate) const INVALID_ENTRYPOINT: &str = "Runtime.InvalidEntrypoint";
+    /// Custom-runtime mode: the configuration is outside Lambda's limits.
+    pub(crate) const INVALID_CONFIGURATION: &str = "Runtime.InvalidConfiguration";
+    /// Custom-runtime mode: the component could not be read or compiled.
+    pub(crate) const INVALID_COMPONENT: &str = "Runtime.InvalidComponent";
+}
+
+/// Why a function could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The configuration is outside Lambda's limits.
+    #[error("invalid function configuration: {0}")]
+    InvalidConfig(String),
+    /// The component file could not be read.
+    #[error("failed to read {path}: {source}")]
+    Read {
+        /// The component's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a WebAssembly component.
+    #[error("{path} is not a WebAssembly component: {reason}")]
+    NotAComponent {
+        /// The component's path.
+        path: PathBuf,
+        /// What the file is instead.
+        reason: String,
+    },
+    /// The component does not implement the handler world.
+    #[error(
+        "{path} does not implement the world {WORLD} (export `handle`, imports from WASI 0.2 and {RUNTIME_INTERFACE}): {reason}"
+    )]
+    UnknownWorld {
+        /// The component's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The files the component carries could not be unpacked.
+    #[error("failed to unpack the files of {path}: {reason}")]
+    Files {
+        /// The component's path.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Compiling or loading the component failed.
+    #[error("failed to compile {path}: {reason}")]
+    Compile {
+        /// The component's path.
+        path: PathBuf,
+        /// The compiler's error.
+        reason: String,
+    },
+}
 
 /// Why an invocation could not start. Each variant is the exception that the
 /// Lambda Invoke API raises for the same cause, so callers (and the HTTP

@@ -1,28 +1,24 @@
-//! Running one invocation: a fresh sandbox (or the warm one), the handler
-//! call under a deadline and a memory cap, and the outcome in Lambda's shapes.
+//! Running one invocation, phase by phase: accept the event, set the
+//! deadline, take the warm sandbox or create a fresh one (`sandbox.rs`),
+//! call the handler, settle the outcome (`outcome.rs`), write the log lines
+//! and keep the sandbox when it may serve again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::ResourceTable;
-use wasmtime::{Store, Trap, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
-use wasmtime_wasi_http::WasiHttpCtx;
-
-use crate::bindings::{self, Handler};
+use crate::bindings;
 use crate::environment;
 use crate::error::{ErrorStyle, FunctionError, InvokeError};
 use crate::function::Function;
-use crate::host::State;
-use crate::limits::MemoryLimiter;
-use crate::logs::{self, LogPipe, Report, ReportStatus};
-use crate::stream::{MAX_STREAMED_BYTES, ResponseSender, Stream};
+use crate::logs::{self, LogPipe, Report};
+use crate::outcome::{self, Circumstances};
+use crate::sandbox::{CallEnd, Sandbox};
+use crate::stream::ResponseSender;
+
+pub use crate::outcome::MAX_RESPONSE_BYTES;
 
 /// Lambda's limit on a synchronous request payload.
 pub const MAX_REQUEST_BYTES: usize = 6_291_456;
-/// Lambda's limit on a synchronous response payload.
-pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
 /// The caller's Cognito identity, passed to the handler's context.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -114,20 +110,57 @@ impl Invocation {
     }
 }
 
-/// An instance kept between invocations when a function reuses instances.
-pub(crate) struct WarmInstance {
-    store: Store<State>,
-    handler: Handler,
-    log: LogPipe,
-    /// Holds the instance's slot in the pool while it is idle.
-    _slot: OwnedSemaphorePermit,
+/// When an invocation must end.
+struct Deadline {
+    at: Instant,
+    /// How long the invocation may run.
+    timeout: Duration,
+    /// The same instant for the handler's context, in Unix milliseconds.
+    unix_ms: u64,
 }
 
-/// How the handler call ended, before it is put in Lambda's terms.
-enum CallEnd {
-    Returned(Result<String, bindings::HandlerError>),
-    Trapped(wasmtime::Error),
-    TimedOut,
+impl Deadline {
+    /// The function's timeout from now, or the caller's deadline when it is
+    /// earlier (the Runtime API's).
+    fn new(timeout: Duration, requested: Option<SystemTime>) -> Deadline {
+        let started = Instant::now();
+        let now = SystemTime::now();
+        let mut at = started + timeout;
+        if let Some(requested) = requested {
+            let left = requested.duration_since(now).unwrap_or(Duration::ZERO);
+            at = at.min(started + left);
+        }
+        let timeout = at - started;
+        let unix_ms = now
+            .checked_add(timeout)
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_millis() as u64);
+        Deadline {
+            at,
+            timeout,
+            unix_ms,
+        }
+    }
+}
+
+/// The event as the handler gets it: JSON text within Lambda's limit, `{}`
+/// for an empty payload.
+fn accept_event(payload: Vec<u8>) -> Result<String, InvokeError> {
+    if payload.len() > MAX_REQUEST_BYTES {
+        return Err(InvokeError::RequestEntityTooLarge {
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    let payload = if payload.is_empty() {
+        b"{}".to_vec()
+    } else {
+        payload
+    };
+    let event = String::from_utf8(payload)
+        .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&event)
+        .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
+    Ok(event)
 }
 
 impl Function {
@@ -142,257 +175,90 @@ impl Function {
     /// loop, exhaust memory, trap — ends in an [`Invocation`]: its failures are
     /// function errors, and the host and other invocations carry on.
     pub async fn invoke(&self, mut request: InvokeRequest) -> Result<Invocation, InvokeError> {
-        if request.payload.len() > MAX_REQUEST_BYTES {
-            return Err(InvokeError::RequestEntityTooLarge {
-                limit: MAX_REQUEST_BYTES,
-            });
-        }
-        // Lambda hands an invocation without a payload to the handler as `{}`.
-        let payload = if request.payload.is_empty() {
-            b"{}".to_vec()
-        } else {
-            std::mem::take(&mut request.payload)
-        };
-        let event = String::from_utf8(payload)
-            .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
-        serde_json::from_str::<serde::de::IgnoredAny>(&event)
-            .map_err(|error| InvokeError::InvalidRequestContent(error.to_string()))?;
-
-        let inner = &self.inner;
-        let config = &inner.config;
+        let event = accept_event(std::mem::take(&mut request.payload))?;
+        let config = self.config();
         let request_id = request
             .request_id
             .take()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let started = Instant::now();
-        let now = SystemTime::now();
-        let mut deadline = started + config.timeout;
-        if let Some(requested) = request.deadline {
-            let left = requested.duration_since(now).unwrap_or(Duration::ZERO);
-            deadline = deadline.min(started + left);
-        }
-        let timeout = deadline - started;
-        let deadline_ms = now
-            .checked_add(timeout)
-            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |since| since.as_millis() as u64);
-        let sink = inner.host.shared.log_sink.clone();
-
+        let deadline = Deadline::new(config.timeout, request.deadline);
         let stream = request.stream.take();
-        let context = self.handler_context(request_id.clone(), deadline_ms, request);
+        let context = self.handler_context(request_id.clone(), deadline.unix_ms, request);
 
-        let warm = if config.reuse_instances {
-            inner.warm.lock().unwrap_or_else(|e| e.into_inner()).take()
-        } else {
-            None
-        };
+        // The warm sandbox, or a fresh one; a cold start's init duration
+        // includes waiting for a pool slot and the load not yet reported.
+        let warm = self.take_warm();
         let cold = warm.is_none();
+        let sink = self.inner.host.log_sink();
         let log = match &warm {
-            Some(instance) => {
-                instance.log.set_sink(sink.clone());
-                instance.log.clone()
+            Some(sandbox) => {
+                sandbox.log().set_sink(sink);
+                sandbox.log().clone()
             }
-            None => LogPipe::new(sink.clone()),
+            None => LogPipe::new(sink),
         };
-        let platform_lines = inner.host.shared.platform_lines;
+        let platform_lines = self.inner.host.platform_lines();
         log.write_platform(
             logs::start_line(&request_id, &config.version).as_bytes(),
             platform_lines,
         );
-
         let slot_wait = Instant::now();
-        let prepared = match warm {
-            Some(mut instance) => {
-                let state = instance.store.data_mut();
-                state.deadline = deadline;
-                state.timed_out = false;
-                state.limiter.reset_peak();
-                state.slices.reset();
-                Ok(instance)
-            }
+        let sandbox = match warm {
+            Some(sandbox) => Ok(sandbox),
             None => {
-                self.instantiate(&log, deadline, context.trace_id.as_deref())
-                    .await
+                let environment = self.environment_for(context.trace_id.as_deref());
+                Sandbox::create(&self.recipe(), environment, &log, deadline.at).await
             }
         };
-        let init_duration = cold.then(|| {
-            let unreported = inner
-                .unreported_load
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            slot_wait.elapsed() + unreported.unwrap_or_default()
-        });
+        let init_duration = cold.then(|| slot_wait.elapsed() + self.take_unreported_load());
 
+        // The call.
         let call_started = Instant::now();
-        let (end, mut instance) = match prepared {
-            Ok(mut instance) => {
-                instance.store.data_mut().stream = Stream::new(stream);
-                let call = instance
-                    .handler
-                    .call_handle(&mut instance.store, &event, &context);
-                let end = match tokio::time::timeout_at(deadline.into(), call).await {
-                    Ok(Ok(returned)) => CallEnd::Returned(returned),
-                    Ok(Err(trap)) => CallEnd::Trapped(trap),
-                    Err(_elapsed) => CallEnd::TimedOut,
-                };
-                (end, Some(instance))
+        let (end, mut sandbox) = match sandbox {
+            Ok(mut sandbox) => {
+                sandbox.prepare(deadline.at, stream);
+                let end = sandbox.call(&event, &context, deadline.at).await;
+                (end, Some(sandbox))
             }
             Err(end) => (end, None),
         };
         let duration = call_started.elapsed();
-        // The caller's channel closes here; what a caller without one was
-        // not sent goes in front of the returned payload.
-        let (streamed, stream_overflowed) = match instance {
-            Some(ref mut instance) => {
-                let stream = &mut instance.store.data_mut().stream;
-                (stream.finish(), stream.overflowed)
-            }
-            None => (Vec::new(), false),
-        };
-        let end = match end {
-            CallEnd::Returned(Ok(_)) if stream_overflowed => {
-                CallEnd::Returned(Err(bindings::HandlerError {
-                    error_type: "Function.ResponseSizeTooLarge".into(),
-                    error_message: format!(
-                        "Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_BYTES} bytes)."
-                    ),
-                    stack_trace: Vec::new(),
-                }))
-            }
-            CallEnd::Returned(Ok(response)) if !streamed.is_empty() => {
-                let mut whole = String::from_utf8_lossy(&streamed).into_owned();
-                whole.push_str(&response);
-                CallEnd::Returned(Ok(whole))
-            }
-            other => other,
-        };
+        let facts = sandbox.as_mut().map(Sandbox::facts);
+        let max_memory_bytes = facts.as_ref().map_or(0, |facts| facts.peak_memory_bytes);
 
-        let timed_out = matches!(end, CallEnd::TimedOut)
-            || instance.as_ref().is_some_and(|i| i.store.data().timed_out);
-        let out_of_memory = instance
-            .as_ref()
-            .is_some_and(|i| i.store.data().limiter.exceeded())
-            || matches!(&end, CallEnd::Trapped(e) if is_out_of_memory_error(e));
-        let max_memory_bytes = instance
-            .as_ref()
-            .map_or(0, |i| i.store.data().limiter.peak_bytes());
-
-        let (result, status, reusable) = match end {
-            CallEnd::Returned(Ok(response)) if response.len() > MAX_RESPONSE_BYTES => {
-                (Err(response_too_large()), ReportStatus::Success, true)
-            }
-            CallEnd::Returned(Ok(response)) => (Ok(response), ReportStatus::Success, true),
-            // A guest refused memory at the cap usually reports it in its own
-            // words (Python's `MemoryError`, JavaScript's "out of memory") or
-            // traps; either way Lambda would have killed it at the cap.
-            CallEnd::Trapped(_) | CallEnd::Returned(Err(_)) if out_of_memory => {
-                log.write(
-                    format!(
-                        "RequestId: {request_id} Error: Runtime exited with error: memory limit of {} MB reached\n",
-                        config.memory_mb
-                    )
-                    .as_bytes(),
-                );
-                (
-                    Err(FunctionError::sandbox(
-                        "Runtime.OutOfMemory",
-                        format!(
-                            "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-                        ),
-                    )),
-                    ReportStatus::Error("Runtime.OutOfMemory".into()),
-                    false,
-                )
-            }
-            CallEnd::Returned(Err(error)) => {
-                // The error JSON is a response payload and has its limit; the
-                // size is checked before the JSON is built, so a guest cannot
-                // make the host render megabytes of frames.
-                let size = error.error_type.len()
-                    + error.error_message.len()
-                    + error
-                        .stack_trace
-                        .iter()
-                        .map(|frame| frame.len() + 3)
-                        .sum::<usize>();
-                let rendered = (size <= MAX_RESPONSE_BYTES).then(|| {
-                    FunctionError::from_handler(
-                        ErrorStyle::for_runtime(inner.runtime.as_deref()),
-                        &request_id,
-                        error.error_type,
-                        error.error_message,
-                        error.stack_trace,
-                    )
-                });
-                let error = rendered
-                    .filter(|error| error.payload.len() <= MAX_RESPONSE_BYTES)
-                    .unwrap_or_else(response_too_large);
-                (Err(error), ReportStatus::Success, true)
-            }
-            _ if timed_out => {
-                log.write(logs::timeout_line(&request_id, timeout).as_bytes());
-                (
-                    Err(FunctionError::sandbox(
-                        "Sandbox.Timedout",
-                        format!(
-                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-                            timeout.as_secs_f64()
-                        ),
-                    )),
-                    ReportStatus::Timeout,
-                    false,
-                )
-            }
-            CallEnd::Trapped(error) => {
-                let cause = trap_message(&error);
-                log.write(
-                    format!(
-                        "RequestId: {request_id} Error: Runtime exited with error: {}\nRuntime.ExitError\n",
-                        trap_log(&error)
-                    )
-                    .as_bytes(),
-                );
-                (
-                    Err(FunctionError::sandbox(
-                        "Runtime.ExitError",
-                        format!(
-                            "RequestId: {request_id} Error: Runtime exited with error: {cause}"
-                        ),
-                    )),
-                    ReportStatus::Error("Runtime.ExitError".into()),
-                    false,
-                )
-            }
-            CallEnd::TimedOut => unreachable!("timeouts are handled above"),
-        };
-
+        // The outcome, the log lines and the report.
+        let settled = outcome::settle(
+            end,
+            facts,
+            &Circumstances {
+                request_id: &request_id,
+                memory_mb: config.memory_mb,
+                timeout: deadline.timeout,
+                style: ErrorStyle::for_runtime(self.runtime()),
+            },
+        );
+        if let Some(line) = &settled.log_line {
+            log.write(line.as_bytes());
+        }
         let report = Report {
             request_id: request_id.clone(),
             duration,
             memory_size_mb: config.memory_mb,
             max_memory_used_mb: (max_memory_bytes as u64).div_ceil(1 << 20),
             init_duration,
-            status,
+            status: settled.status,
         };
         log.write_platform(logs::end_line(&request_id).as_bytes(), platform_lines);
         log.write_platform(format!("{report}\n").as_bytes(), platform_lines);
 
-        if reusable
-            && config.reuse_instances
-            && let Some(mut instance) = instance
+        if settled.reusable
+            && let Some(sandbox) = sandbox
         {
-            // An idle instance holds no turn.
-            instance.store.data_mut().slices.release();
-            instance.log.set_sink(None);
-            let mut warm = inner.warm.lock().unwrap_or_else(|e| e.into_inner());
-            if warm.is_none() {
-                *warm = Some(instance);
-            }
+            self.keep_warm(sandbox);
         }
         Ok(Invocation {
             request_id,
-            result,
+            result: settled.result,
             log: log.take(),
             report,
         })
@@ -442,74 +308,31 @@ impl Function {
             InvokeRequest::default(),
         );
         let log = LogPipe::new(None);
-        let deadline = Instant::now() + self.inner.config.timeout;
+        let deadline = Instant::now() + self.config().timeout;
         let started = Instant::now();
-        let mut instance = match self.instantiate(&log, deadline, None).await {
-            Ok(instance) => instance,
+        let environment = self.environment_for(None);
+        let mut sandbox = match Sandbox::create(&self.recipe(), environment, &log, deadline).await {
+            Ok(sandbox) => sandbox,
             Err(CallEnd::Trapped(error)) => return Err(error.into()),
             Err(_) => anyhow::bail!("instantiation timed out"),
         };
         let instantiated = started.elapsed();
         let called = Instant::now();
-        instance
-            .handler
-            .call_handle(&mut instance.store, event, &context)
-            .await?
-            .map_err(|error| anyhow::anyhow!("the handler failed: {}", error.error_message))?;
-        Ok((instantiated, called.elapsed()))
+        match sandbox.call(event, &context, deadline).await {
+            CallEnd::Returned(Ok(_)) => Ok((instantiated, called.elapsed())),
+            CallEnd::Returned(Err(error)) => {
+                anyhow::bail!("the handler failed: {}", error.error_message)
+            }
+            CallEnd::Trapped(error) => Err(error.into()),
+            CallEnd::TimedOut => anyhow::bail!("the handler timed out"),
+        }
     }
 
-    /// Creates a fresh sandbox: a pool slot, a store with exactly Lambda's
-    /// environment, and an instance of the pre-linked component.
-    async fn instantiate(
-        &self,
-        log: &LogPipe,
-        deadline: Instant,
-        trace_id: Option<&str>,
-    ) -> Result<WarmInstance, CallEnd> {
+    /// The sandbox's environment: the one computed at load, plus the trace
+    /// header when the invocation has one.
+    fn environment_for(&self, trace_id: Option<&str>) -> Arc<Vec<(String, String)>> {
         let inner = &self.inner;
-        let shared = &inner.host.shared;
-        let slot = tokio::time::timeout_at(
-            deadline.into(),
-            shared.engine.instance_slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| CallEnd::TimedOut)?
-        .expect("the instance semaphore is never closed");
-
-        // Sockets only as far as the grants go; every connection is checked
-        // against them (`outbound.rs`).
-        let grants = &inner.grants;
-        let tcp = grants.any_for_scheme("tcp");
-        let udp = grants.any_for_scheme("udp");
-        let mut wasi = WasiCtxBuilder::new();
-        // Creating a socket is always allowed (libraries create theirs at
-        // import, as the X-Ray SDK does its UDP one); binding, connecting and
-        // sending are checked against the grants.
-        wasi.stdout(log.clone())
-            .stderr(log.clone())
-            .allow_tcp(true)
-            .allow_udp(true)
-            .allow_ip_name_lookup(tcp || udp)
-            .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
-        // `/tmp`, empty and the sandbox's own; layers and data read-only.
-        let scratch = shared
-            .scratch
-            .take()
-            .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
-        wasi.preopened_dir(scratch.path(), "/tmp", FsPerms::ReadWrite)
-            .map_err(CallEnd::Trapped)?;
-        for (source, path) in inner.files.iter().flat_map(|files| &files.mounts) {
-            wasi.preopened_dir(source, path, FsPerms::ReadOnly)
-                .map_err(CallEnd::Trapped)?;
-        }
-        for mount in &inner.config.mounts {
-            wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
-                .map_err(CallEnd::Trapped)?;
-        }
-        // The environment computed at load, plus the trace header when the
-        // invocation has one.
-        let variables = match trace_id {
+        match trace_id {
             None => inner.environment.clone(),
             Some(trace_id) => Arc::new(environment::variables(
                 &inner.config,
@@ -517,106 +340,6 @@ impl Function {
                 inner.runtime.as_deref(),
                 Some(trace_id),
             )),
-        };
-        wasi.envs(&variables);
-        let memory_limit = inner.config.memory_mb as usize * (1 << 20);
-        let mut store = Store::new(
-            &shared.engine.engine,
-            State {
-                wasi: wasi.build(),
-                table: ResourceTable::new(),
-                limiter: MemoryLimiter::new(memory_limit),
-                deadline,
-                timed_out: false,
-                environment: variables,
-                slices: crate::fair::Slices::default(),
-                http: WasiHttpCtx::new(),
-                outbound: crate::outbound::Outbound {
-                    grants: grants.clone(),
-                    tls: shared.tls(),
-                    connections: Arc::new(tokio::sync::Semaphore::new(
-                        inner.config.max_outbound_connections,
-                    )),
-                    log: log.clone(),
-                },
-                storage: crate::storage::Storage::new(
-                    scratch.path(),
-                    u64::from(inner.config.ephemeral_storage_mb) << 20,
-                ),
-                _scratch: scratch,
-                stream: Stream::default(),
-            },
-        );
-        store.limiter(|state| &mut state.limiter);
-        // Every epoch tick checks the wall clock: past the deadline the guest
-        // is interrupted, otherwise it yields so other invocations (and the
-        // async timeout) get to run; a guest that computes for long takes
-        // turns with the others (see `fair.rs`).
-        store.set_epoch_deadline(1);
-        let turns = shared.engine.turns.clone();
-        store.epoch_deadline_callback(move |mut store| {
-            let state = store.data_mut();
-            if Instant::now() >= state.deadline {
-                state.timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(state.slices.at_tick(&turns))
-            }
-        });
-
-        let instantiated =
-            tokio::time::timeout_at(deadline.into(), inner.pre.instantiate_async(&mut store)).await;
-        let handler = match instantiated {
-            Err(_elapsed) => return Err(CallEnd::TimedOut),
-            Ok(Err(error)) => return Err(CallEnd::Trapped(error)),
-            Ok(Ok(handler)) => handler,
-        };
-        Ok(WarmInstance {
-            store,
-            handler,
-            log: log.clone(),
-            _slot: slot,
-        })
-    }
-}
-
-/// Lambda's answer to a response, or an error JSON, over the payload limit.
-fn response_too_large() -> FunctionError {
-    FunctionError::sandbox(
-        "Function.ResponseSizeTooLarge",
-        format!(
-            "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-        ),
-    )
-}
-
-/// A trap for the function's log: the error and its causes (the trap, the
-/// guest's wasm backtrace), never the host's own Rust backtrace, which
-/// `{:?}` would add (and resolve, at the cost of loading the host's debug
-/// information) when `RUST_BACKTRACE` is set.
-fn trap_log(error: &wasmtime::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        text.push_str("\n\nCaused by:\n    ");
-        text.push_str(&cause.to_string());
-    }
-    text
-}
-
-/// Instantiation refused by the limiter fails with an error rather than a
-/// guest trap; its message says so.
-fn is_out_of_memory_error(error: &wasmtime::Error) -> bool {
-    let text = format!("{error:#}");
-    text.contains("memory minimum size") || text.contains("exceeds memory limits")
-}
-
-/// The short cause of a trap for `errorMessage`: the trap itself (e.g. "wasm
-/// `unreachable` instruction executed"), without the backtrace, which goes to
-/// the log.
-fn trap_message(error: &wasmtime::Error) -> String {
-    match error.downcast_ref::<Trap>() {
-        // A trap's own text already reads "wasm trap: ...".
-        Some(trap) => trap.to_string(),
-        None => error.root_cause().to_string(),
+        }
     }
 }

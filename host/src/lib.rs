@@ -43,6 +43,7 @@ pub mod bench;
 mod bindings;
 pub mod build;
 mod cache;
+mod config;
 mod engine;
 mod environment;
 mod error;
@@ -53,28 +54,32 @@ mod grants;
 mod host;
 mod invoke;
 mod limits;
+mod load;
 mod logs;
 pub mod marker;
 mod outbound;
+mod outcome;
 pub mod package;
 mod paths;
 pub mod runtime_api;
 pub mod samples;
+mod sandbox;
 mod scratch;
 pub mod server;
+mod state;
 mod storage;
 mod stream;
 
 pub use bindings::{RESPONSE_STREAM_INTERFACE, RUNTIME_INTERFACE, WORLD};
 pub use cache::{LoadSource, default_cache_dir};
+pub use config::{
+    AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, FunctionConfig,
+    MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,
+};
 pub use engine::{Allocator, EngineConfig};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
-pub use error::{FunctionError, InvokeError};
-pub use function::{
-    AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, Function,
-    FunctionConfig, LoadError, LoadInfo, MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs,
-    timeout_from_secs,
-};
+pub use error::{FunctionError, InvokeError, LoadError};
+pub use function::{Function, LoadInfo};
 pub use grants::{AllowedHosts, OutboundGrant, is_local_address};
 pub use host::{Host, HostConfig};
 pub use invoke::{

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod cli {
+    pub mod chart;
+}
+
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use wasm_lambda::build::{BuildOptions, build};
@@ -285,6 +289,15 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    // The library's own messages (a cache it cannot write, Event retries)
+    // go to stderr as plain lines.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
     // Lambda starts a custom runtime as `bootstrap`, with no arguments.
     let started_as_bootstrap = std::env::args_os()
         .next()
@@ -572,7 +585,7 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             "wasm-lambda cold start vs warm invoke (p50, {} runs each)",
             args.iterations
         );
-        let svg = wasm_lambda::bench::render_svg(&results, &title)?;
+        let svg = cli::chart::render_svg(&results, &title)?;
         std::fs::write(path, svg).with_context(|| format!("failed to write {}", path.display()))?;
     }
     let mut stdout = std::io::stdout().lock();

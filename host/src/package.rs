@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use zip::write::SimpleFileOptions;
 
 use crate::cache::ArtifactCache;
-use crate::function::FunctionConfig;
+use crate::config::FunctionConfig;
 use crate::host::Host;
 use crate::runtime_api::ARTIFACTS_DIR;
 

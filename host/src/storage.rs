@@ -24,11 +24,10 @@ use anyhow::Result;
 use bytes::Bytes;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::WasiView;
 use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings::filesystem::types::{self, ErrorCode, HostDescriptor};
 use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, StreamResult};
-
-use crate::host::State;
 
 /// The `wasi:filesystem` version wasmtime-wasi 48 defines; components that
 /// import older 0.2 versions are linked to it too.
@@ -125,26 +124,32 @@ impl OutputStream for CappedStream {
     }
 }
 
+/// What the charging functions need of a store's data: WASI, and the
+/// sandbox's [`Storage`].
+pub(crate) trait StorageView: WasiView + 'static {
+    /// The sandbox's `/tmp` allowance.
+    fn storage(&self) -> &Arc<Storage>;
+}
+
 /// Replaces a freshly made file stream in the sandbox's table with a
 /// capped one.
-fn cap_stream(
-    state: &mut State,
+fn cap_stream<T: StorageView>(
+    state: &mut T,
     stream: Resource<DynOutputStream>,
 ) -> wasmtime::Result<Resource<DynOutputStream>> {
-    let inner = state.table.delete(stream)?;
-    let capped: DynOutputStream = Box::new(CappedStream {
-        inner,
-        storage: state.storage.clone(),
-    });
-    Ok(state.table.push(capped)?)
+    let storage = state.storage().clone();
+    let table = state.ctx().table;
+    let inner = table.delete(stream)?;
+    let capped: DynOutputStream = Box::new(CappedStream { inner, storage });
+    Ok(table.push(capped)?)
 }
 
 /// What a `wasi:filesystem` function answers: its value, or its error
 /// code (a trap stays a trap), as wasmtime-wasi's own glue does.
-fn answer<T>(
-    state: &mut State,
-    result: Result<T, wasmtime_wasi::p2::FsError>,
-) -> wasmtime::Result<(Result<T, ErrorCode>,)> {
+fn answer<T: StorageView, V>(
+    state: &mut T,
+    result: Result<V, wasmtime_wasi::p2::FsError>,
+) -> wasmtime::Result<(Result<V, ErrorCode>,)> {
     match result {
         Ok(value) => Ok((Ok(value),)),
         Err(error) => Ok((Err(types::Host::convert_error_code(
@@ -154,8 +159,8 @@ fn answer<T>(
     }
 }
 
-fn stream_answer(
-    state: &mut State,
+fn stream_answer<T: StorageView>(
+    state: &mut T,
     made: Result<Resource<DynOutputStream>, wasmtime_wasi::p2::FsError>,
 ) -> wasmtime::Result<(Result<Resource<DynOutputStream>, ErrorCode>,)> {
     let made = match made {
@@ -167,12 +172,12 @@ fn stream_answer(
 
 /// Puts the charging versions of the writing functions into `linker`, over
 /// wasmtime-wasi's own (which they call).
-pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
+pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()> {
     linker.allow_shadowing(true);
     let mut filesystem = linker.instance(FILESYSTEM_TYPES)?;
     filesystem.func_wrap(
         "[method]descriptor.write-via-stream",
-        |mut store: StoreContextMut<'_, State>, (fd, offset): (Resource<Descriptor>, u64)| {
+        |mut store: StoreContextMut<'_, T>, (fd, offset): (Resource<Descriptor>, u64)| {
             let state = store.data_mut();
             let made = HostDescriptor::write_via_stream(&mut state.filesystem(), fd, offset);
             stream_answer(state, made)
@@ -180,7 +185,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     )?;
     filesystem.func_wrap(
         "[method]descriptor.append-via-stream",
-        |mut store: StoreContextMut<'_, State>, (fd,): (Resource<Descriptor>,)| {
+        |mut store: StoreContextMut<'_, T>, (fd,): (Resource<Descriptor>,)| {
             let state = store.data_mut();
             let made = HostDescriptor::append_via_stream(&mut state.filesystem(), fd);
             stream_answer(state, made)
@@ -188,11 +193,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     )?;
     filesystem.func_wrap_async(
         "[method]descriptor.write",
-        |mut store: StoreContextMut<'_, State>,
+        |mut store: StoreContextMut<'_, T>,
          (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
             Box::new(async move {
                 let state = store.data_mut();
-                if !state.storage.charge(buffer.len() as u64) {
+                if !state.storage().charge(buffer.len() as u64) {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }
                 let written =
@@ -203,10 +208,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     )?;
     filesystem.func_wrap_async(
         "[method]descriptor.create-directory-at",
-        |mut store: StoreContextMut<'_, State>, (fd, path): (Resource<Descriptor>, String)| {
+        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
             Box::new(async move {
                 let state = store.data_mut();
-                if !state.storage.charge(FOLDER_BYTES) {
+                if !state.storage().charge(FOLDER_BYTES) {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }
                 let made =
@@ -217,7 +222,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     )?;
     filesystem.func_wrap_async(
         "[method]descriptor.open-at",
-        |mut store: StoreContextMut<'_, State>,
+        |mut store: StoreContextMut<'_, T>,
          (fd, path_flags, path, open_flags, flags): (
             Resource<Descriptor>,
             types::PathFlags,
@@ -228,7 +233,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
             Box::new(async move {
                 let state = store.data_mut();
                 if open_flags.contains(types::OpenFlags::CREATE)
-                    && !state.storage.charge(ENTRY_BYTES)
+                    && !state.storage().charge(ENTRY_BYTES)
                 {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }

@@ -1,13 +1,16 @@
 //! AssemblyScript handlers: the project's `index.ts` (and the files next to
 //! it), compiled by `asc` together with the SDK's `wasm-lambda.ts` and its
-//! glue, then wrapped into a component by [`super::core`].
+//! glue, then wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_checkout_dir, run_tool, staging_dir, with_hint};
+use super::tools::{
+    copy_sources, find_checkout_dir, run_tool, staging_dir, with_hint, write_files,
+};
+use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary; only the compiler comes from
 /// the checkout (`npm ci` in `guest-sdk/assemblyscript`).
@@ -23,12 +26,12 @@ const SDK_FILES: &[(&str, &str)] = &[
 ];
 
 /// Whether `dir` looks like an AssemblyScript handler project.
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     dir.join("asconfig.json").is_file() || super::tools::has_file_with_extension(dir, &["ts"])
 }
 
 /// Compiles the project in `dir`; returns the core module's bytes.
-pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     if !dir.join("index.ts").is_file() {
         bail!(
             "{} has no index.ts: an AssemblyScript handler project exports `handler` from it",
@@ -50,9 +53,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
     copy_sources(dir, code, &["build", "node_modules"], &|name| {
         name.ends_with(".ts")
     })?;
-    for (name, text) in SDK_FILES {
-        std::fs::write(code.join(name), text)?;
-    }
+    write_files(code, SDK_FILES)?;
 
     progress("compiling with asc");
     let mut command = Command::new("node");
@@ -63,7 +64,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         // Aborts report on stderr and trap, instead of importing `env.abort`.
         .args(["--use", "abort=wasm-lambda/abort"])
         .arg("--initialMemory")
-        .arg((super::core::INITIAL_MEMORY_BYTES >> 16).to_string());
+        .arg((super::core_module::INITIAL_MEMORY_BYTES >> 16).to_string());
     with_hint(
         run_tool(&mut command, "asc", code, dir.to_string_lossy().as_ref()),
         "__wasm_lambda_main.ts",
@@ -71,4 +72,29 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
          importing them from \"./wasm-lambda\"",
     )?;
     Ok(std::fs::read(code.join("module.wasm"))?)
+}
+
+/// AssemblyScript's row of the toolchain table.
+pub(super) struct AssemblyScript;
+
+impl Toolchain for AssemblyScript {
+    fn language(&self) -> Language {
+        Language::AssemblyScript
+    }
+
+    fn looks_for(&self) -> &'static str {
+        ".ts files (AssemblyScript)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        "assemblyscript"
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        build(job.dir, progress).map(Made::CoreModule)
+    }
 }

@@ -1,13 +1,14 @@
 //! C handlers: every `.c` file of the project, compiled with clang and
 //! wasi-libc into a reactor module together with the C SDK (its glue and the
-//! vendored cJSON), then wrapped into a component by [`super::core`].
+//! vendored cJSON), then wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::Result;
 
-use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint};
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint, write_files};
+use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -30,12 +31,12 @@ const SDK_FILES: &[(&str, &str)] = &[
 ];
 
 /// Whether `dir` looks like a C handler project.
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     super::tools::has_file_with_extension(dir, &["c"])
 }
 
 /// Compiles the project in `dir`; returns the core module's bytes.
-pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     let clang = find_tool("clang", "WASM_LAMBDA_CLANG", "").ok_or_else(|| {
         anyhow::anyhow!(
             "clang is not installed: run scripts/setup.sh (it installs Debian's clang, lld and \
@@ -51,9 +52,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
     let copied = copy_sources(dir, &code, &["build"], &|name| {
         name.ends_with(".c") || name.ends_with(".h")
     })?;
-    for (name, text) in SDK_FILES {
-        std::fs::write(sdk.join(name), text)?;
-    }
+    write_files(&sdk, SDK_FILES)?;
 
     progress("compiling with clang");
     let module = staging.path().join("module.wasm");
@@ -67,7 +66,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
         .args(["-O2", "-std=c11", "-Wall"])
         .arg(format!(
             "-Wl,--initial-memory={}",
-            super::core::INITIAL_MEMORY_BYTES
+            super::core_module::INITIAL_MEMORY_BYTES
         ))
         .arg("-I")
         .arg(&sdk)
@@ -88,4 +87,101 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
          .c files",
     )?;
     Ok(std::fs::read(&module)?)
+}
+
+/// C's row of the toolchain table.
+pub(super) struct C;
+
+impl Toolchain for C {
+    fn language(&self) -> Language {
+        Language::C
+    }
+
+    fn looks_for(&self) -> &'static str {
+        ".c files (C)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        "c"
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        build(job.dir, progress).map(Made::CoreModule)
+    }
+}
+
+/// The wrapping of `core_module.rs` applied to the C glue, which uses every
+/// import and export of the world.
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use anyhow::Result;
+
+    use super::super::HANDLER_WIT as WIT;
+    use super::super::core_module::{componentize, with_initial_memory};
+
+    /// The C probe: its glue uses every import and export of the world.
+    fn c_probe_module() -> Vec<u8> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/c/probe");
+        super::build(&dir, &mut |_| {})
+            .expect("the C toolchain is installed (scripts/setup.sh) and compiles the example")
+    }
+
+    #[test]
+    fn the_initial_memory_grows_and_the_module_stays_valid() {
+        let module = c_probe_module();
+        let initial_pages = |module: &[u8]| {
+            wasmparser::Parser::new(0)
+                .parse_all(module)
+                .find_map(|payload| match payload.unwrap() {
+                    wasmparser::Payload::MemorySection(reader) => {
+                        Some(reader.into_iter().next().unwrap().unwrap().initial)
+                    }
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let before = initial_pages(&module);
+        let patched = with_initial_memory(&module, (before + 100) << 16).unwrap();
+        assert_eq!(initial_pages(&patched), before + 100);
+        wasmparser::Validator::new().validate_all(&patched).unwrap();
+        // Never shrinks.
+        let unchanged = with_initial_memory(&module, 0).unwrap();
+        assert_eq!(initial_pages(&unchanged), before);
+        assert!(componentize(&patched, WIT).is_ok());
+    }
+
+    #[test]
+    fn glue_that_matches_the_wit_becomes_a_component() {
+        let component = componentize(&c_probe_module(), WIT).unwrap();
+        assert!(wasmparser::Parser::is_component(&component));
+    }
+
+    fn refusal(result: Result<Vec<u8>>) -> String {
+        match result {
+            Ok(_) => panic!("the encoder accepted glue that does not follow the WIT"),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    #[test]
+    fn a_signature_the_glue_does_not_follow_fails_the_build() {
+        let changed = WIT.replace(
+            "remaining-time-ms: func() -> u64;",
+            "remaining-time-ms: func() -> u32;",
+        );
+        assert_ne!(changed, WIT, "the test's edit applies");
+        let error = refusal(componentize(&c_probe_module(), &changed));
+        assert!(error.contains("remaining-time-ms"), "{error}");
+
+        let renamed = WIT.replace("export handle:", "export handle-event:");
+        assert_ne!(renamed, WIT, "the test's edit applies");
+        let error = refusal(componentize(&c_probe_module(), &renamed));
+        assert!(error.contains("handle-event"), "{error}");
+    }
 }

@@ -1,14 +1,15 @@
 //! Go handlers: the project's `main` package, built by Go for
 //! `GOOS=wasip1 GOARCH=wasm` as a reactor (`-buildmode=c-shared`) together
 //! with the Go SDK (`wasm-lambda.local/lambda`, joined through a `go.work`),
-//! then wrapped into a component by [`super::core`].
+//! then wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_tool, run_tool, staging_dir};
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir, write_files};
+use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -27,12 +28,12 @@ const INITIAL_MEMORY_BYTES: u64 = 8 << 20;
 const GO_VERSION: &str = "1.27";
 
 /// Whether `dir` looks like a Go handler project.
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     dir.join("go.mod").is_file() || super::tools::has_file_with_extension(dir, &["go"])
 }
 
 /// Compiles the project in `dir`; returns the core module's bytes.
-pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     let go = find_tool("go", "WASM_LAMBDA_GO", ".venv/bin").context(
         "Go is not installed: run scripts/setup.sh (it installs Go into .venv), or set \
          WASM_LAMBDA_GO",
@@ -52,9 +53,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
             format!("module function\n\ngo {GO_VERSION}\n"),
         )?;
     }
-    for (name, text) in SDK_FILES {
-        std::fs::write(sdk.join(name), text)?;
-    }
+    write_files(&sdk, SDK_FILES)?;
     std::fs::write(
         staging.path().join("go.work"),
         format!("go {GO_VERSION}\n\nuse (\n\t./function\n\t./sdk\n)\n"),
@@ -86,11 +85,36 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
     )?;
     let module = std::fs::read(&module)?;
     // Go links only what `main` reaches: without the SDK there is no glue.
-    if !super::core::exports_function(&module, "handle")? {
+    if !super::core_module::exports_function(&module, "handle")? {
         bail!(
             "the Go program never reaches the SDK (the module exports no `handle`): import \
              \"wasm-lambda.local/lambda\" and call lambda.Start(handler) from main"
         );
     }
-    super::core::with_initial_memory(&module, INITIAL_MEMORY_BYTES)
+    super::core_module::with_initial_memory(&module, INITIAL_MEMORY_BYTES)
+}
+
+/// Go's row of the toolchain table.
+pub(super) struct Go;
+
+impl Toolchain for Go {
+    fn language(&self) -> Language {
+        Language::Go
+    }
+
+    fn looks_for(&self) -> &'static str {
+        "a go.mod (Go)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        "go"
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        build(job.dir, progress).map(Made::CoreModule)
+    }
 }

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 
 use super::tools::{copy_sources, find_checkout_dir, staging_dir};
+use super::{Job, Language, Made, Toolchain};
 
 /// The default handler setting, as in Lambda's console.
 pub const DEFAULT_HANDLER: &str = "index.handler";
@@ -44,7 +45,6 @@ fn node_major(runtime: &str) -> Result<u32> {
 }
 
 const RUNTIME_MODULE: &str = include_str!("../../../guest-sdk/js/runtime.mjs");
-const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
 
 /// The Node.js built-in modules `guest-sdk/js/bundle.mjs` provides.
 const PORTED_BUILTINS: &[&str] = &[
@@ -146,7 +146,7 @@ fn run_sdk_script(
 const SKIPPED_DIRS: &[&str] = &["build", "node_modules"];
 
 /// Whether `dir` looks like a JavaScript handler project.
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     if dir.join("package.json").is_file() {
         return true;
     }
@@ -188,7 +188,7 @@ fn module_file(dir: &Path, module: &str) -> Result<(PathBuf, bool)> {
 
 /// Builds the handler in `dir` for `runtime` (one of [`RUNTIMES`]);
 /// returns the component's bytes.
-pub(super) fn build(
+fn build(
     dir: &Path,
     handler: &str,
     runtime: &str,
@@ -215,7 +215,7 @@ pub(super) fn build(
     let wit = staging.path().join("wit");
     std::fs::create_dir_all(&code)?;
     std::fs::create_dir_all(&wit)?;
-    std::fs::write(wit.join("handler.wit"), WIT)?;
+    std::fs::write(wit.join("handler.wit"), super::HANDLER_WIT)?;
     progress("collecting the function's code");
     copy_sources(dir, &code, SKIPPED_DIRS, &|name| {
         [".js", ".mjs", ".cjs", ".json"]
@@ -341,4 +341,46 @@ pub(super) fn build(
         bail!("componentize-js failed:\n{}", stderr.trim_end());
     }
     std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))
+}
+
+/// JavaScript's row of the toolchain table.
+pub(super) struct JavaScript;
+
+impl Toolchain for JavaScript {
+    fn language(&self) -> Language {
+        Language::JavaScript
+    }
+
+    fn looks_for(&self) -> &'static str {
+        "a package.json or .mjs files (JavaScript)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        RUNTIME
+    }
+
+    fn runtimes(&self) -> &'static [&'static str] {
+        RUNTIMES
+    }
+
+    fn default_handler(&self) -> &'static str {
+        DEFAULT_HANDLER
+    }
+
+    fn takes_layers(&self) -> bool {
+        true
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        let bytes = build(job.dir, &job.handler, job.runtime, job.layers, progress)?;
+        Ok(Made::Component {
+            bytes,
+            name: None,
+            warnings: Vec::new(),
+        })
+    }
 }

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 
 mod assemblyscript;
 mod c;
-mod core;
+mod core_module;
 mod go;
 mod js;
 mod python;
@@ -47,16 +47,91 @@ impl Language {
     /// The runtime identifier recorded in the component
     /// (`AWS_EXECUTION_ENV=AWS_Lambda_<runtime>`).
     pub fn runtime(self) -> &'static str {
-        match self {
-            Language::Rust => "rust",
-            Language::Python => python::RUNTIME,
-            Language::JavaScript => js::RUNTIME,
-            Language::C => "c",
-            Language::Go => "go",
-            Language::Zig => "zig",
-            Language::AssemblyScript => "assemblyscript",
-        }
+        toolchain(self).default_runtime()
     }
+
+    /// Every language, in the order detection tries them.
+    pub fn all() -> impl Iterator<Item = Language> {
+        TOOLCHAINS.iter().map(|toolchain| toolchain.language())
+    }
+}
+
+/// The contract every SDK follows, for the toolchains that need its text.
+pub(crate) const HANDLER_WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
+
+/// What a language's toolchain is asked to build.
+pub(crate) struct Job<'a> {
+    pub(crate) dir: &'a Path,
+    /// `--handler` (or `_HANDLER`), else the language's default.
+    pub(crate) handler: String,
+    /// The Lambda runtime it builds for: the language's, or `--runtime`.
+    pub(crate) runtime: &'a str,
+    pub(crate) layers: &'a [PathBuf],
+    /// Where cargo builds (shared by the tests' guests).
+    pub(crate) target_dir: Option<&'a Path>,
+}
+
+/// What a toolchain made.
+pub(crate) enum Made {
+    /// A component, and its name when the toolchain knows a better one than
+    /// the folder's (a Rust crate's).
+    Component {
+        bytes: Vec<u8>,
+        name: Option<String>,
+        warnings: Vec<String>,
+    },
+    /// A core module following the SDK's glue; the build wraps it into a
+    /// component of the handler world (`core_module.rs`).
+    CoreModule(Vec<u8>),
+}
+
+/// One language: detection, its runtimes and handler setting, and how its
+/// toolchain turns a folder into a component. Adding a language is one file
+/// under `build/` implementing this, a [`Language`] variant and a row of
+/// [`TOOLCHAINS`].
+pub(crate) trait Toolchain: Sync {
+    /// The language it builds.
+    fn language(&self) -> Language;
+    /// What detection looks for, as the error listing them all says it.
+    fn looks_for(&self) -> &'static str;
+    /// Whether `dir` holds a project of this language.
+    fn detect(&self, dir: &Path) -> bool;
+    /// The runtime recorded in its components.
+    fn default_runtime(&self) -> &'static str;
+    /// The runtimes `--runtime` may choose (only the default, unless the
+    /// language has versions).
+    fn runtimes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The handler setting when none is given (empty: the language has none).
+    fn default_handler(&self) -> &'static str {
+        ""
+    }
+    /// Whether `--layer` applies.
+    fn takes_layers(&self) -> bool {
+        false
+    }
+    /// Builds `job`, reporting progress.
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made>;
+}
+
+/// Every toolchain, in the order detection tries them: the more specific
+/// markers first (a `Cargo.toml`, a `go.mod`), the catch-alls last.
+const TOOLCHAINS: &[&dyn Toolchain] = &[
+    &rust::Rust,
+    &go::Go,
+    &assemblyscript::AssemblyScript,
+    &zig::Zig,
+    &c::C,
+    &js::JavaScript,
+    &python::Python,
+];
+
+fn toolchain(language: Language) -> &'static dyn Toolchain {
+    *TOOLCHAINS
+        .iter()
+        .find(|toolchain| toolchain.language() == language)
+        .expect("every language has a row in TOOLCHAINS")
 }
 
 /// What to build and how.
@@ -124,31 +199,14 @@ pub fn detect_language(dir: &Path) -> Result<Language> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
-    if dir.join("Cargo.toml").is_file() {
-        return Ok(Language::Rust);
+    if let Some(toolchain) = TOOLCHAINS.iter().find(|toolchain| toolchain.detect(dir)) {
+        return Ok(toolchain.language());
     }
-    if go::detect(dir) {
-        return Ok(Language::Go);
-    }
-    if assemblyscript::detect(dir) {
-        return Ok(Language::AssemblyScript);
-    }
-    if zig::detect(dir) {
-        return Ok(Language::Zig);
-    }
-    if c::detect(dir) {
-        return Ok(Language::C);
-    }
-    if js::detect(dir) {
-        return Ok(Language::JavaScript);
-    }
-    if python::detect(dir) {
-        return Ok(Language::Python);
-    }
+    let expected: Vec<&str> = TOOLCHAINS.iter().map(|t| t.looks_for()).collect();
     bail!(
-        "cannot tell the language of {}: expected a Cargo.toml (Rust), a package.json or \
-         .mjs files (JavaScript), .py files (Python), .c files (C), a go.mod (Go), .zig files (Zig) or .ts files (AssemblyScript)",
-        dir.display()
+        "cannot tell the language of {}: expected {}",
+        dir.display(),
+        expected.join(", ")
     )
 }
 
@@ -177,48 +235,46 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         }
         _ => detect_language(&options.dir)?,
     };
-    let mut warnings = Vec::new();
-    let mut runtime = language.runtime().to_string();
-    if !options.layers.is_empty() && !matches!(language, Language::Python | Language::JavaScript) {
+    let toolchain = toolchain(language);
+    if !options.layers.is_empty() && !toolchain.takes_layers() {
         bail!("--layer applies to Python and JavaScript handlers, not to a {language:?} one");
     }
-    if let Some(chosen) = &options.runtime
-        && language != Language::JavaScript
-        && *chosen != runtime
-    {
-        bail!(
-            "--runtime {chosen} does not apply to a {language:?} handler (it builds for {runtime})"
-        );
-    }
-    let (name, component) = match language {
-        Language::Rust => rust::build(&options.dir, options.target_dir.as_deref(), progress)?,
-        Language::Python => {
-            let handler = options.handler_or(python::DEFAULT_HANDLER);
-            let (component, found) =
-                python::build(&options.dir, &handler, &options.layers, progress)?;
-            warnings = found;
-            (project_name(&options.dir), component)
+    let runtime = match &options.runtime {
+        None => toolchain.default_runtime(),
+        // A language with versions checks the choice as it builds.
+        Some(chosen)
+            if !toolchain.runtimes().is_empty() || chosen == toolchain.default_runtime() =>
+        {
+            chosen
         }
-        Language::JavaScript => {
-            let handler = options.handler_or(js::DEFAULT_HANDLER);
-            if let Some(chosen) = &options.runtime {
-                runtime = chosen.clone();
-            }
-            let component = js::build(&options.dir, &handler, &runtime, &options.layers, progress)?;
-            (project_name(&options.dir), component)
-        }
-        Language::C | Language::Go | Language::Zig | Language::AssemblyScript => {
-            let module = match language {
-                Language::C => c::build(&options.dir, progress)?,
-                Language::Go => go::build(&options.dir, progress)?,
-                Language::Zig => zig::build(&options.dir, progress)?,
-                _ => assemblyscript::build(&options.dir, progress)?,
-            };
+        Some(chosen) => bail!(
+            "--runtime {chosen} does not apply to a {language:?} handler (it builds for {})",
+            toolchain.default_runtime()
+        ),
+    };
+    let job = Job {
+        dir: &options.dir,
+        handler: options.handler_or(toolchain.default_handler()),
+        runtime,
+        layers: &options.layers,
+        target_dir: options.target_dir.as_deref(),
+    };
+    let (component, name, warnings) = match toolchain.build(&job, progress)? {
+        Made::Component {
+            bytes,
+            name,
+            warnings,
+        } => (bytes, name, warnings),
+        Made::CoreModule(module) => {
             progress("making a component");
-            let component = core::componentize(&module, core::WIT)?;
-            (project_name(&options.dir), component)
+            (
+                core_module::componentize(&module, HANDLER_WIT)?,
+                None,
+                Vec::new(),
+            )
         }
     };
+    let name = name.unwrap_or_else(|| project_name(&options.dir));
     let output = options
         .output
         .clone()
@@ -226,7 +282,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     if !wasmparser::Parser::is_component(&component) {
         bail!("the {language:?} toolchain produced a core module, not a component");
     }
-    let marked = crate::marker::append_runtime(&component, &runtime);
+    let marked = crate::marker::append_runtime(&component, runtime);
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("failed to create {}", parent.display()))?;

@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_checkout_dir, find_tool, staging_dir};
+use super::tools::{copy_sources, find_checkout_dir, find_tool, staging_dir, write_files};
+use super::{Job, Language, Made, Toolchain};
 use crate::files;
 
 /// The default handler setting, as in Lambda's console.
@@ -46,10 +47,7 @@ const WIT: &[(&str, &str)] = &[
         "python.wit",
         include_str!("../../../guest-sdk/python/wit/python.wit"),
     ),
-    (
-        "deps/handler.wit",
-        include_str!("../../../guest-sdk/wit/handler.wit"),
-    ),
+    ("deps/handler.wit", super::HANDLER_WIT),
     (
         "deps/http.wit",
         include_str!("../../../guest-sdk/python/wit/deps/http.wit"),
@@ -97,7 +95,7 @@ const BUILD_FILES: &[&str] = &["_wasm_lambda_config.py", WARNINGS_FILE];
 
 /// Whether `dir` looks like a Python handler project: `.py` files in it or
 /// in its packages (a handler may be `src/app.handler`).
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     has_python(dir, 3)
 }
 
@@ -137,7 +135,7 @@ pub(super) fn defining_module(dir: &Path, handler: Option<&str>) -> Option<PathB
 
 /// Builds the handler in `dir`; returns the component's bytes and the
 /// build's warnings (imports that will be missing at run time).
-pub(super) fn build(
+fn build(
     dir: &Path,
     handler: &str,
     layers: &[PathBuf],
@@ -164,14 +162,8 @@ pub(super) fn build(
     for folder in [&wit, &sdk, &code] {
         std::fs::create_dir_all(folder)?;
     }
-    for (name, text) in WIT {
-        let path = wit.join(name);
-        std::fs::create_dir_all(path.parent().expect("WIT paths have a folder"))?;
-        std::fs::write(path, text)?;
-    }
-    for (name, text) in SDK_FILES {
-        std::fs::write(sdk.join(name), text)?;
-    }
+    write_files(&wit, WIT)?;
+    write_files(&sdk, SDK_FILES)?;
 
     progress("collecting the function's code");
     // Every file: handlers and packages read data files beside their code.
@@ -523,4 +515,42 @@ fn python_string(text: &str) -> String {
 
 fn python_list(items: &[String]) -> String {
     serde_json::to_string(items).expect("strings serialise")
+}
+
+/// Python's row of the toolchain table.
+pub(super) struct Python;
+
+impl Toolchain for Python {
+    fn language(&self) -> Language {
+        Language::Python
+    }
+
+    fn looks_for(&self) -> &'static str {
+        ".py files (Python)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        RUNTIME
+    }
+
+    fn default_handler(&self) -> &'static str {
+        DEFAULT_HANDLER
+    }
+
+    fn takes_layers(&self) -> bool {
+        true
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        let (bytes, warnings) = build(job.dir, &job.handler, job.layers, progress)?;
+        Ok(Made::Component {
+            bytes,
+            name: None,
+            warnings,
+        })
+    }
 }

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::{Job, Language, Made, Toolchain};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
@@ -26,7 +27,7 @@ struct CargoTarget {
 }
 
 /// Builds the crate in `dir`; returns its name and the component's bytes.
-pub(super) fn build(
+fn build(
     dir: &Path,
     target_dir: Option<&Path>,
     progress: &mut dyn FnMut(&str),
@@ -102,4 +103,34 @@ pub(super) fn build(
     };
     let bytes = std::fs::read(&path).with_context(|| format!("failed to read {path}"))?;
     Ok((name, bytes))
+}
+
+/// Rust's row of the toolchain table.
+pub(super) struct Rust;
+
+impl Toolchain for Rust {
+    fn language(&self) -> Language {
+        Language::Rust
+    }
+
+    fn looks_for(&self) -> &'static str {
+        "a Cargo.toml (Rust)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        dir.join("Cargo.toml").is_file()
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        "rust"
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        let (name, bytes) = build(job.dir, job.target_dir, progress)?;
+        Ok(Made::Component {
+            bytes,
+            name: Some(name),
+            warnings: Vec::new(),
+        })
+    }
 }

@@ -172,3 +172,17 @@ pub(crate) fn with_hint(result: Result<()>, needle: &str, hint: &str) -> Result<
         }
     })
 }
+
+/// Writes an SDK's files (compiled into the binary, so a build needs no
+/// checkout) into `dir`, making the folders their names contain.
+pub(crate) fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<()> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    Ok(())
+}

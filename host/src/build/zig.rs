@@ -1,14 +1,15 @@
 //! Zig handlers: the project's `handler.zig` (and the files next to it),
 //! compiled by Zig for `wasm32-wasi` together with the Zig SDK's
 //! `lambda.zig` and its glue `main.zig`, then wrapped into a component by
-//! [`super::core`].
+//! [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint};
+use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint, write_files};
+use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -20,12 +21,12 @@ const SDK_FILES: &[(&str, &str)] = &[
 ];
 
 /// Whether `dir` looks like a Zig handler project.
-pub(super) fn detect(dir: &Path) -> bool {
+fn detect(dir: &Path) -> bool {
     super::tools::has_file_with_extension(dir, &["zig"])
 }
 
 /// Compiles the project in `dir`; returns the core module's bytes.
-pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
+fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     if !dir.join("handler.zig").is_file() {
         bail!(
             "{} has no handler.zig: a Zig handler project keeps `pub fn handler` there",
@@ -41,9 +42,7 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
     copy_sources(dir, code, &["build", "zig-out", "zig-cache"], &|name| {
         name.ends_with(".zig") || name.ends_with(".zon")
     })?;
-    for (name, text) in SDK_FILES {
-        std::fs::write(code.join(name), text)?;
-    }
+    write_files(code, SDK_FILES)?;
 
     progress("compiling with zig");
     let module = code.join("module.wasm");
@@ -70,4 +69,29 @@ pub(super) fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8
          with `const lambda = @import(\"lambda.zig\");`",
     )?;
     Ok(std::fs::read(&module)?)
+}
+
+/// Zig's row of the toolchain table.
+pub(super) struct Zig;
+
+impl Toolchain for Zig {
+    fn language(&self) -> Language {
+        Language::Zig
+    }
+
+    fn looks_for(&self) -> &'static str {
+        ".zig files (Zig)"
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        detect(dir)
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        "zig"
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        build(job.dir, progress).map(Made::CoreModule)
+    }
 }

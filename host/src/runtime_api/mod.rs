@@ -9,8 +9,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
+use crate::config::{AwsCredentials, FunctionConfig};
 use crate::environment::RESERVED_VARIABLES;
-use crate::function::{AwsCredentials, Function, FunctionConfig};
+use crate::error::error_types;
+use crate::function::Function;
 use crate::grants::AllowedHosts;
 use crate::host::{Host, HostConfig};
 use crate::logs::LogSink;
@@ -158,7 +160,7 @@ fn report_init_error(client: &RuntimeClient, error_type: &str, message: &str) {
     let body =
         json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] }).to_string();
     if let Err(error) = client.init_error(error_type, &body) {
-        eprintln!("wasm-lambda: failed to report the init error: {error:#}");
+        tracing::warn!("wasm-lambda: failed to report the init error: {error:#}");
     }
 }
 
@@ -176,7 +178,7 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
     let host = match host {
         Ok(host) => host,
         Err(error) => {
-            report_init_error(&client, "Runtime.EngineError", &format!("{error:#}"));
+            report_init_error(&client, error_types::ENGINE_ERROR, &format!("{error:#}"));
             return Err(error);
         }
     };
@@ -184,9 +186,9 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
         Ok(function) => Ok((client, function)),
         Err(error) => {
             let error_type = match error {
-                crate::function::LoadError::UnknownWorld { .. } => "Runtime.InvalidEntrypoint",
-                crate::function::LoadError::InvalidConfig(_) => "Runtime.InvalidConfiguration",
-                _ => "Runtime.InvalidComponent",
+                crate::error::LoadError::UnknownWorld { .. } => error_types::INVALID_ENTRYPOINT,
+                crate::error::LoadError::InvalidConfig(_) => error_types::INVALID_CONFIGURATION,
+                _ => error_types::INVALID_COMPONENT,
             };
             report_init_error(&client, error_type, &error.to_string());
             Err(error.into())
@@ -228,7 +230,7 @@ pub fn run(settings: &RuntimeSettings, max_events: Option<usize>) -> Result<()> 
     while max_events.is_none_or(|max| handled < max) {
         match client.next()? {
             Ok(event) => runtime.block_on(handle_event(&client, &function, event))?,
-            Err(malformed) => eprintln!("wasm-lambda: skipped an event: {malformed}"),
+            Err(malformed) => tracing::warn!("wasm-lambda: skipped an event: {malformed}"),
         }
         handled += 1;
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, MatchedPath};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::http::{Method, Uri};
@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 
 use super::front_door::{self, HttpRequest, PayloadFormat};
 use super::queue::StoredEvent;
-use super::{AppState, Deployed, base64_encode};
+use super::streaming::{self, NotStarted};
+use super::{AppState, Deployed, log_tail};
 use crate::error::InvokeError;
 use crate::invoke::{CognitoIdentity, InvokeRequest, MAX_REQUEST_BYTES};
 
@@ -24,16 +25,11 @@ use crate::invoke::{CognitoIdentity, InvokeRequest, MAX_REQUEST_BYTES};
 pub(crate) const MAX_EVENT_BYTES: usize = 1_048_576;
 /// Lambda's limit on the decoded client context.
 const MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
-/// How much of the log `X-Amz-Log-Result` carries.
-const LOG_TAIL_BYTES: usize = 4096;
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
-        .route(
-            "/2021-11-15/functions/{name}/response-streaming-invocations",
-            post(invoke_with_response_stream),
-        )
+        .route(STREAMING_INVOCATIONS, post(invoke))
         .route("/2015-03-31/functions/", get(list_functions))
         .route("/2015-03-31/functions", get(list_functions))
         .route("/2015-03-31/functions/{name}", get(get_function))
@@ -100,11 +96,11 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 /// The Invoke API's answer when reserved concurrency is taken.
-pub(crate) fn throttled() -> Response {
+fn throttled() -> Response {
     service_error(429, "TooManyRequestsException", "Rate Exceeded.")
 }
 
-pub(crate) fn from_invoke_error(error: &InvokeError) -> Response {
+fn from_invoke_error(error: &InvokeError) -> Response {
     service_error(error.http_status(), error.error_code(), &error.to_string())
 }
 
@@ -214,8 +210,15 @@ fn api_request<'a>(
     Ok((deployed, request))
 }
 
+/// The Invoke API's two invoking operations, told apart by their path.
+const STREAMING_INVOCATIONS: &str = "/2021-11-15/functions/{name}/response-streaming-invocations";
+
+/// `Invoke` (`RequestResponse`, `Event` or `DryRun`) and
+/// `InvokeWithResponseStream` (`RequestResponse` or `DryRun`, answered by
+/// `streaming.rs`).
 async fn invoke(
     State(state): State<Arc<AppState>>,
+    operation: MatchedPath,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -226,48 +229,32 @@ async fn invoke(
         Err(response) => return response,
     };
     let request_id = request.request_id.clone().unwrap_or_default();
+    let streaming = operation.as_str() == STREAMING_INVOCATIONS;
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" if streaming => {
+            let tail = header(&headers, "x-amz-log-type") == Some("Tail");
+            let response =
+                match streaming::invoke_with_response_stream(&state, deployed, request, tail).await
+                {
+                    Ok(response) => response,
+                    Err(NotStarted::Refused(error)) => from_invoke_error(&error),
+                    Err(NotStarted::Throttled) => throttled(),
+                };
+            with_request_id(response, &request_id)
+        }
         "RequestResponse" => {
             // Counted as in flight, so that a shutdown waits for it.
             let _in_flight = state.in_flight.token();
             request_response(deployed, request, &headers).await
         }
-        "Event" => queue_event(&state, deployed, request).await,
+        "Event" if !streaming => queue_event(&state, deployed, request).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
-        other => unsupported_invocation_type(other),
+        other => service_error(
+            400,
+            "InvalidParameterValueException",
+            &format!("Unsupported invocation type {other}"),
+        ),
     }
-}
-
-fn unsupported_invocation_type(name: &str) -> Response {
-    service_error(
-        400,
-        "InvalidParameterValueException",
-        &format!("Unsupported invocation type {name}"),
-    )
-}
-
-/// `InvokeWithResponseStream` (`streaming.rs`): `RequestResponse` or `DryRun`.
-async fn invoke_with_response_stream(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (deployed, request) = match api_request(&state, &name, &query, &headers, body) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let request_id = request.request_id.clone().unwrap_or_default();
-    let response = match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
-        "RequestResponse" => {
-            let tail = header(&headers, "x-amz-log-type") == Some("Tail");
-            super::streaming::invoke_with_response_stream(&state, deployed, request, tail).await
-        }
-        "DryRun" => StatusCode::NO_CONTENT.into_response(),
-        other => unsupported_invocation_type(other),
-    };
-    with_request_id(response, &request_id)
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -310,12 +297,6 @@ async fn request_response(
         response_headers.insert("x-amz-log-result", header_value(&log_tail(&invocation.log)));
     }
     with_request_id(response, &invocation.request_id)
-}
-
-/// What `LogType: Tail` returns: the log's last 4 KB, base64.
-pub(crate) fn log_tail(log: &str) -> String {
-    let log = log.as_bytes();
-    base64_encode(&log[log.len().saturating_sub(LOG_TAIL_BYTES)..])
 }
 
 async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeRequest) -> Response {

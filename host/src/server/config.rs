@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
-use crate::function::{AwsCredentials, FunctionConfig, Mount, timeout_from_secs};
+use crate::config::{AwsCredentials, FunctionConfig, Mount, timeout_from_secs};
 use crate::grants::AllowedHosts;
 
 /// The default address: loopback only, since the server does no authentication.

@@ -129,7 +129,7 @@ pub(crate) async fn dispatch(
     match tokio::task::spawn_blocking(move || store.events()).await {
         Ok(Ok(stored)) => {
             if !stored.is_empty() {
-                eprintln!(
+                tracing::info!(
                     "wasm-lambda: resuming {} stored Event invocations",
                     stored.len()
                 );
@@ -138,8 +138,8 @@ pub(crate) async fn dispatch(
                 tracker.spawn(run(state.clone(), (id, event, None), retry_delay));
             }
         }
-        Ok(Err(error)) => eprintln!("wasm-lambda: failed to read the event store: {error:#}"),
-        Err(error) => eprintln!("wasm-lambda: failed to read the event store: {error}"),
+        Ok(Err(error)) => tracing::warn!("wasm-lambda: failed to read the event store: {error:#}"),
+        Err(error) => tracing::warn!("wasm-lambda: failed to read the event store: {error}"),
     }
     loop {
         tokio::select! {
@@ -168,8 +168,10 @@ async fn in_store(
     let store = store.clone();
     match tokio::task::spawn_blocking(move || operation(&store)).await {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => eprintln!("wasm-lambda: failed to {what} in the event store: {error:#}"),
-        Err(error) => eprintln!("wasm-lambda: failed to {what} in the event store: {error}"),
+        Ok(Err(error)) => {
+            tracing::warn!("wasm-lambda: failed to {what} in the event store: {error:#}")
+        }
+        Err(error) => tracing::warn!("wasm-lambda: failed to {what} in the event store: {error}"),
     }
 }
 
@@ -177,7 +179,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
     let name = event.function.clone();
     let request_id = event.request_id.clone();
     let Some(deployed) = state.functions.get(&name) else {
-        eprintln!(
+        tracing::warn!(
             "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it stays stored"
         );
         return;
@@ -203,7 +205,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
             Err(error) => {
                 // Accepted events were checked as the Invoke API checks
                 // them, so this is a stored event the function refuses.
-                eprintln!(
+                tracing::warn!(
                     "wasm-lambda: Event invocation {request_id} of {name} was refused: {}: {error}",
                     error.error_code()
                 );
@@ -212,7 +214,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
             }
         };
         let Some(error) = invocation.function_error() else {
-            eprintln!(
+            tracing::info!(
                 "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {most}"
             );
             in_store(&state.store, "remove an event", move |store| {
@@ -221,9 +223,10 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
             .await;
             return;
         };
-        eprintln!(
+        tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} failed on attempt {attempt} of {most}: {}: {}",
-            error.error_type, error.error_message
+            error.error_type,
+            error.error_message
         );
         match after_failure(settings, attempt, event.age(), retry_delay) {
             Ok(pause) => {
@@ -263,11 +266,11 @@ async fn give_up(
         },
     };
     match reason {
-        GiveUp::RetriesExhausted => eprintln!(
+        GiveUp::RetriesExhausted => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} failed {} times; {sent}",
             event.attempts
         ),
-        GiveUp::EventAgeExceeded => eprintln!(
+        GiveUp::EventAgeExceeded => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} is older than its maximum event age; {sent}"
         ),
     }

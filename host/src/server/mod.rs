@@ -222,10 +222,19 @@ fn retry_delay(seconds: Option<f64>) -> Result<Duration> {
     let Some(seconds) = seconds else {
         return Ok(Duration::from_secs(1));
     };
-    crate::function::duration_from_secs(seconds).with_context(|| {
+    crate::config::duration_from_secs(seconds).with_context(|| {
         format!("event_retry_delay must be a number of seconds from 0 to 2^64, not {seconds:e}")
     })
 }
+
+/// What `LogType: Tail` returns: the log's last 4 KB, base64.
+pub(crate) fn log_tail(log: &str) -> String {
+    let log = log.as_bytes();
+    base64_encode(&log[log.len().saturating_sub(LOG_TAIL_BYTES)..])
+}
+
+/// How much of the log `X-Amz-Log-Result` carries.
+const LOG_TAIL_BYTES: usize = 4096;
 
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;

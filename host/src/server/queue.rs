@@ -231,7 +231,7 @@ impl EventStore {
             let (id, value) = entry?;
             match serde_json::from_slice(value.value()) {
                 Ok(event) => events.push((id.value(), event)),
-                Err(error) => eprintln!(
+                Err(error) => tracing::warn!(
                     "wasm-lambda: skipping unreadable stored event {}: {error}",
                     id.value()
                 ),

@@ -34,7 +34,7 @@ const PRELUDE_END: [u8; 8] = [0; 8];
 type Outcome = Result<Invocation, InvokeError>;
 
 /// Why a streamed invocation did not start.
-enum NotStarted {
+pub(crate) enum NotStarted {
     /// The function's reserved concurrency is taken.
     Throttled,
     /// The Invoke API refused the request.
@@ -147,12 +147,8 @@ pub(crate) async fn invoke_with_response_stream(
     deployed: &Deployed,
     request: InvokeRequest,
     tail: bool,
-) -> Response {
-    let started = match start(state, deployed, request).await {
-        Ok(started) => started,
-        Err(NotStarted::Refused(error)) => return super::api::from_invoke_error(&error),
-        Err(NotStarted::Throttled) => return super::api::throttled(),
-    };
+) -> Result<Response, NotStarted> {
+    let started = start(state, deployed, request).await?;
     let content_type = started
         .content_type
         .clone()
@@ -196,10 +192,7 @@ pub(crate) async fn invoke_with_response_stream(
                     }
                 }
                 if tail {
-                    complete.insert(
-                        "LogResult".into(),
-                        json!(super::api::log_tail(&invocation.log)),
-                    );
+                    complete.insert("LogResult".into(), json!(super::log_tail(&invocation.log)));
                 }
             }
             Err(error) => {
@@ -225,7 +218,7 @@ pub(crate) async fn invoke_with_response_stream(
         "x-amz-executed-version",
         HeaderValue::from_static("$LATEST"),
     );
-    response
+    Ok(response)
 }
 
 /// A function URL in `RESPONSE_STREAM` mode: the head comes from the

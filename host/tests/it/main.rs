@@ -2,6 +2,7 @@
 //! through the library and the CLI. One test binary, so the guests are built
 //! once per run and linking happens once.
 
+mod architecture;
 mod capabilities;
 mod cli;
 mod common;

@@ -16,9 +16,6 @@ use wasi_preview1_component_adapter_provider::{
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
-/// The contract every SDK's glue follows.
-pub(crate) const WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
-
 /// The linear memory the C, Zig and AssemblyScript builds start with: room
 /// for a handler's first allocations without `memory.grow`. Growing costs a
 /// fresh instance two `mprotect` calls (one to grow, one to shrink the
@@ -154,10 +151,9 @@ const GLUE_LAYOUT: &[(&str, usize)] = &[
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use wit_parser::{SizeAlign, Type, TypeDefKind, WorldItem};
 
+    use super::super::HANDLER_WIT as WIT;
     use super::*;
 
     /// The canonical-ABI layout of `handle`'s arguments and result, as
@@ -242,65 +238,5 @@ mod tests {
              offsets in guest-sdk/{{c/wasm_lambda.c,go/abi.go,zig/main.zig,\
              assemblyscript/__wasm_lambda_main.ts}} and GLUE_LAYOUT"
         );
-    }
-
-    /// The C probe: its glue uses every import and export of the world.
-    fn c_probe_module() -> Vec<u8> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/c/probe");
-        super::super::c::build(&dir, &mut |_| {})
-            .expect("the C toolchain is installed (scripts/setup.sh) and compiles the example")
-    }
-
-    #[test]
-    fn the_initial_memory_grows_and_the_module_stays_valid() {
-        let module = c_probe_module();
-        let initial_pages = |module: &[u8]| {
-            wasmparser::Parser::new(0)
-                .parse_all(module)
-                .find_map(|payload| match payload.unwrap() {
-                    wasmparser::Payload::MemorySection(reader) => {
-                        Some(reader.into_iter().next().unwrap().unwrap().initial)
-                    }
-                    _ => None,
-                })
-                .unwrap()
-        };
-        let before = initial_pages(&module);
-        let patched = with_initial_memory(&module, (before + 100) << 16).unwrap();
-        assert_eq!(initial_pages(&patched), before + 100);
-        wasmparser::Validator::new().validate_all(&patched).unwrap();
-        // Never shrinks.
-        let unchanged = with_initial_memory(&module, 0).unwrap();
-        assert_eq!(initial_pages(&unchanged), before);
-        assert!(componentize(&patched, WIT).is_ok());
-    }
-
-    #[test]
-    fn glue_that_matches_the_wit_becomes_a_component() {
-        let component = componentize(&c_probe_module(), WIT).unwrap();
-        assert!(wasmparser::Parser::is_component(&component));
-    }
-
-    fn refusal(result: Result<Vec<u8>>) -> String {
-        match result {
-            Ok(_) => panic!("the encoder accepted glue that does not follow the WIT"),
-            Err(error) => format!("{error:#}"),
-        }
-    }
-
-    #[test]
-    fn a_signature_the_glue_does_not_follow_fails_the_build() {
-        let changed = WIT.replace(
-            "remaining-time-ms: func() -> u64;",
-            "remaining-time-ms: func() -> u32;",
-        );
-        assert_ne!(changed, WIT, "the test's edit applies");
-        let error = refusal(componentize(&c_probe_module(), &changed));
-        assert!(error.contains("remaining-time-ms"), "{error}");
-
-        let renamed = WIT.replace("export handle:", "export handle-event:");
-        assert_ne!(renamed, WIT, "the test's edit applies");
-        let error = refusal(componentize(&c_probe_module(), &renamed));
-        assert!(error.contains("handle-event"), "{error}");
     }
 }

@@ -1,0 +1,139 @@
+//! Loading a function: validating its configuration, compiling its component
+//! (or loading the cached artifact), unpacking its files and linking it
+//! once against the host's linker.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, InstancePre};
+
+use crate::bindings::{HandlerPre, KNOWN_INTERFACES};
+use crate::config::FunctionConfig;
+use crate::environment;
+use crate::error::LoadError;
+use crate::function::{Function, FunctionInner, LoadInfo};
+use crate::host::Host;
+use crate::marker;
+use crate::state::State;
+
+impl Host {
+    /// Loads a function: reads its component, compiles it or loads the cached
+    /// artifact, and links it once into a pre-instance that every invocation
+    /// instantiates from.
+    ///
+    /// This does CPU-heavy work (compiling takes seconds for large
+    /// components); from async code, call it in `spawn_blocking`.
+    pub fn load(&self, config: FunctionConfig) -> Result<Function, LoadError> {
+        config.validate()?;
+        environment::validate(&config.environment).map_err(LoadError::InvalidConfig)?;
+        let started = Instant::now();
+        let path = config.component.clone();
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        check_is_component(&path, &bytes)?;
+        let engine = &self.shared.engine.engine;
+        let (component, source) =
+            self.shared
+                .cache
+                .load(engine, &bytes)
+                .map_err(|error| LoadError::Compile {
+                    path: path.clone(),
+                    reason: format!("{error:#}"),
+                })?;
+        // Read only once the component has been validated by compiling it
+        // (or matched to a cached artifact of these exact bytes).
+        let runtime = marker::read_runtime(&bytes);
+        let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|error| {
+            LoadError::Files {
+                path: path.clone(),
+                reason: format!("{error:#}"),
+            }
+        })?;
+        let pre = self.link(&path, &component)?;
+        let duration = started.elapsed();
+        let log_stream_name = environment::new_log_stream_name(&config.version);
+        Ok(Function {
+            inner: Arc::new(FunctionInner {
+                host: self.clone(),
+                arn: config.arn(),
+                log_group_name: config.log_group_name(),
+                environment: Arc::new(environment::variables(
+                    &config,
+                    &log_stream_name,
+                    runtime.as_deref(),
+                    None,
+                )),
+                log_stream_name,
+                grants: Arc::new(config.allowed_outbound_hosts.clone()),
+                config,
+                pre,
+                runtime,
+                files,
+                load: LoadInfo { source, duration },
+                unreported_load: Mutex::new(Some(duration)),
+                warm: Mutex::new(None),
+            }),
+        })
+    }
+
+    fn link(&self, path: &Path, component: &Component) -> Result<HandlerPre<State>, LoadError> {
+        let unknown_world = |reason: String| LoadError::UnknownWorld {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let engine = &self.shared.engine.engine;
+        let component_type = component.component_type();
+        // A component built against another version of the contract says so
+        // in its import names: name the version rather than a missing import.
+        for (name, _) in component_type.imports(engine) {
+            if name.starts_with("wasm-lambda:handler/") && !KNOWN_INTERFACES.contains(&name) {
+                return Err(unknown_world(format!(
+                    "it imports `{name}`, from a contract version this host does not speak"
+                )));
+            }
+        }
+        let exports: Vec<String> = component_type
+            .exports(engine)
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        if !exports.iter().any(|name| name == "`handle`") {
+            let found = if exports.is_empty() {
+                "no functions".to_string()
+            } else {
+                exports.join(", ")
+            };
+            return Err(unknown_world(format!(
+                "it exports {found} instead of `handle`"
+            )));
+        }
+        let instance_pre: InstancePre<State> = self
+            .shared
+            .linker
+            .instantiate_pre(component)
+            .map_err(|error| unknown_world(format!("{error:#}")))?;
+        HandlerPre::new(instance_pre).map_err(|error| unknown_world(format!("{error:#}")))
+    }
+}
+
+/// Tells a component from a core module or a file that is not WebAssembly.
+fn check_is_component(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    let not_a_component = |reason: &str| LoadError::NotAComponent {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if wasmparser::Parser::is_component(bytes) {
+        Ok(())
+    } else if wasmparser::Parser::is_core_wasm(bytes) {
+        Err(not_a_component(
+            "it is a core WebAssembly module; build it as a component \
+             (`wasm-lambda build`, or `--target wasm32-wasip2` for Rust)",
+        ))
+    } else {
+        Err(not_a_component("it is not WebAssembly at all"))
+    }
+}

@@ -1,0 +1,229 @@
+//! A sandbox: one store and instance of a function's component, with its own
+//! WASI context, `/tmp`, memory cap, outbound checks and deadline. It is
+//! created fresh for an invocation (or kept warm when the function reuses
+//! instances), prepared for each call, called, and read afterwards.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::bindings::{self, Handler, HandlerPre};
+use crate::config::Mount;
+use crate::engine::SharedEngine;
+use crate::files::Files;
+use crate::grants::AllowedHosts;
+use crate::limits::MemoryLimiter;
+use crate::logs::LogPipe;
+use crate::scratch::ScratchPool;
+use crate::state::State;
+use crate::stream::{ResponseSender, Stream};
+
+/// How the handler call ended, before it is put in Lambda's terms
+/// (`outcome.rs`).
+pub(crate) enum CallEnd {
+    Returned(Result<String, bindings::HandlerError>),
+    Trapped(wasmtime::Error),
+    TimedOut,
+}
+
+/// What a fresh sandbox is made of: the host's engine and pools, and the
+/// function's pre-linked component and settings.
+pub(crate) struct Recipe<'a> {
+    pub(crate) engine: &'a SharedEngine,
+    pub(crate) scratch: &'a ScratchPool,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+    pub(crate) pre: &'a HandlerPre<State>,
+    pub(crate) grants: &'a Arc<AllowedHosts>,
+    /// The files the component carries, mounted read-only.
+    pub(crate) files: Option<&'a Files>,
+    /// Folders the configuration mounts read-only (layers, data).
+    pub(crate) mounts: &'a [Mount],
+    pub(crate) memory_bytes: usize,
+    pub(crate) ephemeral_storage_bytes: u64,
+    pub(crate) max_outbound_connections: usize,
+}
+
+/// What the sandbox saw during a call, read after it.
+#[derive(Default)]
+pub(crate) struct CallFacts {
+    /// The epoch callback interrupted the guest at the deadline.
+    pub(crate) timed_out: bool,
+    /// The memory limiter refused a growth.
+    pub(crate) memory_exceeded: bool,
+    pub(crate) peak_memory_bytes: usize,
+    /// What was streamed while nobody listened as it happened.
+    pub(crate) streamed: Vec<u8>,
+    /// A write went past the streamed-response limit.
+    pub(crate) stream_overflowed: bool,
+}
+
+/// One instance of a function's component and its store.
+pub(crate) struct Sandbox {
+    store: Store<State>,
+    handler: Handler,
+    log: LogPipe,
+    /// Holds the instance's slot in the pool, idle or not.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Sandbox {
+    /// Creates a fresh sandbox: a pool slot, a store with exactly
+    /// `environment`, and an instance of the pre-linked component.
+    pub(crate) async fn create(
+        recipe: &Recipe<'_>,
+        environment: Arc<Vec<(String, String)>>,
+        log: &LogPipe,
+        deadline: Instant,
+    ) -> Result<Sandbox, CallEnd> {
+        let slot = tokio::time::timeout_at(
+            deadline.into(),
+            recipe.engine.instance_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| CallEnd::TimedOut)?
+        .expect("the instance semaphore is never closed");
+
+        let grants = recipe.grants;
+        let tcp = grants.any_for_scheme("tcp");
+        let udp = grants.any_for_scheme("udp");
+        let mut wasi = WasiCtxBuilder::new();
+        // Creating a socket is always allowed (libraries create theirs at
+        // import, as the X-Ray SDK does its UDP one); binding, connecting and
+        // sending are checked against the grants (`outbound.rs`).
+        wasi.stdout(log.clone())
+            .stderr(log.clone())
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(tcp || udp)
+            .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
+        // `/tmp`, empty and the sandbox's own; layers and data read-only.
+        let scratch = recipe
+            .scratch
+            .take()
+            .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
+        wasi.preopened_dir(scratch.path(), "/tmp", FsPerms::ReadWrite)
+            .map_err(CallEnd::Trapped)?;
+        for (source, path) in recipe.files.iter().flat_map(|files| &files.mounts) {
+            wasi.preopened_dir(source, path, FsPerms::ReadOnly)
+                .map_err(CallEnd::Trapped)?;
+        }
+        for mount in recipe.mounts {
+            wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
+                .map_err(CallEnd::Trapped)?;
+        }
+        wasi.envs(&environment);
+        let mut store = Store::new(
+            &recipe.engine.engine,
+            State {
+                wasi: wasi.build(),
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter::new(recipe.memory_bytes),
+                deadline,
+                timed_out: false,
+                environment,
+                slices: crate::fair::Slices::default(),
+                http: WasiHttpCtx::new(),
+                outbound: crate::outbound::Outbound {
+                    grants: grants.clone(),
+                    tls: recipe.tls.clone(),
+                    connections: Arc::new(tokio::sync::Semaphore::new(
+                        recipe.max_outbound_connections,
+                    )),
+                    log: log.clone(),
+                },
+                storage: crate::storage::Storage::new(
+                    scratch.path(),
+                    recipe.ephemeral_storage_bytes,
+                ),
+                _scratch: scratch,
+                stream: Stream::default(),
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        // Every epoch tick checks the wall clock: past the deadline the guest
+        // is interrupted, otherwise it yields so other invocations (and the
+        // async timeout) get to run; a guest that computes for long takes
+        // turns with the others (see `fair.rs`).
+        store.set_epoch_deadline(1);
+        let turns = recipe.engine.turns.clone();
+        store.epoch_deadline_callback(move |mut store| {
+            let state = store.data_mut();
+            if Instant::now() >= state.deadline {
+                state.timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(state.slices.at_tick(&turns))
+            }
+        });
+
+        let instantiated =
+            tokio::time::timeout_at(deadline.into(), recipe.pre.instantiate_async(&mut store))
+                .await;
+        let handler = match instantiated {
+            Err(_elapsed) => return Err(CallEnd::TimedOut),
+            Ok(Err(error)) => return Err(CallEnd::Trapped(error)),
+            Ok(Ok(handler)) => handler,
+        };
+        Ok(Sandbox {
+            store,
+            handler,
+            log: log.clone(),
+            _slot: slot,
+        })
+    }
+
+    /// The pipe its output goes to.
+    pub(crate) fn log(&self) -> &LogPipe {
+        &self.log
+    }
+
+    /// Readies the sandbox for a call: a new deadline, counters reset, and
+    /// where streamed bytes go.
+    pub(crate) fn prepare(&mut self, deadline: Instant, stream: Option<ResponseSender>) {
+        let state = self.store.data_mut();
+        state.deadline = deadline;
+        state.timed_out = false;
+        state.limiter.reset_peak();
+        state.slices.reset();
+        state.stream = Stream::new(stream);
+    }
+
+    /// Calls the handler once, interrupted at `deadline`.
+    pub(crate) async fn call(
+        &mut self,
+        event: &str,
+        context: &bindings::Context,
+        deadline: Instant,
+    ) -> CallEnd {
+        let call = self.handler.call_handle(&mut self.store, event, context);
+        match tokio::time::timeout_at(deadline.into(), call).await {
+            Ok(Ok(returned)) => CallEnd::Returned(returned),
+            Ok(Err(trap)) => CallEnd::Trapped(trap),
+            Err(_elapsed) => CallEnd::TimedOut,
+        }
+    }
+
+    /// What the last call left behind; closes a streaming caller's channel.
+    pub(crate) fn facts(&mut self) -> CallFacts {
+        let state = self.store.data_mut();
+        CallFacts {
+            timed_out: state.timed_out,
+            memory_exceeded: state.limiter.exceeded(),
+            peak_memory_bytes: state.limiter.peak_bytes(),
+            streamed: state.stream.finish(),
+            stream_overflowed: state.stream.overflowed,
+        }
+    }
+
+    /// Puts the sandbox aside until the next call: an idle sandbox holds no
+    /// turn and writes to no sink.
+    pub(crate) fn park(&mut self) {
+        self.store.data_mut().slices.release();
+        self.log.set_sink(None);
+    }
+}
