@@ -11,5 +11,15 @@ cargo fmt --all --check
 for guest in guest-sdk/rust examples/rust host/tests/guests; do
     (cd "$guest" && cargo fmt --all --check)
 done
+# The guest SDKs' own formatters and linters, from the pinned packages setup
+# installs: ruff for Python, gofmt for Go, zig fmt for Zig.
+.venv/bin/ruff format --check --quiet guest-sdk/python
+.venv/bin/ruff check --quiet guest-sdk/python
+unformatted=$(.venv/lib/python3*/site-packages/go/bin/gofmt -l guest-sdk/go examples/go host/tests/guests/go)
+if [ -n "$unformatted" ]; then
+    echo "gofmt would change: $unformatted" >&2
+    exit 1
+fi
+.venv/bin/python -m ziglang fmt --check guest-sdk/zig examples/zig host/tests/guests/zig
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace

@@ -69,8 +69,13 @@ def _error_for(code, url):
             f"{url}: not allowed by the function's outbound grants "
             "(see the log for the grant to add)",
         )
-    if name in ("ConnectionTimeout", "ConnectionReadTimeout", "ConnectionWriteTimeout",
-                "HttpResponseTimeout", "DnsTimeout"):
+    if name in (
+        "ConnectionTimeout",
+        "ConnectionReadTimeout",
+        "ConnectionWriteTimeout",
+        "HttpResponseTimeout",
+        "DnsTimeout",
+    ):
         return TimeoutError(errno.ETIMEDOUT, f"{url}: timed out ({name})")
     if name in ("DnsError", "DestinationNotFound"):
         return ConnectionError(errno.EHOSTUNREACH, f"{url}: name not resolved ({name})")

@@ -315,14 +315,20 @@ def _binds(tree, name):
                     return True
         else:
             for child in ast.walk(node):
-                if isinstance(child, ast.Name) and child.id == name and isinstance(child.ctx, ast.Store):
+                if (
+                    isinstance(child, ast.Name)
+                    and child.id == name
+                    and isinstance(child.ctx, ast.Store)
+                ):
                     return True
     return False
 
 
 # `boto3.client("s3")`, `session.resource('dynamodb', ...)`: the services a
 # handler names.
-_SERVICE_NAME = re.compile(r"""\b(?:client|resource)\(\s*(?:service_name\s*=\s*)?["']([a-z0-9-]+)["']""")
+_SERVICE_NAME = re.compile(
+    r"""\b(?:client|resource)\(\s*(?:service_name\s*=\s*)?["']([a-z0-9-]+)["']"""
+)
 
 
 def _warm_boto3(texts):
@@ -371,8 +377,20 @@ def _warm_boto3(texts):
 
 
 # Parts of the standard library no handler imports (tests, GUIs, installers).
-_STDLIB_SKIPPED = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
-                   "pydoc_data", "__pycache__", "site-packages", "venv", "__phello__"}
+_STDLIB_SKIPPED = {
+    "test",
+    "tests",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+    "pydoc_data",
+    "__pycache__",
+    "site-packages",
+    "venv",
+    "__phello__",
+}
 
 
 def _copy_stdlib(into):

@@ -219,9 +219,7 @@ class SSLContext:
 
     def load_cert_chain(self, certfile, keyfile=None, password=None):
         # Client certificates would need the host to present them.
-        raise SSLError(
-            "client certificates are not supported: TLS runs in the wasm-lambda host"
-        )
+        raise SSLError("client certificates are not supported: TLS runs in the wasm-lambda host")
 
     def set_ciphers(self, ciphers):
         pass
@@ -281,9 +279,18 @@ def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=N
     return context
 
 
-def _create_unverified_context(protocol=None, *, cert_reqs=CERT_NONE, check_hostname=False,
-                               purpose=Purpose.SERVER_AUTH, certfile=None, keyfile=None,
-                               cafile=None, capath=None, cadata=None):
+def _create_unverified_context(
+    protocol=None,
+    *,
+    cert_reqs=CERT_NONE,
+    check_hostname=False,
+    purpose=Purpose.SERVER_AUTH,
+    certfile=None,
+    keyfile=None,
+    cafile=None,
+    capath=None,
+    cadata=None,
+):
     context = SSLContext(protocol or PROTOCOL_TLS_CLIENT)
     context.check_hostname = check_hostname
     context.verify_mode = cert_reqs
@@ -296,7 +303,9 @@ _create_stdlib_context = _create_unverified_context
 
 def PEM_cert_to_DER_cert(pem_cert_string):
     body = pem_cert_string.strip()
-    body = body.removeprefix("-----BEGIN CERTIFICATE-----").removesuffix("-----END CERTIFICATE-----")
+    body = body.removeprefix("-----BEGIN CERTIFICATE-----").removesuffix(
+        "-----END CERTIFICATE-----"
+    )
     return base64.decodebytes(body.encode("ascii"))
 
 
