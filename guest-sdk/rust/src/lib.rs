@@ -213,6 +213,16 @@ impl From<Error> for bindings::HandlerError {
     }
 }
 
+/// The event as the handler's type, or Lambda's `Runtime.UnmarshalError`.
+fn decode<E: DeserializeOwned>(event: &str) -> Result<E, Error> {
+    serde_json::from_str(event).map_err(|error| {
+        Error::new(
+            "Runtime.UnmarshalError",
+            format!("Unable to unmarshal input: {error}"),
+        )
+    })
+}
+
 /// Runs `handler` on one invocation: decodes the event, calls the handler
 /// and encodes its result. Called by the code [`handler!`] generates.
 #[doc(hidden)]
@@ -226,12 +236,7 @@ where
     R: Serialize,
     F: FnOnce(E, Context) -> Result<R, Error>,
 {
-    let event: E = serde_json::from_str(event).map_err(|error| {
-        Error::new(
-            "Runtime.UnmarshalError",
-            format!("Unable to unmarshal input: {error}"),
-        )
-    })?;
+    let event: E = decode(event)?;
     let response = handler(event, context.into())?;
     serde_json::to_string(&response).map_err(|error| {
         Error::new(
@@ -303,12 +308,7 @@ where
     E: DeserializeOwned,
     F: FnOnce(E, Context, &mut ResponseStream) -> Result<(), Error>,
 {
-    let event: E = serde_json::from_str(event).map_err(|error| {
-        Error::new(
-            "Runtime.UnmarshalError",
-            format!("Unable to unmarshal input: {error}"),
-        )
-    })?;
+    let event: E = decode(event)?;
     let mut stream = ResponseStream { written: false };
     handler(event, context.into(), &mut stream)?;
     // Everything went through the stream; nothing follows it.
@@ -324,18 +324,7 @@ where
 #[macro_export]
 macro_rules! streaming_handler {
     ($handler:path) => {
-        struct __WasmLambdaHandler;
-
-        impl $crate::bindings::Guest for __WasmLambdaHandler {
-            fn handle(
-                event: ::std::string::String,
-                context: $crate::bindings::Context,
-            ) -> ::std::result::Result<::std::string::String, $crate::bindings::HandlerError> {
-                $crate::run_streaming(&event, context, $handler)
-            }
-        }
-
-        $crate::bindings::__export_handler_world!(__WasmLambdaHandler with_types_in $crate::bindings);
+        $crate::__export!($handler, $crate::run_streaming);
     };
 }
 
@@ -346,6 +335,15 @@ macro_rules! streaming_handler {
 #[macro_export]
 macro_rules! handler {
     ($handler:path) => {
+        $crate::__export!($handler, $crate::run);
+    };
+}
+
+/// The export both macros write: `handle` runs `$handler` through `$runner`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export {
+    ($handler:path, $runner:path) => {
         struct __WasmLambdaHandler;
 
         impl $crate::bindings::Guest for __WasmLambdaHandler {
@@ -353,7 +351,7 @@ macro_rules! handler {
                 event: ::std::string::String,
                 context: $crate::bindings::Context,
             ) -> ::std::result::Result<::std::string::String, $crate::bindings::HandlerError> {
-                $crate::run(&event, context, $handler)
+                $runner(&event, context, $handler)
             }
         }
 
