@@ -16,8 +16,9 @@
 // `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
 // `os`, `timers`, `process`, with or without `node:`; `stream` is
 // readable-stream 4, with `stream/promises`; `util/types`; and the SDK's
-// own `timers/promises`. Other built-ins
-// (`fs`, `net`, `child_process`, ...) fail the build.
+// own `timers/promises`; and the SDK's `fs` and `fs/promises` over WASI's
+// filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
+// fail the build.
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -67,6 +68,41 @@ alias.crypto = here('./node-crypto.mjs');
 alias['node:crypto'] = alias.crypto;
 alias.url = here('./node-url.mjs');
 alias['node:url'] = alias.url;
+alias.fs = here('./node-fs.mjs');
+alias['node:fs'] = alias.fs;
+alias['fs/promises'] = here('./node-fs-promises.mjs');
+alias['node:fs/promises'] = alias['fs/promises'];
+// The function's small files for `fs` during initialisation, written by the
+// build (an empty table without it).
+alias.__wasm_lambda_files = process.env.WASM_LAMBDA_FILES ?? here('./node-fs-none.mjs');
+
+// CommonJS code finds its files with `__dirname` and `__filename`, which an
+// ES module bundle does not have: each of the function's own CommonJS files
+// gets them as Lambda would set them, under /var/task, on its first line
+// (so line numbers in stack traces stay right).
+const TASK_ROOT = '/var/task';
+const commonJsPaths = {
+  name: 'commonjs-paths',
+  setup(builder) {
+    builder.onLoad({ filter: /\.(c?js)$/ }, async (args) => {
+      const root = builder.initialOptions.absWorkingDir;
+      if (!args.path.startsWith(`${root}/`) || args.path.includes('/node_modules/')) {
+        return undefined;
+      }
+      const text = await readFile(args.path, 'utf8');
+      // ES modules have neither (and often declare their own).
+      const esModule = /^\s*(import|export)\b[^(]/m.test(text) || text.includes('import.meta');
+      if (esModule || (!text.includes('__dirname') && !text.includes('__filename'))) {
+        return undefined;
+      }
+      const file = `${TASK_ROOT}/${args.path.slice(root.length + 1)}`;
+      const paths =
+        `var __filename = ${JSON.stringify(file)}, ` +
+        `__dirname = ${JSON.stringify(dirname(file))};`;
+      return { contents: paths + text, loader: 'js' };
+    });
+  },
+};
 
 // The AWS SDK for JavaScript v3 as Lambda's Node.js runtime configures it
 // (see aws-sdk-lambda.mjs): each client's browser configuration gets the
@@ -127,7 +163,9 @@ try {
       here('./node-globals.mjs'),
       ...(process.env.WASM_LAMBDA_INTL ? [here('./node-intl.mjs')] : []),
     ],
-    plugins: [awsSdkForLambda],
+    plugins: [awsSdkForLambda, commonJsPaths],
+    // The SDK's own imports of the host's interfaces stay imports.
+    external: ['wasi:*', 'wasm-lambda:*'],
     // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.
     define: { global: 'globalThis' },
     // Errors name the function's files as the user knows them.

@@ -59,6 +59,13 @@ impl Language {
 /// The contract every SDK follows, for the toolchains that need its text.
 pub(crate) const HANDLER_WIT: &str = include_str!("../../../guest-sdk/wit/handler.wit");
 
+/// WASI 0.2.12's WIT (the interface files wasmtime-wasi 48 ships), vendored
+/// in `guest-sdk/wasi`, for the worlds that import WASI explicitly (Python's
+/// `wasi:http`, JavaScript's `wasi:filesystem`).
+pub(crate) const WASI_FILESYSTEM_WIT: &str = include_str!("../../../guest-sdk/wasi/filesystem.wit");
+pub(crate) const WASI_IO_WIT: &str = include_str!("../../../guest-sdk/wasi/io.wit");
+pub(crate) const WASI_CLOCKS_WIT: &str = include_str!("../../../guest-sdk/wasi/clocks.wit");
+
 /// What a language's toolchain is asked to build.
 pub(crate) struct Job<'a> {
     pub(crate) dir: &'a Path,

@@ -50,31 +50,22 @@ const WIT: &[(&str, &str)] = &[
     ("deps/handler.wit", super::HANDLER_WIT),
     (
         "deps/http.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/http.wit"),
+        include_str!("../../../guest-sdk/wasi/http.wit"),
     ),
-    (
-        "deps/io.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/io.wit"),
-    ),
-    (
-        "deps/clocks.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/clocks.wit"),
-    ),
+    ("deps/io.wit", super::WASI_IO_WIT),
+    ("deps/clocks.wit", super::WASI_CLOCKS_WIT),
     (
         "deps/random.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/random.wit"),
+        include_str!("../../../guest-sdk/wasi/random.wit"),
     ),
     (
         "deps/cli.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/cli.wit"),
+        include_str!("../../../guest-sdk/wasi/cli.wit"),
     ),
-    (
-        "deps/filesystem.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/filesystem.wit"),
-    ),
+    ("deps/filesystem.wit", super::WASI_FILESYSTEM_WIT),
     (
         "deps/sockets.wit",
-        include_str!("../../../guest-sdk/python/wit/deps/sockets.wit"),
+        include_str!("../../../guest-sdk/wasi/sockets.wit"),
     ),
 ];
 /// The world in `python.wit`.

@@ -391,6 +391,8 @@ cases! {
     js_layer_dependency => "layer-dependency",
     js_sqs_batch_dynamodb => "sqs-batch-dynamodb",
     js_intl_invoice => "intl-invoice",
+    js_esm_template_files => "esm-template-files",
+    js_cjs_tmp_report_s3 => "cjs-tmp-report-s3",
 }
 
 cases! {

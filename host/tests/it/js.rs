@@ -291,7 +291,7 @@ fn a_node_built_in_fails_the_build_naming_it() {
     let error = wasm_lambda::build::build(&options, &mut |_| {}).unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains("index.js:2"), "{message}");
-    assert!(message.contains("\"fs\""), "{message}");
+    assert!(message.contains("\"child_process\""), "{message}");
     assert!(message.contains("Node.js built-in module"), "{message}");
     assert!(!message.contains("platform: 'node'"), "{message}");
 }
@@ -378,4 +378,43 @@ async fn callback_handlers_run_on_nodejs_22_with_lambdas_semantics() {
         refused.function_error().unwrap().error_type,
         "Runtime.CallbackHandlerDeprecated"
     );
+}
+
+/// `fs` reads the function's own files (at module level too, where the
+/// build's embedded copies serve), writes /tmp, and fails as Node does.
+#[tokio::test]
+async fn fs_reads_the_functions_files_and_writes_tmp() {
+    static GUEST: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
+        std::sync::OnceLock::new();
+    let component = crate::common::guest_once(&GUEST, "host/tests/guests/js/files");
+    let function = load("files", component, |_| {});
+    let invocation = invoke(&function, r#"{"name": "Ada"}"#).await;
+    let answer = json(invocation.result.as_ref().unwrap());
+    assert_eq!(answer["config"]["table"], "orders", "{answer}");
+    assert_eq!(answer["dirname"], "/var/task");
+    assert_eq!(answer["greeting"], "Hello, Ada!");
+    assert_eq!(answer["tmp"], "written and appended");
+    assert_eq!(answer["bytes"], 33);
+    assert_eq!(
+        answer["listing"],
+        serde_json::json!(["data", "index.js", "templates"])
+    );
+    assert_eq!(answer["dirs"], serde_json::json!(["a"]));
+    assert_eq!(answer["exists"], serde_json::json!([true, false, false]));
+    assert_eq!(answer["size"], 33);
+    assert_eq!(answer["isDirectory"], true);
+    assert_eq!(answer["missing"]["code"], "ENOENT");
+    assert_eq!(
+        answer["missing"]["message"],
+        "ENOENT: no such file or directory, open '/var/task/nope.json'"
+    );
+    assert_eq!(answer["readOnly"], "EROFS");
+    assert_eq!(answer["outside"], "ENOENT");
+
+    // A fresh sandbox has a fresh /tmp: the second invocation sees only its
+    // own writes.
+    let again = invoke(&function, r#"{"name": "Bo"}"#).await;
+    let answer = json(again.result.as_ref().unwrap());
+    assert_eq!(answer["tmp"], "written and appended");
+    assert_eq!(answer["greeting"], "Hello, Bo!");
 }

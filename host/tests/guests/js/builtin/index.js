@@ -1,3 +1,3 @@
-// A handler that needs a Node.js built-in the sandbox does not have: files.
-const fs = require('fs');
-exports.handler = async () => fs.readFileSync('/var/task/data.txt', 'utf8');
+// A handler that needs a Node.js built-in the sandbox does not have: processes.
+const { execSync } = require('child_process');
+exports.handler = async () => execSync('ls /var/task').toString();

@@ -1,0 +1,2 @@
+// No embedded files: the table node-fs.mjs reads during initialisation.
+export default {};
