@@ -210,20 +210,8 @@ function toDate(timestamp) {
   return new Date(Number(timestamp.seconds) * 1000 + Math.floor(timestamp.nanoseconds / 1e6));
 }
 
-class Stats {
-  constructor(stat) {
-    this.size = Number(stat.size);
-    this.nlink = Number(stat.linkCount);
-    this.mtime = toDate(stat.dataModificationTimestamp);
-    this.atime = toDate(stat.dataAccessTimestamp);
-    this.ctime = toDate(stat.statusChangeTimestamp);
-    this.birthtime = this.ctime;
-    this.mtimeMs = this.mtime.getTime();
-    this.atimeMs = this.atime.getTime();
-    this.ctimeMs = this.ctime.getTime();
-    this.kind = TYPES[stat.type] ?? 'other';
-  }
-
+// What Stats and Dirent answer about the kind of entry.
+class Kind {
   isFile() {
     return this.kind === 'file';
   }
@@ -234,6 +222,22 @@ class Stats {
 
   isSymbolicLink() {
     return this.kind === 'link';
+  }
+}
+
+class Stats extends Kind {
+  constructor(stat) {
+    super();
+    this.size = Number(stat.size);
+    this.nlink = Number(stat.linkCount);
+    this.mtime = toDate(stat.dataModificationTimestamp);
+    this.atime = toDate(stat.dataAccessTimestamp);
+    this.ctime = toDate(stat.statusChangeTimestamp);
+    this.birthtime = this.ctime;
+    this.mtimeMs = this.mtime.getTime();
+    this.atimeMs = this.atime.getTime();
+    this.ctimeMs = this.ctime.getTime();
+    this.kind = TYPES[stat.type] ?? 'other';
   }
 }
 
@@ -279,24 +283,13 @@ export function accessSync(path) {
   statSync(path);
 }
 
-class Dirent {
+class Dirent extends Kind {
   constructor(name, type, parentPath) {
+    super();
     this.name = name;
     this.parentPath = parentPath;
     this.path = parentPath;
     this.kind = TYPES[type] ?? 'other';
-  }
-
-  isFile() {
-    return this.kind === 'file';
-  }
-
-  isDirectory() {
-    return this.kind === 'directory';
-  }
-
-  isSymbolicLink() {
-    return this.kind === 'link';
   }
 }
 

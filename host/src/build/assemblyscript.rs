@@ -10,7 +10,6 @@ use anyhow::{Context as _, Result, bail};
 use super::tools::{
     copy_sources, find_checkout_dir, run_tool, staging_dir, with_hint, write_files,
 };
-use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary; only the compiler comes from
 /// the checkout (`npm ci` in `guest-sdk/assemblyscript`).
@@ -74,27 +73,8 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     Ok(std::fs::read(code.join("module.wasm"))?)
 }
 
-/// AssemblyScript's row of the toolchain table.
-pub(super) struct AssemblyScript;
-
-impl Toolchain for AssemblyScript {
-    fn language(&self) -> Language {
-        Language::AssemblyScript
-    }
-
-    fn looks_for(&self) -> &'static str {
-        ".ts files (AssemblyScript)"
-    }
-
-    fn detect(&self, dir: &Path) -> bool {
-        detect(dir)
-    }
-
-    fn default_runtime(&self) -> &'static str {
-        "assemblyscript"
-    }
-
-    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
-        build(job.dir, progress).map(Made::CoreModule)
-    }
-}
+core_module_toolchain!(
+    AssemblyScript,
+    ".ts files (AssemblyScript)",
+    "assemblyscript"
+);

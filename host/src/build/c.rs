@@ -8,7 +8,6 @@ use std::process::Command;
 use anyhow::Result;
 
 use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint, write_files};
-use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -89,30 +88,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     Ok(std::fs::read(&module)?)
 }
 
-/// C's row of the toolchain table.
-pub(super) struct C;
-
-impl Toolchain for C {
-    fn language(&self) -> Language {
-        Language::C
-    }
-
-    fn looks_for(&self) -> &'static str {
-        ".c files (C)"
-    }
-
-    fn detect(&self, dir: &Path) -> bool {
-        detect(dir)
-    }
-
-    fn default_runtime(&self) -> &'static str {
-        "c"
-    }
-
-    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
-        build(job.dir, progress).map(Made::CoreModule)
-    }
-}
+core_module_toolchain!(C, ".c files (C)", "c");
 
 /// The wrapping of `core_module.rs` applied to the C glue, which uses every
 /// import and export of the world.

@@ -9,7 +9,6 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 use super::tools::{copy_sources, find_tool, run_tool, staging_dir, write_files};
-use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -94,27 +93,4 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     super::core_module::with_initial_memory(&module, INITIAL_MEMORY_BYTES)
 }
 
-/// Go's row of the toolchain table.
-pub(super) struct Go;
-
-impl Toolchain for Go {
-    fn language(&self) -> Language {
-        Language::Go
-    }
-
-    fn looks_for(&self) -> &'static str {
-        "a go.mod (Go)"
-    }
-
-    fn detect(&self, dir: &Path) -> bool {
-        detect(dir)
-    }
-
-    fn default_runtime(&self) -> &'static str {
-        "go"
-    }
-
-    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
-        build(job.dir, progress).map(Made::CoreModule)
-    }
-}
+core_module_toolchain!(Go, "a go.mod (Go)", "go");

@@ -10,15 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-mod assemblyscript;
-mod c;
 mod core_module;
-mod go;
 mod js;
 mod python;
 mod rust;
 mod tools;
-mod zig;
 
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
 pub use js::RUNTIMES as JS_RUNTIMES;
@@ -121,6 +117,48 @@ pub(crate) trait Toolchain: Sync {
     /// Builds `job`, reporting progress.
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made>;
 }
+
+/// The row of a language whose toolchain emits a core module (C, Go, Zig,
+/// AssemblyScript): `$language` detected by the file's `detect`, built by its
+/// `build(dir, progress)`, wrapped into a component here.
+macro_rules! core_module_toolchain {
+    ($language:ident, $looks_for:expr, $runtime:expr) => {
+        #[doc = concat!(stringify!($language), "'s row of the toolchain table.")]
+        pub(super) struct $language;
+
+        impl super::Toolchain for $language {
+            fn language(&self) -> super::Language {
+                super::Language::$language
+            }
+
+            fn looks_for(&self) -> &'static str {
+                $looks_for
+            }
+
+            fn detect(&self, dir: &Path) -> bool {
+                detect(dir)
+            }
+
+            fn default_runtime(&self) -> &'static str {
+                $runtime
+            }
+
+            fn build(
+                &self,
+                job: &super::Job<'_>,
+                progress: &mut dyn FnMut(&str),
+            ) -> Result<super::Made> {
+                build(job.dir, progress).map(super::Made::CoreModule)
+            }
+        }
+    };
+}
+
+// After the macro, which they use.
+mod assemblyscript;
+mod c;
+mod go;
+mod zig;
 
 /// Every toolchain, in the order detection tries them: the more specific
 /// markers first (a `Cargo.toml`, a `go.mod`), the catch-alls last.

@@ -9,7 +9,6 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint, write_files};
-use super::{Job, Language, Made, Toolchain};
 
 /// The SDK's files, compiled into the binary so a build needs no checkout.
 const SDK_FILES: &[(&str, &str)] = &[
@@ -71,27 +70,4 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
     Ok(std::fs::read(&module)?)
 }
 
-/// Zig's row of the toolchain table.
-pub(super) struct Zig;
-
-impl Toolchain for Zig {
-    fn language(&self) -> Language {
-        Language::Zig
-    }
-
-    fn looks_for(&self) -> &'static str {
-        ".zig files (Zig)"
-    }
-
-    fn detect(&self, dir: &Path) -> bool {
-        detect(dir)
-    }
-
-    fn default_runtime(&self) -> &'static str {
-        "zig"
-    }
-
-    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
-        build(job.dir, progress).map(Made::CoreModule)
-    }
-}
+core_module_toolchain!(Zig, ".zig files (Zig)", "zig");

@@ -214,13 +214,13 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
             }
         };
         let Some(error) = invocation.function_error() else {
-            tracing::info!(
-                "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {most}"
-            );
             in_store(&state.store, "remove an event", move |store| {
                 store.remove(id, Outcome::Succeeded)
             })
             .await;
+            tracing::info!(
+                "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {most}"
+            );
             return;
         };
         tracing::warn!(
@@ -265,6 +265,12 @@ async fn give_up(
             Err(error) => format!("dropped (sending to {destination} failed: {error:#})"),
         },
     };
+    // Settled in the store before it is said: whoever reads the line finds
+    // the event counted as failed.
+    in_store(&state.store, "remove an event", move |store| {
+        store.remove(id, Outcome::Failed)
+    })
+    .await;
     match reason {
         GiveUp::RetriesExhausted => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} failed {} times; {sent}",
@@ -274,10 +280,6 @@ async fn give_up(
             "wasm-lambda: Event invocation {request_id} of {name} is older than its maximum event age; {sent}"
         ),
     }
-    in_store(&state.store, "remove an event", move |store| {
-        store.remove(id, Outcome::Failed)
-    })
-    .await;
 }
 
 /// Lambda's destination record for an event that gave up.

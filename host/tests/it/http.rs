@@ -78,8 +78,9 @@ function = "api"
     ))
 }
 
-/// One request through Python's http.client.
-fn request(
+/// One request through Python's http.client; `headers` are `name:value`,
+/// or `--chunks` to read the body as it arrives (see http_client.py).
+pub(crate) fn request(
     serve: &Serve,
     method: &str,
     path: &str,
@@ -108,7 +109,7 @@ fn request(
     json(&text(&output.stdout))
 }
 
-fn header<'a>(answer: &'a Value, name: &str) -> Vec<&'a str> {
+pub(crate) fn header<'a>(answer: &'a Value, name: &str) -> Vec<&'a str> {
     answer["headers"]
         .as_array()
         .unwrap()

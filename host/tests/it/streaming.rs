@@ -6,14 +6,13 @@
 //! streaming, still running.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use wasm_lambda::{InvokeRequest, StreamEvent, response_stream};
 
-use crate::common::{guest_once, guests, invoke, json, load, repo_root, text};
-use crate::server::{Serve, python, toml_path};
+use crate::common::{guest_once, guests, invoke, json, load};
+use crate::server::{Serve, toml_path};
 
 fn js_stream() -> &'static PathBuf {
     static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -149,31 +148,14 @@ fn an_error_mid_stream_ends_it_with_the_error_in_the_completion() {
     assert_eq!(details["errorMessage"], "failed after writing");
 }
 
-/// One request through Python's http.client, reading the body as it comes.
+/// A GET through Python's http.client, reading the body as it comes.
 fn url_request(serve: &Serve, path: &str) -> Value {
-    let output = Command::new(python())
-        .arg(repo_root().join("host/tests/clients/http_client.py"))
-        .arg(format!("{}{path}", serve.endpoint))
-        .arg("GET")
-        .arg("--chunks")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        text(&output.stderr),
-        serve.log()
-    );
-    json(&text(&output.stdout))
+    crate::http::request(serve, "GET", path, &["--chunks"], None)
 }
 
+/// The first value of a response header.
 fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
-    answer["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|pair| pair[0] == name)
-        .and_then(|pair| pair[1].as_str())
+    crate::http::header(answer, name).first().copied()
 }
 
 #[test]
