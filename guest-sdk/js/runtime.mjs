@@ -22,17 +22,17 @@ const TASK_ROOT = '/var/task';
 // environment variables inside the handler, not at module level.
 
 let cachedEnvironment = null;
-// Set by the first invocation. Before it, code runs inside the build's
-// snapshot, where calling the host traps: the environment is empty then.
-let running = false;
-// What the SDK's modules bundled with the handler read of the runtime's
-// state, made during the build's snapshot so that the first invocation
-// changes a property rather than the global object's shape (adding a global
-// then costs about 15 µs of every cold start).
+// `running` is set by the first invocation. Before it, code runs inside the
+// build's snapshot, where calling the host traps: the environment is empty
+// then, and the SDK's `fs` (node-fs.mjs, bundled with the handler, which
+// reads this object) serves the build's embedded files. The object is made
+// during the snapshot so that the first invocation changes a property
+// rather than the global object's shape (adding a global then costs about
+// 15 µs of every cold start).
 const sharedState = (globalThis.__wasmLambdaState = { running: false });
 
 function currentEnvironment() {
-  if (!running) return {};
+  if (!sharedState.running) return {};
   if (cachedEnvironment === null) {
     cachedEnvironment = Object.fromEntries(environment());
   }
@@ -470,8 +470,6 @@ function marshal(value) {
  * with a `handler-error` record on failure.
  */
 export function invoke(module, handlerName, stagingRoot, eventText, context) {
-  running = true;
-  // The SDK's `fs` reads real files from now on (see node-fs.mjs).
   sharedState.running = true;
   requestId = context.awsRequestId;
   const rejectWith = (failed) => {

@@ -60,9 +60,10 @@ const FS_WIT: &[(&str, &str)] = &[
 /// What a bundle that uses the SDK's `fs` imports.
 const FS_IMPORT: &str = "wasi:filesystem/preopens@";
 
-/// What of the project is not packed with the function's files: the build's
-/// output, packages (bundled) and version control.
-const UNPACKED_DIRS: &[&str] = &["build", "node_modules", ".git"];
+/// Folders of the project that are not the function's code or files: the
+/// build's output, packages (bundled from where they are) and version
+/// control. Neither copied for bundling nor packed.
+const SKIPPED_DIRS: &[&str] = &["build", "node_modules", ".git"];
 
 /// The Node.js built-in modules `guest-sdk/js/bundle.mjs` provides.
 const PORTED_BUILTINS: &[&str] = &[
@@ -174,7 +175,7 @@ const EMBEDDED_TOTAL_BYTES: u64 = 2 * 1024 * 1024;
 fn embedded_files(dir: &Path) -> Result<String> {
     use base64::Engine as _;
     let mut candidates = Vec::new();
-    for relative in crate::files::list(dir, &|relative| unpacked(relative))? {
+    for relative in crate::files::list(dir, &unpacked)? {
         let name = relative.to_string_lossy().replace('\\', "/");
         let code = [".js", ".mjs", ".cjs", ".ts"]
             .iter()
@@ -207,11 +208,8 @@ fn unpacked(relative: &Path) -> bool {
     relative
         .components()
         .next()
-        .is_some_and(|first| UNPACKED_DIRS.iter().any(|dir| first.as_os_str() == *dir))
+        .is_some_and(|first| SKIPPED_DIRS.iter().any(|dir| first.as_os_str() == *dir))
 }
-
-/// Folders never bundled as the function's code.
-const SKIPPED_DIRS: &[&str] = &["build", "node_modules"];
 
 /// Whether `dir` looks like a JavaScript handler project.
 fn detect(dir: &Path) -> bool {

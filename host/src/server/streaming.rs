@@ -44,9 +44,47 @@ pub(crate) enum NotStarted {
 /// A streamed invocation under way, after its first chunk (or its end).
 struct Started {
     content_type: Option<String>,
+    /// The chunk `start` waited for, not yet handed on.
     first: Option<Bytes>,
     rest: mpsc::UnboundedReceiver<StreamEvent>,
-    done: JoinHandle<Outcome>,
+    finish: Finish,
+}
+
+/// How a started invocation ends.
+enum Finish {
+    Running(JoinHandle<Outcome>),
+    /// It ended before writing anything (`start` had to know how).
+    Ended(Box<Outcome>),
+}
+
+impl Started {
+    /// The next chunk the handler wrote, `None` once the invocation ended.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        // A content type set after the first write changes nothing.
+        while let Some(event) = self.rest.recv().await {
+            if let StreamEvent::Chunk(bytes) = event {
+                return Some(bytes);
+            }
+        }
+        None
+    }
+
+    /// How the invocation ended; call after [`Started::next_chunk`] gave
+    /// `None`.
+    async fn outcome(self) -> Outcome {
+        match self.finish {
+            Finish::Ended(outcome) => *outcome,
+            Finish::Running(task) => joined(task.await),
+        }
+    }
+}
+
+/// The invocation task's outcome; a task that panicked is a service error.
+fn joined(result: Result<Outcome, tokio::task::JoinError>) -> Outcome {
+    result.unwrap_or_else(|error| Err(InvokeError::Service(error.to_string())))
 }
 
 /// Runs `request` on `deployed` in its own task (holding a concurrency
@@ -82,25 +120,18 @@ async fn start(
                     content_type,
                     first: Some(bytes),
                     rest: events,
-                    done,
+                    finish: Finish::Running(done),
                 });
             }
         }
     }
-    let outcome = done
-        .await
-        .unwrap_or_else(|error| Err(InvokeError::Service(error.to_string())));
-    match outcome {
-        Ok(invocation) => {
-            let (sender, rest) = response_stream();
-            drop(sender);
-            Ok(Started {
-                content_type,
-                first: None,
-                rest,
-                done: tokio::spawn(async move { Ok(invocation) }),
-            })
-        }
+    match joined(done.await) {
+        Ok(invocation) => Ok(Started {
+            content_type,
+            first: None,
+            rest: events,
+            finish: Finish::Ended(Box::new(Ok(invocation))),
+        }),
         Err(error) => Err(NotStarted::Refused(error)),
     }
 }
@@ -155,29 +186,15 @@ pub(crate) async fn invoke_with_response_stream(
         .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into());
     let (frames, body) = mpsc::unbounded_channel();
     tokio::spawn(async move {
+        let mut started = started;
         let send = |bytes| frames.send(Ok(bytes)).is_ok();
-        let Started {
-            first,
-            mut rest,
-            done,
-            ..
-        } = started;
         // A caller that went away stops the forwarding, not the handler.
-        if let Some(first) = first
-            && !send(payload_chunk(first))
-        {
-            return;
-        }
-        while let Some(event) = rest.recv().await {
-            if let StreamEvent::Chunk(bytes) = event
-                && !send(payload_chunk(bytes))
-            {
+        while let Some(bytes) = started.next_chunk().await {
+            if !send(payload_chunk(bytes)) {
                 return;
             }
         }
-        let outcome = done
-            .await
-            .unwrap_or_else(|error| Err(InvokeError::Service(error.to_string())));
+        let outcome = started.outcome().await;
         let mut complete = serde_json::Map::new();
         match outcome {
             Ok(invocation) => {
@@ -231,7 +248,7 @@ pub(crate) async fn function_url(
     deployed: &Deployed,
     request: InvokeRequest,
 ) -> Response {
-    let started = match start(state, deployed, request).await {
+    let mut started = match start(state, deployed, request).await {
         Ok(started) => started,
         Err(NotStarted::Refused(InvokeError::RequestEntityTooLarge { .. })) => {
             return front_door::payload_too_large();
@@ -239,18 +256,14 @@ pub(crate) async fn function_url(
         Err(NotStarted::Throttled) => return front_door::too_many_requests(),
         Err(NotStarted::Refused(_)) => return front_door::bad_gateway(PayloadFormat::V2),
     };
-    let Started {
-        content_type,
-        first,
-        mut rest,
-        done,
-    } = started;
-    let mut pending = first.map(|bytes| bytes.to_vec()).unwrap_or_default();
+    let content_type = started.content_type.take();
+    let mut pending = Vec::new();
     let mut head = Value::Null;
     let framed = content_type.as_deref() == Some(HTTP_INTEGRATION_CONTENT_TYPE);
     if framed {
         // The metadata may arrive over several writes.
-        loop {
+        while let Some(bytes) = started.next_chunk().await {
+            pending.extend_from_slice(&bytes);
             if let Some(end) = pending
                 .windows(PRELUDE_END.len())
                 .position(|window| window == PRELUDE_END)
@@ -258,11 +271,6 @@ pub(crate) async fn function_url(
                 head = serde_json::from_slice(&pending[..end]).unwrap_or(Value::Null);
                 pending.drain(..end + PRELUDE_END.len());
                 break;
-            }
-            match rest.recv().await {
-                Some(StreamEvent::Chunk(bytes)) => pending.extend_from_slice(&bytes),
-                Some(StreamEvent::ContentType(_)) => {}
-                None => break,
             }
         }
     }
@@ -284,15 +292,13 @@ pub(crate) async fn function_url(
         if !send(Bytes::from(pending)) {
             return;
         }
-        while let Some(event) = rest.recv().await {
-            if let StreamEvent::Chunk(bytes) = event
-                && !send(bytes)
-            {
+        while let Some(bytes) = started.next_chunk().await {
+            if !send(bytes) {
                 return;
             }
         }
-        match done.await {
-            Ok(Ok(invocation)) if invocation.function_error().is_none() => {
+        match started.outcome().await {
+            Ok(invocation) if invocation.function_error().is_none() => {
                 let payload = invocation.result.unwrap_or_default();
                 send(Bytes::from(payload));
             }
