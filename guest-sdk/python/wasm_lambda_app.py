@@ -3,9 +3,11 @@ Python handler module.
 
 componentize-py runs this module's top-level code at build time and
 snapshots the interpreter. The user's code is *not* run then: it is compiled
-and kept in memory, and runs at the first invocation of each instance, the way
-Lambda runs a module's top-level code in the init phase: with the
-invocation's real environment (`os.environ`), not the build machine's.
+and kept in memory, and runs in the init phase, with the function's real
+environment (`os.environ`), not the build machine's: once when the host
+loads the function (`init`, after which the host snapshots the instance), or
+at the first invocation of each instance when the host could not keep that
+snapshot.
 """
 
 import sys
@@ -35,6 +37,12 @@ _bundle = runtime.Bundle.from_build()
 
 
 class WitWorld(wit_world.WitWorld):
+    def init(self) -> str:
+        try:
+            return _bundle.init_phase()
+        except runtime.Failure as failure:
+            raise Err(f"{failure.error_type}: {failure.error_message}") from None
+
     def handle(self, event: str, context: wit_world.Context) -> str:
         outcome = runtime.invoke(_bundle, event, context)
         if isinstance(outcome, runtime.Failure):

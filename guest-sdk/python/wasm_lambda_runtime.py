@@ -10,6 +10,7 @@ import decimal
 import importlib
 import importlib.abc
 import importlib.util
+import io
 import json
 import linecache
 import logging
@@ -494,6 +495,7 @@ class Bundle:
         if stdlib_copy:
             _copy_stdlib(stdlib_copy)
         sys.meta_path.insert(0, _BundleFinder(sources))
+        _Output.install()
         _setup_logging()
         return cls(module_name, function_name)
 
@@ -521,9 +523,81 @@ class Bundle:
         self.function = function
         return function
 
+    def init_phase(self):
+        """Runs the init phase ahead of the first call, when the host loads
+        the function (the `init` export): imports the handler's module with
+        stdout and stderr kept in memory, since the host snapshots the
+        instance afterwards and a snapshot cannot keep a stream open.
+        Returns what the init phase printed; raises Failure."""
+        printed = io.StringIO()
+        _Output.capture_into(printed)
+        try:
+            self.load_handler()
+        finally:
+            _Output.capture_into(None)
+        return printed.getvalue()
+
+
+class _Output:
+    """`sys.stdout` and `sys.stderr` from the build on: the interpreter's
+    streams, except while the load-time init phase runs, when what is
+    written is kept in memory. Code that keeps a reference to `sys.stdout`
+    at module level (a logging handler, Powertools' Logger) holds this
+    object, so it writes to the real stream again once the init phase ends.
+    Everything else is the real stream's."""
+
+    _capture = None
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    @classmethod
+    def install(cls):
+        if not isinstance(sys.stdout, cls):
+            sys.stdout = cls(sys.stdout)
+            sys.stderr = cls(sys.stderr)
+
+    @classmethod
+    def capture_into(cls, buffer):
+        cls._capture = buffer
+
+    def write(self, text):
+        if _Output._capture is not None:
+            return _Output._capture.write(text)
+        return self._stream.write(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        if _Output._capture is None:
+            self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
 
 # ---------------------------------------------------------------------------
 # Invocation
+
+# True until the first call of this sandbox; a snapshot taken after the
+# init phase keeps it True, so every sandbox made from it sees it.
+_fresh = True
+
+
+def _start_sandbox():
+    """What differs between sandboxes started from one snapshot: the
+    environment (the log stream, the trace id) and the random seed."""
+    environment = dict(host_runtime.environment())
+    for name in [name for name in os.environ if name not in environment]:
+        del os.environ[name]
+    for name, value in environment.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
 
 
 class Failure(Exception):
@@ -577,8 +651,11 @@ def _log_error(failure):
 
 def invoke(bundle, event_text, context):
     """Runs the handler once; returns the payload text or a Failure."""
-    global _request_id
+    global _request_id, _fresh
     _request_id = context.aws_request_id
+    if _fresh:
+        _fresh = False
+        _start_sandbox()
     try:
         function = bundle.load_handler()
         event = json.loads(event_text)

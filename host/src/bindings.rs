@@ -17,6 +17,11 @@ pub const RUNTIME_INTERFACE: &str = "wasm-lambda:handler/runtime@0.2.0";
 /// Response streaming, new in 0.2.0.
 pub const RESPONSE_STREAM_INTERFACE: &str = "wasm-lambda:handler/response-stream@0.2.0";
 
+/// The optional export of the `handler-with-init` world that runs a
+/// component's init phase (`snapshot.rs`):
+/// `init: func() -> result<string, string>`, its output or its error.
+pub(crate) const INIT_EXPORT: &str = "init";
+
 /// The runtime interface of components built against 0.1.0, which the
 /// host still links (the same functions as 0.2.0's).
 pub const RUNTIME_INTERFACE_0_1: &str = "wasm-lambda:handler/runtime@0.1.0";

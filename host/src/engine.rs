@@ -1,5 +1,6 @@
 //! The one wasmtime `Engine` of a process, with every setting in one place.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -61,8 +62,13 @@ pub enum Allocator {
 /// (its memory size) is enforced by the store's limiter, not by the pool.
 const MAX_MEMORY_BYTES: usize = 4 << 30;
 
-fn base_config() -> Config {
+fn base_config(function_cache: Option<&Path>) -> Config {
     let mut config = Config::new();
+    if let Some(cache) = function_cache.and_then(crate::cache::FunctionCache::new) {
+        config
+            .enable_incremental_compilation(Arc::new(cache))
+            .expect("the compiler is enabled");
+    }
     config.wasm_component_model(true);
     // Deadlines: each store gets an epoch deadline and a callback that checks
     // the wall clock, so a looping guest ends with `Sandbox.Timedout`.
@@ -133,9 +139,16 @@ fn pooling_config(settings: &EngineConfig) -> PoolingAllocationConfig {
 }
 
 /// Builds the engine: pooling when asked for and possible, on-demand otherwise.
-pub(crate) fn new_engine(settings: &EngineConfig) -> Result<(Engine, Allocator)> {
+///
+/// With a cache folder, Cranelift keeps each compiled function there, so a
+/// component that shares code with one compiled before (a load-time
+/// snapshot) compiles fast.
+pub(crate) fn new_engine(
+    settings: &EngineConfig,
+    function_cache: Option<&Path>,
+) -> Result<(Engine, Allocator)> {
     if settings.pooling {
-        let mut config = base_config();
+        let mut config = base_config(function_cache);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
             settings,
         )));
@@ -151,7 +164,7 @@ pub(crate) fn new_engine(settings: &EngineConfig) -> Result<(Engine, Allocator)>
             }
         }
     }
-    let engine = Engine::new(&base_config())
+    let engine = Engine::new(&base_config(function_cache))
         .map_err(anyhow::Error::from)
         .context("failed to create the wasmtime engine")?;
     Ok((engine, Allocator::OnDemand))
@@ -188,8 +201,8 @@ pub(crate) struct SharedEngine {
 }
 
 impl SharedEngine {
-    pub(crate) fn new(settings: &EngineConfig) -> Result<Self> {
-        let (engine, allocator) = new_engine(settings)?;
+    pub(crate) fn new(settings: &EngineConfig, function_cache: Option<&Path>) -> Result<Self> {
+        let (engine, allocator) = new_engine(settings, function_cache)?;
         start_epoch_ticker(&engine);
         Ok(SharedEngine {
             engine,

@@ -48,7 +48,29 @@ pub(crate) struct FunctionInner {
     /// Load time not yet reported: the first cold start pays it in its
     /// `Init Duration`, as Lambda's first invocation pays the runtime's init.
     pub(crate) unreported_load: Mutex<Option<Duration>>,
+    /// What the load-time init phase printed, not yet logged: the first cold
+    /// start's log shows it before its `START` line, as Lambda's does.
+    pub(crate) unreported_init_output: Mutex<Option<String>>,
     pub(crate) warm: Mutex<Option<Sandbox>>,
+}
+
+impl FunctionInner {
+    /// What a fresh sandbox of this function is made of.
+    pub(crate) fn recipe(&self) -> Recipe<'_> {
+        let inner = self;
+        Recipe {
+            engine: inner.host.engine(),
+            scratch: inner.host.scratch(),
+            tls: inner.host.tls(),
+            pre: &inner.pre,
+            grants: &inner.grants,
+            files: inner.files.as_ref(),
+            mounts: &inner.config.mounts,
+            memory_bytes: inner.config.memory_mb as usize * (1 << 20),
+            ephemeral_storage_bytes: u64::from(inner.config.ephemeral_storage_mb) << 20,
+            max_outbound_connections: inner.config.max_outbound_connections,
+        }
+    }
 }
 
 impl Function {
@@ -75,19 +97,7 @@ impl Function {
 
     /// What a fresh sandbox of this function is made of.
     pub(crate) fn recipe(&self) -> Recipe<'_> {
-        let inner = &self.inner;
-        Recipe {
-            engine: inner.host.engine(),
-            scratch: inner.host.scratch(),
-            tls: inner.host.tls(),
-            pre: &inner.pre,
-            grants: &inner.grants,
-            files: inner.files.as_ref(),
-            mounts: &inner.config.mounts,
-            memory_bytes: inner.config.memory_mb as usize * (1 << 20),
-            ephemeral_storage_bytes: u64::from(inner.config.ephemeral_storage_mb) << 20,
-            max_outbound_connections: inner.config.max_outbound_connections,
-        }
+        self.inner.recipe()
     }
 
     /// The warm sandbox, when the function reuses instances and one is idle.
@@ -113,6 +123,16 @@ impl Function {
         if warm.is_none() {
             *warm = Some(sandbox);
         }
+    }
+
+    /// What the load-time init phase printed, for the first cold start's
+    /// log; `None` after that.
+    pub(crate) fn take_unreported_init_output(&self) -> Option<String> {
+        self.inner
+            .unreported_init_output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// The load time the first cold start reports in its `Init Duration`;

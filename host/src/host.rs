@@ -90,7 +90,7 @@ impl Host {
     /// and the `wasm-lambda:handler/runtime` interface, and starts the epoch
     /// ticker that enforces timeouts.
     pub fn new(config: HostConfig) -> Result<Host> {
-        let engine = SharedEngine::new(&config.engine)?;
+        let engine = SharedEngine::new(&config.engine, config.cache_dir.as_deref())?;
         let mut linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)

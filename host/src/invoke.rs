@@ -198,6 +198,11 @@ impl Function {
             None => LogPipe::new(sink),
         };
         let platform_lines = self.inner.host.platform_lines();
+        // The load-time init phase's output comes first, once, as Lambda
+        // logs the init phase before the first `START`.
+        if cold && let Some(output) = self.take_unreported_init_output() {
+            log.write(output.as_bytes());
+        }
         log.write_platform(
             logs::start_line(&request_id, &config.version).as_bytes(),
             platform_lines,

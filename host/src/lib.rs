@@ -66,6 +66,7 @@ pub mod samples;
 mod sandbox;
 mod scratch;
 pub mod server;
+mod snapshot;
 mod state;
 mod storage;
 mod stream;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre};
@@ -54,30 +54,81 @@ impl Host {
             }
         })?;
         let pre = self.link(&path, &component)?;
-        let duration = started.elapsed();
         let log_stream_name = environment::new_log_stream_name(&config.version);
+        let mut inner = FunctionInner {
+            host: self.clone(),
+            arn: config.arn(),
+            log_group_name: config.log_group_name(),
+            environment: Arc::new(environment::variables(
+                &config,
+                &log_stream_name,
+                runtime.as_deref(),
+                None,
+            )),
+            log_stream_name,
+            grants: Arc::new(config.allowed_outbound_hosts.clone()),
+            config,
+            pre,
+            runtime,
+            files,
+            load: LoadInfo {
+                source,
+                duration: Duration::ZERO,
+            },
+            unreported_load: Mutex::new(None),
+            unreported_init_output: Mutex::new(None),
+            warm: Mutex::new(None),
+        };
+        if crate::snapshot::has_init(engine, &component) {
+            self.initialise(&mut inner, &bytes)?;
+        }
+        let duration = started.elapsed();
+        inner.load.duration = duration;
+        inner.unreported_load = Mutex::new(Some(duration));
         Ok(Function {
-            inner: Arc::new(FunctionInner {
-                host: self.clone(),
-                arn: config.arn(),
-                log_group_name: config.log_group_name(),
-                environment: Arc::new(environment::variables(
-                    &config,
-                    &log_stream_name,
-                    runtime.as_deref(),
-                    None,
-                )),
-                log_stream_name,
-                grants: Arc::new(config.allowed_outbound_hosts.clone()),
-                config,
-                pre,
-                runtime,
-                files,
-                load: LoadInfo { source, duration },
-                unreported_load: Mutex::new(Some(duration)),
-                warm: Mutex::new(None),
-            }),
+            inner: Arc::new(inner),
         })
+    }
+
+    /// Runs the function's init phase at load and swaps its component for
+    /// the snapshot (`snapshot.rs`); keeps the component as it is, with a
+    /// log line, when there is no snapshot to take.
+    fn initialise(&self, inner: &mut FunctionInner, bytes: &[u8]) -> Result<(), LoadError> {
+        let path = inner.config.component.clone();
+        let engine = &self.shared.engine.engine;
+        let compile = |bytes: &[u8]| {
+            self.shared
+                .cache
+                .load(engine, bytes)
+                .map(|(component, _)| component)
+                .map_err(|error| LoadError::Compile {
+                    path: path.clone(),
+                    reason: format!("{error:#}"),
+                })
+        };
+        let made = crate::snapshot::initialise(
+            bytes,
+            &inner.environment,
+            self.shared.cache.dir(),
+            &inner.recipe(),
+            |instrumented| Ok(self.link(&path, &compile(instrumented)?)?),
+        );
+        match made {
+            Ok(snapshot) => {
+                inner.pre = self.link(&path, &compile(&snapshot.bytes)?)?;
+                inner.unreported_init_output = Mutex::new(Some(snapshot.output));
+                tracing::debug!(
+                    "{}: init phase snapshotted{}",
+                    path.display(),
+                    if snapshot.cached { " (cached)" } else { "" }
+                );
+            }
+            Err(reason) => tracing::info!(
+                "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
+                path.display()
+            ),
+        }
+        Ok(())
     }
 
     fn link(&self, path: &Path, component: &Component) -> Result<HandlerPre<State>, LoadError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Instance, ResourceTable};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -33,6 +33,7 @@ pub(crate) enum CallEnd {
 
 /// What a fresh sandbox is made of: the host's engine and pools, and the
 /// function's pre-linked component and settings.
+#[derive(Clone)]
 pub(crate) struct Recipe<'a> {
     pub(crate) engine: &'a SharedEngine,
     pub(crate) scratch: &'a ScratchPool,
@@ -65,6 +66,8 @@ pub(crate) struct CallFacts {
 /// One instance of a function's component and its store.
 pub(crate) struct Sandbox {
     store: Store<State>,
+    /// Kept for the init phase's snapshot (`snapshot.rs`).
+    instance: Instance,
     handler: Handler,
     log: LogPipe,
     /// Holds the instance's slot in the pool, idle or not.
@@ -161,16 +164,20 @@ impl Sandbox {
             }
         });
 
-        let instantiated =
-            tokio::time::timeout_at(deadline.into(), recipe.pre.instantiate_async(&mut store))
-                .await;
-        let handler = match instantiated {
+        let instantiated = tokio::time::timeout_at(
+            deadline.into(),
+            recipe.pre.instance_pre().instantiate_async(&mut store),
+        )
+        .await;
+        let instance = match instantiated {
             Err(_elapsed) => return Err(CallEnd::TimedOut),
             Ok(Err(error)) => return Err(CallEnd::Trapped(error)),
-            Ok(Ok(handler)) => handler,
+            Ok(Ok(instance)) => instance,
         };
+        let handler = Handler::new(&mut store, &instance).map_err(CallEnd::Trapped)?;
         Ok(Sandbox {
             store,
+            instance,
             handler,
             log: log.clone(),
             _slot: slot,
@@ -206,6 +213,34 @@ impl Sandbox {
             Ok(Err(trap)) => CallEnd::Trapped(trap),
             Err(_elapsed) => CallEnd::TimedOut,
         }
+    }
+
+    /// Runs the component's init phase (`snapshot.rs`): its output, or the
+    /// error it reports.
+    pub(crate) async fn call_init(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Result<String, String>, CallEnd> {
+        let init = self
+            .instance
+            .get_typed_func::<(), (Result<String, String>,)>(&mut self.store, bindings::INIT_EXPORT)
+            .map_err(CallEnd::Trapped)?;
+        match tokio::time::timeout_at(deadline.into(), init.call_async(&mut self.store, ())).await {
+            Ok(Ok((returned,))) => Ok(returned),
+            Ok(Err(trap)) => Err(CallEnd::Trapped(trap)),
+            Err(_elapsed) => Err(CallEnd::TimedOut),
+        }
+    }
+
+    /// The guest holds no handle to a host resource (stream, file, socket,
+    /// HTTP request): its state can be copied into another instance.
+    pub(crate) fn holds_no_resources(&self) -> bool {
+        self.store.data().table.is_empty()
+    }
+
+    /// The store and the instance, for the snapshot.
+    pub(crate) fn parts(&mut self) -> (&mut Store<State>, Instance) {
+        (&mut self.store, self.instance)
     }
 
     /// What the last call left behind; closes a streaming caller's channel.

@@ -100,6 +100,7 @@ pub struct PythonGuests {
     pub error: PathBuf,
     pub probe: PathBuf,
     pub import_error: PathBuf,
+    pub open_file: PathBuf,
     pub custom_handler: PathBuf,
 }
 
@@ -121,6 +122,7 @@ pub fn python_guests() -> &'static PythonGuests {
             error: build_guest(examples.join("error"))?,
             probe: build_guest(test_guests.join("probe"))?,
             import_error: build_guest(test_guests.join("import_error"))?,
+            open_file: build_guest(test_guests.join("open_file"))?,
             custom_handler: build_guest_with(
                 test_guests.join("custom_handler"),
                 Some("src/app.handle"),

@@ -271,6 +271,7 @@ fn an_artifact_of_another_component_is_never_run() {
         let entries: Vec<PathBuf> = std::fs::read_dir(cache)
             .unwrap()
             .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_file())
             .collect();
         assert_eq!(entries.len(), 1, "{entries:?}");
         entries.into_iter().next().unwrap()

@@ -422,3 +422,67 @@ fn invoke_and_serve_pass_the_tenant_id() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.body.contains("from-header"), "{}", answer.body);
 }
+
+#[tokio::test]
+async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
+    let configure = |setting: &str| {
+        let setting = setting.to_string();
+        move |config: &mut wasm_lambda::FunctionConfig| {
+            config
+                .environment
+                .insert("PROBE_SETTING".to_string(), setting);
+        }
+    };
+    let function = load("probe-init", &python_guests().probe, configure("first"));
+    let first = crate::common::invoke(&function, r#"{"action":"init"}"#).await;
+    let second = crate::common::invoke(&function, r#"{"action":"init"}"#).await;
+    let (a, b) = (json(first.payload()), json(second.payload()));
+    // Module-level code saw the function's environment.
+    assert_eq!(a["module_setting"], "first", "{}", first.log);
+    // Both fresh sandboxes start from the one init phase run at load...
+    assert_eq!(a["init_id"], b["init_id"]);
+    // ...whose output is logged once, before the first START.
+    let init_line = format!("probe init {}\n", a["init_id"].as_str().unwrap());
+    assert_in_order(&first.log, &[&init_line, "START RequestId: "]);
+    assert!(!second.log.contains("probe init"), "{}", second.log);
+    // What must differ per sandbox does.
+    assert_ne!(a["random"], b["random"]);
+    assert_eq!(a["stream"], function.log_stream_name());
+
+    // Another environment is another init phase.
+    let other = load("probe-init", &python_guests().probe, configure("second"));
+    let c = json(
+        crate::common::invoke(&other, r#"{"action":"init"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(c["module_setting"], "second");
+    assert_ne!(c["init_id"], a["init_id"]);
+
+    // Loading the first configuration again takes its snapshot from the
+    // cache: the same init phase, the new load's log stream.
+    let again = load("probe-init", &python_guests().probe, configure("first"));
+    let d = json(
+        crate::common::invoke(&again, r#"{"action":"init"}"#)
+            .await
+            .payload(),
+    );
+    assert_eq!(d["init_id"], a["init_id"]);
+    assert_eq!(d["stream"], again.log_stream_name());
+    assert_ne!(again.log_stream_name(), function.log_stream_name());
+}
+
+#[tokio::test]
+async fn an_init_phase_that_keeps_a_file_open_runs_in_every_sandbox() {
+    let function = load("open-file", &python_guests().open_file, |_| {});
+    for n in 0..2 {
+        let invocation = crate::common::invoke(&function, &format!(r#"{{"n": {n}}}"#)).await;
+        // Each sandbox has its own /tmp and ran the init phase itself.
+        assert_eq!(
+            json(invocation.payload()),
+            serde_json::json!(["init in open-file", format!("call {n}")]),
+            "{}",
+            invocation.log
+        );
+    }
+}

@@ -5,13 +5,20 @@ import decimal
 import json
 import logging
 import os
+import random
 import time
+import uuid
 
 import helper
 import six
 
 # Read at module level: must be the invocation's environment, not the build's.
 MODULE_REGION = os.environ.get("AWS_REGION")
+MODULE_SETTING = os.environ.get("PROBE_SETTING")
+# Made once per init phase: with the load-time snapshot, every sandbox of a
+# loaded function shares it.
+INIT_ID = str(uuid.uuid4())
+print(f"probe init {INIT_ID}")
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,13 @@ def lambda_handler(event, context):
         logging.debug("debug line")
         logger.warning("warning line")
         return "logged"
+    if action == "init":
+        return {
+            "init_id": INIT_ID,
+            "module_setting": MODULE_SETTING,
+            "random": random.random(),
+            "stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"),
+        }
     if action == "none":
         return None
     if action == "marshal":

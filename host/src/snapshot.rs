@@ -1,0 +1,308 @@
+//! Load-time initialisation: Lambda SnapStart's model applied to every fresh
+//! sandbox.
+//!
+//! A component that exports `init` (the contract's `handler-with-init`
+//! world; the Python SDK does) has an init phase: importing the handler
+//! module and running its top-level code. Run per sandbox, that phase is
+//! most of a cold start. So when a function is loaded, the host runs it
+//! once, in a sandbox with the function's environment, and snapshots the
+//! instance's memories and globals into a new component (wasmtime-wizer's
+//! component support). Every invocation still gets a never-used sandbox; it
+//! is instantiated from the snapshot and starts where the init phase ended.
+//!
+//! A snapshot only holds linear memory and globals, not the host-side
+//! resources (streams, files, sockets) the guest held handles to: a guest
+//! that still holds one after `init` would find the handle dangling in the
+//! next sandbox. The host therefore keeps the snapshot only when the init
+//! phase succeeded and left its resource table empty (the SDK keeps output
+//! off WASI while it runs, and returns it instead); otherwise the function
+//! runs as before, its init phase at the first call of each sandbox.
+//!
+//! Snapshots are cached next to the artifacts, keyed by the component's
+//! bytes, the environment the init phase saw (minus the log stream name,
+//! which is new at every load) and this host's version.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Instance, Lift, WasmList};
+use wasmtime::{Engine, Store};
+use wasmtime_wizer::{ComponentInstanceState, Wizer};
+
+use crate::bindings::{HandlerPre, INIT_EXPORT};
+use crate::logs::LogPipe;
+use crate::sandbox::{CallEnd, Recipe, Sandbox};
+use crate::state::State;
+
+/// Lambda's limit on a function's init phase.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The variable left out of the snapshot's key (it differs at every load).
+const PER_LOAD_VARIABLE: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+
+/// A function's component after its init phase.
+pub(crate) struct Snapshot {
+    /// The initialised component, as WebAssembly.
+    pub(crate) bytes: Vec<u8>,
+    /// What the init phase printed.
+    pub(crate) output: String,
+    /// Taken from the cache rather than made now.
+    pub(crate) cached: bool,
+}
+
+/// Whether `component` has an init phase the host can run.
+pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
+    component
+        .component_type()
+        .exports(engine)
+        .any(|(name, item)| {
+            name == INIT_EXPORT && matches!(item.ty, ComponentItem::ComponentFunc(_))
+        })
+}
+
+/// The cache key of the snapshot of `component` in `environment`.
+fn key(component: &[u8], environment: &[(String, String)]) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"wasm-lambda snapshot v1 ");
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(blake3::hash(component).as_bytes());
+    for (name, value) in environment {
+        if name != PER_LOAD_VARIABLE {
+            for part in [name, value] {
+                hasher.update(&(part.len() as u64).to_le_bytes());
+                hasher.update(part.as_bytes());
+            }
+        }
+    }
+    hasher.finalize()
+}
+
+/// The cache's entry for a snapshot with this key: the component, then
+/// what its init phase printed.
+fn entry_path(dir: &Path, key: &blake3::Hash) -> PathBuf {
+    dir.join("snapshots")
+        .join(format!("{}.snapshot", key.to_hex()))
+}
+
+fn encode(bytes: &[u8], output: &str) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(8 + bytes.len() + output.len());
+    entry.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    entry.extend_from_slice(bytes);
+    entry.extend_from_slice(output.as_bytes());
+    entry
+}
+
+fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, String)> {
+    let length = usize::try_from(u64::from_le_bytes(entry.get(..8)?.try_into().ok()?)).ok()?;
+    let output = String::from_utf8(entry.get(8 + length..)?.to_vec()).ok()?;
+    entry.truncate(8 + length);
+    entry.drain(..8);
+    Some((entry, output))
+}
+
+/// Runs the init phase of `component` once and snapshots it, or takes the
+/// snapshot from `cache_dir`. `Err` says why there is no snapshot: the init
+/// phase failed or left resources open, or the snapshot could not be made.
+///
+/// `instrumented` links the instrumented component for `recipe`; the
+/// recipe's own `pre` is replaced by it.
+pub(crate) fn initialise(
+    component: &[u8],
+    environment: &Arc<Vec<(String, String)>>,
+    cache_dir: Option<&Path>,
+    recipe: &Recipe<'_>,
+    instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
+) -> Result<Snapshot, String> {
+    let key = key(component, environment);
+    // Kept and verified as the artifacts are: this user's files only,
+    // checksummed, written whole.
+    if let Some(dir) = cache_dir
+        && let Some((bytes, output)) =
+            crate::cache::read_entry(&entry_path(dir, &key), &key).and_then(decode)
+    {
+        return Ok(Snapshot {
+            bytes,
+            output,
+            cached: true,
+        });
+    }
+    let wizer = Wizer::new();
+    let (context, instrumented_bytes) = wizer
+        .instrument_component(component)
+        .map_err(|error| format!("cannot instrument the component: {error:#}"))?;
+    let pre = instrumented(&instrumented_bytes).map_err(|error| format!("{error:#}"))?;
+    let recipe = Recipe {
+        pre: &pre,
+        ..recipe.clone()
+    };
+    // The init phase runs on a thread of its own with its own Tokio runtime:
+    // loading is synchronous and may be called from inside a runtime.
+    let (bytes, output) = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|error| format!("cannot start the init phase: {error}"))?;
+                runtime.block_on(run(&wizer, &context, &recipe, environment.clone()))
+            })
+            .join()
+            .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
+    })?;
+    if let Some(dir) = cache_dir
+        && let Err(error) =
+            crate::cache::write_entry(&entry_path(dir, &key), &key, &encode(&bytes, &output), true)
+    {
+        tracing::warn!("cannot cache the snapshot in {}: {error:#}", dir.display());
+    }
+    Ok(Snapshot {
+        bytes,
+        output,
+        cached: false,
+    })
+}
+
+async fn run(
+    wizer: &Wizer,
+    context: &wasmtime_wizer::ComponentContext<'_>,
+    recipe: &Recipe<'_>,
+    environment: Arc<Vec<(String, String)>>,
+) -> Result<(Vec<u8>, String), String> {
+    let deadline = Instant::now() + INIT_TIMEOUT;
+    let log = LogPipe::new(None);
+    let mut sandbox = Sandbox::create(recipe, environment, &log, deadline)
+        .await
+        .map_err(|end| describe(end, "instantiating the component"))?;
+    sandbox.prepare(deadline, None);
+    let printed = match sandbox.call_init(deadline).await {
+        Ok(Ok(printed)) => printed,
+        Ok(Err(error)) => return Err(format!("the init phase failed ({error})")),
+        Err(end) => return Err(describe(end, "the init phase")),
+    };
+    if !sandbox.holds_no_resources() {
+        return Err("the init phase left files, streams or sockets open".to_string());
+    }
+    let (store, instance) = sandbox.parts();
+    let bytes = wizer
+        .snapshot_component(context, &mut Probe { store, instance })
+        .await
+        .map_err(|error| format!("cannot snapshot the component: {error:#}"))?;
+    Ok((bytes, log.take() + &printed))
+}
+
+fn describe(end: CallEnd, phase: &str) -> String {
+    match end {
+        CallEnd::TimedOut => format!("{phase} took longer than {INIT_TIMEOUT:?}"),
+        CallEnd::Trapped(error) => format!("{phase} trapped: {error:#}"),
+        CallEnd::Returned(_) => format!("{phase} returned early"),
+    }
+}
+
+/// Reads the instance's state through the accessors wizer's instrumentation
+/// exported.
+struct Probe<'a> {
+    store: &'a mut Store<State>,
+    instance: Instance,
+}
+
+impl Probe<'_> {
+    async fn call<R: Lift + 'static, T>(
+        &mut self,
+        interface: &str,
+        func: &str,
+        read: impl FnOnce(&mut Store<State>, R) -> T,
+    ) -> T {
+        // The accessors exist and have these types by construction of the
+        // instrumented component; a failure here is a wizer bug, reported as
+        // a panic that `initialise` turns into "no snapshot".
+        let (_, outer) = self
+            .instance
+            .get_export(&mut *self.store, None, interface)
+            .expect("wizer's accessor interface");
+        let (_, inner) = self
+            .instance
+            .get_export(&mut *self.store, Some(&outer), func)
+            .expect("wizer's accessor");
+        let func = self
+            .instance
+            .get_typed_func::<(), (R,)>(&mut *self.store, inner)
+            .expect("wizer's accessor type");
+        let value = func
+            .call_async(&mut *self.store, ())
+            .await
+            .expect("wizer's accessor call")
+            .0;
+        read(&mut *self.store, value)
+    }
+}
+
+impl ComponentInstanceState for Probe<'_> {
+    async fn call_func_ret_list_u8(
+        &mut self,
+        interface: &str,
+        func: &str,
+        contents: impl FnOnce(&[u8]) + Send,
+    ) {
+        self.call(interface, func, |store, list: WasmList<u8>| {
+            contents(list.as_le_slice(&store));
+        })
+        .await
+    }
+
+    async fn call_func_ret_s32(&mut self, interface: &str, func: &str) -> i32 {
+        self.call(interface, func, |_, value| value).await
+    }
+
+    async fn call_func_ret_s64(&mut self, interface: &str, func: &str) -> i64 {
+        self.call(interface, func, |_, value| value).await
+    }
+
+    async fn call_func_ret_f32(&mut self, interface: &str, func: &str) -> u32 {
+        self.call(interface, func, |_, value: f32| value.to_bits())
+            .await
+    }
+
+    async fn call_func_ret_f64(&mut self, interface: &str, func: &str) -> u64 {
+        self.call(interface, func, |_, value: f64| value.to_bits())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment(stream: &str, table: &str) -> Vec<(String, String)> {
+        vec![
+            (PER_LOAD_VARIABLE.to_string(), stream.to_string()),
+            ("TABLE".to_string(), table.to_string()),
+        ]
+    }
+
+    #[test]
+    fn the_key_ignores_the_log_stream_and_nothing_else() {
+        let component = b"component";
+        let base = key(component, &environment("a", "orders"));
+        assert_eq!(base, key(component, &environment("b", "orders")));
+        assert_ne!(base, key(component, &environment("a", "users")));
+        assert_ne!(base, key(b"other", &environment("a", "orders")));
+        // Lengths are part of the key: moving a character across the
+        // name/value boundary changes it.
+        let shifted = vec![("TABLEo".to_string(), "rders".to_string())];
+        let unshifted = vec![("TABLE".to_string(), "orders".to_string())];
+        assert_ne!(key(component, &shifted), key(component, &unshifted));
+    }
+
+    #[test]
+    fn an_entry_decodes_to_what_was_encoded_and_garbage_to_nothing() {
+        let entry = encode(b"\0asm", "printed\n");
+        assert_eq!(
+            decode(entry),
+            Some((b"\0asm".to_vec(), "printed\n".to_string()))
+        );
+        assert_eq!(decode(vec![1, 2, 3]), None);
+        assert_eq!(decode(u64::MAX.to_le_bytes().to_vec()), None);
+    }
+}
