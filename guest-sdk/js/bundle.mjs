@@ -1,12 +1,12 @@
-// Bundles a handler module that Node.js would load as CommonJS, or that
-// imports npm packages, into one ES module, with esbuild; called by
-// `wasm-lambda build` before componentize-js:
+// Bundles a handler module (CommonJS or ES module, with its npm packages)
+// into one ES module whose `load()` evaluates it on demand, with esbuild;
+// called by `wasm-lambda build` before componentize-js:
 //
 //   node bundle.mjs <handler-file> <out.mjs> <code-root> [<node_modules folder> ...]
 //
-// An ES module keeps its named exports; a CommonJS module's output has one
-// default export, its `module.exports`, so `exports.handler = ...` and
-// `module.exports = { handler }` both work.
+// `load()` resolves to the module's namespace: an ES module's named exports,
+// or for a CommonJS module a default export, its `module.exports`, so
+// `exports.handler = ...` and `module.exports = { handler }` both work.
 //
 // Node.js built-ins that handlers use come from the long-standing browser
 // ports of Node's modules (the ones bundlers have used for years), pinned
@@ -20,8 +20,8 @@
 // filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
 // fail the build.
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -146,7 +146,15 @@ if (!root) {
 }
 try {
   await build({
-    entryPoints: [entry],
+    // The bundle exports `load()`, which evaluates the handler's module when
+    // called (the init phase, at load or first call) rather than when the
+    // bundle is: esbuild inlines a dynamic import as a lazily run module.
+    stdin: {
+      contents: `export function load() { return import(${JSON.stringify(entry)}); }\n`,
+      resolveDir: root,
+      sourcefile: '__wasm_lambda_deferred.mjs',
+      loader: 'js',
+    },
     outfile,
     bundle: true,
     format: 'esm',
@@ -160,7 +168,7 @@ try {
     nodePaths,
     alias,
     inject: [
-      here('./node-globals.mjs'),
+      ...(process.env.WASM_LAMBDA_NODE_GLOBALS ? [here('./node-globals.mjs')] : []),
       ...(process.env.WASM_LAMBDA_INTL ? [here('./node-intl.mjs')] : []),
     ],
     plugins: [awsSdkForLambda, commonJsPaths],
@@ -172,7 +180,16 @@ try {
     absWorkingDir: root,
     target: 'es2022',
     logLevel: 'silent',
+    // Stack traces name the function's files and lines, not the bundle's
+    // (runtime.mjs maps them back with this map).
+    sourcemap: 'external',
+    sourcesContent: false,
   });
+  const map = JSON.parse(await readFile(`${outfile}.map`, 'utf8'));
+  await writeFile(
+    join(dirname(outfile), '__wasm_lambda_sourcemap.mjs'),
+    `export default ${JSON.stringify({ sources: map.sources, mappings: map.mappings })};\n`,
+  );
 } catch (failure) {
   for (const error of failure.errors ?? [failure]) {
     const where = error.location

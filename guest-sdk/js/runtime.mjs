@@ -10,16 +10,16 @@ import {
   setContentType as streamContentType,
   write as streamWrite,
 } from 'wasm-lambda:handler/response-stream@0.2.0';
+// The bundle's source map (bundle.mjs): where each line of the bundle came
+// from, for stack traces that name the function's own files.
+import sourceMap from './__wasm_lambda_sourcemap.mjs';
 
 // Where Lambda puts the function's code; stack traces name files under it.
 const TASK_ROOT = '/var/task';
 
 // ---------------------------------------------------------------------------
-// process.env: read from the host when first used at invocation time.
-//
-// componentize-js runs module top-level code at build time (a snapshot);
-// there the host is not reachable and `process.env` is empty. Read
-// environment variables inside the handler, not at module level.
+// process.env: read from the host when first used, in the init phase or at
+// invocation time (the build's own snapshot runs only the SDK's code).
 
 let cachedEnvironment = null;
 // `running` is set by the first invocation. Before it, code runs inside the
@@ -31,8 +31,14 @@ let cachedEnvironment = null;
 // 15 µs of every cold start).
 const sharedState = (globalThis.__wasmLambdaState = { running: false });
 
+// True while the init phase runs at load (`initPhase`): the host is there
+// (the environment is the function's), but the SDK's `fs` keeps to the
+// embedded files, since the host snapshots the instance afterwards and a
+// snapshot cannot keep a file open.
+let initialising = false;
+
 function currentEnvironment() {
-  if (!sharedState.running) return {};
+  if (!sharedState.running && !initialising) return {};
   if (cachedEnvironment === null) {
     cachedEnvironment = Object.fromEntries(environment());
   }
@@ -93,6 +99,8 @@ if (typeof globalThis.process === 'undefined') {
 
 let requestId = undefined;
 const write = console.log.bind(console);
+// What the init phase logs, kept for the host while it runs (`initPhase`).
+let initOutput = null;
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -146,7 +154,9 @@ for (const [method, level] of [
   ['trace', 'TRACE'],
 ]) {
   console[method] = (...args) => {
-    write(`${new Date().toISOString()}\t${requestId}\t${level}\t${format(args)}`);
+    const line = `${new Date().toISOString()}\t${requestId}\t${level}\t${format(args)}`;
+    if (initOutput !== null) initOutput.push(line);
+    else write(line);
   };
 }
 
@@ -187,6 +197,66 @@ function fileUrl(location, stagingRoot) {
   return /^[a-z]+:/.test(location) || location.startsWith('/') ? location : `file://${TASK_ROOT}/${location}`;
 }
 
+// Base64 VLQ digits of source maps.
+const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+// The decoded mappings, one array per bundle line of
+// `[column, source, line, column]` segments; decoded at the first error.
+let decodedMappings = null;
+
+function decodeMappings() {
+  if (decodedMappings !== null) return decodedMappings;
+  decodedMappings = [];
+  const state = [0, 0, 0, 0];
+  for (const line of String(sourceMap.mappings ?? '').split(';')) {
+    const segments = [];
+    state[0] = 0;
+    for (const segment of line.split(',')) {
+      if (!segment) continue;
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const char of segment) {
+        const digit = VLQ.indexOf(char);
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+        } else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      for (let index = 0; index < fields.length && index < 4; index += 1) {
+        state[index] += fields[index];
+      }
+      if (fields.length >= 4) segments.push([state[0], state[1], state[2], state[3]]);
+    }
+    decodedMappings.push(segments);
+  }
+  return decodedMappings;
+}
+
+// Where `line:column` (1-based) of the bundle came from, as
+// `file:///var/task/<file>:line:column`, when it is the function's own code
+// (not a package's, not the SDK's); otherwise null.
+function originalLocation(line, column) {
+  const segments = decodeMappings()[line - 1];
+  if (!segments || segments.length === 0) return null;
+  let found = segments[0];
+  for (const segment of segments) {
+    if (segment[0] <= column - 1) found = segment;
+  }
+  const source = sourceMap.sources?.[found[1]];
+  if (!source || source.startsWith('..') || source.includes('node_modules/') || source.includes('__wasm_lambda_')) {
+    return null;
+  }
+  return `file://${TASK_ROOT}/${source}:${found[2] + 1}:${found[3] + 1}`;
+}
+
+// A frame in the bundle, in the terms of the file it came from.
+const BUNDLE_FRAME = /__wasm_lambda_handler\.mjs:(\d+):(\d+)$/;
+
 // A SpiderMonkey stack trace (`fn@file:line:col` lines) in Node's
 // `    at fn (file:///var/task/file:line:col)` form, without the frames of
 // this runtime and of componentize-js's glue (whose build-time paths mean
@@ -194,6 +264,14 @@ function fileUrl(location, stagingRoot) {
 function nodeTrace(stack, stagingRoot) {
   const frames = [];
   for (const line of String(stack ?? '').split('\n')) {
+    const bundled = BUNDLE_FRAME.exec(line);
+    if (bundled) {
+      const at = line.lastIndexOf('@');
+      const location = originalLocation(Number(bundled[1]), Number(bundled[2]));
+      const fn = line.slice(0, at);
+      if (location) frames.push(fn ? `    at ${fn} (${location})` : `    at ${location}`);
+      continue;
+    }
     if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js')) continue;
     const at = line.lastIndexOf('@');
     if (at < 0) {
@@ -463,6 +541,67 @@ function callHandler(handler, event, context) {
 function marshal(value) {
   const text = JSON.stringify(value);
   return text === undefined ? 'null' : text;
+}
+
+// ---------------------------------------------------------------------------
+// The init phase: the handler's module (and everything it imports) is
+// evaluated here, not at build time, so its top-level code sees the
+// function's environment, as on Lambda.
+
+let handlerModule = undefined;
+
+function loadHandler(load, commonjs) {
+  return load().then((namespace) => {
+    // A CommonJS module's exports are the bundle's default export.
+    handlerModule = commonjs ? (namespace.default ?? {}) : namespace;
+  });
+}
+
+/**
+ * The component's `init` export: evaluates the handler's module once, when
+ * the host loads the function, with its log lines kept and returned rather
+ * than written (the host then snapshots the instance). Rejects with the
+ * error's text when the module throws; the host then leaves the init phase
+ * to each sandbox's first call.
+ */
+export function initPhase(load, commonjs) {
+  initialising = true;
+  initOutput = [];
+  const finish = () => {
+    initialising = false;
+    // Each sandbox reads its own environment (log stream, trace id).
+    cachedEnvironment = null;
+    const lines = initOutput;
+    initOutput = null;
+    return lines;
+  };
+  return loadHandler(load, commonjs).then(
+    () => finish().map((line) => `${line}\n`).join(''),
+    (error) => {
+      finish();
+      throw `${error?.name ?? 'Error'}: ${error?.message ?? error}`;
+    },
+  );
+}
+
+/**
+ * The component's `handle` export: runs the init phase first when the host
+ * did not (or could not keep it), then the handler.
+ */
+export function invokeHandler(load, commonjs, handlerName, stagingRoot, eventText, context) {
+  if (handlerModule !== undefined) {
+    return invoke(handlerModule, handlerName, stagingRoot, eventText, context);
+  }
+  sharedState.running = true;
+  requestId = context.awsRequestId;
+  return loadHandler(load, commonjs).then(
+    () => invoke(handlerModule, handlerName, stagingRoot, eventText, context),
+    (error) => {
+      const failed = toFailure(error, stagingRoot);
+      logFailure(failed);
+      return Promise.reject(failed);
+    },
+  );
 }
 
 /**

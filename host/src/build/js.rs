@@ -3,13 +3,12 @@
 //!
 //! Modules are what Node.js decides: `.mjs`, and `.js` in a package with
 //! `"type": "module"`, are ES modules; `.cjs`, and `.js` otherwise, are
-//! CommonJS. A CommonJS handler, or any handler of a project with a
-//! `node_modules` folder or that uses Node.js built-ins (`Buffer`, `crypto`,
-//! `zlib`, ...), is first bundled into one ES module by esbuild
+//! CommonJS. Every handler is bundled into one ES module by esbuild
 //! (`guest-sdk/js/bundle.mjs`), which resolves `require` of relative files,
-//! JSON files and packages and brings ports of the built-ins. Any other ES
-//! module handler is given to componentize-js as it is, so its stack traces
-//! name its own files.
+//! JSON files and packages, brings ports of the Node.js built-ins
+//! (`Buffer`, `crypto`, `zlib`, ...) and keeps the handler's module from
+//! running until the init phase: `init` (run once by the host at load,
+//! which then snapshots the instance) or the first call.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,11 +59,6 @@ const FS_WIT: &[(&str, &str)] = &[
 /// What a bundle that uses the SDK's `fs` imports.
 const FS_IMPORT: &str = "wasi:filesystem/preopens@";
 
-/// Folders of the project that are not the function's code or files: the
-/// build's output, packages (bundled from where they are) and version
-/// control. Neither copied for bundling nor packed.
-const SKIPPED_DIRS: &[&str] = &["build", "node_modules", ".git"];
-
 /// The Node.js built-in modules `guest-sdk/js/bundle.mjs` provides.
 const PORTED_BUILTINS: &[&str] = &[
     "buffer",
@@ -87,6 +81,11 @@ const PORTED_BUILTINS: &[&str] = &[
     "fs",
     "fs/promises",
 ];
+
+/// Folders of the project that are not the function's code or files: the
+/// build's output, packages (bundled from where they are) and version
+/// control. Neither copied for bundling nor packed.
+const SKIPPED_DIRS: &[&str] = &["build", "node_modules", ".git"];
 
 /// The text of every file of the function's code (files that are not
 /// UTF-8 have none), read once for the checks below.
@@ -340,64 +339,64 @@ fn build(
             layer_paths.push(std::path::absolute(path)?);
         }
     }
-    let mut uses_fs = false;
-    let import = if commonjs
+    // Every handler is bundled, so that its module (and what it imports)
+    // is evaluated by the init phase rather than at build time: its
+    // top-level code then sees the function's environment.
+    progress("bundling the handler with esbuild");
+    let bundled = code.join("__wasm_lambda_handler.mjs");
+    let entry_file = code.join(&relative);
+    // The handler, the bundle, the code, then where packages are looked
+    // for, in order: the project's, the layers', the AWS SDK.
+    let mut args: Vec<&Path> = vec![&entry_file, &bundled, &code, &node_modules];
+    args.extend(layer_paths.iter().map(PathBuf::as_path));
+    args.push(&aws_sdk);
+    let files_table = staging.path().join("__wasm_lambda_files.mjs");
+    std::fs::write(&files_table, embedded_files(dir)?)?;
+    let files_table = files_table.to_string_lossy().into_owned();
+    let mut envs = vec![("WASM_LAMBDA_FILES", files_table.as_str())];
+    // Node's globals (`Buffer`) go into code that may use them: the
+    // function's when it names them, and packages'. A plain ES module
+    // handler does without (the port is about 1,800 lines to evaluate).
+    if commonjs
         || node_modules.is_dir()
         || needs_builtins
         || needs_aws_sdk
         || needs_intl
         || !layer_paths.is_empty()
     {
-        progress("bundling the handler with esbuild");
-        let bundled = code.join("__wasm_lambda_handler.mjs");
-        let entry_file = code.join(&relative);
-        // The handler, the bundle, the code, then where packages are looked
-        // for, in order: the project's, the layers', the AWS SDK.
-        let mut args: Vec<&Path> = vec![&entry_file, &bundled, &code, &node_modules];
-        args.extend(layer_paths.iter().map(PathBuf::as_path));
-        args.push(&aws_sdk);
-        let files_table = staging.path().join("__wasm_lambda_files.mjs");
-        std::fs::write(&files_table, embedded_files(dir)?)?;
-        let files_table = files_table.to_string_lossy().into_owned();
-        let mut envs = vec![("WASM_LAMBDA_FILES", files_table.as_str())];
-        // The engine has no Intl: the polyfills go only into handlers that
-        // use it, as they add about 19 MB to the component.
-        if needs_intl {
-            envs.push(("WASM_LAMBDA_INTL", "1"));
-        }
-        let result = run_sdk_script(&sdk, "bundle.mjs", &args, &envs)?;
-        if !result.status.success() {
-            let stderr = String::from_utf8_lossy(&result.stderr);
-            bail!(
-                "bundling {} failed (a Node.js built-in module or a native addon cannot run in the sandbox):\n{}",
-                module_path.display(),
-                stderr.trim_end()
-            );
-        }
-        // Only a bundle with the SDK's `fs` in it (the handler's or a
-        // package's) imports WASI's filesystem: the others keep the plain
-        // world, whose instances start about 75 µs sooner.
-        uses_fs = std::fs::read_to_string(&bundled)?.contains(FS_IMPORT);
-        // A CommonJS module's exports are the bundle's default export.
-        if commonjs {
-            "import handlerExports from './__wasm_lambda_handler.mjs';\n\
-             const handlerModule = handlerExports ?? {};\n"
-                .to_string()
-        } else {
-            "import * as handlerModule from './__wasm_lambda_handler.mjs';\n".to_string()
-        }
-    } else {
-        format!("import * as handlerModule from './{relative}';\n")
-    };
+        envs.push(("WASM_LAMBDA_NODE_GLOBALS", "1"));
+    }
+    // The engine has no Intl: the polyfills go only into handlers that
+    // use it, as they add about 19 MB to the component.
+    if needs_intl {
+        envs.push(("WASM_LAMBDA_INTL", "1"));
+    }
+    let result = run_sdk_script(&sdk, "bundle.mjs", &args, &envs)?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        bail!(
+            "bundling {} failed (a Node.js built-in module or a native addon cannot run in the sandbox):\n{}",
+            module_path.display(),
+            stderr.trim_end()
+        );
+    }
+    // Only a bundle with the SDK's `fs` in it (the handler's or a
+    // package's) imports WASI's filesystem: the others keep the plain
+    // world, whose instances start about 75 µs sooner.
+    let uses_fs = std::fs::read_to_string(&bundled)?.contains(FS_IMPORT);
     // The runtime is imported first so `process` exists when the handler's
-    // module runs its top-level code.
+    // module runs its top-level code (in `init`, or at the first call when
+    // the host did not run `init`).
     let entry = format!(
         "// Written by `wasm-lambda build`.\n\
          globalThis.__wasmLambdaNodeMajor = {major};\n\
-         import {{ invoke }} from './__wasm_lambda_runtime.mjs';\n\
-         {import}\
+         import {{ initPhase, invokeHandler }} from './__wasm_lambda_runtime.mjs';\n\
+         import {{ load }} from './__wasm_lambda_handler.mjs';\n\
+         export function init() {{\n  \
+           return initPhase(load, {commonjs});\n\
+         }}\n\
          export function handle(event, context) {{\n  \
-           return invoke(handlerModule, {handler}, {root}, event, context);\n\
+           return invokeHandler(load, {commonjs}, {handler}, {root}, event, context);\n\
          }}\n",
         handler = serde_json::to_string(handler)?,
         root = serde_json::to_string(&code_root)?,
@@ -412,7 +411,7 @@ fn build(
         Path::new("js-handler")
     } else {
         std::fs::write(wit.join("handler.wit"), super::HANDLER_WIT)?;
-        Path::new("handler")
+        Path::new("handler-with-init")
     };
     let result = run_sdk_script(&sdk, "build.mjs", &[&entry_path, &wit, &output, world], &[])?;
     if !result.status.success() {

@@ -193,7 +193,7 @@ async fn the_context_has_nodes_names() {
 }
 
 #[tokio::test]
-async fn process_env_is_read_at_invocation_time() {
+async fn process_env_is_the_functions_at_module_level_and_at_invocation_time() {
     let function = load("probe-env", &js_guests().probe, |config| {
         config.region = "eu-north-1".into();
         config.environment.insert("TABLE".into(), "users".into());
@@ -210,10 +210,9 @@ async fn process_env_is_read_at_invocation_time() {
             .payload(),
     );
     assert_eq!(module["now"], "eu-north-1");
-    assert!(
-        module["module"].is_null(),
-        "module level runs at build time, where process.env is empty"
-    );
+    // Module level runs in the init phase, with the function's
+    // environment, as on Lambda.
+    assert_eq!(module["module"], "eu-north-1");
 }
 
 #[tokio::test]
@@ -417,4 +416,31 @@ async fn fs_reads_the_functions_files_and_writes_tmp() {
     let answer = json(again.result.as_ref().unwrap());
     assert_eq!(answer["tmp"], "written and appended");
     assert_eq!(answer["greeting"], "Hello, Bo!");
+}
+
+#[tokio::test]
+async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
+    let function = load("probe-init", &js_guests().probe, |config| {
+        config
+            .environment
+            .insert("PROBE_SETTING".to_string(), "first".to_string());
+    });
+    let first = invoke(&function, r#"{"action":"init"}"#).await;
+    let second = invoke(&function, r#"{"action":"init"}"#).await;
+    let (a, b) = (json(first.payload()), json(second.payload()));
+    // Module-level code saw the function's environment, and ran once for
+    // both fresh sandboxes.
+    assert_eq!(a["moduleSetting"], "first", "{}", first.log);
+    assert_eq!(a["initId"], b["initId"]);
+    // Its log line comes once, before the first START, with no request id
+    // (as Lambda's init phase logs).
+    let init_line = format!(
+        "\tundefined\tINFO\tprobe init {}\n",
+        a["initId"].as_str().unwrap()
+    );
+    assert_in_order(&first.log, &[&init_line, "START RequestId: "]);
+    assert!(!second.log.contains("probe init"), "{}", second.log);
+    // What must differ per sandbox does.
+    assert_ne!(a["random"], b["random"]);
+    assert_eq!(a["stream"], function.log_stream_name());
 }

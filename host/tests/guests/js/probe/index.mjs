@@ -3,6 +3,11 @@
 import { greet } from './lib/greet.mjs';
 
 const moduleLevelRegion = process.env.AWS_REGION;
+const moduleSetting = process.env.PROBE_SETTING ?? null;
+// Made once per init phase: with the load-time snapshot, every sandbox of a
+// loaded function shares it.
+const initId = crypto.randomUUID();
+console.log('probe init', initId);
 
 export const handler = async (event, context) => {
   switch (event.action) {
@@ -15,6 +20,13 @@ export const handler = async (event, context) => {
     }
     case 'env':
       return { ...process.env };
+    case 'init':
+      return {
+        initId,
+        moduleSetting,
+        random: Math.random(),
+        stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      };
     case 'module_env':
       return { module: moduleLevelRegion ?? null, now: process.env.AWS_REGION };
     case 'log':
