@@ -115,7 +115,21 @@ impl Host {
         );
         match made {
             Ok(snapshot) => {
-                inner.pre = self.link(&path, &compile(&snapshot.bytes)?)?;
+                // A snapshot's artifact is kept with the snapshot, where the
+                // snapshots' size limit applies (`snapshot.rs`): there is one
+                // per environment, not one per component.
+                let snapshots = crate::cache::ArtifactCache::new(
+                    crate::snapshot::folder(self.shared.cache.dir()),
+                    vec![],
+                );
+                let component = snapshots
+                    .load(engine, &snapshot.bytes)
+                    .map(|(component, _)| component)
+                    .map_err(|error| LoadError::Compile {
+                        path: path.clone(),
+                        reason: format!("{error:#}"),
+                    })?;
+                inner.pre = self.link(&path, &component)?;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
                 tracing::debug!(
                     "{}: init phase snapshotted{}",
