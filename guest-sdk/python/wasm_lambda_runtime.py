@@ -172,7 +172,7 @@ def _setup_logging():
 
 
 # ---------------------------------------------------------------------------
-# The bundle: the user's code, compiled at build time, run at first invocation
+# The bundle: the user's code, compiled at build time, run in the init phase
 
 
 class _Source:
