@@ -268,7 +268,9 @@ function nodeTrace(stack, stagingRoot) {
     if (bundled) {
       const at = line.lastIndexOf('@');
       const location = originalLocation(Number(bundled[1]), Number(bundled[2]));
-      const fn = line.slice(0, at);
+      // esbuild names a module's top-level code after its file
+      // (`index.mjs`); Node names no function there.
+      const fn = /\.[cm]?js$/.test(line.slice(0, at)) ? '' : line.slice(0, at);
       if (location) frames.push(fn ? `    at ${fn} (${location})` : `    at ${location}`);
       continue;
     }

@@ -145,6 +145,7 @@ pub struct JsGuests {
     pub cjs_module: PathBuf,
     pub esm_package: PathBuf,
     pub builtins: PathBuf,
+    pub init_error: PathBuf,
 }
 
 /// Builds the JavaScript guests with componentize-js, once per run.
@@ -167,6 +168,7 @@ pub fn js_guests() -> &'static JsGuests {
             cjs_module: build_guest_with(test_guests.join("cjs_module"), Some("app.handler"))?,
             esm_package: build_guest(test_guests.join("esm_package"))?,
             builtins: build_guest(test_guests.join("builtins"))?,
+            init_error: build_guest(test_guests.join("init_error"))?,
         })
     })
 }

@@ -393,6 +393,7 @@ cases! {
     js_intl_invoice => "intl-invoice",
     js_esm_template_files => "esm-template-files",
     js_cjs_tmp_report_s3 => "cjs-tmp-report-s3",
+    js_esm_sam_module_config => "esm-sam-module-config",
 }
 
 cases! {

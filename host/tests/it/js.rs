@@ -444,3 +444,27 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
     assert_ne!(a["random"], b["random"]);
     assert_eq!(a["stream"], function.log_stream_name());
 }
+
+#[tokio::test]
+async fn a_module_that_throws_in_its_init_phase_fails_each_invocation_as_node_does() {
+    // Without its setting the module throws: the host keeps no snapshot, and
+    // each invocation reports the module's error with Node's top-level frame.
+    let function = load("init-error", &js_guests().init_error, |_| {});
+    for _ in 0..2 {
+        let invocation = invoke(&function, "{}").await;
+        assert_eq!(
+            invocation.payload(),
+            r#"{"errorType":"Error","errorMessage":"TABLE_NAME is not set","trace":["Error: TABLE_NAME is not set","    at file:///var/task/index.mjs:5:9"]}"#,
+            "{}",
+            invocation.log
+        );
+    }
+    // With it, the same component answers.
+    let function = load("init-error", &js_guests().init_error, |config| {
+        config
+            .environment
+            .insert("TABLE_NAME".to_string(), "orders".to_string());
+    });
+    let invocation = invoke(&function, "{}").await;
+    assert_eq!(invocation.payload(), r#"{"table":"orders"}"#);
+}
