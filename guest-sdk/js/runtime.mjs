@@ -264,24 +264,24 @@ const BUNDLE_FRAME = /__wasm_lambda_handler\.mjs:(\d+):(\d+)$/;
 function nodeTrace(stack, stagingRoot) {
   const frames = [];
   for (const line of String(stack ?? '').split('\n')) {
+    const at = line.lastIndexOf('@');
+    let fn = line.slice(0, at);
+    let location;
     const bundled = BUNDLE_FRAME.exec(line);
     if (bundled) {
-      const at = line.lastIndexOf('@');
-      const location = originalLocation(Number(bundled[1]), Number(bundled[2]));
+      location = originalLocation(Number(bundled[1]), Number(bundled[2]));
+      if (!location) continue;
       // esbuild names a module's top-level code after its file
       // (`index.mjs`); Node names no function there.
-      const fn = /\.[cm]?js$/.test(line.slice(0, at)) ? '' : line.slice(0, at);
-      if (location) frames.push(fn ? `    at ${fn} (${location})` : `    at ${location}`);
-      continue;
+      if (/\.[cm]?js$/.test(fn)) fn = '';
+    } else {
+      if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js')) continue;
+      if (at < 0) {
+        frames.push(`    at ${line.trim()}`);
+        continue;
+      }
+      location = fileUrl(line.slice(at + 1), stagingRoot);
     }
-    if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js')) continue;
-    const at = line.lastIndexOf('@');
-    if (at < 0) {
-      frames.push(`    at ${line.trim()}`);
-      continue;
-    }
-    const fn = line.slice(0, at);
-    const location = fileUrl(line.slice(at + 1), stagingRoot);
     frames.push(fn ? `    at ${fn} (${location})` : `    at ${location}`);
   }
   return frames;
@@ -310,6 +310,12 @@ function toFailure(error, stagingRoot) {
     message = Object.prototype.toString.call(error);
   }
   return failure(typeof error, message, []);
+}
+
+// Logs a failure as Lambda's Node.js runtime does and rejects with it.
+function rejectWith(failed) {
+  logFailure(failed);
+  return Promise.reject(failed);
 }
 
 function logFailure(failed) {
@@ -598,11 +604,7 @@ export function invokeHandler(load, commonjs, handlerName, stagingRoot, eventTex
   requestId = context.awsRequestId;
   return loadHandler(load, commonjs).then(
     () => invoke(handlerModule, handlerName, stagingRoot, eventText, context),
-    (error) => {
-      const failed = toFailure(error, stagingRoot);
-      logFailure(failed);
-      return Promise.reject(failed);
-    },
+    (error) => rejectWith(toFailure(error, stagingRoot)),
   );
 }
 
@@ -613,10 +615,6 @@ export function invokeHandler(load, commonjs, handlerName, stagingRoot, eventTex
 export function invoke(module, handlerName, stagingRoot, eventText, context) {
   sharedState.running = true;
   requestId = context.awsRequestId;
-  const rejectWith = (failed) => {
-    logFailure(failed);
-    return Promise.reject(failed);
-  };
   const handler = findHandler(module, handlerName);
   if (typeof handler !== 'function') return rejectWith(handler);
   let result;

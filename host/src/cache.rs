@@ -286,43 +286,6 @@ fn is_own(metadata: &std::fs::Metadata) -> bool {
     metadata.uid() == unsafe { libc::geteuid() }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn corrupt_entries_are_rejected_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("entry.cwasm");
-        let component_hash = blake3::hash(b"component");
-        store_entry(&path, &component_hash, b"not really an artifact").unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        let engine = Engine::default();
-        assert!(load_entry(&engine, &path, &component_hash, true).is_none());
-        assert!(!path.exists(), "a corrupt entry is deleted");
-    }
-
-    #[test]
-    fn the_cache_folder_is_created_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("a").join("b");
-        store_entry(&cache.join("entry.cwasm"), &blake3::hash(b"c"), b"x").unwrap();
-        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        assert!(private_folder(&cache));
-        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(
-            !private_folder(&cache),
-            "a world-writable folder is not trusted"
-        );
-        assert!(!trusted_folder(&cache));
-    }
-}
-
 /// Cranelift's incremental compilation cache: compiled functions, keyed by
 /// their body and settings, one entry each under `<cache>/functions/`, kept
 /// and verified as the artifacts are (this user's files only, checksummed).
@@ -362,5 +325,42 @@ impl wasmtime::CacheStore for FunctionCache {
         let (path, hash) = self.entry(key);
         // Not synced to disk: a lost entry is only compiled again.
         write_entry(&path, &hash, &value, false).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_entries_are_rejected_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry.cwasm");
+        let component_hash = blake3::hash(b"component");
+        store_entry(&path, &component_hash, b"not really an artifact").unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let engine = Engine::default();
+        assert!(load_entry(&engine, &path, &component_hash, true).is_none());
+        assert!(!path.exists(), "a corrupt entry is deleted");
+    }
+
+    #[test]
+    fn the_cache_folder_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("a").join("b");
+        store_entry(&cache.join("entry.cwasm"), &blake3::hash(b"c"), b"x").unwrap();
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(private_folder(&cache));
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            !private_folder(&cache),
+            "a world-writable folder is not trusted"
+        );
+        assert!(!trusted_folder(&cache));
     }
 }

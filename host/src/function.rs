@@ -57,18 +57,17 @@ pub(crate) struct FunctionInner {
 impl FunctionInner {
     /// What a fresh sandbox of this function is made of.
     pub(crate) fn recipe(&self) -> Recipe<'_> {
-        let inner = self;
         Recipe {
-            engine: inner.host.engine(),
-            scratch: inner.host.scratch(),
-            tls: inner.host.tls(),
-            pre: &inner.pre,
-            grants: &inner.grants,
-            files: inner.files.as_ref(),
-            mounts: &inner.config.mounts,
-            memory_bytes: inner.config.memory_mb as usize * (1 << 20),
-            ephemeral_storage_bytes: u64::from(inner.config.ephemeral_storage_mb) << 20,
-            max_outbound_connections: inner.config.max_outbound_connections,
+            engine: self.host.engine(),
+            scratch: self.host.scratch(),
+            tls: self.host.tls(),
+            pre: &self.pre,
+            grants: &self.grants,
+            files: self.files.as_ref(),
+            mounts: &self.config.mounts,
+            memory_bytes: self.config.memory_mb as usize * (1 << 20),
+            ephemeral_storage_bytes: u64::from(self.config.ephemeral_storage_mb) << 20,
+            max_outbound_connections: self.config.max_outbound_connections,
         }
     }
 }

@@ -6,10 +6,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::{HandlerPre, KNOWN_INTERFACES};
+use crate::cache::{ArtifactCache, LoadSource};
 use crate::config::FunctionConfig;
 use crate::environment;
 use crate::error::LoadError;
@@ -36,14 +38,7 @@ impl Host {
         })?;
         check_is_component(&path, &bytes)?;
         let engine = &self.shared.engine.engine;
-        let (component, source) =
-            self.shared
-                .cache
-                .load(engine, &bytes)
-                .map_err(|error| LoadError::Compile {
-                    path: path.clone(),
-                    reason: format!("{error:#}"),
-                })?;
+        let (component, source) = compile(&self.shared.cache, engine, &path, &bytes)?;
         // Read only once the component has been validated by compiling it
         // (or matched to a cached artifact of these exact bytes).
         let runtime = marker::read_runtime(&bytes);
@@ -96,39 +91,24 @@ impl Host {
     fn initialise(&self, inner: &mut FunctionInner, bytes: &[u8]) -> Result<(), LoadError> {
         let path = inner.config.component.clone();
         let engine = &self.shared.engine.engine;
-        let compile = |bytes: &[u8]| {
-            self.shared
-                .cache
-                .load(engine, bytes)
-                .map(|(component, _)| component)
-                .map_err(|error| LoadError::Compile {
-                    path: path.clone(),
-                    reason: format!("{error:#}"),
-                })
-        };
         let made = crate::snapshot::initialise(
             bytes,
             &inner.environment,
             self.shared.cache.dir(),
             &inner.recipe(),
-            |instrumented| Ok(self.link(&path, &compile(instrumented)?)?),
+            |instrumented| {
+                let (component, _) = compile(&self.shared.cache, engine, &path, instrumented)?;
+                Ok(self.link(&path, &component)?)
+            },
         );
         match made {
             Ok(snapshot) => {
                 // A snapshot's artifact is kept with the snapshot, where the
                 // snapshots' size limit applies (`snapshot.rs`): there is one
                 // per environment, not one per component.
-                let snapshots = crate::cache::ArtifactCache::new(
-                    crate::snapshot::folder(self.shared.cache.dir()),
-                    vec![],
-                );
-                let component = snapshots
-                    .load(engine, &snapshot.bytes)
-                    .map(|(component, _)| component)
-                    .map_err(|error| LoadError::Compile {
-                        path: path.clone(),
-                        reason: format!("{error:#}"),
-                    })?;
+                let snapshots =
+                    ArtifactCache::new(crate::snapshot::folder(self.shared.cache.dir()), vec![]);
+                let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes)?;
                 inner.pre = self.link(&path, &component)?;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
                 tracing::debug!(
@@ -183,6 +163,22 @@ impl Host {
             .map_err(|error| unknown_world(format!("{error:#}")))?;
         HandlerPre::new(instance_pre).map_err(|error| unknown_world(format!("{error:#}")))
     }
+}
+
+/// Loads `bytes` from `cache`, or compiles them; a failure is a load error
+/// naming the function's component.
+fn compile(
+    cache: &ArtifactCache,
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Component, LoadSource), LoadError> {
+    cache
+        .load(engine, bytes)
+        .map_err(|error| LoadError::Compile {
+            path: path.to_path_buf(),
+            reason: format!("{error:#}"),
+        })
 }
 
 /// Tells a component from a core module or a file that is not WebAssembly.

@@ -2,7 +2,7 @@
 //! sandbox.
 //!
 //! A component that exports `init` (the contract's `handler-with-init`
-//! world; the Python SDK does) has an init phase: importing the handler
+//! world; the Python and JavaScript SDKs do) has an init phase: importing the handler
 //! module and running its top-level code. Run per sandbox, that phase is
 //! most of a cold start. So when a function is loaded, the host runs it
 //! once, in a sandbox with the function's environment, and snapshots the
@@ -18,9 +18,10 @@
 //! off WASI while it runs, and returns it instead); otherwise the function
 //! runs as before, its init phase at the first call of each sandbox.
 //!
-//! Snapshots are cached next to the artifacts, keyed by the component's
-//! bytes, the environment the init phase saw (minus the log stream name,
-//! which is new at every load) and this host's version.
+//! Snapshots are cached in the cache folder's `snapshots/`, with their
+//! compiled artifacts, keyed by the component's bytes, the environment the
+//! init phase saw (minus the log stream name, which is new at every load)
+//! and this host's version; the folder has a size budget.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,7 +81,7 @@ fn key(component: &[u8], environment: &[(String, String)]) -> blake3::Hash {
 }
 
 /// How much the snapshots folder may hold (snapshots and their compiled
-/// artifacts); past it, the entries used least recently go. There is one
+/// artifacts); past it, the entries written longest ago go. There is one
 /// snapshot per component and environment, each tens of megabytes for the
 /// interpreters, and nothing else would ever remove the ones no longer used.
 const SNAPSHOTS_BUDGET_BYTES: u64 = 4 << 30;
@@ -90,11 +91,10 @@ pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
     cache_dir.map(|dir| dir.join("snapshots"))
 }
 
-/// The cache's entry for a snapshot with this key: the component, then
-/// what its init phase printed.
-fn entry_path(dir: &Path, key: &blake3::Hash) -> PathBuf {
-    dir.join("snapshots")
-        .join(format!("{}.snapshot", key.to_hex()))
+/// The entry in the snapshots `folder` for a snapshot with this key: the
+/// component, then what its init phase printed.
+fn entry_path(folder: &Path, key: &blake3::Hash) -> PathBuf {
+    folder.join(format!("{}.snapshot", key.to_hex()))
 }
 
 /// Removes the least recently modified files of `folder` until it holds
@@ -159,11 +159,12 @@ pub(crate) fn initialise(
     instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
 ) -> Result<Snapshot, String> {
     let key = key(component, environment);
+    let folder = folder(cache_dir);
     // Kept and verified as the artifacts are: this user's files only,
     // checksummed, written whole.
-    if let Some(dir) = cache_dir
+    if let Some(folder) = &folder
         && let Some((bytes, output)) =
-            crate::cache::read_entry(&entry_path(dir, &key), &key).and_then(decode)
+            crate::cache::read_entry(&entry_path(folder, &key), &key).and_then(decode)
     {
         return Ok(Snapshot {
             bytes,
@@ -194,14 +195,16 @@ pub(crate) fn initialise(
             .join()
             .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
     })?;
-    if let Some(dir) = cache_dir
-        && let Err(error) =
-            crate::cache::write_entry(&entry_path(dir, &key), &key, &encode(&bytes, &output), true)
-    {
-        tracing::warn!("cannot cache the snapshot in {}: {error:#}", dir.display());
-    }
-    if let Some(folder) = folder(cache_dir) {
-        evict(&folder, SNAPSHOTS_BUDGET_BYTES);
+    if let Some(folder) = &folder {
+        let entry = encode(&bytes, &output);
+        if let Err(error) = crate::cache::write_entry(&entry_path(folder, &key), &key, &entry, true)
+        {
+            tracing::warn!(
+                "cannot cache the snapshot in {}: {error:#}",
+                folder.display()
+            );
+        }
+        evict(folder, SNAPSHOTS_BUDGET_BYTES);
     }
     Ok(Snapshot {
         bytes,
