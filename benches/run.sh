@@ -21,8 +21,8 @@ done
 
 # The native baselines: the same calculator as a plain process.
 cargo build --release --locked -q -p wasm-lambda-benches --bin native-calculator
-gcc -O2 -I guest-sdk/c -I guest-sdk/c/vendor/cjson benches/native/c_runner.c \
-    examples/c/calculator/handler.c guest-sdk/c/vendor/cjson/cJSON.c -o "$native/c-calculator"
+gcc -O2 -I guest-sdk/c -I guest-sdk/c/cjson benches/native/c_runner.c \
+    examples/c/calculator/handler.c guest-sdk/c/cjson/cJSON.c -o "$native/c-calculator"
 GOTOOLCHAIN=local GOPROXY=off GOFLAGS= .venv/bin/go build -o "$native/go-calculator" \
     benches/native/go_calculator.go
 

@@ -69,6 +69,14 @@ if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
     apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32
 fi
 
+# cJSON, which the C SDK compiles into every C handler: Debian's source
+# package, pinned and checked against guest-sdk/c/cjson.lock, with Debian's
+# patches applied, in guest-sdk/c/cjson. apt fetches it through a private list
+# of the system's Debian sources (as deb-src), so nothing system-wide changes.
+if ! cmp -s guest-sdk/c/cjson.lock guest-sdk/c/cjson/.wasm-lambda-lock; then
+    bash scripts/fetch-cjson.sh
+fi
+
 # Go and Zig handlers: the Go and Zig toolchains from PyPI, pinned, in .venv.
 for requirements in guest-sdk/go/requirements.txt guest-sdk/zig/requirements.txt; do
     stamp=".venv/.wasm-lambda-$(basename "$(dirname "$requirements")")"

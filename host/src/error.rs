@@ -35,7 +35,7 @@ pub enum LoadError {
     #[error("invalid function configuration: {0}")]
     InvalidConfig(String),
     /// The component file could not be read.
-    #[error("failed to read {path}: {source}")]
+    #[error("failed to read {path}")]
     Read {
         /// The component's path.
         path: PathBuf,
@@ -61,20 +61,20 @@ pub enum LoadError {
         reason: String,
     },
     /// The files the component carries could not be unpacked.
-    #[error("failed to unpack the files of {path}: {reason}")]
+    #[error("failed to unpack the files of {path}")]
     Files {
         /// The component's path.
         path: PathBuf,
         /// What went wrong.
-        reason: String,
+        source: anyhow::Error,
     },
     /// Compiling or loading the component failed.
-    #[error("failed to compile {path}: {reason}")]
+    #[error("failed to compile {path}")]
     Compile {
         /// The component's path.
         path: PathBuf,
         /// The compiler's error.
-        reason: String,
+        source: anyhow::Error,
     },
 }
 

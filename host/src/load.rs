@@ -42,10 +42,10 @@ impl Host {
         // Read only once the component has been validated by compiling it
         // (or matched to a cached artifact of these exact bytes).
         let runtime = marker::read_runtime(&bytes);
-        let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|error| {
+        let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|source| {
             LoadError::Files {
                 path: path.clone(),
-                reason: format!("{error:#}"),
+                source,
             }
         })?;
         let pre = self.link(&path, &component)?;
@@ -175,9 +175,9 @@ fn compile(
 ) -> Result<(Component, LoadSource), LoadError> {
     cache
         .load(engine, bytes)
-        .map_err(|error| LoadError::Compile {
+        .map_err(|source| LoadError::Compile {
             path: path.to_path_buf(),
-            reason: format!("{error:#}"),
+            source,
         })
 }
 

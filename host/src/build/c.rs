@@ -1,15 +1,19 @@
 //! C handlers: every `.c` file of the project, compiled with clang and
-//! wasi-libc into a reactor module together with the C SDK (its glue and the
-//! vendored cJSON), then wrapped into a component by [`super::core_module`].
+//! wasi-libc into a reactor module together with the C SDK (its glue and
+//! cJSON, which `scripts/setup.sh` fetches from Debian's sources), then
+//! wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
-use super::tools::{copy_sources, find_tool, run_tool, staging_dir, with_hint, write_files};
+use super::tools::{
+    copy_sources, find_checkout_dir, find_tool, run_tool, staging_dir, with_hint, write_files,
+};
 
-/// The SDK's files, compiled into the binary so a build needs no checkout.
+/// The SDK's own files, compiled into the binary so a build needs no checkout
+/// for them (cJSON is a dependency, found with [`cjson_dir`]).
 const SDK_FILES: &[(&str, &str)] = &[
     (
         "wasm_lambda.h",
@@ -19,15 +23,20 @@ const SDK_FILES: &[(&str, &str)] = &[
         "wasm_lambda.c",
         include_str!("../../../guest-sdk/c/wasm_lambda.c"),
     ),
-    (
-        "cJSON.h",
-        include_str!("../../../guest-sdk/c/vendor/cjson/cJSON.h"),
-    ),
-    (
-        "cJSON.c",
-        include_str!("../../../guest-sdk/c/vendor/cjson/cJSON.c"),
-    ),
 ];
+
+/// The folder holding cJSON's `cJSON.c` and `cJSON.h`: `guest-sdk/c/cjson` of
+/// this checkout, where `scripts/setup.sh` puts Debian's pinned source, or
+/// `WASM_LAMBDA_CJSON`.
+fn cjson_dir() -> Result<std::path::PathBuf> {
+    find_checkout_dir("guest-sdk/c/cjson", "cJSON.c", "WASM_LAMBDA_CJSON").ok_or_else(|| {
+        anyhow::anyhow!(
+            "cJSON is not installed: run scripts/setup.sh (it fetches Debian's pinned cJSON \
+             source into guest-sdk/c/cjson), or set WASM_LAMBDA_CJSON to a folder with cJSON.c \
+             and cJSON.h"
+        )
+    })
+}
 
 /// Whether `dir` looks like a C handler project.
 fn detect(dir: &Path) -> bool {
@@ -42,6 +51,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
              wasi-libc), or set WASM_LAMBDA_CLANG"
         )
     })?;
+    let cjson = cjson_dir()?;
     let staging = staging_dir("c")?;
     let code = staging.path().join("code");
     let sdk = staging.path().join("sdk");
@@ -52,6 +62,10 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
         name.ends_with(".c") || name.ends_with(".h")
     })?;
     write_files(&sdk, SDK_FILES)?;
+    for name in ["cJSON.h", "cJSON.c"] {
+        std::fs::copy(cjson.join(name), sdk.join(name))
+            .with_context(|| format!("failed to copy {}", cjson.join(name).display()))?;
+    }
 
     progress("compiling with clang");
     let module = staging.path().join("module.wasm");

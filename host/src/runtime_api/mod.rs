@@ -190,8 +190,10 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
                 crate::error::LoadError::InvalidConfig(_) => error_types::INVALID_CONFIGURATION,
                 _ => error_types::INVALID_COMPONENT,
             };
-            report_init_error(&client, error_type, &error.to_string());
-            Err(error.into())
+            // The message names the causes too, as the CLI prints them.
+            let error = anyhow::Error::from(error);
+            report_init_error(&client, error_type, &format!("{error:#}"));
+            Err(error)
         }
     }
 }
