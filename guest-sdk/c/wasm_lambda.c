@@ -26,7 +26,7 @@ uint64_t wasm_lambda_remaining_time_ms(void) {
 
 /* The allocator the host uses to pass arguments into this module. */
 __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *ptr, size_t old_size,
-                                                                  size_t align, size_t new_size) {
+                                                                size_t align, size_t new_size) {
     (void)old_size;
     if (new_size == 0) return (void *)align;
     void *memory = realloc(ptr, new_size);
@@ -49,8 +49,12 @@ cJSON *wasm_lambda_fail(const char *type, const char *format, ...) {
 }
 
 /* A WIT string at `at`: a pointer and a byte length. */
-static const char *string_ptr(const uint8_t *at) { return *(char *const *)at; }
-static uint32_t string_len(const uint8_t *at) { return *(const uint32_t *)(at + 4); }
+static const char *string_ptr(const uint8_t *at) {
+    return *(char *const *)at;
+}
+static uint32_t string_len(const uint8_t *at) {
+    return *(const uint32_t *)(at + 4);
+}
 
 /* Copies the WIT string at `at` into a NUL-terminated string and frees the
  * host's buffer. */
@@ -141,8 +145,8 @@ __attribute__((export_name("handle"))) uint8_t *wasm_lambda_handle(uint8_t *args
 
     uint8_t *result;
     if (event == NULL) {
-        result = return_error(strdup("Runtime.UnmarshalError"),
-                              strdup("the event is not valid JSON"));
+        result =
+            return_error(strdup("Runtime.UnmarshalError"), strdup("the event is not valid JSON"));
     } else {
         cJSON *response = wasm_lambda_user_handler(event, &context);
         if (error_type != NULL) {

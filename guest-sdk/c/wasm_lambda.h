@@ -74,8 +74,7 @@ cJSON *wasm_lambda_fail(const char *error_type, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Names the project's handler function; use it once, at file scope. */
-#define WASM_LAMBDA_HANDLER(function) \
-    wasm_lambda_handler_fn wasm_lambda_user_handler = (function);
+#define WASM_LAMBDA_HANDLER(function) wasm_lambda_handler_fn wasm_lambda_user_handler = (function);
 
 #ifdef __cplusplus
 }
