@@ -68,6 +68,10 @@ if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
     || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32
 fi
+# The C code's formatter (scripts/test.sh checks the SDK, examples and guests).
+if ! command -v clang-format >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq clang-format
+fi
 
 # cJSON, which the C SDK compiles into every C handler: Debian's source
 # package, pinned and checked against guest-sdk/c/cjson.lock, with Debian's

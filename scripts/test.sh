@@ -12,7 +12,9 @@ for guest in guest-sdk/rust examples/rust host/tests/guests; do
     (cd "$guest" && cargo fmt --all --check)
 done
 # The guest SDKs' own formatters and linters, from the pinned packages setup
-# installs: ruff for Python, gofmt for Go, zig fmt for Zig.
+# installs: ruff for Python, gofmt for Go, zig fmt for Zig, clang-format for C
+# (.clang-format), Prettier for JavaScript and AssemblyScript (.prettierrc.json;
+# .prettierignore says what it leaves alone and why).
 .venv/bin/ruff format --check --quiet guest-sdk/python
 .venv/bin/ruff check --quiet guest-sdk/python
 unformatted=$(.venv/lib/python3*/site-packages/go/bin/gofmt -l guest-sdk/go examples/go host/tests/guests/go)
@@ -21,5 +23,13 @@ if [ -n "$unformatted" ]; then
     exit 1
 fi
 .venv/bin/python -m ziglang fmt --check guest-sdk/zig examples/zig host/tests/guests/zig
+git ls-files -z '*.c' '*.h' ':!host/tests/corpus' | xargs -0 clang-format --dry-run --Werror
+prettier_patterns=()
+for root in guest-sdk/js guest-sdk/assemblyscript examples/js examples/assemblyscript \
+    host/tests/guests/js host/tests/guests/assemblyscript; do
+    prettier_patterns+=("$root/**/*.{mjs,cjs,js,ts}")
+done
+guest-sdk/js/node_modules/.bin/prettier --check --log-level warn \
+    --ignore-path .gitignore --ignore-path .prettierignore "${prettier_patterns[@]}"
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace

@@ -14,7 +14,9 @@ extern wasm_lambda_handler_fn wasm_lambda_user_handler;
 
 static char *failure;
 
-uint64_t wasm_lambda_remaining_time_ms(void) { return 3000; }
+uint64_t wasm_lambda_remaining_time_ms(void) {
+    return 3000;
+}
 
 cJSON *wasm_lambda_fail(const char *type, const char *format, ...) {
     va_list args;

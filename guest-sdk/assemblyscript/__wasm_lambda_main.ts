@@ -12,7 +12,6 @@ export function cabi_realloc(old: usize, oldSize: usize, align: usize, newSize: 
   return old != 0 ? heap.realloc(old, newSize) : heap.alloc(newSize);
 }
 
-
 function takeOptionalString(at: usize): string | null {
   return load<u8>(at) != 0 ? takeString(at + 4) : null;
 }

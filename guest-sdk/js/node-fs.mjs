@@ -151,7 +151,9 @@ function readAll(file, path) {
     offset += BigInt(bytes.length);
     if (end || bytes.length === 0) break;
   }
-  return Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
+  return Buffer.concat(
+    chunks.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)),
+  );
 }
 
 export function readFileSync(path, options) {
@@ -173,7 +175,8 @@ export function readFileSync(path, options) {
 function bytesOf(data, options) {
   if (typeof data === 'string') return Buffer.from(data, encodingOf(options) ?? 'utf8');
   if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return Buffer.from(String(data));
 }
 
@@ -190,13 +193,21 @@ function writeAt(file, bytes, offset, path) {
 export function writeFileSync(path, data, options) {
   const name = toPathString(path);
   const append = (typeof options === 'object' && options?.flag?.startsWith('a')) ?? false;
-  const file = open(path, 'open', { create: true, truncate: !append }, { write: true, read: append });
+  const file = open(
+    path,
+    'open',
+    { create: true, truncate: !append },
+    { write: true, read: append },
+  );
   const offset = append ? wasi('stat', name, () => file.stat()).size : 0n;
   writeAt(file, bytesOf(data, options), offset, name);
 }
 
 export function appendFileSync(path, data, options) {
-  writeFileSync(path, data, { ...(typeof options === 'string' ? { encoding: options } : options), flag: 'a' });
+  writeFileSync(path, data, {
+    ...(typeof options === 'string' ? { encoding: options } : options),
+    flag: 'a',
+  });
 }
 
 const TYPES = {
@@ -315,7 +326,8 @@ export function readdirSync(path, options) {
     found.push(entry);
   }
   found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  if (options?.withFileTypes) return found.map((entry) => new Dirent(entry.name, entry.type, absolute(path)));
+  if (options?.withFileTypes)
+    return found.map((entry) => new Dirent(entry.name, entry.type, absolute(path)));
   return found.map((entry) => entry.name);
 }
 

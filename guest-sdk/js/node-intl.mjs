@@ -21,7 +21,11 @@ new Intl.NumberFormat('en-US').format(1234.5);
 new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(1);
 new Intl.NumberFormat('en-US', { style: 'percent' }).format(0.5);
 new Intl.DateTimeFormat('en-US', { timeZone: 'UTC' }).format(0);
-new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(0);
+new Intl.DateTimeFormat('en-US', {
+  dateStyle: 'medium',
+  timeStyle: 'short',
+  timeZone: 'UTC',
+}).format(0);
 new Intl.PluralRules('en-US').select(1);
 (1234.5).toLocaleString('en-US');
 new Date(0).toLocaleDateString('en-US', { timeZone: 'UTC' });

@@ -194,7 +194,9 @@ function fileUrl(location, stagingRoot) {
   if (stagingRoot && location.includes(stagingRoot)) {
     return location.split(stagingRoot).join(`file://${TASK_ROOT}`);
   }
-  return /^[a-z]+:/.test(location) || location.startsWith('/') ? location : `file://${TASK_ROOT}/${location}`;
+  return /^[a-z]+:/.test(location) || location.startsWith('/')
+    ? location
+    : `file://${TASK_ROOT}/${location}`;
 }
 
 // Base64 VLQ digits of source maps.
@@ -248,7 +250,12 @@ function originalLocation(line, column) {
     if (segment[0] <= column - 1) found = segment;
   }
   const source = sourceMap.sources?.[found[1]];
-  if (!source || source.startsWith('..') || source.includes('node_modules/') || source.includes('__wasm_lambda_')) {
+  if (
+    !source ||
+    source.startsWith('..') ||
+    source.includes('node_modules/') ||
+    source.includes('__wasm_lambda_')
+  ) {
     return null;
   }
   return `file://${TASK_ROOT}/${source}:${found[2] + 1}:${found[3] + 1}`;
@@ -275,7 +282,8 @@ function nodeTrace(stack, stagingRoot) {
       // (`index.mjs`); Node names no function there.
       if (/\.[cm]?js$/.test(fn)) fn = '';
     } else {
-      if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js')) continue;
+      if (!line.trim() || line.includes('__wasm_lambda_') || line.includes('initializer.js'))
+        continue;
       if (at < 0) {
         frames.push(`    at ${line.trim()}`);
         continue;
@@ -290,7 +298,10 @@ function nodeTrace(stack, stagingRoot) {
 function isError(value) {
   return (
     value instanceof Error ||
-    (typeof value === 'object' && value !== null && typeof value.message === 'string' && 'stack' in value)
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof value.message === 'string' &&
+      'stack' in value)
   );
 }
 
@@ -301,7 +312,10 @@ function failure(errorType, errorMessage, stackTrace) {
 function toFailure(error, stagingRoot) {
   if (isError(error)) {
     const name = error.name ?? 'Error';
-    return failure(name, error.message, [`${name}: ${error.message}`, ...nodeTrace(error.stack, stagingRoot)]);
+    return failure(name, error.message, [
+      `${name}: ${error.message}`,
+      ...nodeTrace(error.stack, stagingRoot),
+    ]);
   }
   let message;
   try {
@@ -319,7 +333,9 @@ function rejectWith(failed) {
 }
 
 function logFailure(failed) {
-  const trace = failed.stackTrace.length ? failed.stackTrace : [`${failed.errorType}: ${failed.errorMessage}`];
+  const trace = failed.stackTrace.length
+    ? failed.stackTrace
+    : [`${failed.errorType}: ${failed.errorMessage}`];
   write(
     `${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({
       errorType: failed.errorType,
@@ -350,7 +366,8 @@ function chunkBytes(chunk, encoding) {
   }
   if (chunk instanceof Uint8Array) return chunk;
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (ArrayBuffer.isView(chunk))
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const error = new TypeError(
     `The "chunk" argument must be of type string or an instance of Buffer or Uint8Array. Received ${
       chunk === null ? 'null' : typeof chunk
@@ -541,7 +558,10 @@ function callHandler(handler, event, context) {
     context.fail = (error) => callback(error ?? new Error('handled'));
     const returned = handler(event, context, callback);
     if (returned && typeof returned.then === 'function') {
-      returned.then((value) => callback(null, value), (error) => callback(error));
+      returned.then(
+        (value) => callback(null, value),
+        (error) => callback(error),
+      );
     }
   });
 }
@@ -584,7 +604,10 @@ export function initPhase(load, commonjs) {
     return lines;
   };
   return loadHandler(load, commonjs).then(
-    () => finish().map((line) => `${line}\n`).join(''),
+    () =>
+      finish()
+        .map((line) => `${line}\n`)
+        .join(''),
     (error) => {
       finish();
       throw `${error?.name ?? 'Error'}: ${error?.message ?? error}`;

@@ -20,7 +20,10 @@ export function handler(event: JSONValue, context: Context): Result {
     .set("deadline_ms", JSONValue.number(<f64>context.deadlineMs))
     .set("trace_id", optional(context.traceId))
     .set("cognito_identity_id", optional(identity != null ? identity.cognitoIdentityId : null))
-    .set("cognito_identity_pool_id", optional(identity != null ? identity.cognitoIdentityPoolId : null))
+    .set(
+      "cognito_identity_pool_id",
+      optional(identity != null ? identity.cognitoIdentityPoolId : null),
+    )
     .set("client_context", optional(context.clientContext))
     .set("tenant_id", optional(context.tenantId))
     .set("remaining_ms", JSONValue.number(<f64>context.getRemainingTimeInMillis()))

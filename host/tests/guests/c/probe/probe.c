@@ -5,8 +5,10 @@
 #include "wasm_lambda.h"
 
 static void add_optional(cJSON *object, const char *key, const char *value) {
-    if (value != NULL) cJSON_AddStringToObject(object, key, value);
-    else cJSON_AddNullToObject(object, key);
+    if (value != NULL)
+        cJSON_AddStringToObject(object, key, value);
+    else
+        cJSON_AddNullToObject(object, key);
 }
 
 static cJSON *probe(const cJSON *event, const wasm_lambda_context *context) {

@@ -22,7 +22,9 @@ export const handler = async (event) => {
   const compressed = zlib.gzipSync(Buffer.from(JSON.stringify({ logEvents: [{ message: 'a' }] })));
   const emitter = new EventEmitter();
   let heard = 0;
-  emitter.on('tick', (n) => { heard += n; });
+  emitter.on('tick', (n) => {
+    heard += n;
+  });
   emitter.emit('tick', 2);
   const url = new URL('https://example.com:8443/a/b?x=1&y=two#frag');
   const decoder = new StringDecoder('utf8');
@@ -71,7 +73,9 @@ export const handler = async (event) => {
     md5: createHash('md5').update('abc').digest('hex'),
     hmac: createHmac('sha256', 'secret').update('message').digest('hex'),
     equal: timingSafeEqual(Buffer.from('abc'), Buffer.from('abc')),
-    uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(randomUUID()),
+    uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(
+      randomUUID(),
+    ),
     randomLength: randomBytes(16).length,
     format: util.format('%s has %d items (%j)', 'cart', 3, { ok: true }),
     inspect: util.inspect({ a: [1, 2], b: 'x' }),

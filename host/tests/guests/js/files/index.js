@@ -37,7 +37,11 @@ exports.handler = async (event) => {
       .readdirSync('/tmp', { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name),
-    exists: [fs.existsSync('data/config.json'), fs.existsSync('/var/task/nope'), fs.existsSync('/etc/passwd')],
+    exists: [
+      fs.existsSync('data/config.json'),
+      fs.existsSync('/var/task/nope'),
+      fs.existsSync('/etc/passwd'),
+    ],
     size: fs.statSync('data/config.json').size,
     isDirectory: fs.statSync('templates').isDirectory(),
     missing: failure(() => fs.readFileSync('/var/task/nope.json')),
