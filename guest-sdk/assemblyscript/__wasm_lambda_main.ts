@@ -52,7 +52,8 @@ export function handle(args: usize): usize {
   context.logGroupName = takeString(c + 36);
   context.logStreamName = takeString(c + 44);
   context.deadlineMs = load<u64>(c, 56);
-  context.traceId = takeOptionalString(c + 64);
+  context.xrayTraceId = takeOptionalString(c + 64);
+  context.traceId = context.xrayTraceId;
   if (load<u8>(c, 76) != 0) {
     context.identity = new CognitoIdentity(takeString(c + 80), takeString(c + 88));
   }

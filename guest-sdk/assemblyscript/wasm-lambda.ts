@@ -401,7 +401,9 @@ export class Context {
   logStreamName: string = "";
   /** When the invocation times out, in milliseconds since the Unix epoch. */
   deadlineMs: u64 = 0;
-  /** The X-Ray trace header. */
+  /** The X-Ray trace header (the Rust runtime's name). */
+  xrayTraceId: string | null = null;
+  /** The same header under its older name. */
   traceId: string | null = null;
   identity: CognitoIdentity | null = null;
   /** A mobile caller's client context, as JSON text. */
@@ -425,8 +427,13 @@ export class Result {
   static ok(response: JSONValue): Result {
     return new Result(response, "", "");
   }
-  static error(errorType: string, errorMessage: string): Result {
+  /** Fails the invocation: Lambda's error JSON with this type and message. */
+  static fail(errorType: string, errorMessage: string): Result {
     return new Result(null, errorType, errorMessage);
+  }
+  /** The older name of `fail`. */
+  static error(errorType: string, errorMessage: string): Result {
+    return Result.fail(errorType, errorMessage);
   }
 }
 

@@ -20,7 +20,7 @@ __attribute__((import_module("wasm-lambda:handler/runtime@0.2.0"),
                import_name("remaining-time-ms"))) extern int64_t
 wasm_lambda_import_remaining_time_ms(void);
 
-uint64_t wasm_lambda_remaining_time_ms(void) {
+uint64_t wasm_lambda_remaining_time_in_millis(void) {
     return (uint64_t)wasm_lambda_import_remaining_time_ms();
 }
 
@@ -128,7 +128,7 @@ __attribute__((export_name("handle"))) uint8_t *wasm_lambda_handle(uint8_t *args
         .log_group_name = take_string(ctx + 36),
         .log_stream_name = take_string(ctx + 44),
         .deadline_ms = *(const uint64_t *)(ctx + 56),
-        .trace_id = take_optional_string(ctx + 64),
+        .xray_trace_id = take_optional_string(ctx + 64),
         .identity = NULL,
         .client_context = take_optional_string(ctx + 96),
         .tenant_id = take_optional_string(ctx + 108),
@@ -172,7 +172,7 @@ __attribute__((export_name("handle"))) uint8_t *wasm_lambda_handle(uint8_t *args
     free((void *)context.invoked_function_arn);
     free((void *)context.log_group_name);
     free((void *)context.log_stream_name);
-    free((void *)context.trace_id);
+    free((void *)context.xray_trace_id);
     free((void *)context.client_context);
     free((void *)context.tenant_id);
     free((void *)identity.cognito_identity_id);

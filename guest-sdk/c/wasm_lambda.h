@@ -54,8 +54,11 @@ typedef struct {
     const char *log_stream_name;
     /* When the invocation times out, in milliseconds since the Unix epoch. */
     uint64_t deadline_ms;
-    /* The X-Ray trace header. */
-    const char *trace_id;
+    /* The X-Ray trace header; `trace_id` is its older name. */
+    union {
+        const char *xray_trace_id;
+        const char *trace_id;
+    };
     const wasm_lambda_cognito_identity *identity;
     /* The mobile client context, as JSON text. */
     const char *client_context;
@@ -65,8 +68,12 @@ typedef struct {
 /* A handler: the event in, a new response value (or NULL) out. */
 typedef cJSON *(*wasm_lambda_handler_fn)(const cJSON *event, const wasm_lambda_context *context);
 
-/* Milliseconds left before the invocation times out, measured now. */
-uint64_t wasm_lambda_remaining_time_ms(void);
+/* Milliseconds left before the invocation times out, measured now: Lambda's
+ * `getRemainingTimeInMillis`. */
+uint64_t wasm_lambda_remaining_time_in_millis(void);
+
+/* The older name of wasm_lambda_remaining_time_in_millis. */
+#define wasm_lambda_remaining_time_ms wasm_lambda_remaining_time_in_millis
 
 /* Records an error of type `error_type` with a printf-style message and
  * returns NULL, so a handler can `return wasm_lambda_fail(...)`. */

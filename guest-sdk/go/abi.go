@@ -149,10 +149,11 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 		LogGroupName:       stringAt(unsafe.Add(c, 36)),
 		LogStreamName:      stringAt(unsafe.Add(c, 44)),
 		Deadline:           time.UnixMilli(int64(*(*uint64)(unsafe.Add(c, 56)))),
-		TraceID:            optionalStringAt(unsafe.Add(c, 64)),
+		XRayTraceID:        optionalStringAt(unsafe.Add(c, 64)),
 		ClientContext:      optionalStringAt(unsafe.Add(c, 96)),
 		TenantID:           optionalStringAt(unsafe.Add(c, 108)),
 	}
+	lc.TraceID = lc.XRayTraceID
 	if *(*uint8)(unsafe.Add(c, 76)) != 0 {
 		lc.Identity = &CognitoIdentity{
 			CognitoIdentityID:     stringAt(unsafe.Add(c, 80)),

@@ -65,7 +65,10 @@ type Context struct {
 	LogStreamName      string
 	// Deadline is when the invocation times out.
 	Deadline time.Time
-	// TraceID is the X-Ray trace header, empty when absent.
+	// XRayTraceID is the X-Ray trace header, empty when absent (the Rust
+	// runtime's name).
+	XRayTraceID string
+	// TraceID is the same header under its older name.
 	TraceID string
 	// Identity is the caller's Cognito identity, nil when absent.
 	Identity *CognitoIdentity
@@ -103,6 +106,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Fail returns an error that fails the invocation with Lambda's error JSON
+// of type errorType and a fmt.Sprintf message, as the C SDK's
+// wasm_lambda_fail and the Zig SDK's context.fail do.
+func Fail(errorType string, format string, args ...any) error {
+	return &Error{Type: errorType, Message: fmt.Sprintf(format, args...)}
+}
 
 var (
 	contextType = reflect.TypeOf((*context.Context)(nil)).Elem()

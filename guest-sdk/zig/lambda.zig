@@ -41,7 +41,9 @@ pub const Context = struct {
     log_stream_name: []const u8,
     /// When the invocation times out, in milliseconds since the Unix epoch.
     deadline_ms: u64,
-    /// The X-Ray trace header.
+    /// The X-Ray trace header (the Rust runtime's name).
+    xray_trace_id: ?[]const u8,
+    /// The same header under its older name.
     trace_id: ?[]const u8,
     identity: ?CognitoIdentity,
     /// A mobile caller's client context, as JSON text.
@@ -65,9 +67,15 @@ pub const Context = struct {
         return null;
     }
 
-    /// Milliseconds left before the invocation times out, measured now.
-    pub fn remainingTimeMillis(_: *const Context) u64 {
+    /// Milliseconds left before the invocation times out, measured now:
+    /// Lambda's `getRemainingTimeInMillis`.
+    pub fn remainingTimeInMillis(_: *const Context) u64 {
         return @"remaining-time-ms"();
+    }
+
+    /// The older name of `remainingTimeInMillis`.
+    pub fn remainingTimeMillis(self: *const Context) u64 {
+        return self.remainingTimeInMillis();
     }
 
     /// Records `format` as the error message and returns `err`, so a

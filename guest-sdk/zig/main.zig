@@ -97,6 +97,7 @@ const Event = Handler.param_types[0].?;
 export fn handle(args: [*]u8) [*]u8 {
     const gpa = allocator();
     const c = args + 8;
+    const xray_trace_id = optionalStringAt(c + 64);
     var context = lambda.Context{
         .aws_request_id = stringAt(c),
         .function_name = stringAt(c + 8),
@@ -106,7 +107,8 @@ export fn handle(args: [*]u8) [*]u8 {
         .log_group_name = stringAt(c + 36),
         .log_stream_name = stringAt(c + 44),
         .deadline_ms = std.mem.readInt(u64, c[56..64], .little),
-        .trace_id = optionalStringAt(c + 64),
+        .xray_trace_id = xray_trace_id,
+        .trace_id = xray_trace_id,
         .identity = if (c[76] != 0) .{
             .cognito_identity_id = stringAt(c + 80),
             .cognito_identity_pool_id = stringAt(c + 88),

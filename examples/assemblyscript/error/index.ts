@@ -7,10 +7,10 @@ import { Context, JSONValue, Result } from "./wasm-lambda";
 export function handler(event: JSONValue, context: Context): Result {
   const action = event.get("action");
   const name = action != null && action.isString() ? action.asString() : "none";
-  if (name != "increment") return Result.error("InvalidAction", "unknown action: " + name);
+  if (name != "increment") return Result.fail("InvalidAction", "unknown action: " + name);
   const number = event.get("number");
   if (number == null || !number.isNumber()) {
-    return Result.error("InvalidNumber", "the event's number is missing or not a number");
+    return Result.fail("InvalidNumber", "the event's number is missing or not a number");
   }
   return Result.ok(JSONValue.object().set("result", JSONValue.number(number.asNumber() + 1)));
 }

@@ -7,8 +7,8 @@ import { Context, JSONValue, Result } from "./wasm-lambda";
 export function handler(event: JSONValue, context: Context): Result {
   const first = event.get("first_name");
   const last = event.get("last_name");
-  if (first == null || !first.isString()) return Result.error("KeyError", "'first_name'");
-  if (last == null || !last.isString()) return Result.error("KeyError", "'last_name'");
+  if (first == null || !first.isString()) return Result.fail("KeyError", "'first_name'");
+  if (last == null || !last.isString()) return Result.fail("KeyError", "'last_name'");
   const message = "Hello " + first.asString() + " " + last.asString() + "!";
   return Result.ok(JSONValue.object().set("message", JSONValue.string(message)));
 }

@@ -119,6 +119,8 @@ async fn the_probe_sees_every_context_field(language: Native) {
         seen["trace_id"],
         "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
     );
+    // The SDK's older name for the header still carries it.
+    assert_eq!(seen["trace_id_older_name"], seen["trace_id"]);
     assert_eq!(seen["cognito_identity_id"], "ap-southeast-2:id");
     assert_eq!(seen["cognito_identity_pool_id"], "ap-southeast-2:pool");
     assert_eq!(
@@ -150,6 +152,18 @@ async fn absent_optional_fields_are_absent(language: Native) {
     assert_eq!(seen["tenant_id"], serde_json::Value::Null);
     assert_eq!(seen["env"], "us-east-1");
     assert_eq!(seen["aws_request_id"], invocation.request_id.as_str());
+}
+
+/// Every SDK fails an invocation with the same word: `fail(type, message)`.
+async fn the_sdks_fail_function_sets_type_and_message(language: Native) {
+    let function = load("native-probe", &native_guests(language).probe, |_| {});
+    let invocation = invoke(&function, r#"{"fail":"the probe was told to fail: 42%"}"#).await;
+    let error = invocation.function_error().expect("the probe fails");
+    assert_eq!(error.error_type, "ProbeFailure");
+    assert_eq!(error.error_message, "the probe was told to fail: 42%");
+    let payload = json(invocation.payload());
+    assert_eq!(payload["errorType"], "ProbeFailure");
+    assert_eq!(payload["requestId"], invocation.request_id.as_str());
 }
 
 async fn warm_instances_answer_many_times(language: Native) {
@@ -240,6 +254,11 @@ macro_rules! native_tests {
             #[tokio::test]
             async fn absent_optional_fields_are_absent() {
                 super::absent_optional_fields_are_absent($language).await;
+            }
+
+            #[tokio::test]
+            async fn the_sdks_fail_function_sets_type_and_message() {
+                super::the_sdks_fail_function_sets_type_and_message($language).await;
             }
 
             #[tokio::test]

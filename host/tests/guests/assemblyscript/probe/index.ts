@@ -1,5 +1,7 @@
-// Reports what an AssemblyScript handler sees: every context field, the
-// remaining time and the environment variable the event names ({"env": "NAME"}).
+// Reports what an AssemblyScript handler sees: every context field (the trace
+// header under both of its names), the remaining time and the environment
+// variable the event names ({"env": "NAME"}); {"fail": "message"} fails with
+// the SDK's fail function instead.
 import { Context, JSONValue, Result, getenv } from "./wasm-lambda";
 
 function optional(value: string | null): JSONValue {
@@ -7,6 +9,8 @@ function optional(value: string | null): JSONValue {
 }
 
 export function handler(event: JSONValue, context: Context): Result {
+  const fail = event.get("fail");
+  if (fail != null && fail.isString()) return Result.fail("ProbeFailure", fail.asString());
   const identity = context.identity;
   const name = event.get("env");
   const seen = JSONValue.object()
@@ -18,7 +22,8 @@ export function handler(event: JSONValue, context: Context): Result {
     .set("log_group_name", JSONValue.string(context.logGroupName))
     .set("log_stream_name", JSONValue.string(context.logStreamName))
     .set("deadline_ms", JSONValue.number(<f64>context.deadlineMs))
-    .set("trace_id", optional(context.traceId))
+    .set("trace_id", optional(context.xrayTraceId))
+    .set("trace_id_older_name", optional(context.traceId))
     .set("cognito_identity_id", optional(identity != null ? identity.cognitoIdentityId : null))
     .set(
       "cognito_identity_pool_id",

@@ -1,5 +1,7 @@
-/* Reports what a C handler sees: every context field, the remaining time and
- * the environment variable the event names ({"env": "NAME"}). */
+/* Reports what a C handler sees: every context field (the trace header under
+ * both of its names), the remaining time and the environment variable the
+ * event names ({"env": "NAME"}); {"fail": "message"} fails with the SDK's
+ * fail function instead. */
 #include <stdlib.h>
 
 #include "wasm_lambda.h"
@@ -12,6 +14,8 @@ static void add_optional(cJSON *object, const char *key, const char *value) {
 }
 
 static cJSON *probe(const cJSON *event, const wasm_lambda_context *context) {
+    const cJSON *fail = cJSON_GetObjectItemCaseSensitive(event, "fail");
+    if (cJSON_IsString(fail)) return wasm_lambda_fail("ProbeFailure", "%s", fail->valuestring);
     cJSON *seen = cJSON_CreateObject();
     cJSON_AddStringToObject(seen, "aws_request_id", context->aws_request_id);
     cJSON_AddStringToObject(seen, "function_name", context->function_name);
@@ -21,14 +25,15 @@ static cJSON *probe(const cJSON *event, const wasm_lambda_context *context) {
     cJSON_AddStringToObject(seen, "log_group_name", context->log_group_name);
     cJSON_AddStringToObject(seen, "log_stream_name", context->log_stream_name);
     cJSON_AddNumberToObject(seen, "deadline_ms", (double)context->deadline_ms);
-    add_optional(seen, "trace_id", context->trace_id);
+    add_optional(seen, "trace_id", context->xray_trace_id);
+    add_optional(seen, "trace_id_older_name", context->trace_id);
     add_optional(seen, "cognito_identity_id",
                  context->identity ? context->identity->cognito_identity_id : NULL);
     add_optional(seen, "cognito_identity_pool_id",
                  context->identity ? context->identity->cognito_identity_pool_id : NULL);
     add_optional(seen, "client_context", context->client_context);
     add_optional(seen, "tenant_id", context->tenant_id);
-    cJSON_AddNumberToObject(seen, "remaining_ms", (double)wasm_lambda_remaining_time_ms());
+    cJSON_AddNumberToObject(seen, "remaining_ms", (double)wasm_lambda_remaining_time_in_millis());
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(event, "env");
     add_optional(seen, "env", cJSON_IsString(name) ? getenv(name->valuestring) : NULL);
     return seen;

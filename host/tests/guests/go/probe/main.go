@@ -1,5 +1,7 @@
-// Reports what a Go handler sees: every context field, the remaining time
-// and the environment variable the event names ({"env": "NAME"}).
+// Reports what a Go handler sees: every context field (the trace header
+// under both of its names), the remaining time and the environment variable
+// the event names ({"env": "NAME"}); {"fail": "message"} fails with the SDK's
+// Fail function instead.
 package main
 
 import (
@@ -11,7 +13,8 @@ import (
 )
 
 type Request struct {
-	Env string `json:"env"`
+	Env  string  `json:"env"`
+	Fail *string `json:"fail"`
 }
 
 func optional(value string) *string {
@@ -26,6 +29,9 @@ func probe(ctx context.Context, request Request) (map[string]any, error) {
 	if !ok {
 		return nil, errors.New("no Lambda context")
 	}
+	if request.Fail != nil {
+		return nil, lambda.Fail("ProbeFailure", "%s", *request.Fail)
+	}
 	deadline, _ := ctx.Deadline()
 	seen := map[string]any{
 		"aws_request_id":       lc.AwsRequestID,
@@ -36,7 +42,8 @@ func probe(ctx context.Context, request Request) (map[string]any, error) {
 		"log_group_name":       lc.LogGroupName,
 		"log_stream_name":      lc.LogStreamName,
 		"deadline_ms":          deadline.UnixMilli(),
-		"trace_id":             optional(lc.TraceID),
+		"trace_id":             optional(lc.XRayTraceID),
+		"trace_id_older_name":  optional(lc.TraceID),
 		"client_context":       optional(lc.ClientContext),
 		"tenant_id":            optional(lc.TenantID),
 		"remaining_ms":         lc.RemainingTimeInMillis(),
