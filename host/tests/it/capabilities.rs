@@ -6,18 +6,17 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig, Host, HostConfig, Mount};
 
-use crate::common::{cache_dir, guest_once, invoke, js_guests, json};
+use crate::common::{cache_dir, guest, invoke, json};
 
 /// The capability test guest (`host/tests/guests/net`), built once.
 fn net_guest() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/net")
+    guest("host/tests/guests/net")
 }
 
 /// A CA and a certificate it signed for `localhost` and `127.0.0.1`.
@@ -249,7 +248,7 @@ async fn javascript_fetch_reaches_granted_hosts_and_catches_refusals() {
     let url = format!("http://127.0.0.1:{port}/");
     let event = serde_json::json!({ "url": url }).to_string();
     let load_js = |grants: &[&str]| {
-        let mut config = FunctionConfig::new("fetch", &js_guests().fetch);
+        let mut config = FunctionConfig::new("fetch", guest("host/tests/guests/js/fetch"));
         config.allowed_outbound_hosts = AllowedHosts::parse(grants).unwrap();
         crate::common::host().load(config).unwrap()
     };
@@ -462,7 +461,9 @@ fn bad_grants_are_load_errors_naming_the_function_and_the_pattern() {
         let output = crate::common::wasm_lambda(
             &[
                 "invoke",
-                crate::common::guests().hello.to_str().unwrap(),
+                crate::common::guest("examples/rust/hello")
+                    .to_str()
+                    .unwrap(),
                 "--function-name",
                 "greeter",
                 "--allow-outbound",
@@ -481,7 +482,7 @@ fn bad_grants_are_load_errors_naming_the_function_and_the_pattern() {
         &config,
         format!(
             "[[function]]\nname = \"caller\"\ncomponent = {}\nallowed_outbound_hosts = [\"https://*.:\"]\n",
-            crate::server::toml_path(&crate::common::guests().hello)
+            crate::server::toml_path(crate::common::guest("examples/rust/hello"))
         ),
     )
     .unwrap();
@@ -503,8 +504,7 @@ fn bad_grants_are_load_errors_naming_the_function_and_the_pattern() {
 
 /// The Python HTTP clients test guest (`host/tests/guests/python/net`).
 fn python_net_guest() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/python/net")
+    guest("host/tests/guests/python/net")
 }
 
 #[tokio::test]

@@ -2,10 +2,7 @@
 
 use std::path::Path;
 
-use crate::common::{
-    Native, assert_in_order, guests, js_guests, json, native_guests, python_guests, repo_root,
-    text, wasm_lambda,
-};
+use crate::common::{Native, assert_in_order, guest, json, repo_root, text, wasm_lambda};
 
 fn path(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -16,7 +13,7 @@ fn invoke_prints_the_payload_and_logs_the_invocation() {
     let output = wasm_lambda(
         &[
             "invoke",
-            path(&guests().hello),
+            path(guest("examples/rust/hello")),
             "--event",
             r#"{"first_name":"John","last_name":"Smith"}"#,
         ],
@@ -41,7 +38,10 @@ fn invoke_prints_the_payload_and_logs_the_invocation() {
 #[test]
 fn invoke_reads_the_event_from_stdin_or_a_file() {
     let event = r#"{"action":"increment","number":3}"#;
-    let output = wasm_lambda(&["invoke", path(&guests().calculator)], Some(event));
+    let output = wasm_lambda(
+        &["invoke", path(guest("examples/rust/calculator"))],
+        Some(event),
+    );
     assert_eq!(text(&output.stdout), "{\"result\":4}\n");
 
     let dir = tempfile::tempdir().unwrap();
@@ -50,7 +50,7 @@ fn invoke_reads_the_event_from_stdin_or_a_file() {
     let output = wasm_lambda(
         &[
             "invoke",
-            path(&guests().calculator),
+            path(guest("examples/rust/calculator")),
             "--event-file",
             path(&file),
         ],
@@ -64,7 +64,7 @@ fn invoke_passes_settings_to_the_function() {
     let output = wasm_lambda(
         &[
             "invoke",
-            path(&guests().probe),
+            path(guest("host/tests/guests/probe")),
             "--event",
             r#"{"action":"env"}"#,
             "--env",
@@ -92,7 +92,7 @@ fn a_function_error_exits_1_with_the_error_json_on_stdout() {
     let output = wasm_lambda(
         &[
             "invoke",
-            path(&guests().probe),
+            path(guest("host/tests/guests/probe")),
             "--event",
             r#"{"action":"error"}"#,
         ],
@@ -107,7 +107,7 @@ fn a_timeout_exits_1_with_sandbox_timedout() {
     let output = wasm_lambda(
         &[
             "invoke",
-            path(&guests().probe),
+            path(guest("host/tests/guests/probe")),
             "--event",
             r#"{"action":"loop"}"#,
             "--timeout",
@@ -128,7 +128,15 @@ fn a_timeout_exits_1_with_sandbox_timedout() {
 
 #[test]
 fn usage_and_load_errors_exit_2_with_one_line() {
-    let bad_event = wasm_lambda(&["invoke", path(&guests().hello), "--event", "nope"], None);
+    let bad_event = wasm_lambda(
+        &[
+            "invoke",
+            path(guest("examples/rust/hello")),
+            "--event",
+            "nope",
+        ],
+        None,
+    );
     assert_eq!(bad_event.status.code(), Some(2));
     assert!(bad_event.stdout.is_empty());
     let stderr = text(&bad_event.stderr);
@@ -142,7 +150,7 @@ fn usage_and_load_errors_exit_2_with_one_line() {
     assert_eq!(not_wasm.status.code(), Some(2));
     assert!(text(&not_wasm.stderr).contains("is not a WebAssembly component"));
 
-    let other_world = wasm_lambda(&["invoke", path(&guests().command)], None);
+    let other_world = wasm_lambda(&["invoke", path(guest("host/tests/guests/command"))], None);
     assert_eq!(other_world.status.code(), Some(2));
     assert!(text(&other_world.stderr).contains(wasm_lambda::WORLD));
 
@@ -179,46 +187,45 @@ fn build_refuses_a_folder_it_cannot_read() {
     assert!(text(&output.stderr).contains("cannot tell the language"));
 }
 
+/// Every language's hello through `invoke`: the payload as its Lambda
+/// runtime serialises it (Python's `json.dumps` spacing, compact otherwise).
 #[test]
-fn python_hello_prints_lambdas_python_serialisation() {
-    let output = wasm_lambda(
-        &[
-            "invoke",
-            path(&python_guests().hello),
-            "--event",
-            r#"{"first_name":"John","last_name":"Smith"}"#,
-        ],
-        None,
+fn every_hello_prints_the_message_as_its_runtime_serialises_it() {
+    let compact = "{\"message\":\"Hello John Smith!\"}\n";
+    let mut table = vec![
+        (
+            "examples/python/hello".to_string(),
+            "{\"message\": \"Hello John Smith!\"}\n",
+        ),
+        ("examples/js/hello".to_string(), compact),
+    ];
+    table.extend(
+        Native::ALL.map(|language| (format!("examples/{}/hello", language.dir()), compact)),
     );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert_eq!(
-        text(&output.stdout),
-        "{\"message\": \"Hello John Smith!\"}\n"
-    );
-}
-
-#[test]
-fn js_hello_prints_the_message() {
-    let output = wasm_lambda(
-        &[
-            "invoke",
-            path(&js_guests().hello),
-            "--event",
-            r#"{"first_name":"John","last_name":"Smith"}"#,
-        ],
-        None,
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert_eq!(
-        text(&output.stdout),
-        "{\"message\":\"Hello John Smith!\"}\n"
-    );
+    for (project, expected) in table {
+        let output = wasm_lambda(
+            &[
+                "invoke",
+                path(guest(&project)),
+                "--event",
+                r#"{"first_name":"John","last_name":"Smith"}"#,
+            ],
+            None,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{project}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(text(&output.stdout), expected, "{project}");
+    }
 }
 
 #[test]
 fn every_native_calculator_answers_through_invoke() {
     for language in Native::ALL {
-        let calculator = &native_guests(language).calculator;
+        let calculator = language.example("calculator");
         let output = wasm_lambda(
             &[
                 "invoke",
@@ -260,11 +267,11 @@ fn build_detects_each_native_language() {
 #[test]
 fn bench_reports_each_component_in_order_as_json() {
     let chart = tempfile::Builder::new().suffix(".svg").tempfile().unwrap();
-    let calculator = &native_guests(Native::C).calculator;
+    let calculator = Native::C.example("calculator");
     let output = wasm_lambda(
         &[
             "bench",
-            path(&guests().calculator),
+            path(guest("examples/rust/calculator")),
             path(calculator),
             "--event",
             r#"{"action":"increment","number":3}"#,
@@ -282,7 +289,10 @@ fn bench_reports_each_component_in_order_as_json() {
     let results = json(&text(&output.stdout));
     let results = results.as_array().expect("a JSON array");
     assert_eq!(results.len(), 2);
-    assert_eq!(results[0]["component"], path(&guests().calculator));
+    assert_eq!(
+        results[0]["component"],
+        path(guest("examples/rust/calculator"))
+    );
     assert_eq!(results[0]["language"], "rust");
     assert_eq!(results[1]["component"], path(calculator));
     assert_eq!(results[1]["language"], "c");
@@ -329,7 +339,7 @@ fn bench_prints_a_table_without_json() {
     let output = wasm_lambda(
         &[
             "bench",
-            path(&guests().hello),
+            path(guest("examples/rust/hello")),
             "--event",
             r#"{"first_name":"John","last_name":"Smith"}"#,
             "-n",
@@ -353,7 +363,7 @@ fn bench_prints_a_table_without_json() {
 
 #[test]
 fn bench_refuses_mismatched_native_commands_and_bad_events() {
-    let hello = path(&guests().hello);
+    let hello = path(guest("examples/rust/hello"));
     let output = wasm_lambda(
         &[
             "bench",

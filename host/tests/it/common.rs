@@ -1,10 +1,11 @@
 //! What every test shares: the guests (built once per run), one host, and a
 //! precompiled-artifact cache that persists across runs under `target/`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 use wasm_lambda::build::{BuildOptions, build};
@@ -28,29 +29,36 @@ pub fn cache_dir() -> PathBuf {
     repo_root().join("target").join("test-artifact-cache")
 }
 
-/// Paths of the built guest components.
-pub struct Guests {
-    pub hello: PathBuf,
-    pub region: PathBuf,
-    pub calculator: PathBuf,
-    pub probe: PathBuf,
-    pub command: PathBuf,
+/// The guests the tests use, built on first use and once per run: one
+/// registry keyed by project folder (from the repository's root) and handler.
+/// A failed build is remembered too, so every test that needs the guest fails
+/// at once with the build's error instead of building again.
+pub fn guest(project: &str) -> &'static PathBuf {
+    built(project, None)
 }
 
-fn build_guest(dir: PathBuf) -> Result<PathBuf, String> {
-    build_guest_with(dir, None)
+/// [`guest`], for a project whose handler is not its language's default.
+pub fn guest_with_handler(project: &str, handler: &str) -> &'static PathBuf {
+    built(project, Some(handler))
 }
 
-/// Builds the guest project at `relative` (from the repository's root) once
-/// per run, into `cell`: for guests only a few tests use.
-pub fn guest_once(
-    cell: &'static OnceLock<Result<PathBuf, String>>,
-    relative: &str,
-) -> &'static PathBuf {
-    once(cell, || build_guest(repo_root().join(relative)))
+type Built = OnceLock<Result<PathBuf, String>>;
+
+fn built(project: &str, handler: Option<&str>) -> &'static PathBuf {
+    static REGISTRY: Mutex<BTreeMap<(String, Option<String>), &'static Built>> =
+        Mutex::new(BTreeMap::new());
+    let key = (project.to_string(), handler.map(str::to_string));
+    // The lock covers only finding the entry: builds of different guests
+    // run in parallel, and a second caller of one guest waits on its cell.
+    let cell: &'static Built = REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::default()));
+    once(cell, || build_guest(repo_root().join(project), handler))
 }
 
-fn build_guest_with(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, String> {
+fn build_guest(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, String> {
     let options = BuildOptions {
         target_dir: Some(guest_target_dir()),
         handler: handler.map(str::to_string),
@@ -61,9 +69,8 @@ fn build_guest_with(dir: PathBuf, handler: Option<&str>) -> Result<PathBuf, Stri
         .map_err(|error| format!("failed to build {}: {error:#}", dir.display()))
 }
 
-/// Builds a set of guests once per run. A failed build is remembered too, so
-/// every test that needs it fails at once with the build's error instead of
-/// building again.
+/// Computes a value once per run, into `cell`; a failure is remembered and
+/// fails every later caller with the same message.
 pub fn once<T>(
     cell: &'static OnceLock<Result<T, String>>,
     init: impl FnOnce() -> Result<T, String>,
@@ -72,105 +79,6 @@ pub fn once<T>(
         Ok(value) => value,
         Err(error) => panic!("{error}"),
     }
-}
-
-/// Builds every guest the first time it is called; later calls wait for
-/// that build and reuse it.
-pub fn guests() -> &'static Guests {
-    static GUESTS: OnceLock<Result<Guests, String>> = OnceLock::new();
-    once(&GUESTS, || {
-        let root = repo_root();
-        let examples = root.join("examples").join("rust");
-        let test_guests = root.join("host").join("tests").join("guests");
-        Ok(Guests {
-            hello: build_guest(examples.join("hello"))?,
-            region: build_guest(examples.join("region"))?,
-            calculator: build_guest(examples.join("calculator"))?,
-            probe: build_guest(test_guests.join("probe"))?,
-            command: build_guest(test_guests.join("command"))?,
-        })
-    })
-}
-
-/// Paths of the built Python components.
-pub struct PythonGuests {
-    pub hello: PathBuf,
-    pub region: PathBuf,
-    pub calculator: PathBuf,
-    pub error: PathBuf,
-    pub probe: PathBuf,
-    pub import_error: PathBuf,
-    pub open_file: PathBuf,
-    pub custom_handler: PathBuf,
-}
-
-/// Builds the Python guests with componentize-py, once per run.
-pub fn python_guests() -> &'static PythonGuests {
-    static GUESTS: OnceLock<Result<PythonGuests, String>> = OnceLock::new();
-    once(&GUESTS, || {
-        let root = repo_root();
-        let examples = root.join("examples").join("python");
-        let test_guests = root
-            .join("host")
-            .join("tests")
-            .join("guests")
-            .join("python");
-        Ok(PythonGuests {
-            hello: build_guest(examples.join("hello"))?,
-            region: build_guest(examples.join("region"))?,
-            calculator: build_guest(examples.join("calculator"))?,
-            error: build_guest(examples.join("error"))?,
-            probe: build_guest(test_guests.join("probe"))?,
-            import_error: build_guest(test_guests.join("import_error"))?,
-            open_file: build_guest(test_guests.join("open_file"))?,
-            custom_handler: build_guest_with(
-                test_guests.join("custom_handler"),
-                Some("src/app.handle"),
-            )?,
-        })
-    })
-}
-
-/// Paths of the built JavaScript components.
-pub struct JsGuests {
-    pub hello: PathBuf,
-    pub region: PathBuf,
-    pub calculator: PathBuf,
-    pub error: PathBuf,
-    pub probe: PathBuf,
-    pub callback: PathBuf,
-    pub missing_export: PathBuf,
-    pub fetch: PathBuf,
-    pub cjs: PathBuf,
-    pub cjs_module: PathBuf,
-    pub esm_package: PathBuf,
-    pub builtins: PathBuf,
-    pub init_error: PathBuf,
-}
-
-/// Builds the JavaScript guests with componentize-js, once per run.
-pub fn js_guests() -> &'static JsGuests {
-    static GUESTS: OnceLock<Result<JsGuests, String>> = OnceLock::new();
-    once(&GUESTS, || {
-        let root = repo_root();
-        let examples = root.join("examples").join("js");
-        let test_guests = root.join("host").join("tests").join("guests").join("js");
-        Ok(JsGuests {
-            hello: build_guest(examples.join("hello"))?,
-            region: build_guest(examples.join("region"))?,
-            calculator: build_guest(examples.join("calculator"))?,
-            error: build_guest(examples.join("error"))?,
-            probe: build_guest(test_guests.join("probe"))?,
-            callback: build_guest(test_guests.join("callback"))?,
-            missing_export: build_guest(test_guests.join("missing_export"))?,
-            fetch: build_guest(test_guests.join("fetch"))?,
-            cjs: build_guest(test_guests.join("cjs"))?,
-            cjs_module: build_guest_with(test_guests.join("cjs_module"), Some("app.handler"))?,
-            esm_package: build_guest(test_guests.join("esm_package"))?,
-            builtins: build_guest(test_guests.join("builtins"))?,
-            init_error: build_guest(test_guests.join("init_error"))?,
-        })
-    })
 }
 
 /// The host most tests share, as a process would.
@@ -242,37 +150,16 @@ impl Native {
     }
 }
 
-/// Paths of one native language's built components.
-pub struct NativeGuests {
-    pub hello: PathBuf,
-    pub calculator: PathBuf,
-    pub error: PathBuf,
-    pub probe: PathBuf,
-}
+impl Native {
+    /// The language's example `name` (`hello`, `calculator`, `error`), built.
+    pub fn example(self, name: &str) -> &'static PathBuf {
+        guest(&format!("examples/{}/{name}", self.dir()))
+    }
 
-/// Builds one native language's examples and probe, once per run.
-pub fn native_guests(language: Native) -> &'static NativeGuests {
-    static GUESTS: [OnceLock<Result<NativeGuests, String>>; 4] = [const { OnceLock::new() }; 4];
-    let index = Native::ALL
-        .iter()
-        .position(|candidate| *candidate == language)
-        .expect("a known language");
-    once(&GUESTS[index], || {
-        let root = repo_root();
-        let examples = root.join("examples").join(language.dir());
-        let probe = root
-            .join("host")
-            .join("tests")
-            .join("guests")
-            .join(language.dir())
-            .join("probe");
-        Ok(NativeGuests {
-            hello: build_guest(examples.join("hello"))?,
-            calculator: build_guest(examples.join("calculator"))?,
-            error: build_guest(examples.join("error"))?,
-            probe: build_guest(probe)?,
-        })
-    })
+    /// The language's probe (`host/tests/guests/<language>/probe`), built.
+    pub fn probe(self) -> &'static PathBuf {
+        guest(&format!("host/tests/guests/{}/probe", self.dir()))
+    }
 }
 
 /// Runs the `wasm-lambda` binary with the tests' shared cache, feeding it

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasm_lambda::{CognitoIdentity, InvokeRequest};
 
-use crate::common::{guests, json, load};
+use crate::common::{guest, json, load};
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -16,11 +16,15 @@ fn now_ms() -> u64 {
 
 #[tokio::test]
 async fn context_carries_every_lambda_field() {
-    let function = load("probe-context", &guests().probe, |config| {
-        config.memory_mb = 256;
-        config.timeout = Duration::from_secs(5);
-        config.region = "eu-central-1".into();
-    });
+    let function = load(
+        "probe-context",
+        guest("host/tests/guests/probe"),
+        |config| {
+            config.memory_mb = 256;
+            config.timeout = Duration::from_secs(5);
+            config.region = "eu-central-1".into();
+        },
+    );
     let before = now_ms();
     let invocation = function
         .invoke(InvokeRequest {
@@ -86,7 +90,7 @@ async fn context_carries_every_lambda_field() {
 
 #[tokio::test]
 async fn optional_context_fields_are_absent_when_not_given() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let invocation = function
         .invoke(InvokeRequest::new(r#"{"action":"context"}"#))
         .await
@@ -102,7 +106,7 @@ async fn optional_context_fields_are_absent_when_not_given() {
 
 #[tokio::test]
 async fn environment_is_exactly_lambdas_plus_the_functions() {
-    let function = load("probe-env", &guests().probe, |config| {
+    let function = load("probe-env", guest("host/tests/guests/probe"), |config| {
         config
             .environment
             .insert("TABLE_NAME".into(), "orders".into());
@@ -163,7 +167,7 @@ async fn environment_is_exactly_lambdas_plus_the_functions() {
 
 #[tokio::test]
 async fn trace_variable_is_absent_without_a_trace_header() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let invocation = function
         .invoke(InvokeRequest::new(r#"{"action":"env"}"#))
         .await
@@ -175,7 +179,7 @@ async fn trace_variable_is_absent_without_a_trace_header() {
 
 #[tokio::test]
 async fn a_caller_deadline_earlier_than_the_timeout_wins() {
-    let function = load("probe", &guests().probe, |config| {
+    let function = load("probe", guest("host/tests/guests/probe"), |config| {
         config.timeout = Duration::from_secs(60);
     });
     let invocation = function

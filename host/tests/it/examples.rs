@@ -1,10 +1,10 @@
 //! The seed document's three functions, in Rust, answer as the document says.
 
-use crate::common::{assert_in_order, guests, invoke, json, load};
+use crate::common::{assert_in_order, guest, invoke, json, load};
 
 #[tokio::test]
 async fn hello_returns_the_message() {
-    let function = load("hello", &guests().hello, |_| {});
+    let function = load("hello", guest("examples/rust/hello"), |_| {});
     let invocation = invoke(&function, r#"{"first_name":"John","last_name":"Smith"}"#).await;
     assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
     assert!(invocation.function_error().is_none());
@@ -12,7 +12,7 @@ async fn hello_returns_the_message() {
 
 #[tokio::test]
 async fn hello_without_names_is_a_function_error() {
-    let function = load("hello", &guests().hello, |_| {});
+    let function = load("hello", guest("examples/rust/hello"), |_| {});
     let invocation = invoke(&function, r#"{"first_name":"John"}"#).await;
     let error = invocation.function_error().expect("a missing name fails");
     assert!(error.handled);
@@ -29,7 +29,7 @@ async fn hello_without_names_is_a_function_error() {
 
 #[tokio::test]
 async fn region_reports_the_configured_region() {
-    let function = load("region", &guests().region, |config| {
+    let function = load("region", guest("examples/rust/region"), |config| {
         config.region = "eu-west-1".into();
     });
     let invocation = invoke(
@@ -45,7 +45,7 @@ async fn region_reports_the_configured_region() {
 
 #[tokio::test]
 async fn calculator_increments() {
-    let function = load("calculator", &guests().calculator, |_| {});
+    let function = load("calculator", guest("examples/rust/calculator"), |_| {});
     let invocation = invoke(&function, r#"{"action":"increment","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":4}"#);
     assert_in_order(
@@ -56,7 +56,7 @@ async fn calculator_increments() {
 
 #[tokio::test]
 async fn calculator_logs_an_unknown_action_and_returns_null() {
-    let function = load("calculator", &guests().calculator, |_| {});
+    let function = load("calculator", guest("examples/rust/calculator"), |_| {});
     let invocation = invoke(&function, r#"{"action":"square","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":null}"#);
     assert!(invocation.function_error().is_none());

@@ -15,9 +15,7 @@ use wasm_lambda::{
     ReportStatus,
 };
 
-use crate::common::{
-    cache_dir, guests, invoke, js_guests, json, load, python_guests, raw_http, text, wasm_lambda,
-};
+use crate::common::{cache_dir, guest, invoke, json, load, raw_http, text, wasm_lambda};
 use crate::server::{Serve, toml_path};
 
 fn host_without_cache() -> Host {
@@ -53,7 +51,7 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn truncated_and_bit_flipped_components_are_load_errors_not_panics() {
-    let bytes = std::fs::read(&guests().hello).unwrap();
+    let bytes = std::fs::read(guest("examples/rust/hello")).unwrap();
     let host = host_without_cache();
     let dir = tempfile::tempdir().unwrap();
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
@@ -81,7 +79,7 @@ fn truncated_and_bit_flipped_components_are_load_errors_not_panics() {
     }
     // The host is still fine.
     let function = host
-        .load(FunctionConfig::new("hello", &guests().hello))
+        .load(FunctionConfig::new("hello", guest("examples/rust/hello")))
         .unwrap();
     let invocation = runtime
         .block_on(function.invoke(InvokeRequest::new(r#"{"first_name":"A","last_name":"B"}"#)))
@@ -91,7 +89,7 @@ fn truncated_and_bit_flipped_components_are_load_errors_not_panics() {
 
 #[test]
 fn the_cli_refuses_a_truncated_component_in_one_line() {
-    let bytes = std::fs::read(&guests().hello).unwrap();
+    let bytes = std::fs::read(guest("examples/rust/hello")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for fraction in [3, 2] {
         let path = write_temp(dir.path(), "cut.wasm", &bytes[..bytes.len() / fraction]);
@@ -144,7 +142,7 @@ fn durations_no_duration_can_hold_are_clear_errors() {
         let output = wasm_lambda(
             &[
                 "invoke",
-                guests().hello.to_str().unwrap(),
+                guest("examples/rust/hello").to_str().unwrap(),
                 "--timeout",
                 timeout,
             ],
@@ -179,7 +177,7 @@ fn durations_no_duration_can_hold_are_clear_errors() {
         };
         let config = format!(
             "{setting}[[function]]\nname = \"hello\"\ncomponent = {}\n{timeout}",
-            toml_path(&guests().hello)
+            toml_path(guest("examples/rust/hello"))
         );
         let stderr = refused_serve_config(dir.path(), &config);
         assert!(stderr.contains(needle), "{needle:?} in {stderr}");
@@ -189,9 +187,9 @@ fn durations_no_duration_can_hold_are_clear_errors() {
 #[tokio::test]
 async fn out_of_memory_is_runtime_out_of_memory_in_every_language() {
     for (name, component) in [
-        ("rust", &guests().probe),
-        ("python", &python_guests().probe),
-        ("js", &js_guests().probe),
+        ("rust", guest("host/tests/guests/probe")),
+        ("python", guest("host/tests/guests/python/probe")),
+        ("js", guest("host/tests/guests/js/probe")),
     ] {
         let function = load(&format!("oom-{name}"), component, |config| {
             config.timeout = Duration::from_secs(60);
@@ -225,7 +223,7 @@ async fn out_of_memory_is_runtime_out_of_memory_in_every_language() {
 
 #[tokio::test]
 async fn error_payloads_are_bounded_like_responses() {
-    let function = load("big-errors", &guests().probe, |config| {
+    let function = load("big-errors", guest("host/tests/guests/probe"), |config| {
         config.memory_mb = 512;
         config.timeout = Duration::from_secs(60);
     });
@@ -262,10 +260,13 @@ fn an_artifact_of_another_component_is_never_run() {
     };
     // One entry each, in two caches.
     host_with(cache_of("a"))
-        .load(FunctionConfig::new("hello", &guests().hello))
+        .load(FunctionConfig::new("hello", guest("examples/rust/hello")))
         .unwrap();
     host_with(cache_of("b"))
-        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .load(FunctionConfig::new(
+            "calculator",
+            guest("examples/rust/calculator"),
+        ))
         .unwrap();
     let entry = |cache: &Path| {
         let entries: Vec<PathBuf> = std::fs::read_dir(cache)
@@ -280,7 +281,7 @@ fn an_artifact_of_another_component_is_never_run() {
     std::fs::copy(entry(&cache_of("b")), entry(&cache_of("a"))).unwrap();
     let host = host_with(cache_of("a"));
     let function = host
-        .load(FunctionConfig::new("hello", &guests().hello))
+        .load(FunctionConfig::new("hello", guest("examples/rust/hello")))
         .unwrap();
     assert_eq!(function.load_info().source, LoadSource::Compiled);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -297,7 +298,7 @@ fn an_artifact_of_another_component_is_never_run() {
     let hello_entry = entry(&cache_of("a"));
     std::fs::set_permissions(&hello_entry, std::fs::Permissions::from_mode(0o666)).unwrap();
     let reloaded = host_with(cache_of("a"))
-        .load(FunctionConfig::new("hello", &guests().hello))
+        .load(FunctionConfig::new("hello", guest("examples/rust/hello")))
         .unwrap();
     assert_eq!(reloaded.load_info().source, LoadSource::Compiled);
     let mode = std::fs::metadata(cache_of("a"))
@@ -310,7 +311,7 @@ fn an_artifact_of_another_component_is_never_run() {
 #[test]
 fn a_trap_log_never_carries_the_hosts_backtrace() {
     let output = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
-        .args(["invoke", guests().probe.to_str().unwrap()])
+        .args(["invoke", guest("host/tests/guests/probe").to_str().unwrap()])
         .args(["--event", r#"{"action":"trap"}"#])
         .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
         .env("RUST_BACKTRACE", "1")
@@ -336,7 +337,7 @@ fn a_trap_log_never_carries_the_hosts_backtrace() {
 fn probe_config() -> String {
     format!(
         "[[function]]\nname = \"probe\"\ncomponent = {}\n",
-        toml_path(&guests().probe)
+        toml_path(guest("host/tests/guests/probe"))
     )
 }
 
@@ -419,7 +420,7 @@ fn a_client_stuck_mid_body_does_not_hold_up_shutdown() {
 /// probe writes a secret to its heap, static data and stack, then later
 /// invocations search their whole linear memory for it.
 async fn secret_survives(host: &Host, reuse_instances: bool) -> u64 {
-    let mut config = FunctionConfig::new("secrets", &guests().probe);
+    let mut config = FunctionConfig::new("secrets", guest("host/tests/guests/probe"));
     config.reuse_instances = reuse_instances;
     let function = host.load(config).unwrap();
     let secret = format!("secret-{}", uuid_like());
@@ -522,7 +523,7 @@ fn queue_counts(address: &str) -> serde_json::Value {
 fn accepted_events_survive_a_kill_and_run_after_a_restart() {
     let config = format!(
         "event_retry_delay = 0.05\n[[function]]\nname = \"slow\"\ncomponent = {}\nreserved_concurrency = 1\ntimeout = 10\n",
-        toml_path(&guests().probe)
+        toml_path(guest("host/tests/guests/probe"))
     );
     let state = tempfile::tempdir().unwrap();
     let mut serve = Serve::start_with_state(&config, tempfile::tempdir().unwrap(), state.path());
@@ -565,7 +566,7 @@ fn accepted_events_survive_a_kill_and_run_after_a_restart() {
 fn events_that_give_up_go_to_their_failure_destination() {
     let config_dir = tempfile::tempdir().unwrap();
     let dead_letters = config_dir.path().join("dlq.jsonl");
-    let probe = toml_path(&guests().probe);
+    let probe = toml_path(guest("host/tests/guests/probe"));
     let config = format!(
         r#"event_retry_delay = 0.05
 
@@ -633,7 +634,7 @@ fn async_settings_outside_lambdas_ranges_are_refused() {
     ] {
         let config = format!(
             "[[function]]\nname = \"probe\"\ncomponent = {}\n{setting}\n",
-            toml_path(&guests().probe)
+            toml_path(guest("host/tests/guests/probe"))
         );
         let stderr = refused_serve_config(dir.path(), &config);
         assert!(stderr.contains(needle), "{needle:?} in {stderr}");

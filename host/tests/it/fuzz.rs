@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use wasm_lambda::{FunctionConfig, Host, HostConfig, InvokeRequest};
 
-use crate::common::{guests, raw_http};
+use crate::common::{guest, raw_http};
 use crate::server::{Serve, toml_path};
 
 fn host() -> &'static Host {
@@ -44,7 +44,7 @@ proptest! {
         cut in prop_oneof![Just(1.0f64), 0.0f64..1.0],
         flips in prop::collection::vec((0.0f64..1.0, 0u8..8), 0..4),
     ) {
-        let mut bytes = std::fs::read(&guests().calculator).unwrap();
+        let mut bytes = std::fs::read(guest("examples/rust/calculator")).unwrap();
         let keep = ((bytes.len() as f64) * cut) as usize;
         bytes.truncate(keep.max(1));
         for (at, bit) in flips {
@@ -121,7 +121,7 @@ fn path() -> impl Strategy<Value = String> {
 fn random_requests_get_answers_and_the_server_survives() {
     let config = format!(
         "event_retry_delay = 0.01\n[[function]]\nname = \"probe\"\ncomponent = {}\nmaximum_retry_attempts = 0\n",
-        toml_path(&guests().probe)
+        toml_path(guest("host/tests/guests/probe"))
     );
     let serve = Serve::start(&config);
     let address = serve.endpoint.trim_start_matches("http://").to_string();

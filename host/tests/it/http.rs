@@ -5,11 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::{guest_once, json, repo_root, text};
+use crate::common::{guest, json, repo_root, text};
 use crate::server::{Serve, python, toml_path};
 
 struct FrontDoorGuests {
@@ -18,11 +17,9 @@ struct FrontDoorGuests {
 }
 
 fn front_door_guests() -> FrontDoorGuests {
-    static URL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    static APIGW: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     FrontDoorGuests {
-        url: guest_once(&URL, "host/tests/guests/js/url").clone(),
-        apigw: guest_once(&APIGW, "host/tests/guests/python/apigw").clone(),
+        url: guest("host/tests/guests/js/url").clone(),
+        apigw: guest("host/tests/guests/python/apigw").clone(),
     }
 }
 
@@ -295,8 +292,7 @@ fn api_gateway_routes_send_rest_and_http_api_events() {
 
 /// The sample-event guest (`host/tests/guests/events`), built once.
 fn events_guest() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/events")
+    guest("host/tests/guests/events")
 }
 
 #[test]

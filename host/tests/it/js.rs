@@ -4,16 +4,15 @@ use std::time::Duration;
 
 use wasm_lambda::{CognitoIdentity, InvokeRequest};
 
-use crate::common::{assert_in_order, invoke, js_guests, json, load};
+use crate::common::{assert_in_order, guest, guest_with_handler, invoke, json, load};
 
 #[tokio::test]
 async fn the_seed_examples_answer_as_on_lambda() {
-    let guests = js_guests();
-    let hello = load("hello", &guests.hello, |_| {});
+    let hello = load("hello", guest("examples/js/hello"), |_| {});
     let invocation = invoke(&hello, r#"{"first_name":"John","last_name":"Smith"}"#).await;
     assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
 
-    let region = load("region", &guests.region, |config| {
+    let region = load("region", guest("examples/js/region"), |config| {
         config.region = "ap-northeast-1".into()
     });
     assert_eq!(
@@ -21,7 +20,7 @@ async fn the_seed_examples_answer_as_on_lambda() {
         r#"{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"Region \":\"ap-northeast-1\"}"}"#
     );
 
-    let calculator = load("calculator", &guests.calculator, |_| {});
+    let calculator = load("calculator", guest("examples/js/calculator"), |_| {});
     let invocation = invoke(&calculator, r#"{"action":"increment","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":4}"#);
     let id = &invocation.request_id;
@@ -42,7 +41,7 @@ async fn the_seed_examples_answer_as_on_lambda() {
 
 #[tokio::test]
 async fn a_thrown_error_is_nodes_error_json_without_build_paths() {
-    let function = load("error", &js_guests().error, |_| {});
+    let function = load("error", guest("examples/js/error"), |_| {});
     let invocation = invoke(&function, r#"{"number":1}"#).await;
     assert_eq!(
         invocation.payload(),
@@ -62,7 +61,7 @@ async fn a_thrown_error_is_nodes_error_json_without_build_paths() {
 
 #[tokio::test]
 async fn errors_of_every_shape() {
-    let function = load("probe", &js_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/js/probe"), |_| {});
     let error = invoke(&function, r#"{"action":"throw_error"}"#).await;
     let payload = json(error.payload());
     assert_eq!(payload["errorType"], "TypeError");
@@ -92,7 +91,11 @@ async fn errors_of_every_shape() {
 
 #[tokio::test]
 async fn a_missing_export_is_handler_not_found() {
-    let function = load("missing", &js_guests().missing_export, |_| {});
+    let function = load(
+        "missing",
+        guest("host/tests/guests/js/missing_export"),
+        |_| {},
+    );
     let invocation = invoke(&function, "{}").await;
     assert_eq!(
         invocation.payload(),
@@ -102,7 +105,7 @@ async fn a_missing_export_is_handler_not_found() {
 
 #[tokio::test]
 async fn a_callback_handler_is_refused_as_by_nodejs_24() {
-    let function = load("callback", &js_guests().callback, |_| {});
+    let function = load("callback", guest("host/tests/guests/js/callback"), |_| {});
     let error = invoke(&function, "{}").await;
     let error = error.function_error().unwrap();
     assert_eq!(error.error_type, "Runtime.CallbackHandlerDeprecated");
@@ -117,7 +120,7 @@ async fn a_callback_handler_is_refused_as_by_nodejs_24() {
 
 #[tokio::test]
 async fn return_values_are_json_stringified() {
-    let function = load("probe", &js_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/js/probe"), |_| {});
     assert_eq!(
         invoke(&function, r#"{"action":"undefined"}"#)
             .await
@@ -138,7 +141,7 @@ async fn return_values_are_json_stringified() {
 
 #[tokio::test]
 async fn an_awaited_timer_inside_the_handler_works() {
-    let function = load("probe", &js_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/js/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"timer","millis":50}"#).await;
     assert_eq!(invocation.payload(), r#""waited""#);
     assert!(
@@ -150,7 +153,7 @@ async fn an_awaited_timer_inside_the_handler_works() {
 
 #[tokio::test]
 async fn the_context_has_nodes_names() {
-    let function = load("probe-ctx", &js_guests().probe, |config| {
+    let function = load("probe-ctx", guest("host/tests/guests/js/probe"), |config| {
         config.memory_mb = 1024;
     });
     let invocation = function
@@ -194,7 +197,7 @@ async fn the_context_has_nodes_names() {
 
 #[tokio::test]
 async fn process_env_is_the_functions_at_module_level_and_at_invocation_time() {
-    let function = load("probe-env", &js_guests().probe, |config| {
+    let function = load("probe-env", guest("host/tests/guests/js/probe"), |config| {
         config.region = "eu-north-1".into();
         config.environment.insert("TABLE".into(), "users".into());
     });
@@ -217,7 +220,7 @@ async fn process_env_is_the_functions_at_module_level_and_at_invocation_time() {
 
 #[tokio::test]
 async fn console_methods_write_lambdas_log_lines() {
-    let function = load("probe", &js_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/js/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"log"}"#).await;
     let id = &invocation.request_id;
     assert_in_order(
@@ -233,9 +236,13 @@ async fn console_methods_write_lambdas_log_lines() {
 
 #[tokio::test]
 async fn a_looping_js_handler_times_out() {
-    let function = load("probe-loop", &js_guests().probe, |config| {
-        config.timeout = Duration::from_millis(500);
-    });
+    let function = load(
+        "probe-loop",
+        guest("host/tests/guests/js/probe"),
+        |config| {
+            config.timeout = Duration::from_millis(500);
+        },
+    );
     let invocation = invoke(&function, r#"{"action":"loop"}"#).await;
     assert_eq!(
         invocation.function_error().unwrap().error_type,
@@ -249,7 +256,7 @@ async fn a_looping_js_handler_times_out() {
 
 #[tokio::test]
 async fn commonjs_handlers_require_files_json_and_packages() {
-    let function = load("cjs", &js_guests().cjs, |_| {});
+    let function = load("cjs", guest("host/tests/guests/js/cjs"), |_| {});
     let invocation = invoke(&function, r#"{"name":"Ada","x":1}"#).await;
     assert_eq!(
         json(invocation.payload()),
@@ -266,16 +273,24 @@ async fn commonjs_handlers_require_files_json_and_packages() {
 
 #[tokio::test]
 async fn module_exports_in_a_cjs_file_and_a_named_handler() {
-    let function = load("cjs-module", &js_guests().cjs_module, |config| {
-        config.handler = Some("app.handler".into());
-    });
+    let function = load(
+        "cjs-module",
+        guest_with_handler("host/tests/guests/js/cjs_module", "app.handler"),
+        |config| {
+            config.handler = Some("app.handler".into());
+        },
+    );
     let invocation = invoke(&function, r#"{"n":21}"#).await;
     assert_eq!(invocation.payload(), r#"{"doubled":42}"#);
 }
 
 #[tokio::test]
 async fn an_es_module_handler_imports_an_npm_package() {
-    let function = load("esm-package", &js_guests().esm_package, |_| {});
+    let function = load(
+        "esm-package",
+        guest("host/tests/guests/js/esm_package"),
+        |_| {},
+    );
     let invocation = invoke(&function, r#"{"text":"hi"}"#).await;
     assert_eq!(invocation.payload(), r#"{"loud":"HI!"}"#);
 }
@@ -297,7 +312,7 @@ fn a_node_built_in_fails_the_build_naming_it() {
 
 #[tokio::test]
 async fn node_built_ins_answer_as_node_itself_does() {
-    let function = load("builtins", &js_guests().builtins, |_| {});
+    let function = load("builtins", guest("host/tests/guests/js/builtins"), |_| {});
     let invocation = invoke(&function, "{}").await;
     let in_sandbox = json(invocation.payload());
     assert!(in_sandbox.get("errorType").is_none(), "{in_sandbox}");
@@ -383,9 +398,7 @@ async fn callback_handlers_run_on_nodejs_22_with_lambdas_semantics() {
 /// build's embedded copies serve), writes /tmp, and fails as Node does.
 #[tokio::test]
 async fn fs_reads_the_functions_files_and_writes_tmp() {
-    static GUEST: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
-        std::sync::OnceLock::new();
-    let component = crate::common::guest_once(&GUEST, "host/tests/guests/js/files");
+    let component = guest("host/tests/guests/js/files");
     let function = load("files", component, |_| {});
     let invocation = invoke(&function, r#"{"name": "Ada"}"#).await;
     let answer = json(invocation.result.as_ref().unwrap());
@@ -420,11 +433,15 @@ async fn fs_reads_the_functions_files_and_writes_tmp() {
 
 #[tokio::test]
 async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
-    let function = load("probe-init", &js_guests().probe, |config| {
-        config
-            .environment
-            .insert("PROBE_SETTING".to_string(), "first".to_string());
-    });
+    let function = load(
+        "probe-init",
+        guest("host/tests/guests/js/probe"),
+        |config| {
+            config
+                .environment
+                .insert("PROBE_SETTING".to_string(), "first".to_string());
+        },
+    );
     let first = invoke(&function, r#"{"action":"init"}"#).await;
     let second = invoke(&function, r#"{"action":"init"}"#).await;
     let (a, b) = (json(first.payload()), json(second.payload()));
@@ -449,7 +466,11 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
 async fn a_module_that_throws_in_its_init_phase_fails_each_invocation_as_node_does() {
     // Without its setting the module throws: the host keeps no snapshot, and
     // each invocation reports the module's error with Node's top-level frame.
-    let function = load("init-error", &js_guests().init_error, |_| {});
+    let function = load(
+        "init-error",
+        guest("host/tests/guests/js/init_error"),
+        |_| {},
+    );
     for _ in 0..2 {
         let invocation = invoke(&function, "{}").await;
         assert_eq!(
@@ -460,11 +481,15 @@ async fn a_module_that_throws_in_its_init_phase_fails_each_invocation_as_node_do
         );
     }
     // With it, the same component answers.
-    let function = load("init-error", &js_guests().init_error, |config| {
-        config
-            .environment
-            .insert("TABLE_NAME".to_string(), "orders".to_string());
-    });
+    let function = load(
+        "init-error",
+        guest("host/tests/guests/js/init_error"),
+        |config| {
+            config
+                .environment
+                .insert("TABLE_NAME".to_string(), "orders".to_string());
+        },
+    );
     let invocation = invoke(&function, "{}").await;
     assert_eq!(invocation.payload(), r#"{"table":"orders"}"#);
 }

@@ -6,7 +6,7 @@ use wasm_lambda::{
     Allocator, EngineConfig, FunctionConfig, Host, HostConfig, LoadError, LoadSource, WORLD,
 };
 
-use crate::common::{guests, host, invoke, repo_root};
+use crate::common::{guest, host, invoke, repo_root};
 
 fn load_error(config: FunctionConfig) -> LoadError {
     match host().load(config) {
@@ -49,7 +49,7 @@ fn a_core_module_is_refused_with_a_hint() {
 
 #[test]
 fn a_component_of_another_world_is_refused_naming_the_expected_one() {
-    let error = load_error(FunctionConfig::new("f", &guests().command));
+    let error = load_error(FunctionConfig::new("f", guest("host/tests/guests/command")));
     assert!(matches!(error, LoadError::UnknownWorld { .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains(WORLD), "{message}");
@@ -58,7 +58,7 @@ fn a_component_of_another_world_is_refused_naming_the_expected_one() {
 
 #[test]
 fn configurations_outside_lambdas_limits_are_refused() {
-    let mut config = FunctionConfig::new("f", &guests().probe);
+    let mut config = FunctionConfig::new("f", guest("host/tests/guests/probe"));
     config.memory_mb = 64;
     assert!(matches!(
         load_error(config.clone()),
@@ -86,7 +86,7 @@ fn host_with_cache(dir: PathBuf) -> Host {
 async fn the_cache_serves_the_second_load_and_survives_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let host = host_with_cache(dir.path().to_path_buf());
-    let config = FunctionConfig::new("hello", &guests().hello);
+    let config = FunctionConfig::new("hello", guest("examples/rust/hello"));
 
     let first = host.load(config.clone()).unwrap();
     assert_eq!(first.load_info().source, LoadSource::Compiled);
@@ -136,9 +136,12 @@ fn concurrent_loads_of_one_component_share_the_cache_safely() {
             let dir = dir.path().to_path_buf();
             std::thread::spawn(move || {
                 let host = host_with_cache(dir);
-                host.load(FunctionConfig::new("calculator", &guests().calculator))
-                    .map(|_| ())
-                    .map_err(|error| error.to_string())
+                host.load(FunctionConfig::new(
+                    "calculator",
+                    guest("examples/rust/calculator"),
+                ))
+                .map(|_| ())
+                .map_err(|error| error.to_string())
             })
         })
         .collect();
@@ -158,7 +161,10 @@ fn concurrent_loads_of_one_component_share_the_cache_safely() {
     );
     let host = host_with_cache(dir.path().to_path_buf());
     let reloaded = host
-        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .load(FunctionConfig::new(
+            "calculator",
+            guest("examples/rust/calculator"),
+        ))
         .unwrap();
     assert_eq!(reloaded.load_info().source, LoadSource::Cache);
 }
@@ -176,7 +182,10 @@ async fn on_demand_allocation_runs_the_same_handlers() {
     .unwrap();
     assert_eq!(host.allocator(), Allocator::OnDemand);
     let function = host
-        .load(FunctionConfig::new("calculator", &guests().calculator))
+        .load(FunctionConfig::new(
+            "calculator",
+            guest("examples/rust/calculator"),
+        ))
         .unwrap();
     let invocation = invoke(&function, r#"{"action":"increment","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":4}"#);
@@ -189,13 +198,13 @@ fn the_shared_host_uses_the_pooling_allocator() {
 
 #[test]
 fn built_components_record_their_runtime() {
-    let bytes = std::fs::read(&guests().hello).unwrap();
+    let bytes = std::fs::read(guest("examples/rust/hello")).unwrap();
     assert_eq!(
         wasm_lambda::marker::read_runtime(&bytes).as_deref(),
         Some("rust")
     );
     let function = host()
-        .load(FunctionConfig::new("hello", &guests().hello))
+        .load(FunctionConfig::new("hello", guest("examples/rust/hello")))
         .unwrap();
     assert_eq!(function.runtime(), Some("rust"));
 }

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasm_lambda::{CognitoIdentity, InvokeRequest};
 
-use crate::common::{Native, assert_in_order, invoke, json, load, native_guests};
+use crate::common::{Native, assert_in_order, invoke, json, load};
 
 async fn calculator_increments(language: Native) {
-    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let function = load("calculator", language.example("calculator"), |_| {});
     let invocation = invoke(&function, r#"{"action":"increment","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":4}"#);
     assert_in_order(
@@ -26,7 +26,7 @@ async fn calculator_increments(language: Native) {
 }
 
 async fn calculator_logs_an_unknown_action(language: Native) {
-    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let function = load("calculator", language.example("calculator"), |_| {});
     let invocation = invoke(&function, r#"{"action":"square","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":null}"#);
     assert!(invocation.function_error().is_none());
@@ -41,13 +41,13 @@ async fn calculator_logs_an_unknown_action(language: Native) {
 }
 
 async fn hello_returns_the_message(language: Native) {
-    let function = load("hello", &native_guests(language).hello, |_| {});
+    let function = load("hello", language.example("hello"), |_| {});
     let invocation = invoke(&function, r#"{"first_name":"John","last_name":"Smith"}"#).await;
     assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
 }
 
 async fn a_typed_error_becomes_lambdas_error_json(language: Native) {
-    let function = load("error", &native_guests(language).error, |_| {});
+    let function = load("error", language.example("error"), |_| {});
     let invocation = invoke(&function, r#"{"action":"square","number":3}"#).await;
     let error = invocation
         .function_error()
@@ -78,7 +78,7 @@ fn now_ms() -> u64 {
 }
 
 async fn the_probe_sees_every_context_field(language: Native) {
-    let function = load("native-probe", &native_guests(language).probe, |config| {
+    let function = load("native-probe", language.probe(), |config| {
         config.memory_mb = 512;
         config.timeout = Duration::from_secs(7);
         config.region = "ap-southeast-2".into();
@@ -143,7 +143,7 @@ async fn the_probe_sees_every_context_field(language: Native) {
 }
 
 async fn absent_optional_fields_are_absent(language: Native) {
-    let function = load("native-probe", &native_guests(language).probe, |_| {});
+    let function = load("native-probe", language.probe(), |_| {});
     let invocation = invoke(&function, r#"{"env":"AWS_REGION"}"#).await;
     let seen = json(invocation.payload());
     assert_eq!(seen["trace_id"], serde_json::Value::Null);
@@ -156,7 +156,7 @@ async fn absent_optional_fields_are_absent(language: Native) {
 
 /// Every SDK fails an invocation with the same word: `fail(type, message)`.
 async fn the_sdks_fail_function_sets_type_and_message(language: Native) {
-    let function = load("native-probe", &native_guests(language).probe, |_| {});
+    let function = load("native-probe", language.probe(), |_| {});
     let invocation = invoke(&function, r#"{"fail":"the probe was told to fail: 42%"}"#).await;
     let error = invocation.function_error().expect("the probe fails");
     assert_eq!(error.error_type, "ProbeFailure");
@@ -167,13 +167,9 @@ async fn the_sdks_fail_function_sets_type_and_message(language: Native) {
 }
 
 async fn warm_instances_answer_many_times(language: Native) {
-    let function = load(
-        "calculator",
-        &native_guests(language).calculator,
-        |config| {
-            config.reuse_instances = true;
-        },
-    );
+    let function = load("calculator", language.example("calculator"), |config| {
+        config.reuse_instances = true;
+    });
     for number in 0..20 {
         let invocation = invoke(
             &function,
@@ -188,7 +184,7 @@ async fn warm_instances_answer_many_times(language: Native) {
 }
 
 async fn a_malformed_event_is_refused_not_crashed(language: Native) {
-    let function = load("calculator", &native_guests(language).calculator, |_| {});
+    let function = load("calculator", language.example("calculator"), |_| {});
     let refused = function.invoke(InvokeRequest::new("{not json")).await;
     assert!(
         refused.is_err(),
@@ -202,13 +198,9 @@ async fn large_events_pass_through_the_glue(language: Native) {
     // 5 MB of event: more than every SDK's first arena or buffer, so the
     // allocators' growth paths run (Go's must not call WASI while the host
     // hands the arguments over). Twice on one instance: the space is reused.
-    let function = load(
-        "calculator",
-        &native_guests(language).calculator,
-        |config| {
-            config.reuse_instances = true;
-        },
-    );
+    let function = load("calculator", language.example("calculator"), |config| {
+        config.reuse_instances = true;
+    });
     let padding = "x".repeat(5_000_000);
     for number in [41, 99] {
         let event = format!(r#"{{"action":"increment","number":{number},"padding":"{padding}"}}"#);
@@ -289,7 +281,7 @@ native_tests! {
 #[tokio::test]
 async fn cold_phases_split_a_cold_start() {
     for language in Native::ALL {
-        let function = load("calculator", &native_guests(language).calculator, |_| {});
+        let function = load("calculator", language.example("calculator"), |_| {});
         let phases =
             wasm_lambda::bench::cold_phases(&function, r#"{"action":"increment","number":3}"#)
                 .await
@@ -446,7 +438,7 @@ async fn crashes_end_the_invocation_not_the_host() {
     );
 
     // The host goes on: the next function still answers.
-    let calculator = load("calculator", &native_guests(Native::C).calculator, |_| {});
+    let calculator = load("calculator", Native::C.example("calculator"), |_| {});
     let invocation = invoke(&calculator, r#"{"action":"increment","number":1}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":2}"#);
 }

@@ -5,17 +5,16 @@ use std::time::Duration;
 use wasm_lambda::build::{BuildOptions, build};
 use wasm_lambda::{CognitoIdentity, InvokeRequest};
 
-use crate::common::{assert_in_order, json, load, python_guests};
+use crate::common::{assert_in_order, guest, guest_with_handler, json, load};
 
 #[tokio::test]
 async fn the_seed_examples_answer_as_lambdas_python_runtime() {
-    let guests = python_guests();
-    let hello = load("hello", &guests.hello, |_| {});
+    let hello = load("hello", guest("examples/python/hello"), |_| {});
     let invocation =
         crate::common::invoke(&hello, r#"{"first_name":"John","last_name":"Smith"}"#).await;
     assert_eq!(invocation.payload(), r#"{"message": "Hello John Smith!"}"#);
 
-    let region = load("region", &guests.region, |config| {
+    let region = load("region", guest("examples/python/region"), |config| {
         config.region = "eu-west-1".into()
     });
     let invocation = crate::common::invoke(&region, r#"{"key1":"value1"}"#).await;
@@ -24,7 +23,7 @@ async fn the_seed_examples_answer_as_lambdas_python_runtime() {
         r#"{"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{\"Region \": \"eu-west-1\"}"}"#
     );
 
-    let calculator = load("calculator", &guests.calculator, |_| {});
+    let calculator = load("calculator", guest("examples/python/calculator"), |_| {});
     let invocation =
         crate::common::invoke(&calculator, r#"{"action":"increment","number":3}"#).await;
     assert_eq!(invocation.payload(), r#"{"result": 4}"#);
@@ -46,7 +45,7 @@ async fn the_seed_examples_answer_as_lambdas_python_runtime() {
 
 #[tokio::test]
 async fn an_unhandled_exception_is_lambdas_error_json() {
-    let function = load("error", &python_guests().error, |_| {});
+    let function = load("error", guest("examples/python/error"), |_| {});
     let invocation = crate::common::invoke(&function, r#"{"number":3}"#).await;
     let id = &invocation.request_id;
     let frame = "  File \\\"/var/task/lambda_function.py\\\", line 8, in lambda_handler\\n    result = ACTIONS[event['action']](event['number'])\\n";
@@ -67,7 +66,7 @@ async fn an_unhandled_exception_is_lambdas_error_json() {
 
 #[tokio::test]
 async fn stack_traces_name_every_file_line_and_function() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let invocation = crate::common::invoke(&function, r#"{"action":"raise"}"#).await;
     let error = invocation.function_error().unwrap();
     assert_eq!(error.error_type, "ValueError");
@@ -84,7 +83,7 @@ async fn stack_traces_name_every_file_line_and_function() {
 
 #[tokio::test]
 async fn return_values_are_serialised_as_lambdas_encoder_does() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let cases = [
         (r#"{"action":"none"}"#, "null"),
         (r#"{"action":"decimal"}"#, r#"{"price": 1.5}"#),
@@ -101,7 +100,7 @@ async fn return_values_are_serialised_as_lambdas_encoder_does() {
 
 #[tokio::test]
 async fn a_value_json_cannot_serialise_is_a_marshal_error() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let invocation = crate::common::invoke(&function, r#"{"action":"marshal"}"#).await;
     let error = invocation.function_error().unwrap();
     assert_eq!(error.error_type, "Runtime.MarshalError");
@@ -113,10 +112,14 @@ async fn a_value_json_cannot_serialise_is_a_marshal_error() {
 
 #[tokio::test]
 async fn the_context_has_every_attribute_of_lambdas() {
-    let function = load("probe-ctx", &python_guests().probe, |config| {
-        config.memory_mb = 512;
-        config.timeout = Duration::from_secs(7);
-    });
+    let function = load(
+        "probe-ctx",
+        guest("host/tests/guests/python/probe"),
+        |config| {
+            config.memory_mb = 512;
+            config.timeout = Duration::from_secs(7);
+        },
+    );
     let invocation = function
         .invoke(InvokeRequest {
             request_id: Some("11111111-2222-4333-8444-555555555555".into()),
@@ -165,7 +168,7 @@ async fn the_context_has_every_attribute_of_lambdas() {
 
 #[tokio::test]
 async fn the_context_without_identity_or_client_context() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let seen = json(
         crate::common::invoke(&function, r#"{"action":"context"}"#)
             .await
@@ -178,7 +181,7 @@ async fn the_context_without_identity_or_client_context() {
 
 #[tokio::test]
 async fn logging_and_print_go_to_the_functions_log_as_on_lambda() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let invocation = crate::common::invoke(&function, r#"{"action":"log"}"#).await;
     let id = &invocation.request_id;
     let log = &invocation.log;
@@ -211,10 +214,14 @@ async fn logging_and_print_go_to_the_functions_log_as_on_lambda() {
 
 #[tokio::test]
 async fn os_environ_is_the_invocations_even_at_module_level() {
-    let function = load("probe-env", &python_guests().probe, |config| {
-        config.region = "sa-east-1".into();
-        config.environment.insert("STAGE".into(), "prod".into());
-    });
+    let function = load(
+        "probe-env",
+        guest("host/tests/guests/python/probe"),
+        |config| {
+            config.region = "sa-east-1".into();
+            config.environment.insert("STAGE".into(), "prod".into());
+        },
+    );
     let seen = json(
         crate::common::invoke(&function, r#"{"action":"module_env"}"#)
             .await
@@ -238,7 +245,7 @@ async fn os_environ_is_the_invocations_even_at_module_level() {
 
 #[tokio::test]
 async fn local_modules_dependencies_and_imports_inside_functions_work() {
-    let function = load("probe", &python_guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/python/probe"), |_| {});
     let greet = crate::common::invoke(&function, r#"{"action":"helper","name":"Ada"}"#).await;
     assert_eq!(greet.payload(), r#""Hello, Ada""#);
     let dependency = crate::common::invoke(&function, r#"{"action":"dependency"}"#).await;
@@ -253,9 +260,13 @@ async fn local_modules_dependencies_and_imports_inside_functions_work() {
 
 #[tokio::test]
 async fn a_handler_in_a_package_is_named_with_a_path() {
-    let function = load("custom", &python_guests().custom_handler, |config| {
-        config.handler = Some("src/app.handle".into());
-    });
+    let function = load(
+        "custom",
+        guest_with_handler("host/tests/guests/python/custom_handler", "src/app.handle"),
+        |config| {
+            config.handler = Some("src/app.handle".into());
+        },
+    );
     let invocation = crate::common::invoke(&function, r#"{"name":"Ada"}"#).await;
     assert_eq!(
         invocation.payload(),
@@ -265,7 +276,11 @@ async fn a_handler_in_a_package_is_named_with_a_path() {
 
 #[tokio::test]
 async fn a_module_that_fails_to_import_is_an_import_module_error() {
-    let function = load("import-error", &python_guests().import_error, |_| {});
+    let function = load(
+        "import-error",
+        guest("host/tests/guests/python/import_error"),
+        |_| {},
+    );
     let invocation = crate::common::invoke(&function, "{}").await;
     let error = invocation.function_error().unwrap();
     assert_eq!(error.error_type, "Runtime.ImportModuleError");
@@ -433,7 +448,11 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
                 .insert("PROBE_SETTING".to_string(), setting);
         }
     };
-    let function = load("probe-init", &python_guests().probe, configure("first"));
+    let function = load(
+        "probe-init",
+        guest("host/tests/guests/python/probe"),
+        configure("first"),
+    );
     let first = crate::common::invoke(&function, r#"{"action":"init"}"#).await;
     let second = crate::common::invoke(&function, r#"{"action":"init"}"#).await;
     let (a, b) = (json(first.payload()), json(second.payload()));
@@ -450,7 +469,11 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
     assert_eq!(a["stream"], function.log_stream_name());
 
     // Another environment is another init phase.
-    let other = load("probe-init", &python_guests().probe, configure("second"));
+    let other = load(
+        "probe-init",
+        guest("host/tests/guests/python/probe"),
+        configure("second"),
+    );
     let c = json(
         crate::common::invoke(&other, r#"{"action":"init"}"#)
             .await
@@ -461,7 +484,11 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
 
     // Loading the first configuration again takes its snapshot from the
     // cache: the same init phase, the new load's log stream.
-    let again = load("probe-init", &python_guests().probe, configure("first"));
+    let again = load(
+        "probe-init",
+        guest("host/tests/guests/python/probe"),
+        configure("first"),
+    );
     let d = json(
         crate::common::invoke(&again, r#"{"action":"init"}"#)
             .await
@@ -474,7 +501,11 @@ async fn the_init_phase_runs_once_at_load_with_the_functions_environment() {
 
 #[tokio::test]
 async fn an_init_phase_that_keeps_a_file_open_runs_in_every_sandbox() {
-    let function = load("open-file", &python_guests().open_file, |_| {});
+    let function = load(
+        "open-file",
+        guest("host/tests/guests/python/open_file"),
+        |_| {},
+    );
     for n in 0..2 {
         let invocation = crate::common::invoke(&function, &format!(r#"{{"n": {n}}}"#)).await;
         // Each sandbox has its own /tmp and ran the init phase itself.

@@ -2,11 +2,11 @@
 
 use wasm_lambda::{InvokeError, InvokeRequest, MAX_REQUEST_BYTES};
 
-use crate::common::{guests, invoke, load};
+use crate::common::{guest, invoke, load};
 
 #[tokio::test]
 async fn a_non_json_event_is_invalid_request_content() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let error = function
         .invoke(InvokeRequest::new("{not json"))
         .await
@@ -23,7 +23,7 @@ async fn a_non_json_event_is_invalid_request_content() {
 
 #[tokio::test]
 async fn an_event_over_6_mb_is_too_large() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let event = format!("\"{}\"", "x".repeat(MAX_REQUEST_BYTES));
     let error = function
         .invoke(InvokeRequest::new(event))
@@ -42,7 +42,7 @@ async fn an_event_over_6_mb_is_too_large() {
 
 #[tokio::test]
 async fn any_json_value_is_an_event_and_empty_means_an_empty_object() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     for event in ["[1,2,3]", "\"text\"", "42", "true", "null"] {
         assert_eq!(invoke(&function, event).await.payload(), event);
     }

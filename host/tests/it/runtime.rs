@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{cache_dir, guests, json, repo_root};
+use crate::common::{cache_dir, guest, json, repo_root};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -138,7 +138,10 @@ fn stop(mut child: Child) -> String {
 #[test]
 fn the_runtime_answers_events_in_sequence_under_the_emulator() {
     let emulator = Emulator::start();
-    let probe = guests().probe.to_str().unwrap().to_string();
+    let probe = guest("host/tests/guests/probe")
+        .to_str()
+        .unwrap()
+        .to_string();
     let runtime = start_runtime(
         &wasm_lambda(),
         &["runtime", &probe, "--timeout", "1"],
@@ -184,7 +187,10 @@ fn the_runtime_answers_events_in_sequence_under_the_emulator() {
 #[test]
 fn function_errors_and_timeouts_are_posted_as_errors() {
     let emulator = Emulator::start();
-    let probe = guests().probe.to_str().unwrap().to_string();
+    let probe = guest("host/tests/guests/probe")
+        .to_str()
+        .unwrap()
+        .to_string();
     let runtime = start_runtime(
         &wasm_lambda(),
         &["runtime", &probe, "--timeout", "0.5"],
@@ -246,7 +252,7 @@ fn a_runtime_that_cannot_start_reports_and_exits() {
 fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
     let dir = tempfile::tempdir().unwrap();
     let zip_path = dir.path().join("function.zip");
-    let hello = guests().hello.to_str().unwrap().to_string();
+    let hello = guest("examples/rust/hello").to_str().unwrap().to_string();
     let packaged = Command::new(wasm_lambda())
         .args(["package", &hello, "-o", zip_path.to_str().unwrap()])
         .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
@@ -434,7 +440,11 @@ fn the_loop_skips_malformed_events_and_posts_error_types() {
         ],
         202,
     );
-    wasm_lambda::runtime_api::run(&settings(&mock.address, &guests().probe), Some(3)).unwrap();
+    wasm_lambda::runtime_api::run(
+        &settings(&mock.address, guest("host/tests/guests/probe")),
+        Some(3),
+    )
+    .unwrap();
     let posts: Vec<_> = mock
         .requests()
         .into_iter()
@@ -451,26 +461,33 @@ fn the_loop_skips_malformed_events_and_posts_error_types() {
 #[test]
 fn the_loop_stops_on_runtime_api_failures() {
     let failing_next = MockApi::start(vec![(500, vec![], "broken")], 202);
-    let error =
-        wasm_lambda::runtime_api::run(&settings(&failing_next.address, &guests().probe), None)
-            .unwrap_err();
+    let error = wasm_lambda::runtime_api::run(
+        &settings(&failing_next.address, guest("host/tests/guests/probe")),
+        None,
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("500"), "{error:#}");
 
     let forbidden_post = MockApi::start(
         vec![(200, vec![("lambda-runtime-aws-request-id", "r-3")], "{}")],
         403,
     );
-    let error =
-        wasm_lambda::runtime_api::run(&settings(&forbidden_post.address, &guests().probe), None)
-            .unwrap_err();
+    let error = wasm_lambda::runtime_api::run(
+        &settings(&forbidden_post.address, guest("host/tests/guests/probe")),
+        None,
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("403"), "{error:#}");
 }
 
 #[test]
 fn an_invalid_component_is_reported_to_init_error() {
     let mock = MockApi::start(Vec::new(), 202);
-    let error = wasm_lambda::runtime_api::run(&settings(&mock.address, &guests().command), None)
-        .unwrap_err();
+    let error = wasm_lambda::runtime_api::run(
+        &settings(&mock.address, guest("host/tests/guests/command")),
+        None,
+    )
+    .unwrap_err();
     assert!(
         error.to_string().contains("does not implement the world"),
         "{error:#}"

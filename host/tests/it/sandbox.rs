@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use wasm_lambda::ReportStatus;
 
-use crate::common::{assert_in_order, guests, invoke, json, load};
+use crate::common::{assert_in_order, guest, invoke, json, load};
 
 #[tokio::test]
 async fn a_looping_guest_times_out_and_the_next_invocation_works() {
-    let function = load("probe-loop", &guests().probe, |config| {
+    let function = load("probe-loop", guest("host/tests/guests/probe"), |config| {
         config.timeout = Duration::from_secs(1);
     });
     let invocation = invoke(&function, r#"{"action":"loop"}"#).await;
@@ -42,7 +42,7 @@ async fn a_looping_guest_times_out_and_the_next_invocation_works() {
 
 #[tokio::test]
 async fn a_guest_blocked_in_a_host_call_times_out_too() {
-    let function = load("probe-sleep", &guests().probe, |config| {
+    let function = load("probe-sleep", guest("host/tests/guests/probe"), |config| {
         config.timeout = Duration::from_millis(500);
     });
     let invocation = invoke(&function, r#"{"action":"sleep","millis":60000}"#).await;
@@ -55,7 +55,7 @@ async fn a_guest_blocked_in_a_host_call_times_out_too() {
 
 #[tokio::test]
 async fn unbounded_allocation_hits_the_memory_cap() {
-    let function = load("probe-alloc", &guests().probe, |_| {});
+    let function = load("probe-alloc", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"alloc"}"#).await;
     let error = invocation.function_error().expect("allocation fails");
     assert_eq!(error.error_type, "Runtime.OutOfMemory");
@@ -85,9 +85,13 @@ async fn unbounded_allocation_hits_the_memory_cap() {
 
 #[tokio::test]
 async fn a_bigger_memory_size_allows_more() {
-    let function = load("probe-alloc-512", &guests().probe, |config| {
-        config.memory_mb = 512;
-    });
+    let function = load(
+        "probe-alloc-512",
+        guest("host/tests/guests/probe"),
+        |config| {
+            config.memory_mb = 512;
+        },
+    );
     let invocation = invoke(&function, r#"{"action":"alloc"}"#).await;
     assert_eq!(
         invocation.function_error().unwrap().error_type,
@@ -102,7 +106,7 @@ async fn a_bigger_memory_size_allows_more() {
 
 #[tokio::test]
 async fn a_trap_is_a_runtime_exit_error() {
-    let function = load("probe-trap", &guests().probe, |_| {});
+    let function = load("probe-trap", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"trap"}"#).await;
     let error = invocation.function_error().unwrap();
     assert_eq!(error.error_type, "Runtime.ExitError");
@@ -129,7 +133,7 @@ async fn a_trap_is_a_runtime_exit_error() {
 
 #[tokio::test]
 async fn a_panic_is_logged_and_is_a_runtime_exit_error() {
-    let function = load("probe-panic", &guests().probe, |_| {});
+    let function = load("probe-panic", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"panic"}"#).await;
     assert_eq!(
         invocation.function_error().unwrap().error_type,
@@ -143,7 +147,7 @@ async fn a_panic_is_logged_and_is_a_runtime_exit_error() {
 
 #[tokio::test]
 async fn a_handler_error_is_rendered_as_lambdas_error_json() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"error"}"#).await;
     assert_eq!(
         invocation.payload(),
@@ -157,7 +161,7 @@ async fn a_handler_error_is_rendered_as_lambdas_error_json() {
 
 #[tokio::test]
 async fn an_oversized_response_is_refused() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"big","bytes":6400000}"#).await;
     let error = invocation.function_error().unwrap();
     assert_eq!(error.error_type, "Function.ResponseSizeTooLarge");
@@ -168,7 +172,7 @@ async fn an_oversized_response_is_refused() {
 
 #[tokio::test]
 async fn output_is_captured_between_start_and_end() {
-    let function = load("probe", &guests().probe, |_| {});
+    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
     let invocation = invoke(&function, r#"{"action":"print"}"#).await;
     let id = &invocation.request_id;
     assert_in_order(
@@ -188,7 +192,7 @@ async fn output_is_captured_between_start_and_end() {
 
 #[tokio::test]
 async fn every_invocation_gets_a_fresh_sandbox_by_default() {
-    let function = load("probe-fresh", &guests().probe, |_| {});
+    let function = load("probe-fresh", guest("host/tests/guests/probe"), |_| {});
     for _ in 0..3 {
         let invocation = invoke(&function, r#"{"action":"count"}"#).await;
         assert_eq!(invocation.payload(), "1", "no state survives an invocation");
@@ -198,7 +202,7 @@ async fn every_invocation_gets_a_fresh_sandbox_by_default() {
 
 #[tokio::test]
 async fn warm_mode_reuses_the_instance_until_it_crashes() {
-    let function = load("probe-warm", &guests().probe, |config| {
+    let function = load("probe-warm", guest("host/tests/guests/probe"), |config| {
         config.reuse_instances = true;
     });
     let first = invoke(&function, r#"{"action":"count"}"#).await;
@@ -230,10 +234,10 @@ async fn warm_mode_reuses_the_instance_until_it_crashes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_function_does_not_block_another() {
-    let looping = load("probe-busy", &guests().probe, |config| {
+    let looping = load("probe-busy", guest("host/tests/guests/probe"), |config| {
         config.timeout = Duration::from_secs(2);
     });
-    let quick = load("calculator", &guests().calculator, |_| {});
+    let quick = load("calculator", guest("examples/rust/calculator"), |_| {});
     let busy = tokio::spawn(async move { invoke(&looping, r#"{"action":"loop"}"#).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let answered = invoke(&quick, r#"{"action":"increment","number":41}"#).await;
@@ -251,7 +255,7 @@ async fn a_looping_function_does_not_block_another() {
 
 #[tokio::test]
 async fn many_invocations_in_parallel_all_answer() {
-    let function = load("probe-parallel", &guests().probe, |_| {});
+    let function = load("probe-parallel", guest("host/tests/guests/probe"), |_| {});
     let mut tasks = Vec::new();
     for n in 0..40 {
         let function = function.clone();

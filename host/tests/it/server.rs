@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{cache_dir, guests, json, python_guests, repo_root};
+use crate::common::{cache_dir, guest, json, repo_root};
 
 /// A running `wasm-lambda serve`, stopped (with SIGINT) when dropped.
 pub(crate) struct Serve {
@@ -166,9 +166,9 @@ timeout = 10
 name = "pyhello"
 component = {pyhello}
 "#,
-        hello = toml_path(&guests().hello),
-        probe = toml_path(&guests().probe),
-        pyhello = toml_path(&python_guests().hello),
+        hello = toml_path(guest("examples/rust/hello")),
+        probe = toml_path(guest("host/tests/guests/probe")),
+        pyhello = toml_path(guest("examples/python/hello")),
     )
 }
 

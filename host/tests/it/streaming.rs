@@ -6,27 +6,23 @@
 //! streaming, still running.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use wasm_lambda::{InvokeRequest, StreamEvent, response_stream};
 
-use crate::common::{guest_once, guests, invoke, json, load};
+use crate::common::{guest, invoke, json, load};
 use crate::server::{Serve, toml_path};
 
 fn js_stream() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/js/stream")
+    guest("host/tests/guests/js/stream")
 }
 
 fn rust_stream() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/stream")
+    guest("host/tests/guests/stream")
 }
 
 fn contract_v0_1() -> &'static PathBuf {
-    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    guest_once(&GUEST, "host/tests/guests/contract_v0_1")
+    guest("host/tests/guests/contract_v0_1")
 }
 
 fn start() -> Serve {
@@ -48,7 +44,7 @@ component = {hello}
 "#,
         js = toml_path(js_stream()),
         rs = toml_path(rust_stream()),
-        hello = toml_path(&guests().hello),
+        hello = toml_path(guest("examples/rust/hello")),
     ))
 }
 
