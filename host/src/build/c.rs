@@ -1,7 +1,8 @@
 //! C handlers: every `.c` file of the project, compiled with clang and
-//! wasi-libc into a reactor module together with the C SDK (its glue and
-//! cJSON, which `scripts/setup.sh` fetches from Debian's sources), then
-//! wrapped into a component by [`super::core_module`].
+//! wasi-libc into a reactor module together with the C SDK (`wasm_lambda.c`),
+//! the canonical-ABI glue wit-bindgen's C generator writes from the WIT at
+//! each build, and cJSON (which `scripts/setup.sh` fetches from Debian's
+//! sources), then wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
 use std::process::Command;
@@ -38,6 +39,38 @@ fn cjson_dir() -> Result<std::path::PathBuf> {
     })
 }
 
+/// The generated glue's source file (its header is `handler.h`).
+const GLUE_SOURCE: &str = "handler.c";
+
+/// The canonical-ABI glue of the world `handler`, generated from the WIT the
+/// host speaks by wit-bindgen's C generator: `handler.h` and `handler.c`
+/// (the export `handle`, its post-return, `cabi_realloc`, the imports).
+/// `wasm_lambda.c` adapts its types to the SDK's; the world's type is
+/// embedded when the module becomes a component, so no object file is made.
+fn generated_glue() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut resolve = wit_bindgen_core::wit_parser::Resolve::default();
+    let package = resolve.push_str("handler.wit", super::HANDLER_WIT)?;
+    let world = resolve.select_world(&[package], Some("handler"))?;
+    let mut files = wit_bindgen_core::Files::default();
+    let options = wit_bindgen_c::Opts {
+        no_object_file: true,
+        ..Default::default()
+    };
+    options
+        .build()
+        .generate(&mut resolve, world, &mut files)
+        .context("failed to generate the C glue from the WIT")?;
+    let generated: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(name, contents)| (name.to_string(), contents.to_vec()))
+        .collect();
+    anyhow::ensure!(
+        generated.iter().any(|(name, _)| name == GLUE_SOURCE),
+        "wit-bindgen's C generator wrote no {GLUE_SOURCE}"
+    );
+    Ok(generated)
+}
+
 /// Whether `dir` looks like a C handler project.
 fn detect(dir: &Path) -> bool {
     super::tools::has_file_with_extension(dir, &["c"])
@@ -62,6 +95,9 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
         name.ends_with(".c") || name.ends_with(".h")
     })?;
     write_files(&sdk, SDK_FILES)?;
+    for (name, contents) in generated_glue()? {
+        std::fs::write(sdk.join(&name), contents)?;
+    }
     for name in ["cJSON.h", "cJSON.c"] {
         std::fs::copy(cjson.join(name), sdk.join(name))
             .with_context(|| format!("failed to copy {}", cjson.join(name).display()))?;
@@ -92,6 +128,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
                 .map(|file| code.join(file)),
         )
         .arg(sdk.join("wasm_lambda.c"))
+        .arg(sdk.join(GLUE_SOURCE))
         .arg(sdk.join("cJSON.c"));
     with_hint(
         run_tool(&mut command, "clang", &code, dir.to_string_lossy().as_ref()),

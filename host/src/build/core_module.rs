@@ -1,8 +1,9 @@
 //! Turning a core WebAssembly module into a handler component.
 //!
 //! The C, Go, Zig and AssemblyScript toolchains emit core modules whose
-//! exports follow the canonical ABI of `guest-sdk/wit/handler.wit` (the SDKs'
-//! glue is written by hand against it). This step records the world in the
+//! exports follow the canonical ABI of `guest-sdk/wit/handler.wit` (C's glue
+//! is generated from the WIT by wit-bindgen at each build; the Go, Zig and
+//! AssemblyScript SDKs' glue is written by hand against it). This step records the world in the
 //! module, wraps it in a component and, when the module calls WASI preview 1
 //! (`wasi_snapshot_preview1`), links the reactor adapter that maps those
 //! calls onto WASI 0.2. The encoder validates every export and import
@@ -121,8 +122,9 @@ fn imports_module(module: &[u8], module_name: &str) -> Result<bool> {
     Ok(false)
 }
 
-/// Where the C, Go, Zig and AssemblyScript glue reads the arguments of
-/// `handle` (offsets from the argument buffer, wasm32) and writes its result.
+/// Where the hand-written Go, Zig and AssemblyScript glue reads the arguments
+/// of `handle` (offsets from the argument buffer, wasm32) and writes its
+/// result (C's glue is generated, see `c.rs`).
 /// The glue files repeat these numbers; the test below derives them from the
 /// WIT, so a WIT change that moves them fails a test that names the glue.
 #[cfg(test)]
