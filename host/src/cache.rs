@@ -119,20 +119,21 @@ impl ArtifactCache {
             .map(|dir| dir.join(format!("{key}.cwasm")))
     }
 
-    /// Loads `component` from the cache, or compiles it and stores the
-    /// artifact. A failure to write the cache is not an error: the component
-    /// still runs, it will just be compiled again next time.
+    /// Loads `component`, whose BLAKE3 hash is `component_hash`, from the
+    /// cache, or compiles it and stores the artifact. A failure to write the
+    /// cache is not an error: the component still runs, it will just be
+    /// compiled again next time.
     pub(crate) fn load(
         &self,
         engine: &Engine,
         component: &[u8],
+        component_hash: &blake3::Hash,
     ) -> Result<(Component, LoadSource)> {
-        let component_hash = blake3::hash(component);
-        let key = Self::key(engine, &component_hash);
+        let key = Self::key(engine, component_hash);
         for dir in &self.read_only {
             let path = dir.join(format!("{key}.cwasm"));
             if trusted_folder(dir)
-                && let Some(component) = load_entry(engine, &path, &component_hash, false)
+                && let Some(component) = load_entry(engine, &path, component_hash, false)
             {
                 return Ok((component, LoadSource::Cache));
             }
@@ -148,7 +149,7 @@ impl ArtifactCache {
             private
         });
         if let Some(path) = &path
-            && let Some(component) = load_entry(engine, path, &component_hash, true)
+            && let Some(component) = load_entry(engine, path, component_hash, true)
         {
             return Ok((component, LoadSource::Cache));
         }
@@ -157,7 +158,7 @@ impl ArtifactCache {
             .map_err(anyhow::Error::from)
             .context("failed to compile the component")?;
         if let Some(path) = &path
-            && let Err(error) = store_entry(path, &component_hash, &artifact)
+            && let Err(error) = store_entry(path, component_hash, &artifact)
         {
             tracing::warn!(
                 "wasm-lambda: failed to cache the compiled component at {}: {error:#}",

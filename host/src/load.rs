@@ -38,7 +38,11 @@ impl Host {
         })?;
         check_is_component(&path, &bytes)?;
         let engine = &self.shared.engine.engine;
-        let (component, source) = compile(&self.shared.cache, engine, &path, &bytes)?;
+        // Hashed once: the artifact's key and the snapshot's both start
+        // from it (tens of megabytes for the interpreters).
+        let component_hash = blake3::hash(&bytes);
+        let (component, source) =
+            compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?;
         // Read only once the component has been validated by compiling it
         // (or matched to a cached artifact of these exact bytes).
         let runtime = marker::read_runtime(&bytes);
@@ -75,7 +79,7 @@ impl Host {
             warm: Mutex::new(None),
         };
         if crate::snapshot::has_init(engine, &component) {
-            self.initialise(&mut inner, &bytes)?;
+            self.initialise(&mut inner, &bytes, &component_hash)?;
         }
         let duration = started.elapsed();
         inner.load.duration = duration;
@@ -88,16 +92,24 @@ impl Host {
     /// Runs the function's init phase at load and swaps its component for
     /// the snapshot (`snapshot.rs`); keeps the component as it is, with a
     /// log line, when there is no snapshot to take.
-    fn initialise(&self, inner: &mut FunctionInner, bytes: &[u8]) -> Result<(), LoadError> {
+    fn initialise(
+        &self,
+        inner: &mut FunctionInner,
+        bytes: &[u8],
+        component_hash: &blake3::Hash,
+    ) -> Result<(), LoadError> {
         let path = inner.config.component.clone();
         let engine = &self.shared.engine.engine;
         let made = crate::snapshot::initialise(
             bytes,
+            component_hash,
             &inner.environment,
             self.shared.cache.dir(),
             &inner.recipe(),
             |instrumented| {
-                let (component, _) = compile(&self.shared.cache, engine, &path, instrumented)?;
+                let hash = blake3::hash(instrumented);
+                let (component, _) =
+                    compile(&self.shared.cache, engine, &path, instrumented, &hash)?;
                 Ok(self.link(&path, &component)?)
             },
         );
@@ -108,7 +120,8 @@ impl Host {
                 // per environment, not one per component.
                 let snapshots =
                     ArtifactCache::new(crate::snapshot::folder(self.shared.cache.dir()), vec![]);
-                let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes)?;
+                let hash = blake3::hash(&snapshot.bytes);
+                let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes, &hash)?;
                 inner.pre = self.link(&path, &component)?;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
                 tracing::debug!(
@@ -165,16 +178,17 @@ impl Host {
     }
 }
 
-/// Loads `bytes` from `cache`, or compiles them; a failure is a load error
-/// naming the function's component.
+/// Loads `bytes` (whose hash is `hash`) from `cache`, or compiles them; a
+/// failure is a load error naming the function's component.
 fn compile(
     cache: &ArtifactCache,
     engine: &Engine,
     path: &Path,
     bytes: &[u8],
+    hash: &blake3::Hash,
 ) -> Result<(Component, LoadSource), LoadError> {
     cache
-        .load(engine, bytes)
+        .load(engine, bytes, hash)
         .map_err(|source| LoadError::Compile {
             path: path.to_path_buf(),
             source,

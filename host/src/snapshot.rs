@@ -63,12 +63,13 @@ pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
         })
 }
 
-/// The cache key of the snapshot of `component` in `environment`.
-fn key(component: &[u8], environment: &[(String, String)]) -> blake3::Hash {
+/// The cache key of the snapshot of the component with `component_hash` in
+/// `environment`.
+fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"wasm-lambda snapshot v1 ");
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(blake3::hash(component).as_bytes());
+    hasher.update(component_hash.as_bytes());
     for (name, value) in environment {
         if name != PER_LOAD_VARIABLE {
             for part in [name, value] {
@@ -145,20 +146,22 @@ fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, String)> {
     Some((entry, output))
 }
 
-/// Runs the init phase of `component` once and snapshots it, or takes the
-/// snapshot from `cache_dir`. `Err` says why there is no snapshot: the init
+/// Runs the init phase of `component` (whose BLAKE3 hash is
+/// `component_hash`) once and snapshots it, or takes the snapshot from
+/// `cache_dir`. `Err` says why there is no snapshot: the init
 /// phase failed or left resources open, or the snapshot could not be made.
 ///
 /// `instrumented` links the instrumented component for `recipe`; the
 /// recipe's own `pre` is replaced by it.
 pub(crate) fn initialise(
     component: &[u8],
+    component_hash: &blake3::Hash,
     environment: &Arc<Vec<(String, String)>>,
     cache_dir: Option<&Path>,
     recipe: &Recipe<'_>,
     instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
 ) -> Result<Snapshot, String> {
-    let key = key(component, environment);
+    let key = key(component_hash, environment);
     let folder = folder(cache_dir);
     // Kept and verified as the artifacts are: this user's files only,
     // checksummed, written whole.
@@ -332,11 +335,14 @@ mod tests {
 
     #[test]
     fn the_key_ignores_the_log_stream_and_nothing_else() {
-        let component = b"component";
+        let component = &blake3::hash(b"component");
         let base = key(component, &environment("a", "orders"));
         assert_eq!(base, key(component, &environment("b", "orders")));
         assert_ne!(base, key(component, &environment("a", "users")));
-        assert_ne!(base, key(b"other", &environment("a", "orders")));
+        assert_ne!(
+            base,
+            key(&blake3::hash(b"other"), &environment("a", "orders"))
+        );
         // Lengths are part of the key: moving a character across the
         // name/value boundary changes it.
         let shifted = vec![("TABLEo".to_string(), "rders".to_string())];
