@@ -11,20 +11,7 @@ use serde_json::Value;
 use crate::common::{guest, json, repo_root, text};
 use crate::server::{Serve, python, toml_path};
 
-struct FrontDoorGuests {
-    url: PathBuf,
-    apigw: PathBuf,
-}
-
-fn front_door_guests() -> FrontDoorGuests {
-    FrontDoorGuests {
-        url: guest("host/tests/guests/js/url").clone(),
-        apigw: guest("host/tests/guests/python/apigw").clone(),
-    }
-}
-
 fn start() -> Serve {
-    let guests = front_door_guests();
     Serve::start(&format!(
         r#"
 [[function]]
@@ -70,8 +57,8 @@ method = "ANY"
 path = "/v2/{{proxy+}}"
 function = "api"
 "#,
-        url = toml_path(&guests.url),
-        apigw = toml_path(&guests.apigw),
+        url = toml_path(guest("host/tests/guests/js/url")),
+        apigw = toml_path(guest("host/tests/guests/python/apigw")),
     ))
 }
 
