@@ -9,6 +9,11 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# wasmtime with the project's patches (host/patches), which the workspace
+# builds instead of the registry's copy: every cargo command in the
+# workspace needs it in place.
+bash scripts/patch-wasmtime.sh
+
 # Rust handlers compile straight to components for WASI 0.2.
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2

@@ -87,10 +87,26 @@ fn disguise(secret: &str) -> Vec<u8> {
 /// Room in static data for a secret.
 static mut STATIC_SECRET: [u8; 64] = [0; 64];
 
-/// Leaves `secret` on the heap (leaked), in static data and on the stack.
+/// Leaves `secret` on the heap (leaked), in static data and on the stack,
+/// and in every other page of a 1 MiB heap block: 128 dirtied pages with
+/// clean ones between them, more separate runs than one scan of the host's
+/// pool-slot reset reports (32), so the test also covers the runs after them.
 fn write_secret(secret: &[u8]) {
     let heap: &'static mut Vec<u8> = Box::leak(Box::new(secret.to_vec()));
     std::hint::black_box(heap);
+    const BLOCK: usize = 1 << 20;
+    const STRIDE: usize = 2 * 4096;
+    // Capacity only: the block's pages stay untouched but for the copies.
+    let block: &'static mut Vec<u8> = Box::leak(Box::new(Vec::with_capacity(BLOCK)));
+    let copy = secret.len().min(4096);
+    for offset in (0..BLOCK).step_by(STRIDE) {
+        // SAFETY: `offset + copy` is within the block's capacity; the bytes
+        // are written, never read as the vector's contents.
+        unsafe {
+            std::ptr::copy_nonoverlapping(secret.as_ptr(), block.as_mut_ptr().add(offset), copy);
+        }
+    }
+    std::hint::black_box(block);
     let length = secret.len().min(64);
     // SAFETY: the guest is single-threaded and nothing else uses the buffer.
     unsafe {
