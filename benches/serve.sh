@@ -58,6 +58,11 @@ wrk.method = "POST"
 wrk.body = '{"first_name":"John","last_name":"Smith"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+# The same request as a DryRun: the Invoke API's whole HTTP path (routing,
+# headers, the request id, the answer) without running the function, which
+# splits serve's time per request into the HTTP layer and the invocation.
+sed 's/^wrk.headers\["Content-Type"\].*/&\nwrk.headers["X-Amz-Invocation-Type"] = "DryRun"/' \
+    "$work/post.lua" > "$work/dry-run.lua"
 
 for _ in $(seq 1 50); do
     curl -sf -X POST -d '{}' "http://127.0.0.1:$serve_port/2015-03-31/functions/hello/invocations" >/dev/null && break
@@ -69,8 +74,8 @@ answer=$(curl -s -X POST -d '{"first_name":"John","last_name":"Smith"}' \
 
 # requests/s, p50 and p99 of one wrk run.
 measure() {
-    local threads=$1 connections=$2 url=$3
-    wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "$url" |
+    local threads=$1 connections=$2 url=$3 script=${4:-post}
+    wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$work/$script.lua" "$url" |
         awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {printf "%s %s %s", rps, p50, p99}'
 }
 
@@ -80,13 +85,21 @@ out=benches/results/serve.md
     echo
     echo "| concurrency | server | requests/s | p50 | p99 | ratio to nginx |"
     echo "|---|---|---|---|---|---|"
+    invoke_url="http://127.0.0.1:$serve_port/2015-03-31/functions/hello/invocations"
+    layers=""
     for setting in "1 1" "2 32"; do
         set -- $setting
         read -r n_rps n_p50 n_p99 <<<"$(measure "$1" "$2" "http://127.0.0.1:$nginx_port/")"
-        read -r s_rps s_p50 s_p99 <<<"$(measure "$1" "$2" "http://127.0.0.1:$serve_port/2015-03-31/functions/hello/invocations")"
-        ratio=$(python3 -c "print(f'{$s_rps / $n_rps:.2f}')")
+        read -r s_rps s_p50 s_p99 <<<"$(measure "$1" "$2" "$invoke_url")"
+        read -r d_rps d_p50 d_p99 <<<"$(measure "$1" "$2" "$invoke_url" dry-run)"
+        ratio() { python3 -c "print(f'{$1 / $n_rps:.2f}')"; }
         echo "| $2 | nginx \`return 200\` | $n_rps | $n_p50 | $n_p99 | 1.00 |"
-        echo "| $2 | wasm-lambda serve (Rust hello, fresh sandbox) | $s_rps | $s_p50 | $s_p99 | $ratio |"
+        echo "| $2 | wasm-lambda serve (Rust hello, fresh sandbox) | $s_rps | $s_p50 | $s_p99 | $(ratio "$s_rps") |"
+        echo "| $2 | wasm-lambda serve, DryRun (HTTP path only) | $d_rps | $d_p50 | $d_p99 | $(ratio "$d_rps") |"
+        split=$(python3 -c "print(f'{1e6 / $s_rps - 1e6 / $d_rps:.1f} µs of {1e6 / $s_rps:.1f}')")
+        layers="$layers- concurrency $2: the invocation (sandbox, logs, \`/tmp\`) adds $split µs per request (1/requests per second, invoke minus DryRun)"$'\n'
     done
+    echo
+    printf '%s' "$layers"
 } > "$out"
 cat "$out"
