@@ -98,6 +98,8 @@ impl Host {
         // The ephemeral-storage cap on writes to /tmp (`storage.rs`).
         crate::storage::add_to_linker(&mut linker)
             .context("failed to link the /tmp storage cap")?;
+        // `/tmp` opened only for guests that ask for their folders (`scratch.rs`).
+        crate::scratch::add_to_linker(&mut linker).context("failed to link /tmp")?;
         // Outbound HTTP for every handler; what it may reach is the
         // function's grants (`outbound.rs`).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)

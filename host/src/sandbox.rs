@@ -104,13 +104,13 @@ impl Sandbox {
             .allow_udp(true)
             .allow_ip_name_lookup(tcp || udp)
             .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
-        // `/tmp`, empty and the sandbox's own; layers and data read-only.
+        // `/tmp`, empty and the sandbox's own, is opened when the guest asks
+        // for its folders (`scratch::add_to_linker`); layers and data are
+        // read-only.
         let scratch = recipe
             .scratch
             .take()
             .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
-        wasi.preopened_dir(scratch.path(), "/tmp", FsPerms::ReadWrite)
-            .map_err(CallEnd::Trapped)?;
         for (source, path) in recipe.files.iter().flat_map(|files| &files.mounts) {
             wasi.preopened_dir(source, path, FsPerms::ReadOnly)
                 .map_err(CallEnd::Trapped)?;
@@ -143,7 +143,7 @@ impl Sandbox {
                     scratch.path(),
                     recipe.ephemeral_storage_bytes,
                 ),
-                _scratch: scratch,
+                scratch,
                 stream: Stream::default(),
             },
         );

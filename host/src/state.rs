@@ -30,8 +30,8 @@ pub(crate) struct State {
     /// `wasi:http` state and the sandbox's outbound checks.
     pub(crate) http: WasiHttpCtx,
     pub(crate) outbound: crate::outbound::Outbound,
-    /// The sandbox's `/tmp` on the host, removed with the sandbox.
-    pub(crate) _scratch: crate::scratch::Scratch,
+    /// The sandbox's `/tmp` on the host, handed back with the sandbox.
+    pub(crate) scratch: crate::scratch::Scratch,
     /// What `/tmp` may still take (Lambda's ephemeral storage).
     pub(crate) storage: Arc<crate::storage::Storage>,
     /// Where the current invocation's streamed response goes.
