@@ -27,9 +27,7 @@ use anyhow::{Context as _, Result};
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::{Descriptor, Dir, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings::filesystem::preopens::Host as _;
-use wasmtime_wasi::{FsPerms, OpenMode};
-
-use crate::state::State;
+use wasmtime_wasi::{FsPerms, OpenMode, WasiView};
 
 /// The `wasi:filesystem` version wasmtime-wasi 48 defines; components that
 /// import older 0.2 versions are linked to it too.
@@ -105,23 +103,30 @@ impl Scratch {
     }
 }
 
+/// A store's data that holds a sandbox's [`Scratch`] (the sandbox's `State`).
+pub(crate) trait ScratchView: WasiView {
+    fn scratch(&mut self) -> &mut Scratch;
+}
+
 /// A preopened folder as `get-directories` lists it: handle and guest path.
 type Preopen = (Resource<Descriptor>, String);
 
 /// Replaces `get-directories` of `wasi:filesystem/preopens` in `linker`
 /// with a version that lists the sandbox's `/tmp` first, opening it then,
 /// and then the preopens of its WASI context (the read-only mounts).
-pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
+pub(crate) fn add_to_linker<T: ScratchView>(linker: &mut Linker<T>) -> Result<()> {
     linker.allow_shadowing(true);
     let mut preopens = linker.instance(PREOPENS)?;
     preopens.func_wrap(
         "get-directories",
-        |mut store, (): ()| -> wasmtime::Result<(Vec<Preopen>,)> {
+        |mut store: wasmtime::StoreContextMut<'_, T>,
+         (): ()|
+         -> wasmtime::Result<(Vec<Preopen>,)> {
             let state = store.data_mut();
-            let tmp = state.scratch.directory().map_err(|error| {
+            let tmp = state.scratch().directory().map_err(|error| {
                 wasmtime::Error::msg(format!("failed to open the sandbox's /tmp: {error}"))
             })?;
-            let tmp = state.table.push(Descriptor::Dir(tmp))?;
+            let tmp = state.ctx().table.push(Descriptor::Dir(tmp))?;
             let mut directories = vec![(tmp, "/tmp".to_string())];
             directories.extend(state.filesystem().get_directories()?);
             Ok((directories,))

@@ -54,6 +54,12 @@ impl crate::storage::StorageView for State {
     }
 }
 
+impl crate::scratch::ScratchView for State {
+    fn scratch(&mut self) -> &mut crate::scratch::Scratch {
+        &mut self.scratch
+    }
+}
+
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
