@@ -46,6 +46,6 @@ print(next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["n
 rm -rf "$out"
 cp -r "$source" "$out"
 for patch in host/patches/wasmtime-*.patch; do
-    (cd "$out" && git apply --unsafe-paths -p1 "$OLDPWD/$patch")
+    (cd "$out" && git apply -p1 "$OLDPWD/$patch")
 done
 echo "$stamp" >"$out/.wasm-lambda-patched"

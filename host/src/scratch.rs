@@ -6,11 +6,12 @@
 //! (`wasi:filesystem/preopens`, the only way a guest gets a handle to any
 //! folder): [`add_to_linker`] puts `/tmp` in that list when it is asked for,
 //! and a sandbox that never asked cannot have touched its folder, which is
-//! then ready again at once. Most small handlers never ask, and the open and
-//! the `stat` below were a fifth of a Rust cold start (about 3 µs of 14).
+//! then ready again at once. Most small handlers never ask, and opening the
+//! folder and `stat`ing its path were a fifth of a Rust cold start (about 3
+//! µs of 14).
 //!
-//! When a sandbox that had the handle ends, one `stat` tells whether its
-//! folder was touched: a
+//! When a sandbox that had the handle ends, one `fstat` of it tells whether
+//! its folder was touched: a
 //! folder's change time (ctime) moves with every entry made or removed in it
 //! and with every change to its own metadata, and no guest can set it back.
 //! An untouched folder is ready again at once; a touched one goes to a
@@ -44,10 +45,14 @@ struct Folder {
     changed: (i64, i64),
 }
 
-fn change_time(path: &Path) -> Option<(i64, i64)> {
+/// A folder's change time, from its metadata.
+fn ctime(metadata: &std::fs::Metadata) -> (i64, i64) {
     use std::os::unix::fs::MetadataExt;
-    let metadata = std::fs::symlink_metadata(path).ok()?;
-    Some((metadata.ctime(), metadata.ctime_nsec()))
+    (metadata.ctime(), metadata.ctime_nsec())
+}
+
+fn change_time(path: &Path) -> Option<(i64, i64)> {
+    std::fs::symlink_metadata(path).ok().as_ref().map(ctime)
 }
 
 #[derive(Default)]
@@ -146,13 +151,7 @@ impl Drop for Scratch {
         let untouched = match &self.directory {
             None => true,
             Some(directory) => {
-                use std::os::unix::fs::MetadataExt;
-                directory
-                    .dir
-                    .metadata()
-                    .ok()
-                    .map(|m| (m.ctime(), m.ctime_nsec()))
-                    == Some(folder.changed)
+                directory.dir.metadata().ok().as_ref().map(ctime) == Some(folder.changed)
             }
         };
         let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
