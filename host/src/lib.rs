@@ -1,93 +1,24 @@
-//! Run AWS-Lambda-style handlers compiled to WebAssembly components.
+//! The `wasm-lambda` command line, and one library over the layers it is
+//! made of, for its tests and benchmarks.
 //!
-//! A handler written as for Lambda (`def lambda_handler(event, context)`,
-//! `export const handler = async (event, context) => ...`, or the same shape
-//! in Rust, C, Go, ...) is built into a component of the
-//! `wasm-lambda:handler` world (`guest-sdk/wit/handler.wit`). This crate
-//! loads such components and invokes them the way Lambda does: a fresh
-//! sandbox per invocation, Lambda's context and environment, a timeout and a
-//! memory cap, and the response or Lambda's error JSON as the result.
-//!
-//! ```no_run
-//! use wasm_lambda::{FunctionConfig, Host, HostConfig, InvokeRequest};
-//!
-//! # async fn run() -> anyhow::Result<()> {
-//! let host = Host::new(HostConfig::default())?;
-//! let function = host.load(FunctionConfig::new("hello", "hello.wasm"))?;
-//! let invocation = function
-//!     .invoke(InvokeRequest::new(r#"{"first_name":"John","last_name":"Smith"}"#))
-//!     .await?;
-//! assert_eq!(invocation.payload(), r#"{"message":"Hello John Smith!"}"#);
-//! println!("{}", invocation.log); // START ... END ... REPORT ...
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! The pieces:
-//! - [`Host`]: one per process; owns the engine (pooling allocator, epoch
-//!   timeouts), the linker and the cache of precompiled components.
-//! - [`FunctionConfig`] and [`Function`]: a function's settings (memory,
-//!   timeout, environment, instance reuse) and its loaded component.
-//! - [`InvokeRequest`] and [`Invocation`]: one invocation's input and result,
-//!   with its log and [`Report`].
-//! - [`InvokeError`] and [`FunctionError`]: Lambda's service errors and
-//!   function errors.
-//! - [`build`]: turns a handler project into a component.
-//! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`).
-//! - [`server`]: the local Lambda Invoke API (`wasm-lambda serve`).
-//! - [`runtime_api`]: custom-runtime mode (`wasm-lambda runtime`, `bootstrap`),
-//!   and [`package`]: its deployment zip.
+//! A program that embeds wasm-lambda to load and invoke components depends
+//! on [`wasm_lambda_core`] alone; this crate adds everything the command
+//! line does with it:
+//! - the core's items, re-exported at the root ([`Host`], [`Function`],
+//!   [`InvokeRequest`], ...);
+//! - [`build`] (`wasm-lambda-build`): turns a handler project into a component;
+//! - [`server`] (`wasm-lambda-server`): `wasm-lambda serve`;
+//! - [`runtime_api`] (`wasm-lambda-runtime`): custom-runtime mode
+//!   (`wasm-lambda runtime`, `bootstrap`), and [`package`]: its deployment zip;
+//! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`);
+//! - [`samples`]: Lambda's sample events (`wasm-lambda event`).
 #![deny(missing_docs)]
 
 pub mod bench;
-mod bindings;
-pub mod build;
-mod cache;
-mod config;
-mod engine;
-mod environment;
-mod error;
-mod fair;
-pub mod files;
-mod function;
-mod grants;
-mod host;
-mod invoke;
-mod limits;
-mod load;
-mod logs;
-pub mod marker;
-mod outbound;
-mod outcome;
 pub mod package;
-mod paths;
-pub mod runtime_api;
 pub mod samples;
-mod sandbox;
-mod scratch;
-pub mod server;
-mod snapshot;
-mod state;
-mod storage;
-mod stream;
 
-pub use bindings::{RESPONSE_STREAM_INTERFACE, RUNTIME_INTERFACE, WORLD};
-pub use cache::{LoadSource, default_cache_dir};
-pub use config::{
-    AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, FunctionConfig,
-    MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,
-};
-pub use engine::{Allocator, EngineConfig};
-pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
-pub use error::{FunctionError, InvokeError, LoadError};
-pub use function::{Function, LoadInfo};
-pub use grants::{AllowedHosts, OutboundGrant, is_local_address};
-pub use host::{Host, HostConfig};
-pub use invoke::{
-    CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
-};
-pub use logs::{LogSink, Report, ReportStatus, stderr_sink};
-pub use outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS;
-pub use stream::{
-    HTTP_INTEGRATION_CONTENT_TYPE, MAX_STREAMED_BYTES, ResponseSender, StreamEvent, response_stream,
-};
+pub use wasm_lambda_build as build;
+pub use wasm_lambda_core::*;
+pub use wasm_lambda_runtime as runtime_api;
+pub use wasm_lambda_server as server;

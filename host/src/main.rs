@@ -11,11 +11,11 @@ mod cli {
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
-use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::build::{BuildOptions, Language, build};
 use wasm_lambda::server::{Server, ServerConfig, shutdown_signal};
 use wasm_lambda::{
-    FunctionConfig, Host, HostConfig, InvokeRequest, default_cache_dir, stderr_sink,
-    timeout_from_secs,
+    FunctionConfig, FunctionSettings, Host, HostConfig, InvokeRequest, SettingsSource,
+    default_cache_dir, stderr_sink, timeout_from_secs,
 };
 
 /// Exit status for a function error (the error JSON is still printed).
@@ -55,6 +55,10 @@ enum Command {
         /// whose packages are built into the component; repeat for more, in order.
         #[arg(long = "layer", value_name = "DIR")]
         layers: Vec<PathBuf>,
+        /// The project's language, for a folder whose files name two (rust,
+        /// python, javascript, c, go, zig, assemblyscript) [default: detected].
+        #[arg(long)]
+        language: Option<Language>,
     },
     /// Invoke a component once: the response on stdout, the log on stderr.
     ///
@@ -173,50 +177,18 @@ struct BenchArgs {
     #[arg(long)]
     on_demand: bool,
     #[command(flatten)]
-    capabilities: CapabilityArgs,
+    settings: FunctionSettings,
+    #[command(flatten)]
+    ca: CaArgs,
 }
 
-/// What a handler may reach beyond its sandbox; nothing by default.
+/// A PEM file of CA certificates to trust for handlers' HTTPS besides the
+/// system's: a setting of the host, not of one function.
 #[derive(clap::Args)]
-struct CapabilityArgs {
-    /// Let the handler connect to PATTERN (`scheme://host[:port]`, scheme
-    /// http, https, tcp, udp or *); repeat for more.
-    #[arg(long = "allow-outbound", value_name = "PATTERN")]
-    allow_outbound: Vec<String>,
-    /// At most this many outbound requests in flight per invocation.
-    #[arg(long, value_name = "N", default_value_t = wasm_lambda::DEFAULT_MAX_OUTBOUND_CONNECTIONS)]
-    max_outbound_connections: usize,
-    /// The size of /tmp in MB (512 to 10240).
-    #[arg(long, value_name = "MB", default_value_t = 512)]
-    ephemeral_storage: u32,
-    /// Mount a host folder read-only, as a layer under /opt; repeat for more.
-    #[arg(long = "mount", value_name = "HOST_DIR:GUEST_DIR")]
-    mounts: Vec<wasm_lambda::Mount>,
-    /// Give the handler this shell's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
-    /// and AWS_SESSION_TOKEN.
-    #[arg(long)]
-    aws_credentials: bool,
+struct CaArgs {
     /// A PEM file of CA certificates to trust for HTTPS besides the system's.
     #[arg(long, value_name = "FILE")]
     ca_file: Option<PathBuf>,
-}
-
-impl CapabilityArgs {
-    /// Sets the capability fields of `config`; a bad grant names the
-    /// function and the pattern.
-    fn apply(&self, config: &mut FunctionConfig) -> Result<()> {
-        config.allowed_outbound_hosts = wasm_lambda::AllowedHosts::parse(&self.allow_outbound)
-            .map_err(|error| anyhow::anyhow!("function {}: {error}", config.name))?;
-        config.max_outbound_connections = self.max_outbound_connections;
-        config.ephemeral_storage_mb = self.ephemeral_storage;
-        config.mounts = self.mounts.clone();
-        if self.aws_credentials {
-            config.aws_credentials = Some(wasm_lambda::AwsCredentials::from_host().context(
-                "--aws-credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
-            )?);
-        }
-        Ok(())
-    }
 }
 
 #[derive(clap::Args)]
@@ -253,24 +225,12 @@ struct InvokeArgs {
     event_kind: Option<String>,
     #[command(flatten)]
     sample: SampleFields,
-    /// A function environment variable; repeat for more.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    env: Vec<(String, String)>,
-    /// Memory size in MB (128 to 10240).
-    #[arg(long, value_name = "MB", default_value_t = wasm_lambda::DEFAULT_MEMORY_MB)]
-    memory: u32,
-    /// Timeout in seconds (fractions allowed).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
-    timeout: f64,
     /// The function's name [default: the component's file stem].
     #[arg(long, value_name = "NAME")]
     function_name: Option<String>,
     /// The region the function reports.
     #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
     region: String,
-    /// The `_HANDLER` value [default: the component's file name].
-    #[arg(long)]
-    handler: Option<String>,
     /// Don't read or write the precompiled-component cache.
     #[arg(long)]
     no_cache: bool,
@@ -278,14 +238,9 @@ struct InvokeArgs {
     #[arg(long, value_name = "ID")]
     tenant_id: Option<String>,
     #[command(flatten)]
-    capabilities: CapabilityArgs,
-}
-
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
-    }
+    settings: FunctionSettings,
+    #[command(flatten)]
+    ca: CaArgs,
 }
 
 fn main() -> ExitCode {
@@ -321,7 +276,15 @@ fn main() -> ExitCode {
             handler,
             runtime,
             layers,
-        } => run_build(dir, output, handler, runtime, layers),
+            language,
+        } => run_build(BuildOptions {
+            output,
+            handler,
+            runtime,
+            layers,
+            language,
+            ..BuildOptions::new(dir)
+        }),
         Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
@@ -341,13 +304,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(
-    dir: PathBuf,
-    output: Option<PathBuf>,
-    handler: Option<String>,
-    runtime: Option<String>,
-    layers: Vec<PathBuf>,
-) -> Result<u8> {
+fn run_build(options: BuildOptions) -> Result<u8> {
+    let dir = &options.dir;
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("building {}", dir.display()));
     // Only a terminal gets the spinner; logs and pipes get the summary line.
@@ -355,13 +313,6 @@ fn run_build(
         spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     spinner.enable_steady_tick(Duration::from_millis(100));
-    let options = BuildOptions {
-        output,
-        handler,
-        runtime,
-        layers,
-        ..BuildOptions::new(dir)
-    };
     let built = build(&options, &mut |status| {
         spinner.set_message(status.to_string())
     });
@@ -406,7 +357,6 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>> {
 
 fn run_invoke(args: InvokeArgs) -> Result<u8> {
     let event = read_event(&args)?;
-    let timeout = timeout_from_secs(args.timeout, "--timeout").map_err(anyhow::Error::msg)?;
     let name = match &args.function_name {
         Some(name) => name.clone(),
         None => args
@@ -416,17 +366,15 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
             .unwrap_or_else(|| "function".into()),
     };
     let mut config = FunctionConfig::new(name, &args.component);
-    config.memory_mb = args.memory;
-    config.timeout = timeout;
     config.region = args.region.clone();
-    config.handler = args.handler.clone();
-    config.environment = args.env.iter().cloned().collect();
-    args.capabilities.apply(&mut config)?;
+    args.settings
+        .apply(&mut config, SettingsSource::Flags)
+        .with_context(|| format!("function {}", config.name))?;
 
     let host = Host::new(HostConfig {
         cache_dir: (!args.no_cache).then(default_cache_dir),
         log_sink: Some(stderr_sink()),
-        extra_ca_file: args.capabilities.ca_file.clone(),
+        extra_ca_file: args.ca.ca_file.clone(),
         ..HostConfig::default()
     })?;
     let function = host.load(config)?;
@@ -542,11 +490,13 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             pooling: !args.on_demand,
             ..wasm_lambda::EngineConfig::default()
         },
-        extra_ca_file: args.capabilities.ca_file.clone(),
+        extra_ca_file: args.ca.ca_file.clone(),
         ..HostConfig::default()
     })?;
     let mut template = FunctionConfig::new("bench", "bench.wasm");
-    args.capabilities.apply(&mut template)?;
+    args.settings
+        .apply(&mut template, SettingsSource::Flags)
+        .context("function bench")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use zip::write::SimpleFileOptions;
 
-use crate::cache::ArtifactCache;
-use crate::config::FunctionConfig;
-use crate::host::Host;
+use crate::FunctionConfig;
+use crate::Host;
 use crate::runtime_api::ARTIFACTS_DIR;
 
 /// What went into a package.
@@ -40,7 +39,7 @@ pub fn package(host: &Host, component: &Path, bootstrap: &Path, output: &Path) -
     let bytes = std::fs::read(component)
         .with_context(|| format!("failed to read {}", component.display()))?;
     let artifacts = tempfile::tempdir().context("failed to create a temporary folder")?;
-    let artifact = ArtifactCache::export(&host.shared.engine.engine, &bytes, artifacts.path())?;
+    let artifact = host.export_artifact(&bytes, artifacts.path())?;
     let bootstrap_bytes = std::fs::read(bootstrap)
         .with_context(|| format!("failed to read {}", bootstrap.display()))?;
 

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::server::front_door::{self, HttpRequest};
+use crate::server::http_event::{self, HttpRequest};
 
 /// Every kind, in the order `wasm-lambda event --help` lists them.
 pub const KINDS: &[&str] = &[
@@ -158,7 +158,7 @@ pub fn sample(kind: &str, options: &SampleOptions) -> Result<Value> {
                 "kinesisSchemaVersion": "1.0",
                 "partitionKey": "1",
                 "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
-                "data": crate::server::base64_encode(message.as_bytes()),
+                "data": base64_encode(message.as_bytes()),
                 "approximateArrivalTimestamp": EPOCH_SECONDS as f64 + 0.5
             },
             "eventSource": "aws:kinesis",
@@ -206,7 +206,7 @@ pub fn sample(kind: &str, options: &SampleOptions) -> Result<Value> {
             let mut gzip =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             gzip.write_all(batch.to_string().as_bytes())?;
-            json!({ "awslogs": { "data": crate::server::base64_encode(&gzip.finish()?) } })
+            json!({ "awslogs": { "data": base64_encode(&gzip.finish()?) } })
         }
         other => bail!(
             "unknown event kind {other:?}; the kinds are {}",
@@ -224,16 +224,16 @@ fn http(kind: &str, options: &SampleOptions) -> Result<Value> {
         }
         .to_string()
     });
-    let method = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+    let method = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| anyhow::anyhow!("--method {method:?} is not an HTTP method"))?;
     let target = options
         .path
         .clone()
         .unwrap_or_else(|| "/items/42?color=red".into());
-    let uri: axum::http::Uri = target
+    let uri: http::Uri = target
         .parse()
         .map_err(|_| anyhow::anyhow!("--path {target:?} is not a path"))?;
-    let mut headers = axum::http::HeaderMap::new();
+    let mut headers = http::HeaderMap::new();
     for (name, value) in [
         ("host", "abcdefghij.lambda-url.us-east-1.on.aws"),
         ("user-agent", "curl/8.5.0"),
@@ -257,8 +257,8 @@ fn http(kind: &str, options: &SampleOptions) -> Result<Value> {
     );
     let no_parameters = Default::default();
     Ok(match kind {
-        "apigw-rest" => front_door::event_v1(&request, &path, "prod", &no_parameters, "1234567890"),
-        "apigw-http" => front_door::event_v2(
+        "apigw-rest" => http_event::event_v1(&request, &path, "prod", &no_parameters, "1234567890"),
+        "apigw-http" => http_event::event_v2(
             &request,
             &format!("{method} {path}"),
             "$default",
@@ -266,11 +266,11 @@ fn http(kind: &str, options: &SampleOptions) -> Result<Value> {
             "1234567890",
         ),
         "function-url" => {
-            front_door::event_v2(&request, "$default", "$default", None, "abcdefghij")
+            http_event::event_v2(&request, "$default", "$default", None, "abcdefghij")
         }
         _ => {
             // ALB: a 1.0-like event with the load balancer's context.
-            let mut event = front_door::event_v1(&request, &path, "prod", &no_parameters, "alb");
+            let mut event = http_event::event_v1(&request, &path, "prod", &no_parameters, "alb");
             let object = event.as_object_mut().expect("an object");
             for field in [
                 "resource",
@@ -310,6 +310,11 @@ fn s3_event_key(key: &str) -> String {
         }
     }
     out
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]

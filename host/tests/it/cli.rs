@@ -187,6 +187,59 @@ fn build_refuses_a_folder_it_cannot_read() {
     assert!(text(&output.stderr).contains("cannot tell the language"));
 }
 
+/// A folder whose files name two languages is refused with both named and
+/// the flag to choose; `--language` then builds it as the one chosen.
+#[test]
+fn build_of_a_two_language_folder_asks_for_language_and_builds_the_chosen_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::common::repo_root();
+    std::fs::copy(
+        root.join("examples/c/hello/handler.c"),
+        dir.path().join("handler.c"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("examples/js/hello/index.mjs"),
+        dir.path().join("index.mjs"),
+    )
+    .unwrap();
+    let refused = wasm_lambda(&["build", path(dir.path())], None);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("handler.c (C) and index.mjs (JavaScript)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--language c|javascript"), "{stderr}");
+
+    let component = dir.path().join("chosen.wasm");
+    let built = wasm_lambda(
+        &[
+            "build",
+            path(dir.path()),
+            "--language",
+            "c",
+            "-o",
+            path(&component),
+        ],
+        None,
+    );
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let invoked = wasm_lambda(
+        &[
+            "invoke",
+            path(&component),
+            "--event",
+            r#"{"first_name":"John","last_name":"Smith"}"#,
+        ],
+        None,
+    );
+    assert_eq!(
+        text(&invoked.stdout),
+        "{\"message\":\"Hello John Smith!\"}\n"
+    );
+}
+
 /// Every language's hello through `invoke`: the payload as its Lambda
 /// runtime serialises it (Python's `json.dumps` spacing, compact otherwise).
 #[test]

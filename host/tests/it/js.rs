@@ -493,3 +493,39 @@ async fn a_module_that_throws_in_its_init_phase_fails_each_invocation_as_node_do
     let invocation = invoke(&function, "{}").await;
     assert_eq!(invocation.payload(), r#"{"table":"orders"}"#);
 }
+
+/// A Node.js TypeScript project in the shape of SAM's TypeScript template (a
+/// `tsconfig.json` and a `package.json` beside `app.ts`, which imports types
+/// and a module of its own) is detected as JavaScript, not AssemblyScript,
+/// compiled by esbuild's TypeScript loader, and answers.
+#[tokio::test]
+async fn a_node_typescript_project_builds_as_javascript_and_answers() {
+    use wasm_lambda::build::{Language, detect_language};
+    let project = "host/tests/guests/js/typescript";
+    let detected = detect_language(&crate::common::repo_root().join(project)).unwrap();
+    assert_eq!(detected, Language::JavaScript);
+    let function = load(
+        "orders",
+        guest_with_handler(project, "app.lambdaHandler"),
+        |_| {},
+    );
+    let event = serde_json::json!({
+        "httpMethod": "POST",
+        "path": "/orders",
+        "queryStringParameters": { "owner": "ana" },
+        "body": r#"[{"id":"a","quantity":2,"unitPrice":3.5},{"id":"b","quantity":1,"unitPrice":10}]"#,
+    });
+    let invocation = invoke(&function, &event.to_string()).await;
+    let answer = json(invocation.payload());
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(
+        json(answer["body"].as_str().unwrap()),
+        serde_json::json!({
+            "owner": "ana",
+            "count": 2,
+            "total": 17,
+            "function": "orders",
+            "typed": true,
+        })
+    );
+}

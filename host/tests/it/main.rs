@@ -20,4 +20,5 @@ mod requests;
 mod runtime;
 mod sandbox;
 mod server;
+mod settings;
 mod streaming;

@@ -1,0 +1,534 @@
+//! Python handlers: the user's module, the Python SDK and pure-Python
+//! dependencies, turned into a component by componentize-py.
+//!
+//! The SDK and the WIT are compiled into this binary, so a build needs only
+//! componentize-py (installed by `scripts/setup.sh` into `.venv`).
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result, bail};
+
+use super::tools::{copy_sources, find_checkout_dir, find_tool, staging_dir, write_files};
+use super::{Job, Language, Made, Toolchain};
+use wasm_lambda_core::files;
+
+/// The default handler setting, as in Lambda's console.
+pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
+
+/// The Python inside componentize-py 0.25.
+pub const RUNTIME: &str = "python3.14";
+
+const APP_MODULE: &str = "wasm_lambda_app";
+const SDK_FILES: &[(&str, &str)] = &[
+    (
+        "wasm_lambda_app.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_app.py"),
+    ),
+    (
+        "wasm_lambda_runtime.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_runtime.py"),
+    ),
+    (
+        "wasm_lambda_http.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_http.py"),
+    ),
+    (
+        "wasm_lambda_ssl.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_ssl.py"),
+    ),
+];
+/// The Python world (the handler world plus `wasi:http`) and the WIT it
+/// refers to, as `(path in the WIT folder, text)`.
+const WIT: &[(&str, &str)] = &[
+    (
+        "python.wit",
+        include_str!("../../../guest-sdk/python/wit/python.wit"),
+    ),
+    ("deps/handler.wit", super::HANDLER_WIT),
+    (
+        "deps/http.wit",
+        include_str!("../../../guest-sdk/wasi/http.wit"),
+    ),
+    ("deps/io.wit", super::WASI_IO_WIT),
+    ("deps/clocks.wit", super::WASI_CLOCKS_WIT),
+    (
+        "deps/random.wit",
+        include_str!("../../../guest-sdk/wasi/random.wit"),
+    ),
+    (
+        "deps/cli.wit",
+        include_str!("../../../guest-sdk/wasi/cli.wit"),
+    ),
+    ("deps/filesystem.wit", super::WASI_FILESYSTEM_WIT),
+    (
+        "deps/sockets.wit",
+        include_str!("../../../guest-sdk/wasi/sockets.wit"),
+    ),
+];
+/// The world in `python.wit`.
+const WORLD: &str = "python-handler";
+/// Where a sandbox sees the function's code, as on Lambda.
+const TASK_ROOT: &str = "/var/task";
+/// The packages Lambda's Python runtime provides, for handlers that import
+/// them without shipping them.
+const RUNTIME_PACKAGES: &[&str] = &["boto3", "botocore"];
+const BUILD_ERROR_PREFIX: &str = "wasm-lambda-build-error: ";
+/// The file the SDK writes its build warnings to, in the code folder.
+const WARNINGS_FILE: &str = "wasm_lambda_build_warnings.txt";
+
+/// Folders never bundled as the function's code.
+const SKIPPED_DIRS: &[&str] = &["build", "__pycache__", "node_modules", "venv"];
+/// Files of the build itself, left out of the function's files.
+const BUILD_FILES: &[&str] = &["_wasm_lambda_config.py", WARNINGS_FILE];
+
+/// Whether `dir` or its subfolders, `depth` levels down, hold a `.py` file.
+pub(super) fn has_python(dir: &Path, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            depth > 0
+                && !name.starts_with('.')
+                && !SKIPPED_DIRS.contains(&name.as_ref())
+                && has_python(&path, depth - 1)
+        } else {
+            name.ends_with(".py")
+        }
+    })
+}
+
+/// The Python file that defines the handler: the module the handler setting
+/// names (`src/app.handler` → `src/app.py`, `pkg.mod.fn` → `pkg/mod.py`), or
+/// with no setting (nor `$_HANDLER`), Lambda's default `lambda_function.py`.
+pub(super) fn defining_module(dir: &Path, handler: Option<&str>) -> Option<PathBuf> {
+    let handler = handler
+        .map(str::to_string)
+        .or_else(|| std::env::var("_HANDLER").ok())
+        .unwrap_or_else(|| DEFAULT_HANDLER.to_string());
+    let (module, _function) = handler.rsplit_once('.')?;
+    let relative = module.replace('.', "/");
+    let file = dir.join(format!("{relative}.py"));
+    file.is_file()
+        .then(|| PathBuf::from(format!("{relative}.py")))
+}
+
+/// Builds the handler in `dir`; returns the component's bytes and the
+/// build's warnings (imports that will be missing at run time).
+fn build(
+    dir: &Path,
+    handler: &str,
+    layers: &[PathBuf],
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<u8>, Vec<String>)> {
+    if !handler.contains('.') || handler.starts_with('.') || handler.ends_with('.') {
+        bail!("the handler must be `module.function`, got {handler:?}");
+    }
+    let componentize = find_tool(
+        "componentize-py",
+        "WASM_LAMBDA_COMPONENTIZE_PY",
+        ".venv/bin",
+    )
+    .context(
+        "componentize-py not found: run scripts/setup.sh (it installs it into .venv), \
+             or set WASM_LAMBDA_COMPONENTIZE_PY",
+    )?;
+    let staging = staging_dir("python")?;
+    let wit = staging.path().join("wit");
+    let sdk = staging.path().join("sdk");
+    // The function's code and its dependencies share one folder, as in
+    // Lambda's `/var/task` after `pip install -t .`.
+    let code = staging.path().join("code");
+    for folder in [&wit, &sdk, &code] {
+        std::fs::create_dir_all(folder)?;
+    }
+    write_files(&wit, WIT)?;
+    write_files(&sdk, SDK_FILES)?;
+
+    progress("collecting the function's code");
+    // Every file: handlers and packages read data files beside their code.
+    let sources: Vec<String> = copy_sources(dir, &code, SKIPPED_DIRS, &|_| true)?
+        .into_iter()
+        .filter(|name| name.ends_with(".py"))
+        .collect();
+
+    let requirements = dir.join("requirements.txt");
+    if requirements.is_file() {
+        progress("installing requirements.txt");
+        install_requirements(&componentize, &requirements, &code)?;
+    }
+    // Layers' packages, where Lambda's Python finds them under /opt:
+    // `python/` and `python/lib/python3.x/site-packages/`.
+    let layer_paths = layer_search_paths(layers)?;
+    // Lambda's runtime provides boto3: add the pinned copy when the code
+    // imports it (or botocore) and neither it nor a layer ships its own.
+    let own: Vec<&PathBuf> = std::iter::once(&code).chain(&layer_paths).collect();
+    let shipped = |name: &&str| {
+        own.iter()
+            .any(|folder| folder.join(name).join("__init__.py").is_file())
+    };
+    let runtime_packages =
+        if imports_any(&own, RUNTIME_PACKAGES)? && !RUNTIME_PACKAGES.iter().all(shipped) {
+            let found = find_checkout_dir(
+                ".venv/lambda-runtime",
+                "boto3/__init__.py",
+                "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+            )
+            .context(
+                "the handler imports boto3, which Lambda's runtime provides, but the pinned copy \
+             is missing: run scripts/setup.sh (it installs it into .venv/lambda-runtime), \
+             set WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES, or list boto3 in requirements.txt",
+            )?;
+            progress("adding boto3, as Lambda's runtime provides it");
+            Some(found)
+        } else {
+            None
+        };
+
+    // The standard library the snapshot did not import is copied out of
+    // componentize-py by the SDK (into the next `/n` path), once per
+    // componentize-py, and mounted at `/python`, where the build saw it.
+    let stdlib = stdlib_copy(&componentize)?;
+    // componentize-py puts the n-th path at `/n` in the sandbox: the
+    // function's files are mounted at the same places (see below). The
+    // order is Lambda's: the code, layers, the runtime's boto3.
+    let mut search_paths = vec![sdk.clone(), code.clone()];
+    search_paths.extend(layer_paths.iter().cloned());
+    search_paths.extend(runtime_packages.iter().cloned());
+    let stdlib_guest_path = format!("/{}", search_paths.len());
+    search_paths.push(stdlib.dir.clone());
+    let mut config = format!(
+        "# Written by `wasm-lambda build`.\nHANDLER = {}\nSOURCES = {}\n",
+        python_string(handler),
+        python_list(&sources)
+    );
+    if !stdlib.complete {
+        config.push_str(&format!(
+            "STDLIB_COPY = {}\n",
+            python_string(&stdlib_guest_path)
+        ));
+    }
+    std::fs::write(code.join("_wasm_lambda_config.py"), config)?;
+
+    progress("running componentize-py");
+    let output = staging.path().join("component.wasm");
+    let mut child = Command::new(&componentize)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", WORLD, "componentize", APP_MODULE])
+        .args(
+            search_paths
+                .iter()
+                .flat_map(|path| [OsStr::new("-p"), path.as_os_str()]),
+        )
+        .arg("-o")
+        .arg(&output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("failed to run {}", componentize.display()))?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let stderr_reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let mut stdout_lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().expect("stdout is piped")).lines() {
+        let line = line.context("failed to read componentize-py's output")?;
+        if !line.trim().is_empty() {
+            progress(line.trim());
+        }
+        stdout_lines.push(line);
+    }
+    let status = child.wait().context("failed to wait for componentize-py")?;
+    let stderr_lines = stderr_reader.join().unwrap_or_default();
+    // The SDK writes its warnings to a file beside the build's config:
+    // componentize-py passes on none of the app's output while it snapshots.
+    let warnings: Vec<String> = std::fs::read_to_string(code.join(WARNINGS_FILE))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if !status.success() {
+        // The SDK reports problems it finds in the user's code on a marked
+        // line; show that alone rather than componentize-py's traceback.
+        let all = stdout_lines.iter().chain(stderr_lines.iter());
+        if let Some(error) = all
+            .filter_map(|line| line.split_once(BUILD_ERROR_PREFIX).map(|(_, rest)| rest))
+            .next()
+        {
+            bail!("{error}");
+        }
+        bail!(
+            "componentize-py failed:\n{}\n{}",
+            stdout_lines.join("\n"),
+            stderr_lines.join("\n")
+        );
+    }
+    let component =
+        std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))?;
+
+    // What the snapshot did not import is read at run time from the
+    // function's files: modules imported lazily, package data, the handler's
+    // own files. They are mounted where the build saw them (`/1`, `/2`, ...),
+    // so paths computed while importing stay right; the code also at
+    // `/var/task`, the standard library at `/python`.
+    progress("packing the function's files");
+    let folders: Vec<files::Folder> = search_paths
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(index, path)| {
+            let guest_paths = if *path == code {
+                vec![TASK_ROOT.to_string(), format!("/{index}")]
+            } else if *path == stdlib.dir {
+                vec!["/python".to_string()]
+            } else {
+                vec![format!("/{index}")]
+            };
+            files::Folder {
+                source: path.clone(),
+                guest_paths,
+            }
+        })
+        .collect();
+    let archive = files::pack(&folders, &skip_file)?;
+    stdlib.keep()?;
+    Ok((files::append(&component, &archive), warnings))
+}
+
+/// The folders of `layers` Python imports from, in Lambda's order: each
+/// layer's `python/lib/python3.x/site-packages/`, then its `python/`.
+fn layer_search_paths(layers: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for layer in layers {
+        let python = layer.join("python");
+        if !python.is_dir() {
+            bail!(
+                "the layer {} has no python/ folder (Lambda's Python imports a layer's \
+                 packages from python/ and python/lib/python3.x/site-packages/)",
+                layer.display()
+            );
+        }
+        if let Ok(entries) = std::fs::read_dir(python.join("lib")) {
+            let mut versions: Vec<PathBuf> = entries
+                .flatten()
+                .map(|entry| entry.path().join("site-packages"))
+                .filter(|path| path.is_dir())
+                .collect();
+            versions.sort();
+            paths.extend(versions);
+        }
+        paths.push(std::path::absolute(&python)?);
+    }
+    Ok(paths)
+}
+
+/// Marks a finished copy of the standard library.
+const STDLIB_COMPLETE: &str = ".complete";
+
+/// Where the copy of componentize-py's standard library lives.
+struct StdlibCopy {
+    dir: PathBuf,
+    /// Whether it holds the copy already; else this build makes it, in a
+    /// folder of its own that [`StdlibCopy::keep`] moves into place.
+    complete: bool,
+    target: PathBuf,
+    _staging: Option<tempfile::TempDir>,
+}
+
+impl StdlibCopy {
+    /// Keeps a copy this build made for the next builds. Concurrent builds
+    /// each make one; the first to finish wins, the others' are dropped.
+    fn keep(mut self) -> Result<()> {
+        if self.complete {
+            return Ok(());
+        }
+        std::fs::write(self.dir.join(STDLIB_COMPLETE), "")?;
+        if let Some(staging) = self._staging.take() {
+            let path = staging.keep();
+            if std::fs::rename(&path, &self.target).is_err() {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The folder for the standard library of this componentize-py, in the
+/// user's cache folder (one copy per componentize-py binary).
+fn stdlib_copy(componentize: &Path) -> Result<StdlibCopy> {
+    let binary = std::fs::metadata(componentize)
+        .with_context(|| format!("failed to read {}", componentize.display()))?;
+    let modified = binary
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |time| time.as_secs());
+    let key =
+        blake3::hash(format!("{}|{}|{modified}", componentize.display(), binary.len()).as_bytes());
+    let parent = wasm_lambda_core::default_cache_dir().join("python-stdlib");
+    let target = parent.join(&key.to_hex()[..16]);
+    if target.join(STDLIB_COMPLETE).is_file() {
+        return Ok(StdlibCopy {
+            dir: target.clone(),
+            complete: true,
+            target,
+            _staging: None,
+        });
+    }
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".copying-")
+        .tempdir_in(&parent)?;
+    Ok(StdlibCopy {
+        dir: staging.path().to_path_buf(),
+        complete: false,
+        target,
+        _staging: Some(staging),
+    })
+}
+
+/// Files the function's files leave out: compiled bytecode (Python compiles
+/// again, in memory), the build's own files, botocore's API examples (used
+/// only for documentation).
+fn skip_file(relative: &Path) -> bool {
+    let name = relative
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    name == "__pycache__"
+        || name.starts_with('.')
+        || name.ends_with(".pyc")
+        || name == "examples-1.json"
+        || (relative.parent() == Some(Path::new("")) && BUILD_FILES.contains(&name.as_ref()))
+        || relative == Path::new("bin")
+}
+
+/// Whether a Python file under one of `folders` imports one of `packages` (a line
+/// `import boto3...` or `from botocore...`, anywhere in the file: imports
+/// inside functions count).
+fn imports_any(folders: &[&PathBuf], packages: &[&str]) -> Result<bool> {
+    for folder in folders {
+        for relative in files::list(folder, &|_| false)? {
+            if relative.extension().is_some_and(|ext| ext == "py") {
+                let text = std::fs::read_to_string(folder.join(relative)).unwrap_or_default();
+                if text.lines().any(|line| imports_from(line, packages)) {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn imports_from(line: &str, packages: &[&str]) -> bool {
+    let line = line.trim_start();
+    let rest = line
+        .strip_prefix("import ")
+        .or_else(|| line.strip_prefix("from "));
+    rest.is_some_and(|rest| {
+        rest.split(',').any(|name| {
+            let name = name.trim();
+            packages.iter().any(|package| {
+                name.strip_prefix(package)
+                    .is_some_and(|after| after.is_empty() || after.starts_with(['.', ' ']))
+            })
+        })
+    })
+}
+
+/// Installs pure-Python wheels for CPython 3.14 into `deps`. Wheels with
+/// native extensions cannot run inside the component and are not offered
+/// (`--platform any`), so pip names the package it cannot satisfy.
+fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -> Result<()> {
+    let python = sibling_python(componentize);
+    let output = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+        ])
+        .args([
+            "--only-binary=:all:",
+            "--platform",
+            "any",
+            "--implementation",
+            "py",
+        ])
+        .args(["--python-version", "3.14", "--target"])
+        .arg(deps)
+        .arg("-r")
+        .arg(requirements)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("failed to run {} -m pip", python.display()))?;
+    if !output.status.success() {
+        bail!(
+            "failed to install {} (only pure-Python packages can run in a component):\n{}",
+            requirements.display(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    Ok(())
+}
+
+/// The Python of the environment componentize-py was installed in.
+fn sibling_python(componentize: &Path) -> PathBuf {
+    componentize
+        .parent()
+        .map(|bin| bin.join("python3"))
+        .filter(|python| python.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+fn python_string(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialise")
+}
+
+fn python_list(items: &[String]) -> String {
+    serde_json::to_string(items).expect("strings serialise")
+}
+
+/// Python's row of the toolchain table.
+pub(super) struct Python;
+
+impl Toolchain for Python {
+    fn language(&self) -> Language {
+        Language::Python
+    }
+
+    fn default_runtime(&self) -> &'static str {
+        RUNTIME
+    }
+
+    fn default_handler(&self) -> &'static str {
+        DEFAULT_HANDLER
+    }
+
+    fn takes_layers(&self) -> bool {
+        true
+    }
+
+    fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        let (bytes, warnings) = build(job.dir, &job.handler, job.layers, progress)?;
+        Ok(Made::Component {
+            bytes,
+            name: None,
+            warnings,
+        })
+    }
+}

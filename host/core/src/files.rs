@@ -1,0 +1,332 @@
+//! The function's files: folders a component carries with it and every
+//! sandbox sees read-only, as a Lambda function sees its code in `/var/task`.
+//!
+//! Some guests need files at run time, not only code compiled into the
+//! component: a Python package imported lazily (botocore imports most of
+//! itself on first use), data files packages read (`certifi/cacert.pem`,
+//! botocore's service models), the handler's own files beside it
+//! (`open(os.path.join(os.path.dirname(__file__), "data.json"))`).
+//!
+//! `wasm-lambda build` packs such folders into a zip archive in the custom
+//! section `wasm-lambda:files`, with a manifest naming the guest paths each
+//! folder is mounted at, so the component stays the one deployable unit. The
+//! host unpacks an archive once per content hash into the cache folder (into
+//! a private temporary folder when caching is off) and preopens each folder
+//! read-only in every sandbox.
+//!
+//! Unpacking is defensive: entry names that would leave the folder,
+//! symbolic links, and archives that unpack to more than Lambda's 250 MB are
+//! refused, and a half-unpacked folder is never used (it is renamed into
+//! place only when complete).
+
+use std::io::{Cursor, Read as _, Write as _};
+use std::path::{Component as PathComponent, Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The custom section holding the archive.
+pub const SECTION_NAME: &str = "wasm-lambda:files";
+/// The archive's manifest: which folder is mounted where.
+const MANIFEST: &str = "wasm-lambda-mounts.json";
+/// Lambda's limit on a function's unzipped code and layers.
+pub const MAX_UNPACKED_BYTES: u64 = 250 * 1024 * 1024;
+
+/// A folder to pack: its files on the build machine, and the guest paths
+/// sandboxes see it at (one folder may appear at several).
+#[derive(Debug, Clone)]
+pub struct Folder {
+    /// The folder on this machine.
+    pub source: PathBuf,
+    /// Absolute guest paths, e.g. `/var/task`.
+    pub guest_paths: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ManifestEntry {
+    /// The folder's name inside the archive.
+    folder: String,
+    paths: Vec<String>,
+}
+
+/// Packs `folders` into the section's archive. `skip` names entries (files
+/// or folders, by their path relative to the folder) left out. Entries are
+/// sorted and undated, so the same files give the same bytes (and the same
+/// component hash, and a cached artifact).
+pub fn pack(folders: &[Folder], skip: &dyn Fn(&Path) -> bool) -> Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    let mut manifest = Vec::new();
+    for (index, folder) in folders.iter().enumerate() {
+        for path in &folder.guest_paths {
+            check_guest_path(path)?;
+        }
+        let name = index.to_string();
+        for relative in list(&folder.source, skip)? {
+            let entry = format!("{name}/{}", relative.to_string_lossy());
+            zip.start_file(entry, options)?;
+            let bytes = std::fs::read(folder.source.join(&relative))
+                .with_context(|| format!("failed to read {}", relative.display()))?;
+            zip.write_all(&bytes)?;
+        }
+        manifest.push(ManifestEntry {
+            folder: name,
+            paths: folder.guest_paths.clone(),
+        });
+    }
+    zip.start_file(MANIFEST, options)?;
+    zip.write_all(&serde_json::to_vec(&manifest)?)?;
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The regular files under `root`, as sorted paths relative to it, leaving
+/// out what `skip` names (by relative path). Symbolic links are followed
+/// when they point at files or folders.
+pub fn list(root: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(root, Path::new(""), skip, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn walk(
+    root: &Path,
+    relative: &Path,
+    skip: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let dir = root.join(relative);
+    let entries =
+        std::fs::read_dir(&dir).with_context(|| format!("failed to read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let path = relative.join(entry.file_name());
+        if skip(&path) {
+            continue;
+        }
+        let full = entry.path();
+        if full.is_dir() {
+            walk(root, &path, skip, out)?;
+        } else if full.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn check_guest_path(path: &str) -> Result<()> {
+    let parsed = Path::new(path);
+    let plain = parsed
+        .components()
+        .all(|part| matches!(part, PathComponent::RootDir | PathComponent::Normal(_)));
+    if !path.starts_with('/') || path == "/" || !plain || parsed.starts_with("/tmp") {
+        bail!("the function's files cannot be mounted at {path:?}");
+    }
+    Ok(())
+}
+
+/// Returns `component` with `archive` (from [`pack`]) appended as its files.
+pub fn append(component: &[u8], archive: &[u8]) -> Vec<u8> {
+    crate::marker::append_section(component, SECTION_NAME, archive)
+}
+
+/// A function's unpacked files: host folders and their guest paths.
+#[derive(Debug)]
+pub(crate) struct Files {
+    pub(crate) mounts: Vec<(PathBuf, String)>,
+    /// Holds the unpacked folder when there is no cache to keep it in.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+/// Unpacks the files of `component`, if it carries any, under `cache_dir`
+/// (reusing an earlier unpacking of the same archive), or into a temporary
+/// folder that lives as long as the returned value.
+pub(crate) fn unpack(component: &[u8], cache_dir: Option<&Path>) -> Result<Option<Files>> {
+    let Some(archive) = crate::marker::read_section(component, SECTION_NAME) else {
+        return Ok(None);
+    };
+    let hash = blake3::hash(archive).to_hex();
+    // A cache folder that cannot be written (a read-only image) is no
+    // reason to fail: the files go to a temporary folder instead.
+    let cached = cache_dir.and_then(|cache_dir| unpack_cached(archive, cache_dir, &hash).ok());
+    let (root, temporary) = match cached {
+        Some(root) => (root, None),
+        None => {
+            let temporary = tempfile::Builder::new()
+                .prefix("wasm-lambda-files-")
+                .tempdir()?;
+            extract(archive, temporary.path())?;
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
+    };
+    let manifest: Vec<ManifestEntry> = serde_json::from_slice(
+        &std::fs::read(root.join(MANIFEST)).context("the function's files have no manifest")?,
+    )
+    .context("the function's files have a damaged manifest")?;
+    let mut mounts = Vec::new();
+    for entry in manifest {
+        if entry.folder.is_empty() || !entry.folder.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("the function's files name a folder {:?}", entry.folder);
+        }
+        let source = root.join(&entry.folder);
+        // A folder with no files is not in the archive at all.
+        std::fs::create_dir_all(&source)?;
+        for path in entry.paths {
+            check_guest_path(&path)?;
+            mounts.push((source.clone(), path));
+        }
+    }
+    Ok(Some(Files {
+        mounts,
+        _temporary: temporary,
+    }))
+}
+
+/// Unpacks `archive` under `cache_dir/files/<hash>`, unless an earlier
+/// unpacking is complete there; returns the folder.
+fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf> {
+    let parent = cache_dir.join("files");
+    let root = parent.join(hash);
+    if !root.join(MANIFEST).is_file() {
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&parent)?;
+        extract(archive, staging.path())?;
+        // Another host may have unpacked the same archive meanwhile:
+        // either complete folder will do.
+        let staging = staging.keep();
+        if std::fs::rename(&staging, &root).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+            if !root.join(MANIFEST).is_file() {
+                bail!("failed to move the function's files to {}", root.display());
+            }
+        }
+    }
+    Ok(root)
+}
+
+/// Writes every entry of `archive` under `into`, refusing entries that
+/// would land outside it, links, and more than [`MAX_UNPACKED_BYTES`].
+fn extract(archive: &[u8], into: &Path) -> Result<()> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(archive))
+        .context("the function's files are not a valid archive")?;
+    let mut budget = MAX_UNPACKED_BYTES;
+    for index in 0..zip.len() {
+        let mut entry = zip.by_index(index)?;
+        let Some(relative) = entry.enclosed_name() else {
+            bail!(
+                "the function's files hold an entry outside their folder: {:?}",
+                entry.name()
+            );
+        };
+        if entry.is_symlink() {
+            bail!(
+                "the function's files hold a symbolic link: {}",
+                relative.display()
+            );
+        }
+        let target = into.join(&relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = std::fs::File::create(&target)
+            .with_context(|| format!("failed to create {}", target.display()))?;
+        // The declared size is not trusted: the copy itself is bounded.
+        let mut limited = (&mut entry).take(budget + 1);
+        let written = std::io::copy(&mut limited, &mut file)?;
+        if written > budget {
+            bail!(
+                "the function's files unpack to more than {} MB, Lambda's limit",
+                MAX_UNPACKED_BYTES >> 20
+            );
+        }
+        budget -= written;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn packs_and_unpacks_folders_at_their_guest_paths() {
+        let code = folder_with(&[
+            ("app.py", "x = 1\n"),
+            ("data/a.json", "{}"),
+            ("skip/me", ""),
+        ]);
+        let folders = [Folder {
+            source: code.path().to_path_buf(),
+            guest_paths: vec!["/var/task".into(), "/1".into()],
+        }];
+        let skip = |path: &Path| path == Path::new("skip");
+        let archive = pack(&folders, &skip).unwrap();
+        assert_eq!(
+            archive,
+            pack(&folders, &skip).unwrap(),
+            "packing is reproducible"
+        );
+        let component = append(b"\0asm\x0d\0\x01\0", &archive);
+        let cache = tempfile::tempdir().unwrap();
+        for _ in 0..2 {
+            let files = unpack(&component, Some(cache.path())).unwrap().unwrap();
+            let paths: Vec<&str> = files.mounts.iter().map(|(_, path)| path.as_str()).collect();
+            assert_eq!(paths, ["/var/task", "/1"]);
+            let source = &files.mounts[0].0;
+            assert_eq!(
+                std::fs::read_to_string(source.join("data/a.json")).unwrap(),
+                "{}"
+            );
+            assert!(!source.join("skip").exists());
+        }
+        let files = unpack(&component, None).unwrap().unwrap();
+        assert!(files.mounts[0].0.join("app.py").is_file());
+        // A cache folder that cannot be created: a temporary folder serves.
+        let blocker = cache.path().join("a-file");
+        std::fs::write(&blocker, "").unwrap();
+        let files = unpack(&component, Some(&blocker.join("cache")))
+            .unwrap()
+            .unwrap();
+        assert!(files.mounts[0].0.join("app.py").is_file());
+        assert!(unpack(b"\0asm\x0d\0\x01\0", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_entries_outside_the_folder_and_bad_guest_paths() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file("../escape", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"x").unwrap();
+        let archive = zip.finish().unwrap().into_inner();
+        let component = append(b"\0asm\x0d\0\x01\0", &archive);
+        let error = unpack(&component, None).unwrap_err();
+        assert!(format!("{error:#}").contains("outside"), "{error:#}");
+
+        for path in ["relative", "/", "/tmp", "/tmp/x", "/var/../etc"] {
+            let folders = [Folder {
+                source: std::env::temp_dir(),
+                guest_paths: vec![path.into()],
+            }];
+            assert!(pack(&folders, &|_| true).is_err(), "{path}");
+        }
+    }
+}

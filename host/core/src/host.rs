@@ -1,0 +1,174 @@
+//! The host: one engine, one linker and one artifact cache, shared by every
+//! function it loads.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context as _, Result};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::bindings::Handler;
+use crate::cache::{ArtifactCache, default_cache_dir};
+use crate::engine::{Allocator, EngineConfig, SharedEngine};
+use crate::logs::LogSink;
+use crate::state::{State, link_runtime_0_1};
+
+/// How to set up a [`Host`].
+#[derive(Clone)]
+pub struct HostConfig {
+    /// Engine settings: instance pool size and allocator.
+    pub engine: EngineConfig,
+    /// Where precompiled components are cached; `None` compiles every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Where function logs are streamed while invocations run, besides being
+    /// captured in each [`Invocation`](crate::Invocation).
+    pub log_sink: Option<LogSink>,
+    /// Folders of precompiled artifacts to look in before `cache_dir`,
+    /// never written to (a deployment package's `artifacts/`).
+    pub read_only_cache_dirs: Vec<PathBuf>,
+    /// Whether the sink also gets the `START`, `END` and `REPORT` lines.
+    /// Off in custom-runtime mode, where Lambda writes them itself; they are
+    /// always in the captured log.
+    pub platform_lines: bool,
+    /// A PEM file of CA certificates that handlers' HTTPS requests trust
+    /// besides the system's trust store (a local test CA, a corporate proxy).
+    pub extra_ca_file: Option<PathBuf>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            engine: EngineConfig::default(),
+            cache_dir: Some(default_cache_dir()),
+            log_sink: None,
+            read_only_cache_dirs: Vec::new(),
+            platform_lines: true,
+            extra_ca_file: None,
+        }
+    }
+}
+
+/// Runs handler components. Create one per process and load functions from it.
+///
+/// Cloning is cheap: clones share the engine, linker and cache.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) shared: Arc<HostShared>,
+}
+
+pub(crate) struct HostShared {
+    pub(crate) engine: SharedEngine,
+    pub(crate) linker: Linker<State>,
+    pub(crate) cache: ArtifactCache,
+    pub(crate) log_sink: Option<LogSink>,
+    pub(crate) platform_lines: bool,
+    /// The TLS settings of outbound HTTPS: built at start when an extra CA
+    /// file is given (so a bad file is an error at once), else on the first
+    /// request, since reading the system's trust store takes milliseconds.
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
+    /// Each sandbox's `/tmp`.
+    pub(crate) scratch: crate::scratch::ScratchPool,
+}
+
+impl HostShared {
+    /// The TLS client settings; see [`HostShared::tls`].
+    pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.tls
+            .get_or_init(|| {
+                // Without an extra CA file nothing can fail: unreadable system
+                // certificates are skipped, and ring supports the default
+                // protocol versions.
+                crate::outbound::tls_config(None)
+                    .expect("the system roots always make a TLS config")
+            })
+            .clone()
+    }
+}
+
+impl Host {
+    /// Creates the engine (pooling allocator when possible), links WASI 0.2
+    /// and the `wasm-lambda:handler/runtime` interface, and starts the epoch
+    /// ticker that enforces timeouts.
+    pub fn new(config: HostConfig) -> Result<Host> {
+        let engine = SharedEngine::new(&config.engine, config.cache_dir.as_deref())?;
+        let mut linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link WASI")?;
+        // The ephemeral-storage cap on writes to /tmp (`storage.rs`).
+        crate::storage::add_to_linker(&mut linker)
+            .context("failed to link the /tmp storage cap")?;
+        // `/tmp` opened only for guests that ask for their folders (`scratch.rs`).
+        crate::scratch::add_to_linker(&mut linker).context("failed to link /tmp")?;
+        // Outbound HTTP for every handler; what it may reach is the
+        // function's grants (`outbound.rs`).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link wasi:http")?;
+        Handler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(anyhow::Error::from)
+            .context("failed to link the wasm-lambda runtime interface")?;
+        link_runtime_0_1(&mut linker).context("failed to link the 0.1.0 runtime interface")?;
+        let tls = OnceLock::new();
+        if let Some(path) = &config.extra_ca_file {
+            let _ = tls.set(crate::outbound::tls_config(Some(path))?);
+        }
+        // One folder per user: another user's folder of the same name is not
+        // ours to write in.
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        let scratch_root = std::env::temp_dir().join(format!("wasm-lambda-scratch-{uid}"));
+        Ok(Host {
+            shared: Arc::new(HostShared {
+                engine,
+                linker,
+                cache: ArtifactCache::new(config.cache_dir, config.read_only_cache_dirs),
+                log_sink: config.log_sink,
+                platform_lines: config.platform_lines,
+                tls,
+                scratch: crate::scratch::ScratchPool::new(scratch_root),
+            }),
+        })
+    }
+
+    /// The instance allocator the engine runs with.
+    pub fn allocator(&self) -> Allocator {
+        self.shared.engine.allocator
+    }
+
+    /// Compiles `component` for this host's engine and writes the artifact
+    /// into `dir` as an entry of the artifact cache, as `wasm-lambda package`
+    /// ships it for the custom runtime to find; returns the entry's path.
+    pub fn export_artifact(
+        &self,
+        component: &[u8],
+        dir: &std::path::Path,
+    ) -> anyhow::Result<PathBuf> {
+        ArtifactCache::export(&self.shared.engine.engine, component, dir)
+    }
+
+    /// The engine every function's sandboxes run on.
+    pub(crate) fn engine(&self) -> &SharedEngine {
+        &self.shared.engine
+    }
+
+    /// The pool of sandboxes' `/tmp` folders.
+    pub(crate) fn scratch(&self) -> &crate::scratch::ScratchPool {
+        &self.shared.scratch
+    }
+
+    /// The TLS client settings of handlers' HTTPS requests.
+    pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.shared.tls()
+    }
+
+    /// Where function logs are streamed while invocations run.
+    pub(crate) fn log_sink(&self) -> Option<LogSink> {
+        self.shared.log_sink.clone()
+    }
+
+    /// Whether the sink gets the `START`, `END` and `REPORT` lines.
+    pub(crate) fn platform_lines(&self) -> bool {
+        self.shared.platform_lines
+    }
+}

@@ -1,0 +1,297 @@
+//! Custom-runtime mode: wasm-lambda as the `bootstrap` of a `provided.al2023`
+//! Lambda function. It polls the Runtime API and runs the WASM handler for
+//! each event through the same invoke path as the CLI and the server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+
+use wasm_lambda_core::{
+    AwsCredentials, Function, FunctionConfig, FunctionSettings, Host, HostConfig, LogSink,
+    RESERVED_VARIABLES, SettingsSource, error_types,
+};
+
+mod client;
+
+pub use client::{NextEvent, RuntimeClient};
+
+/// Where `wasm-lambda package` puts precompiled artifacts, relative to the
+/// task root; the runtime looks there before compiling.
+pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// Variables of the runtime's own process that are not the function's
+/// (Lambda sets them for the runtime, or they describe this machine).
+const PROCESS_ONLY_VARIABLES: &[&str] = &[
+    "PATH",
+    "LD_LIBRARY_PATH",
+    "LANG",
+    "HOME",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "TERM",
+    "HOSTNAME",
+];
+
+/// The runtime's own settings (`WASM_LAMBDA_CACHE_DIR`, `WASM_LAMBDA_CA_FILE`,
+/// the function settings of `FunctionSettings`) are not the function's.
+const PROCESS_ONLY_PREFIX: &str = "WASM_LAMBDA_";
+
+/// On Lambda itself outbound traffic is allowed, so a handler deployed there
+/// may reach anything unless `WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS` narrows it.
+const RUNTIME_DEFAULT_GRANTS: &str = "*://*:*";
+
+/// The function's settings, read from the environment Lambda gives a
+/// custom runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    /// `AWS_LAMBDA_RUNTIME_API`.
+    pub api: String,
+    /// The component to run.
+    pub component: PathBuf,
+    /// The function's configuration.
+    pub function: FunctionConfig,
+    /// `$LAMBDA_TASK_ROOT/artifacts`, where packaged artifacts are found.
+    pub artifacts: PathBuf,
+    /// `WASM_LAMBDA_CA_FILE`: a CA to trust for HTTPS besides the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+fn variable(env: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    env.get(name).filter(|value| !value.is_empty()).cloned()
+}
+
+impl RuntimeSettings {
+    /// Reads the settings from `env` (the process environment, in
+    /// production). `component` overrides `_HANDLER`; `timeout` is used when
+    /// an event's deadline is absent or already past.
+    pub fn from_env(
+        env: &BTreeMap<String, String>,
+        component: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let Some(api) = variable(env, "AWS_LAMBDA_RUNTIME_API") else {
+            bail!(
+                "AWS_LAMBDA_RUNTIME_API is not set: `wasm-lambda runtime` runs as a Lambda custom runtime"
+            );
+        };
+        let task_root =
+            PathBuf::from(variable(env, "LAMBDA_TASK_ROOT").unwrap_or_else(|| ".".into()));
+        let handler = variable(env, "_HANDLER");
+        let component = match (component, &handler) {
+            (Some(path), _) => path.to_path_buf(),
+            (None, Some(handler)) => task_root.join(handler),
+            (None, None) => bail!("no component: give it as an argument or set _HANDLER"),
+        };
+        let name = variable(env, "AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| {
+            component
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "function".into())
+        });
+        let mut function = FunctionConfig::new(name, &component);
+        function.handler = handler;
+        function.timeout = timeout;
+        if let Some(memory) = variable(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            function.memory_mb = memory.parse().with_context(|| {
+                format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number: {memory:?}")
+            })?;
+        }
+        if let Some(version) = variable(env, "AWS_LAMBDA_FUNCTION_VERSION") {
+            function.version = version;
+        }
+        if let Some(region) =
+            variable(env, "AWS_REGION").or_else(|| variable(env, "AWS_DEFAULT_REGION"))
+        {
+            function.region = region;
+        }
+        // The settings of `invoke` and `[[function]]`, as WASM_LAMBDA_*
+        // variables (settings.rs); the runtime's `--timeout` reads the same
+        // variable, and the credentials and environment are Lambda's.
+        let mut settings = FunctionSettings::from_variables(|name| variable(env, name))?;
+        settings.timeout = None;
+        settings.aws_credentials = false;
+        // On Lambda itself outbound traffic is allowed.
+        if settings.allowed_outbound_hosts.is_none() {
+            settings.allowed_outbound_hosts = Some(vec![RUNTIME_DEFAULT_GRANTS.to_string()]);
+        }
+        settings.apply(&mut function, SettingsSource::Environment)?;
+        // Lambda's credentials for the execution role go to the handler.
+        function.aws_credentials =
+            AwsCredentials::from_env(|name| env.get(name).map(String::as_str));
+        // The function's own variables are the rest of the environment:
+        // Lambda puts them there, next to its own.
+        function.environment = env
+            .iter()
+            .filter(|(key, _)| {
+                !RESERVED_VARIABLES.contains(&key.as_str())
+                    && !PROCESS_ONLY_VARIABLES.contains(&key.as_str())
+                    && !key.starts_with(PROCESS_ONLY_PREFIX)
+            })
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        Ok(RuntimeSettings {
+            api,
+            component,
+            function,
+            artifacts: task_root.join(ARTIFACTS_DIR),
+            ca_file: variable(env, "WASM_LAMBDA_CA_FILE").map(PathBuf::from),
+        })
+    }
+}
+
+/// A sink that writes guest output to this process's stdout, where Lambda
+/// collects a runtime's logs for CloudWatch.
+fn stdout_sink() -> LogSink {
+    std::sync::Arc::new(|bytes: &[u8]| {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
+    })
+}
+
+/// Reports a start-up failure to the Runtime API as Lambda's runtimes do.
+fn report_init_error(client: &RuntimeClient, error_type: &str, message: &str) {
+    let body =
+        json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] }).to_string();
+    if let Err(error) = client.init_error(error_type, &body) {
+        tracing::warn!("wasm-lambda: failed to report the init error: {error:#}");
+    }
+}
+
+/// Loads the function; a failure is reported to `/runtime/init/error`.
+pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
+    let client = RuntimeClient::new(&settings.api);
+    let host = Host::new(HostConfig {
+        read_only_cache_dirs: vec![settings.artifacts.clone()],
+        extra_ca_file: settings.ca_file.clone(),
+        log_sink: Some(stdout_sink()),
+        // Lambda writes START, END and REPORT itself.
+        platform_lines: false,
+        ..HostConfig::default()
+    });
+    let host = match host {
+        Ok(host) => host,
+        Err(error) => {
+            report_init_error(&client, error_types::ENGINE_ERROR, &format!("{error:#}"));
+            return Err(error);
+        }
+    };
+    match host.load(settings.function.clone()) {
+        Ok(function) => Ok((client, function)),
+        Err(error) => {
+            let error_type = match error {
+                wasm_lambda_core::LoadError::UnknownWorld { .. } => error_types::INVALID_ENTRYPOINT,
+                wasm_lambda_core::LoadError::InvalidConfig(_) => error_types::INVALID_CONFIGURATION,
+                _ => error_types::INVALID_COMPONENT,
+            };
+            // The message names the causes too, as the CLI prints them.
+            let error = anyhow::Error::from(error);
+            report_init_error(&client, error_type, &format!("{error:#}"));
+            Err(error)
+        }
+    }
+}
+
+/// Runs one event: invokes the function and posts the outcome.
+pub async fn handle_event(
+    client: &RuntimeClient,
+    function: &Function,
+    event: NextEvent,
+) -> Result<()> {
+    let request_id = event.request_id.clone();
+    match function.invoke(event.request).await {
+        Ok(invocation) => match invocation.function_error() {
+            None => client.respond(&request_id, invocation.payload()),
+            Some(error) => client.error(&request_id, &error.error_type, &error.payload),
+        },
+        // The event itself was refused (not JSON, too large).
+        Err(error) => {
+            let body =
+                json!({ "errorType": error.error_code(), "errorMessage": error.to_string() })
+                    .to_string();
+            client.error(&request_id, error.error_code(), &body)
+        }
+    }
+}
+
+/// The Runtime API loop: start up, then fetch, run and answer events until
+/// the Runtime API fails or `max_events` are done (`None`: forever).
+pub fn run(settings: &RuntimeSettings, max_events: Option<usize>) -> Result<()> {
+    let (client, function) = start(settings)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    let mut handled = 0;
+    while max_events.is_none_or(|max| handled < max) {
+        match client.next()? {
+            Ok(event) => runtime.block_on(handle_event(&client, &function, event))?,
+            Err(malformed) => tracing::warn!("wasm-lambda: skipped an event: {malformed}"),
+        }
+        handled += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn on_lambda_everything_is_reachable_and_lambdas_credentials_pass() {
+        let base = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("_HANDLER", "hello.wasm"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("STAGE", "prod"),
+        ];
+        let settings =
+            RuntimeSettings::from_env(&env(&base), None, Duration::from_secs(3)).unwrap();
+        let grants = &settings.function.allowed_outbound_hosts;
+        assert!(grants.allows_name("https", "dynamodb.us-east-1.amazonaws.com", 443));
+        assert!(grants.allows_name("tcp", "db.example.com", 5432));
+        let credentials = settings.function.aws_credentials.as_ref().unwrap();
+        assert_eq!(credentials.access_key_id, "ASIAEXAMPLE");
+        assert_eq!(credentials.session_token.as_deref(), Some("token"));
+        assert!(
+            !settings
+                .function
+                .environment
+                .contains_key("AWS_SECRET_ACCESS_KEY")
+        );
+        assert_eq!(settings.function.environment["STAGE"], "prod");
+
+        let mut narrowed = base.to_vec();
+        narrowed.push((
+            "WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS",
+            "https://*.amazonaws.com, http://10.0.0.5:8080",
+        ));
+        let settings =
+            RuntimeSettings::from_env(&env(&narrowed), None, Duration::from_secs(3)).unwrap();
+        let grants = &settings.function.allowed_outbound_hosts;
+        assert!(grants.allows_name("https", "s3.amazonaws.com", 443));
+        assert!(!grants.allows_name("https", "example.com", 443));
+        assert!(grants.allows_name("http", "10.0.0.5", 8080));
+
+        let mut bad = base.to_vec();
+        bad.push(("WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS", "http//x"));
+        let error =
+            RuntimeSettings::from_env(&env(&bad), None, Duration::from_secs(3)).unwrap_err();
+        assert!(format!("{error:#}").contains("\"http//x\""), "{error:#}");
+    }
+}

@@ -1,0 +1,547 @@
+//! The Lambda API routes: Invoke, ListFunctions and GetFunction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, MatchedPath};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+use super::front_door::{self, PayloadFormat};
+use super::queue::StoredEvent;
+use super::streaming::{self, NotStarted};
+use super::{AppState, Deployed, log_tail};
+use crate::http_event::{self, HttpRequest};
+use wasm_lambda_core::{CognitoIdentity, InvokeError, InvokeRequest, MAX_REQUEST_BYTES};
+
+/// Lambda's limit on an asynchronous (`Event`) payload.
+pub(crate) const MAX_EVENT_BYTES: usize = 1_048_576;
+/// Lambda's limit on the decoded client context.
+const MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route(STREAMING_INVOCATIONS, post(invoke))
+        .route("/2015-03-31/functions/", get(list_functions))
+        .route("/2015-03-31/functions", get(list_functions))
+        .route("/2015-03-31/functions/{name}", get(get_function))
+        .route(QUEUE_PATH, get(queue_counts))
+        .route("/lambda-url/{function}", any(function_url))
+        .route("/lambda-url/{function}/{*path}", any(function_url))
+        .fallback(api_gateway)
+        // Payloads over Lambda's limits get Lambda's 413 from the handler,
+        // which needs to see them; far larger bodies are cut off here, and
+        // the plain-text 413 that the cut-off produces is answered as
+        // Lambda's service error instead.
+        .layer(DefaultBodyLimit::max(4 * MAX_REQUEST_BYTES))
+        .layer(axum::middleware::map_response(as_service_errors))
+        .with_state(state)
+}
+
+/// Rewrites the framework's own rejections (a body over the cut-off) into
+/// Lambda's service-error shape, which every client expects.
+async fn as_service_errors(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && !response.headers().contains_key("x-amzn-errortype")
+    {
+        return from_invoke_error(&InvokeError::RequestEntityTooLarge {
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    response
+}
+
+/// The admin view of the `Event` queue: pending, retrying, failed and
+/// succeeded counts, as JSON.
+pub const QUEUE_PATH: &str = "/wasm-lambda/queue";
+
+async fn queue_counts(State(state): State<Arc<AppState>>) -> Response {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.counts()).await {
+        Ok(Ok(counts)) => axum::Json(counts).into_response(),
+        Ok(Err(error)) => from_invoke_error(&InvokeError::Service(format!("{error:#}"))),
+        Err(error) => from_invoke_error(&InvokeError::Service(error.to_string())),
+    }
+}
+
+/// A service error as Lambda sends it: the code in `X-Amzn-ErrorType`, the
+/// message in a JSON body.
+fn service_error(status: u16, code: &str, message: &str) -> Response {
+    let kind = if status >= 500 { "Service" } else { "User" };
+    let mut body = json!({ "Type": kind, "Message": message });
+    if code == "TooManyRequestsException" {
+        body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+    }
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", header_value(code));
+    response
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The Invoke API's answer when reserved concurrency is taken.
+fn throttled() -> Response {
+    service_error(429, "TooManyRequestsException", "Rate Exceeded.")
+}
+
+fn from_invoke_error(error: &InvokeError) -> Response {
+    service_error(error.http_status(), error.error_code(), &error.to_string())
+}
+
+/// Splits a FunctionName parameter (a name, `name:qualifier`, a partial ARN
+/// `ACCOUNT:function:NAME[:QUALIFIER]` or a full ARN) into name and qualifier.
+fn parse_function_name(text: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = text.split(':').collect();
+    let after_function = parts
+        .iter()
+        .position(|part| *part == "function")
+        .map(|index| &parts[index + 1..]);
+    match after_function {
+        Some([name, rest @ ..]) => (name.to_string(), rest.first().map(|q| q.to_string())),
+        _ => match parts.as_slice() {
+            [name, qualifier] => (name.to_string(), Some(qualifier.to_string())),
+            _ => (text.to_string(), None),
+        },
+    }
+}
+
+pub(crate) fn function_arn(state: &AppState, name: &str) -> String {
+    format!(
+        "arn:aws:lambda:{}:000000000000:function:{name}",
+        state.region
+    )
+}
+
+/// Finds a deployed function, or answers `ResourceNotFoundException`.
+#[allow(clippy::result_large_err)]
+fn find<'a>(
+    state: &'a AppState,
+    name: &str,
+    query_qualifier: Option<&String>,
+) -> Result<&'a Deployed, Response> {
+    let (name, arn_qualifier) = parse_function_name(name);
+    let qualifier = query_qualifier.cloned().or(arn_qualifier);
+    let not_found = |what: String| {
+        service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("Function not found: {what}"),
+        )
+    };
+    let Some(deployed) = state.functions.get(&name) else {
+        return Err(not_found(function_arn(state, &name)));
+    };
+    match qualifier.as_deref() {
+        None | Some("$LATEST") => Ok(deployed),
+        Some(other) => Err(not_found(format!("{}:{other}", function_arn(state, &name)))),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Decodes `X-Amz-Client-Context`: base64 of a JSON object.
+fn client_context(headers: &HeaderMap) -> Result<Option<String>, InvokeError> {
+    use base64::Engine as _;
+    let Some(encoded) = header(headers, "x-amz-client-context") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        InvokeError::InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object.".into(),
+        )
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    if decoded.len() > MAX_CLIENT_CONTEXT_BYTES {
+        return Err(InvokeError::InvalidRequestContent(format!(
+            "Client context must be at most {MAX_CLIENT_CONTEXT_BYTES} bytes."
+        )));
+    }
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(_)) => Ok(Some(text)),
+        _ => Err(invalid()),
+    }
+}
+
+/// The deployed function and the request an Invoke API call names, or the
+/// service error that refuses it.
+#[allow(clippy::result_large_err)]
+fn api_request<'a>(
+    state: &'a AppState,
+    name: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(&'a Deployed, InvokeRequest), Response> {
+    let deployed = find(state, name, query.get("Qualifier"))?;
+    let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
+    let identity =
+        header(headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
+    let request = InvokeRequest {
+        payload: body.to_vec(),
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
+        invoked_function_arn: Some(function_arn(state, &deployed.function.config().name)),
+        trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+        identity,
+        client_context,
+        tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),
+        ..InvokeRequest::default()
+    };
+    Ok((deployed, request))
+}
+
+/// The Invoke API's two invoking operations, told apart by their path.
+const STREAMING_INVOCATIONS: &str = "/2021-11-15/functions/{name}/response-streaming-invocations";
+
+/// `Invoke` (`RequestResponse`, `Event` or `DryRun`) and
+/// `InvokeWithResponseStream` (`RequestResponse` or `DryRun`, answered by
+/// `streaming.rs`).
+async fn invoke(
+    State(state): State<Arc<AppState>>,
+    operation: MatchedPath,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (deployed, request) = match api_request(&state, &name, &query, &headers, body) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let request_id = request.request_id.clone().unwrap_or_default();
+    let streaming = operation.as_str() == STREAMING_INVOCATIONS;
+    match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" if streaming => {
+            let tail = header(&headers, "x-amz-log-type") == Some("Tail");
+            let response =
+                match streaming::invoke_with_response_stream(&state, deployed, request, tail).await
+                {
+                    Ok(response) => response,
+                    Err(NotStarted::Refused(error)) => from_invoke_error(&error),
+                    Err(NotStarted::Throttled) => throttled(),
+                };
+            with_request_id(response, &request_id)
+        }
+        "RequestResponse" => {
+            // Counted as in flight, so that a shutdown waits for it.
+            let _in_flight = state.in_flight.token();
+            request_response(deployed, request, &headers).await
+        }
+        "Event" if !streaming => queue_event(&state, deployed, request).await,
+        "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
+        other => service_error(
+            400,
+            "InvalidParameterValueException",
+            &format!("Unsupported invocation type {other}"),
+        ),
+    }
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    response
+        .headers_mut()
+        .insert("x-amzn-requestid", header_value(request_id));
+    response
+}
+
+async fn request_response(
+    deployed: &Deployed,
+    request: InvokeRequest,
+    headers: &HeaderMap,
+) -> Response {
+    let _permit = match &deployed.concurrency {
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return throttled(),
+        },
+        None => None,
+    };
+    let invocation = match deployed.function.invoke(request).await {
+        Ok(invocation) => invocation,
+        Err(error) => return from_invoke_error(&error),
+    };
+    let mut response = (StatusCode::OK, invocation.payload().to_string()).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert("content-type", HeaderValue::from_static("application/json"));
+    response_headers.insert(
+        "x-amz-executed-version",
+        HeaderValue::from_static("$LATEST"),
+    );
+    if invocation.function_error().is_some() {
+        response_headers.insert(
+            "x-amz-function-error",
+            HeaderValue::from_static("Unhandled"),
+        );
+    }
+    if header(headers, "x-amz-log-type") == Some("Tail") {
+        response_headers.insert("x-amz-log-result", header_value(&log_tail(&invocation.log)));
+    }
+    with_request_id(response, &invocation.request_id)
+}
+
+async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeRequest) -> Response {
+    if request.payload.len() > MAX_EVENT_BYTES {
+        return service_error(
+            413,
+            "RequestEntityTooLargeException",
+            &format!(
+                "Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeAsync operation"
+            ),
+        );
+    }
+    if !request.payload.is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&request.payload).is_err()
+    {
+        return from_invoke_error(&InvokeError::InvalidRequestContent(
+            "Could not parse request body into json".into(),
+        ));
+    }
+    let request_id = request.request_id.clone().unwrap_or_default();
+    let Ok(slot) = state.queue_slots.clone().try_acquire_owned() else {
+        return service_error(429, "TooManyRequestsException", "The event queue is full.");
+    };
+    // The 202 promises the event will run: it is on disk before the answer.
+    let event = StoredEvent::new(&deployed.function.config().name, &request);
+    let store = state.store.clone();
+    let stored = event.clone();
+    let id = match tokio::task::spawn_blocking(move || store.insert(&stored)).await {
+        Ok(Ok(id)) => id,
+        Ok(Err(error)) => {
+            return from_invoke_error(&InvokeError::Service(format!(
+                "failed to store the event: {error:#}"
+            )));
+        }
+        Err(error) => {
+            return from_invoke_error(&InvokeError::Service(format!(
+                "failed to store the event: {error}"
+            )));
+        }
+    };
+    // The dispatcher is gone only during shutdown; the stored event then
+    // runs when the server starts again.
+    let _ = state.accepted.send((id, event, Some(slot)));
+    with_request_id(StatusCode::ACCEPTED.into_response(), &request_id)
+}
+
+fn configuration(state: &AppState, deployed: &Deployed) -> Value {
+    let config = deployed.function.config();
+    let last_modified = humantime::format_rfc3339_millis(deployed.last_modified)
+        .to_string()
+        .replace('Z', "+0000");
+    json!({
+        "FunctionName": config.name,
+        "FunctionArn": function_arn(state, &config.name),
+        "Runtime": "provided.al2023",
+        "Role": "arn:aws:iam::000000000000:role/wasm-lambda",
+        "Handler": config.handler_name(),
+        "CodeSize": deployed.code_size,
+        "Description": format!("wasm-lambda component {}", config.component.display()),
+        "Timeout": config.timeout.as_secs_f64().ceil() as u64,
+        "MemorySize": config.memory_mb,
+        "LastModified": last_modified,
+        "CodeSha256": deployed.code_sha256,
+        "Version": config.version,
+        "Environment": { "Variables": config.environment },
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+    })
+}
+
+async fn list_functions(State(state): State<Arc<AppState>>) -> Response {
+    let functions: Vec<Value> = state
+        .functions
+        .values()
+        .map(|deployed| configuration(&state, deployed))
+        .collect();
+    axum::Json(json!({ "Functions": functions })).into_response()
+}
+
+async fn get_function(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match find(&state, &name, query.get("Qualifier")) {
+        Ok(deployed) => axum::Json(json!({
+            "Configuration": configuration(&state, deployed),
+            "Code": {
+                "RepositoryType": "Local",
+                "Location": format!("file://{}", deployed.function.config().component.display()),
+            },
+        }))
+        .into_response(),
+        Err(response) => response,
+    }
+}
+
+/// Runs an HTTP event through a function and answers as the HTTP service
+/// would (`front_door.rs`).
+async fn http_event(
+    state: &AppState,
+    deployed: &Deployed,
+    event: Value,
+    format: PayloadFormat,
+) -> Response {
+    let _in_flight = state.in_flight.token();
+    let _permit = match &deployed.concurrency {
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return front_door::too_many_requests(),
+        },
+        None => None,
+    };
+    match deployed
+        .function
+        .invoke(front_door::invoke_request(&event))
+        .await
+    {
+        Ok(invocation) if invocation.function_error().is_some() => front_door::bad_gateway(format),
+        Ok(invocation) => match format {
+            PayloadFormat::V1 => front_door::response_v1(invocation.payload()),
+            PayloadFormat::V2 => front_door::response_v2(invocation.payload()),
+        },
+        Err(InvokeError::RequestEntityTooLarge { .. }) => front_door::payload_too_large(),
+        Err(_) => front_door::bad_gateway(format),
+    }
+}
+
+/// `ANY /lambda-url/<function>/<path>`: the function's URL.
+async fn function_url(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    Path(parameters): Path<HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let name = parameters.get("function").cloned().unwrap_or_default();
+    let Some(deployed) = state.functions.get(&name) else {
+        return front_door::not_found();
+    };
+    if deployed.url_needs_signature
+        && !header(&headers, "authorization")
+            .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256"))
+    {
+        return front_door::forbidden();
+    }
+    let path = format!("/{}", parameters.get("path").map_or("", String::as_str));
+    let request = HttpRequest::new(method, &uri, path, headers, body, source);
+    if front_door::too_large(&request) {
+        return front_door::payload_too_large();
+    }
+    let api_id = url_id(&name);
+    let event = http_event::event_v2(&request, "$default", "$default", None, &api_id);
+    if deployed.url_streams {
+        return super::streaming::function_url(
+            &state,
+            deployed,
+            front_door::invoke_request(&event),
+        )
+        .await;
+    }
+    http_event(&state, deployed, event, PayloadFormat::V2).await
+}
+
+/// A stable, URL-id-like name for a function's URL or API.
+fn url_id(name: &str) -> String {
+    blake3::hash(name.as_bytes()).to_hex()[..10].to_string()
+}
+
+/// Every other path: the configured API Gateway routes, else 404.
+async fn api_gateway(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some((route, parameters)) = front_door::find_route(&state.routes, &method, uri.path())
+    else {
+        return front_door::not_found();
+    };
+    let Some(deployed) = state.functions.get(&route.spec.function) else {
+        return front_door::not_found();
+    };
+    let stage = route
+        .spec
+        .stage
+        .clone()
+        .unwrap_or_else(|| "$default".into());
+    let path = match &route.spec.stage {
+        Some(stage) => uri
+            .path()
+            .strip_prefix(&format!("/{stage}"))
+            .unwrap_or(uri.path())
+            .to_string(),
+        None => uri.path().to_string(),
+    };
+    let request = HttpRequest::new(method, &uri, path, headers, body, source);
+    if front_door::too_large(&request) {
+        return front_door::payload_too_large();
+    }
+    let api_id = url_id(&format!("api:{}", route.spec.function));
+    let event = match route.spec.payload_format {
+        PayloadFormat::V1 => {
+            http_event::event_v1(&request, &route.spec.path, &stage, &parameters, &api_id)
+        }
+        PayloadFormat::V2 => http_event::event_v2(
+            &request,
+            &route.route_key(),
+            &stage,
+            Some(&parameters),
+            &api_id,
+        ),
+    };
+    http_event(&state, deployed, event, route.spec.payload_format).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_in_every_form() {
+        let cases = [
+            ("hello", ("hello", None)),
+            ("hello:$LATEST", ("hello", Some("$LATEST"))),
+            ("123456789012:function:hello", ("hello", None)),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:hello",
+                ("hello", None),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:hello:7",
+                ("hello", Some("7")),
+            ),
+        ];
+        for (text, (name, qualifier)) in cases {
+            let (parsed, parsed_qualifier) = parse_function_name(text);
+            assert_eq!(parsed, name, "{text}");
+            assert_eq!(parsed_qualifier.as_deref(), qualifier, "{text}");
+        }
+    }
+}

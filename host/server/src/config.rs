@@ -1,0 +1,319 @@
+//! The server's configuration file (TOML) and `--function NAME=PATH` flags.
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
+use wasm_lambda_core::{FunctionConfig, FunctionSettings, SettingsSource, struct_fields};
+
+/// The default address: loopback only, since the server does no authentication.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+
+/// `wasm-lambda serve --config FILE`:
+///
+/// ```toml
+/// listen = "127.0.0.1:9000"
+///
+/// [[function]]
+/// name = "hello"
+/// component = "examples/rust/hello/build/hello.wasm"   # relative to this file
+/// memory = 256                                          # MB, default 128
+/// timeout = 10                                          # seconds, default 3
+/// reserved_concurrency = 5                              # default: no limit
+/// reuse_instances = false                               # default: fresh sandbox per invocation
+/// environment = { STAGE = "dev" }
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where to listen; `127.0.0.1:9000` by default.
+    pub listen: Option<SocketAddr>,
+    /// The region in ARNs and `AWS_REGION`; `us-east-1` by default.
+    pub region: Option<String>,
+    /// Seconds between retries of a failed `Event` invocation (Lambda waits
+    /// about a minute; 1 s by default here).
+    pub event_retry_delay: Option<f64>,
+    /// Where accepted `Event` invocations are stored until they end
+    /// ([`default_state_dir`](super::default_state_dir) by default). One
+    /// server at a time may use a folder; a restarted server runs what the
+    /// last one left.
+    pub state_dir: Option<PathBuf>,
+    /// How many guests that compute for long (over 20 ms in one
+    /// invocation) may run at once; default one fewer than the machine's
+    /// threads, so that they cannot starve short invocations.
+    pub long_running_slots: Option<usize>,
+    /// A PEM file of CA certificates that handlers' HTTPS requests trust
+    /// besides the system's (relative to this file).
+    pub ca_file: Option<PathBuf>,
+    /// The functions to deploy.
+    #[serde(default, rename = "function")]
+    pub functions: Vec<FunctionSpec>,
+    /// API Gateway routes served on the same listener (`[[route]]`).
+    #[serde(default, rename = "route")]
+    pub routes: Vec<super::front_door::RouteSpec>,
+}
+
+/// One function of the configuration file: its name and component, the
+/// settings every way of running a function shares ([`FunctionSettings`]:
+/// `handler`, `memory`, `timeout`, `environment`, `allowed_outbound_hosts`,
+/// `files`, ...), and the keys only a server has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct FunctionSpec {
+    /// The function's name.
+    pub name: String,
+    /// The component; relative paths are relative to the configuration file.
+    pub component: PathBuf,
+    /// What the function is given and allowed, as `invoke`'s flags and the
+    /// custom runtime's variables say it too.
+    pub settings: FunctionSettings,
+    /// The keys only `serve` has.
+    pub server: ServerOnly,
+}
+
+/// The keys of a `[[function]]` table that only `serve` has.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerOnly {
+    /// At most this many invocations at once; more get `TooManyRequestsException`.
+    pub reserved_concurrency: Option<u32>,
+    /// `Event` invocations: retries after a function error (0 to 2, default 2).
+    pub maximum_retry_attempts: Option<u32>,
+    /// `Event` invocations: seconds an event may wait to run (60 to 21,600,
+    /// default 21,600).
+    pub maximum_event_age: Option<u64>,
+    /// `Event` invocations that give up go here: `function:NAME` (a served
+    /// function, invoked with Lambda's destination record) or `file:PATH`
+    /// (the record appended as one JSON line).
+    pub on_failure: Option<String>,
+    /// The function URL's auth type: `"NONE"` (default) or `"AWS_IAM"`.
+    pub url_auth: Option<String>,
+    /// The function URL's invoke mode: `"BUFFERED"` (default) or
+    /// `"RESPONSE_STREAM"` (the response is sent as the handler writes it).
+    pub invoke_mode: Option<String>,
+}
+
+/// The keys of the table itself.
+const IDENTITY_KEYS: &[&str] = &["name", "component"];
+
+impl FunctionSpec {
+    /// Every key a `[[function]]` table may have.
+    pub fn keys() -> Vec<&'static str> {
+        let mut keys = IDENTITY_KEYS.to_vec();
+        keys.extend(FunctionSettings::keys());
+        keys.extend(struct_fields::<ServerOnly>());
+        keys
+    }
+
+    /// A function with only its name and component.
+    pub fn new(name: impl Into<String>, component: impl Into<PathBuf>) -> Self {
+        FunctionSpec {
+            name: name.into(),
+            component: component.into(),
+            settings: FunctionSettings::default(),
+            server: ServerOnly::default(),
+        }
+    }
+}
+
+impl TryFrom<toml::Table> for FunctionSpec {
+    type Error = String;
+
+    /// Splits the table among the settings and the server's keys; a key of
+    /// neither is refused by name, as `deny_unknown_fields` would.
+    fn try_from(mut table: toml::Table) -> Result<Self, String> {
+        let keys = FunctionSpec::keys();
+        if let Some(unknown) = table.keys().find(|key| !keys.contains(&key.as_str())) {
+            return Err(format!(
+                "unknown field `{unknown}`, expected one of {}",
+                keys.iter()
+                    .map(|key| format!("`{key}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let take = |table: &mut toml::Table, keys: &[&str]| -> toml::Table {
+            keys.iter()
+                .filter_map(|key| table.remove_entry(*key))
+                .collect()
+        };
+        let identity = take(&mut table, IDENTITY_KEYS);
+        let settings = take(&mut table, FunctionSettings::keys());
+        #[derive(Deserialize)]
+        struct Identity {
+            name: String,
+            component: PathBuf,
+        }
+        let Identity { name, component } =
+            Identity::deserialize(identity).map_err(|error| error.to_string())?;
+        let settings = FunctionSettings::deserialize(settings)
+            .map_err(|error| format!("function {name}: {error}"))?;
+        let server =
+            ServerOnly::deserialize(table).map_err(|error| format!("function {name}: {error}"))?;
+        Ok(FunctionSpec {
+            name,
+            component,
+            settings,
+            server,
+        })
+    }
+}
+
+impl ServerConfig {
+    /// Reads a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        let mut config: ServerConfig = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for function in &mut config.functions {
+            if function.component.is_relative() {
+                function.component = base.join(&function.component);
+            }
+            function.settings.resolve_paths(base);
+            // A dead-letter file, like a component, is relative to the file.
+            if let Some(target) = function.server.on_failure.as_mut()
+                && let Some(file) = target.strip_prefix("file:")
+                && Path::new(file).is_relative()
+            {
+                *target = format!("file:{}", base.join(file).display());
+            }
+        }
+        for dir in [config.state_dir.as_mut(), config.ca_file.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Adds a function given as `NAME=PATH`.
+    pub fn add_function_flag(&mut self, flag: &str) -> Result<()> {
+        let Some((name, path)) = flag.split_once('=') else {
+            bail!("expected NAME=PATH, got {flag:?}");
+        };
+        self.functions.push(FunctionSpec::new(name, path));
+        Ok(())
+    }
+
+    /// The region functions report.
+    pub fn region(&self) -> String {
+        self.region.clone().unwrap_or_else(|| "us-east-1".into())
+    }
+}
+
+impl FunctionSpec {
+    /// Whether the function URL needs a SigV4 `Authorization` header.
+    pub(crate) fn url_needs_signature(&self) -> Result<bool> {
+        match self.server.url_auth.as_deref() {
+            None | Some("NONE") => Ok(false),
+            Some("AWS_IAM") => Ok(true),
+            Some(other) => bail!(
+                "function {}: url_auth must be \"NONE\" or \"AWS_IAM\", got {other:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// Whether the function URL streams its response (`invoke_mode`).
+    pub(crate) fn url_streams(&self) -> Result<bool> {
+        match self.server.invoke_mode.as_deref() {
+            None | Some("BUFFERED") => Ok(false),
+            Some("RESPONSE_STREAM") => Ok(true),
+            Some(other) => bail!(
+                "function {}: invoke_mode must be \"BUFFERED\" or \"RESPONSE_STREAM\", got {other:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// The function's `Event` invocation settings, checked against Lambda's ranges.
+    pub(crate) fn async_settings(&self) -> Result<AsyncSettings> {
+        let mut settings = AsyncSettings::default();
+        if let Some(retries) = self.server.maximum_retry_attempts {
+            if retries > MAX_RETRY_ATTEMPTS {
+                bail!(
+                    "function {}: maximum_retry_attempts {retries} is outside Lambda's range of 0 to 2",
+                    self.name
+                );
+            }
+            settings.max_retry_attempts = retries;
+        }
+        if let Some(age) = self.server.maximum_event_age {
+            if !EVENT_AGE_RANGE_SECS.contains(&age) {
+                bail!(
+                    "function {}: maximum_event_age {age} is outside Lambda's range of 60 to 21600 seconds",
+                    self.name
+                );
+            }
+            settings.max_event_age = std::time::Duration::from_secs(age);
+        }
+        if let Some(target) = &self.server.on_failure {
+            settings.on_failure = Some(
+                Destination::parse(target).with_context(|| format!("function {}", self.name))?,
+            );
+        }
+        Ok(settings)
+    }
+
+    /// The library configuration of this function.
+    pub fn to_function_config(&self, region: &str) -> Result<FunctionConfig> {
+        let mut config = FunctionConfig::new(&self.name, &self.component);
+        config.region = region.to_string();
+        self.settings
+            .apply(&mut config, SettingsSource::Toml)
+            .with_context(|| format!("function {}", self.name))?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn reads_the_documented_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("functions.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "127.0.0.1:9100"
+[[function]]
+name = "hello"
+component = "hello.wasm"
+memory = 256
+timeout = 10
+reserved_concurrency = 5
+environment = { STAGE = "dev" }
+"#,
+        )
+        .unwrap();
+        let config = ServerConfig::from_file(&path).unwrap();
+        assert_eq!(config.listen.unwrap().port(), 9100);
+        let function = &config.functions[0];
+        assert_eq!(function.component, dir.path().join("hello.wasm"));
+        assert_eq!(function.server.reserved_concurrency, Some(5));
+        let library = function.to_function_config("eu-west-1").unwrap();
+        assert_eq!(library.memory_mb, 256);
+        assert_eq!(library.timeout, Duration::from_secs(10));
+        assert_eq!(library.environment["STAGE"], "dev");
+        assert_eq!(library.region, "eu-west-1");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = toml::from_str::<ServerConfig>(
+            "[[function]]\nname='a'\ncomponent='a.wasm'\nmemroy=5\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("memroy"), "{error}");
+    }
+}

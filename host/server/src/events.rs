@@ -1,0 +1,407 @@
+//! `Event` invocations as Lambda's asynchronous invocation runs them: stored
+//! durably before the 202 (see [`queue`](super::queue)), run in the
+//! background, retried after a function error up to the function's
+//! `maximum_retry_attempts` with a growing pause, dropped past its
+//! `maximum_event_age`, and sent to its `on_failure` destination when they
+//! give up.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::AppState;
+use super::queue::{EventStore, Outcome, StoredEvent};
+use wasm_lambda_core::{Invocation, InvokeRequest};
+
+/// Lambda's default and largest number of retries after a function error.
+pub(crate) const MAX_RETRY_ATTEMPTS: u32 = 2;
+/// Lambda's range of maximum event ages, in seconds (default: the largest).
+pub(crate) const EVENT_AGE_RANGE_SECS: std::ops::RangeInclusive<u64> = 60..=21_600;
+
+/// Where events go that exhaust their retries or their age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// Another served function, invoked with Lambda's destination record.
+    Function(String),
+    /// A file the record is appended to, one JSON object per line.
+    File(PathBuf),
+}
+
+impl Destination {
+    /// Parses `function:NAME` or `file:PATH`.
+    pub(crate) fn parse(text: &str) -> Result<Self> {
+        match text.split_once(':') {
+            Some(("function", name)) if !name.is_empty() => {
+                Ok(Destination::Function(name.to_string()))
+            }
+            Some(("file", path)) if !path.is_empty() => Ok(Destination::File(PathBuf::from(path))),
+            _ => bail!("on_failure must be `function:NAME` or `file:PATH`, got {text:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Function(name) => write!(f, "function:{name}"),
+            Destination::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+/// A function's asynchronous invocation settings (`PutFunctionEventInvokeConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AsyncSettings {
+    pub(crate) max_retry_attempts: u32,
+    pub(crate) max_event_age: Duration,
+    pub(crate) on_failure: Option<Destination>,
+}
+
+impl Default for AsyncSettings {
+    fn default() -> Self {
+        AsyncSettings {
+            max_retry_attempts: MAX_RETRY_ATTEMPTS,
+            max_event_age: Duration::from_secs(*EVENT_AGE_RANGE_SECS.end()),
+            on_failure: None,
+        }
+    }
+}
+
+/// Why an event gave up, in the words of Lambda's destination record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GiveUp {
+    RetriesExhausted,
+    EventAgeExceeded,
+}
+
+impl GiveUp {
+    fn condition(self) -> &'static str {
+        match self {
+            GiveUp::RetriesExhausted => "RetriesExhausted",
+            GiveUp::EventAgeExceeded => "EventAgeExceeded",
+        }
+    }
+}
+
+/// What to do with an event after `attempts` runs, the last of which
+/// failed: run it again after a pause, or give up.
+fn after_failure(
+    settings: &AsyncSettings,
+    attempts: u32,
+    age: Duration,
+    retry_delay: Duration,
+) -> Result<Duration, GiveUp> {
+    if attempts > settings.max_retry_attempts {
+        return Err(GiveUp::RetriesExhausted);
+    }
+    // Lambda waits about one minute, then about two: the pause grows with
+    // each attempt.
+    let pause = retry_delay.saturating_mul(attempts);
+    if age.saturating_add(pause) > settings.max_event_age {
+        return Err(GiveUp::EventAgeExceeded);
+    }
+    Ok(pause)
+}
+
+/// An event to run: its place in the store, its contents, and (for events
+/// accepted by this server) its place in the bounded queue, held until it
+/// ends.
+pub(crate) type Accepted = (u64, StoredEvent, Option<OwnedSemaphorePermit>);
+
+/// Runs every stored event (those a previous server left), then every newly
+/// accepted one, until `stopping` is cancelled; then starts what the
+/// channel still holds and returns. The tasks it starts are on `tracker`.
+pub(crate) async fn dispatch(
+    state: Arc<AppState>,
+    mut accepted: mpsc::UnboundedReceiver<Accepted>,
+    tracker: TaskTracker,
+    retry_delay: Duration,
+    stopping: CancellationToken,
+) {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.events()).await {
+        Ok(Ok(stored)) => {
+            if !stored.is_empty() {
+                tracing::info!(
+                    "wasm-lambda: resuming {} stored Event invocations",
+                    stored.len()
+                );
+            }
+            for (id, event) in stored {
+                tracker.spawn(run(state.clone(), (id, event, None), retry_delay));
+            }
+        }
+        Ok(Err(error)) => tracing::warn!("wasm-lambda: failed to read the event store: {error:#}"),
+        Err(error) => tracing::warn!("wasm-lambda: failed to read the event store: {error}"),
+    }
+    loop {
+        tokio::select! {
+            event = accepted.recv() => match event {
+                Some(event) => {
+                    tracker.spawn(run(state.clone(), event, retry_delay));
+                }
+                None => return,
+            },
+            () = stopping.cancelled() => break,
+        }
+    }
+    accepted.close();
+    while let Some(event) = accepted.recv().await {
+        tracker.spawn(run(state.clone(), event, retry_delay));
+    }
+}
+
+/// A blocking store operation, off the async threads; a failure is logged,
+/// since the event itself goes on (at worst it runs again after a restart).
+async fn in_store(
+    store: &Arc<EventStore>,
+    what: &str,
+    operation: impl FnOnce(&EventStore) -> Result<()> + Send + 'static,
+) {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || operation(&store)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!("wasm-lambda: failed to {what} in the event store: {error:#}")
+        }
+        Err(error) => tracing::warn!("wasm-lambda: failed to {what} in the event store: {error}"),
+    }
+}
+
+async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay: Duration) {
+    let name = event.function.clone();
+    let request_id = event.request_id.clone();
+    let Some(deployed) = state.functions.get(&name) else {
+        tracing::warn!(
+            "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it stays stored"
+        );
+        return;
+    };
+    let settings = &deployed.async_settings;
+    let most = settings.max_retry_attempts + 1;
+    let arn = super::api::function_arn(&state, &name);
+    loop {
+        if event.age() > settings.max_event_age {
+            give_up(&state, settings, id, &event, GiveUp::EventAgeExceeded, None).await;
+            return;
+        }
+        // Queued events wait for a slot under the reserved concurrency
+        // instead of being throttled.
+        let permit = match &deployed.concurrency {
+            Some(slots) => slots.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        event.attempts += 1;
+        let attempt = event.attempts;
+        let invocation = match deployed.function.invoke(event.request(arn.clone())).await {
+            Ok(invocation) => invocation,
+            Err(error) => {
+                // Accepted events were checked as the Invoke API checks
+                // them, so this is a stored event the function refuses.
+                tracing::warn!(
+                    "wasm-lambda: Event invocation {request_id} of {name} was refused: {}: {error}",
+                    error.error_code()
+                );
+                give_up(&state, settings, id, &event, GiveUp::RetriesExhausted, None).await;
+                return;
+            }
+        };
+        let Some(error) = invocation.function_error() else {
+            in_store(&state.store, "remove an event", move |store| {
+                store.remove(id, Outcome::Succeeded)
+            })
+            .await;
+            tracing::info!(
+                "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {most}"
+            );
+            return;
+        };
+        tracing::warn!(
+            "wasm-lambda: Event invocation {request_id} of {name} failed on attempt {attempt} of {most}: {}: {}",
+            error.error_type,
+            error.error_message
+        );
+        match after_failure(settings, attempt, event.age(), retry_delay) {
+            Ok(pause) => {
+                let stored = event.clone();
+                in_store(&state.store, "record an attempt", move |store| {
+                    store.update(id, &stored)
+                })
+                .await;
+                drop(permit);
+                tokio::time::sleep(pause).await;
+            }
+            Err(reason) => {
+                give_up(&state, settings, id, &event, reason, Some(&invocation)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Sends a failed event to its function's destination (if any) and removes it.
+async fn give_up(
+    state: &Arc<AppState>,
+    settings: &AsyncSettings,
+    id: u64,
+    event: &StoredEvent,
+    reason: GiveUp,
+    last: Option<&Invocation>,
+) {
+    let name = &event.function;
+    let request_id = &event.request_id;
+    let record = destination_record(state, event, reason, last);
+    let sent = match &settings.on_failure {
+        None => "dropped".to_string(),
+        Some(destination) => match send(state, destination, &record).await {
+            Ok(()) => format!("sent to {destination}"),
+            Err(error) => format!("dropped (sending to {destination} failed: {error:#})"),
+        },
+    };
+    // Settled in the store before it is said: whoever reads the line finds
+    // the event counted as failed.
+    in_store(&state.store, "remove an event", move |store| {
+        store.remove(id, Outcome::Failed)
+    })
+    .await;
+    match reason {
+        GiveUp::RetriesExhausted => tracing::warn!(
+            "wasm-lambda: Event invocation {request_id} of {name} failed {} times; {sent}",
+            event.attempts
+        ),
+        GiveUp::EventAgeExceeded => tracing::warn!(
+            "wasm-lambda: Event invocation {request_id} of {name} is older than its maximum event age; {sent}"
+        ),
+    }
+}
+
+/// Lambda's destination record for an event that gave up.
+fn destination_record(
+    state: &AppState,
+    event: &StoredEvent,
+    reason: GiveUp,
+    last: Option<&Invocation>,
+) -> serde_json::Value {
+    let request_payload: serde_json::Value =
+        serde_json::from_str(&event.payload).unwrap_or_else(|_| json!({}));
+    let timestamp = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": timestamp,
+        "requestContext": {
+            "requestId": event.request_id,
+            "functionArn": format!("{}:$LATEST", super::api::function_arn(state, &event.function)),
+            "condition": reason.condition(),
+            "approximateInvokeCount": event.attempts,
+        },
+        "requestPayload": request_payload,
+    });
+    if let Some(invocation) = last {
+        let mut context = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
+        if invocation.function_error().is_some() {
+            context["functionError"] = json!("Unhandled");
+        }
+        record["responseContext"] = context;
+        record["responsePayload"] = serde_json::from_str(invocation.payload())
+            .unwrap_or_else(|_| json!(invocation.payload()));
+    }
+    record
+}
+
+async fn send(
+    state: &Arc<AppState>,
+    destination: &Destination,
+    record: &serde_json::Value,
+) -> Result<()> {
+    match destination {
+        Destination::Function(target) => {
+            let Some(deployed) = state.functions.get(target) else {
+                bail!("function {target} is not served");
+            };
+            let request = InvokeRequest::new(record.to_string());
+            let invocation = deployed.function.invoke(request).await?;
+            if let Some(error) = invocation.function_error() {
+                bail!("{}: {}", error.error_type, error.error_message);
+            }
+            Ok(())
+        }
+        Destination::File(path) => {
+            let path = path.clone();
+            let line = format!("{record}\n");
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
+                file.write_all(line.as_bytes())?;
+                file.sync_data()?;
+                Ok(())
+            })
+            .await??;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_the_settings_and_the_age() {
+        let delay = Duration::from_secs(60);
+        let settings = AsyncSettings::default();
+        assert_eq!(
+            after_failure(&settings, 1, Duration::ZERO, delay),
+            Ok(delay)
+        );
+        assert_eq!(
+            after_failure(&settings, 2, Duration::ZERO, delay),
+            Ok(2 * delay),
+            "the pause grows"
+        );
+        assert_eq!(
+            after_failure(&settings, 3, Duration::ZERO, delay),
+            Err(GiveUp::RetriesExhausted)
+        );
+        let none = AsyncSettings {
+            max_retry_attempts: 0,
+            ..AsyncSettings::default()
+        };
+        assert_eq!(
+            after_failure(&none, 1, Duration::ZERO, delay),
+            Err(GiveUp::RetriesExhausted)
+        );
+        let short = AsyncSettings {
+            max_event_age: Duration::from_secs(90),
+            ..AsyncSettings::default()
+        };
+        assert_eq!(
+            after_failure(&short, 1, Duration::from_secs(45), delay),
+            Err(GiveUp::EventAgeExceeded),
+            "a retry that would start past the age is not made"
+        );
+    }
+
+    #[test]
+    fn destinations_parse() {
+        assert_eq!(
+            Destination::parse("function:sink").unwrap(),
+            Destination::Function("sink".into())
+        );
+        assert_eq!(
+            Destination::parse("file:/tmp/dlq.jsonl").unwrap(),
+            Destination::File("/tmp/dlq.jsonl".into())
+        );
+        for bad in ["sqs:queue", "function:", "dlq.jsonl"] {
+            assert!(Destination::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

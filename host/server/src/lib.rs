@@ -1,0 +1,265 @@
+//! `wasm-lambda serve`: a local Lambda that speaks the Invoke API, so boto3,
+//! the AWS CLI and the other SDKs work unchanged with `--endpoint-url`.
+//!
+//! Function logs (`START`, output, `END`, `REPORT`) go to the host's log
+//! sink as they are written; `wasm-lambda serve` streams them to stderr.
+//!
+//! The server does no authentication: requests are accepted with any or no
+//! SigV4 signature. It listens on loopback unless told otherwise.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use wasm_lambda_core::{Function, Host};
+
+mod api;
+mod config;
+mod events;
+mod front_door;
+pub mod http_event;
+mod queue;
+mod streaming;
+
+pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig, ServerOnly};
+pub use front_door::{PayloadFormat, RouteSpec};
+pub use queue::{QueueCounts, default_state_dir};
+
+/// A deployed function with its limits and what `GetFunction` reports.
+pub(crate) struct Deployed {
+    pub(crate) function: Function,
+    /// Reserved concurrency: a permit per running invocation.
+    pub(crate) concurrency: Option<Arc<Semaphore>>,
+    pub(crate) code_size: u64,
+    pub(crate) code_sha256: String,
+    pub(crate) last_modified: SystemTime,
+    /// How its `Event` invocations are retried and where they go on failure.
+    pub(crate) async_settings: events::AsyncSettings,
+    /// Its function URL needs a SigV4 signature (`url_auth = "AWS_IAM"`).
+    pub(crate) url_needs_signature: bool,
+    /// Its function URL streams (`invoke_mode = "RESPONSE_STREAM"`).
+    pub(crate) url_streams: bool,
+}
+
+/// What every request handler shares.
+pub(crate) struct AppState {
+    pub(crate) functions: BTreeMap<String, Deployed>,
+    pub(crate) region: String,
+    /// The API Gateway routes, parsed.
+    pub(crate) routes: Vec<front_door::Route>,
+    /// Accepted `Event` invocations are stored here before their 202.
+    pub(crate) store: Arc<queue::EventStore>,
+    /// Hands stored events to the dispatcher.
+    pub(crate) accepted: mpsc::UnboundedSender<events::Accepted>,
+    /// Bounds how many accepted events may be waiting or running at once.
+    pub(crate) queue_slots: Arc<Semaphore>,
+    /// Synchronous invocations running now; a shutdown waits for them.
+    pub(crate) in_flight: TaskTracker,
+}
+
+/// A server bound to its address, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    accepted: mpsc::UnboundedReceiver<events::Accepted>,
+    retry_delay: Duration,
+}
+
+/// How many `Event` invocations accepted by one server may wait or run at
+/// once; more get `TooManyRequestsException`.
+const EVENT_QUEUE_LENGTH: usize = 10_000;
+
+/// After a shutdown signal and the last in-flight invocation, how long
+/// connections get to receive their responses before they are dropped. A
+/// client that is still sending a request then (half a body, or nothing on
+/// an idle keep-alive connection) does not hold the process up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+impl Server {
+    /// Loads every function (compiling or loading cached artifacts) and
+    /// binds the listening socket.
+    pub async fn bind(host: &Host, config: &ServerConfig) -> Result<Server> {
+        let region = config.region();
+        let retry_delay = retry_delay(config.event_retry_delay)?;
+        let mut functions = BTreeMap::new();
+        for spec in &config.functions {
+            let library_config = spec.to_function_config(&region)?;
+            let host = host.clone();
+            let function = tokio::task::spawn_blocking(move || host.load(library_config))
+                .await
+                .context("the loading task failed")?
+                .with_context(|| format!("failed to deploy function {}", spec.name))?;
+            let metadata = std::fs::metadata(&spec.component)?;
+            let bytes = std::fs::read(&spec.component)?;
+            let deployed = Deployed {
+                function,
+                concurrency: spec
+                    .server
+                    .reserved_concurrency
+                    .map(|limit| Arc::new(Semaphore::new(limit as usize))),
+                code_size: metadata.len(),
+                code_sha256: base64_encode(blake3::hash(&bytes).as_bytes()),
+                last_modified: metadata.modified().unwrap_or_else(|_| SystemTime::now()),
+                async_settings: spec.async_settings()?,
+                url_needs_signature: spec.url_needs_signature()?,
+                url_streams: spec.url_streams()?,
+            };
+            if functions.insert(spec.name.clone(), deployed).is_some() {
+                anyhow::bail!("function {} is deployed twice", spec.name);
+            }
+        }
+        let listen = config
+            .listen
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("failed to listen on {listen}"))?;
+        for (name, deployed) in &functions {
+            if let Some(events::Destination::Function(target)) = &deployed.async_settings.on_failure
+                && !functions.contains_key(target)
+            {
+                anyhow::bail!(
+                    "function {name}: on_failure names function {target}, which is not served"
+                );
+            }
+        }
+        let mut routes = Vec::new();
+        for spec in &config.routes {
+            if !functions.contains_key(&spec.function) {
+                anyhow::bail!(
+                    "route {} {} names function {}, which is not served",
+                    spec.method,
+                    spec.path,
+                    spec.function
+                );
+            }
+            routes.push(front_door::Route::parse(spec.clone())?);
+        }
+        let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
+        let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&state_dir))
+            .await
+            .context("the store task failed")??;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        Ok(Server {
+            listener,
+            state: Arc::new(AppState {
+                functions,
+                region,
+                routes,
+                store: Arc::new(store),
+                accepted: sender,
+                queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
+                in_flight: TaskTracker::new(),
+            }),
+            accepted: receiver,
+            retry_delay,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The names of the deployed functions.
+    pub fn function_names(&self) -> Vec<String> {
+        self.state.functions.keys().cloned().collect()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting requests,
+    /// lets in-flight invocations finish and drains the queued `Event`
+    /// invocations before returning. Connections that are not waiting for
+    /// an invocation are closed [`SHUTDOWN_GRACE`] after the last one ends.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let tracker = TaskTracker::new();
+        let stopping = CancellationToken::new();
+        let dispatcher = tokio::spawn(events::dispatch(
+            self.state.clone(),
+            self.accepted,
+            tracker.clone(),
+            self.retry_delay,
+            stopping.clone(),
+        ));
+        let in_flight = self.state.in_flight.clone();
+        let app = api::router(self.state);
+        let signalled = stopping.clone();
+        // The caller's address goes into HTTP events (`sourceIp`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            signalled.cancel();
+        });
+        let abandon = async {
+            stopping.cancelled().await;
+            in_flight.close();
+            in_flight.wait().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = serve => served.context("the server failed")?,
+            () = abandon => {}
+        }
+        // Connections may outlive the server future; the dispatcher stops
+        // taking new events on the signal and drains what was accepted.
+        stopping.cancel();
+        dispatcher.await.context("the event dispatcher failed")?;
+        tracker.close();
+        tracker.wait().await;
+        Ok(())
+    }
+}
+
+/// The pause between attempts of a failed `Event` invocation: one second
+/// unless the config says otherwise.
+fn retry_delay(seconds: Option<f64>) -> Result<Duration> {
+    let Some(seconds) = seconds else {
+        return Ok(Duration::from_secs(1));
+    };
+    wasm_lambda_core::duration_from_secs(seconds).with_context(|| {
+        format!("event_retry_delay must be a number of seconds from 0 to 2^64, not {seconds:e}")
+    })
+}
+
+/// What `LogType: Tail` returns: the log's last 4 KB, base64.
+pub(crate) fn log_tail(log: &str) -> String {
+    let log = log.as_bytes();
+    base64_encode(&log[log.len().saturating_sub(LOG_TAIL_BYTES)..])
+}
+
+/// How much of the log `X-Amz-Log-Result` carries.
+const LOG_TAIL_BYTES: usize = 4096;
+
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Resolves once the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
