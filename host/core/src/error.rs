@@ -95,6 +95,11 @@ pub enum InvokeError {
     /// The host failed to run the invocation (`ServiceException`, 500).
     #[error("{0}")]
     Service(String),
+    /// No sandbox was free before the invocation's deadline: every slot of
+    /// the engine's pool stayed busy (`TooManyRequestsException`, 429, as
+    /// Lambda throttles at its concurrency limit). The function never ran.
+    #[error("Rate Exceeded.")]
+    TooManyRequests,
 }
 
 impl InvokeError {
@@ -104,6 +109,7 @@ impl InvokeError {
             InvokeError::InvalidRequestContent(_) => "InvalidRequestContentException",
             InvokeError::RequestEntityTooLarge { .. } => "RequestEntityTooLargeException",
             InvokeError::Service(_) => "ServiceException",
+            InvokeError::TooManyRequests => "TooManyRequestsException",
         }
     }
 
@@ -113,6 +119,7 @@ impl InvokeError {
             InvokeError::InvalidRequestContent(_) => 400,
             InvokeError::RequestEntityTooLarge { .. } => 413,
             InvokeError::Service(_) => 500,
+            InvokeError::TooManyRequests => 429,
         }
     }
 }

@@ -118,6 +118,7 @@ impl Host {
         // SAFETY: geteuid has no preconditions and cannot fail.
         let uid = unsafe { libc::geteuid() };
         let scratch_root = std::env::temp_dir().join(format!("wasm-lambda-scratch-{uid}"));
+        crate::scratch::create_root(&scratch_root)?;
         Ok(Host {
             shared: Arc::new(HostShared {
                 engine,

@@ -12,7 +12,7 @@ use crate::error::{ErrorStyle, FunctionError, InvokeError};
 use crate::function::Function;
 use crate::logs::{self, LogPipe, Report};
 use crate::outcome::{self, Circumstances};
-use crate::sandbox::{CallEnd, Sandbox};
+use crate::sandbox::{CallEnd, NotReserved, Reserved, Sandbox};
 use crate::stream::ResponseSender;
 
 pub use crate::outcome::MAX_RESPONSE_BYTES;
@@ -110,6 +110,13 @@ impl Invocation {
     }
 }
 
+/// A sandbox an invocation runs in: the function's warm one, or a fresh one
+/// to create in its reserved slot and `/tmp`.
+enum Ready {
+    Warm(Sandbox),
+    Reserved(Reserved),
+}
+
 /// When an invocation must end.
 struct Deadline {
     at: Instant,
@@ -198,6 +205,27 @@ impl Function {
             None => LogPipe::new(sink),
         };
         let platform_lines = self.inner.host.platform_lines();
+        // A cold start first reserves its pool slot and `/tmp`: an
+        // invocation that gets neither never starts, so it has no log lines
+        // and is not the function's error
+        // (`faults::a_full_pool_throttles_instead_of_timing_out`).
+        let slot_wait = Instant::now();
+        let ready = match warm {
+            Some(sandbox) => Ready::Warm(sandbox),
+            None => match Reserved::take(&self.recipe(), deadline.at).await {
+                Ok(reserved) => Ready::Reserved(reserved),
+                Err(NotReserved::NoSlot) => {
+                    return Err(InvokeError::TooManyRequests);
+                }
+                Err(NotReserved::Host(error)) => {
+                    tracing::error!(
+                        "wasm-lambda: invocation {request_id} of {}: {error}",
+                        config.name
+                    );
+                    return Err(InvokeError::Service(error));
+                }
+            },
+        };
         // The load-time init phase's output comes first, once, as Lambda
         // logs the init phase before the first `START`.
         if cold && let Some(output) = self.take_unreported_init_output() {
@@ -207,12 +235,11 @@ impl Function {
             logs::start_line(&request_id, &config.version).as_bytes(),
             platform_lines,
         );
-        let slot_wait = Instant::now();
-        let sandbox = match warm {
-            Some(sandbox) => Ok(sandbox),
-            None => {
+        let sandbox = match ready {
+            Ready::Warm(sandbox) => Ok(sandbox),
+            Ready::Reserved(reserved) => {
                 let environment = self.environment_for(context.trace_id.as_deref());
-                Sandbox::create(&self.recipe(), environment, &log, deadline.at).await
+                Sandbox::create(&self.recipe(), reserved, environment, &log, deadline.at).await
             }
         };
         let init_duration = cold.then(|| slot_wait.elapsed() + self.take_unreported_load());
@@ -303,10 +330,7 @@ impl Function {
     /// One cold start split in two, for benchmarks: the time to create a
     /// fresh sandbox (slot, store, WASI context, instance) and the time of
     /// the first call. No log lines, no error rendering.
-    pub async fn time_cold_start(
-        &self,
-        event: &str,
-    ) -> anyhow::Result<(Duration, Duration)> {
+    pub async fn time_cold_start(&self, event: &str) -> anyhow::Result<(Duration, Duration)> {
         let context = self.handler_context(
             "00000000-0000-4000-8000-000000000000".into(),
             0,
@@ -316,11 +340,17 @@ impl Function {
         let deadline = Instant::now() + self.config().timeout;
         let started = Instant::now();
         let environment = self.environment_for(None);
-        let mut sandbox = match Sandbox::create(&self.recipe(), environment, &log, deadline).await {
-            Ok(sandbox) => sandbox,
-            Err(CallEnd::Trapped(error)) => return Err(error.into()),
-            Err(_) => anyhow::bail!("instantiation timed out"),
+        let reserved = match Reserved::take(&self.recipe(), deadline).await {
+            Ok(reserved) => reserved,
+            Err(NotReserved::NoSlot) => anyhow::bail!("no pool slot was free"),
+            Err(NotReserved::Host(error)) => anyhow::bail!(error),
         };
+        let mut sandbox =
+            match Sandbox::create(&self.recipe(), reserved, environment, &log, deadline).await {
+                Ok(sandbox) => sandbox,
+                Err(CallEnd::Trapped(error)) => return Err(error.into()),
+                Err(_) => anyhow::bail!("instantiation timed out"),
+            };
         let instantiated = started.elapsed();
         let called = Instant::now();
         match sandbox.call(event, &context, deadline).await {

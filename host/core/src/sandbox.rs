@@ -63,6 +63,43 @@ pub(crate) struct CallFacts {
     pub(crate) stream_overflowed: bool,
 }
 
+/// What a sandbox needs before it can be made, taken before the invocation
+/// starts: a slot of the engine's pool and an empty `/tmp`. Not getting one
+/// is not the function's doing: no slot before the deadline is Lambda's
+/// throttle (429), no folder a failure of the host (500).
+pub(crate) struct Reserved {
+    slot: OwnedSemaphorePermit,
+    scratch: crate::scratch::Scratch,
+}
+
+/// Why no sandbox could be reserved.
+pub(crate) enum NotReserved {
+    /// Every slot of the pool stayed busy until the deadline.
+    NoSlot,
+    /// The host could not give the sandbox a `/tmp` folder.
+    Host(String),
+}
+
+impl Reserved {
+    /// Waits for a pool slot until `deadline`, then takes a `/tmp` folder.
+    pub(crate) async fn take(
+        recipe: &Recipe<'_>,
+        deadline: Instant,
+    ) -> Result<Reserved, NotReserved> {
+        let slot = tokio::time::timeout_at(
+            deadline.into(),
+            recipe.engine.instance_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| NotReserved::NoSlot)?
+        .expect("the instance semaphore is never closed");
+        let scratch = recipe.scratch.take().map_err(|error| {
+            NotReserved::Host(format!("no /tmp folder for the sandbox: {error:#}"))
+        })?;
+        Ok(Reserved { slot, scratch })
+    }
+}
+
 /// One instance of a function's component and its store.
 pub(crate) struct Sandbox {
     store: Store<State>,
@@ -75,21 +112,17 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates a fresh sandbox: a pool slot, a store with exactly
-    /// `environment`, and an instance of the pre-linked component.
+    /// Creates a fresh sandbox in what was `reserved` (its pool slot and
+    /// `/tmp`): a store with exactly `environment`, and an instance of the
+    /// pre-linked component.
     pub(crate) async fn create(
         recipe: &Recipe<'_>,
+        reserved: Reserved,
         environment: Arc<Vec<(String, String)>>,
         log: &LogPipe,
         deadline: Instant,
     ) -> Result<Sandbox, CallEnd> {
-        let slot = tokio::time::timeout_at(
-            deadline.into(),
-            recipe.engine.instance_slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| CallEnd::TimedOut)?
-        .expect("the instance semaphore is never closed");
+        let Reserved { slot, scratch } = reserved;
 
         let grants = recipe.grants;
         let tcp = grants.any_for_scheme("tcp");
@@ -107,10 +140,6 @@ impl Sandbox {
         // `/tmp`, empty and the sandbox's own, is opened when the guest asks
         // for its folders (`scratch::add_to_linker`); layers and data are
         // read-only.
-        let scratch = recipe
-            .scratch
-            .take()
-            .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
         for (source, path) in recipe.files.iter().flat_map(|files| &files.mounts) {
             wasi.preopened_dir(source, path, FsPerms::ReadOnly)
                 .map_err(CallEnd::Trapped)?;

@@ -175,20 +175,116 @@ fn make_folder(root: &Path) -> Result<Folder> {
     Ok(Folder { path, changed })
 }
 
-fn create_root(root: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(root)
-        .with_context(|| format!("failed to create {}", root.display()))
+/// Makes the folder every sandbox's `/tmp` is made in, or checks the one
+/// that is there: a folder (not a symbolic link to one) of this user's that
+/// no other user may enter. A folder of that name made by someone else, or
+/// a link to another user's folder, would put every sandbox's `/tmp` where
+/// others can read or replace it, so it is refused with the reason
+/// (`faults::a_scratch_root_that_is_not_ours_alone_is_refused`).
+pub(crate) fn create_root(root: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    if let Some(parent) = root.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(root) {
+        Ok(()) => return Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("failed to create {}", root.display()));
+        }
+    }
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "refusing to keep sandboxes' /tmp folders in {}: {why}; remove it, or set TMPDIR \
+             to a folder of your own",
+            root.display()
+        )
+    };
+    let metadata = std::fs::symlink_metadata(root)
+        .with_context(|| format!("failed to read {}", root.display()))?;
+    if metadata.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link".into()));
+    }
+    if !metadata.is_dir() {
+        return Err(refuse("it is not a folder".into()));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if metadata.uid() != uid {
+        return Err(refuse(format!(
+            "it belongs to user {}, not to this user ({uid})",
+            metadata.uid()
+        )));
+    }
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(refuse(format!(
+            "other users may enter it (mode {mode:o}, not 700)"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the folder `root` and everything in it, however deep, with one
+/// folder handle open at a time and no recursion: a guest can build a chain
+/// of tens of thousands of folders through folder handles (no path ever
+/// gets long), and `std::fs::remove_dir_all` takes a stack frame per level,
+/// which overflowed the thread's stack and aborted the whole host
+/// (`scratch::tests::a_folder_chain_deeper_than_any_stack_is_removed`).
+/// Symbolic links are removed, never followed.
+pub(crate) fn remove_tree(root: &Path) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut folder = rustix::fs::open(root, flags, Mode::empty())?;
+    // The names from `root` down to `folder`.
+    let mut names: Vec<std::ffi::CString> = Vec::new();
+    loop {
+        // Unlink what is not a folder; step into the first folder found.
+        let mut child = None;
+        for entry in rustix::fs::Dir::read_from(&folder)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            match rustix::fs::unlinkat(&folder, name, AtFlags::empty()) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::ISDIR) => {
+                    child = Some(name.to_owned());
+                    break;
+                }
+                // Gone already, or not ours to remove: what is left is reported below.
+                Err(_) => {}
+            }
+        }
+        if let Some(name) = child {
+            folder = rustix::fs::openat(&folder, &name, flags, Mode::empty())?;
+            names.push(name);
+            continue;
+        }
+        // `folder` is empty: remove it from its parent and go on there.
+        let Some(name) = names.pop() else {
+            break;
+        };
+        let parent = rustix::fs::openat(&folder, c"..", flags, Mode::empty())?;
+        rustix::fs::unlinkat(&parent, &name, AtFlags::REMOVEDIR)?;
+        folder = parent;
+    }
+    drop(folder);
+    std::fs::remove_dir(root)
 }
 
 /// The background thread's work: remove used folders, top up the ready.
 fn tidy(root: &Path, folders: &Mutex<Folders>) {
     let used = std::mem::take(&mut folders.lock().unwrap_or_else(|e| e.into_inner()).used);
     for path in used {
-        let _ = std::fs::remove_dir_all(path);
+        if let Err(error) = remove_tree(&path) {
+            tracing::warn!(
+                "failed to remove the used /tmp folder {}: {error}",
+                path.display()
+            );
+        }
     }
     loop {
         let missing = READY.saturating_sub(
@@ -232,7 +328,7 @@ impl ScratchPool {
                     std::mem::take(&mut *thread_folders.lock().unwrap_or_else(|e| e.into_inner()));
                 let ready = folders.ready.into_iter().map(|folder| folder.path);
                 for path in ready.chain(folders.used) {
-                    let _ = std::fs::remove_dir_all(path);
+                    let _ = remove_tree(&path);
                 }
             });
         ScratchPool {
@@ -270,6 +366,45 @@ impl ScratchPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chain 30,000 folders deep, made through folder handles as a guest
+    /// can, with a file at every level and a symbolic link out of the tree,
+    /// is removed by a thread with a 64 KiB stack (where a frame per level
+    /// would overflow at once), and the link's target survives.
+    #[test]
+    fn a_folder_chain_deeper_than_any_stack_is_removed() {
+        use rustix::fs::{Mode, OFlags};
+        let outside = tempfile::tempdir().unwrap();
+        let keep = outside.path().join("keep");
+        std::fs::write(&keep, "not the sandbox's").unwrap();
+        let root = tempfile::tempdir().unwrap().keep();
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut folder = rustix::fs::open(&root, flags, Mode::empty()).unwrap();
+        rustix::fs::symlinkat(&keep, &folder, c"link").unwrap();
+        for _ in 0..30_000 {
+            rustix::fs::mkdirat(&folder, c"a", Mode::RWXU).unwrap();
+            let file = rustix::fs::openat(
+                &folder,
+                c"f",
+                OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC,
+                Mode::RUSR | Mode::WUSR,
+            )
+            .unwrap();
+            drop(file);
+            folder = rustix::fs::openat(&folder, c"a", flags, Mode::empty()).unwrap();
+        }
+        drop(folder);
+        let path = root.clone();
+        let removed = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || remove_tree(&path))
+            .unwrap()
+            .join()
+            .unwrap();
+        removed.unwrap();
+        assert!(!root.exists());
+        assert_eq!(std::fs::read_to_string(&keep).unwrap(), "not the sandbox's");
+    }
 
     #[test]
     fn folders_are_empty_and_written_ones_are_removed_after_use() {

@@ -34,7 +34,7 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use crate::bindings::{HandlerPre, INIT_EXPORT};
 use crate::logs::LogPipe;
-use crate::sandbox::{CallEnd, Recipe, Sandbox};
+use crate::sandbox::{CallEnd, NotReserved, Recipe, Reserved, Sandbox};
 use crate::state::State;
 
 /// Lambda's limit on a function's init phase.
@@ -224,7 +224,13 @@ async fn run(
 ) -> Result<(Vec<u8>, String), String> {
     let deadline = Instant::now() + INIT_TIMEOUT;
     let log = LogPipe::new(None);
-    let mut sandbox = Sandbox::create(recipe, environment, &log, deadline)
+    let reserved = Reserved::take(recipe, deadline)
+        .await
+        .map_err(|not| match not {
+            NotReserved::NoSlot => format!("no sandbox was free within {INIT_TIMEOUT:?}"),
+            NotReserved::Host(error) => error,
+        })?;
+    let mut sandbox = Sandbox::create(recipe, reserved, environment, &log, deadline)
         .await
         .map_err(|end| describe(end, "instantiating the component"))?;
     sandbox.prepare(deadline, None);

@@ -35,6 +35,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/2015-03-31/functions/{name}", get(get_function))
         .route(QUEUE_PATH, get(queue_counts))
         .route("/lambda-url/{function}", any(function_url))
+        // The URL's root, which the wildcard below does not match.
+        .route("/lambda-url/{function}/", any(function_url))
         .route("/lambda-url/{function}/{*path}", any(function_url))
         .fallback(api_gateway)
         // Payloads over Lambda's limits get Lambda's 413 from the handler,
@@ -75,10 +77,15 @@ async fn queue_counts(State(state): State<Arc<AppState>>) -> Response {
 /// A service error as Lambda sends it: the code in `X-Amzn-ErrorType`, the
 /// message in a JSON body.
 fn service_error(status: u16, code: &str, message: &str) -> Response {
+    throttle_error(status, code, message, None)
+}
+
+/// [`service_error`] with a throttle's `Reason`.
+fn throttle_error(status: u16, code: &str, message: &str, reason: Option<&str>) -> Response {
     let kind = if status >= 500 { "Service" } else { "User" };
     let mut body = json!({ "Type": kind, "Message": message });
-    if code == "TooManyRequestsException" {
-        body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+    if let Some(reason) = reason {
+        body["Reason"] = json!(reason);
     }
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -97,11 +104,24 @@ fn header_value(text: &str) -> HeaderValue {
 
 /// The Invoke API's answer when reserved concurrency is taken.
 fn throttled() -> Response {
-    service_error(429, "TooManyRequestsException", "Rate Exceeded.")
+    throttle_error(
+        429,
+        "TooManyRequestsException",
+        "Rate Exceeded.",
+        Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
+    )
 }
 
 fn from_invoke_error(error: &InvokeError) -> Response {
-    service_error(error.http_status(), error.error_code(), &error.to_string())
+    // No sandbox free on this host is Lambda's account-level throttle.
+    let reason = matches!(error, InvokeError::TooManyRequests)
+        .then_some("ConcurrentInvocationLimitExceeded");
+    throttle_error(
+        error.http_status(),
+        error.error_code(),
+        &error.to_string(),
+        reason,
+    )
 }
 
 /// Splits a FunctionName parameter (a name, `name:qualifier`, a partial ARN
@@ -318,7 +338,12 @@ async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeReque
     }
     let request_id = request.request_id.clone().unwrap_or_default();
     let Ok(slot) = state.queue_slots.clone().try_acquire_owned() else {
-        return service_error(429, "TooManyRequestsException", "The event queue is full.");
+        return throttle_error(
+            429,
+            "TooManyRequestsException",
+            "The event queue is full.",
+            Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
+        );
     };
     // The 202 promises the event will run: it is on disk before the answer.
     let event = StoredEvent::new(&deployed.function.config().name, &request);
@@ -423,6 +448,7 @@ async fn http_event(
             PayloadFormat::V2 => front_door::response_v2(invocation.payload()),
         },
         Err(InvokeError::RequestEntityTooLarge { .. }) => front_door::payload_too_large(),
+        Err(InvokeError::TooManyRequests) => front_door::too_many_requests(),
         Err(_) => front_door::bad_gateway(format),
     }
 }

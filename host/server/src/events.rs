@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 
 use super::AppState;
 use super::queue::{EventStore, Outcome, StoredEvent};
-use wasm_lambda_core::{Invocation, InvokeRequest};
+use wasm_lambda_core::{Invocation, InvokeError, InvokeRequest};
 
 /// Lambda's default and largest number of retries after a function error.
 pub(crate) const MAX_RETRY_ATTEMPTS: u32 = 2;
@@ -202,6 +202,17 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
         let attempt = event.attempts;
         let invocation = match deployed.function.invoke(event.request(arn.clone())).await {
             Ok(invocation) => invocation,
+            // Lambda retries a throttled Event invocation until its maximum
+            // age, without counting it as an attempt: the function never ran.
+            Err(InvokeError::TooManyRequests) => {
+                event.attempts -= 1;
+                drop(permit);
+                tracing::info!(
+                    "wasm-lambda: Event invocation {request_id} of {name} was throttled; it waits {retry_delay:?} and tries again"
+                );
+                tokio::time::sleep(retry_delay).await;
+                continue;
+            }
             Err(error) => {
                 // Accepted events were checked as the Invoke API checks
                 // them, so this is a stored event the function refuses.

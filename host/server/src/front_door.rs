@@ -280,7 +280,32 @@ fn body_bytes(body: &Value, base64: bool) -> Option<Vec<u8>> {
     }
 }
 
+/// Headers that frame the message or manage the connection: the host sets
+/// them from the body it sends, as Lambda's function URLs and API Gateway
+/// do, so a handler's own are dropped. Passing a handler's `content-length`
+/// through let a body longer than it claimed be read as the next answer on
+/// a kept-alive connection
+/// (`http::a_handlers_framing_headers_never_split_the_response`).
+const FRAMING_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Adds a handler's header to `response`; false when the name or the value
+/// is not valid HTTP. Framing headers are dropped ([`FRAMING_HEADERS`]).
 fn insert_header(response: &mut Response, name: &str, value: &str) -> bool {
+    if FRAMING_HEADERS
+        .iter()
+        .any(|framing| name.eq_ignore_ascii_case(framing))
+    {
+        return true;
+    }
     match (
         HeaderName::from_bytes(name.as_bytes()),
         HeaderValue::from_str(value),

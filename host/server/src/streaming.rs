@@ -254,7 +254,9 @@ pub(crate) async fn function_url(
         Err(NotStarted::Refused(InvokeError::RequestEntityTooLarge { .. })) => {
             return front_door::payload_too_large();
         }
-        Err(NotStarted::Throttled) => return front_door::too_many_requests(),
+        Err(NotStarted::Throttled | NotStarted::Refused(InvokeError::TooManyRequests)) => {
+            return front_door::too_many_requests();
+        }
         Err(NotStarted::Refused(_)) => return front_door::bad_gateway(PayloadFormat::V2),
     };
     let content_type = started.content_type.take();

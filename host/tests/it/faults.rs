@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wasm_lambda::{
-    EngineConfig, FunctionConfig, Host, HostConfig, InvokeRequest, LoadSource, MAX_RESPONSE_BYTES,
-    ReportStatus,
+    EngineConfig, FunctionConfig, Host, HostConfig, InvokeError, InvokeRequest, LoadSource,
+    MAX_RESPONSE_BYTES, ReportStatus,
 };
 
 use crate::common::{cache_dir, guest, invoke, json, load, raw_http, text, wasm_lambda};
@@ -306,6 +306,133 @@ fn an_artifact_of_another_component_is_never_run() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o700, "the cache folder is private");
+}
+
+/// With every slot of the pool busy until its deadline, an invocation is
+/// throttled as Lambda throttles (`TooManyRequestsException`, 429) instead
+/// of ending as the function's `Sandbox.Timedout`: it never started, so its
+/// function logs nothing. Once the slot is free, the function answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_throttles_instead_of_timing_out() {
+    let logged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = logged.clone();
+    let host = Host::new(HostConfig {
+        cache_dir: Some(cache_dir()),
+        engine: EngineConfig {
+            max_instances: 1,
+            ..EngineConfig::default()
+        },
+        log_sink: Some(std::sync::Arc::new(move |bytes: &[u8]| {
+            sink.lock().unwrap().extend_from_slice(bytes)
+        })),
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let mut busy_config = FunctionConfig::new("busy", guest("host/tests/guests/probe"));
+    busy_config.timeout = Duration::from_secs(30);
+    let busy = host.load(busy_config).unwrap();
+    let mut waiting_config = FunctionConfig::new("waiting", guest("examples/rust/hello"));
+    waiting_config.timeout = Duration::from_millis(300);
+    let waiting = host.load(waiting_config).unwrap();
+
+    let holder = tokio::spawn(async move {
+        busy.invoke(InvokeRequest::new(r#"{"action":"sleep","millis":1500}"#))
+            .await
+            .unwrap()
+    });
+    // The sleeping invocation holds the pool's one slot once it has logged START.
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&logged.lock().unwrap()).contains("START") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the holder never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before = logged.lock().unwrap().len();
+    let refused = waiting
+        .invoke(InvokeRequest::new(r#"{"first_name":"A","last_name":"B"}"#))
+        .await
+        .unwrap_err();
+    assert_eq!(refused, InvokeError::TooManyRequests);
+    assert_eq!(refused.http_status(), 429);
+    assert_eq!(refused.error_code(), "TooManyRequestsException");
+    let after = String::from_utf8_lossy(&logged.lock().unwrap()[before..]).into_owned();
+    assert!(
+        !after.contains("START") && !after.contains("Timedout"),
+        "{after}"
+    );
+
+    assert_eq!(holder.await.unwrap().payload(), r#""slept""#);
+    let answered = waiting
+        .invoke(InvokeRequest::new(r#"{"first_name":"A","last_name":"B"}"#))
+        .await
+        .unwrap();
+    assert_eq!(answered.payload(), r#"{"message":"Hello A B!"}"#);
+}
+
+/// `$TMPDIR/wasm-lambda-scratch-<uid>` is used only when it is this user's
+/// own private folder: a symbolic link, a folder others may enter, or one
+/// of another user's is refused with the reason, and nothing runs.
+#[test]
+fn a_scratch_root_that_is_not_ours_alone_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let invoke = |tmp: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+            .args(["invoke", guest("examples/rust/hello").to_str().unwrap()])
+            .args(["--event", r#"{"first_name":"A","last_name":"B"}"#])
+            .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+            .env("TMPDIR", tmp)
+            .output()
+            .unwrap()
+    };
+    let root_in = |tmp: &std::path::Path| tmp.join(format!("wasm-lambda-scratch-{uid}"));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let linked = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), root_in(linked.path())).unwrap();
+    let open = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root_in(open.path())).unwrap();
+    std::fs::set_permissions(root_in(open.path()), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cases = vec![(linked.path(), "symbolic link"), (open.path(), "mode 777")];
+    // Root may give the folder away; another user cannot make this case.
+    let foreign = tempfile::tempdir().unwrap();
+    if uid == 0 {
+        std::fs::create_dir(root_in(foreign.path())).unwrap();
+        std::fs::set_permissions(
+            root_in(foreign.path()),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        std::os::unix::fs::chown(root_in(foreign.path()), Some(54_321), None).unwrap();
+        cases.push((foreign.path(), "belongs to user 54321"));
+    }
+    for (tmp, reason) in cases {
+        let output = invoke(tmp);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("refusing to keep sandboxes' /tmp folders"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(reason), "{reason}: {stderr}");
+        assert!(text(&output.stdout).is_empty());
+    }
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+
+    // The user's own private folder, made now or found, is used.
+    let fresh = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = invoke(fresh.path());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let mode = std::fs::metadata(root_in(fresh.path()))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
 }
 
 #[test]

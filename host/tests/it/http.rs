@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{guest, json, repo_root, text};
+use crate::common::{guest, json, raw_http, repo_root, text};
 use crate::server::{Serve, python, toml_path};
 
 fn start() -> Serve {
@@ -194,6 +194,57 @@ fn function_urls_turn_requests_into_payload_2_events_and_answers_into_responses(
         None,
     );
     assert_eq!(signed["status"], 200, "{signed}");
+}
+
+/// The host frames every answer itself, as Lambda's function URLs do: a
+/// handler's own `content-length` (0 before a body that is itself an HTTP
+/// response, or a length counted in UTF-16 units) is dropped, so a client
+/// on a kept-alive connection never reads part of one answer as the next.
+#[test]
+fn a_handlers_framing_headers_never_split_the_response() {
+    let serve = start();
+    let address = serve.endpoint.trim_start_matches("http://");
+    let no_headers: &[(&str, &str)] = &[];
+    let forged = raw_http(address, "GET", "/lambda-url/site/forged", no_headers, b"");
+    assert_eq!(forged.status, 200, "{}", forged.head);
+    assert_eq!(
+        forged.body,
+        "HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged"
+    );
+    assert!(
+        forged
+            .head
+            .contains(&format!("content-length: {}", forged.body.len())),
+        "{}",
+        forged.head
+    );
+    let utf16 = raw_http(address, "GET", "/lambda-url/site/utf16", no_headers, b"");
+    assert_eq!(json(&utf16.body)["greeting"], "h\u{e9}llo \u{1F44B}");
+    assert!(
+        utf16
+            .head
+            .contains(&format!("content-length: {}\r", utf16.body.len())),
+        "{}",
+        utf16.head
+    );
+    assert_eq!(
+        utf16.head.matches("content-length").count(),
+        1,
+        "{}",
+        utf16.head
+    );
+}
+
+/// A function URL's root (`https://<id>.lambda-url.<region>.on.aws/`) is its
+/// most common request: `rawPath` is `/`.
+#[test]
+fn a_function_urls_root_reaches_the_handler_with_raw_path_slash() {
+    let serve = start();
+    for path in ["/lambda-url/site/", "/lambda-url/site/?q=1"] {
+        let answer = request(&serve, "GET", path, &[], None);
+        assert_eq!(answer["status"], 200, "{path}: {answer}");
+        assert_eq!(body_json(&answer)["path"], "/", "{path}");
+    }
 }
 
 #[test]

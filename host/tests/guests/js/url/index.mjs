@@ -11,6 +11,24 @@ export const handler = async (event) => {
   if (path === '/bare') {
     return { hello: 'world', method };
   }
+  if (path === '/forged') {
+    // A handler that frames its own answer: a length of 0, and a body that
+    // is itself an HTTP response a client would read as the next answer.
+    return {
+      statusCode: 200,
+      headers: { 'content-length': '0', 'content-type': 'text/plain' },
+      body: 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged',
+    };
+  }
+  if (path === '/utf16') {
+    // A common mistake: the length counted in UTF-16 units, not bytes.
+    const body = JSON.stringify({ greeting: 'h\u00e9llo \u{1F44B}' });
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'Content-Length': String(body.length) },
+      body,
+    };
+  }
   if (path === '/boom') {
     throw new Error('the handler failed');
   }
