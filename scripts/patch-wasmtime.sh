@@ -12,7 +12,12 @@
 # patch resumes the scan until the end of memory or the keep-resident budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=48.0.8
+# The version Cargo.lock resolves (the workspace pins it exactly).
+version=$(awk '/^name = "wasmtime"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+if [ -z "$version" ]; then
+    echo "error: Cargo.lock names no wasmtime version" >&2
+    exit 1
+fi
 out=host/patches/wasmtime
 stamp=$( (echo "$version"; cat host/patches/wasmtime-*.patch) | sha256sum | cut -d' ' -f1)
 if [ -f "$out/.wasm-lambda-patched" ] && [ "$(cat "$out/.wasm-lambda-patched")" = "$stamp" ]; then

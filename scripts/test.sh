@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+# wasmtime must resolve to the patched copy (host/patches): a version that
+# no longer matches the patch would leave it unused with only a warning.
+wasmtime_manifest=$(cargo metadata --locked --format-version 1 |
+    python3 -c 'import json, sys
+meta = json.load(sys.stdin)
+print(next(p["manifest_path"] for p in meta["packages"] if p["name"] == "wasmtime"))')
+if [ "$wasmtime_manifest" != "$PWD/host/patches/wasmtime/Cargo.toml" ]; then
+    echo "error: wasmtime resolves to $wasmtime_manifest, not the patched copy in host/patches/wasmtime" >&2
+    exit 1
+fi
+
 cargo fmt --all --check
 for guest in guest-sdk/rust examples/rust host/tests/guests; do
     (cd "$guest" && cargo fmt --all --check)

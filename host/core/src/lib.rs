@@ -42,6 +42,13 @@
 //!   (its files, its runtime), written by the builders and read at load.
 #![deny(missing_docs)]
 
+// The host relies on Linux: the pool slots' reset uses the PAGEMAP_SCAN ioctl,
+// sandboxes' /tmp folders are checked and removed through folder handles,
+// and the engine's signal handling and memory layout are tested here only.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "wasm-lambda's host runs on Linux only (x86_64 or aarch64); build it there, or in a Linux container"
+);
 
 mod bindings;
 mod cache;
