@@ -9,12 +9,9 @@ bash scripts/setup.sh
 
 # wasmtime must resolve to the patched copy (host/patches): a version that
 # no longer matches the patch would leave it unused with only a warning.
-wasmtime_manifest=$(cargo metadata --locked --format-version 1 |
-    python3 -c 'import json, sys
-meta = json.load(sys.stdin)
-print(next(p["manifest_path"] for p in meta["packages"] if p["name"] == "wasmtime"))')
-if [ "$wasmtime_manifest" != "$PWD/host/patches/wasmtime/Cargo.toml" ]; then
-    echo "error: wasmtime resolves to $wasmtime_manifest, not the patched copy in host/patches/wasmtime" >&2
+wasmtime_source=$(cargo tree --locked --offline -p wasmtime --depth 0 --prefix none)
+if [ "$wasmtime_source" != "wasmtime v$(awk '/^name = "wasmtime"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock) ($PWD/host/patches/wasmtime)" ]; then
+    echo "error: wasmtime resolves to \"$wasmtime_source\", not the patched copy in host/patches/wasmtime" >&2
     exit 1
 fi
 

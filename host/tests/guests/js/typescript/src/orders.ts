@@ -1,6 +1,6 @@
 export enum Status {
-  Open = 'OPEN',
-  Shipped = 'SHIPPED',
+  Open = "OPEN",
+  Shipped = "SHIPPED",
 }
 
 export interface Order {
