@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::bindings::HandlerPre;
 use crate::cache::LoadSource;
+use crate::capabilities::Prepared;
 use crate::config::FunctionConfig;
 use crate::grants::AllowedHosts;
 use crate::host::Host;
@@ -60,14 +61,16 @@ impl FunctionInner {
         Recipe {
             engine: self.host.engine(),
             scratch: self.host.scratch(),
-            tls: self.host.tls(),
             pre: &self.pre,
-            grants: &self.grants,
-            files: self.files.as_ref(),
-            mounts: &self.config.mounts,
-            memory_bytes: self.config.memory_mb as usize * (1 << 20),
-            ephemeral_storage_bytes: u64::from(self.config.ephemeral_storage_mb) << 20,
-            max_outbound_connections: self.config.max_outbound_connections,
+            capabilities: Prepared {
+                grants: &self.grants,
+                tls: self.host.tls(),
+                max_outbound_connections: self.config.max_outbound_connections,
+                files: self.files.as_ref(),
+                mounts: &self.config.mounts,
+                memory_bytes: self.config.memory_mb as usize * (1 << 20),
+                ephemeral_storage_bytes: u64::from(self.config.ephemeral_storage_mb) << 20,
+            },
         }
     }
 }

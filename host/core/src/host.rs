@@ -95,16 +95,11 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link WASI")?;
-        // The ephemeral-storage cap on writes to /tmp (`storage.rs`).
-        crate::storage::add_to_linker(&mut linker)
-            .context("failed to link the /tmp storage cap")?;
-        // `/tmp` opened only for guests that ask for their folders (`scratch.rs`).
-        crate::scratch::add_to_linker(&mut linker).context("failed to link /tmp")?;
-        // Outbound HTTP for every handler; what it may reach is the
-        // function's grants (`outbound.rs`).
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("failed to link wasi:http")?;
+        // What each capability adds (`capabilities/`): wasi:http, the /tmp
+        // cap and the sandbox's /tmp among its preopened folders.
+        for capability in crate::capabilities::all::<State>() {
+            capability.link(&mut linker)?;
+        }
         Handler::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("failed to link the wasm-lambda runtime interface")?;

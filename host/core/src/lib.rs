@@ -52,6 +52,7 @@ compile_error!(
 
 mod bindings;
 mod cache;
+mod capabilities;
 mod config;
 mod engine;
 mod environment;

@@ -9,15 +9,12 @@ use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{Instance, ResourceTable};
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{self, Handler, HandlerPre};
-use crate::config::Mount;
+use crate::capabilities::{self, Equipment, Parts, Prepared};
 use crate::engine::SharedEngine;
-use crate::files::Files;
-use crate::grants::AllowedHosts;
-use crate::limits::MemoryLimiter;
 use crate::logs::LogPipe;
 use crate::scratch::ScratchPool;
 use crate::state::State;
@@ -32,21 +29,13 @@ pub(crate) enum CallEnd {
 }
 
 /// What a fresh sandbox is made of: the host's engine and pools, and the
-/// function's pre-linked component and settings.
+/// function's pre-linked component and what its capabilities need.
 #[derive(Clone)]
 pub(crate) struct Recipe<'a> {
     pub(crate) engine: &'a SharedEngine,
     pub(crate) scratch: &'a ScratchPool,
-    pub(crate) tls: Arc<rustls::ClientConfig>,
     pub(crate) pre: &'a HandlerPre<State>,
-    pub(crate) grants: &'a Arc<AllowedHosts>,
-    /// The files the component carries, mounted read-only.
-    pub(crate) files: Option<&'a Files>,
-    /// Folders the configuration mounts read-only (layers, data).
-    pub(crate) mounts: &'a [Mount],
-    pub(crate) memory_bytes: usize,
-    pub(crate) ephemeral_storage_bytes: u64,
-    pub(crate) max_outbound_connections: usize,
+    pub(crate) capabilities: Prepared<'a>,
 }
 
 /// What the sandbox saw during a call, read after it.
@@ -123,55 +112,40 @@ impl Sandbox {
         deadline: Instant,
     ) -> Result<Sandbox, CallEnd> {
         let Reserved { slot, scratch } = reserved;
-
-        let grants = recipe.grants;
-        let tcp = grants.any_for_scheme("tcp");
-        let udp = grants.any_for_scheme("udp");
         let mut wasi = WasiCtxBuilder::new();
-        // Creating a socket is always allowed (libraries create theirs at
-        // import, as the X-Ray SDK does its UDP one); binding, connecting and
-        // sending are checked against the grants (`outbound.rs`).
-        wasi.stdout(log.clone())
-            .stderr(log.clone())
-            .allow_tcp(true)
-            .allow_udp(true)
-            .allow_ip_name_lookup(tcp || udp)
-            .socket_addr_check(crate::outbound::socket_check(grants.clone(), log.clone()));
-        // `/tmp`, empty and the sandbox's own, is opened when the guest asks
-        // for its folders (`scratch::add_to_linker`); layers and data are
-        // read-only.
-        for (source, path) in recipe.files.iter().flat_map(|files| &files.mounts) {
-            wasi.preopened_dir(source, path, FsPerms::ReadOnly)
-                .map_err(CallEnd::Trapped)?;
+        wasi.stdout(log.clone()).stderr(log.clone());
+        // Each capability adds what it grants (`capabilities/`); a failure
+        // to equip is reported as the sandbox failing to start.
+        let mut equipment = Equipment {
+            wasi: &mut wasi,
+            log,
+            scratch: &scratch,
+            parts: Parts::default(),
+        };
+        for capability in capabilities::all::<State>() {
+            capability
+                .equip(&recipe.capabilities, &mut equipment)
+                .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
         }
-        for mount in recipe.mounts {
-            wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
-                .map_err(CallEnd::Trapped)?;
-        }
+        let Parts {
+            outbound,
+            storage,
+            limiter,
+        } = equipment.parts;
         wasi.envs(&environment);
         let mut store = Store::new(
             &recipe.engine.engine,
             State {
                 wasi: wasi.build(),
                 table: ResourceTable::new(),
-                limiter: MemoryLimiter::new(recipe.memory_bytes),
+                limiter: limiter.expect("the memory capability equips every sandbox"),
                 deadline,
                 timed_out: false,
                 environment,
                 slices: crate::fair::Slices::default(),
                 http: WasiHttpCtx::new(),
-                outbound: crate::outbound::Outbound {
-                    grants: grants.clone(),
-                    tls: recipe.tls.clone(),
-                    connections: Arc::new(tokio::sync::Semaphore::new(
-                        recipe.max_outbound_connections,
-                    )),
-                    log: log.clone(),
-                },
-                storage: crate::storage::Storage::new(
-                    scratch.path(),
-                    recipe.ephemeral_storage_bytes,
-                ),
+                outbound: outbound.expect("the network capability equips every sandbox"),
+                storage: storage.expect("the /tmp capability equips every sandbox"),
                 scratch,
                 stream: Stream::default(),
             },
