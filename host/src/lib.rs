@@ -12,6 +12,10 @@
 //!   (`wasm-lambda runtime`, `bootstrap`), and [`package`]: its deployment zip;
 //! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`);
 //! - [`samples`]: Lambda's sample events (`wasm-lambda event`).
+//!
+//! Nothing depends on this crate but the benchmarks: new behaviour belongs
+//! in the layer that owns it (ARCHITECTURE.md), and this crate only parses
+//! arguments and prints.
 #![deny(missing_docs)]
 
 pub mod bench;

@@ -4,6 +4,13 @@
 //! module that knows its toolchain. Every build ends the same way: the
 //! component is checked, marked with its runtime (see [`wasm_lambda_core::marker`]) and
 //! written to `<dir>/build/<name>.wasm`.
+//!
+//! This crate owns the builders: which language a folder is (`detect.rs`),
+//! one toolchain per language, and the wrapping of core modules into
+//! components. It runs the guest toolchains as processes and uses
+//! `wasm-lambda-core` only for what a component carries (its files, its
+//! runtime marker); it must not depend on the server, the runtime or the
+//! command line, which use it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -27,7 +27,9 @@
 //! server, database, builder or command line: `wasm-lambda-build` turns
 //! handler projects into components, `wasm-lambda-server` is `serve`,
 //! `wasm-lambda-runtime` is the custom runtime, and the `wasm-lambda` package
-//! is the command line over them (ARCHITECTURE.md draws the layers).
+//! is the command line over them (ARCHITECTURE.md draws the layers). It
+//! must depend on none of them, nor on an HTTP server, a database or a
+//! builder's crates: `host/tests/it/architecture.rs` checks both with cargo.
 //!
 //! The pieces:
 //! - [`Host`]: one per process; owns the engine (pooling allocator, epoch
@@ -40,6 +42,8 @@
 //!   function errors.
 //! - [`files`] and [`marker`]: what a component carries besides its code
 //!   (its files, its runtime), written by the builders and read at load.
+//! - [`FunctionSettings`]: a function's settings as flags, TOML keys and
+//!   `WASM_LAMBDA_*` variables, applied to a [`FunctionConfig`].
 #![deny(missing_docs)]
 
 // The host relies on Linux: the pool slots' reset uses the PAGEMAP_SCAN ioctl,

@@ -1,6 +1,11 @@
 //! Custom-runtime mode: wasm-lambda as the `bootstrap` of a `provided.al2023`
 //! Lambda function. It polls the Runtime API and runs the WASM handler for
 //! each event through the same invoke path as the CLI and the server.
+//!
+//! This crate owns the Runtime API client and loop and the reading of a
+//! custom runtime's environment (Lambda's variables and the
+//! `WASM_LAMBDA_*` settings); it depends on `wasm-lambda-core` alone and
+//! must not depend on the server, the builders or the command line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

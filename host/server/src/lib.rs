@@ -6,6 +6,15 @@
 //!
 //! The server does no authentication: requests are accepted with any or no
 //! SigV4 signature. It listens on loopback unless told otherwise.
+//!
+//! This crate owns everything that answers HTTP or keeps state across
+//! invocations: the Invoke API (`api.rs`), function URLs and API Gateway
+//! routes (`front_door.rs`, with the events made by [`http_event`]),
+//! response streaming, and the durable `Event` queue (`queue.rs`,
+//! `events.rs`). The control-plane API and event source mappings belong
+//! here too. It invokes functions only through `wasm-lambda-core`'s
+//! `Function::invoke`, and must not depend on the builders, the runtime or
+//! the command line.
 
 use std::collections::BTreeMap;
 use std::future::Future;
