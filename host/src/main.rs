@@ -421,16 +421,18 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
+    // Function logs stream to the server's stderr as they are written, so a
+    // running invocation's START line is visible at once; a writer thread
+    // writes them, so that a slow reader of stderr stalls no invocation.
+    let logs = wasm_lambda::QueuedSink::stderr();
     runtime.block_on(async {
-        // Function logs stream to the server's stderr as they are written,
-        // so a running invocation's START line is visible at once.
         let mut engine = wasm_lambda::EngineConfig::default();
         if let Some(slots) = config.long_running_slots {
             engine.long_running_slots = slots;
         }
         let host = Host::new(HostConfig {
             engine,
-            log_sink: Some(stderr_sink()),
+            log_sink: Some(logs.sink()),
             extra_ca_file: config.ca_file.clone(),
             ..HostConfig::default()
         })?;
@@ -441,6 +443,7 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
             server.local_addr()?
         );
         server.run(shutdown_signal()).await?;
+        logs.drain(Duration::from_secs(2));
         eprintln!("wasm-lambda: stopped");
         Ok(0)
     })

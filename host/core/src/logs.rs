@@ -16,7 +16,9 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 /// or a server log while the invocation runs.
 pub type LogSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
-/// A sink that writes to the host process's stderr.
+/// A sink that writes to the host process's stderr, as the caller writes
+/// (for a one-shot command such as `wasm-lambda invoke`, whose lines must
+/// all be out before it exits).
 pub fn stderr_sink() -> LogSink {
     Arc::new(|bytes: &[u8]| {
         use std::io::Write;
@@ -25,6 +27,90 @@ pub fn stderr_sink() -> LogSink {
         let _ = stderr.write_all(bytes);
         let _ = stderr.flush();
     })
+}
+
+/// How many writes a [`QueuedSink`] may hold for its writer; beyond that
+/// they are dropped and counted.
+const QUEUED_WRITES: usize = 4096;
+
+/// A sink for a server: invocations hand their log writes to a queue and a
+/// thread of its own writes them out, so a slow reader of the output (a
+/// full pipe, a stalled terminal) never makes an invocation wait. When the
+/// queue is full a write is dropped, and the writer says how many were
+/// before its next line
+/// (`faults::a_reader_that_reads_no_output_stalls_no_invocation`).
+pub struct QueuedSink {
+    sender: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// Writes queued and not yet written.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl QueuedSink {
+    /// A queue in front of `output`, written by a thread of its own.
+    pub fn new(mut output: impl std::io::Write + Send + 'static) -> QueuedSink {
+        use std::sync::atomic::Ordering;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUED_WRITES);
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (written, lost) = (pending.clone(), dropped.clone());
+        let spawned = std::thread::Builder::new()
+            .name("wasm-lambda-log".into())
+            .spawn(move || {
+                while let Ok(bytes) = receiver.recv() {
+                    let missed = lost.swap(0, Ordering::Relaxed);
+                    if missed > 0 {
+                        let _ = writeln!(
+                            output,
+                            "wasm-lambda: {missed} log writes dropped: the reader of this output \
+                             was too slow"
+                        );
+                    }
+                    let _ = output.write_all(&bytes);
+                    let _ = output.flush();
+                    written.fetch_sub(1, Ordering::Release);
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(
+                "wasm-lambda: no log writer thread ({error}): function logs are dropped"
+            );
+        }
+        QueuedSink {
+            sender,
+            pending,
+            dropped,
+        }
+    }
+
+    /// A queue in front of this process's stderr.
+    pub fn stderr() -> QueuedSink {
+        QueuedSink::new(std::io::stderr())
+    }
+
+    /// The sink to give a [`crate::HostConfig`].
+    pub fn sink(&self) -> LogSink {
+        use std::sync::atomic::Ordering;
+        let sender = self.sender.clone();
+        let (pending, dropped) = (self.pending.clone(), self.dropped.clone());
+        Arc::new(move |bytes: &[u8]| {
+            pending.fetch_add(1, Ordering::AcqRel);
+            if sender.try_send(bytes.to_vec()).is_err() {
+                pending.fetch_sub(1, Ordering::AcqRel);
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// Waits up to `timeout` for what is queued to be written (at shutdown).
+    pub fn drain(&self, timeout: std::time::Duration) {
+        let until = std::time::Instant::now() + timeout;
+        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0
+            && std::time::Instant::now() < until
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 /// How much of one invocation's log is kept in memory. Beyond it the oldest

@@ -371,6 +371,82 @@ async fn a_full_pool_throttles_instead_of_timing_out() {
     assert_eq!(answered.payload(), r#"{"message":"Hello A B!"}"#);
 }
 
+/// `serve` writes function logs through a queue and a thread of its own: a
+/// reader of its stderr that reads nothing (a full pipe) makes no
+/// invocation wait, and once it reads again it is told how many writes were
+/// dropped. Each invocation logs about 300 bytes, so the 64 KiB pipe is full
+/// long before the last of 2,000 (about 10,000 writes, past the queue's
+/// 4,096); written in the invocation, as before, the
+/// write blocked the executor and the requests after it never answered.
+#[test]
+fn a_reader_that_reads_no_output_stalls_no_invocation() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("functions.toml");
+    std::fs::write(&config, probe_config()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read only up to the address; then nothing, until the end.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve ended");
+        if let Some(address) = line.trim().split(" on http://").nth(1) {
+            break address.to_string();
+        }
+    };
+    for n in 0..2000 {
+        let answer = raw_http(
+            &address,
+            "POST",
+            "/2015-03-31/functions/probe/invocations",
+            &[("Content-Type", "application/json")],
+            br#"{"action":"print"}"#,
+        );
+        assert_eq!(answer.status, 200, "invocation {n}: {}", answer.head);
+        assert_eq!(answer.body, r#""printed""#, "invocation {n}");
+    }
+    // Reading again: the dropped writes are counted in the output.
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            let dropped = line.contains("log writes dropped");
+            all.push_str(&line);
+            all.push('\n');
+            if dropped {
+                break;
+            }
+        }
+        all
+    });
+    let answer = raw_http(
+        &address,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[("Content-Type", "application/json")],
+        br#"{"action":"print"}"#,
+    );
+    assert_eq!(answer.status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = reader.join().unwrap();
+    assert!(
+        log.contains("log writes dropped"),
+        "{}",
+        &log[log.len().saturating_sub(2000)..]
+    );
+}
+
 /// `$TMPDIR/wasm-lambda-scratch-<uid>` is used only when it is this user's
 /// own private folder: a symbolic link, a folder others may enter, or one
 /// of another user's is refused with the reason, and nothing runs.
