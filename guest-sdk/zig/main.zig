@@ -2,7 +2,10 @@
 //! guest-sdk/wit/handler.wit, written by hand against the canonical ABI (the
 //! offsets are that ABI's layout of the WIT types on wasm32). `wasm-lambda
 //! build` checks this module's exports against the WIT when it makes the
-//! component, so a drift between the two fails the build.
+//! component, so a changed export or signature fails the build. The field
+//! offsets it reads are not checked there: the host's test
+//! `core_module::tests::the_glue_layout_matches_the_wit` derives them from the
+//! WIT and compares them with GLUE_LAYOUT, a table of these offsets kept by hand.
 
 const std = @import("std");
 const lambda = @import("lambda.zig");
