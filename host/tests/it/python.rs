@@ -55,6 +55,30 @@ async fn an_unhandled_exception_is_lambdas_error_json() {
     );
     assert!(payload.starts_with(&expected_start), "{payload}");
     assert!(payload.ends_with("\"]}"), "{payload}");
+    // Python itself is the oracle for the bytes: Lambda's runtime sends
+    // json.dumps of this dict, in this key order, with its spacing and escapes.
+    let mut oracle = std::process::Command::new(crate::server::python())
+        .args([
+            "-c",
+            "import json, sys\n\
+             d = json.loads(sys.stdin.read())\n\
+             keys = ('errorMessage', 'errorType', 'requestId', 'stackTrace')\n\
+             print(json.dumps({k: d[k] for k in keys}), end='')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    oracle
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let dumped = oracle.wait_with_output().unwrap();
+    assert!(dumped.status.success());
+    assert_eq!(payload, String::from_utf8(dumped.stdout).unwrap());
     assert_in_order(
         &invocation.log,
         &[
