@@ -405,14 +405,17 @@ fn a_reader_that_reads_no_output_stalls_no_invocation() {
             break address.to_string();
         }
     };
-    for n in 0..2000 {
-        let answer = raw_http(
+    let print = || {
+        raw_http(
             &address,
             "POST",
             "/2015-03-31/functions/probe/invocations",
             &[("Content-Type", "application/json")],
             br#"{"action":"print"}"#,
-        );
+        )
+    };
+    for n in 0..2000 {
+        let answer = print();
         assert_eq!(answer.status, 200, "invocation {n}: {}", answer.head);
         assert_eq!(answer.body, r#""printed""#, "invocation {n}");
     }
@@ -429,14 +432,7 @@ fn a_reader_that_reads_no_output_stalls_no_invocation() {
         }
         all
     });
-    let answer = raw_http(
-        &address,
-        "POST",
-        "/2015-03-31/functions/probe/invocations",
-        &[("Content-Type", "application/json")],
-        br#"{"action":"print"}"#,
-    );
-    assert_eq!(answer.status, 200);
+    assert_eq!(print().status, 200);
     let _ = child.kill();
     let _ = child.wait();
     let log = reader.join().unwrap();
