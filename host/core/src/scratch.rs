@@ -39,11 +39,21 @@ const READY: usize = 16;
 /// Fewer ready than this wakes the thread.
 const LOW: usize = 4;
 
-/// A folder and its change time when it was made.
+/// A folder, its change time when it was made, and when that was.
 struct Folder {
     path: PathBuf,
     changed: (i64, i64),
+    made: std::time::Instant,
 }
+
+/// How old a folder must be before its change time alone may say it is
+/// untouched. A kernel before multigrain timestamps (Linux 6.13), or a
+/// filesystem with coarse times, keeps a folder's ctime at clock-tick
+/// granularity (milliseconds, or a whole second): an entry made in the tick
+/// the folder was made in leaves the ctime where it was. A folder handed
+/// out younger than this is checked by reading it instead
+/// (`scratch::tests::a_file_written_in_the_folders_first_tick_is_found`).
+const CTIME_TRUSTED_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A folder's change time, from its metadata.
 fn ctime(metadata: &std::fs::Metadata) -> (i64, i64) {
@@ -152,6 +162,7 @@ impl Drop for Scratch {
             None => true,
             Some(directory) => {
                 directory.dir.metadata().ok().as_ref().map(ctime) == Some(folder.changed)
+                    && (folder.made.elapsed() >= CTIME_TRUSTED_AFTER || is_empty(&directory.dir))
             }
         };
         let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
@@ -165,6 +176,21 @@ impl Drop for Scratch {
     }
 }
 
+/// Whether the folder behind `handle` has no entries (a read error counts
+/// as not empty: the folder is then removed, never reused).
+fn is_empty(handle: &std::fs::File) -> bool {
+    let Ok(entries) = rustix::fs::Dir::read_from(handle) else {
+        return false;
+    };
+    for entry in entries {
+        match entry {
+            Ok(entry) if entry.file_name() == c"." || entry.file_name() == c".." => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn make_folder(root: &Path) -> Result<Folder> {
     let path = tempfile::Builder::new()
         .prefix("sandbox-")
@@ -172,7 +198,11 @@ fn make_folder(root: &Path) -> Result<Folder> {
         .with_context(|| format!("failed to make a /tmp folder in {}", root.display()))?
         .keep();
     let changed = change_time(&path).context("failed to read a /tmp folder's times")?;
-    Ok(Folder { path, changed })
+    Ok(Folder {
+        path,
+        changed,
+        made: std::time::Instant::now(),
+    })
 }
 
 /// Makes the folder every sandbox's `/tmp` is made in, or checks the one
@@ -404,6 +434,36 @@ mod tests {
         removed.unwrap();
         assert!(!root.exists());
         assert_eq!(std::fs::read_to_string(&keep).unwrap(), "not the sandbox's");
+    }
+
+    /// A coarse clock, simulated: the folder's recorded change time is taken
+    /// after a file was written into it, as a kernel with tick-granular
+    /// ctime would leave it. The file is still found, and the folder is
+    /// never handed out again.
+    #[test]
+    fn a_file_written_in_the_folders_first_tick_is_found() {
+        let root = tempfile::tempdir().unwrap();
+        let pool = ScratchPool::new(root.path().join("scratch"));
+        let mut sandbox = pool.take().unwrap();
+        let directory = sandbox.directory().unwrap();
+        use rustix::fs::{Mode, OFlags};
+        let file = rustix::fs::openat(
+            &*directory.dir,
+            c"left-behind",
+            OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )
+        .unwrap();
+        rustix::io::write(&file, b"secret").unwrap();
+        let folder = sandbox.folder.as_mut().unwrap();
+        folder.changed = change_time(&folder.path).unwrap();
+        let used = folder.path.clone();
+        drop(sandbox);
+        for _ in 0..(2 * READY) {
+            let next = pool.take().unwrap();
+            assert_ne!(next.path(), used, "a folder with a file in it came back");
+            assert_eq!(std::fs::read_dir(next.path()).unwrap().count(), 0);
+        }
     }
 
     #[test]
