@@ -179,7 +179,14 @@ impl Drop for Scratch {
 /// Whether the folder behind `handle` has no entries (a read error counts
 /// as not empty: the folder is then removed, never reused).
 fn is_empty(handle: &std::fs::File) -> bool {
-    let Ok(entries) = rustix::fs::Dir::read_from(handle) else {
+    use rustix::fs::{Mode, OFlags};
+    // The handle is a path handle (O_PATH), which cannot be read: open the
+    // folder for reading through it.
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(folder) = rustix::fs::openat(handle, c".", flags, Mode::empty()) else {
+        return false;
+    };
+    let Ok(entries) = rustix::fs::Dir::new(folder) else {
         return false;
     };
     for entry in entries {
