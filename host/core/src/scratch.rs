@@ -47,13 +47,17 @@ struct Folder {
 }
 
 /// How old a folder must be before its change time alone may say it is
-/// untouched. A kernel before multigrain timestamps (Linux 6.13), or a
-/// filesystem with coarse times, keeps a folder's ctime at clock-tick
-/// granularity (milliseconds, or a whole second): an entry made in the tick
-/// the folder was made in leaves the ctime where it was. A folder handed
-/// out younger than this is checked by reading it instead
+/// untouched. A kernel before multigrain timestamps (Linux 6.13) keeps a
+/// folder's ctime at clock-tick granularity (up to 10 ms): an entry made in
+/// the tick the folder was made in leaves the ctime where it was. A folder
+/// handed out younger than this is checked by reading it instead
 /// (`scratch::tests::a_file_written_in_the_folders_first_tick_is_found`).
-const CTIME_TRUSTED_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+/// Reading costs about 6 µs, a third of a C cold start, so only the young
+/// pay it.
+const CTIME_TRUSTED_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+/// The same, on a filesystem whose times have whole seconds only (a
+/// creation ctime with no nanoseconds).
+const CTIME_TRUSTED_AFTER_COARSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A folder's change time, from its metadata.
 fn ctime(metadata: &std::fs::Metadata) -> (i64, i64) {
@@ -162,7 +166,7 @@ impl Drop for Scratch {
             None => true,
             Some(directory) => {
                 directory.dir.metadata().ok().as_ref().map(ctime) == Some(folder.changed)
-                    && (folder.made.elapsed() >= CTIME_TRUSTED_AFTER || is_empty(&directory.dir))
+                    && (folder.made.elapsed() >= folder.trusted_after() || is_empty(&directory.dir))
             }
         };
         let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
@@ -173,6 +177,17 @@ impl Drop for Scratch {
         folders.used.push(folder.path);
         drop(folders);
         let _ = self.wake.send(());
+    }
+}
+
+impl Folder {
+    /// How long after it was made its change time alone is trusted.
+    fn trusted_after(&self) -> std::time::Duration {
+        if self.changed.1 == 0 {
+            CTIME_TRUSTED_AFTER_COARSE
+        } else {
+            CTIME_TRUSTED_AFTER
+        }
     }
 }
 
