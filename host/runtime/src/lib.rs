@@ -120,6 +120,9 @@ impl RuntimeSettings {
         let mut settings = FunctionSettings::from_variables(|name| variable(env, name))?;
         settings.timeout = None;
         settings.aws_credentials = false;
+        // The component is `_HANDLER`'s; a second handler setting could only
+        // disagree with it.
+        settings.handler = None;
         // On Lambda itself outbound traffic is allowed.
         if settings.allowed_outbound_hosts.is_none() {
             settings.allowed_outbound_hosts = Some(vec![RUNTIME_DEFAULT_GRANTS.to_string()]);
