@@ -419,8 +419,11 @@ fn a_reader_that_reads_no_output_stalls_no_invocation() {
         assert_eq!(answer.status, 200, "invocation {n}: {}", answer.head);
         assert_eq!(answer.body, r#""printed""#, "invocation {n}");
     }
-    // Reading again: the dropped writes are counted in the output.
-    let reader = std::thread::spawn(move || {
+    // Reading again: the dropped writes are counted in the output, on the
+    // writer's next line. The server stays up until the reader has seen it
+    // (or a minute has passed, so a missing line fails instead of hanging).
+    let (found, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut all = String::new();
         for line in stderr.lines().map_while(Result::ok) {
             let dropped = line.contains("log writes dropped");
@@ -430,12 +433,14 @@ fn a_reader_that_reads_no_output_stalls_no_invocation() {
                 break;
             }
         }
-        all
+        let _ = found.send(all);
     });
     assert_eq!(print().status, 200);
+    let log = seen
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| "the reader saw no count of dropped writes in a minute".into());
     let _ = child.kill();
     let _ = child.wait();
-    let log = reader.join().unwrap();
     assert!(
         log.contains("log writes dropped"),
         "{}",
