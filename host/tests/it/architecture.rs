@@ -32,31 +32,33 @@ const LAYERS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-fn cargo() -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(repo_root());
-    command
+/// What `cargo ARGS` prints, run in the repository; the test fails with
+/// cargo's error when it does.
+fn cargo(args: &[&str]) -> Vec<u8> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(repo_root())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// Each crate's dependencies among the host's crates, from `cargo metadata`.
 #[test]
 fn each_layer_depends_only_on_the_layers_below_it() {
-    let output = cargo()
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    let metadata: Value = serde_json::from_slice(&output).unwrap();
     let host_crates: BTreeSet<&str> = LAYERS.iter().map(|(_, name, _)| *name).collect();
     let mut found = BTreeMap::new();
     for package in metadata["packages"].as_array().unwrap() {
@@ -86,17 +88,20 @@ fn each_layer_depends_only_on_the_layers_below_it() {
 /// builder, HTTP client of the runtime API, or command-line crate.
 #[test]
 fn an_embedder_of_the_core_compiles_no_server_database_builder_or_command_line() {
-    let output = cargo()
-        .args(["tree", "--offline", "--locked", "-p", "wasm-lambda-core"])
-        .args(["--edges", "normal", "--prefix", "none", "--format", "{p}"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tree = String::from_utf8(output.stdout).unwrap();
+    let output = cargo(&[
+        "tree",
+        "--offline",
+        "--locked",
+        "-p",
+        "wasm-lambda-core",
+        "--edges",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    let tree = String::from_utf8(output).unwrap();
     let crates: BTreeSet<&str> = tree
         .lines()
         .filter_map(|line| line.split_whitespace().next())
