@@ -20,8 +20,8 @@
 // filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
 // fail the build.
 import { build } from 'esbuild';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -144,6 +144,57 @@ if (!root) {
   console.error('usage: node bundle.mjs <handler-file> <out.mjs> <code-root> [<node_modules> ...]');
   process.exit(2);
 }
+
+// A build reads nothing of the building machine outside the function's
+// code, the folders packages are found in (the project's, the layers', the
+// AWS SDK's) and the SDK itself: an import of an absolute path
+// (`import secret from '/etc/passwd' with { type: 'text' }`), one that
+// climbs out with `../`, or a package linked to a folder elsewhere is
+// refused, by where the file really is (esbuild follows links before it
+// loads). Registered first, so no other plugin loads a file before it is
+// checked. Enforced by the build_isolation tests.
+const allowedRoots = await Promise.all(
+  [
+    root,
+    ...nodePaths,
+    here('.'),
+    ...(process.env.WASM_LAMBDA_FILES ? [dirname(process.env.WASM_LAMBDA_FILES)] : []),
+  ].map(async (folder) => {
+    try {
+      return `${(await realpath(folder)).replace(/[\\/]+$/, '')}${sep}`;
+    } catch {
+      return null;
+    }
+  }),
+);
+const confined = {
+  name: 'confined-to-the-function',
+  setup(builder) {
+    builder.onLoad({ filter: /.*/ }, async (args) => {
+      if (args.namespace !== 'file') {
+        return undefined;
+      }
+      let real;
+      try {
+        real = await realpath(args.path);
+      } catch {
+        return undefined;
+      }
+      if (allowedRoots.some((allowed) => allowed && real.startsWith(allowed))) {
+        return undefined;
+      }
+      return {
+        errors: [
+          {
+            text:
+              `${args.path} is outside the function's folder: a build reads only the ` +
+              "function's own files, its packages, its layers and the SDK",
+          },
+        ],
+      };
+    });
+  },
+};
 try {
   await build({
     // The bundle exports `load()`, which evaluates the handler's module when
@@ -171,7 +222,7 @@ try {
       ...(process.env.WASM_LAMBDA_NODE_GLOBALS ? [here('./node-globals.mjs')] : []),
       ...(process.env.WASM_LAMBDA_INTL ? [here('./node-intl.mjs')] : []),
     ],
-    plugins: [awsSdkForLambda, commonJsPaths],
+    plugins: [confined, awsSdkForLambda, commonJsPaths],
     // The SDK's own imports of the host's interfaces stay imports.
     external: ['wasi:*', 'wasm-lambda:*'],
     // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.
@@ -202,6 +253,11 @@ try {
         note.text.includes('built into node')
           ? 'It is a Node.js built-in module, which wasm-lambda does not provide yet.'
           : note.text,
+      )
+      .concat(
+        /No loader is configured for "\.node" files/.test(error.text ?? '')
+          ? ['It is a native addon, which cannot run in the sandbox.']
+          : [],
       )
       .map((text) => `\n  ${text}`)
       .join('');

@@ -115,6 +115,7 @@ fn uses_node_builtins(text: &str) -> bool {
 /// scripts are not run: a package that needs them (a native addon) has
 /// nothing that could run in the sandbox, and the bundling names it.
 fn install_locked_dependencies(dir: &Path, staging: &Path) -> Result<PathBuf> {
+    check_packages_are_fetched(dir)?;
     let project = staging.join("npm");
     std::fs::create_dir_all(&project)?;
     for name in ["package.json", "package-lock.json"] {
@@ -142,6 +143,68 @@ fn install_locked_dependencies(dir: &Path, staging: &Path) -> Result<PathBuf> {
         );
     }
     Ok(project.join("node_modules"))
+}
+
+/// Refuses a project whose dependencies are folders or files of the
+/// building machine (`file:`, `link:` or a path in `package.json`, a
+/// linked or `file:` entry in `package-lock.json`): npm would copy or link
+/// them into the package, and a build reads nothing outside the function's
+/// folder. Packages come from the registry (or a URL) only.
+fn check_packages_are_fetched(dir: &Path) -> Result<()> {
+    fn is_local(spec: &str) -> bool {
+        let spec = spec.trim();
+        spec.starts_with("file:")
+            || spec.starts_with("link:")
+            || spec.starts_with('/')
+            || spec.starts_with("./")
+            || spec.starts_with("../")
+            || spec.starts_with("~/")
+            || spec == "."
+            || spec == ".."
+    }
+    let read = |name: &str| -> Result<serde_json::Value> {
+        let path = dir.join(name);
+        let text =
+            std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let manifest = read("package.json")?;
+    for group in [
+        "dependencies",
+        "optionalDependencies",
+        "peerDependencies",
+        "devDependencies",
+    ] {
+        let Some(entries) = manifest.get(group).and_then(|value| value.as_object()) else {
+            continue;
+        };
+        for (name, spec) in entries {
+            if spec.as_str().is_some_and(is_local) {
+                bail!(
+                    "package.json names {name} as {spec}, a folder or file of the building \
+                     machine: dependencies are installed from the registry only"
+                );
+            }
+        }
+    }
+    let lock = read("package-lock.json")?;
+    for (path, entry) in lock
+        .get("packages")
+        .and_then(|value| value.as_object())
+        .into_iter()
+        .flatten()
+    {
+        let linked = entry.get("link").and_then(|value| value.as_bool()) == Some(true);
+        let resolved = entry.get("resolved").and_then(|value| value.as_str());
+        if linked || resolved.is_some_and(is_local) {
+            bail!(
+                "package-lock.json installs {path:?} from {}, a folder or file of the building \
+                 machine: dependencies are installed from the registry only",
+                resolved.unwrap_or("a link")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs one of the SDK's Node.js scripts with `args`, from the SDK's folder
@@ -370,7 +433,7 @@ fn build(
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         bail!(
-            "bundling {} failed (a Node.js built-in module or a native addon cannot run in the sandbox):\n{}",
+            "bundling {} failed:\n{}",
             module_path.display(),
             stderr.trim_end()
         );

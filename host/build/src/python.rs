@@ -218,7 +218,17 @@ fn build(
 
     progress("running componentize-py");
     let output = staging.path().join("component.wasm");
+    // componentize-py adds the site-packages of a virtual environment to
+    // the paths the snapshot sees: VIRTUAL_ENV's, else `pipenv --venv`'s,
+    // else those of the `python3` on PATH (the building machine's own
+    // packages). An empty one of the build's own is all it finds, so the
+    // snapshot sees only the paths above. Enforced by the build_isolation
+    // tests.
+    let no_packages = staging.path().join("no-packages");
+    std::fs::create_dir_all(no_packages.join("lib").join("site-packages"))?;
     let mut child = Command::new(&componentize)
+        .env("VIRTUAL_ENV", &no_packages)
+        .env_remove("PYTHONPATH")
         .arg("-d")
         .arg(&wit)
         .args(["-w", WORLD, "componentize", APP_MODULE])
@@ -452,6 +462,8 @@ fn imports_from(line: &str, packages: &[&str]) -> bool {
 /// native extensions cannot run inside the component and are not offered
 /// (`--platform any`), so pip names the package it cannot satisfy.
 fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -> Result<()> {
+    let folder = requirements.parent().unwrap_or(Path::new("."));
+    check_requirements(folder, requirements, 0)?;
     let python = sibling_python(componentize);
     let output = Command::new(&python)
         .args([
@@ -482,6 +494,103 @@ fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -
             requirements.display(),
             String::from_utf8_lossy(&output.stderr).trim_end()
         );
+    }
+    Ok(())
+}
+
+/// Refuses a requirements file that would make pip read the building
+/// machine (a path, a `file:` URL, `--find-links`, an editable install, a
+/// nested file outside the function's folder), build a package from source
+/// (`--no-binary`, a direct reference) or change where packages come from
+/// (`--index-url` and its kin belong in pip's own configuration, which the
+/// machine's owner sets). Requirements are names with versions, extras and
+/// markers, `--hash`es, and `-r`/`-c` files inside the function's folder.
+fn check_requirements(folder: &Path, file: &Path, depth: usize) -> Result<()> {
+    const NESTED_MAX: usize = 8;
+    const ALLOWED_OPTIONS: &[&str] = &["--hash", "--pre", "--prefer-binary"];
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read {}", file.display()))?;
+    let shown = file
+        .strip_prefix(folder)
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let joined = text.replace("\\\n", " ");
+    for (index, raw) in joined.lines().enumerate() {
+        let line = match raw.find(" #") {
+            Some(comment) => &raw[..comment],
+            None if raw.trim_start().starts_with('#') => "",
+            None => raw,
+        }
+        .trim();
+        if line.is_empty() {
+            continue;
+        }
+        let refuse = |why: &str| anyhow::anyhow!("{shown}, line {}: {line:?} {why}", index + 1);
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if first.starts_with('-') {
+            let (option, value) = match first.split_once('=') {
+                Some((option, value)) => (option, Some(value.to_string())),
+                None => (first, words.next().map(str::to_string)),
+            };
+            match option {
+                "-r" | "--requirement" | "-c" | "--constraint" => {
+                    let nested = value.ok_or_else(|| refuse("names no file"))?;
+                    let path = file.parent().unwrap_or(folder).join(&nested);
+                    let inside = path
+                        .canonicalize()
+                        .ok()
+                        .zip(folder.canonicalize().ok())
+                        .is_some_and(|(path, folder)| path.starts_with(folder));
+                    if !inside || depth >= NESTED_MAX {
+                        return Err(refuse(
+                            "names a file outside the function's folder (or nests too deep)",
+                        ));
+                    }
+                    check_requirements(folder, &path, depth + 1)?;
+                }
+                option if ALLOWED_OPTIONS.contains(&option) => {}
+                _ => {
+                    return Err(refuse(
+                        "is an option the build does not take: packages come from the index \
+                         pip is configured with, as binary wheels (set an index in pip's own \
+                         configuration, e.g. PIP_INDEX_URL)",
+                    ));
+                }
+            }
+            continue;
+        }
+        // The requirement itself: before its markers and its options.
+        let requirement = line
+            .split(';')
+            .next()
+            .and_then(|spec| spec.split(" -").next())
+            .unwrap_or_default()
+            .trim();
+        let local = requirement.contains('@')
+            || requirement.contains("://")
+            || requirement.contains('/')
+            || requirement.contains('\\')
+            || requirement.starts_with('.')
+            || requirement.starts_with('~')
+            || [".whl", ".zip", ".tar.gz", ".tgz"]
+                .iter()
+                .any(|ext| requirement.ends_with(ext));
+        if local {
+            return Err(refuse(
+                "is a path, a URL or a direct reference: requirements are package names \
+                 (with versions, extras and markers), installed as binary wheels",
+            ));
+        }
+        if let Some(option) = words.find(|word| {
+            word.starts_with('-')
+                && !ALLOWED_OPTIONS.contains(&word.split('=').next().unwrap_or_default())
+        }) {
+            return Err(refuse(&format!(
+                "carries the option {option}, which the build does not take"
+            )));
+        }
     }
     Ok(())
 }
@@ -530,5 +639,53 @@ impl Toolchain for Python {
             name: None,
             warnings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_requirements;
+
+    fn check(text: &str) -> Result<(), String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("nested.txt"), "six==1.16.0\n").unwrap();
+        let file = dir.path().join("requirements.txt");
+        std::fs::write(&file, text).unwrap();
+        check_requirements(dir.path(), &file, 0).map_err(|error| format!("{error:#}"))
+    }
+
+    #[test]
+    fn requirements_as_people_write_them_pass() {
+        for text in [
+            "requests==2.32.3\n",
+            "# pinned\nrequests >= 2.0, != 2.1  # the client\n\n",
+            "requests[socks]==2.32.3 ; python_version >= \"3.8\"\n",
+            "PyJWT==2.8.0 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\n",
+            "-r nested.txt\n-c nested.txt\n--prefer-binary\n",
+            "--requirement=nested.txt\n",
+        ] {
+            assert_eq!(check(text), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
+    fn requirements_reaching_the_machine_or_building_from_source_are_refused() {
+        for text in [
+            "/srv/secret.whl\n",
+            "./vendor/pkg\n",
+            "pkg @ file:///etc/passwd\n",
+            "pkg @ https://example.com/pkg.whl\n",
+            "https://example.com/pkg-1.0.tar.gz\n",
+            "-e .\n",
+            "-r /etc/passwd\n",
+            "-r ../outside.txt\n",
+            "--find-links /srv\nsix\n",
+            "--index-url http://127.0.0.1/simple\nsix\n",
+            "--no-binary :all:\nsix\n",
+            "six --no-binary=six\n",
+        ] {
+            let refused = check(text).expect_err(text);
+            assert!(refused.contains("requirements.txt, line"), "{refused}");
+        }
     }
 }
