@@ -198,6 +198,9 @@ pub(crate) struct SharedEngine {
     pub(crate) instance_slots: Arc<tokio::sync::Semaphore>,
     /// The turns long-running guests take.
     pub(crate) turns: crate::fair::Turns,
+    /// How many handles each sandbox's resource table may hold
+    /// ([`crate::limits::handles_per_sandbox`]).
+    pub(crate) max_handles: usize,
 }
 
 impl SharedEngine {
@@ -209,6 +212,7 @@ impl SharedEngine {
             allocator,
             instance_slots: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
             turns: crate::fair::Turns::new(settings.long_running_slots),
+            max_handles: crate::limits::handles_per_sandbox(settings.max_instances),
         })
     }
 }

@@ -92,3 +92,75 @@ mod tests {
         assert_eq!(limiter.peak_bytes(), 100);
     }
 }
+
+/// The most handles (files, folders, sockets, streams, pollables, HTTP
+/// requests: every entry of its WASI resource table) one sandbox may hold:
+/// four times Lambda's 1,024 descriptors, as one descriptor often comes
+/// with a stream or two and a pollable.
+pub(crate) const MAX_HANDLES_PER_SANDBOX: usize = 4096;
+
+/// The fewest a sandbox gets however low the process's descriptor limit.
+const MIN_HANDLES_PER_SANDBOX: usize = 64;
+
+/// Descriptors a sandbox holds outside its table (its `/tmp` and mounted
+/// folders, the scratch handle).
+const HOST_DESCRIPTORS_PER_SANDBOX: u64 = 8;
+
+/// How many handles each sandbox may hold so that every sandbox at once
+/// cannot take the descriptors the host needs: the listener, connections,
+/// the cache, the store. Every descriptor a guest holds sits behind at
+/// least one handle, so `max_instances` sandboxes at their cap hold at most
+/// the process's limit less a reserve of an eighth (at least 1,024). The
+/// soft limit is raised to the hard one first, as servers do. A limit too
+/// low to give every sandbox [`MIN_HANDLES_PER_SANDBOX`] is warned about.
+/// Enforced by `faults::a_sandbox_opening_files_without_end_stops_at_its_handle_cap`.
+pub(crate) fn handles_per_sandbox(max_instances: u32) -> usize {
+    let limit = raise_descriptor_limit();
+    let reserve = (limit / 8).max(1024);
+    let instances = u64::from(max_instances.max(1));
+    let each = (limit.saturating_sub(reserve) / instances)
+        .saturating_sub(HOST_DESCRIPTORS_PER_SANDBOX) as usize;
+    if each < MIN_HANDLES_PER_SANDBOX {
+        tracing::warn!(
+            "wasm-lambda: the descriptor limit ({limit}) leaves {each} per sandbox for {max_instances} \
+             sandboxes; each gets {MIN_HANDLES_PER_SANDBOX}, and all of them at once could exhaust the \
+             limit: raise `ulimit -n` or lower max_instances"
+        );
+    }
+    each.clamp(MIN_HANDLES_PER_SANDBOX, MAX_HANDLES_PER_SANDBOX)
+}
+
+/// Raises the soft descriptor limit to the hard one; returns the limit now
+/// in force (a generous guess when it cannot be read).
+fn raise_descriptor_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 1 << 20;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct it is given; raising the soft
+        // limit up to the hard one needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    limit.rlim_cur as u64
+}
+
+/// Whether a trap is a sandbox's resource table refusing one more handle.
+pub(crate) fn is_handle_cap_error(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wasmtime::component::ResourceTableError>(),
+            Some(wasmtime::component::ResourceTableError::Full)
+        )
+    })
+}

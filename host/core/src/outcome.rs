@@ -101,6 +101,17 @@ pub(crate) fn settle(
         // A guest refused memory at the cap usually reports it in its own
         // words (Python's `MemoryError`, JavaScript's "out of memory") or
         // traps; either way Lambda would have killed it at the cap.
+        // Past its handle cap a guest is stopped as one past its memory:
+        // what it held is host memory and descriptors.
+        CallEnd::Trapped(error) if crate::limits::is_handle_cap_error(&error) => Settled::killed(
+            error_types::OUT_OF_MEMORY,
+            format!(
+                "RequestId: {request_id} Error: Runtime exited with error: too many open handles (files, sockets, streams)"
+            ),
+            format!(
+                "RequestId: {request_id} Error: Runtime exited with error: too many open handles (files, sockets, streams)\n"
+            ),
+        ),
         CallEnd::Trapped(_) | CallEnd::Returned(Err(_)) if out_of_memory => Settled::killed(
             error_types::OUT_OF_MEMORY,
             format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),

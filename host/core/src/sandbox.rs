@@ -133,11 +133,15 @@ impl Sandbox {
             limiter,
         } = equipment.parts;
         wasi.envs(&environment);
+        // Every descriptor the guest holds sits behind a handle: the cap
+        // keeps one sandbox from taking the process's descriptors.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(recipe.engine.max_handles);
         let mut store = Store::new(
             &recipe.engine.engine,
             State {
                 wasi: wasi.build(),
-                table: ResourceTable::new(),
+                table,
                 limiter: limiter.expect("the memory capability equips every sandbox"),
                 deadline,
                 timed_out: false,

@@ -243,6 +243,30 @@ async fn error_payloads_are_bounded_like_responses() {
     assert!(invocation.payload().len() <= MAX_RESPONSE_BYTES);
 }
 
+/// A guest holding handles without end (here one `/tmp` file opened again
+/// and again; UDP sockets count the same) is stopped at its sandbox's cap,
+/// long before the process's descriptor limit: before the cap it held about
+/// 20,000 and `serve` could accept no connection meanwhile.
+#[tokio::test]
+async fn a_sandbox_opening_files_without_end_stops_at_its_handle_cap() {
+    let function = load("open-many", guest("host/tests/guests/net"), |config| {
+        config.timeout = Duration::from_secs(60);
+    });
+    let invocation = invoke(&function, r#"{"action":"open_many","count":1000000}"#).await;
+    let error = invocation
+        .function_error()
+        .unwrap_or_else(|| panic!("the guest kept going: {}", invocation.payload()));
+    assert_eq!(error.error_type, "Runtime.OutOfMemory");
+    assert!(
+        error.error_message.contains("too many open handles"),
+        "{}",
+        error.error_message
+    );
+    // Its handles went with its sandbox: the next invocation opens files.
+    let invocation = invoke(&function, r#"{"action":"open_many","count":10}"#).await;
+    assert_eq!(json(invocation.payload())["opened"], 10);
+}
+
 #[test]
 fn an_artifact_of_another_component_is_never_run() {
     let dir = tempfile::tempdir().unwrap();

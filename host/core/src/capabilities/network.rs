@@ -25,12 +25,14 @@ impl<T: CapabilityViews> Capability<T> for Network {
         let grants = prepared.grants;
         let tcp = grants.any_for_scheme("tcp");
         let udp = grants.any_for_scheme("udp");
-        // Creating a socket is always allowed (libraries create theirs at
-        // import, as the X-Ray SDK does its UDP one); binding, connecting and
-        // sending are checked against the grants.
+        // A TCP socket exists only with a grant that needs one. UDP sockets
+        // may be created without (libraries create theirs at import, as the
+        // X-Ray SDK and Powertools' Tracer do); binding, connecting and
+        // sending are checked against the grants, and every socket counts
+        // against the sandbox's handle cap (`limits.rs`).
         sandbox
             .wasi
-            .allow_tcp(true)
+            .allow_tcp(tcp)
             .allow_udp(true)
             .allow_ip_name_lookup(tcp || udp)
             .socket_addr_check(socket_check(grants.clone(), sandbox.log.clone()));

@@ -46,6 +46,22 @@ fn handler(event: Value, _context: Context) -> Result<Value, Error> {
             Ok(content) => Ok(json!({ "content": content })),
             Err(error) => Ok(json!({ "error": error.to_string() })),
         },
+        "open_many" => {
+            // Holds up to `count` handles of one /tmp file, as a guest
+            // exhausting descriptors would.
+            let count = event["count"].as_u64().unwrap_or(0) as usize;
+            let mut held = Vec::new();
+            let error = std::fs::write("/tmp/held", b"x").err().or_else(|| {
+                (0..count).find_map(|_| match std::fs::File::open("/tmp/held") {
+                    Ok(file) => {
+                        held.push(file);
+                        None
+                    }
+                    Err(error) => Some(error),
+                })
+            });
+            Ok(json!({ "opened": held.len(), "error": error.map(|e| e.to_string()) }))
+        }
         "env" => Ok(json!(
             std::env::vars().collect::<std::collections::BTreeMap<_, _>>()
         )),
