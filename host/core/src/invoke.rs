@@ -358,6 +358,7 @@ impl Function {
             CallEnd::Returned(Err(error)) => {
                 anyhow::bail!("the handler failed: {}", error.error_message)
             }
+            CallEnd::Oversized => anyhow::bail!("the handler's answer is over the payload limit"),
             CallEnd::Trapped(error) => Err(error.into()),
             CallEnd::TimedOut => anyhow::bail!("the handler timed out"),
         }

@@ -73,26 +73,6 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sums_memories_and_refuses_growth_past_the_limit() {
-        let mut limiter = MemoryLimiter::new(100);
-        assert!(limiter.memory_growing(0, 40, None).unwrap());
-        assert!(limiter.memory_growing(0, 50, None).unwrap());
-        assert_eq!(limiter.peak_bytes(), 90);
-        assert!(!limiter.memory_growing(40, 60, None).unwrap());
-        assert!(limiter.exceeded());
-        assert!(limiter.memory_growing(40, 50, None).unwrap());
-        assert_eq!(limiter.peak_bytes(), 100);
-        limiter.reset_peak();
-        assert!(!limiter.exceeded());
-        assert_eq!(limiter.peak_bytes(), 100);
-    }
-}
-
 /// The most handles (files, folders, sockets, streams, pollables, HTTP
 /// requests: every entry of its WASI resource table) one sandbox may hold:
 /// four times Lambda's 1,024 descriptors, as one descriptor often comes
@@ -152,7 +132,7 @@ fn raise_descriptor_limit() -> u64 {
             limit = raised;
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 /// Whether a trap is a sandbox's resource table refusing one more handle.
@@ -163,4 +143,24 @@ pub(crate) fn is_handle_cap_error(error: &wasmtime::Error) -> bool {
             Some(wasmtime::component::ResourceTableError::Full)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_memories_and_refuses_growth_past_the_limit() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.memory_growing(0, 40, None).unwrap());
+        assert!(limiter.memory_growing(0, 50, None).unwrap());
+        assert_eq!(limiter.peak_bytes(), 90);
+        assert!(!limiter.memory_growing(40, 60, None).unwrap());
+        assert!(limiter.exceeded());
+        assert!(limiter.memory_growing(40, 50, None).unwrap());
+        assert_eq!(limiter.peak_bytes(), 100);
+        limiter.reset_peak();
+        assert!(!limiter.exceeded());
+        assert_eq!(limiter.peak_bytes(), 100);
+    }
 }

@@ -94,6 +94,7 @@ pub(crate) fn settle(
         other => other,
     };
     match end {
+        CallEnd::Oversized => Settled::ok(Err(response_too_large())),
         CallEnd::Returned(Ok(response)) if response.len() > MAX_RESPONSE_BYTES => {
             Settled::ok(Err(response_too_large()))
         }

@@ -24,8 +24,32 @@ use crate::stream::{ResponseSender, Stream};
 /// (`outcome.rs`).
 pub(crate) enum CallEnd {
     Returned(Result<String, bindings::HandlerError>),
+    /// The handler's answer (or error) was more than the host lifts out of
+    /// a guest in one call ([`HOSTCALL_FUEL`]).
+    Oversized,
     Trapped(wasmtime::Error),
     TimedOut,
+}
+
+/// The most data the guest may hand the host in one call, the handler's
+/// answer included: wasmtime's hostcall fuel, counted in the bytes the host
+/// allocates while lifting (24 per string, plus its text, a list's whole
+/// length counted before any of it is copied). Every answer and error whose
+/// JSON fits the payload limit needs at most nine times the limit (an error
+/// of empty frames: 3 bytes of JSON, 24 of fuel each); an error of millions
+/// of frames is refused before the host copies any of it, where the default
+/// (128 MiB) let one take the host to 143 MB. Enforced by
+/// `faults::an_error_of_millions_of_frames_is_refused_before_it_is_copied`.
+pub(crate) const HOSTCALL_FUEL: usize = 9 * crate::outcome::MAX_RESPONSE_BYTES;
+
+/// Whether a trap is the guest handing the host more than [`HOSTCALL_FUEL`]
+/// in one call (wasmtime's error type for it is private).
+fn is_hostcall_fuel_exhausted(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 /// What a fresh sandbox is made of: the host's engine and pools, and the
@@ -155,6 +179,7 @@ impl Sandbox {
             },
         );
         store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(HOSTCALL_FUEL);
         // Every epoch tick checks the wall clock: past the deadline the guest
         // is interrupted, otherwise it yields so other invocations (and the
         // async timeout) get to run; a guest that computes for long takes
@@ -217,6 +242,10 @@ impl Sandbox {
         let call = self.handler.call_handle(&mut self.store, event, context);
         match tokio::time::timeout_at(deadline.into(), call).await {
             Ok(Ok(returned)) => CallEnd::Returned(returned),
+            // An import call over the fuel is as rare as it is odd (WASI's
+            // streams take at most what `check-write` allowed); the answer
+            // is the common case and is named.
+            Ok(Err(trap)) if is_hostcall_fuel_exhausted(&trap) => CallEnd::Oversized,
             Ok(Err(trap)) => CallEnd::Trapped(trap),
             Err(_elapsed) => CallEnd::TimedOut,
         }

@@ -254,7 +254,7 @@ fn describe(end: CallEnd, phase: &str) -> String {
     match end {
         CallEnd::TimedOut => format!("{phase} took longer than {INIT_TIMEOUT:?}"),
         CallEnd::Trapped(error) => format!("{phase} trapped: {error:#}"),
-        CallEnd::Returned(_) => format!("{phase} returned early"),
+        CallEnd::Returned(_) | CallEnd::Oversized => format!("{phase} returned early"),
     }
 }
 

@@ -243,6 +243,71 @@ async fn error_payloads_are_bounded_like_responses() {
     assert!(invocation.payload().len() <= MAX_RESPONSE_BYTES);
 }
 
+/// An error of 3,000,000 stack frames is far over the payload limit: the
+/// host refuses it before copying any of it (wasmtime's hostcall fuel
+/// counts the whole list first), so the process's peak memory is the
+/// guest's plus the host's usual few megabytes. Without the cap the host
+/// copied the frames first and peaked about 70 MB higher.
+#[test]
+fn an_error_of_millions_of_frames_is_refused_before_it_is_copied() {
+    let probe = guest("host/tests/guests/probe")
+        .to_string_lossy()
+        .into_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .args([
+            "invoke",
+            &probe,
+            "--memory",
+            "512",
+            "--timeout",
+            "60",
+            "--event",
+        ])
+        .arg(r#"{"action":"many_frames","frames":3000000}"#)
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    // wait4 gives this child's own peak resident size (in KiB).
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our unwaited child; both pointers are valid.
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    let payload = json(stdout.trim());
+    assert_eq!(
+        payload["errorType"], "Function.ResponseSizeTooLarge",
+        "{stdout}"
+    );
+    let guest_mb: i64 = stderr
+        .split("Max Memory Used: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MB").next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no REPORT line: {stderr}"));
+    let peak_mb = usage.ru_maxrss / 1024;
+    assert!(
+        peak_mb - guest_mb < 40,
+        "the process peaked at {peak_mb} MB for a guest of {guest_mb} MB"
+    );
+}
+
 /// A guest holding handles without end (here one `/tmp` file opened again
 /// and again; UDP sockets count the same) is stopped at its sandbox's cap,
 /// long before the process's descriptor limit: before the cap it held about
