@@ -11,7 +11,7 @@ use crate::capabilities::Prepared;
 use crate::config::FunctionConfig;
 use crate::grants::AllowedHosts;
 use crate::host::Host;
-use crate::sandbox::{Recipe, Sandbox};
+use crate::sandbox::{Recipe, Sandbox, WarmCell};
 use crate::state::State;
 
 /// How a function's component was made ready.
@@ -52,7 +52,8 @@ pub(crate) struct FunctionInner {
     /// What the load-time init phase printed, not yet logged: the first cold
     /// start's log shows it before its `START` line, as Lambda's does.
     pub(crate) unreported_init_output: Mutex<Option<String>>,
-    pub(crate) warm: Mutex<Option<Sandbox>>,
+    /// The idle sandbox kept for the next invocation (`reuse_instances`).
+    pub(crate) warm: Arc<WarmCell>,
 }
 
 impl FunctionInner {
@@ -61,6 +62,7 @@ impl FunctionInner {
         Recipe {
             engine: self.host.engine(),
             scratch: self.host.scratch(),
+            warm: self.host.warm(),
             pre: &self.pre,
             capabilities: Prepared {
                 grants: &self.grants,
@@ -102,28 +104,21 @@ impl Function {
         self.inner.recipe()
     }
 
-    /// The warm sandbox, when the function reuses instances and one is idle.
-    pub(crate) fn take_warm(&self) -> Option<Sandbox> {
+    /// The warm sandbox and how many invocations it will have served with
+    /// this one, when the function reuses instances and one is idle.
+    pub(crate) fn take_warm(&self) -> Option<(Sandbox, u32)> {
         if !self.inner.config.reuse_instances {
             return None;
         }
-        self.inner
-            .warm
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
+        crate::sandbox::unpark(&self.inner.warm)
     }
 
-    /// Keeps `sandbox` for the next invocation, when the function reuses
-    /// instances and none is kept already.
-    pub(crate) fn keep_warm(&self, mut sandbox: Sandbox) {
-        if !self.inner.config.reuse_instances {
-            return;
-        }
-        sandbox.park();
-        let mut warm = self.inner.warm.lock().unwrap_or_else(|e| e.into_inner());
-        if warm.is_none() {
-            *warm = Some(sandbox);
+    /// Keeps `sandbox` (which has served `uses` invocations) for the next
+    /// invocation, when the function reuses instances; see
+    /// [`crate::sandbox::WarmPool::park`].
+    pub(crate) fn keep_warm(&self, sandbox: Sandbox, uses: u32) {
+        if self.inner.config.reuse_instances {
+            self.inner.host.warm().park(&self.inner.warm, sandbox, uses);
         }
     }
 

@@ -68,6 +68,8 @@ pub(crate) struct HostShared {
     tls: OnceLock<Arc<rustls::ClientConfig>>,
     /// Each sandbox's `/tmp`.
     pub(crate) scratch: crate::scratch::ScratchPool,
+    /// Every function's idle sandbox.
+    pub(crate) warm: crate::sandbox::WarmPool,
 }
 
 impl HostShared {
@@ -123,6 +125,7 @@ impl Host {
                 platform_lines: config.platform_lines,
                 tls,
                 scratch: crate::scratch::ScratchPool::new(scratch_root),
+                warm: crate::sandbox::WarmPool::default(),
             }),
         })
     }
@@ -156,6 +159,11 @@ impl Host {
     /// The TLS client settings of handlers' HTTPS requests.
     pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
         self.shared.tls()
+    }
+
+    /// Every function's idle sandbox.
+    pub(crate) fn warm(&self) -> &crate::sandbox::WarmPool {
+        &self.shared.warm
     }
 
     /// Where function logs are streamed while invocations run.

@@ -196,9 +196,10 @@ impl Function {
         // includes waiting for a pool slot and the load not yet reported.
         let warm = self.take_warm();
         let cold = warm.is_none();
+        let uses = warm.as_ref().map_or(1, |(_, uses)| *uses);
         let sink = self.inner.host.log_sink();
         let log = match &warm {
-            Some(sandbox) => {
+            Some((sandbox, _)) => {
                 sandbox.log().set_sink(sink);
                 sandbox.log().clone()
             }
@@ -211,7 +212,7 @@ impl Function {
         // (`faults::a_full_pool_throttles_instead_of_timing_out`).
         let slot_wait = Instant::now();
         let ready = match warm {
-            Some(sandbox) => Ready::Warm(sandbox),
+            Some((sandbox, _)) => Ready::Warm(sandbox),
             None => match Reserved::take(&self.recipe(), deadline.at).await {
                 Ok(reserved) => Ready::Reserved(reserved),
                 Err(NotReserved::NoSlot) => {
@@ -286,7 +287,7 @@ impl Function {
         if settled.reusable
             && let Some(sandbox) = sandbox
         {
-            self.keep_warm(sandbox);
+            self.keep_warm(sandbox, uses);
         }
         Ok(Invocation {
             request_id,

@@ -76,7 +76,7 @@ impl Host {
             },
             unreported_load: Mutex::new(None),
             unreported_init_output: Mutex::new(None),
-            warm: Mutex::new(None),
+            warm: self.warm().cell(),
         };
         if crate::snapshot::has_init(engine, &component) {
             self.initialise(&mut inner, &bytes, &component_hash)?;

@@ -3,8 +3,8 @@
 //! created fresh for an invocation (or kept warm when the function reuses
 //! instances), prepared for each call, called, and read afterwards.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{Instance, ResourceTable};
@@ -52,12 +52,146 @@ fn is_hostcall_fuel_exhausted(error: &wasmtime::Error) -> bool {
     })
 }
 
+/// How long a function's warm sandbox (`reuse_instances`) is kept idle
+/// before it is dropped, with its pool slot, memory and `/tmp`.
+pub(crate) const WARM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How many invocations one warm sandbox serves before a fresh one takes
+/// its place, so that what a guest leaks across calls stays bounded.
+pub(crate) const WARM_REUSE_LIMIT: u32 = 1000;
+
+/// A function's idle sandbox, kept for its next invocation.
+pub(crate) struct Parked {
+    sandbox: Sandbox,
+    /// When it was parked: the sweeper drops it past the idle timeout,
+    /// and a full pool takes back the longest idle first.
+    since: Instant,
+    /// Invocations it has served.
+    uses: u32,
+}
+
+/// Where a function keeps its idle sandbox.
+pub(crate) type WarmCell = Mutex<Option<Parked>>;
+
+/// Every function's warm cell, so that a sandbox that finds the pool full
+/// can take back the slot an idle one holds: idle sandboxes never make a
+/// running invocation wait (with 64 functions each keeping one, every
+/// other invocation was throttled). Enforced by
+/// `sandbox::warm_sandboxes_give_their_slots_to_invocations_that_need_them`.
+/// One sweeper task drops those idle past [`WARM_IDLE_TIMEOUT`].
+#[derive(Default)]
+pub(crate) struct WarmPool {
+    cells: Arc<Mutex<Vec<Weak<WarmCell>>>>,
+    /// The sweeper, started by the first park on the runtime parking (and
+    /// again when that runtime has gone).
+    sweeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl WarmPool {
+    /// A new cell for a function, known to the pool.
+    pub(crate) fn cell(&self) -> Arc<WarmCell> {
+        let cell = Arc::new(Mutex::new(None));
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.retain(|cell| cell.strong_count() > 0);
+        cells.push(Arc::downgrade(&cell));
+        cell
+    }
+
+    fn parked_cells(cells: &Mutex<Vec<Weak<WarmCell>>>) -> Vec<Arc<WarmCell>> {
+        cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    /// Drops the idle sandbox parked longest ago; false when none is.
+    pub(crate) fn evict_one(&self) -> bool {
+        let cells = Self::parked_cells(&self.cells);
+        let oldest = cells
+            .iter()
+            .filter_map(|cell| {
+                let parked = cell.lock().unwrap_or_else(|e| e.into_inner());
+                parked.as_ref().map(|parked| (parked.since, cell))
+            })
+            .min_by_key(|(since, _)| *since);
+        let Some((_, cell)) = oldest else {
+            return false;
+        };
+        // Dropped outside the lock: the store's teardown takes a while.
+        let taken = cell.lock().unwrap_or_else(|e| e.into_inner()).take();
+        taken.is_some()
+    }
+
+    /// Parks `sandbox` in `cell` for the next invocation (unless one is
+    /// parked already, or it has served [`WARM_REUSE_LIMIT`] invocations).
+    pub(crate) fn park(&self, cell: &WarmCell, mut sandbox: Sandbox, uses: u32) {
+        if uses >= WARM_REUSE_LIMIT {
+            return;
+        }
+        sandbox.park();
+        {
+            let mut slot = cell.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_some() {
+                return;
+            }
+            *slot = Some(Parked {
+                sandbox,
+                since: Instant::now(),
+                uses,
+            });
+        }
+        self.start_sweeper();
+    }
+
+    fn start_sweeper(&self) {
+        let mut sweeper = self.sweeper.lock().unwrap_or_else(|e| e.into_inner());
+        if sweeper.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let cells = Arc::downgrade(&self.cells);
+        *sweeper = Some(runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(WARM_IDLE_TIMEOUT / 4).await;
+                let Some(cells) = cells.upgrade() else {
+                    return;
+                };
+                for cell in Self::parked_cells(&cells) {
+                    let expired = {
+                        let mut slot = cell.lock().unwrap_or_else(|e| e.into_inner());
+                        match &*slot {
+                            Some(parked) if parked.since.elapsed() >= WARM_IDLE_TIMEOUT => {
+                                slot.take()
+                            }
+                            _ => None,
+                        }
+                    };
+                    drop(expired);
+                }
+            }
+        }));
+    }
+}
+
+/// Takes the warm sandbox out of `cell`, counting the use.
+pub(crate) fn unpark(cell: &WarmCell) -> Option<(Sandbox, u32)> {
+    let parked = cell.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+    Some((parked.sandbox, parked.uses + 1))
+}
+
 /// What a fresh sandbox is made of: the host's engine and pools, and the
 /// function's pre-linked component and what its capabilities need.
 #[derive(Clone)]
 pub(crate) struct Recipe<'a> {
     pub(crate) engine: &'a SharedEngine,
     pub(crate) scratch: &'a ScratchPool,
+    /// Every function's idle sandboxes, which give up their slots when the
+    /// pool is full.
+    pub(crate) warm: &'a WarmPool,
     pub(crate) pre: &'a HandlerPre<State>,
     pub(crate) capabilities: Prepared<'a>,
 }
@@ -99,13 +233,19 @@ impl Reserved {
         recipe: &Recipe<'_>,
         deadline: Instant,
     ) -> Result<Reserved, NotReserved> {
-        let slot = tokio::time::timeout_at(
-            deadline.into(),
-            recipe.engine.instance_slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| NotReserved::NoSlot)?
-        .expect("the instance semaphore is never closed");
+        let slots = &recipe.engine.instance_slots;
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // A full pool first takes back the slots idle sandboxes
+                // hold, then waits for a running one to end.
+                while slots.available_permits() == 0 && recipe.warm.evict_one() {}
+                tokio::time::timeout_at(deadline.into(), slots.clone().acquire_owned())
+                    .await
+                    .map_err(|_| NotReserved::NoSlot)?
+                    .expect("the instance semaphore is never closed")
+            }
+        };
         let scratch = recipe.scratch.take().map_err(|error| {
             NotReserved::Host(format!("no /tmp folder for the sandbox: {error:#}"))
         })?;

@@ -232,6 +232,68 @@ async fn warm_mode_reuses_the_instance_until_it_crashes() {
     assert!(after_crash.report.init_duration.is_some());
 }
 
+/// Two functions keep their warm sandboxes in a pool of two slots; a third
+/// function's invocation takes back the slot the longest-idle one holds and
+/// answers at once. Before, it waited for a slot until its deadline and was
+/// throttled (with 64 such functions, every other invocation was).
+#[tokio::test]
+async fn warm_sandboxes_give_their_slots_to_invocations_that_need_them() {
+    let host = wasm_lambda::Host::new(wasm_lambda::HostConfig {
+        cache_dir: Some(crate::common::cache_dir()),
+        engine: wasm_lambda::EngineConfig {
+            max_instances: 2,
+            ..wasm_lambda::EngineConfig::default()
+        },
+        ..wasm_lambda::HostConfig::default()
+    })
+    .unwrap();
+    let load = |name: &str| {
+        let mut config = wasm_lambda::FunctionConfig::new(name, guest("host/tests/guests/probe"));
+        config.reuse_instances = true;
+        config.timeout = Duration::from_secs(2);
+        host.load(config).unwrap()
+    };
+    let (first, second, third) = (load("warm-a"), load("warm-b"), load("warm-c"));
+    invoke(&first, r#"{"action":"count"}"#).await;
+    invoke(&second, r#"{"action":"count"}"#).await;
+    let started = std::time::Instant::now();
+    let answered = third
+        .invoke(wasm_lambda::InvokeRequest::new(r#"{"action":"count"}"#))
+        .await
+        .expect("the third function got a slot");
+    assert_eq!(answered.payload(), "1");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it waited for its deadline"
+    );
+    // The one evicted was the longest idle: the first starts cold, the
+    // second is still warm.
+    assert_eq!(
+        invoke(&second, r#"{"action":"count"}"#).await.payload(),
+        "2"
+    );
+}
+
+/// A warm sandbox serves a bounded number of invocations; the next one
+/// starts fresh, so what a guest leaks across calls cannot grow for ever.
+#[tokio::test]
+async fn a_warm_sandbox_is_replaced_after_its_reuse_limit() {
+    let function = load(
+        "probe-reuse-limit",
+        guest("host/tests/guests/probe"),
+        |config| {
+            config.reuse_instances = true;
+        },
+    );
+    let mut counts = Vec::new();
+    for _ in 0..1001 {
+        let invocation = invoke(&function, r#"{"action":"count"}"#).await;
+        counts.push(invocation.payload().to_string());
+    }
+    assert_eq!(counts[999], "1000");
+    assert_eq!(counts[1000], "1", "the 1,001st invocation starts fresh");
+}
+
 /// Both invocations on one thread (a current-thread runtime): the quick one
 /// can only answer if the looping guest yields it the thread, at its epoch
 /// ticks. On a multi-threaded runtime the quick call ran on the test's own
