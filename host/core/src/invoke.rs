@@ -243,6 +243,15 @@ impl Function {
                 Sandbox::create(&self.recipe(), reserved, environment, &log, deadline.at).await
             }
         };
+        if let Err(CallEnd::HostFailure(error)) = &sandbox {
+            tracing::error!(
+                "wasm-lambda: invocation {request_id} of {}: the sandbox could not be made: {error}",
+                config.name
+            );
+            return Err(InvokeError::Service(format!(
+                "the sandbox could not be made: {error}"
+            )));
+        }
         let init_duration = cold.then(|| slot_wait.elapsed() + self.take_unreported_load());
 
         // The call.
@@ -350,6 +359,7 @@ impl Function {
             match Sandbox::create(&self.recipe(), reserved, environment, &log, deadline).await {
                 Ok(sandbox) => sandbox,
                 Err(CallEnd::Trapped(error)) => return Err(error.into()),
+                Err(CallEnd::HostFailure(error)) => anyhow::bail!(error),
                 Err(_) => anyhow::bail!("instantiation timed out"),
             };
         let instantiated = started.elapsed();
@@ -360,6 +370,7 @@ impl Function {
                 anyhow::bail!("the handler failed: {}", error.error_message)
             }
             CallEnd::Oversized => anyhow::bail!("the handler's answer is over the payload limit"),
+            CallEnd::HostFailure(error) => anyhow::bail!(error),
             CallEnd::Trapped(error) => Err(error.into()),
             CallEnd::TimedOut => anyhow::bail!("the handler timed out"),
         }

@@ -164,6 +164,12 @@ pub(crate) fn settle(
                 trap_log(&error)
             ),
         ),
+        // Turned into a service error before the outcome is settled.
+        CallEnd::HostFailure(error) => Settled::killed(
+            error_types::EXIT_ERROR,
+            format!("RequestId: {request_id} Error: {error}"),
+            format!("RequestId: {request_id} Error: {error}\n"),
+        ),
         CallEnd::TimedOut => unreachable!("timeouts are handled above"),
     }
 }

@@ -24,6 +24,9 @@ use crate::stream::{ResponseSender, Stream};
 /// (`outcome.rs`).
 pub(crate) enum CallEnd {
     Returned(Result<String, bindings::HandlerError>),
+    /// The host could not make the sandbox (a mounted folder gone, no
+    /// descriptor left): the host's failure, not the function's.
+    HostFailure(String),
     /// The handler's answer (or error) was more than the host lifts out of
     /// a guest in one call ([`HOSTCALL_FUEL`]).
     Oversized,
@@ -279,7 +282,8 @@ impl Sandbox {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.clone()).stderr(log.clone());
         // Each capability adds what it grants (`capabilities/`); a failure
-        // to equip is reported as the sandbox failing to start.
+        // to equip is the host's (`ServiceException`), not the handler's
+        // (`capabilities::a_mount_gone_after_load_is_the_hosts_failure`).
         let mut equipment = Equipment {
             wasi: &mut wasi,
             log,
@@ -289,7 +293,7 @@ impl Sandbox {
         for capability in capabilities::all::<State>() {
             capability
                 .equip(&recipe.capabilities, &mut equipment)
-                .map_err(|error| CallEnd::Trapped(wasmtime::Error::msg(format!("{error:#}"))))?;
+                .map_err(|error| CallEnd::HostFailure(format!("{error:#}")))?;
         }
         let Parts {
             outbound,

@@ -254,6 +254,7 @@ fn describe(end: CallEnd, phase: &str) -> String {
     match end {
         CallEnd::TimedOut => format!("{phase} took longer than {INIT_TIMEOUT:?}"),
         CallEnd::Trapped(error) => format!("{phase} trapped: {error:#}"),
+        CallEnd::HostFailure(error) => format!("{phase} could not start: {error}"),
         CallEnd::Returned(_) | CallEnd::Oversized => format!("{phase} returned early"),
     }
 }

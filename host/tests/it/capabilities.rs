@@ -434,6 +434,33 @@ async fn mounts_are_readable_and_nothing_else_is() {
     assert!(json(read.payload())["error"].is_string());
 }
 
+/// A mounted folder removed after the load: the sandbox cannot be made,
+/// which is the host's failure (`ServiceException`, 500), not the
+/// handler's; before, it was `Runtime.ExitError`, blamed on the function.
+#[tokio::test]
+async fn a_mount_gone_after_load_is_the_hosts_failure() {
+    let layer = tempfile::tempdir().unwrap();
+    let function = load_with(crate::common::host(), &[], |config| {
+        config.mounts = vec![Mount {
+            source: layer.path().to_path_buf(),
+            destination: "/opt".into(),
+        }];
+    });
+    invoke(&function, r#"{"action":"list_tmp"}"#).await;
+    drop(layer);
+    match function
+        .invoke(wasm_lambda::InvokeRequest::new(r#"{"action":"list_tmp"}"#))
+        .await
+    {
+        Err(error @ wasm_lambda::InvokeError::Service(_)) => {
+            assert_eq!(error.error_code(), "ServiceException");
+            assert!(error.to_string().contains("could not be made"), "{error}");
+        }
+        Err(other) => panic!("another error: {other}"),
+        Ok(invocation) => panic!("the invocation ran: {}", invocation.payload()),
+    }
+}
+
 #[tokio::test]
 async fn credentials_are_present_only_when_granted() {
     let without = invoke(&load(&[]), r#"{"action":"env"}"#).await;
