@@ -10,7 +10,9 @@
 //! panics, oversized responses and errors, malformed and oversized events),
 //! and prints how many were answered, answered correctly, crossed (a
 //! response that belongs to another request), lost, the throughput, and the
-//! server's RSS before and after.
+//! server's RSS before, right after, and after a quiet period of 15 s,
+//! split into anonymous mappings (mostly the instance pool's slots, which
+//! keep pages resident for reuse) and the rest (the main heap, files).
 //!
 //! `fairness` measures a short function's throughput alone, then while three
 //! callers keep another function in an infinite loop (1 s timeout), and
@@ -103,6 +105,30 @@ impl Server {
             address,
             _dir: dir,
         }
+    }
+
+    /// The resident kilobytes of the server's anonymous mappings, from
+    /// `/proc/PID/smaps`: the instance pool's slots (each keeps up to 16 MiB
+    /// of its last instance's pages for the next), thread stacks and the
+    /// allocator's arenas; the rest is the main heap and the files mapped.
+    fn anonymous_rss_kb(&self) -> u64 {
+        let Ok(smaps) = std::fs::read_to_string(format!("/proc/{}/smaps", self.child.id())) else {
+            return 0;
+        };
+        let mut total = 0;
+        let mut anonymous = false;
+        for line in smaps.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [range, _, _, _, _, rest @ ..] if range.contains('-') => {
+                    anonymous = rest.is_empty();
+                }
+                [range, _, _, _, _] if range.contains('-') => anonymous = true,
+                ["Rss:", kb, ..] if anonymous => total += kb.parse::<u64>().unwrap_or(0),
+                _ => {}
+            }
+        }
+        total
     }
 
     fn rss_kb(&self) -> u64 {
@@ -286,12 +312,17 @@ fn mixed(requests: u64, concurrency: usize) {
     }
     let elapsed = started.elapsed();
     let rss_after = server.rss_kb();
+    // What stays once the server has been idle: warm sandboxes, the
+    // allocator's free pages, the pool's kept pages.
+    std::thread::sleep(Duration::from_secs(15));
+    let rss_quiet = server.rss_kb();
+    let anonymous_quiet = server.anonymous_rss_kb();
     let alive = agent()
         .get(format!("http://{}/2015-03-31/functions", server.address))
         .call()
         .is_ok();
     println!(
-        "mixed: {requests} requests at concurrency {concurrency} in {:.1} s: answered {}, correct {}, crossed {}, lost {}, {:.0} req/s; RSS {} MB before, {} MB after; server alive: {alive}",
+        "mixed: {requests} requests at concurrency {concurrency} in {:.1} s: answered {}, correct {}, crossed {}, lost {}, {:.0} req/s; RSS {} MB before, {} MB after, {} MB after 15 s quiet ({} MB of it anonymous: the pool's slots, stacks, arenas; {} MB the heap and files); server alive: {alive}",
         elapsed.as_secs_f64(),
         answered.load(Ordering::Relaxed),
         correct.load(Ordering::Relaxed),
@@ -300,6 +331,9 @@ fn mixed(requests: u64, concurrency: usize) {
         requests as f64 / elapsed.as_secs_f64(),
         rss_before / 1024,
         rss_after / 1024,
+        rss_quiet / 1024,
+        anonymous_quiet / 1024,
+        rss_quiet.saturating_sub(anonymous_quiet) / 1024,
     );
     for (answer, count) in wrong.lock().unwrap().iter() {
         println!("  wrong x{count}: {answer}");
