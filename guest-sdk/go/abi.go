@@ -1,13 +1,12 @@
 package lambda
 
 // The glue between Go and the `handler` world of guest-sdk/wit/handler.wit,
-// written by hand against the canonical ABI (the offsets are that ABI's
-// layout of the WIT types on wasm32). `wasm-lambda build` checks the
+// written by hand against the canonical ABI. `wasm-lambda build` checks the
 // module's exports against the WIT when it makes the component, so a changed
-// export or signature fails the build. The field offsets it reads are not
-// checked there: the host's test
-// `core_module::tests::the_glue_layout_matches_the_wit` derives them from the
-// WIT and compares them with GLUE_LAYOUT, a table of these offsets kept by hand.
+// export or signature fails the build. The offsets the glue reads and writes
+// are not checked there: they are the abi constants below, which the host's
+// test `core_module::tests::the_glue_offsets_match_the_wit` compares with the
+// WIT's layout.
 
 import (
 	"context"
@@ -119,48 +118,86 @@ func optionalStringAt(at unsafe.Pointer) string {
 	return stringAt(unsafe.Add(at, 4))
 }
 
-// result is the result<string, handler-error> handed back: tag at 0, payload at 4.
+// The canonical ABI's layout of handle's arguments and result on wasm32, in
+// bytes: the arguments' offsets from the start of the buffer the host passes
+// in, the result's from the start of the buffer handed back. The host's test
+// `core_module::tests::the_glue_offsets_match_the_wit` derives each from the
+// WIT and fails when one differs, is missing or is defined twice, or when the
+// code below this block writes a number other than 0, 1, 2 or 4 (tags, counts,
+// a string's length after its pointer) instead of naming an offset.
+const (
+	abiEvent                                = 0
+	abiContextAwsRequestID                  = 8
+	abiContextFunctionName                  = 16
+	abiContextFunctionVersion               = 24
+	abiContextInvokedFunctionArn            = 32
+	abiContextMemoryLimitInMB               = 40
+	abiContextLogGroupName                  = 44
+	abiContextLogStreamName                 = 52
+	abiContextDeadlineMs                    = 64
+	abiContextTraceID                       = 72
+	abiContextIdentity                      = 84
+	abiContextIdentityCognitoIdentityID     = 88
+	abiContextIdentityCognitoIdentityPoolID = 96
+	abiContextClientContext                 = 104
+	abiContextTenantID                      = 116
+	abiResultPayload                        = 4
+	abiResultSize                           = 28
+	abiHandlerErrorErrorType                = 4
+	abiHandlerErrorErrorMessage             = 12
+	abiHandlerErrorStackTrace               = 20
+)
+
+// result is the result<string, handler-error> handed back: its tag (0 for ok,
+// 1 for an error) at 0, then the string or the handler-error.
 var (
-	result   [7]uint32
+	result   [abiResultSize / 4]uint32
 	returned [][]byte
 )
 
-func putString(slot int, text []byte) {
+// putU32 writes value at byte offset at of result.
+func putU32(at uintptr, value uint32) {
+	*(*uint32)(unsafe.Add(unsafe.Pointer(&result), at)) = value
+}
+
+// putString writes text's pointer at byte offset at of result, its length
+// after it.
+func putString(at uintptr, text []byte) {
 	returned = append(returned, text)
+	var ptr uint32
 	if len(text) > 0 {
-		result[slot] = uint32(uintptr(unsafe.Pointer(&text[0])))
-	} else {
-		result[slot] = 0
+		ptr = uint32(uintptr(unsafe.Pointer(&text[0])))
 	}
-	result[slot+1] = uint32(len(text))
+	putU32(at, ptr)
+	putU32(at+4, uint32(len(text)))
 }
 
 // handle(event: string, context: context) -> result<string, handler-error>.
 // Its 30 flattened parameters exceed the ABI's 16, so they arrive in one
-// buffer: the event at 0, the context record (8-aligned) at 8.
+// buffer.
 //
 //go:wasmexport handle
 func handle(args unsafe.Pointer) unsafe.Pointer {
-	event := []byte(stringAt(args))
-	c := unsafe.Add(args, 8)
+	at := func(offset uintptr) unsafe.Pointer { return unsafe.Add(args, offset) }
+	event := []byte(stringAt(at(abiEvent)))
 	lc := &Context{
-		AwsRequestID:       stringAt(c),
-		FunctionName:       stringAt(unsafe.Add(c, 8)),
-		FunctionVersion:    stringAt(unsafe.Add(c, 16)),
-		InvokedFunctionArn: stringAt(unsafe.Add(c, 24)),
-		MemoryLimitInMB:    int(*(*uint32)(unsafe.Add(c, 32))),
-		LogGroupName:       stringAt(unsafe.Add(c, 36)),
-		LogStreamName:      stringAt(unsafe.Add(c, 44)),
-		Deadline:           time.UnixMilli(int64(*(*uint64)(unsafe.Add(c, 56)))),
-		XRayTraceID:        optionalStringAt(unsafe.Add(c, 64)),
-		ClientContext:      optionalStringAt(unsafe.Add(c, 96)),
-		TenantID:           optionalStringAt(unsafe.Add(c, 108)),
+		AwsRequestID:       stringAt(at(abiContextAwsRequestID)),
+		FunctionName:       stringAt(at(abiContextFunctionName)),
+		FunctionVersion:    stringAt(at(abiContextFunctionVersion)),
+		InvokedFunctionArn: stringAt(at(abiContextInvokedFunctionArn)),
+		MemoryLimitInMB:    int(*(*uint32)(at(abiContextMemoryLimitInMB))),
+		LogGroupName:       stringAt(at(abiContextLogGroupName)),
+		LogStreamName:      stringAt(at(abiContextLogStreamName)),
+		Deadline:           time.UnixMilli(int64(*(*uint64)(at(abiContextDeadlineMs)))),
+		XRayTraceID:        optionalStringAt(at(abiContextTraceID)),
+		ClientContext:      optionalStringAt(at(abiContextClientContext)),
+		TenantID:           optionalStringAt(at(abiContextTenantID)),
 	}
 	lc.TraceID = lc.XRayTraceID
-	if *(*uint8)(unsafe.Add(c, 76)) != 0 {
+	if *(*uint8)(at(abiContextIdentity)) != 0 {
 		lc.Identity = &CognitoIdentity{
-			CognitoIdentityID:     stringAt(unsafe.Add(c, 80)),
-			CognitoIdentityPoolID: stringAt(unsafe.Add(c, 88)),
+			CognitoIdentityID:     stringAt(at(abiContextIdentityCognitoIdentityID)),
+			CognitoIdentityPoolID: stringAt(at(abiContextIdentityCognitoIdentityPoolID)),
 		}
 	}
 	// Everything is copied: the host's buffers can be reused.
@@ -179,12 +216,12 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 	returned = nil
 	if failure == nil {
 		result[0] = 0
-		putString(1, payload)
+		putString(abiResultPayload, payload)
 		return unsafe.Pointer(&result)
 	}
 	result[0] = 1
-	putString(1, []byte(failure.Type))
-	putString(3, []byte(failure.Message))
+	putString(abiHandlerErrorErrorType, []byte(failure.Type))
+	putString(abiHandlerErrorErrorMessage, []byte(failure.Message))
 	// The stack trace: a list<string>, 8 bytes (pointer, length) per line.
 	lines := make([]uint32, 2*len(failure.Stack))
 	for i, line := range failure.Stack {
@@ -195,13 +232,13 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 		}
 		lines[2*i+1] = uint32(len(text))
 	}
+	var linesAt uint32
 	if len(lines) > 0 {
 		pinnedLines = lines
-		result[5] = uint32(uintptr(unsafe.Pointer(&lines[0])))
-	} else {
-		result[5] = 0
+		linesAt = uint32(uintptr(unsafe.Pointer(&lines[0])))
 	}
-	result[6] = uint32(len(failure.Stack))
+	putU32(abiHandlerErrorStackTrace, linesAt)
+	putU32(abiHandlerErrorStackTrace+4, uint32(len(failure.Stack)))
 	return unsafe.Pointer(&result)
 }
 

@@ -1,11 +1,11 @@
 //! The glue between the project's `handler.zig` and the `handler` world of
-//! guest-sdk/wit/handler.wit, written by hand against the canonical ABI (the
-//! offsets are that ABI's layout of the WIT types on wasm32). `wasm-lambda
-//! build` checks this module's exports against the WIT when it makes the
-//! component, so a changed export or signature fails the build. The field
-//! offsets it reads are not checked there: the host's test
-//! `core_module::tests::the_glue_layout_matches_the_wit` derives them from the
-//! WIT and compares them with GLUE_LAYOUT, a table of these offsets kept by hand.
+//! guest-sdk/wit/handler.wit, written by hand against the canonical ABI.
+//! `wasm-lambda build` checks this module's exports against the WIT when it
+//! makes the component, so a changed export or signature fails the build. The
+//! offsets the glue reads and writes are not checked there: they are the `abi_`
+//! constants below, which the host's test
+//! `core_module::tests::the_glue_offsets_match_the_wit` compares with the WIT's
+//! layout.
 
 const std = @import("std");
 const lambda = @import("lambda.zig");
@@ -74,21 +74,59 @@ fn optionalStringAt(at: [*]const u8) ?[]const u8 {
     return if (at[0] != 0) stringAt(at + 4) else null;
 }
 
-/// The result<string, handler-error> handed back: tag at 0, payload at 4.
-var result: [7]u32 align(4) = undefined;
+// The canonical ABI's layout of handle's arguments and result on wasm32, in
+// bytes: the arguments' offsets from the start of the buffer the host passes
+// in, the result's from the start of the buffer handed back. The host's test
+// `core_module::tests::the_glue_offsets_match_the_wit` derives each from the
+// WIT and fails when one differs, is missing or is defined twice, or when the
+// code below this block writes a number other than 0, 1, 2 or 4 (tags, counts,
+// a string's length after its pointer) instead of naming an offset.
+const abi_event = 0;
+const abi_context_aws_request_id = 8;
+const abi_context_function_name = 16;
+const abi_context_function_version = 24;
+const abi_context_invoked_function_arn = 32;
+const abi_context_memory_limit_in_mb = 40;
+const abi_context_log_group_name = 44;
+const abi_context_log_stream_name = 52;
+const abi_context_deadline_ms = 64;
+const abi_context_trace_id = 72;
+const abi_context_identity = 84;
+const abi_context_identity_cognito_identity_id = 88;
+const abi_context_identity_cognito_identity_pool_id = 96;
+const abi_context_client_context = 104;
+const abi_context_tenant_id = 116;
+const abi_result_payload = 4;
+const abi_result_size = 28;
+const abi_handler_error_error_type = 4;
+const abi_handler_error_error_message = 12;
+const abi_handler_error_stack_trace = 20;
 
-fn putString(slot: usize, text: []const u8) void {
-    result[slot] = @intCast(@intFromPtr(text.ptr));
-    result[slot + 1] = @intCast(text.len);
+/// The result<string, handler-error> handed back: its tag (0 for ok, 1 for an
+/// error) at 0, then the string or the handler-error.
+var result: [abi_result_size]u8 align(4) = undefined;
+
+fn putU32(at: usize, value: usize) void {
+    std.mem.writeInt(u32, result[at..][0..4], @intCast(value), .little);
+}
+
+/// Writes text's pointer at byte `at` of the result, its length after it.
+fn putString(at: usize, text: []const u8) void {
+    putU32(at, @intFromPtr(text.ptr));
+    putU32(at + 4, text.len);
+}
+
+fn readAt(comptime T: type, args: [*]const u8, at: usize) T {
+    return std.mem.readInt(T, args[at..][0..@sizeOf(T)], .little);
 }
 
 fn fail(error_type: []const u8, message: []const u8) [*]u8 {
     result[0] = 1;
-    putString(1, error_type);
-    putString(3, message);
-    result[5] = 0;
-    result[6] = 0;
-    return @ptrCast(&result);
+    putString(abi_handler_error_error_type, error_type);
+    putString(abi_handler_error_error_message, message);
+    putU32(abi_handler_error_stack_trace, 0);
+    putU32(abi_handler_error_stack_trace + 4, 0);
+    return &result;
 }
 
 const Handler = @typeInfo(@TypeOf(user.handler)).@"fn";
@@ -96,31 +134,30 @@ const Event = Handler.param_types[0].?;
 
 /// handle(event: string, context: context) -> result<string, handler-error>.
 /// Its 30 flattened parameters exceed the ABI's 16, so they arrive in one
-/// buffer: the event at 0, the context record (8-aligned) at 8.
+/// buffer.
 export fn handle(args: [*]u8) [*]u8 {
     const gpa = allocator();
-    const c = args + 8;
-    const xray_trace_id = optionalStringAt(c + 64);
+    const xray_trace_id = optionalStringAt(args + abi_context_trace_id);
     var context = lambda.Context{
-        .aws_request_id = stringAt(c),
-        .function_name = stringAt(c + 8),
-        .function_version = stringAt(c + 16),
-        .invoked_function_arn = stringAt(c + 24),
-        .memory_limit_in_mb = std.mem.readInt(u32, c[32..36], .little),
-        .log_group_name = stringAt(c + 36),
-        .log_stream_name = stringAt(c + 44),
-        .deadline_ms = std.mem.readInt(u64, c[56..64], .little),
+        .aws_request_id = stringAt(args + abi_context_aws_request_id),
+        .function_name = stringAt(args + abi_context_function_name),
+        .function_version = stringAt(args + abi_context_function_version),
+        .invoked_function_arn = stringAt(args + abi_context_invoked_function_arn),
+        .memory_limit_in_mb = readAt(u32, args, abi_context_memory_limit_in_mb),
+        .log_group_name = stringAt(args + abi_context_log_group_name),
+        .log_stream_name = stringAt(args + abi_context_log_stream_name),
+        .deadline_ms = readAt(u64, args, abi_context_deadline_ms),
         .xray_trace_id = xray_trace_id,
         .trace_id = xray_trace_id,
-        .identity = if (c[76] != 0) .{
-            .cognito_identity_id = stringAt(c + 80),
-            .cognito_identity_pool_id = stringAt(c + 88),
+        .identity = if (args[abi_context_identity] != 0) .{
+            .cognito_identity_id = stringAt(args + abi_context_identity_cognito_identity_id),
+            .cognito_identity_pool_id = stringAt(args + abi_context_identity_cognito_identity_pool_id),
         } else null,
-        .client_context = optionalStringAt(c + 96),
-        .tenant_id = optionalStringAt(c + 108),
+        .client_context = optionalStringAt(args + abi_context_client_context),
+        .tenant_id = optionalStringAt(args + abi_context_tenant_id),
         .allocator = gpa,
     };
-    const event = std.json.parseFromSliceLeaky(Event, gpa, stringAt(args), .{
+    const event = std.json.parseFromSliceLeaky(Event, gpa, stringAt(args + abi_event), .{
         .ignore_unknown_fields = true,
     }) catch |err| {
         const message = std.fmt.allocPrint(gpa, "the event does not fit {s}: {s}", .{ @typeName(Event), @errorName(err) }) catch @errorName(err);
@@ -133,8 +170,8 @@ export fn handle(args: [*]u8) [*]u8 {
         return fail("Runtime.MarshalError", "out of memory writing the response");
     };
     result[0] = 0;
-    putString(1, payload);
-    return @ptrCast(&result);
+    putString(abi_result_payload, payload);
+    return &result;
 }
 
 export fn cabi_post_handle(_: [*]u8) void {

@@ -3,12 +3,15 @@
 //! The C, Go, Zig and AssemblyScript toolchains emit core modules whose
 //! exports follow the canonical ABI of `guest-sdk/wit/handler.wit` (C's glue
 //! is generated from the WIT by wit-bindgen at each build; the Go, Zig and
-//! AssemblyScript SDKs' glue is written by hand against it). This step records the world in the
-//! module, wraps it in a component and, when the module calls WASI preview 1
-//! (`wasi_snapshot_preview1`), links the reactor adapter that maps those
-//! calls onto WASI 0.2. The encoder validates every export and import
-//! against the WIT, so glue that no longer matches the contract fails here,
-//! at build time, with the encoder's explanation.
+//! AssemblyScript SDKs' glue is written by hand against it). This step records
+//! the world in the module, wraps it in a component and, when the module calls
+//! WASI preview 1 (`wasi_snapshot_preview1`), links the reactor adapter that
+//! maps those calls onto WASI 0.2. The encoder validates every export and
+//! import against the WIT, so glue that no longer matches the contract fails
+//! here, at build time, with the encoder's explanation. It cannot see the
+//! offsets at which hand-written glue reads the arguments and writes the
+//! result: each glue file names them in a block of `abi` constants, which
+//! `tests::the_glue_offsets_match_the_wit` compares with the WIT's layout.
 
 use anyhow::{Context as _, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -122,44 +125,17 @@ fn imports_module(module: &[u8], module_name: &str) -> Result<bool> {
     Ok(false)
 }
 
-/// Where the hand-written Go, Zig and AssemblyScript glue reads the arguments
-/// of `handle` (offsets from the argument buffer, wasm32) and writes its
-/// result (C's glue is generated, see `c.rs`).
-/// The glue files repeat these numbers; the test below derives them from the
-/// WIT, so a WIT change that moves them fails a test that names the glue.
-#[cfg(test)]
-const GLUE_LAYOUT: &[(&str, usize)] = &[
-    ("event", 0),
-    ("context", 8),
-    ("context.aws-request-id", 8),
-    ("context.function-name", 16),
-    ("context.function-version", 24),
-    ("context.invoked-function-arn", 32),
-    ("context.memory-limit-in-mb", 40),
-    ("context.log-group-name", 44),
-    ("context.log-stream-name", 52),
-    ("context.deadline-ms", 64),
-    ("context.trace-id", 72),
-    ("context.identity", 84),
-    ("context.client-context", 104),
-    ("context.tenant-id", 116),
-    ("params.size", 128),
-    ("result.payload", 4),
-    ("result.size", 28),
-    ("handler-error.error-type", 4),
-    ("handler-error.error-message", 12),
-    ("handler-error.stack-trace", 20),
-];
-
 #[cfg(test)]
 mod tests {
-    use wit_parser::{SizeAlign, Type, TypeDefKind, WorldItem};
+    use wit_parser::{Field, Int, SizeAlign, Type, TypeDefKind, WorldItem};
 
     use super::super::HANDLER_WIT as WIT;
     use super::*;
 
-    /// The canonical-ABI layout of `handle`'s arguments and result, as
-    /// (name, wasm32 offset) pairs in the order of [`GLUE_LAYOUT`].
+    /// The canonical-ABI layout of `handle`'s arguments (offsets from the
+    /// buffer they arrive in) and result (offsets from the buffer handed
+    /// back) on wasm32, as (name, offset) pairs: the numbers the
+    /// hand-written glue uses.
     fn layout_from_wit() -> Vec<(String, usize)> {
         let mut resolve = Resolve::default();
         let package = resolve.push_source("handler.wit", WIT).unwrap();
@@ -174,71 +150,181 @@ mod tests {
                 _ => None,
             })
             .expect("the world exports handle");
-        let record_fields = |ty: &Type| match ty {
-            Type::Id(id) => match &resolve.types[*id].kind {
-                TypeDefKind::Record(record) => record.fields.clone(),
-                other => panic!("expected a record, found {other:?}"),
-            },
+        let kind = |ty: &Type| match ty {
+            Type::Id(id) => Some(&resolve.types[*id].kind),
+            _ => None,
+        };
+        let record_fields = |ty: &Type| match kind(ty) {
+            Some(TypeDefKind::Record(record)) => record.fields.clone(),
             other => panic!("expected a record, found {other:?}"),
         };
+        // Each field of a record at `at` as `prefix.<field>`, its offset and type.
+        let fields_at = |prefix: &str, at: usize, fields: &[Field]| {
+            let types: Vec<Type> = fields.iter().map(|field| field.ty).collect();
+            let offsets = sizes.field_offsets(&types);
+            let names = fields
+                .iter()
+                .map(|field| format!("{prefix}.{}", field.name));
+            names
+                .zip(offsets)
+                .map(|(name, (offset, ty))| (name, at + offset.size_wasm32(), *ty))
+                .collect::<Vec<_>>()
+        };
 
-        let mut layout = Vec::new();
         let params: Vec<Type> = handle.params.iter().map(|param| param.ty).collect();
         let offsets = sizes.field_offsets(&params);
-        for (param, (offset, _)) in handle.params.iter().zip(&offsets) {
-            layout.push((param.name.clone(), offset.size_wasm32()));
-        }
+        let mut layout = vec![("event".to_string(), offsets[0].0.size_wasm32())];
         let context_at = offsets[1].0.size_wasm32();
-        let fields = record_fields(&params[1]);
-        let field_types: Vec<Type> = fields.iter().map(|field| field.ty).collect();
-        for (field, (offset, _)) in fields.iter().zip(sizes.field_offsets(&field_types)) {
-            layout.push((
-                format!("context.{}", field.name),
-                context_at + offset.size_wasm32(),
-            ));
+        for (name, at, ty) in fields_at("context", context_at, &record_fields(&params[1])) {
+            layout.push((name.clone(), at));
+            // An optional record (the identity): its fields follow the tag.
+            if let Some(TypeDefKind::Option(inner)) = kind(&ty)
+                && let Some(TypeDefKind::Record(record)) = kind(inner)
+            {
+                let payload = sizes.payload_offset(Int::U8, [None, Some(inner)]);
+                let fields = fields_at(&name, at + payload.size_wasm32(), &record.fields);
+                layout.extend(fields.into_iter().map(|(name, at, _)| (name, at)));
+            }
         }
-        let params_size = sizes.record(&params).size.size_wasm32();
-        layout.push(("params.size".into(), params_size));
 
         let result = handle.result.expect("handle returns a result");
-        let Type::Id(result_id) = result else {
-            panic!("handle returns a result type")
-        };
-        let TypeDefKind::Result(result_type) = &resolve.types[result_id].kind else {
+        let Some(TypeDefKind::Result(result_type)) = kind(&result) else {
             panic!("handle returns a result")
         };
         let payload = sizes
-            .payload_offset(
-                wit_parser::Int::U8,
-                [result_type.ok.as_ref(), result_type.err.as_ref()],
-            )
+            .payload_offset(Int::U8, [result_type.ok.as_ref(), result_type.err.as_ref()])
             .size_wasm32();
         layout.push(("result.payload".into(), payload));
         layout.push(("result.size".into(), sizes.size(&result).size_wasm32()));
         let error = result_type.err.expect("handle's result has an error");
-        let error_fields = record_fields(&error);
-        let error_types: Vec<Type> = error_fields.iter().map(|field| field.ty).collect();
-        for (field, (offset, _)) in error_fields.iter().zip(sizes.field_offsets(&error_types)) {
-            layout.push((
-                format!("handler-error.{}", field.name),
-                payload + offset.size_wasm32(),
-            ));
-        }
+        let fields = fields_at("handler-error", payload, &record_fields(&error));
+        layout.extend(fields.into_iter().map(|(name, at, _)| (name, at)));
         layout
     }
 
+    /// How a glue file spells the constant of a layout entry.
+    type ConstantName = fn(&str) -> String;
+
+    /// The glue written by hand, and how each file spells the constant of a
+    /// layout entry. C's glue is generated from the WIT by wit-bindgen at each
+    /// build (see `c.rs`), and `wasm_lambda.c` uses no offset.
+    const GLUE: [(&str, &str, ConstantName); 3] = [
+        (
+            "guest-sdk/go/abi.go",
+            include_str!("../../../guest-sdk/go/abi.go"),
+            |entry| {
+                // abiContextAwsRequestID: Go's camel case, initialisms in capitals.
+                let words = entry.split(['.', '-']).map(|word| match word {
+                    "id" | "mb" => word.to_uppercase(),
+                    _ => word[..1].to_uppercase() + &word[1..],
+                });
+                "abi".to_string() + &words.collect::<String>()
+            },
+        ),
+        (
+            "guest-sdk/zig/main.zig",
+            include_str!("../../../guest-sdk/zig/main.zig"),
+            |entry| format!("abi_{}", entry.replace(['.', '-'], "_")),
+        ),
+        (
+            "guest-sdk/assemblyscript/__wasm_lambda_main.ts",
+            include_str!("../../../guest-sdk/assemblyscript/__wasm_lambda_main.ts"),
+            |entry| format!("ABI_{}", entry.replace(['.', '-'], "_").to_uppercase()),
+        ),
+    ];
+
+    /// The `abi` constants a glue file defines, one a line (`abiX = 4` in a
+    /// Go `const` block, `const abi_x = 4;`, `const ABI_X: usize = 4;`), as
+    /// (line number, name, value).
+    fn abi_constants(source: &str) -> Vec<(usize, &str, &str)> {
+        source
+            .lines()
+            .enumerate()
+            .filter_map(|(index, line)| {
+                let line = line.trim();
+                let (name, value) = line
+                    .strip_prefix("const ")
+                    .unwrap_or(line)
+                    .split_once('=')?;
+                let name = name.split(':').next()?.trim();
+                let is_identifier = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                (name.to_lowercase().starts_with("abi") && is_identifier)
+                    .then(|| (index + 1, name, value.trim().trim_end_matches(';').trim()))
+            })
+            .collect()
+    }
+
+    /// The integer literals of a line of code, outside strings and comments.
+    fn numbers(line: &str) -> Vec<&str> {
+        let mut numbers = Vec::new();
+        let (mut in_string, mut previous, mut chars) = (false, ' ', line.char_indices());
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' if in_string => _ = chars.next(),
+                '"' => in_string = !in_string,
+                '/' if !in_string && line[at + 1..].starts_with('/') => break,
+                '0'..='9'
+                    if !(in_string || previous.is_ascii_alphanumeric() || previous == '_') =>
+                {
+                    let end = line[at..]
+                        .find(|c: char| !c.is_ascii_digit())
+                        .map_or(line.len(), |length| at + length);
+                    numbers.push(&line[at..end]);
+                }
+                _ => {}
+            }
+            previous = c;
+        }
+        numbers
+    }
+
     #[test]
-    fn the_glue_layout_matches_the_wit() {
-        let expected: Vec<(String, usize)> = GLUE_LAYOUT
-            .iter()
-            .map(|(name, offset)| (name.to_string(), *offset))
-            .collect();
-        assert_eq!(
-            layout_from_wit(),
-            expected,
-            "guest-sdk/wit/handler.wit moved the arguments or result of `handle`: update the \
-             offsets in guest-sdk/{{c/wasm_lambda.c,go/abi.go,zig/main.zig,\
-             assemblyscript/__wasm_lambda_main.ts}} and GLUE_LAYOUT"
+    fn the_glue_offsets_match_the_wit() {
+        let layout = layout_from_wit();
+        let mut problems = Vec::new();
+        for (path, source, constant_name) in GLUE {
+            let constants = abi_constants(source);
+            for (entry, offset) in &layout {
+                let name = constant_name(entry);
+                let found: Vec<_> = constants.iter().filter(|c| c.1 == name).collect();
+                match found[..] {
+                    [] => problems.push(format!("{path}: no {name}, {entry} is at {offset}")),
+                    [(line, _, value)] if *value != offset.to_string() => problems.push(format!(
+                        "{path}:{line}: {name} is {value}, the WIT puts {entry} at {offset}"
+                    )),
+                    [_] => {}
+                    _ => problems.push(format!("{path}: {name} is defined more than once")),
+                }
+            }
+            let names: Vec<String> = layout
+                .iter()
+                .map(|(entry, _)| constant_name(entry))
+                .collect();
+            for (line, name, _) in &constants {
+                if !names.iter().any(|known| known == name) {
+                    problems.push(format!("{path}:{line}: {name} is no entry of the layout"));
+                }
+            }
+            // Past the constants, any number but a tag, a count or a
+            // string's length after its pointer is an offset left unnamed.
+            let after = constants.last().map_or(0, |(line, _, _)| *line);
+            for (index, line) in source.lines().enumerate().skip(after) {
+                for number in numbers(line) {
+                    if !["0", "1", "2", "4"].contains(&number) {
+                        problems.push(format!(
+                            "{path}:{}: {number} is written as a number: name the offset \
+                             with an abi constant",
+                            index + 1
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "the hand-written glue disagrees with the layout guest-sdk/wit/handler.wit gives \
+             `handle`'s arguments and result:\n{}",
+            problems.join("\n")
         );
     }
 }
