@@ -118,8 +118,11 @@ impl Host {
                 // A snapshot's artifact is kept with the snapshot, where the
                 // snapshots' size limit applies (`snapshot.rs`): there is one
                 // per environment, not one per component.
-                let snapshots =
-                    ArtifactCache::new(crate::snapshot::folder(self.shared.cache.dir()), vec![]);
+                // With credentials in the environment the snapshot holds
+                // them: its artifact is compiled and kept in memory only.
+                let folder = crate::snapshot::folder(self.shared.cache.dir())
+                    .filter(|_| !crate::snapshot::holds_secrets(&inner.environment));
+                let snapshots = ArtifactCache::new(folder, vec![]);
                 let hash = blake3::hash(&snapshot.bytes);
                 let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes, &hash)?;
                 inner.pre = self.link(&path, &component)?;

@@ -81,6 +81,18 @@ fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake
     hasher.finalize()
 }
 
+/// The variables whose values must reach no file: the secret parts of the
+/// execution role's credentials.
+const SECRET_VARIABLES: [&str; 2] = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+/// Whether `environment` holds credentials, so that a snapshot taken in it
+/// (or its compiled artifact) must not be written anywhere.
+pub(crate) fn holds_secrets(environment: &[(String, String)]) -> bool {
+    environment
+        .iter()
+        .any(|(name, _)| SECRET_VARIABLES.contains(&name.as_str()))
+}
+
 /// How much the snapshots folder may hold (snapshots and their compiled
 /// artifacts); past it, the entries written longest ago go. There is one
 /// snapshot per component and environment, each tens of megabytes for the
@@ -162,7 +174,10 @@ pub(crate) fn initialise(
     instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
 ) -> Result<Snapshot, String> {
     let key = key(component_hash, environment);
-    let folder = folder(cache_dir);
+    // A snapshot holds the init phase's memory, the environment included:
+    // with credentials in it, it stays in memory and nothing of it is
+    // written (`faults::credentials_reach_no_file`).
+    let folder = folder(cache_dir).filter(|_| !holds_secrets(environment));
     // Kept and verified as the artifacts are: this user's files only,
     // checksummed, written whole.
     if let Some(folder) = &folder

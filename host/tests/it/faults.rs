@@ -308,6 +308,73 @@ fn an_error_of_millions_of_frames_is_refused_before_it_is_copied() {
     );
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// A function with credentials in its environment still gets its load-time
+/// snapshot (the init phase runs once, at load), but the snapshot and its
+/// compiled artifact stay in memory: no file the host writes holds the
+/// secret key or the session token. Before, both were in plain text in
+/// `snapshots/*.snapshot` and `*.cwasm`, and each rotation added a snapshot.
+#[tokio::test]
+async fn credentials_reach_no_file() {
+    // The tests' shared host and cache: its compiled functions make the
+    // snapshot's compile quick, and every file written from here on is read.
+    let started = std::time::SystemTime::now() - Duration::from_secs(2);
+    let host = crate::common::host();
+    let secret = format!("secret-{}", uuid_like());
+    let token = format!("token-{}", uuid_like());
+    for probe in [
+        "host/tests/guests/python/probe",
+        "host/tests/guests/js/probe",
+    ] {
+        let mut config = FunctionConfig::new("credentialed", guest(probe));
+        config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+            access_key_id: "AKIDTEST".into(),
+            secret_access_key: secret.clone(),
+            session_token: Some(token.clone()),
+        });
+        let function = host.load(config).unwrap();
+        let answer = invoke(&function, r#"{"action":"env"}"#).await;
+        assert_eq!(
+            json(answer.payload())["AWS_SECRET_ACCESS_KEY"],
+            secret,
+            "{probe}"
+        );
+    }
+    let written = files_under(&cache_dir()).into_iter().filter(|file| {
+        std::fs::metadata(file)
+            .and_then(|metadata| metadata.modified())
+            .is_ok_and(|modified| modified >= started)
+    });
+    for file in written {
+        let bytes = std::fs::read(&file).unwrap();
+        for value in [&secret, &token] {
+            assert!(
+                !bytes
+                    .windows(value.len())
+                    .any(|window| window == value.as_bytes()),
+                "{} holds a credential",
+                file.display()
+            );
+        }
+    }
+}
+
 /// A guest holding handles without end (here one `/tmp` file opened again
 /// and again; UDP sockets count the same) is stopped at its sandbox's cap,
 /// long before the process's descriptor limit: before the cap it held about
