@@ -46,7 +46,7 @@ impl Planted {
         let options = BuildOptions {
             target_dir: Some(guest_target_dir()),
             output: Some(self.root.path().join("out.wasm")),
-            ..BuildOptions::new(&self.function())
+            ..BuildOptions::new(self.function())
         };
         let built = build(&options, &mut |_| {}).map_err(|error| format!("{error:#}"))?;
         let bytes = std::fs::read(&built.component).unwrap();
