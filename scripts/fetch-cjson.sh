@@ -26,8 +26,22 @@ apt_options=(
     -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache"
     -o "APT::Sandbox::User=root" -o "Debug::NoLocking=true"
 )
+if [ ! -s "$work/parts/system.list" ] && ! ls "$work/parts"/*.sources >/dev/null 2>&1; then
+    echo "setup: cannot fetch cJSON: this system has no Debian package sources (the C SDK" \
+        "takes cJSON $version from Debian's); on another distribution, put cJSON.c, cJSON.h" \
+        "and LICENSE of cJSON 1.7.15 in guest-sdk/c/cjson and copy $lock to" \
+        "guest-sdk/c/cjson/.wasm-lambda-lock" >&2
+    exit 1
+fi
 apt-get "${apt_options[@]}" -qq update
-(cd "$work/src" && apt-get "${apt_options[@]}" -qq source --download-only "$package=$version" >/dev/null)
+if ! (cd "$work/src" && apt-get "${apt_options[@]}" -qq source --download-only "$package=$version" >/dev/null); then
+    echo "setup: cannot fetch cJSON $version from Debian's sources: Debian may have superseded" \
+        "that revision. The revisions offered now: apt-cache showsrc $package (with deb-src" \
+        "sources); put one in $lock with its files' SHA-256 (from the .dsc), or put cJSON.c," \
+        "cJSON.h and LICENSE in guest-sdk/c/cjson yourself and copy $lock to" \
+        "guest-sdk/c/cjson/.wasm-lambda-lock" >&2
+    exit 1
+fi
 
 # Every file the lock names, with its hash.
 awk 'NF == 2 && $1 ~ /\.tar\./ { print $2 "  " $1 }' "$lock" >"$work/SHA256SUMS"
