@@ -9,7 +9,8 @@
 # of dirty pages and unmaps the rest of the memory, so a Python or JavaScript
 # heap, which dirties hundreds of scattered pages, was faulted in again by
 # every new instance (about 290 faults, 0.9 ms, per Python cold start). The
-# patch resumes the scan until the end of memory or the keep-resident budget.
+# patch resumes the scan until the end of memory or the keep-resident budget,
+# and also resets dirty pages that are swapped out, which the scan skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The version Cargo.lock resolves (the workspace pins it exactly).

@@ -84,17 +84,6 @@ fn base_config(function_cache: Option<&Path>) -> Config {
     config
 }
 
-/// Whether the machine has an active swap area. The answer is read once, at
-/// engine start; a machine whose `/proc/swaps` cannot be read counts as
-/// having one.
-fn swap_active() -> bool {
-    match std::fs::read_to_string("/proc/swaps") {
-        // A header line, then one line per active area.
-        Ok(table) => table.lines().skip(1).any(|line| !line.trim().is_empty()),
-        Err(_) => true,
-    }
-}
-
 fn pooling_config(settings: &EngineConfig) -> PoolingAllocationConfig {
     let max_instances = settings.max_instances;
     let mut pool = PoolingAllocationConfig::new();
@@ -125,16 +114,12 @@ fn pooling_config(settings: &EngineConfig) -> PoolingAllocationConfig {
     pool.table_keep_resident(1 << 20);
     // With PAGEMAP_SCAN (Linux 6.7+) a reused slot is reset by rewriting only
     // the pages the last instance dirtied, instead of the whole resident
-    // region: a small handler touches a few pages of its 1 MiB. wasmtime 48
-    // finds dirty pages among those present in memory only, so a dirty page
-    // that was swapped out would survive into the next instance: with swap
-    // active, every kept page is rewritten instead (and the rest unmapped,
-    // which drops swapped pages too).
-    pool.pagemap_scan(if swap_active() {
-        wasmtime::Enabled::No
-    } else {
-        wasmtime::Enabled::Auto
-    });
+    // region: a small handler touches a few pages of its 1 MiB. The patched
+    // wasmtime (host/patches/wasmtime-pagemap-scan.patch) also finds dirty
+    // pages that are swapped out or under migration and resets them, so the
+    // scan is safe with swap: wasmtime 48 looked at present pages only, and
+    // a dirty page out of memory kept its contents into the next instance.
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
     pool
 }
 
