@@ -11,11 +11,20 @@
 //! fails inside the guest (`insufficient-space`, or a stream error), and
 //! nothing of it reaches the host's disk.
 //!
-//! Charging counts bytes written; when the count would pass the cap, the
-//! folder's real use (allocated blocks) is measured and the count restarts
-//! from it, so rewriting or deleting files frees room as it should. Making
-//! a folder is charged a block (4 KiB) and making a file [`ENTRY_BYTES`],
-//! so that millions of empty entries cannot fill the host's disk either.
+//! Charging counts what the filesystem allocates, conservatively: every
+//! 4 KiB block a write touches (a one-byte write 4 KiB from the last takes
+//! a block of its own), a block for each new file, folder, symbolic link
+//! or hard link. When the count would pass the cap, the folder's real use
+//! is measured (allocated blocks, at least a block per entry: an inode and
+//! a small file's block) and the count restarts from it, so rewriting or
+//! deleting files frees room as it should. The recount walks the tree
+//! through folder handles, one level at a time (no path is ever built, so
+//! no depth escapes it: past the path limit the old walk read 0 and lowered
+//! the total), and runs only when something may have freed room (a
+//! deletion, a truncation, a rename) or a megabyte has been charged since
+//! the last one, so a guest sitting at the cap does not make every write a
+//! full walk; from `descriptor.write` it runs on a blocking thread, off the
+//! executor. Enforced by the `capabilities::tmp_cap_*` tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -33,16 +42,38 @@ use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, St
 /// import older 0.2 versions are linked to it too.
 const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
 
-/// What a new file costs against the budget before any byte is written.
-const ENTRY_BYTES: u64 = 512;
-/// What a new folder costs: one block.
-const FOLDER_BYTES: u64 = 4096;
+/// The filesystem's block: what a write is charged per block it touches,
+/// and what each new entry (file, folder, link) costs before any byte.
+const BLOCK: u64 = 4096;
+
+/// How much may be charged since the last recount before a write past the
+/// cap earns another one (when nothing was freed meanwhile).
+const RECOUNT_AFTER_BYTES: u64 = 1 << 20;
+
+/// The blocks `[offset, offset + len)` touches, in bytes.
+fn blocks_spanned(offset: u64, len: u64) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    let first = offset / BLOCK;
+    let last = offset.saturating_add(len).div_ceil(BLOCK);
+    (last - first) * BLOCK
+}
+
+/// The running count: authoritative between recounts.
+struct Count {
+    used: u64,
+    /// Charged since the last recount.
+    since_recount: u64,
+    /// Something was deleted, truncated or renamed since the last recount.
+    freed: bool,
+}
 
 /// One sandbox's `/tmp` budget.
 pub(crate) struct Storage {
     root: PathBuf,
     cap: u64,
-    used: Mutex<u64>,
+    count: Mutex<Count>,
 }
 
 impl Storage {
@@ -50,47 +81,114 @@ impl Storage {
         Arc::new(Storage {
             root: root.to_path_buf(),
             cap,
-            used: Mutex::new(0),
+            count: Mutex::new(Count {
+                used: 0,
+                since_recount: 0,
+                // The first time the cap is reached, the folder is measured.
+                freed: true,
+            }),
         })
     }
 
-    /// Whether `bytes` more may be written; if so they are counted.
-    pub(crate) fn charge(&self, bytes: u64) -> bool {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        if used.saturating_add(bytes) > self.cap {
-            *used = disk_use(&self.root);
+    /// Counts `bytes` when they fit without a recount; `None` when only a
+    /// recount can tell.
+    fn charge_counted(&self, bytes: u64) -> Option<bool> {
+        let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        if count.used.saturating_add(bytes) <= self.cap {
+            count.used += bytes;
+            count.since_recount = count.since_recount.saturating_add(bytes);
+            return Some(true);
         }
-        if used.saturating_add(bytes) > self.cap {
+        if !count.freed && count.since_recount < RECOUNT_AFTER_BYTES {
+            return Some(false);
+        }
+        None
+    }
+
+    /// Whether `bytes` more may be stored; if so they are counted. May walk
+    /// the folder (see the module's notes): call it where blocking is fine.
+    pub(crate) fn charge(&self, bytes: u64) -> bool {
+        if let Some(fits) = self.charge_counted(bytes) {
+            return fits;
+        }
+        let measured = disk_use(&self.root);
+        let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        // An unreadable tree keeps the count: it is never lowered blindly.
+        if let Some(measured) = measured {
+            count.used = measured;
+        }
+        count.since_recount = 0;
+        count.freed = false;
+        if count.used.saturating_add(bytes) > self.cap {
             return false;
         }
-        *used += bytes;
+        count.used += bytes;
         true
+    }
+
+    /// [`Storage::charge`], with any recount on a blocking thread.
+    pub(crate) async fn charge_off_executor(self: &Arc<Self>, bytes: u64) -> bool {
+        if let Some(fits) = self.charge_counted(bytes) {
+            return fits;
+        }
+        let storage = self.clone();
+        tokio::task::spawn_blocking(move || storage.charge(bytes))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Notes that something may have freed room (a deletion, a truncation,
+    /// a rename over a file): the next write past the cap recounts.
+    pub(crate) fn freed(&self) {
+        self.count.lock().unwrap_or_else(|e| e.into_inner()).freed = true;
     }
 }
 
-/// The bytes a folder's files take on disk (allocated blocks, so sparse
-/// files count what they really hold).
-fn disk_use(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| match entry.metadata() {
-            Ok(metadata) if metadata.is_dir() => {
-                (metadata.blocks() * 512).max(FOLDER_BYTES) + disk_use(&entry.path())
+/// What a folder's tree takes on disk: each entry's allocated blocks (so
+/// sparse files count what they really hold), at least a block per entry.
+/// Walked through folder handles, one level at a time; `None` when a folder
+/// cannot be read.
+fn disk_use(root: &Path) -> Option<u64> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut current = Arc::new(rustix::fs::open(root, flags, Mode::empty()).ok()?);
+    // Folders still to read, each with a handle on its parent: a folder's
+    // handle lives only while some of its children wait.
+    let mut pending: Vec<(Arc<rustix::fd::OwnedFd>, std::ffi::CString)> = Vec::new();
+    let mut total: u64 = 0;
+    loop {
+        for entry in rustix::fs::Dir::read_from(&*current).ok()? {
+            let entry = entry.ok()?;
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
             }
-            Ok(metadata) => (metadata.blocks() * 512).max(ENTRY_BYTES),
-            Err(_) => 0,
-        })
-        .sum()
+            let stat = rustix::fs::statat(&*current, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+            let blocks = u64::try_from(stat.st_blocks)
+                .unwrap_or(0)
+                .saturating_mul(512);
+            total = total.saturating_add(blocks.max(BLOCK));
+            if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+                pending.push((current.clone(), name.to_owned()));
+            }
+        }
+        let Some((parent, name)) = pending.pop() else {
+            return Some(total);
+        };
+        current = Arc::new(rustix::fs::openat(&*parent, &name, flags, Mode::empty()).ok()?);
+    }
 }
 
-/// A file's output stream whose writes are charged to the sandbox's budget.
+/// A file's output stream whose writes are charged to the sandbox's budget,
+/// by the blocks they reach that the stream has not charged yet.
 pub(crate) struct CappedStream {
     inner: DynOutputStream,
     storage: Arc<Storage>,
+    /// Where the next byte lands (an append stream counts from 0: at most
+    /// one block off).
+    position: u64,
+    /// The end of the last block this stream has charged.
+    charged_to: u64,
 }
 
 #[wasmtime_wasi::async_trait]
@@ -103,11 +201,16 @@ impl Pollable for CappedStream {
 #[wasmtime_wasi::async_trait]
 impl OutputStream for CappedStream {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        if !self.storage.charge(bytes.len() as u64) {
+        let end = self.position.saturating_add(bytes.len() as u64);
+        let from = self.charged_to.max(self.position / BLOCK * BLOCK);
+        let to = end.div_ceil(BLOCK) * BLOCK;
+        if to > from && !self.storage.charge(to - from) {
             return Err(StreamError::LastOperationFailed(wasmtime::Error::msg(
                 "no space left in /tmp: the function's ephemeral storage is full",
             )));
         }
+        self.charged_to = self.charged_to.max(to);
+        self.position = end;
         self.inner.write(bytes)
     }
 
@@ -136,11 +239,17 @@ pub(crate) trait StorageView: WasiView + 'static {
 fn cap_stream<T: StorageView>(
     state: &mut T,
     stream: Resource<DynOutputStream>,
+    position: u64,
 ) -> wasmtime::Result<Resource<DynOutputStream>> {
     let storage = state.storage().clone();
     let table = state.ctx().table;
     let inner = table.delete(stream)?;
-    let capped: DynOutputStream = Box::new(CappedStream { inner, storage });
+    let capped: DynOutputStream = Box::new(CappedStream {
+        inner,
+        storage,
+        position,
+        charged_to: 0,
+    });
     Ok(table.push(capped)?)
 }
 
@@ -162,9 +271,10 @@ fn answer<T: StorageView, V>(
 fn stream_answer<T: StorageView>(
     state: &mut T,
     made: Result<Resource<DynOutputStream>, wasmtime_wasi::p2::FsError>,
+    position: u64,
 ) -> wasmtime::Result<(Result<Resource<DynOutputStream>, ErrorCode>,)> {
     let made = match made {
-        Ok(stream) => Ok(cap_stream(state, stream)?),
+        Ok(stream) => Ok(cap_stream(state, stream, position)?),
         Err(error) => Err(error),
     };
     answer(state, made)
@@ -180,7 +290,7 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
         |mut store: StoreContextMut<'_, T>, (fd, offset): (Resource<Descriptor>, u64)| {
             let state = store.data_mut();
             let made = HostDescriptor::write_via_stream(&mut state.filesystem(), fd, offset);
-            stream_answer(state, made)
+            stream_answer(state, made, offset)
         },
     )?;
     filesystem.func_wrap(
@@ -188,7 +298,7 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
         |mut store: StoreContextMut<'_, T>, (fd,): (Resource<Descriptor>,)| {
             let state = store.data_mut();
             let made = HostDescriptor::append_via_stream(&mut state.filesystem(), fd);
-            stream_answer(state, made)
+            stream_answer(state, made, 0)
         },
     )?;
     filesystem.func_wrap_async(
@@ -197,7 +307,9 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
          (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
             Box::new(async move {
                 let state = store.data_mut();
-                if !state.storage().charge(buffer.len() as u64) {
+                let storage = state.storage().clone();
+                let bytes = blocks_spanned(offset, buffer.len() as u64);
+                if !storage.charge_off_executor(bytes).await {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }
                 let written =
@@ -211,7 +323,8 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
         |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
             Box::new(async move {
                 let state = store.data_mut();
-                if !state.storage().charge(FOLDER_BYTES) {
+                let storage = state.storage().clone();
+                if !storage.charge_off_executor(BLOCK).await {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }
                 let made =
@@ -232,10 +345,14 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
         )| {
             Box::new(async move {
                 let state = store.data_mut();
+                let storage = state.storage().clone();
                 if open_flags.contains(types::OpenFlags::CREATE)
-                    && !state.storage().charge(ENTRY_BYTES)
+                    && !storage.charge_off_executor(BLOCK).await
                 {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
+                }
+                if open_flags.contains(types::OpenFlags::TRUNCATE) {
+                    storage.freed();
                 }
                 let opened = HostDescriptor::open_at(
                     &mut state.filesystem(),
@@ -247,6 +364,111 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
                 )
                 .await;
                 answer(state, opened)
+            })
+        },
+    )?;
+    // Links take an entry (and a symbolic link's target may take a block).
+    filesystem.func_wrap_async(
+        "[method]descriptor.symlink-at",
+        |mut store: StoreContextMut<'_, T>,
+         (fd, target, path): (Resource<Descriptor>, String, String)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let storage = state.storage().clone();
+                if !storage.charge_off_executor(BLOCK).await {
+                    return Ok((Err(ErrorCode::InsufficientSpace),));
+                }
+                let made =
+                    HostDescriptor::symlink_at(&mut state.filesystem(), fd, target, path).await;
+                answer(state, made)
+            })
+        },
+    )?;
+    filesystem.func_wrap_async(
+        "[method]descriptor.link-at",
+        |mut store: StoreContextMut<'_, T>,
+         (fd, flags, old_path, new_fd, new_path): (
+            Resource<Descriptor>,
+            types::PathFlags,
+            String,
+            Resource<Descriptor>,
+            String,
+        )| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let storage = state.storage().clone();
+                if !storage.charge_off_executor(BLOCK).await {
+                    return Ok((Err(ErrorCode::InsufficientSpace),));
+                }
+                let made = HostDescriptor::link_at(
+                    &mut state.filesystem(),
+                    fd,
+                    flags,
+                    old_path,
+                    new_fd,
+                    new_path,
+                )
+                .await;
+                answer(state, made)
+            })
+        },
+    )?;
+    // What may free room: the next write past the cap recounts.
+    filesystem.func_wrap_async(
+        "[method]descriptor.unlink-file-at",
+        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                state.storage().freed();
+                let done = HostDescriptor::unlink_file_at(&mut state.filesystem(), fd, path).await;
+                answer(state, done)
+            })
+        },
+    )?;
+    filesystem.func_wrap_async(
+        "[method]descriptor.remove-directory-at",
+        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                state.storage().freed();
+                let done =
+                    HostDescriptor::remove_directory_at(&mut state.filesystem(), fd, path).await;
+                answer(state, done)
+            })
+        },
+    )?;
+    filesystem.func_wrap_async(
+        "[method]descriptor.rename-at",
+        |mut store: StoreContextMut<'_, T>,
+         (fd, old_path, new_fd, new_path): (
+            Resource<Descriptor>,
+            String,
+            Resource<Descriptor>,
+            String,
+        )| {
+            Box::new(async move {
+                let state = store.data_mut();
+                state.storage().freed();
+                let done = HostDescriptor::rename_at(
+                    &mut state.filesystem(),
+                    fd,
+                    old_path,
+                    new_fd,
+                    new_path,
+                )
+                .await;
+                answer(state, done)
+            })
+        },
+    )?;
+    filesystem.func_wrap_async(
+        "[method]descriptor.set-size",
+        |mut store: StoreContextMut<'_, T>, (fd, size): (Resource<Descriptor>, u64)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                state.storage().freed();
+                let done = HostDescriptor::set_size(&mut state.filesystem(), fd, size).await;
+                answer(state, done)
             })
         },
     )?;
@@ -268,6 +490,11 @@ mod tests {
         std::fs::write(dir.path().join("file"), vec![1u8; 9_000]).unwrap();
         assert!(!storage.charge(6_000), "9,000 bytes on disk leave no room");
         std::fs::remove_file(dir.path().join("file")).unwrap();
+        assert!(
+            !storage.charge(6_000),
+            "no recount until something is freed"
+        );
+        storage.freed();
         assert!(storage.charge(6_000));
     }
 }

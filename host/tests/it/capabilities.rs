@@ -391,6 +391,65 @@ async fn a_write_past_the_ephemeral_storage_fails_in_the_guest() {
     assert_eq!(json(written.payload())["read_back"], 629_145_600u64);
 }
 
+/// Fills a 512 MB `/tmp` one way (`fill_tmp` in the net guest) and returns
+/// how many steps succeeded; the last one must have been refused for space.
+async fn fill_tmp(how: &str, count: u64, depth: u64) -> u64 {
+    let function = load_with(crate::common::host(), &[], |config| {
+        config.ephemeral_storage_mb = 512;
+        config.timeout = Duration::from_secs(300);
+    });
+    let event = serde_json::json!({
+        "action": "fill_tmp", "how": how, "count": count, "depth": depth,
+    });
+    let answer = json(invoke(&function, &event.to_string()).await.payload());
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("insufficient-space")),
+        "{how}: {answer}"
+    );
+    answer["done"].as_u64().unwrap()
+}
+
+/// The cap a 512 MB `/tmp` holds, in 4 KiB blocks.
+const TMP_BLOCKS: u64 = 512 * 1024 * 1024 / 4096;
+
+/// One-byte writes 4 KiB apart each take a block: charged by bytes, they
+/// put 664 MB on disk under a 512 MB cap.
+#[tokio::test]
+async fn tmp_cap_counts_blocks_not_bytes() {
+    let done = fill_tmp("sparse", 2 * TMP_BLOCKS, 0).await;
+    assert!(done <= TMP_BLOCKS, "{done} blocks written");
+    assert!(done > TMP_BLOCKS * 3 / 4, "only {done} blocks written");
+}
+
+/// Each one-byte file takes a block: charged 512 bytes, they put 562 MB on
+/// disk under a 512 MB cap.
+#[tokio::test]
+async fn tmp_cap_charges_a_block_per_file() {
+    let done = fill_tmp("tiny_files", 2 * TMP_BLOCKS, 0).await;
+    assert!(done <= TMP_BLOCKS, "{done} files made");
+    assert!(done > TMP_BLOCKS * 3 / 4, "only {done} files made");
+}
+
+/// Symbolic links take an entry each: they were never charged.
+#[tokio::test]
+async fn tmp_cap_charges_symbolic_links() {
+    let done = fill_tmp("symlinks", 2 * TMP_BLOCKS, 0).await;
+    assert!(done <= TMP_BLOCKS, "{done} links made");
+    assert!(done > TMP_BLOCKS * 3 / 4, "only {done} links made");
+}
+
+/// 2,100 nested folders put the bottom past the path limit: the recount
+/// walked by path, read nothing there and lowered the total, and 708 MB
+/// went to disk under a 512 MB cap. It walks through folder handles now.
+#[tokio::test]
+async fn tmp_cap_holds_past_the_path_limit() {
+    let done = fill_tmp("deep", 700, 2_100).await;
+    assert!(done < 512, "{done} MiB written at the bottom");
+    assert!(done > 400, "only {done} MiB written at the bottom");
+}
+
 #[tokio::test]
 async fn mounts_are_readable_and_nothing_else_is() {
     let layer = tempfile::tempdir().unwrap();

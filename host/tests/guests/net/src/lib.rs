@@ -46,6 +46,11 @@ fn handler(event: Value, _context: Context) -> Result<Value, Error> {
             Ok(content) => Ok(json!({ "content": content })),
             Err(error) => Ok(json!({ "error": error.to_string() })),
         },
+        "fill_tmp" => Ok(fill_tmp(
+            event["how"].as_str().unwrap_or_default(),
+            event["count"].as_u64().unwrap_or(0),
+            event["depth"].as_u64().unwrap_or(0),
+        )),
         "open_many" => {
             // Holds up to `count` handles of one /tmp file, as a guest
             // exhausting descriptors would.
@@ -70,6 +75,85 @@ fn handler(event: Value, _context: Context) -> Result<Value, Error> {
             format!("unknown action {other}"),
         )),
     }
+}
+
+/// Fills `/tmp` `how` the event says, `count` times or until refused, and
+/// reports how many steps succeeded and the refusal. Everything goes
+/// through `/tmp`'s folder handle, as a guest can with no path at all:
+/// - `sparse`: one byte every 4 KiB of one file (positional writes);
+/// - `tiny_files`: files of one byte each;
+/// - `symlinks`: symbolic links;
+/// - `deep`: `depth` nested folders, each opened through its parent's
+///   handle, then 1 MiB writes into a file at the bottom.
+fn fill_tmp(how: &str, count: u64, depth: u64) -> Value {
+    use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
+    let Some((tmp, _)) = wasip2::filesystem::preopens::get_directories()
+        .into_iter()
+        .find(|(_, path)| path == "/tmp")
+    else {
+        return json!({ "error": "no /tmp" });
+    };
+    let write = DescriptorFlags::READ | DescriptorFlags::WRITE;
+    let create = |dir: &Descriptor, name: &str| {
+        dir.open_at(PathFlags::empty(), name, OpenFlags::CREATE, write)
+    };
+    let mut done = 0u64;
+    let error = match how {
+        "sparse" => match create(&tmp, "sparse") {
+            Ok(file) => (0..count).find_map(|step| {
+                let written = file.write(b"x", step * 4096).err();
+                done += u64::from(written.is_none());
+                written
+            }),
+            Err(error) => Some(error),
+        },
+        "tiny_files" => (0..count).find_map(|step| {
+            let written = create(&tmp, &format!("f{step}")).and_then(|file| file.write(b"x", 0));
+            done += u64::from(written.is_ok());
+            written.err()
+        }),
+        "symlinks" => (0..count).find_map(|step| {
+            let made = tmp.symlink_at("target", &format!("l{step}"));
+            done += u64::from(made.is_ok());
+            made.err()
+        }),
+        "deep" => {
+            let mut folder = None::<Descriptor>;
+            let mut failed = None;
+            for _ in 0..depth {
+                let parent = folder.as_ref().unwrap_or(&tmp);
+                let opened = parent.create_directory_at("d").and_then(|()| {
+                    parent.open_at(
+                        PathFlags::empty(),
+                        "d",
+                        OpenFlags::DIRECTORY,
+                        DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY,
+                    )
+                });
+                match opened {
+                    Ok(child) => folder = Some(child),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+            }
+            failed.or_else(|| {
+                let bottom = folder.as_ref().unwrap_or(&tmp);
+                let chunk = vec![b'x'; 1 << 20];
+                match create(bottom, "data") {
+                    Ok(file) => (0..count).find_map(|step| {
+                        let written = file.write(&chunk, step << 20).err();
+                        done += u64::from(written.is_none());
+                        written
+                    }),
+                    Err(error) => Some(error),
+                }
+            })
+        }
+        other => return json!({ "error": format!("unknown way {other}") }),
+    };
+    json!({ "done": done, "error": error.map(|code| format!("{code:?}")) })
 }
 
 /// GET `url` through wasi:http: the status and body, or the error.
