@@ -68,6 +68,16 @@ pub enum LoadError {
         /// What went wrong.
         source: anyhow::Error,
     },
+    /// The component needs more of an instance than the engine's pool
+    /// gives one (memories, tables, core instances, initial sizes, an
+    /// instance's context), so no invocation could instantiate it.
+    #[error("{path} needs more than the host's instance pool allows: {limit}")]
+    OverPoolLimits {
+        /// The component's path.
+        path: PathBuf,
+        /// The limit, and what the component needs.
+        limit: String,
+    },
     /// Compiling or loading the component failed.
     #[error("failed to compile {path}")]
     Compile {

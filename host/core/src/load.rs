@@ -190,12 +190,27 @@ fn compile(
     bytes: &[u8],
     hash: &blake3::Hash,
 ) -> Result<(Component, LoadSource), LoadError> {
-    cache
-        .load(engine, bytes, hash)
-        .map_err(|source| LoadError::Compile {
-            path: path.to_path_buf(),
-            source,
-        })
+    cache.load(engine, bytes, hash).map_err(|source| {
+        // wasmtime checks the component against the pool's limits as it
+        // loads it (memories, tables and core instances in all and per
+        // module, initial sizes, an instance's context): that is a limit the
+        // component is over, not a failure to compile. Enforced by
+        // `load::a_component_over_the_pool_limits_is_refused_at_load`.
+        if source
+            .chain()
+            .any(|cause| cause.to_string().contains("pooling allocator"))
+        {
+            LoadError::OverPoolLimits {
+                path: path.to_path_buf(),
+                limit: source.root_cause().to_string(),
+            }
+        } else {
+            LoadError::Compile {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
 /// Tells a component from a core module or a file that is not WebAssembly.

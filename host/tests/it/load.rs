@@ -33,6 +33,81 @@ fn a_file_that_is_not_webassembly_is_refused() {
     );
 }
 
+/// A component that instantiates `instances` copies of a core module with
+/// `memories` memories and `tables` tables (of `table_size` elements).
+fn component_needing(instances: u32, memories: u32, tables: u32, table_size: u64) -> Vec<u8> {
+    use wasm_encoder::{
+        Component, InstanceSection, MemorySection, MemoryType, Module, ModuleSection, RefType,
+        TableSection, TableType,
+    };
+    let mut module = Module::new();
+    let mut tables_section = TableSection::new();
+    for _ in 0..tables {
+        tables_section.table(TableType {
+            element_type: RefType::FUNCREF,
+            minimum: table_size,
+            maximum: None,
+            table64: false,
+            shared: false,
+        });
+    }
+    module.section(&tables_section);
+    let mut memories_section = MemorySection::new();
+    for _ in 0..memories {
+        memories_section.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+    }
+    module.section(&memories_section);
+    let mut component = Component::new();
+    component.section(&ModuleSection(&module));
+    let mut instances_section = InstanceSection::new();
+    for _ in 0..instances {
+        instances_section.instantiate(0, Vec::<(&str, wasm_encoder::ModuleArg)>::new());
+    }
+    component.section(&instances_section);
+    component.finish()
+}
+
+/// A component needing more of an instance than the pool gives one is
+/// refused when it is loaded, as over a limit, naming it (wasmtime checks
+/// as it loads the component; the host called that a failure to compile).
+#[test]
+fn a_component_over_the_pool_limits_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, named) in [
+        // Across the component's instances.
+        ("memories", component_needing(11, 1, 0, 0), "11"),
+        ("tables", component_needing(21, 0, 1, 1), "21"),
+        ("instances", component_needing(51, 0, 0, 0), "51"),
+        // Within one module.
+        (
+            "module-memories",
+            component_needing(1, 2, 0, 0),
+            "memories count of 2",
+        ),
+        ("table-size", component_needing(1, 0, 1, 200_000), "200000"),
+    ] {
+        let path = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, bytes).unwrap();
+        let error = load_error(FunctionConfig::new(name, &path));
+        assert!(
+            matches!(error, LoadError::OverPoolLimits { .. }),
+            "{name}: {error}"
+        );
+        assert!(error.to_string().contains(named), "{name}: {error}");
+    }
+    // Within the limits, the same shape gets as far as the world check.
+    let path = dir.path().join("within.wasm");
+    std::fs::write(&path, component_needing(2, 1, 1, 10)).unwrap();
+    let error = load_error(FunctionConfig::new("within", &path));
+    assert!(matches!(error, LoadError::UnknownWorld { .. }), "{error}");
+}
+
 #[test]
 fn a_core_module_is_refused_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
