@@ -282,6 +282,46 @@ fn stream_answer<T: StorageView>(
 
 /// Puts the charging versions of the writing functions into `linker`, over
 /// wasmtime-wasi's own (which they call).
+/// Wraps a `wasi:filesystem` descriptor method that makes an entry (a
+/// folder, a link): a block is charged first, and refused past the cap.
+macro_rules! charging_a_block {
+    ($filesystem:ident, $name:literal, $method:ident, ($($arg:ident: $ty:ty),*)) => {
+        $filesystem.func_wrap_async(
+            $name,
+            |mut store: StoreContextMut<'_, T>, ($($arg,)*): ($($ty,)*)| {
+                Box::new(async move {
+                    let state = store.data_mut();
+                    let storage = state.storage().clone();
+                    if !storage.charge_off_executor(BLOCK).await {
+                        return Ok((Err(ErrorCode::InsufficientSpace),));
+                    }
+                    let done = HostDescriptor::$method(&mut state.filesystem(), $($arg),*).await;
+                    answer(state, done)
+                })
+            },
+        )?;
+    };
+}
+
+/// Wraps a `wasi:filesystem` descriptor method that may free room (a
+/// deletion, a rename over a file, a truncation): the next write past the
+/// cap recounts.
+macro_rules! freeing {
+    ($filesystem:ident, $name:literal, $method:ident, ($($arg:ident: $ty:ty),*)) => {
+        $filesystem.func_wrap_async(
+            $name,
+            |mut store: StoreContextMut<'_, T>, ($($arg,)*): ($($ty,)*)| {
+                Box::new(async move {
+                    let state = store.data_mut();
+                    state.storage().freed();
+                    let done = HostDescriptor::$method(&mut state.filesystem(), $($arg),*).await;
+                    answer(state, done)
+                })
+            },
+        )?;
+    };
+}
+
 pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()> {
     linker.allow_shadowing(true);
     let mut filesystem = linker.instance(FILESYSTEM_TYPES)?;
@@ -319,21 +359,6 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
         },
     )?;
     filesystem.func_wrap_async(
-        "[method]descriptor.create-directory-at",
-        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                let storage = state.storage().clone();
-                if !storage.charge_off_executor(BLOCK).await {
-                    return Ok((Err(ErrorCode::InsufficientSpace),));
-                }
-                let made =
-                    HostDescriptor::create_directory_at(&mut state.filesystem(), fd, path).await;
-                answer(state, made)
-            })
-        },
-    )?;
-    filesystem.func_wrap_async(
         "[method]descriptor.open-at",
         |mut store: StoreContextMut<'_, T>,
          (fd, path_flags, path, open_flags, flags): (
@@ -367,111 +392,59 @@ pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()
             })
         },
     )?;
-    // Links take an entry (and a symbolic link's target may take a block).
-    filesystem.func_wrap_async(
+    charging_a_block!(
+        filesystem,
+        "[method]descriptor.create-directory-at",
+        create_directory_at,
+        (fd: Resource<Descriptor>, path: String)
+    );
+    charging_a_block!(
+        filesystem,
         "[method]descriptor.symlink-at",
-        |mut store: StoreContextMut<'_, T>,
-         (fd, target, path): (Resource<Descriptor>, String, String)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                let storage = state.storage().clone();
-                if !storage.charge_off_executor(BLOCK).await {
-                    return Ok((Err(ErrorCode::InsufficientSpace),));
-                }
-                let made =
-                    HostDescriptor::symlink_at(&mut state.filesystem(), fd, target, path).await;
-                answer(state, made)
-            })
-        },
-    )?;
-    filesystem.func_wrap_async(
+        symlink_at,
+        (fd: Resource<Descriptor>, target: String, path: String)
+    );
+    charging_a_block!(
+        filesystem,
         "[method]descriptor.link-at",
-        |mut store: StoreContextMut<'_, T>,
-         (fd, flags, old_path, new_fd, new_path): (
-            Resource<Descriptor>,
-            types::PathFlags,
-            String,
-            Resource<Descriptor>,
-            String,
-        )| {
-            Box::new(async move {
-                let state = store.data_mut();
-                let storage = state.storage().clone();
-                if !storage.charge_off_executor(BLOCK).await {
-                    return Ok((Err(ErrorCode::InsufficientSpace),));
-                }
-                let made = HostDescriptor::link_at(
-                    &mut state.filesystem(),
-                    fd,
-                    flags,
-                    old_path,
-                    new_fd,
-                    new_path,
-                )
-                .await;
-                answer(state, made)
-            })
-        },
-    )?;
-    // What may free room: the next write past the cap recounts.
-    filesystem.func_wrap_async(
+        link_at,
+        (
+            fd: Resource<Descriptor>,
+            flags: types::PathFlags,
+            old_path: String,
+            new_fd: Resource<Descriptor>,
+            new_path: String
+        )
+    );
+    freeing!(
+        filesystem,
         "[method]descriptor.unlink-file-at",
-        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.storage().freed();
-                let done = HostDescriptor::unlink_file_at(&mut state.filesystem(), fd, path).await;
-                answer(state, done)
-            })
-        },
-    )?;
-    filesystem.func_wrap_async(
+        unlink_file_at,
+        (fd: Resource<Descriptor>, path: String)
+    );
+    freeing!(
+        filesystem,
         "[method]descriptor.remove-directory-at",
-        |mut store: StoreContextMut<'_, T>, (fd, path): (Resource<Descriptor>, String)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.storage().freed();
-                let done =
-                    HostDescriptor::remove_directory_at(&mut state.filesystem(), fd, path).await;
-                answer(state, done)
-            })
-        },
-    )?;
-    filesystem.func_wrap_async(
+        remove_directory_at,
+        (fd: Resource<Descriptor>, path: String)
+    );
+    freeing!(
+        filesystem,
         "[method]descriptor.rename-at",
-        |mut store: StoreContextMut<'_, T>,
-         (fd, old_path, new_fd, new_path): (
-            Resource<Descriptor>,
-            String,
-            Resource<Descriptor>,
-            String,
-        )| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.storage().freed();
-                let done = HostDescriptor::rename_at(
-                    &mut state.filesystem(),
-                    fd,
-                    old_path,
-                    new_fd,
-                    new_path,
-                )
-                .await;
-                answer(state, done)
-            })
-        },
-    )?;
-    filesystem.func_wrap_async(
+        rename_at,
+        (
+            fd: Resource<Descriptor>,
+            old_path: String,
+            new_fd: Resource<Descriptor>,
+            new_path: String
+        )
+    );
+    freeing!(
+        filesystem,
         "[method]descriptor.set-size",
-        |mut store: StoreContextMut<'_, T>, (fd, size): (Resource<Descriptor>, u64)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.storage().freed();
-                let done = HostDescriptor::set_size(&mut state.filesystem(), fd, size).await;
-                answer(state, done)
-            })
-        },
-    )?;
+        set_size,
+        (fd: Resource<Descriptor>, size: u64)
+    );
     linker.allow_shadowing(false);
     Ok(())
 }
