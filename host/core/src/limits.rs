@@ -2,6 +2,10 @@
 
 use wasmtime::ResourceLimiter;
 
+/// Lambda's limit on a synchronous response payload. It lives here, with the
+/// other limits, because the sandbox's hostcall fuel is derived from it.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
 /// Caps the sum of an instance's linear memories at the function's memory
 /// size, remembers the peak for the `REPORT` line, and notes when the guest
 /// asked for more than it may have, so that the trap that usually follows is

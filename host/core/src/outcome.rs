@@ -11,8 +11,7 @@ use crate::logs::{self, ReportStatus};
 use crate::sandbox::{CallEnd, CallFacts};
 use crate::stream::MAX_STREAMED_BYTES;
 
-/// Lambda's limit on a synchronous response payload.
-pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+pub use crate::limits::MAX_RESPONSE_BYTES;
 
 /// What the outcome depends on besides the call.
 pub(crate) struct Circumstances<'a> {

@@ -43,7 +43,7 @@ pub(crate) enum CallEnd {
 /// of frames is refused before the host copies any of it, where the default
 /// (128 MiB) let one take the host to 143 MB. Enforced by
 /// `faults::an_error_of_millions_of_frames_is_refused_before_it_is_copied`.
-pub(crate) const HOSTCALL_FUEL: usize = 9 * crate::outcome::MAX_RESPONSE_BYTES;
+pub(crate) const HOSTCALL_FUEL: usize = 9 * crate::limits::MAX_RESPONSE_BYTES;
 
 /// Whether a trap is the guest handing the host more than [`HOSTCALL_FUEL`]
 /// in one call (wasmtime's error type for it is private).
