@@ -11,7 +11,9 @@
 //! - [`runtime_api`] (`wasm-lambda-runtime`): custom-runtime mode
 //!   (`wasm-lambda runtime`, `bootstrap`), and [`package`]: its deployment zip;
 //! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`);
-//! - [`samples`]: Lambda's sample events (`wasm-lambda event`).
+//! - [`samples`]: Lambda's sample events (`wasm-lambda event`);
+//! - [`sources`]: the builder `serve`'s control plane builds uploaded
+//!   Python and Node.js source zips with.
 //!
 //! Nothing depends on this crate but the benchmarks: new behaviour belongs
 //! in the layer that owns it (ARCHITECTURE.md), and this crate only parses
@@ -21,6 +23,7 @@
 pub mod bench;
 pub mod package;
 pub mod samples;
+pub mod sources;
 
 pub use wasm_lambda_build as build;
 pub use wasm_lambda_core::*;

@@ -414,9 +414,8 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     if args.state_dir.is_some() {
         config.state_dir = args.state_dir;
     }
-    if config.functions.is_empty() {
-        bail!("no functions to serve: give --function NAME=PATH or --config FILE");
-    }
+    // With no functions given, the server starts empty (or with what the
+    // control plane created before, kept in the state folder).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -436,10 +435,17 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
             extra_ca_file: config.ca_file.clone(),
             ..HostConfig::default()
         })?;
-        let server = Server::bind(&host, &config).await?;
+        let builder: std::sync::Arc<dyn wasm_lambda::server::SourceBuilder> =
+            std::sync::Arc::new(wasm_lambda::sources::ToolchainBuilder::default());
+        let server = Server::bind_with_builder(&host, &config, Some(builder)).await?;
+        let names = server.function_names();
+        let serving = if names.is_empty() {
+            "no functions yet (deploy with CreateFunction)".to_string()
+        } else {
+            names.join(", ")
+        };
         eprintln!(
-            "wasm-lambda: serving {} on http://{}",
-            server.function_names().join(", "),
+            "wasm-lambda: serving {serving} on http://{}",
             server.local_addr()?
         );
         server.run(shutdown_signal()).await?;

@@ -33,7 +33,7 @@ pub const RESERVED_VARIABLES: &[&str] = &[
 pub const MAX_CONFIGURED_BYTES: usize = 4096;
 
 /// Checks a function's configured variables the way Lambda does.
-pub(crate) fn validate(configured: &BTreeMap<String, String>) -> Result<(), String> {
+pub fn validate(configured: &BTreeMap<String, String>) -> Result<(), String> {
     let mut total = 0;
     for (key, value) in configured {
         if RESERVED_VARIABLES.contains(&key.as_str()) {

@@ -89,7 +89,7 @@ pub use config::{
     MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,
 };
 pub use engine::{Allocator, EngineConfig};
-pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES};
+pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES, validate as validate_environment};
 pub use error::{FunctionError, InvokeError, LoadError, error_types};
 pub use function::{Function, LoadInfo};
 pub use grants::{AllowedHosts, OutboundGrant, is_local_address};

@@ -1,4 +1,5 @@
-//! The Lambda API routes: Invoke, ListFunctions and GetFunction.
+//! The Lambda API routes: Invoke and InvokeWithResponseStream, function URLs
+//! and API Gateway routes; the control plane's are in `control.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,11 +12,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::SocketAddr;
 
 use super::front_door::{self, PayloadFormat};
 use super::queue::StoredEvent;
+use super::reply::{
+    function_arn, header_value, parse_function_name, service_error, throttle_error,
+};
 use super::streaming::{self, NotStarted};
 use super::{AppState, Deployed, log_tail};
 use crate::http_event::{self, HttpRequest};
@@ -30,14 +34,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .route(STREAMING_INVOCATIONS, post(invoke))
-        .route("/2015-03-31/functions/", get(list_functions))
-        .route("/2015-03-31/functions", get(list_functions))
-        .route("/2015-03-31/functions/{name}", get(get_function))
         .route(QUEUE_PATH, get(queue_counts))
         .route("/lambda-url/{function}", any(function_url))
         // The URL's root, which the wildcard below does not match.
         .route("/lambda-url/{function}/", any(function_url))
         .route("/lambda-url/{function}/{*path}", any(function_url))
+        .merge(super::control::routes())
         .fallback(api_gateway)
         // Payloads over Lambda's limits get Lambda's 413 from the handler,
         // which needs to see them; far larger bodies are cut off here, and
@@ -74,34 +76,6 @@ async fn queue_counts(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// A service error as Lambda sends it: the code in `X-Amzn-ErrorType`, the
-/// message in a JSON body.
-fn service_error(status: u16, code: &str, message: &str) -> Response {
-    throttle_error(status, code, message, None)
-}
-
-/// [`service_error`] with a throttle's `Reason`.
-fn throttle_error(status: u16, code: &str, message: &str, reason: Option<&str>) -> Response {
-    let kind = if status >= 500 { "Service" } else { "User" };
-    let mut body = json!({ "Type": kind, "Message": message });
-    if let Some(reason) = reason {
-        body["Reason"] = json!(reason);
-    }
-    let mut response = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        axum::Json(body),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert("x-amzn-errortype", header_value(code));
-    response
-}
-
-fn header_value(text: &str) -> HeaderValue {
-    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
 /// The Invoke API's answer when reserved concurrency is taken.
 fn throttled() -> Response {
     throttle_error(
@@ -124,37 +98,15 @@ fn from_invoke_error(error: &InvokeError) -> Response {
     )
 }
 
-/// Splits a FunctionName parameter (a name, `name:qualifier`, a partial ARN
-/// `ACCOUNT:function:NAME[:QUALIFIER]` or a full ARN) into name and qualifier.
-fn parse_function_name(text: &str) -> (String, Option<String>) {
-    let parts: Vec<&str> = text.split(':').collect();
-    let after_function = parts
-        .iter()
-        .position(|part| *part == "function")
-        .map(|index| &parts[index + 1..]);
-    match after_function {
-        Some([name, rest @ ..]) => (name.to_string(), rest.first().map(|q| q.to_string())),
-        _ => match parts.as_slice() {
-            [name, qualifier] => (name.to_string(), Some(qualifier.to_string())),
-            _ => (text.to_string(), None),
-        },
-    }
-}
-
-pub(crate) fn function_arn(state: &AppState, name: &str) -> String {
-    format!(
-        "arn:aws:lambda:{}:000000000000:function:{name}",
-        state.region
-    )
-}
-
-/// Finds a deployed function, or answers `ResourceNotFoundException`.
+/// Finds the code serving a function, or answers
+/// `ResourceNotFoundException` (no such function or qualifier) or
+/// `ResourceConflictException` (its code is not ready).
 #[allow(clippy::result_large_err)]
-fn find<'a>(
-    state: &'a AppState,
+fn find(
+    state: &AppState,
     name: &str,
     query_qualifier: Option<&String>,
-) -> Result<&'a Deployed, Response> {
+) -> Result<Arc<Deployed>, Response> {
     let (name, arn_qualifier) = parse_function_name(name);
     let qualifier = query_qualifier.cloned().or(arn_qualifier);
     let not_found = |what: String| {
@@ -164,12 +116,18 @@ fn find<'a>(
             &format!("Function not found: {what}"),
         )
     };
-    let Some(deployed) = state.functions.get(&name) else {
+    let Some(entry) = state.functions.get(&name) else {
         return Err(not_found(function_arn(state, &name)));
     };
     match qualifier.as_deref() {
-        None | Some("$LATEST") => Ok(deployed),
-        Some(other) => Err(not_found(format!("{}:{other}", function_arn(state, &name)))),
+        None | Some("$LATEST") => {}
+        Some(other) => return Err(not_found(format!("{}:{other}", function_arn(state, &name)))),
+    }
+    match entry.live {
+        Some(deployed) => Ok(deployed),
+        None => Err(super::control::not_ready(
+            entry.field("State").unwrap_or("Pending"),
+        )),
     }
 }
 
@@ -206,13 +164,13 @@ fn client_context(headers: &HeaderMap) -> Result<Option<String>, InvokeError> {
 /// The deployed function and the request an Invoke API call names, or the
 /// service error that refuses it.
 #[allow(clippy::result_large_err)]
-fn api_request<'a>(
-    state: &'a AppState,
+fn api_request(
+    state: &AppState,
     name: &str,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<(&'a Deployed, InvokeRequest), Response> {
+) -> Result<(Arc<Deployed>, InvokeRequest), Response> {
     let deployed = find(state, name, query.get("Qualifier"))?;
     let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
     let identity =
@@ -253,21 +211,23 @@ async fn invoke(
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" if streaming => {
             let tail = header(&headers, "x-amz-log-type") == Some("Tail");
-            let response =
-                match streaming::invoke_with_response_stream(&state, deployed, request, tail).await
-                {
-                    Ok(response) => response,
-                    Err(NotStarted::Refused(error)) => from_invoke_error(&error),
-                    Err(NotStarted::Throttled) => throttled(),
-                };
+            let response = match streaming::invoke_with_response_stream(
+                &state, &deployed, request, tail,
+            )
+            .await
+            {
+                Ok(response) => response,
+                Err(NotStarted::Refused(error)) => from_invoke_error(&error),
+                Err(NotStarted::Throttled) => throttled(),
+            };
             with_request_id(response, &request_id)
         }
         "RequestResponse" => {
             // Counted as in flight, so that a shutdown waits for it.
             let _in_flight = state.in_flight.token();
-            request_response(deployed, request, &headers).await
+            request_response(&deployed, request, &headers).await
         }
-        "Event" if !streaming => queue_event(&state, deployed, request).await,
+        "Event" if !streaming => queue_event(&state, &deployed, request).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
         other => service_error(
             400,
@@ -368,59 +328,6 @@ async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeReque
     with_request_id(StatusCode::ACCEPTED.into_response(), &request_id)
 }
 
-fn configuration(state: &AppState, deployed: &Deployed) -> Value {
-    let config = deployed.function.config();
-    let last_modified = humantime::format_rfc3339_millis(deployed.last_modified)
-        .to_string()
-        .replace('Z', "+0000");
-    json!({
-        "FunctionName": config.name,
-        "FunctionArn": function_arn(state, &config.name),
-        "Runtime": "provided.al2023",
-        "Role": "arn:aws:iam::000000000000:role/wasm-lambda",
-        "Handler": config.handler_name(),
-        "CodeSize": deployed.code_size,
-        "Description": format!("wasm-lambda component {}", config.component.display()),
-        "Timeout": config.timeout.as_secs_f64().ceil() as u64,
-        "MemorySize": config.memory_mb,
-        "LastModified": last_modified,
-        "CodeSha256": deployed.code_sha256,
-        "Version": config.version,
-        "Environment": { "Variables": config.environment },
-        "PackageType": "Zip",
-        "Architectures": ["x86_64"],
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-    })
-}
-
-async fn list_functions(State(state): State<Arc<AppState>>) -> Response {
-    let functions: Vec<Value> = state
-        .functions
-        .values()
-        .map(|deployed| configuration(&state, deployed))
-        .collect();
-    axum::Json(json!({ "Functions": functions })).into_response()
-}
-
-async fn get_function(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    match find(&state, &name, query.get("Qualifier")) {
-        Ok(deployed) => axum::Json(json!({
-            "Configuration": configuration(&state, deployed),
-            "Code": {
-                "RepositoryType": "Local",
-                "Location": format!("file://{}", deployed.function.config().component.display()),
-            },
-        }))
-        .into_response(),
-        Err(response) => response,
-    }
-}
-
 /// Runs an HTTP event through a function and answers as the HTTP service
 /// would (`front_door.rs`).
 async fn http_event(
@@ -464,7 +371,7 @@ async fn function_url(
     body: Bytes,
 ) -> Response {
     let name = parameters.get("function").cloned().unwrap_or_default();
-    let Some(deployed) = state.functions.get(&name) else {
+    let Some(deployed) = state.functions.live(&name) else {
         return front_door::not_found();
     };
     if deployed.url_needs_signature
@@ -483,12 +390,12 @@ async fn function_url(
     if deployed.url_streams {
         return super::streaming::function_url(
             &state,
-            deployed,
+            &deployed,
             front_door::invoke_request(&event),
         )
         .await;
     }
-    http_event(&state, deployed, event, PayloadFormat::V2).await
+    http_event(&state, &deployed, event, PayloadFormat::V2).await
 }
 
 /// A stable, URL-id-like name for a function's URL or API.
@@ -509,7 +416,7 @@ async fn api_gateway(
     else {
         return front_door::not_found();
     };
-    let Some(deployed) = state.functions.get(&route.spec.function) else {
+    let Some(deployed) = state.functions.live(&route.spec.function) else {
         return front_door::not_found();
     };
     let stage = route
@@ -542,7 +449,7 @@ async fn api_gateway(
             &api_id,
         ),
     };
-    http_event(&state, deployed, event, route.spec.payload_format).await
+    http_event(&state, &deployed, event, route.spec.payload_format).await
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ async fn in_store(
 async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay: Duration) {
     let name = event.function.clone();
     let request_id = event.request_id.clone();
-    let Some(deployed) = state.functions.get(&name) else {
+    let Some(deployed) = state.functions.live(&name) else {
         tracing::warn!(
             "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it stays stored"
         );
@@ -186,7 +186,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
     };
     let settings = &deployed.async_settings;
     let most = settings.max_retry_attempts + 1;
-    let arn = super::api::function_arn(&state, &name);
+    let arn = super::reply::function_arn(&state, &name);
     loop {
         if event.age() > settings.max_event_age {
             give_up(&state, settings, id, &event, GiveUp::EventAgeExceeded, None).await;
@@ -308,7 +308,7 @@ fn destination_record(
         "timestamp": timestamp,
         "requestContext": {
             "requestId": event.request_id,
-            "functionArn": format!("{}:$LATEST", super::api::function_arn(state, &event.function)),
+            "functionArn": format!("{}:$LATEST", super::reply::function_arn(state, &event.function)),
             "condition": reason.condition(),
             "approximateInvokeCount": event.attempts,
         },
@@ -333,7 +333,7 @@ async fn send(
 ) -> Result<()> {
     match destination {
         Destination::Function(target) => {
-            let Some(deployed) = state.functions.get(target) else {
+            let Some(deployed) = state.functions.live(target) else {
                 bail!("function {target} is not served");
             };
             let request = InvokeRequest::new(record.to_string());

@@ -16,11 +16,11 @@
 //! `Function::invoke`, and must not depend on the builders, the runtime or
 //! the command line.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use tokio::net::TcpListener;
@@ -32,24 +32,37 @@ use wasm_lambda_core::{Function, Host};
 
 mod api;
 mod config;
+mod control;
 mod events;
 mod front_door;
 pub mod http_event;
 mod queue;
+mod registry;
+mod reply;
 mod streaming;
 
 pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig, ServerOnly};
 pub use front_door::{PayloadFormat, RouteSpec};
 pub use queue::{QueueCounts, default_state_dir};
 
-/// A deployed function with its limits and what `GetFunction` reports.
+/// Builds components from source zips of Lambda's managed runtimes
+/// (`python3.12`, `nodejs22.x`, ...) that the control plane is given. The
+/// server does not depend on the builders; the command line hands it one
+/// ([`Server::bind_with_builder`]).
+pub trait SourceBuilder: Send + Sync {
+    /// Builds the handler `handler` (`module.function`) of the source in
+    /// `folder` for `runtime` into the component `output`. The folder is a
+    /// copy the build may change.
+    fn build(&self, folder: &Path, runtime: &str, handler: &str, output: &Path) -> Result<()>;
+}
+
+/// The code serving a function, with its limits.
 pub(crate) struct Deployed {
     pub(crate) function: Function,
     /// Reserved concurrency: a permit per running invocation.
     pub(crate) concurrency: Option<Arc<Semaphore>>,
-    pub(crate) code_size: u64,
-    pub(crate) code_sha256: String,
-    pub(crate) last_modified: SystemTime,
+    /// The reserved concurrency, as `GetFunction` reports it.
+    pub(crate) reserved: Option<u32>,
     /// How its `Event` invocations are retried and where they go on failure.
     pub(crate) async_settings: events::AsyncSettings,
     /// Its function URL needs a SigV4 signature (`url_auth = "AWS_IAM"`).
@@ -60,7 +73,12 @@ pub(crate) struct Deployed {
 
 /// What every request handler shares.
 pub(crate) struct AppState {
-    pub(crate) functions: BTreeMap<String, Deployed>,
+    /// Every function: the configuration file's and the control plane's.
+    pub(crate) functions: registry::Registry,
+    /// Loads the code the control plane is given.
+    pub(crate) host: Host,
+    /// Builds source zips of the managed runtimes, where one was given.
+    pub(crate) builder: Option<Arc<dyn SourceBuilder>>,
     pub(crate) region: String,
     /// The API Gateway routes, parsed.
     pub(crate) routes: Vec<front_door::Route>,
@@ -94,36 +112,80 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 impl Server {
     /// Loads every function (compiling or loading cached artifacts) and
-    /// binds the listening socket.
+    /// binds the listening socket. The control plane takes component zips
+    /// (`provided.al2023`) only.
     pub async fn bind(host: &Host, config: &ServerConfig) -> Result<Server> {
+        Server::bind_with_builder(host, config, None).await
+    }
+
+    /// [`Server::bind`], with a builder for the source zips of the managed
+    /// runtimes (`python3.x`, `nodejs*.x`) that `CreateFunction` and
+    /// `UpdateFunctionCode` are given.
+    pub async fn bind_with_builder(
+        host: &Host,
+        config: &ServerConfig,
+        builder: Option<Arc<dyn SourceBuilder>>,
+    ) -> Result<Server> {
         let region = config.region();
         let retry_delay = retry_delay(config.event_retry_delay)?;
-        let mut functions = BTreeMap::new();
+        let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
+        let store_dir = state_dir.clone();
+        let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&store_dir))
+            .await
+            .context("the store task failed")??;
+        let functions = registry::Registry::new(&state_dir);
         for spec in &config.functions {
             let library_config = spec.to_function_config(&region)?;
-            let host = host.clone();
-            let function = tokio::task::spawn_blocking(move || host.load(library_config))
+            let task_host = host.clone();
+            let function = tokio::task::spawn_blocking(move || task_host.load(library_config))
                 .await
                 .context("the loading task failed")?
                 .with_context(|| format!("failed to deploy function {}", spec.name))?;
-            let metadata = std::fs::metadata(&spec.component)?;
-            let bytes = std::fs::read(&spec.component)?;
-            let deployed = Deployed {
-                function,
-                concurrency: spec
-                    .server
-                    .reserved_concurrency
-                    .map(|limit| Arc::new(Semaphore::new(limit as usize))),
-                code_size: metadata.len(),
-                code_sha256: base64_encode(blake3::hash(&bytes).as_bytes()),
-                last_modified: metadata.modified().unwrap_or_else(|_| SystemTime::now()),
-                async_settings: spec.async_settings()?,
-                url_needs_signature: spec.url_needs_signature()?,
-                url_streams: spec.url_streams()?,
-            };
-            if functions.insert(spec.name.clone(), deployed).is_some() {
+            let entry = control::file_entry(&region, spec, function)?;
+            if !functions.insert_new(&spec.name, entry) {
                 anyhow::bail!("function {} is deployed twice", spec.name);
             }
+        }
+        // What the control plane created before: loaded again before the
+        // server listens, so that it answers at once (from the artifact
+        // cache when it holds the code's compiled form).
+        let stored = registry::Registry::stored(&store)?;
+        let store = Arc::new(store);
+        for (name, mut entry) in stored {
+            if functions.contains(&name) {
+                anyhow::bail!(
+                    "function {name} is in the configuration and was also created through the API (kept in {}); rename one of them or delete it with DeleteFunction",
+                    state_dir.display()
+                );
+            }
+            let task_host = host.clone();
+            let task_region = region.clone();
+            let task_name = name.clone();
+            let code_dir = state_dir.clone();
+            let task_builder = builder.clone();
+            let loaded = tokio::task::spawn_blocking(move || {
+                let registry = registry::Registry::new(&code_dir);
+                let loaded = control::load_entry(
+                    &task_host,
+                    task_builder.as_deref(),
+                    &registry,
+                    &task_region,
+                    &task_name,
+                    &entry,
+                );
+                control::settle(&mut entry, loaded);
+                entry
+            })
+            .await
+            .context("the loading task failed")?;
+            functions.insert_new(&name, loaded);
+            let task_store = store.clone();
+            let persisted = functions.get(&name);
+            tokio::task::spawn_blocking(move || {
+                registry::Registry::persist_entry(&task_store, &name, persisted)
+            })
+            .await
+            .context("the store task failed")??;
         }
         let listen = config
             .listen
@@ -131,9 +193,11 @@ impl Server {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("failed to listen on {listen}"))?;
-        for (name, deployed) in &functions {
-            if let Some(events::Destination::Function(target)) = &deployed.async_settings.on_failure
-                && !functions.contains_key(target)
+        for (name, entry) in functions.entries() {
+            if let Some(deployed) = &entry.live
+                && let Some(events::Destination::Function(target)) =
+                    &deployed.async_settings.on_failure
+                && !functions.contains(target)
             {
                 anyhow::bail!(
                     "function {name}: on_failure names function {target}, which is not served"
@@ -142,7 +206,7 @@ impl Server {
         }
         let mut routes = Vec::new();
         for spec in &config.routes {
-            if !functions.contains_key(&spec.function) {
+            if !functions.contains(&spec.function) {
                 anyhow::bail!(
                     "route {} {} names function {}, which is not served",
                     spec.method,
@@ -152,18 +216,16 @@ impl Server {
             }
             routes.push(front_door::Route::parse(spec.clone())?);
         }
-        let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
-        let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&state_dir))
-            .await
-            .context("the store task failed")??;
         let (sender, receiver) = mpsc::unbounded_channel();
         Ok(Server {
             listener,
             state: Arc::new(AppState {
                 functions,
+                host: host.clone(),
+                builder,
                 region,
                 routes,
-                store: Arc::new(store),
+                store,
                 accepted: sender,
                 queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
                 in_flight: TaskTracker::new(),
@@ -180,7 +242,7 @@ impl Server {
 
     /// The names of the deployed functions.
     pub fn function_names(&self) -> Vec<String> {
-        self.state.functions.keys().cloned().collect()
+        self.state.functions.names()
     }
 
     /// Serves until `shutdown` completes, then stops accepting requests,

@@ -135,7 +135,7 @@ pub struct QueueCounts {
 
 /// The event store of one server.
 pub(crate) struct EventStore {
-    db: Database,
+    pub(crate) db: Database,
     /// Held (locked) for as long as the store is open.
     _lock: File,
 }

@@ -8,6 +8,7 @@ mod capabilities;
 mod cli;
 mod common;
 mod context;
+mod control_plane;
 mod corpus;
 mod examples;
 mod faults;

@@ -1,0 +1,1256 @@
+//! Lambda's control-plane API: the function operations the AWS CLI, boto3
+//! and Terraform call (`CreateFunction`, `GetFunction`,
+//! `GetFunctionConfiguration`, `ListFunctions`, `UpdateFunctionCode`,
+//! `UpdateFunctionConfiguration`, `DeleteFunction`) and the reads their
+//! tools make around them (`ListVersionsByFunction`,
+//! `GetFunctionCodeSigningConfig`, tags, `GetAccountSettings`), with
+//! botocore's routes and JSON shapes.
+//!
+//! A function is created `Pending` and becomes `Active` (or `Failed`, with
+//! Lambda's `StateReasonCode`) once its component is loaded, off the
+//! request path; an update is `InProgress` until the new code is loaded,
+//! and the old code serves meanwhile. What the API holds is kept in the
+//! server's store (`registry.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::registry::{Entry, MAX_ZIP_BYTES, Registry, ZipError};
+use super::reply::{function_arn, parse_function_name, service_error};
+use super::{AppState, Deployed, base64_encode};
+use wasm_lambda_core::{FunctionConfig, LoadError};
+
+/// Lambda's limit on a control-plane request body (a base64 zip in JSON).
+pub(crate) const MAX_CONTROL_REQUEST_BYTES: usize = 70_167_211;
+
+/// Where `Code.Location` points: the function's zip, as uploaded.
+const CODE_PATH: &str = "/wasm-lambda/code/{file}";
+
+/// The runtimes whose zip holds a component named by `Handler`.
+const PROVIDED_RUNTIMES: &[&str] = &["provided.al2023", "provided.al2"];
+
+/// The managed runtimes whose source zips the server builds (with the
+/// builder the command line gives it).
+const MANAGED_RUNTIMES: &[&str] = &[
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "nodejs24.x",
+];
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    let large = || DefaultBodyLimit::max(MAX_CONTROL_REQUEST_BYTES);
+    Router::new()
+        .route(
+            "/2015-03-31/functions",
+            post(create_function).layer(large()).get(list_functions),
+        )
+        .route("/2015-03-31/functions/", get(list_functions))
+        .route(
+            "/2015-03-31/functions/{name}",
+            get(get_function).delete(delete_function),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/configuration",
+            get(get_configuration).put(update_configuration),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/code",
+            put(update_code).layer(large()),
+        )
+        .route("/2015-03-31/functions/{name}/versions", get(list_versions))
+        .route(
+            "/2020-06-30/functions/{name}/code-signing-config",
+            get(code_signing_config),
+        )
+        .route(
+            "/2017-03-31/tags/{arn}",
+            get(list_tags).post(tag_resource).delete(untag_resource),
+        )
+        .route("/2016-08-19/account-settings", get(account_settings))
+        .route("/2016-08-19/account-settings/", get(account_settings))
+        .route(CODE_PATH, get(code_zip))
+}
+
+/// The 400 every malformed parameter gets.
+fn invalid(message: &str) -> Response {
+    service_error(400, "InvalidParameterValueException", message)
+}
+
+/// Lambda's 400 for a value outside its model's constraints.
+fn validation(value: &dyn std::fmt::Display, field: &str, constraint: &str) -> Response {
+    service_error(
+        400,
+        "ValidationException",
+        &format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+fn not_found(state: &AppState, name: &str) -> Response {
+    service_error(
+        404,
+        "ResourceNotFoundException",
+        &format!("Function not found: {}", function_arn(state, name)),
+    )
+}
+
+fn conflict(message: &str) -> Response {
+    service_error(409, "ResourceConflictException", message)
+}
+
+/// The answer to invoking a function that has no code serving yet.
+pub(crate) fn not_ready(state_name: &str) -> Response {
+    conflict(&format!(
+        "The operation cannot be performed at this time. The function is currently in the following state: {state_name}"
+    ))
+}
+
+/// `LastModified` as Lambda writes it: `2026-12-02T13:40:01.123+0000`.
+pub(crate) fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time)
+        .to_string()
+        .replace('Z', "+0000")
+}
+
+fn revision_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The configuration object every function has, whatever made it.
+pub(crate) fn base_configuration(
+    region: &str,
+    name: &str,
+    runtime: &str,
+    handler: &str,
+) -> Map<String, Value> {
+    let mut configuration = Map::new();
+    let mut set = |key: &str, value: Value| {
+        configuration.insert(key.to_string(), value);
+    };
+    set("FunctionName", json!(name));
+    set(
+        "FunctionArn",
+        json!(format!(
+            "arn:aws:lambda:{region}:000000000000:function:{name}"
+        )),
+    );
+    set("Runtime", json!(runtime));
+    set("Role", json!("arn:aws:iam::000000000000:role/wasm-lambda"));
+    set("Handler", json!(handler));
+    set("CodeSize", json!(0));
+    set("Description", json!(""));
+    set("Timeout", json!(3));
+    set("MemorySize", json!(128));
+    set("LastModified", json!(timestamp(SystemTime::now())));
+    set("CodeSha256", json!(""));
+    set("Version", json!("$LATEST"));
+    set("Environment", json!({ "Variables": {} }));
+    set("TracingConfig", json!({ "Mode": "PassThrough" }));
+    set("RevisionId", json!(revision_id()));
+    set("State", json!("Active"));
+    set("LastUpdateStatus", json!("Successful"));
+    set("PackageType", json!("Zip"));
+    set("Architectures", json!(["x86_64"]));
+    set("EphemeralStorage", json!({ "Size": 512 }));
+    set(
+        "SnapStart",
+        json!({ "ApplyOn": "None", "OptimizationStatus": "Off" }),
+    );
+    set(
+        "RuntimeVersionConfig",
+        json!({ "RuntimeVersionArn": runtime_version_arn(region, runtime) }),
+    );
+    set(
+        "LoggingConfig",
+        json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
+    );
+    configuration
+}
+
+/// A stable runtime version ARN per runtime, as Lambda gives one.
+fn runtime_version_arn(region: &str, runtime: &str) -> String {
+    let hex = hex(&Sha256::digest(runtime.as_bytes()));
+    format!("arn:aws:lambda:{region}::runtime:{hex}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The entry of a function from the configuration file: what its
+/// component and settings would show on Lambda.
+pub(crate) fn file_entry(
+    region: &str,
+    spec: &crate::FunctionSpec,
+    function: wasm_lambda_core::Function,
+) -> anyhow::Result<Entry> {
+    use anyhow::Context as _;
+    let config = function.config();
+    let bytes = std::fs::read(&spec.component)
+        .with_context(|| format!("failed to read {}", spec.component.display()))?;
+    let modified = std::fs::metadata(&spec.component)
+        .and_then(|metadata| metadata.modified())
+        .unwrap_or_else(|_| SystemTime::now());
+    let mut configuration = base_configuration(
+        region,
+        &spec.name,
+        "provided.al2023",
+        &config.handler_name(),
+    );
+    let mut set = |key: &str, value: Value| {
+        configuration.insert(key.to_string(), value);
+    };
+    set("CodeSize", json!(bytes.len()));
+    set("CodeSha256", json!(base64_encode(&Sha256::digest(&bytes))));
+    set("LastModified", json!(timestamp(modified)));
+    set(
+        "Description",
+        json!(format!(
+            "wasm-lambda component {}",
+            spec.component.display()
+        )),
+    );
+    set("Timeout", json!(config.timeout.as_secs_f64().ceil() as u64));
+    set("MemorySize", json!(config.memory_mb));
+    set("Version", json!(config.version));
+    set("Environment", json!({ "Variables": config.environment }));
+    set(
+        "EphemeralStorage",
+        json!({ "Size": config.ephemeral_storage_mb }),
+    );
+    let reserved = spec.server.reserved_concurrency;
+    let deployed = Deployed {
+        function,
+        concurrency: reserved.map(|limit| Arc::new(tokio::sync::Semaphore::new(limit as usize))),
+        reserved,
+        async_settings: spec.async_settings()?,
+        url_needs_signature: spec.url_needs_signature()?,
+        url_streams: spec.url_streams()?,
+    };
+    Ok(Entry {
+        configuration,
+        tags: BTreeMap::new(),
+        live: Some(Arc::new(deployed)),
+        code: None,
+        serving: None,
+        generation: 0,
+    })
+}
+
+/// The JSON body of a control-plane request, as an object.
+#[allow(clippy::result_large_err)]
+fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(invalid("The request body is not a JSON object.")),
+    }
+}
+
+/// Checks a `Role` as Lambda's model does.
+fn valid_role(role: &str) -> bool {
+    let Some(rest) = role.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some((partition, rest)) = rest.split_once(":iam::") else {
+        return false;
+    };
+    let partition_ok = partition.is_empty()
+        || (partition.starts_with("aws")
+            && partition
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '-'));
+    let Some((account, path)) = rest.split_once(":role") else {
+        return false;
+    };
+    let path = path.strip_prefix('/').unwrap_or(path);
+    partition_ok
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c))
+}
+
+const ROLE_PATTERN: &str = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+";
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Applies the settable fields of a Create or UpdateFunctionConfiguration
+/// request to `configuration`, refusing values Lambda refuses.
+#[allow(clippy::result_large_err)]
+fn apply_settings(
+    region: &str,
+    request: &Map<String, Value>,
+    configuration: &mut Map<String, Value>,
+) -> Result<(), Response> {
+    if let Some(role) = request.get("Role") {
+        let role = role.as_str().unwrap_or_default();
+        if !valid_role(role) {
+            return Err(validation(
+                &role,
+                "role",
+                &format!("Member must satisfy regular expression pattern: {ROLE_PATTERN}"),
+            ));
+        }
+        configuration.insert("Role".into(), json!(role));
+    }
+    for (key, field, range) in [
+        ("Timeout", "timeout", 1..=900),
+        ("MemorySize", "memorySize", 128..=10_240),
+    ] {
+        if let Some(value) = request.get(key) {
+            let number = value.as_i64().unwrap_or(-1);
+            if !range.contains(&number) {
+                let bound = if number < *range.start() {
+                    format!("greater than or equal to {}", range.start())
+                } else {
+                    format!("less than or equal to {}", range.end())
+                };
+                return Err(validation(
+                    value,
+                    field,
+                    &format!("Member must have value {bound}"),
+                ));
+            }
+            configuration.insert(key.into(), json!(number));
+        }
+    }
+    if let Some(storage) = request.get("EphemeralStorage") {
+        let size = storage.get("Size").and_then(Value::as_i64).unwrap_or(-1);
+        if !(512..=10_240).contains(&size) {
+            return Err(validation(
+                &size,
+                "ephemeralStorage.size",
+                "Member must have value between 512 and 10240",
+            ));
+        }
+        configuration.insert("EphemeralStorage".into(), json!({ "Size": size }));
+    }
+    for key in ["Handler", "Description", "Runtime"] {
+        if let Some(value) = request.get(key) {
+            let Some(text) = value.as_str() else {
+                return Err(invalid(&format!("{key} must be a string.")));
+            };
+            configuration.insert(key.into(), json!(text));
+        }
+    }
+    if let Some(environment) = request.get("Environment") {
+        let variables = environment
+            .get("Variables")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let Some(variables) = variables.as_object() else {
+            return Err(invalid("Environment.Variables must be a map of strings."));
+        };
+        if variables.values().any(|value| !value.is_string()) {
+            return Err(invalid("Environment.Variables must be a map of strings."));
+        }
+        let environment: BTreeMap<String, String> = variables
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().into()))
+            .collect();
+        if let Err(message) = wasm_lambda_core::validate_environment(&environment) {
+            return Err(invalid(&message));
+        }
+        configuration.insert("Environment".into(), json!({ "Variables": variables }));
+    }
+    if let Some(tracing) = request.get("TracingConfig") {
+        let mode = tracing
+            .get("Mode")
+            .and_then(Value::as_str)
+            .unwrap_or("PassThrough");
+        if !["Active", "PassThrough"].contains(&mode) {
+            return Err(validation(
+                &mode,
+                "tracingConfig.mode",
+                "Member must satisfy enum value set: [Active, PassThrough]",
+            ));
+        }
+        configuration.insert("TracingConfig".into(), json!({ "Mode": mode }));
+    }
+    if let Some(logging) = request.get("LoggingConfig").and_then(Value::as_object) {
+        let mut current = configuration
+            .get("LoggingConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (key, value) in logging {
+            current.insert(key.clone(), value.clone());
+        }
+        configuration.insert("LoggingConfig".into(), Value::Object(current));
+    }
+    if let Some(architectures) = request.get("Architectures") {
+        let valid = architectures.as_array().is_some_and(|list| {
+            list.len() == 1 && ["x86_64", "arm64"].contains(&list[0].as_str().unwrap_or_default())
+        });
+        if !valid {
+            return Err(validation(
+                architectures,
+                "architectures",
+                "Member must have length less than or equal to 1",
+            ));
+        }
+        configuration.insert("Architectures".into(), architectures.clone());
+    }
+    if let Some(runtime) = request.get("Runtime").and_then(Value::as_str) {
+        // Other runtimes of Lambda's list are taken and end `Failed` with
+        // `InvalidRuntime`, as a function Lambda cannot run would.
+        if runtime.is_empty()
+            || !runtime
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
+        {
+            return Err(validation(
+                &runtime,
+                "runtime",
+                "Member must satisfy enum value set",
+            ));
+        }
+        configuration.insert(
+            "RuntimeVersionConfig".into(),
+            json!({ "RuntimeVersionArn": runtime_version_arn(region, runtime) }),
+        );
+    }
+    Ok(())
+}
+
+/// A zip from a `Code` object or an `UpdateFunctionCode` request.
+#[allow(clippy::result_large_err)]
+fn zip_of(code: &Map<String, Value>) -> Result<Vec<u8>, Response> {
+    use base64::Engine as _;
+    if let Some(encoded) = code.get("ZipFile").and_then(Value::as_str) {
+        let zip = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| invalid("ZipFile is not base64."))?;
+        if zip.len() > MAX_ZIP_BYTES {
+            return Err(service_error(
+                413,
+                "RequestEntityTooLargeException",
+                &format!("Zipped file size must be smaller than {MAX_ZIP_BYTES} bytes."),
+            ));
+        }
+        return Ok(zip);
+    }
+    if code.contains_key("S3Bucket") || code.contains_key("ImageUri") {
+        return Err(invalid(
+            "This server takes code as ZipFile only (S3Bucket and ImageUri are not supported yet).",
+        ));
+    }
+    Err(invalid("Please provide a source for function code."))
+}
+
+/// Keeps `zip` in the code store; gives its SHA-256 as hex and as base64.
+async fn store_zip(state: &Arc<AppState>, zip: Vec<u8>) -> Result<(String, String), Response> {
+    let digest = Sha256::digest(&zip);
+    let hex = hex(&digest);
+    let sha = hex.clone();
+    let registry = state.clone();
+    let stored = tokio::task::spawn_blocking(move || registry.functions.store_code(&zip, &sha))
+        .await
+        .map_err(|error| service_error(500, "ServiceException", &error.to_string()))?;
+    match stored {
+        Ok(()) => Ok((hex, base64_encode(&digest))),
+        Err(ZipError::Unzip) => Err(invalid(
+            "Could not unzip uploaded file. Please check your file, then try to upload again.",
+        )),
+        Err(ZipError::Escapes(entry)) => Err(invalid(&format!(
+            "Could not unzip uploaded file: the entry {entry:?} would be outside the function's folder (an absolute path, .. or a symbolic link)."
+        ))),
+        Err(ZipError::Io(error)) => Err(service_error(
+            500,
+            "ServiceException",
+            &format!("failed to keep the uploaded code: {error}"),
+        )),
+    }
+}
+
+/// `POST /2015-03-31/functions`.
+async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let name = request
+        .get("FunctionName")
+        .and_then(Value::as_str)
+        .map(|text| parse_function_name(text).0)
+        .unwrap_or_default();
+    if !valid_name(&name) {
+        return validation(
+            &name,
+            "functionName",
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+",
+        );
+    }
+    for required in ["Role", "Code", "Runtime", "Handler"] {
+        if !request.contains_key(required) {
+            return invalid(&format!("{required} is required for a Zip function."));
+        }
+    }
+    if request.get("PackageType").and_then(Value::as_str) == Some("Image") {
+        return invalid("This server deploys Zip functions only.");
+    }
+    let mut configuration = base_configuration(&state.region, &name, "", "");
+    if let Err(response) = apply_settings(&state.region, &request, &mut configuration) {
+        return response;
+    }
+    if state.functions.contains(&name) {
+        return conflict(&format!("Function already exist: {name}"));
+    }
+    let code = request
+        .get("Code")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let zip = match zip_of(&code) {
+        Ok(zip) => zip,
+        Err(response) => return response,
+    };
+    let size = zip.len();
+    let (hex, sha256) = match store_zip(&state, zip).await {
+        Ok(stored) => stored,
+        Err(response) => return response,
+    };
+    configuration.insert("CodeSize".into(), json!(size));
+    configuration.insert("CodeSha256".into(), json!(sha256));
+    configuration.insert("State".into(), json!("Pending"));
+    configuration.insert(
+        "StateReason".into(),
+        json!("The function is being created."),
+    );
+    configuration.insert("StateReasonCode".into(), json!("Creating"));
+    configuration.remove("LastUpdateStatus");
+    let tags = request
+        .get("Tags")
+        .and_then(Value::as_object)
+        .map(|tags| {
+            tags.iter()
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let entry = Entry {
+        configuration: configuration.clone(),
+        tags,
+        live: None,
+        code: Some(hex.clone()),
+        serving: None,
+        generation: 0,
+    };
+    if !state.functions.insert_new(&name, entry) {
+        state.functions.forget_code(&hex);
+        return conflict(&format!("Function already exist: {name}"));
+    }
+    if let Err(response) = persist(&state, &name).await {
+        state.functions.remove(&name);
+        state.functions.forget_code(&hex);
+        return response;
+    }
+    tokio::spawn(activate(state.clone(), name, 0));
+    (
+        StatusCode::CREATED,
+        axum::Json(Value::Object(configuration)),
+    )
+        .into_response()
+}
+
+/// Stores `name`'s entry; a failure is the service's.
+async fn persist(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
+    let task_state = state.clone();
+    let name = name.to_string();
+    match tokio::task::spawn_blocking(move || {
+        task_state.functions.persist(&task_state.store, &name)
+    })
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(service_error(
+            500,
+            "ServiceException",
+            &format!("failed to store the function: {error:#}"),
+        )),
+        Err(error) => Err(service_error(500, "ServiceException", &error.to_string())),
+    }
+}
+
+/// Why a function's code could not be made ready, as Lambda reports it.
+pub(crate) struct NotLoaded {
+    pub(crate) code: &'static str,
+    pub(crate) reason: String,
+}
+
+/// The component an API function runs: the zip's file that `Handler`
+/// names (`provided.*`), or what its source builds to (managed runtimes;
+/// kept, so that a restart does not build again).
+fn component_of(
+    builder: Option<&dyn super::SourceBuilder>,
+    registry: &Registry,
+    entry: &Entry,
+) -> Result<std::path::PathBuf, NotLoaded> {
+    let sha = entry.code.as_deref().unwrap_or_default();
+    let handler = entry.field("Handler").unwrap_or_default();
+    let runtime = entry.field("Runtime").unwrap_or_default();
+    let files = registry.files_path(sha);
+    if PROVIDED_RUNTIMES.contains(&runtime) {
+        let component = files.join(handler);
+        if handler.is_empty()
+            || std::path::Path::new(handler).is_absolute()
+            || handler.split('/').any(|part| part == "..")
+            || !component.is_file()
+        {
+            return Err(NotLoaded {
+                code: "FunctionError.InvalidEntryPoint",
+                reason: format!(
+                    "The handler {handler:?} is not a file of the function's zip: with {runtime} it names the component (.wasm) in the zip."
+                ),
+            });
+        }
+        return Ok(component);
+    }
+    if !MANAGED_RUNTIMES.contains(&runtime) {
+        return Err(NotLoaded {
+            code: "InvalidRuntime",
+            reason: format!(
+                "The runtime {runtime} is not supported by this server: it runs {} from source zips, and component zips with provided.al2023 or provided.al2.",
+                MANAGED_RUNTIMES.join(", ")
+            ),
+        });
+    }
+    let Some(builder) = builder else {
+        return Err(NotLoaded {
+            code: "InvalidRuntime",
+            reason: format!(
+                "This server was started without a builder, so it cannot build {runtime} source: deploy a component zip with provided.al2023 (wasm-lambda build, then wasm-lambda package)."
+            ),
+        });
+    };
+    let output = registry.build_path(sha, runtime, handler);
+    if output.is_file() {
+        return Ok(output);
+    }
+    registry
+        .build(sha, &output, |source, built| {
+            builder.build(source, runtime, handler, built)
+        })
+        .map_err(|error| NotLoaded {
+            code: "FunctionError.RuntimeInitError",
+            reason: format!("The {runtime} build of the function's code failed: {error:#}"),
+        })?;
+    Ok(output)
+}
+
+/// Loads an API function's component from its unpacked code.
+pub(crate) fn load_entry(
+    host: &wasm_lambda_core::Host,
+    builder: Option<&dyn super::SourceBuilder>,
+    registry: &Registry,
+    region: &str,
+    name: &str,
+    entry: &Entry,
+) -> Result<Deployed, NotLoaded> {
+    let handler = entry.field("Handler").unwrap_or_default();
+    let component = component_of(builder, registry, entry)?;
+    let number = |key: &str| entry.configuration.get(key).and_then(Value::as_u64);
+    let mut config = FunctionConfig::new(name, &component);
+    config.handler = Some(handler.to_string());
+    config.region = region.to_string();
+    if let Some(memory) = number("MemorySize") {
+        config.memory_mb = memory as u32;
+    }
+    if let Some(timeout) = number("Timeout") {
+        config.timeout = std::time::Duration::from_secs(timeout);
+    }
+    if let Some(size) = entry
+        .configuration
+        .get("EphemeralStorage")
+        .and_then(|storage| storage.get("Size"))
+        .and_then(Value::as_u64)
+    {
+        config.ephemeral_storage_mb = size as u32;
+    }
+    if let Some(variables) = entry
+        .configuration
+        .get("Environment")
+        .and_then(|environment| environment.get("Variables"))
+        .and_then(Value::as_object)
+    {
+        config.environment = variables
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().into()))
+            .collect();
+    }
+    let function = host.load(config).map_err(|error| NotLoaded {
+        code: match &error {
+            LoadError::Compile { .. } | LoadError::OverPoolLimits { .. } => {
+                "FunctionError.RuntimeInitError"
+            }
+            _ => "FunctionError.InvalidEntryPoint",
+        },
+        reason: format!("{:#}", anyhow::Error::from(error)),
+    })?;
+    Ok(Deployed {
+        function,
+        concurrency: None,
+        reserved: None,
+        async_settings: Default::default(),
+        url_needs_signature: false,
+        url_streams: false,
+    })
+}
+
+/// Loads the code of `name`'s entry at `generation` and makes it serve,
+/// unless a newer change came meanwhile.
+async fn activate(state: Arc<AppState>, name: String, generation: u64) {
+    let Some(entry) = state.functions.get(&name) else {
+        return;
+    };
+    let previous = entry
+        .serving
+        .clone()
+        .filter(|old| entry.code.as_ref() != Some(old));
+    let task_state = state.clone();
+    let task_name = name.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        load_entry(
+            &task_state.host,
+            task_state.builder.as_deref(),
+            &task_state.functions,
+            &task_state.region,
+            &task_name,
+            &entry,
+        )
+    })
+    .await
+    .unwrap_or_else(|error| {
+        Err(NotLoaded {
+            code: "FunctionError.RuntimeInitError",
+            reason: error.to_string(),
+        })
+    });
+    let mut replaced = None;
+    let updated = state.functions.update(&name, |entry| {
+        if entry.generation == generation {
+            replaced = settle(entry, loaded);
+        }
+    });
+    if updated.is_some() {
+        let _ = persist(&state, &name).await;
+    }
+    // The code it replaced ends when its last invocation does; its zip goes
+    // once no function uses it.
+    drop(replaced);
+    if let Some(old) = updated.and(previous) {
+        state.functions.forget_code(&old);
+    }
+}
+
+/// Records how loading an entry's code ended: the new code serves (and
+/// the old one is given back), or the state says why it cannot.
+pub(crate) fn settle(
+    entry: &mut Entry,
+    loaded: Result<Deployed, NotLoaded>,
+) -> Option<Arc<Deployed>> {
+    let creating = entry.field("State") == Some("Pending") || entry.live.is_none();
+    let mut replaced = None;
+    let before = entry.configuration.clone();
+    let configuration = &mut entry.configuration;
+    for key in [
+        "StateReason",
+        "StateReasonCode",
+        "LastUpdateStatusReason",
+        "LastUpdateStatusReasonCode",
+    ] {
+        configuration.remove(key);
+    }
+    match loaded {
+        Ok(deployed) => {
+            replaced = entry.live.replace(Arc::new(deployed));
+            configuration.insert("State".into(), json!("Active"));
+            configuration.insert("LastUpdateStatus".into(), json!("Successful"));
+            entry.serving = entry.code.clone();
+        }
+        Err(failure) => {
+            if creating {
+                configuration.insert("State".into(), json!("Failed"));
+                configuration.insert("StateReason".into(), json!(failure.reason));
+                configuration.insert("StateReasonCode".into(), json!(failure.code));
+            }
+            configuration.insert("LastUpdateStatus".into(), json!("Failed"));
+            configuration.insert("LastUpdateStatusReason".into(), json!(failure.reason));
+            configuration.insert("LastUpdateStatusReasonCode".into(), json!(failure.code));
+        }
+    }
+    // A restart that loads the code as before changes nothing a client sees.
+    if *configuration != before {
+        configuration.insert("RevisionId".into(), json!(revision_id()));
+    }
+    replaced
+}
+
+/// An API function that may be changed now, or the answer that refuses it.
+#[allow(clippy::result_large_err)]
+fn changeable(
+    state: &AppState,
+    name: &str,
+    request: &Map<String, Value>,
+) -> Result<Entry, Response> {
+    let Some(entry) = state.functions.get(name) else {
+        return Err(not_found(state, name));
+    };
+    if !entry.made_by_api() {
+        return Err(invalid(&format!(
+            "Function {name} is deployed from the server's configuration file; change it there and restart the server."
+        )));
+    }
+    if entry.field("State") == Some("Pending")
+        || entry.field("LastUpdateStatus") == Some("InProgress")
+    {
+        return Err(conflict(&format!(
+            "The operation cannot be performed at this time. An update is in progress for resource: {}",
+            function_arn(state, name)
+        )));
+    }
+    if let Some(revision) = request.get("RevisionId").and_then(Value::as_str)
+        && Some(revision) != entry.field("RevisionId")
+    {
+        return Err(service_error(
+            412,
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+        ));
+    }
+    Ok(entry)
+}
+
+/// Starts an update of `name` to `configuration` (and `code`): in progress
+/// until the new code is loaded.
+async fn start_update(
+    state: &Arc<AppState>,
+    name: &str,
+    seen: &Entry,
+    mut configuration: Map<String, Value>,
+    code: Option<String>,
+) -> Response {
+    configuration.insert("LastModified".into(), json!(timestamp(SystemTime::now())));
+    configuration.insert("RevisionId".into(), json!(revision_id()));
+    configuration.insert("LastUpdateStatus".into(), json!("InProgress"));
+    configuration.insert(
+        "LastUpdateStatusReason".into(),
+        json!("The function is being created."),
+    );
+    configuration.insert("LastUpdateStatusReasonCode".into(), json!("Creating"));
+    let mut generation = None;
+    let seen = seen.configuration.get("RevisionId");
+    let updated = state.functions.update(name, |entry| {
+        // Another change since `changeable` looked: this one lost the race.
+        if entry.configuration.get("RevisionId") != seen {
+            return;
+        }
+        entry.generation += 1;
+        generation = Some(entry.generation);
+        entry.configuration = configuration.clone();
+        if let Some(code) = code {
+            entry.code = Some(code);
+        }
+    });
+    if updated.is_none() {
+        return not_found(state, name);
+    }
+    let Some(generation) = generation else {
+        return conflict(&format!(
+            "The operation cannot be performed at this time. An update is in progress for resource: {}",
+            function_arn(state, name)
+        ));
+    };
+    if let Err(response) = persist(state, name).await {
+        return response;
+    }
+    tokio::spawn(activate(state.clone(), name.to_string(), generation));
+    axum::Json(Value::Object(configuration)).into_response()
+}
+
+/// `PUT /2015-03-31/functions/{name}/code`.
+async fn update_code(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let name = parse_function_name(&name).0;
+    let entry = match changeable(&state, &name, &request) {
+        Ok(entry) => entry,
+        Err(response) => return response,
+    };
+    let zip = match zip_of(&request) {
+        Ok(zip) => zip,
+        Err(response) => return response,
+    };
+    let size = zip.len();
+    let (hex, sha256) = match store_zip(&state, zip).await {
+        Ok(stored) => stored,
+        Err(response) => return response,
+    };
+    let mut configuration = entry.configuration.clone();
+    configuration.insert("CodeSize".into(), json!(size));
+    configuration.insert("CodeSha256".into(), json!(sha256));
+    if let Some(architectures) = request.get("Architectures") {
+        configuration.insert("Architectures".into(), architectures.clone());
+    }
+    start_update(&state, &name, &entry, configuration, Some(hex)).await
+}
+
+/// `PUT /2015-03-31/functions/{name}/configuration`.
+async fn update_configuration(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let name = parse_function_name(&name).0;
+    let entry = match changeable(&state, &name, &request) {
+        Ok(entry) => entry,
+        Err(response) => return response,
+    };
+    let mut configuration = entry.configuration.clone();
+    if let Err(response) = apply_settings(&state.region, &request, &mut configuration) {
+        return response;
+    }
+    start_update(&state, &name, &entry, configuration, None).await
+}
+
+/// `DELETE /2015-03-31/functions/{name}`: the function and its code.
+async fn delete_function(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (name, arn_qualifier) = parse_function_name(&name);
+    let Some(entry) = state.functions.get(&name) else {
+        return not_found(&state, &name);
+    };
+    if let Some(qualifier) = query.get("Qualifier").or(arn_qualifier.as_ref()) {
+        if qualifier == "$LATEST" {
+            return invalid("$LATEST version cannot be deleted without deleting the function.");
+        }
+        return service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: {}:{qualifier}",
+                function_arn(&state, &name)
+            ),
+        );
+    }
+    if !entry.made_by_api() {
+        return invalid(&format!(
+            "Function {name} is deployed from the server's configuration file; remove it there and restart the server."
+        ));
+    }
+    let task_state = state.clone();
+    let task_name = name.clone();
+    let removed =
+        tokio::task::spawn_blocking(move || Registry::unpersist(&task_state.store, &task_name))
+            .await;
+    if !matches!(removed, Ok(Ok(()))) {
+        return service_error(
+            500,
+            "ServiceException",
+            "failed to delete the stored function",
+        );
+    }
+    if let Some(entry) = state.functions.remove(&name) {
+        for sha in [entry.code, entry.serving].into_iter().flatten() {
+            state.functions.forget_code(&sha);
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Finds `name` (a name or an ARN) with no qualifier but `$LATEST`.
+#[allow(clippy::result_large_err)]
+fn entry_named(
+    state: &AppState,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<(String, Entry), Response> {
+    let (name, arn_qualifier) = parse_function_name(name);
+    let Some(entry) = state.functions.get(&name) else {
+        return Err(not_found(state, &name));
+    };
+    match query.get("Qualifier").or(arn_qualifier.as_ref()) {
+        None => Ok((name, entry)),
+        Some(qualifier) if qualifier == "$LATEST" => Ok((name, entry)),
+        Some(qualifier) => Err(service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: {}:{qualifier}",
+                function_arn(state, &name)
+            ),
+        )),
+    }
+}
+
+/// `GET /2015-03-31/functions/{name}/configuration`.
+async fn get_configuration(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match entry_named(&state, &name, &query) {
+        Ok((_, entry)) => axum::Json(Value::Object(entry.configuration)).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `GET /2015-03-31/functions/{name}`: the configuration, where the code
+/// can be fetched, the tags and the reserved concurrency.
+async fn get_function(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, entry) = match entry_named(&state, &name, &query) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let location = match &entry.code {
+        Some(sha) => {
+            let authority = headers
+                .get("host")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            format!(
+                "http://{authority}{}",
+                CODE_PATH.replace("{file}", &format!("{sha}.zip"))
+            )
+        }
+        None => entry
+            .live
+            .as_ref()
+            .map(|deployed| format!("file://{}", deployed.function.config().component.display()))
+            .unwrap_or_default(),
+    };
+    let mut answer = json!({
+        "Configuration": entry.configuration,
+        "Code": { "RepositoryType": "S3", "Location": location },
+    });
+    if !entry.tags.is_empty() {
+        answer["Tags"] = json!(entry.tags);
+    }
+    if let Some(limit) = entry.live.as_ref().and_then(|deployed| deployed.reserved) {
+        answer["Concurrency"] = json!({ "ReservedConcurrentExecutions": limit });
+    }
+    axum::Json(answer).into_response()
+}
+
+/// `GET /wasm-lambda/code/<sha>.zip`: an uploaded zip, byte for byte.
+async fn code_zip(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    let Some(sha) = file.strip_suffix(".zip") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let path = state.functions.zip_path(sha);
+    match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
+        Ok(Ok(bytes)) => ([("content-type", "application/zip")], bytes).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `GET /2015-03-31/functions` (`Marker`, `MaxItems`): every function's
+/// configuration, in name order, 50 at most per page.
+async fn list_functions(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let most = match query.get("MaxItems").map(|text| text.parse::<usize>()) {
+        None => 50,
+        Some(Ok(most)) if (1..=10_000).contains(&most) => most.min(50),
+        Some(_) => {
+            return validation(
+                &query["MaxItems"],
+                "maxItems",
+                "Member must have value between 1 and 10000",
+            );
+        }
+    };
+    let marker = query.get("Marker");
+    let entries: Vec<(String, Entry)> = state
+        .functions
+        .entries()
+        .into_iter()
+        .filter(|(name, _)| marker.is_none_or(|marker| name > marker))
+        .collect();
+    let page: Vec<Value> = entries
+        .iter()
+        .take(most)
+        .map(|(_, entry)| Value::Object(entry.configuration.clone()))
+        .collect();
+    let mut answer = json!({ "Functions": page });
+    if entries.len() > most {
+        answer["NextMarker"] = json!(entries[most - 1].0);
+    }
+    axum::Json(answer).into_response()
+}
+
+/// `GET /2015-03-31/functions/{name}/versions`: `$LATEST` (versions are
+/// not published by this server yet).
+async fn list_versions(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    match entry_named(&state, &name, &HashMap::new()) {
+        Ok((_, entry)) => {
+            axum::Json(json!({ "Versions": [Value::Object(entry.configuration)] })).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /2020-06-30/functions/{name}/code-signing-config`: none.
+async fn code_signing_config(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    match entry_named(&state, &name, &HashMap::new()) {
+        Ok(_) => axum::Json(json!({})).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The function a tag operation's ARN names.
+#[allow(clippy::result_large_err)]
+fn tagged(state: &AppState, arn: &str) -> Result<String, Response> {
+    let (name, _) = parse_function_name(arn);
+    if state.functions.contains(&name) {
+        Ok(name)
+    } else {
+        Err(not_found(state, &name))
+    }
+}
+
+/// `GET /2017-03-31/tags/{arn}`.
+async fn list_tags(State(state): State<Arc<AppState>>, Path(arn): Path<String>) -> Response {
+    let name = match tagged(&state, &arn) {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let tags = state
+        .functions
+        .get(&name)
+        .map(|entry| entry.tags)
+        .unwrap_or_default();
+    axum::Json(json!({ "Tags": tags })).into_response()
+}
+
+/// `POST /2017-03-31/tags/{arn}`.
+async fn tag_resource(
+    State(state): State<Arc<AppState>>,
+    Path(arn): Path<String>,
+    body: Bytes,
+) -> Response {
+    let name = match tagged(&state, &arn) {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let Some(tags) = request.get("Tags").and_then(Value::as_object) else {
+        return invalid("Tags is required.");
+    };
+    state.functions.update(&name, |entry| {
+        for (key, value) in tags {
+            entry
+                .tags
+                .insert(key.clone(), value.as_str().unwrap_or_default().into());
+        }
+    });
+    if let Err(response) = persist(&state, &name).await {
+        return response;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /2017-03-31/tags/{arn}?tagKeys=...`.
+async fn untag_resource(
+    State(state): State<Arc<AppState>>,
+    Path(arn): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let name = match tagged(&state, &arn) {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let keys: Vec<String> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| key == "tagKeys")
+            .map(|(_, value)| value)
+            .collect();
+    state.functions.update(&name, |entry| {
+        for key in &keys {
+            entry.tags.remove(key);
+        }
+    });
+    if let Err(response) = persist(&state, &name).await {
+        return response;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /2016-08-19/account-settings`: Lambda's default quotas, with this
+/// server's function count and code size.
+async fn account_settings(State(state): State<Arc<AppState>>) -> Response {
+    let entries = state.functions.entries();
+    let code_size: u64 = entries
+        .iter()
+        .filter_map(|(_, entry)| entry.configuration.get("CodeSize").and_then(Value::as_u64))
+        .sum();
+    axum::Json(json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800u64,
+            "CodeSizeUnzipped": 262_144_000,
+            "CodeSizeZipped": MAX_ZIP_BYTES,
+            "ConcurrentExecutions": 1000,
+            "UnreservedConcurrentExecutions": 1000,
+        },
+        "AccountUsage": {
+            "TotalCodeSize": code_size,
+            "FunctionCount": entries.len(),
+        },
+    }))
+    .into_response()
+}

@@ -1,0 +1,757 @@
+//! The control plane of `wasm-lambda serve`, driven by boto3 and the AWS
+//! CLI as deployment tools drive Lambda's: functions created from the zip
+//! `wasm-lambda package` makes, their lifecycle, exact fields, errors, and
+//! what survives a `kill -9`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::{cache_dir, guest, json, repo_root};
+use crate::server::{Serve, python};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-role";
+
+/// The fields every configuration carries (lambda-contract.md); a Get that
+/// omits one makes Terraform plan a change for ever.
+const CONFIGURATION_FIELDS: &[&str] = &[
+    "Architectures",
+    "CodeSha256",
+    "CodeSize",
+    "Description",
+    "Environment",
+    "EphemeralStorage",
+    "FunctionArn",
+    "FunctionName",
+    "Handler",
+    "LastModified",
+    "LastUpdateStatus",
+    "LoggingConfig",
+    "MemorySize",
+    "PackageType",
+    "RevisionId",
+    "Role",
+    "Runtime",
+    "RuntimeVersionConfig",
+    "SnapStart",
+    "State",
+    "Timeout",
+    "TracingConfig",
+    "Version",
+];
+
+/// One boto3 call through `control_client.py`.
+fn boto3(serve: &Serve, operation: &str, arguments: Value) -> Value {
+    client(serve, &["call", operation, &arguments.to_string()])
+}
+
+fn client(serve: &Serve, args: &[&str]) -> Value {
+    let output = Command::new(python())
+        .arg(repo_root().join("host/tests/clients/control_client.py"))
+        .arg(&serve.endpoint)
+        .args(args)
+        .output()
+        .expect("the boto3 client runs");
+    assert!(
+        output.status.success(),
+        "boto3 client failed: {}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        serve.log()
+    );
+    json(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Waits with botocore's own waiter; fails the test if it gives up.
+fn wait(serve: &Serve, waiter: &str, function: &str) {
+    let waited = client(serve, &["wait", waiter, function]);
+    assert!(waited.get("waited").is_some(), "{waiter}: {waited}");
+}
+
+/// The deployment zip of the Rust hello, made by `wasm-lambda package`.
+fn packaged_hello(dir: &Path) -> PathBuf {
+    let zip = dir.join("hello.zip");
+    let packaged = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+        .arg("package")
+        .arg(guest("examples/rust/hello"))
+        .arg("-o")
+        .arg(&zip)
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert!(
+        packaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+    zip
+}
+
+/// A zip of the given entries.
+fn zip_of(path: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    path.to_path_buf()
+}
+
+/// A zip holding the probe component as `probe.wasm`.
+fn probe_zip(dir: &Path) -> PathBuf {
+    let probe = std::fs::read(guest("host/tests/guests/probe")).unwrap();
+    zip_of(&dir.join("probe.zip"), &[("probe.wasm", &probe)])
+}
+
+fn create(serve: &Serve, name: &str, zip: &Path, handler: &str) -> Value {
+    boto3(
+        serve,
+        "create_function",
+        json!({
+            "FunctionName": name,
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": handler,
+            "Code": { "ZipFile": format!("@{}", zip.display()) },
+        }),
+    )
+}
+
+/// Lambda's CodeSha256 of a file, computed by Python's hashlib.
+fn sha256_base64(path: &Path) -> String {
+    let output = Command::new(python())
+        .args([
+            "-c",
+            "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn hello_event() -> Value {
+    json!({ "first_name": "John", "last_name": "Smith" })
+}
+
+fn invoke(serve: &Serve, name: &str, event: &Value) -> Value {
+    boto3(
+        serve,
+        "invoke",
+        json!({ "FunctionName": name, "Payload": event.to_string() }),
+    )
+}
+
+#[test]
+fn boto3_creates_waits_for_invokes_updates_and_deletes_a_packaged_component() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let hello = packaged_hello(dir.path());
+    let handler = "hello.wasm";
+
+    let created = create(&serve, "greeter", &hello, handler);
+    assert_eq!(created["status"], 201, "{created}");
+    assert_eq!(created["State"], "Pending");
+    assert_eq!(created["StateReasonCode"], "Creating");
+    assert!(created.get("LastUpdateStatus").is_none(), "{created}");
+    assert_eq!(created["CodeSha256"], sha256_base64(&hello));
+    assert_eq!(
+        created["CodeSize"],
+        std::fs::metadata(&hello).unwrap().len()
+    );
+
+    wait(&serve, "function_active_v2", "greeter");
+    let got = boto3(&serve, "get_function", json!({ "FunctionName": "greeter" }));
+    let configuration = &got["Configuration"];
+    for field in CONFIGURATION_FIELDS {
+        assert!(configuration.get(field).is_some(), "no {field}: {got}");
+    }
+    assert_eq!(configuration["State"], "Active");
+    assert_eq!(configuration["LastUpdateStatus"], "Successful");
+    assert_eq!(configuration["Handler"], handler);
+    assert_eq!(configuration["Role"], ROLE);
+    assert_eq!(
+        configuration["FunctionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:greeter"
+    );
+    assert_ne!(configuration["RevisionId"], created["RevisionId"]);
+    // Code.Location gives back the uploaded zip, byte for byte.
+    let location = got["Code"]["Location"].as_str().unwrap();
+    let fetched = ureq::get(location)
+        .call()
+        .unwrap_or_else(|error| panic!("{location}: {error}"))
+        .body_mut()
+        .with_config()
+        .limit(100 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap();
+    assert!(fetched == std::fs::read(&hello).unwrap(), "{location}");
+    let alone = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "greeter" }),
+    );
+    let mut without_status = alone.clone();
+    without_status.as_object_mut().unwrap().remove("status");
+    assert_eq!(&without_status, configuration);
+
+    let invoked = invoke(&serve, "greeter", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+
+    // Configuration, then code, each waited for as Terraform does.
+    let updated = boto3(
+        &serve,
+        "update_function_configuration",
+        json!({
+            "FunctionName": "greeter",
+            "Timeout": 7,
+            "Environment": { "Variables": { "STAGE": "test" } },
+        }),
+    );
+    assert_eq!(updated["LastUpdateStatus"], "InProgress", "{updated}");
+    wait(&serve, "function_updated_v2", "greeter");
+    let after = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "greeter" }),
+    );
+    assert_eq!(after["Timeout"], 7);
+    assert_eq!(after["Environment"]["Variables"]["STAGE"], "test");
+    assert_eq!(after["LastUpdateStatus"], "Successful");
+
+    let stale = boto3(
+        &serve,
+        "update_function_code",
+        json!({
+            "FunctionName": "greeter",
+            "ZipFile": format!("@{}", probe_zip(dir.path()).display()),
+            "RevisionId": updated["RevisionId"],
+        }),
+    );
+    assert_eq!(stale["error"], "PreconditionFailedException", "{stale}");
+    assert_eq!(stale["status"], 412);
+
+    let probe = probe_zip(dir.path());
+    let swapped = boto3(
+        &serve,
+        "update_function_code",
+        json!({
+            "FunctionName": "greeter",
+            "ZipFile": format!("@{}", probe.display()),
+            "RevisionId": after["RevisionId"],
+        }),
+    );
+    assert_eq!(swapped["status"], 200, "{swapped}");
+    assert_eq!(swapped["CodeSha256"], sha256_base64(&probe));
+    // The handler still names the old zip's file: the update fails (the
+    // waiter stops on it) and the old code keeps serving.
+    let waited = client(&serve, &["wait", "function_updated_v2", "greeter"]);
+    assert!(
+        waited["error"].as_str().unwrap().contains("Failed"),
+        "{waited}"
+    );
+    let failed = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "greeter" }),
+    );
+    assert_eq!(failed["LastUpdateStatus"], "Failed", "{failed}");
+    assert_eq!(
+        failed["LastUpdateStatusReasonCode"],
+        "FunctionError.InvalidEntryPoint"
+    );
+    assert_eq!(failed["State"], "Active");
+    let invoked = invoke(&serve, "greeter", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+
+    // Handler and code together: the probe answers.
+    boto3(
+        &serve,
+        "update_function_configuration",
+        json!({ "FunctionName": "greeter", "Handler": "probe.wasm" }),
+    );
+    wait(&serve, "function_updated_v2", "greeter");
+    let probed = invoke(&serve, "greeter", &json!({ "action": "echo", "n": 5 }));
+    assert!(
+        probed["Payload"].as_str().unwrap().contains("\"n\":5"),
+        "{probed}"
+    );
+
+    let tagged = boto3(
+        &serve,
+        "tag_resource",
+        json!({ "Resource": configuration["FunctionArn"], "Tags": { "team": "core" } }),
+    );
+    assert_eq!(tagged["status"], 204, "{tagged}");
+    let got = boto3(&serve, "get_function", json!({ "FunctionName": "greeter" }));
+    assert_eq!(got["Tags"], json!({ "team": "core" }));
+    let signing = boto3(
+        &serve,
+        "get_function_code_signing_config",
+        json!({ "FunctionName": "greeter" }),
+    );
+    assert_eq!(signing["status"], 200, "{signing}");
+    let versions = boto3(
+        &serve,
+        "list_versions_by_function",
+        json!({ "FunctionName": "greeter" }),
+    );
+    assert_eq!(versions["Versions"][0]["Version"], "$LATEST", "{versions}");
+
+    let deleted = boto3(
+        &serve,
+        "delete_function",
+        json!({ "FunctionName": "greeter" }),
+    );
+    assert_eq!(deleted["status"], 204, "{deleted}");
+    let gone = boto3(&serve, "get_function", json!({ "FunctionName": "greeter" }));
+    assert_eq!(gone["error"], "ResourceNotFoundException");
+    assert_eq!(gone["status"], 404);
+    assert_eq!(
+        gone["message"],
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:greeter"
+    );
+}
+
+#[test]
+fn the_aws_cli_deploys_a_package_and_waits_for_it() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let hello = packaged_hello(dir.path());
+    let aws = |args: &[&str]| {
+        let output = Command::new(repo_root().join(".venv/bin/aws"))
+            .args(args)
+            .args(["--endpoint-url", &serve.endpoint])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "aws {args:?}: {}\nserver log:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            serve.log()
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let zip_arg = format!("fileb://{}", hello.display());
+    let created = json(&aws(&[
+        "lambda",
+        "create-function",
+        "--function-name",
+        "cli-hello",
+        "--runtime",
+        "provided.al2023",
+        "--handler",
+        "hello.wasm",
+        "--role",
+        ROLE,
+        "--zip-file",
+        &zip_arg,
+    ]));
+    assert_eq!(created["State"], "Pending");
+    aws(&[
+        "lambda",
+        "wait",
+        "function-active-v2",
+        "--function-name",
+        "cli-hello",
+    ]);
+    let out = dir.path().join("out.json");
+    aws(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        "cli-hello",
+        "--payload",
+        r#"{"first_name":"Ada","last_name":"Lovelace"}"#,
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        r#"{"message":"Hello Ada Lovelace!"}"#
+    );
+    let listed = json(&aws(&["lambda", "list-functions"]));
+    assert_eq!(listed["Functions"][0]["FunctionName"], "cli-hello");
+    aws(&["lambda", "delete-function", "--function-name", "cli-hello"]);
+    let listed = json(&aws(&["lambda", "list-functions"]));
+    assert_eq!(listed["Functions"], json!([]));
+}
+
+#[test]
+fn bad_requests_get_lambdas_errors_and_leave_nothing_behind() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let probe = probe_zip(dir.path());
+    let with = |change: Value| {
+        let mut request = json!({
+            "FunctionName": "bad",
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": "probe.wasm",
+            "Code": { "ZipFile": format!("@{}", probe.display()) },
+        });
+        for (key, value) in change.as_object().unwrap() {
+            request[key] = value.clone();
+        }
+        boto3(&serve, "create_function", request)
+    };
+    let not_a_zip = dir.path().join("not.zip");
+    std::fs::write(&not_a_zip, b"this is not a zip").unwrap();
+    let escaping = zip_of(&dir.path().join("escaping.zip"), &[("../outside", b"x")]);
+    // Incompressible bytes, so that the zip itself is just over Lambda's
+    // 50 MB (and its base64 still under the request limit).
+    let big = dir.path().join("big.zip");
+    {
+        let mut noise = vec![0u8; 52_428_800 + 64 * 1024];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for chunk in noise.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&big).unwrap());
+        zip.start_file(
+            "noise",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored),
+        )
+        .unwrap();
+        zip.write_all(&noise).unwrap();
+        zip.finish().unwrap();
+    }
+    let cases = [
+        (
+            json!({ "Role": "not-a-role" }),
+            400,
+            "ValidationException",
+            "failed to satisfy constraint",
+        ),
+        (
+            json!({ "Code": { "ZipFile": format!("@{}", not_a_zip.display()) } }),
+            400,
+            "InvalidParameterValueException",
+            "Could not unzip uploaded file. Please check your file, then try to upload again.",
+        ),
+        (
+            json!({ "Code": { "ZipFile": format!("@{}", escaping.display()) } }),
+            400,
+            "InvalidParameterValueException",
+            "../outside",
+        ),
+        (
+            json!({ "Code": { "ZipFile": format!("@{}", big.display()) } }),
+            413,
+            "RequestEntityTooLargeException",
+            "52428800",
+        ),
+        (
+            json!({ "MemorySize": 64 }),
+            400,
+            "ValidationException",
+            "greater than or equal to 128",
+        ),
+        (
+            json!({ "Timeout": 901 }),
+            400,
+            "ValidationException",
+            "less than or equal to 900",
+        ),
+    ];
+    for (change, status, code, message) in cases {
+        let answer = with(change.clone());
+        assert_eq!(answer["status"], status, "{change}: {answer}");
+        assert_eq!(answer["error"], code, "{change}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(message),
+            "{change}: {answer}"
+        );
+    }
+    // None of them left a function behind.
+    let listed = boto3(&serve, "list_functions", json!({}));
+    assert_eq!(listed["Functions"], json!([]), "{listed}");
+
+    let created = with(json!({}));
+    assert_eq!(created["status"], 201, "{created}");
+    let again = with(json!({}));
+    assert_eq!(again["error"], "ResourceConflictException", "{again}");
+    assert_eq!(again["status"], 409);
+    let missing = boto3(&serve, "delete_function", json!({ "FunctionName": "nope" }));
+    assert_eq!(missing["error"], "ResourceNotFoundException");
+
+    // A handler that is not in the zip: the function fails to become
+    // active, and invoking it is refused with its state.
+    let broken = boto3(
+        &serve,
+        "create_function",
+        json!({
+            "FunctionName": "no-entry",
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": "missing.wasm",
+            "Code": { "ZipFile": format!("@{}", probe.display()) },
+        }),
+    );
+    assert_eq!(broken["status"], 201, "{broken}");
+    let waited = client(&serve, &["wait", "function_active_v2", "no-entry"]);
+    assert!(waited.get("error").is_some(), "{waited}");
+    let failed = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "no-entry" }),
+    );
+    assert_eq!(failed["State"], "Failed");
+    assert_eq!(failed["StateReasonCode"], "FunctionError.InvalidEntryPoint");
+    assert!(
+        failed["StateReason"]
+            .as_str()
+            .unwrap()
+            .contains("missing.wasm")
+    );
+    let refused = invoke(&serve, "no-entry", &json!({}));
+    assert_eq!(refused["error"], "ResourceConflictException", "{refused}");
+    assert_eq!(
+        refused["message"],
+        "The operation cannot be performed at this time. The function is currently in the following state: Failed"
+    );
+}
+
+#[test]
+fn functions_survive_kill_9_and_answer_the_same_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let hello = packaged_hello(dir.path());
+    let (before, before_list) = {
+        let mut serve = Serve::start_with_state("", tempfile::tempdir().unwrap(), &state_dir);
+        create(&serve, "kept", &hello, "hello.wasm");
+        wait(&serve, "function_active_v2", "kept");
+        boto3(
+            &serve,
+            "update_function_configuration",
+            json!({ "FunctionName": "kept", "MemorySize": 256, "Description": "kept across" }),
+        );
+        wait(&serve, "function_updated_v2", "kept");
+        boto3(
+            &serve,
+            "tag_resource",
+            json!({
+                "Resource": "arn:aws:lambda:us-east-1:000000000000:function:kept",
+                "Tags": { "owner": "tests" },
+            }),
+        );
+        let before = boto3(&serve, "get_function", json!({ "FunctionName": "kept" }));
+        let list = boto3(&serve, "list_functions", json!({}));
+        // SIGKILL: nothing is flushed on the way out.
+        serve.child.kill().unwrap();
+        serve.child.wait().unwrap();
+        (before, list)
+    };
+    let serve = Serve::start_with_state("", tempfile::tempdir().unwrap(), &state_dir);
+    let mut after = boto3(&serve, "get_function", json!({ "FunctionName": "kept" }));
+    let mut before = before;
+    // Code.Location names the server's address, which a restart on port 0
+    // changes; everything else is the same.
+    for answer in [&mut before, &mut after] {
+        answer["Code"]["Location"] = json!(
+            answer["Code"]["Location"]
+                .as_str()
+                .unwrap()
+                .split("/wasm-lambda/")
+                .nth(1)
+        );
+    }
+    assert_eq!(after, before);
+    assert_eq!(after["Configuration"]["MemorySize"], 256);
+    assert_eq!(after["Configuration"]["State"], "Active");
+    assert_eq!(boto3(&serve, "list_functions", json!({})), before_list);
+    // It serves at once: no waiting for a state.
+    let invoked = invoke(&serve, "kept", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+}
+
+#[test]
+fn list_functions_pages_with_marker_and_max_items() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let probe = probe_zip(dir.path());
+    let mut names: Vec<String> = (0..5).map(|index| format!("fn-{index}")).collect();
+    for name in &names {
+        create(&serve, name, &probe, "probe.wasm");
+    }
+    let pages = client(&serve, &["pages", "2"]);
+    names.sort();
+    assert_eq!(
+        pages,
+        json!([[names[0], names[1]], [names[2], names[3]], [names[4]],])
+    );
+}
+
+/// A zip of the folder `dir` as a user would upload it: every file, with
+/// paths relative to the folder, leaving out what a build makes there.
+fn zip_folder(dir: &Path, zip_path: &Path) -> PathBuf {
+    fn add(zip: &mut zip::ZipWriter<std::fs::File>, root: &Path, dir: &Path) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if ["build", "node_modules", "__pycache__", "case.json"].contains(&name.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                add(zip, root, &path);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().to_string_lossy();
+                zip.start_file(relative, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+            }
+        }
+    }
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(zip_path).unwrap());
+    add(&mut zip, dir, dir);
+    zip.finish().unwrap();
+    zip_path.to_path_buf()
+}
+
+#[test]
+fn source_zips_of_python_and_nodejs_are_built_by_the_server_as_lambda_takes_them() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let python = zip_folder(
+        &repo_root().join("host/tests/guests/python/probe"),
+        &dir.path().join("python.zip"),
+    );
+    let node = zip_folder(
+        &repo_root().join("host/tests/corpus/js/npm-lockfile"),
+        &dir.path().join("node.zip"),
+    );
+    let deploy = |name: &str, runtime: &str, handler: &str, zip: &Path| {
+        let created = boto3(
+            &serve,
+            "create_function",
+            json!({
+                "FunctionName": name,
+                "Runtime": runtime,
+                "Role": ROLE,
+                "Handler": handler,
+                "Code": { "ZipFile": format!("@{}", zip.display()) },
+            }),
+        );
+        assert_eq!(created["State"], "Pending", "{created}");
+        assert_eq!(created["Runtime"], runtime);
+    };
+    // Python with a requirements.txt (six, imported by the handler).
+    deploy(
+        "py",
+        "python3.12",
+        "lambda_function.lambda_handler",
+        &python,
+    );
+    // Node.js, CommonJS with a lock file and a handler in a subfolder.
+    deploy("node", "nodejs20.x", "src/handler.report", &node);
+    wait(&serve, "function_active_v2", "py");
+    wait(&serve, "function_active_v2", "node");
+
+    let echoed = invoke(&serve, "py", &json!({ "action": "echo", "from": "zip" }));
+    assert_eq!(
+        serde_json::from_str::<Value>(echoed["Payload"].as_str().unwrap()).unwrap(),
+        json!({ "action": "echo", "from": "zip" }),
+        "{echoed}"
+    );
+    let case: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("host/tests/corpus/js/npm-lockfile/case.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let expected = &case["invocations"][0];
+    let reported = invoke(&serve, "node", &expected["event"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(reported["Payload"].as_str().unwrap()).unwrap(),
+        expected["expect"],
+        "{reported}"
+    );
+
+    // New source, built while the old code serves.
+    let source = dir.path().join("v2");
+    std::fs::create_dir(&source).unwrap();
+    std::fs::write(
+        source.join("app.py"),
+        "def handler(event, context):\n    return {\"version\": 2, \"got\": event}\n",
+    )
+    .unwrap();
+    let v2 = zip_folder(&source, &dir.path().join("v2.zip"));
+    boto3(
+        &serve,
+        "update_function_configuration",
+        json!({ "FunctionName": "py", "Handler": "app.handler" }),
+    );
+    // The new handler is not in the old source: that update fails (the
+    // waiter stops on it), and the code it names arrives with the next one.
+    let waited = client(&serve, &["wait", "function_updated_v2", "py"]);
+    assert!(waited.get("error").is_some(), "{waited}");
+    let after_handler = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "py" }),
+    );
+    assert_eq!(
+        after_handler["LastUpdateStatus"], "Failed",
+        "{after_handler}"
+    );
+    boto3(
+        &serve,
+        "update_function_code",
+        json!({ "FunctionName": "py", "ZipFile": format!("@{}", v2.display()) }),
+    );
+    wait(&serve, "function_updated_v2", "py");
+    let answered = invoke(&serve, "py", &json!({ "n": 1 }));
+    assert_eq!(
+        serde_json::from_str::<Value>(answered["Payload"].as_str().unwrap()).unwrap(),
+        json!({ "version": 2, "got": { "n": 1 } }),
+        "{answered}"
+    );
+
+    // A build error fails the function, with the error as its reason.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("index.js"),
+        "exports.handler = async (event) => {\n",
+    )
+    .unwrap();
+    let broken = zip_folder(&broken, &dir.path().join("broken.zip"));
+    deploy("broken", "nodejs22.x", "index.handler", &broken);
+    let waited = client(&serve, &["wait", "function_active_v2", "broken"]);
+    assert!(waited.get("error").is_some(), "{waited}");
+    let failed = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "broken" }),
+    );
+    assert_eq!(failed["State"], "Failed", "{failed}");
+    assert_eq!(failed["StateReasonCode"], "FunctionError.RuntimeInitError");
+    assert!(
+        failed["StateReason"].as_str().unwrap().contains("build"),
+        "{failed}"
+    );
+
+    // A runtime Lambda has but this server cannot run.
+    deploy("java", "java21", "example.Handler::handleRequest", &v2);
+    let waited = client(&serve, &["wait", "function_active_v2", "java"]);
+    assert!(waited.get("error").is_some(), "{waited}");
+    let java = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "java" }),
+    );
+    assert_eq!(java["StateReasonCode"], "InvalidRuntime", "{java}");
+}
