@@ -280,8 +280,6 @@ fn stream_answer<T: StorageView>(
     answer(state, made)
 }
 
-/// Puts the charging versions of the writing functions into `linker`, over
-/// wasmtime-wasi's own (which they call).
 /// Wraps a `wasi:filesystem` descriptor method that makes an entry (a
 /// folder, a link): a block is charged first, and refused past the cap.
 macro_rules! charging_a_block {
@@ -322,6 +320,8 @@ macro_rules! freeing {
     };
 }
 
+/// Puts the charging versions of the writing functions into `linker`, over
+/// wasmtime-wasi's own (which they call).
 pub(crate) fn add_to_linker<T: StorageView>(linker: &mut Linker<T>) -> Result<()> {
     linker.allow_shadowing(true);
     let mut filesystem = linker.instance(FILESYSTEM_TYPES)?;
