@@ -98,37 +98,50 @@ fn from_invoke_error(error: &InvokeError) -> Response {
     )
 }
 
-/// Finds the code serving a function, or answers
-/// `ResourceNotFoundException` (no such function or qualifier) or
-/// `ResourceConflictException` (its code is not ready).
+/// The code an Invoke API call names: a function, at a version or alias.
+pub(crate) struct Target {
+    pub(crate) deployed: Arc<Deployed>,
+    /// The registry key of the code (`NAME` or `NAME:N`): what a stored
+    /// `Event` invocation runs.
+    pub(crate) key: String,
+    /// `X-Amz-Executed-Version`: `$LATEST` or the version number.
+    pub(crate) version: String,
+    /// The ARN the caller used (qualified when it gave a qualifier), as the
+    /// handler's context reports it.
+    pub(crate) invoked_arn: String,
+}
+
+/// Finds the code a call names (its qualifier, from the query or the ARN:
+/// `$LATEST`, a version, an alias), or answers `ResourceNotFoundException`
+/// (no such function or qualifier) or `ResourceConflictException` (its
+/// code is not ready).
 #[allow(clippy::result_large_err)]
 fn find(
     state: &AppState,
     name: &str,
     query_qualifier: Option<&String>,
-) -> Result<Arc<Deployed>, Response> {
+) -> Result<Target, Response> {
     let (name, arn_qualifier) = parse_function_name(name);
     let qualifier = query_qualifier.cloned().or(arn_qualifier);
-    let not_found = |what: String| {
-        service_error(
-            404,
-            "ResourceNotFoundException",
-            &format!("Function not found: {what}"),
-        )
+    let resolved = super::versions::resolve(state, &name, qualifier.as_deref())?;
+    let Some(entry) = state.functions.get(&resolved.key) else {
+        return Err(super::control::not_found(state, &name));
     };
-    let Some(entry) = state.functions.get(&name) else {
-        return Err(not_found(function_arn(state, &name)));
-    };
-    match qualifier.as_deref() {
-        None | Some("$LATEST") => {}
-        Some(other) => return Err(not_found(format!("{}:{other}", function_arn(state, &name)))),
-    }
-    match entry.live {
-        Some(deployed) => Ok(deployed),
-        None => Err(super::control::not_ready(
+    let Some(deployed) = entry.live else {
+        return Err(super::control::not_ready(
             entry.field("State").unwrap_or("Pending"),
-        )),
-    }
+        ));
+    };
+    let invoked_arn = match &qualifier {
+        Some(qualifier) => format!("{}:{qualifier}", function_arn(state, &name)),
+        None => function_arn(state, &name),
+    };
+    Ok(Target {
+        deployed,
+        key: resolved.key,
+        version: resolved.version,
+        invoked_arn,
+    })
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -170,22 +183,22 @@ fn api_request(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<(Arc<Deployed>, InvokeRequest), Response> {
-    let deployed = find(state, name, query.get("Qualifier"))?;
+) -> Result<(Target, InvokeRequest), Response> {
+    let target = find(state, name, query.get("Qualifier"))?;
     let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
     let identity =
         header(headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
     let request = InvokeRequest {
         payload: body.to_vec(),
         request_id: Some(uuid::Uuid::new_v4().to_string()),
-        invoked_function_arn: Some(function_arn(state, &deployed.function.config().name)),
+        invoked_function_arn: Some(target.invoked_arn.clone()),
         trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
         identity,
         client_context,
         tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),
         ..InvokeRequest::default()
     };
-    Ok((deployed, request))
+    Ok((target, request))
 }
 
 /// The Invoke API's two invoking operations, told apart by their path.
@@ -202,7 +215,7 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (deployed, request) = match api_request(&state, &name, &query, &headers, body) {
+    let (target, request) = match api_request(&state, &name, &query, &headers, body) {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -212,7 +225,10 @@ async fn invoke(
         "RequestResponse" if streaming => {
             let tail = header(&headers, "x-amz-log-type") == Some("Tail");
             let response = match streaming::invoke_with_response_stream(
-                &state, &deployed, request, tail,
+                &state,
+                &target.deployed,
+                request,
+                tail,
             )
             .await
             {
@@ -225,9 +241,9 @@ async fn invoke(
         "RequestResponse" => {
             // Counted as in flight, so that a shutdown waits for it.
             let _in_flight = state.in_flight.token();
-            request_response(&deployed, request, &headers).await
+            request_response(&target, request, &headers).await
         }
-        "Event" if !streaming => queue_event(&state, &deployed, request).await,
+        "Event" if !streaming => queue_event(&state, &target, request).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
         other => service_error(
             400,
@@ -245,10 +261,11 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
 }
 
 async fn request_response(
-    deployed: &Deployed,
+    target: &Target,
     request: InvokeRequest,
     headers: &HeaderMap,
 ) -> Response {
+    let deployed = &target.deployed;
     let _permit = match &deployed.concurrency {
         Some(slots) => match slots.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
@@ -263,10 +280,7 @@ async fn request_response(
     let mut response = (StatusCode::OK, invocation.payload().to_string()).into_response();
     let response_headers = response.headers_mut();
     response_headers.insert("content-type", HeaderValue::from_static("application/json"));
-    response_headers.insert(
-        "x-amz-executed-version",
-        HeaderValue::from_static("$LATEST"),
-    );
+    response_headers.insert("x-amz-executed-version", header_value(&target.version));
     if invocation.function_error().is_some() {
         response_headers.insert(
             "x-amz-function-error",
@@ -279,7 +293,7 @@ async fn request_response(
     with_request_id(response, &invocation.request_id)
 }
 
-async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeRequest) -> Response {
+async fn queue_event(state: &AppState, target: &Target, request: InvokeRequest) -> Response {
     if request.payload.len() > MAX_EVENT_BYTES {
         return service_error(
             413,
@@ -306,7 +320,8 @@ async fn queue_event(state: &AppState, deployed: &Deployed, request: InvokeReque
         );
     };
     // The 202 promises the event will run: it is on disk before the answer.
-    let event = StoredEvent::new(&deployed.function.config().name, &request);
+    // Stored with the version it names (`NAME:N`), which its runs use.
+    let event = StoredEvent::new(&target.key, &request);
     let store = state.store.clone();
     let stored = event.clone();
     let id = match tokio::task::spawn_blocking(move || store.insert(&stored)).await {

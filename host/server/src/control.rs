@@ -74,7 +74,6 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/2015-03-31/functions/{name}/code",
             put(update_code).layer(large()),
         )
-        .route("/2015-03-31/functions/{name}/versions", get(list_versions))
         .route(
             "/2020-06-30/functions/{name}/code-signing-config",
             get(code_signing_config),
@@ -86,10 +85,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/2016-08-19/account-settings", get(account_settings))
         .route("/2016-08-19/account-settings/", get(account_settings))
         .route(CODE_PATH, get(code_zip))
+        .merge(super::versions::routes())
 }
 
 /// The 400 every malformed parameter gets.
-fn invalid(message: &str) -> Response {
+pub(crate) fn invalid(message: &str) -> Response {
     service_error(400, "InvalidParameterValueException", message)
 }
 
@@ -104,7 +104,7 @@ fn validation(value: &dyn std::fmt::Display, field: &str, constraint: &str) -> R
     )
 }
 
-fn not_found(state: &AppState, name: &str) -> Response {
+pub(crate) fn not_found(state: &AppState, name: &str) -> Response {
     service_error(
         404,
         "ResourceNotFoundException",
@@ -112,7 +112,7 @@ fn not_found(state: &AppState, name: &str) -> Response {
     )
 }
 
-fn conflict(message: &str) -> Response {
+pub(crate) fn conflict(message: &str) -> Response {
     service_error(409, "ResourceConflictException", message)
 }
 
@@ -130,7 +130,7 @@ pub(crate) fn timestamp(time: SystemTime) -> String {
         .replace('Z', "+0000")
 }
 
-fn revision_id() -> String {
+pub(crate) fn revision_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -247,17 +247,14 @@ pub(crate) fn file_entry(
     };
     Ok(Entry {
         configuration,
-        tags: BTreeMap::new(),
         live: Some(Arc::new(deployed)),
-        code: None,
-        serving: None,
-        generation: 0,
+        ..Entry::default()
     })
 }
 
 /// The JSON body of a control-plane request, as an object.
 #[allow(clippy::result_large_err)]
-fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+pub(crate) fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(invalid("The request body is not a JSON object.")),
@@ -556,10 +553,9 @@ async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Res
     let entry = Entry {
         configuration: configuration.clone(),
         tags,
-        live: None,
         code: Some(hex.clone()),
-        serving: None,
-        generation: 0,
+        changed_since_publish: true,
+        ..Entry::default()
     };
     if !state.functions.insert_new(&name, entry) {
         state.functions.forget_code(&hex);
@@ -579,7 +575,7 @@ async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Res
 }
 
 /// Stores `name`'s entry; a failure is the service's.
-async fn persist(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
+pub(crate) async fn persist(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
     let task_state = state.clone();
     let name = name.to_string();
     match tokio::task::spawn_blocking(move || {
@@ -675,8 +671,13 @@ pub(crate) fn load_entry(
     let handler = entry.field("Handler").unwrap_or_default();
     let component = component_of(builder, registry, entry)?;
     let number = |key: &str| entry.configuration.get(key).and_then(Value::as_u64);
-    let mut config = FunctionConfig::new(name, &component);
+    // A published version (`NAME:N`) runs as its function, reporting N.
+    let function_name = name.split(':').next().unwrap_or(name);
+    let mut config = FunctionConfig::new(function_name, &component);
     config.handler = Some(handler.to_string());
+    if let Some(version) = entry.field("Version") {
+        config.version = version.to_string();
+    }
     config.region = region.to_string();
     if let Some(memory) = number("MemorySize") {
         config.memory_mb = memory as u32;
@@ -724,7 +725,7 @@ pub(crate) fn load_entry(
 
 /// Loads the code of `name`'s entry at `generation` and makes it serve,
 /// unless a newer change came meanwhile.
-async fn activate(state: Arc<AppState>, name: String, generation: u64) {
+pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64) {
     let Some(entry) = state.functions.get(&name) else {
         return;
     };
@@ -871,6 +872,7 @@ async fn start_update(
             return;
         }
         entry.generation += 1;
+        entry.changed_since_publish = true;
         generation = Some(entry.generation);
         entry.configuration = configuration.clone();
         if let Some(code) = code {
@@ -948,7 +950,8 @@ async fn update_configuration(
     start_update(&state, &name, &entry, configuration, None).await
 }
 
-/// `DELETE /2015-03-31/functions/{name}`: the function and its code.
+/// `DELETE /2015-03-31/functions/{name}`: the function with its versions
+/// and code, or (`Qualifier`) one published version.
 async fn delete_function(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -958,17 +961,35 @@ async fn delete_function(
     let Some(entry) = state.functions.get(&name) else {
         return not_found(&state, &name);
     };
+    let mut keys = vec![name.clone()];
     if let Some(qualifier) = query.get("Qualifier").or(arn_qualifier.as_ref()) {
         if qualifier == "$LATEST" {
             return invalid("$LATEST version cannot be deleted without deleting the function.");
         }
-        return service_error(
-            404,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: {}:{qualifier}",
-                function_arn(&state, &name)
-            ),
+        let key = super::versions::version_key(&name, qualifier);
+        if !state.functions.contains(&key) {
+            return service_error(
+                404,
+                "ResourceNotFoundException",
+                &format!(
+                    "Function not found: {}:{qualifier}",
+                    function_arn(&state, &name)
+                ),
+            );
+        }
+        if let Some(alias) = super::versions::in_use_by_alias(&entry, qualifier) {
+            return conflict(&format!(
+                "Unable to delete version because the following aliases reference it: [{alias}]"
+            ));
+        }
+        keys = vec![key];
+    } else {
+        keys.extend(
+            state
+                .functions
+                .versions_of(&name)
+                .into_iter()
+                .map(|(number, _)| super::versions::version_key(&name, &number.to_string())),
         );
     }
     if !entry.made_by_api() {
@@ -977,10 +998,13 @@ async fn delete_function(
         ));
     }
     let task_state = state.clone();
-    let task_name = name.clone();
-    let removed =
-        tokio::task::spawn_blocking(move || Registry::unpersist(&task_state.store, &task_name))
-            .await;
+    let task_keys = keys.clone();
+    let removed = tokio::task::spawn_blocking(move || {
+        task_keys
+            .iter()
+            .try_for_each(|key| Registry::unpersist(&task_state.store, key))
+    })
+    .await;
     if !matches!(removed, Ok(Ok(()))) {
         return service_error(
             500,
@@ -988,15 +1012,18 @@ async fn delete_function(
             "failed to delete the stored function",
         );
     }
-    if let Some(entry) = state.functions.remove(&name) {
-        for sha in [entry.code, entry.serving].into_iter().flatten() {
-            state.functions.forget_code(&sha);
+    for key in keys {
+        if let Some(entry) = state.functions.remove(&key) {
+            for sha in [entry.code, entry.serving].into_iter().flatten() {
+                state.functions.forget_code(&sha);
+            }
         }
     }
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Finds `name` (a name or an ARN) with no qualifier but `$LATEST`.
+/// Finds `name` (a name or an ARN) and its qualifier: `$LATEST`, a
+/// published version, or an alias (its version's entry).
 #[allow(clippy::result_large_err)]
 fn entry_named(
     state: &AppState,
@@ -1004,20 +1031,11 @@ fn entry_named(
     query: &HashMap<String, String>,
 ) -> Result<(String, Entry), Response> {
     let (name, arn_qualifier) = parse_function_name(name);
-    let Some(entry) = state.functions.get(&name) else {
-        return Err(not_found(state, &name));
-    };
-    match query.get("Qualifier").or(arn_qualifier.as_ref()) {
-        None => Ok((name, entry)),
-        Some(qualifier) if qualifier == "$LATEST" => Ok((name, entry)),
-        Some(qualifier) => Err(service_error(
-            404,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: {}:{qualifier}",
-                function_arn(state, &name)
-            ),
-        )),
+    let qualifier = query.get("Qualifier").or(arn_qualifier.as_ref());
+    let resolved = super::versions::resolve(state, &name, qualifier.map(String::as_str))?;
+    match state.functions.get(&resolved.key) {
+        Some(entry) => Ok((name, entry)),
+        None => Err(not_found(state, &name)),
     }
 }
 
@@ -1124,17 +1142,6 @@ async fn list_functions(
         answer["NextMarker"] = json!(entries[most - 1].0);
     }
     axum::Json(answer).into_response()
-}
-
-/// `GET /2015-03-31/functions/{name}/versions`: `$LATEST` (versions are
-/// not published by this server yet).
-async fn list_versions(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
-    match entry_named(&state, &name, &HashMap::new()) {
-        Ok((_, entry)) => {
-            axum::Json(json!({ "Versions": [Value::Object(entry.configuration)] })).into_response()
-        }
-        Err(response) => response,
-    }
 }
 
 /// `GET /2020-06-30/functions/{name}/code-signing-config`: none.

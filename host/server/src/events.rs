@@ -303,12 +303,20 @@ fn destination_record(
     let request_payload: serde_json::Value =
         serde_json::from_str(&event.payload).unwrap_or_else(|_| json!({}));
     let timestamp = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    // An event for a published version is stored as `NAME:N`, whose ARN
+    // is already qualified.
+    let arn = super::reply::function_arn(state, &event.function);
+    let qualified = if event.function.contains(':') {
+        arn
+    } else {
+        format!("{arn}:$LATEST")
+    };
     let mut record = json!({
         "version": "1.0",
         "timestamp": timestamp,
         "requestContext": {
             "requestId": event.request_id,
-            "functionArn": format!("{}:$LATEST", super::reply::function_arn(state, &event.function)),
+            "functionArn": qualified,
             "condition": reason.condition(),
             "approximateInvokeCount": event.attempts,
         },

@@ -40,6 +40,7 @@ mod queue;
 mod registry;
 mod reply;
 mod streaming;
+mod versions;
 
 pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig, ServerOnly};
 pub use front_door::{PayloadFormat, RouteSpec};

@@ -35,8 +35,9 @@ pub(crate) const MAX_ZIP_BYTES: usize = 52_428_800;
 /// Lambda's limit on a function's unzipped code.
 pub(crate) const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 
-/// One function.
-#[derive(Clone)]
+/// One function, or one published version of a function (named
+/// `NAME:N`, see `versions.rs`).
+#[derive(Clone, Default)]
 pub(crate) struct Entry {
     /// What `GetFunctionConfiguration` answers.
     pub(crate) configuration: Map<String, Value>,
@@ -52,6 +53,12 @@ pub(crate) struct Entry {
     /// Counts changes, so that a load that finishes after a newer change
     /// does not apply.
     pub(crate) generation: u64,
+    /// Its aliases, by name (`AliasConfiguration` objects).
+    pub(crate) aliases: BTreeMap<String, Map<String, Value>>,
+    /// The number the next published version gets (from 1).
+    pub(crate) next_version: u64,
+    /// Whether `$LATEST` changed since the last published version.
+    pub(crate) changed_since_publish: bool,
 }
 
 impl Entry {
@@ -72,6 +79,12 @@ struct Persisted {
     configuration: Map<String, Value>,
     tags: BTreeMap<String, String>,
     code: String,
+    #[serde(default)]
+    aliases: BTreeMap<String, Map<String, Value>>,
+    #[serde(default)]
+    next_version: u64,
+    #[serde(default)]
+    changed_since_publish: bool,
 }
 
 /// Every function of a server.
@@ -115,16 +128,37 @@ impl Registry {
         self.read().contains_key(name)
     }
 
+    /// The functions' names (not their versions').
     pub(crate) fn names(&self) -> Vec<String> {
-        self.read().keys().cloned().collect()
+        self.read()
+            .keys()
+            .filter(|name| !name.contains(':'))
+            .cloned()
+            .collect()
     }
 
-    /// Every entry, in name order.
+    /// Every function's `$LATEST` entry, in name order.
     pub(crate) fn entries(&self) -> Vec<(String, Entry)> {
         self.read()
             .iter()
+            .filter(|(name, _)| !name.contains(':'))
             .map(|(name, entry)| (name.clone(), entry.clone()))
             .collect()
+    }
+
+    /// The published versions of `name`, in order.
+    pub(crate) fn versions_of(&self, name: &str) -> Vec<(u64, Entry)> {
+        let prefix = format!("{name}:");
+        let mut versions: Vec<(u64, Entry)> = self
+            .read()
+            .iter()
+            .filter_map(|(key, entry)| {
+                let number = key.strip_prefix(&prefix)?.parse().ok()?;
+                Some((number, entry.clone()))
+            })
+            .collect();
+        versions.sort_by_key(|(number, _)| *number);
+        versions
     }
 
     /// Adds `name` unless it exists; false if it does.
@@ -262,6 +296,9 @@ impl Registry {
             configuration: entry.configuration,
             tags: entry.tags,
             code,
+            aliases: entry.aliases,
+            next_version: entry.next_version,
+            changed_since_publish: entry.changed_since_publish,
         };
         let write = store.db.begin_write()?;
         write
@@ -297,10 +334,11 @@ impl Registry {
                 Entry {
                     configuration: persisted.configuration,
                     tags: persisted.tags,
-                    live: None,
                     code: Some(persisted.code),
-                    serving: None,
-                    generation: 0,
+                    aliases: persisted.aliases,
+                    next_version: persisted.next_version,
+                    changed_since_publish: persisted.changed_since_publish,
+                    ..Entry::default()
                 },
             ));
         }

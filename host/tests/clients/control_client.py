@@ -7,10 +7,14 @@ tests to check.
         get_function, ...), JSON its keyword arguments. A string "@PATH" as
         a ZipFile value is read from that file. Prints the response without
         ResponseMetadata (with "status": the HTTP status), or the error.
-    python control_client.py ENDPOINT wait WAITER FUNCTION
+    python control_client.py ENDPOINT wait WAITER FUNCTION [QUALIFIER]
         Runs a botocore waiter (function_active_v2, function_updated_v2,
-        function_exists) polling every second; prints {"waited": seconds}
-        or the error.
+        published_version_active, ...) polling every second; prints
+        {"waited": seconds} or the error.
+    python control_client.py ENDPOINT spread FUNCTION COUNT PAYLOAD
+        Invokes FUNCTION (a qualified name) COUNT times from 8 threads;
+        prints how many answers each X-Amz-Executed-Version had, with the
+        payloads each version answered.
     python control_client.py ENDPOINT pages FUNCTIONS_PER_PAGE
         ListFunctions through boto3's paginator; prints the names per page.
 """
@@ -18,6 +22,7 @@ tests to check.
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import botocore.config
@@ -32,7 +37,10 @@ def client(endpoint):
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=botocore.config.Config(
-            retries={"max_attempts": 1}, read_timeout=300, parameter_validation=False
+            retries={"max_attempts": 1},
+            read_timeout=300,
+            parameter_validation=False,
+            max_pool_connections=16,
         ),
     )
 
@@ -67,13 +75,30 @@ def call(lambda_client, operation, arguments):
     return response
 
 
-def wait(lambda_client, waiter, function):
+def wait(lambda_client, waiter, function, qualifier=None):
     started = time.monotonic()
+    arguments = {"FunctionName": function, "WaiterConfig": {"Delay": 1, "MaxAttempts": 300}}
+    if qualifier is not None:
+        arguments["Qualifier"] = qualifier
     try:
-        lambda_client.get_waiter(waiter).wait(FunctionName=function, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        lambda_client.get_waiter(waiter).wait(**arguments)
     except botocore.exceptions.WaiterError as error:
         return {"error": str(error), "last": error.last_response.get("Configuration", error.last_response)}
     return {"waited": round(time.monotonic() - started, 3)}
+
+
+def spread(lambda_client, function, count, payload):
+    def one(_):
+        response = lambda_client.invoke(FunctionName=function, Payload=payload.encode())
+        return response["ExecutedVersion"], response["Payload"].read().decode()
+
+    counts = {}
+    answers = {}
+    with ThreadPoolExecutor(8) as pool:
+        for version, answer in pool.map(one, range(count)):
+            counts[version] = counts.get(version, 0) + 1
+            answers.setdefault(version, set()).add(answer)
+    return {"counts": counts, "answers": {version: sorted(seen) for version, seen in answers.items()}}
 
 
 def pages(lambda_client, per_page):
@@ -90,7 +115,9 @@ def main():
     if command == "call":
         result = call(lambda_client, rest[0], json.loads(rest[1]))
     elif command == "wait":
-        result = wait(lambda_client, rest[0], rest[1])
+        result = wait(lambda_client, *rest)
+    elif command == "spread":
+        result = spread(lambda_client, rest[0], int(rest[1]), rest[2])
     elif command == "pages":
         result = pages(lambda_client, int(rest[0]))
     else:

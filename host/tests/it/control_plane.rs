@@ -545,6 +545,15 @@ fn functions_survive_kill_9_and_answer_the_same_after_a_restart() {
                 "Tags": { "owner": "tests" },
             }),
         );
+        let published = boto3(&serve, "publish_version", json!({ "FunctionName": "kept" }));
+        assert_eq!(published["Version"], "1", "{published}");
+        client(&serve, &["wait", "published_version_active", "kept", "1"]);
+        let alias = boto3(
+            &serve,
+            "create_alias",
+            json!({ "FunctionName": "kept", "Name": "prod", "FunctionVersion": "1" }),
+        );
+        assert_eq!(alias["status"], 201, "{alias}");
         let before = boto3(&serve, "get_function", json!({ "FunctionName": "kept" }));
         let list = boto3(&serve, "list_functions", json!({}));
         // SIGKILL: nothing is flushed on the way out.
@@ -570,9 +579,16 @@ fn functions_survive_kill_9_and_answer_the_same_after_a_restart() {
     assert_eq!(after["Configuration"]["MemorySize"], 256);
     assert_eq!(after["Configuration"]["State"], "Active");
     assert_eq!(boto3(&serve, "list_functions", json!({})), before_list);
-    // It serves at once: no waiting for a state.
+    // It serves at once: no waiting for a state, and its alias and
+    // version with it.
     let invoked = invoke(&serve, "kept", &hello_event());
     assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+    let through_alias = invoke(&serve, "kept:prod", &hello_event());
+    assert_eq!(through_alias["ExecutedVersion"], "1", "{through_alias}");
+    assert_eq!(
+        through_alias["Payload"],
+        r#"{"message":"Hello John Smith!"}"#
+    );
 }
 
 #[test]
@@ -754,4 +770,172 @@ fn source_zips_of_python_and_nodejs_are_built_by_the_server_as_lambda_takes_them
         json!({ "FunctionName": "java" }),
     );
     assert_eq!(java["StateReasonCode"], "InvalidRuntime", "{java}");
+}
+
+/// The hello component in a zip under the probe's file name, so that an
+/// update of the code alone changes what answers.
+fn hello_as_probe_zip(dir: &Path) -> PathBuf {
+    let hello = std::fs::read(guest("examples/rust/hello")).unwrap();
+    zip_of(&dir.join("hello-as-probe.zip"), &[("probe.wasm", &hello)])
+}
+
+#[test]
+fn versions_and_weighted_aliases_run_the_code_they_name() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    create(&serve, "v", &probe_zip(dir.path()), "probe.wasm");
+    wait(&serve, "function_active_v2", "v");
+    let published = boto3(&serve, "publish_version", json!({ "FunctionName": "v" }));
+    assert_eq!(published["status"], 201, "{published}");
+    assert_eq!(published["Version"], "1");
+    assert_eq!(
+        published["FunctionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:v:1"
+    );
+    client(&serve, &["wait", "published_version_active", "v", "1"]);
+    // Nothing changed since: the same version comes back.
+    let again = boto3(&serve, "publish_version", json!({ "FunctionName": "v" }));
+    assert_eq!(again["Version"], "1", "{again}");
+
+    boto3(
+        &serve,
+        "update_function_code",
+        json!({
+            "FunctionName": "v",
+            "ZipFile": format!("@{}", hello_as_probe_zip(dir.path()).display()),
+        }),
+    );
+    wait(&serve, "function_updated_v2", "v");
+    // Version 1 still runs the first code, and says it is version 1.
+    let first = boto3(
+        &serve,
+        "invoke",
+        json!({
+            "FunctionName": "v",
+            "Qualifier": "1",
+            "Payload": json!({ "action": "context" }).to_string(),
+        }),
+    );
+    assert_eq!(first["ExecutedVersion"], "1", "{first}");
+    let context: Value = serde_json::from_str(first["Payload"].as_str().unwrap()).unwrap();
+    assert_eq!(context["context"]["function_version"], "1", "{context}");
+    assert_eq!(
+        context["context"]["invoked_function_arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:v:1"
+    );
+    let latest = invoke(&serve, "v", &hello_event());
+    assert_eq!(latest["ExecutedVersion"], "$LATEST");
+    assert_eq!(latest["Payload"], r#"{"message":"Hello John Smith!"}"#);
+    let second = boto3(&serve, "publish_version", json!({ "FunctionName": "v" }));
+    assert_eq!(second["Version"], "2", "{second}");
+    client(&serve, &["wait", "published_version_active", "v", "2"]);
+
+    // Weights out of Lambda's range are refused.
+    for routing in [json!({ "2": 1.0 }), json!({ "2": 0.1, "1": 0.1 })] {
+        let refused = boto3(
+            &serve,
+            "create_alias",
+            json!({
+                "FunctionName": "v",
+                "Name": "bad",
+                "FunctionVersion": "1",
+                "RoutingConfig": { "AdditionalVersionWeights": routing },
+            }),
+        );
+        assert_eq!(
+            refused["error"], "InvalidParameterValueException",
+            "{refused}"
+        );
+    }
+    let alias = boto3(
+        &serve,
+        "create_alias",
+        json!({
+            "FunctionName": "v",
+            "Name": "live",
+            "FunctionVersion": "1",
+            "RoutingConfig": { "AdditionalVersionWeights": { "2": 0.2 } },
+        }),
+    );
+    assert_eq!(alias["status"], 201, "{alias}");
+    assert_eq!(
+        alias["AliasArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:v:live"
+    );
+
+    // 10,000 invocations of the alias: about a fifth run version 2, and
+    // each answer is the code of the version its header names.
+    let spread = client(
+        &serve,
+        &["spread", "v:live", "10000", &hello_event().to_string()],
+    );
+    let to_two = spread["counts"]["2"].as_u64().unwrap_or(0);
+    let to_one = spread["counts"]["1"].as_u64().unwrap_or(0);
+    assert_eq!(to_one + to_two, 10_000, "{spread}");
+    assert!((1_880..=2_120).contains(&to_two), "{spread}");
+    assert_eq!(
+        spread["answers"]["2"],
+        json!([r#"{"message":"Hello John Smith!"}"#]),
+        "{spread}"
+    );
+    let echoed: Value = serde_json::from_str(spread["answers"]["1"][0].as_str().unwrap()).unwrap();
+    assert_eq!(echoed, hello_event(), "{spread}");
+    assert_eq!(spread["answers"]["1"].as_array().unwrap().len(), 1);
+
+    // Reads through the alias and the versions.
+    let through_alias = boto3(
+        &serve,
+        "get_function_configuration",
+        json!({ "FunctionName": "v", "Qualifier": "live" }),
+    );
+    assert_eq!(through_alias["Version"], "1", "{through_alias}");
+    let versions = boto3(
+        &serve,
+        "list_versions_by_function",
+        json!({ "FunctionName": "v" }),
+    );
+    let numbers: Vec<&str> = versions["Versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|version| version["Version"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["$LATEST", "1", "2"]);
+    let stale = boto3(
+        &serve,
+        "update_alias",
+        json!({ "FunctionName": "v", "Name": "live", "FunctionVersion": "2", "RevisionId": "stale" }),
+    );
+    assert_eq!(stale["status"], 412, "{stale}");
+    let in_use = boto3(
+        &serve,
+        "delete_function",
+        json!({ "FunctionName": "v", "Qualifier": "2" }),
+    );
+    assert_eq!(in_use["error"], "ResourceConflictException", "{in_use}");
+    let moved = boto3(
+        &serve,
+        "update_alias",
+        json!({
+            "FunctionName": "v",
+            "Name": "live",
+            "FunctionVersion": "2",
+            "RoutingConfig": { "AdditionalVersionWeights": {} },
+            "RevisionId": alias["RevisionId"],
+        }),
+    );
+    assert_eq!(moved["FunctionVersion"], "2", "{moved}");
+    let deleted = boto3(
+        &serve,
+        "delete_function",
+        json!({ "FunctionName": "v", "Qualifier": "1" }),
+    );
+    assert_eq!(deleted["status"], 204, "{deleted}");
+    let gone = invoke(&serve, "v:1", &hello_event());
+    assert_eq!(gone["error"], "ResourceNotFoundException", "{gone}");
+    let aliases = boto3(&serve, "list_aliases", json!({ "FunctionName": "v" }));
+    assert_eq!(aliases["Aliases"][0]["Name"], "live", "{aliases}");
+    // The function's name lists once, not once per version.
+    let listed = boto3(&serve, "list_functions", json!({}));
+    assert_eq!(listed["Functions"].as_array().unwrap().len(), 1, "{listed}");
 }
