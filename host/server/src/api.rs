@@ -40,6 +40,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/lambda-url/{function}/", any(function_url))
         .route("/lambda-url/{function}/{*path}", any(function_url))
         .merge(super::control::routes())
+        .merge(super::versions::routes())
+        .merge(super::function_settings::routes())
         .fallback(api_gateway)
         // Payloads over Lambda's limits get Lambda's 413 from the handler,
         // which needs to see them; far larger bodies are cut off here, and
@@ -123,12 +125,12 @@ fn find(
 ) -> Result<Target, Response> {
     let (name, arn_qualifier) = parse_function_name(name);
     let qualifier = query_qualifier.cloned().or(arn_qualifier);
-    let resolved = super::versions::resolve(state, &name, qualifier.as_deref())?;
+    let resolved = super::versions::resolve(state, &name, qualifier.as_deref(), true)?;
     let Some(entry) = state.functions.get(&resolved.key) else {
-        return Err(super::control::not_found(state, &name));
+        return Err(super::reply::not_found(state, &name));
     };
     let Some(deployed) = entry.live else {
-        return Err(super::control::not_ready(
+        return Err(super::reply::not_ready(
             entry.field("State").unwrap_or("Pending"),
         ));
     };

@@ -25,34 +25,19 @@ use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::lifecycle::activate;
 use super::registry::{Entry, MAX_ZIP_BYTES, Registry, ZipError};
-use super::reply::{function_arn, parse_function_name, service_error};
+use super::reply::{
+    body_object, conflict, function_arn, invalid, not_found, parse_function_name, persist,
+    revision_id, service_error, timestamp, validation,
+};
 use super::{AppState, Deployed, base64_encode};
-use wasm_lambda_core::{FunctionConfig, LoadError};
 
 /// Lambda's limit on a control-plane request body (a base64 zip in JSON).
 pub(crate) const MAX_CONTROL_REQUEST_BYTES: usize = 70_167_211;
 
 /// Where `Code.Location` points: the function's zip, as uploaded.
 const CODE_PATH: &str = "/wasm-lambda/code/{file}";
-
-/// The runtimes whose zip holds a component named by `Handler`.
-const PROVIDED_RUNTIMES: &[&str] = &["provided.al2023", "provided.al2"];
-
-/// The managed runtimes whose source zips the server builds (with the
-/// builder the command line gives it).
-const MANAGED_RUNTIMES: &[&str] = &[
-    "python3.9",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "python3.14",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-    "nodejs24.x",
-];
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     let large = || DefaultBodyLimit::max(MAX_CONTROL_REQUEST_BYTES);
@@ -85,53 +70,6 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/2016-08-19/account-settings", get(account_settings))
         .route("/2016-08-19/account-settings/", get(account_settings))
         .route(CODE_PATH, get(code_zip))
-        .merge(super::versions::routes())
-}
-
-/// The 400 every malformed parameter gets.
-pub(crate) fn invalid(message: &str) -> Response {
-    service_error(400, "InvalidParameterValueException", message)
-}
-
-/// Lambda's 400 for a value outside its model's constraints.
-fn validation(value: &dyn std::fmt::Display, field: &str, constraint: &str) -> Response {
-    service_error(
-        400,
-        "ValidationException",
-        &format!(
-            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
-        ),
-    )
-}
-
-pub(crate) fn not_found(state: &AppState, name: &str) -> Response {
-    service_error(
-        404,
-        "ResourceNotFoundException",
-        &format!("Function not found: {}", function_arn(state, name)),
-    )
-}
-
-pub(crate) fn conflict(message: &str) -> Response {
-    service_error(409, "ResourceConflictException", message)
-}
-
-/// The answer to invoking a function that has no code serving yet.
-pub(crate) fn not_ready(state_name: &str) -> Response {
-    conflict(&format!(
-        "The operation cannot be performed at this time. The function is currently in the following state: {state_name}"
-    ))
-}
-
-/// `LastModified` as Lambda writes it: `2026-12-02T13:40:01.123+0000`.
-pub(crate) fn timestamp(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time)
-        .to_string()
-        .replace('Z', "+0000")
-}
-
-pub(crate) fn revision_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// The configuration object every function has, whatever made it.
@@ -250,15 +188,6 @@ pub(crate) fn file_entry(
         live: Some(Arc::new(deployed)),
         ..Entry::default()
     })
-}
-
-/// The JSON body of a control-plane request, as an object.
-#[allow(clippy::result_large_err)]
-pub(crate) fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        _ => Err(invalid("The request body is not a JSON object.")),
-    }
 }
 
 /// Checks a `Role` as Lambda's model does.
@@ -574,244 +503,6 @@ async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Res
         .into_response()
 }
 
-/// Stores `name`'s entry; a failure is the service's.
-pub(crate) async fn persist(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
-    let task_state = state.clone();
-    let name = name.to_string();
-    match tokio::task::spawn_blocking(move || {
-        task_state.functions.persist(&task_state.store, &name)
-    })
-    .await
-    {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(service_error(
-            500,
-            "ServiceException",
-            &format!("failed to store the function: {error:#}"),
-        )),
-        Err(error) => Err(service_error(500, "ServiceException", &error.to_string())),
-    }
-}
-
-/// Why a function's code could not be made ready, as Lambda reports it.
-pub(crate) struct NotLoaded {
-    pub(crate) code: &'static str,
-    pub(crate) reason: String,
-}
-
-/// The component an API function runs: the zip's file that `Handler`
-/// names (`provided.*`), or what its source builds to (managed runtimes;
-/// kept, so that a restart does not build again).
-fn component_of(
-    builder: Option<&dyn super::SourceBuilder>,
-    registry: &Registry,
-    entry: &Entry,
-) -> Result<std::path::PathBuf, NotLoaded> {
-    let sha = entry.code.as_deref().unwrap_or_default();
-    let handler = entry.field("Handler").unwrap_or_default();
-    let runtime = entry.field("Runtime").unwrap_or_default();
-    let files = registry.files_path(sha);
-    if PROVIDED_RUNTIMES.contains(&runtime) {
-        let component = files.join(handler);
-        if handler.is_empty()
-            || std::path::Path::new(handler).is_absolute()
-            || handler.split('/').any(|part| part == "..")
-            || !component.is_file()
-        {
-            return Err(NotLoaded {
-                code: "FunctionError.InvalidEntryPoint",
-                reason: format!(
-                    "The handler {handler:?} is not a file of the function's zip: with {runtime} it names the component (.wasm) in the zip."
-                ),
-            });
-        }
-        return Ok(component);
-    }
-    if !MANAGED_RUNTIMES.contains(&runtime) {
-        return Err(NotLoaded {
-            code: "InvalidRuntime",
-            reason: format!(
-                "The runtime {runtime} is not supported by this server: it runs {} from source zips, and component zips with provided.al2023 or provided.al2.",
-                MANAGED_RUNTIMES.join(", ")
-            ),
-        });
-    }
-    let Some(builder) = builder else {
-        return Err(NotLoaded {
-            code: "InvalidRuntime",
-            reason: format!(
-                "This server was started without a builder, so it cannot build {runtime} source: deploy a component zip with provided.al2023 (wasm-lambda build, then wasm-lambda package)."
-            ),
-        });
-    };
-    let output = registry.build_path(sha, runtime, handler);
-    if output.is_file() {
-        return Ok(output);
-    }
-    registry
-        .build(sha, &output, |source, built| {
-            builder.build(source, runtime, handler, built)
-        })
-        .map_err(|error| NotLoaded {
-            code: "FunctionError.RuntimeInitError",
-            reason: format!("The {runtime} build of the function's code failed: {error:#}"),
-        })?;
-    Ok(output)
-}
-
-/// Loads an API function's component from its unpacked code.
-pub(crate) fn load_entry(
-    host: &wasm_lambda_core::Host,
-    builder: Option<&dyn super::SourceBuilder>,
-    registry: &Registry,
-    region: &str,
-    name: &str,
-    entry: &Entry,
-) -> Result<Deployed, NotLoaded> {
-    let handler = entry.field("Handler").unwrap_or_default();
-    let component = component_of(builder, registry, entry)?;
-    let number = |key: &str| entry.configuration.get(key).and_then(Value::as_u64);
-    // A published version (`NAME:N`) runs as its function, reporting N.
-    let function_name = name.split(':').next().unwrap_or(name);
-    let mut config = FunctionConfig::new(function_name, &component);
-    config.handler = Some(handler.to_string());
-    if let Some(version) = entry.field("Version") {
-        config.version = version.to_string();
-    }
-    config.region = region.to_string();
-    if let Some(memory) = number("MemorySize") {
-        config.memory_mb = memory as u32;
-    }
-    if let Some(timeout) = number("Timeout") {
-        config.timeout = std::time::Duration::from_secs(timeout);
-    }
-    if let Some(size) = entry
-        .configuration
-        .get("EphemeralStorage")
-        .and_then(|storage| storage.get("Size"))
-        .and_then(Value::as_u64)
-    {
-        config.ephemeral_storage_mb = size as u32;
-    }
-    if let Some(variables) = entry
-        .configuration
-        .get("Environment")
-        .and_then(|environment| environment.get("Variables"))
-        .and_then(Value::as_object)
-    {
-        config.environment = variables
-            .iter()
-            .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().into()))
-            .collect();
-    }
-    let function = host.load(config).map_err(|error| NotLoaded {
-        code: match &error {
-            LoadError::Compile { .. } | LoadError::OverPoolLimits { .. } => {
-                "FunctionError.RuntimeInitError"
-            }
-            _ => "FunctionError.InvalidEntryPoint",
-        },
-        reason: format!("{:#}", anyhow::Error::from(error)),
-    })?;
-    Ok(Deployed {
-        function,
-        concurrency: None,
-        reserved: None,
-        async_settings: Default::default(),
-        url_needs_signature: false,
-        url_streams: false,
-    })
-}
-
-/// Loads the code of `name`'s entry at `generation` and makes it serve,
-/// unless a newer change came meanwhile.
-pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64) {
-    let Some(entry) = state.functions.get(&name) else {
-        return;
-    };
-    let previous = entry
-        .serving
-        .clone()
-        .filter(|old| entry.code.as_ref() != Some(old));
-    let task_state = state.clone();
-    let task_name = name.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        load_entry(
-            &task_state.host,
-            task_state.builder.as_deref(),
-            &task_state.functions,
-            &task_state.region,
-            &task_name,
-            &entry,
-        )
-    })
-    .await
-    .unwrap_or_else(|error| {
-        Err(NotLoaded {
-            code: "FunctionError.RuntimeInitError",
-            reason: error.to_string(),
-        })
-    });
-    let mut replaced = None;
-    let updated = state.functions.update(&name, |entry| {
-        if entry.generation == generation {
-            replaced = settle(entry, loaded);
-        }
-    });
-    if updated.is_some() {
-        let _ = persist(&state, &name).await;
-    }
-    // The code it replaced ends when its last invocation does; its zip goes
-    // once no function uses it.
-    drop(replaced);
-    if let Some(old) = updated.and(previous) {
-        state.functions.forget_code(&old);
-    }
-}
-
-/// Records how loading an entry's code ended: the new code serves (and
-/// the old one is given back), or the state says why it cannot.
-pub(crate) fn settle(
-    entry: &mut Entry,
-    loaded: Result<Deployed, NotLoaded>,
-) -> Option<Arc<Deployed>> {
-    let creating = entry.field("State") == Some("Pending") || entry.live.is_none();
-    let mut replaced = None;
-    let before = entry.configuration.clone();
-    let configuration = &mut entry.configuration;
-    for key in [
-        "StateReason",
-        "StateReasonCode",
-        "LastUpdateStatusReason",
-        "LastUpdateStatusReasonCode",
-    ] {
-        configuration.remove(key);
-    }
-    match loaded {
-        Ok(deployed) => {
-            replaced = entry.live.replace(Arc::new(deployed));
-            configuration.insert("State".into(), json!("Active"));
-            configuration.insert("LastUpdateStatus".into(), json!("Successful"));
-            entry.serving = entry.code.clone();
-        }
-        Err(failure) => {
-            if creating {
-                configuration.insert("State".into(), json!("Failed"));
-                configuration.insert("StateReason".into(), json!(failure.reason));
-                configuration.insert("StateReasonCode".into(), json!(failure.code));
-            }
-            configuration.insert("LastUpdateStatus".into(), json!("Failed"));
-            configuration.insert("LastUpdateStatusReason".into(), json!(failure.reason));
-            configuration.insert("LastUpdateStatusReasonCode".into(), json!(failure.code));
-        }
-    }
-    // A restart that loads the code as before changes nothing a client sees.
-    if *configuration != before {
-        configuration.insert("RevisionId".into(), json!(revision_id()));
-    }
-    replaced
-}
-
 /// An API function that may be changed now, or the answer that refuses it.
 #[allow(clippy::result_large_err)]
 fn changeable(
@@ -1032,7 +723,7 @@ fn entry_named(
 ) -> Result<(String, Entry), Response> {
     let (name, arn_qualifier) = parse_function_name(name);
     let qualifier = query.get("Qualifier").or(arn_qualifier.as_ref());
-    let resolved = super::versions::resolve(state, &name, qualifier.map(String::as_str))?;
+    let resolved = super::versions::resolve(state, &name, qualifier.map(String::as_str), false)?;
     match state.functions.get(&resolved.key) {
         Some(entry) => Ok((name, entry)),
         None => Err(not_found(state, &name)),

@@ -35,7 +35,9 @@ mod config;
 mod control;
 mod events;
 mod front_door;
+mod function_settings;
 pub mod http_event;
+mod lifecycle;
 mod queue;
 mod registry;
 mod reply;
@@ -166,7 +168,7 @@ impl Server {
             let task_builder = builder.clone();
             let loaded = tokio::task::spawn_blocking(move || {
                 let registry = registry::Registry::new(&code_dir);
-                let loaded = control::load_entry(
+                let loaded = lifecycle::load_entry(
                     &task_host,
                     task_builder.as_deref(),
                     &registry,
@@ -174,7 +176,7 @@ impl Server {
                     &task_name,
                     &entry,
                 );
-                control::settle(&mut entry, loaded);
+                lifecycle::settle(&mut entry, loaded);
                 entry
             })
             .await

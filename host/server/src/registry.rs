@@ -59,6 +59,9 @@ pub(crate) struct Entry {
     pub(crate) next_version: u64,
     /// Whether `$LATEST` changed since the last published version.
     pub(crate) changed_since_publish: bool,
+    /// Reserved concurrency, `Event` settings and function URL
+    /// (`function_settings.rs`).
+    pub(crate) settings: Map<String, Value>,
 }
 
 impl Entry {
@@ -85,6 +88,8 @@ struct Persisted {
     next_version: u64,
     #[serde(default)]
     changed_since_publish: bool,
+    #[serde(default)]
+    settings: Map<String, Value>,
 }
 
 /// Every function of a server.
@@ -299,6 +304,7 @@ impl Registry {
             aliases: entry.aliases,
             next_version: entry.next_version,
             changed_since_publish: entry.changed_since_publish,
+            settings: entry.settings,
         };
         let write = store.db.begin_write()?;
         write
@@ -338,6 +344,7 @@ impl Registry {
                     aliases: persisted.aliases,
                     next_version: persisted.next_version,
                     changed_since_publish: persisted.changed_since_publish,
+                    settings: persisted.settings,
                     ..Entry::default()
                 },
             ));

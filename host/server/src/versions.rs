@@ -20,11 +20,12 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::control::{
-    activate, body_object, conflict, invalid, not_found, persist, revision_id, timestamp,
-};
+use super::lifecycle::activate;
 use super::registry::Entry;
-use super::reply::{function_arn, parse_function_name, service_error};
+use super::reply::{
+    body_object, conflict, function_arn, invalid, not_found, parse_function_name, persist,
+    revision_id, service_error, timestamp,
+};
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -61,13 +62,15 @@ pub(crate) struct Resolved {
 }
 
 /// Resolves `qualifier` of function `name` (`None` or `$LATEST`, a version,
-/// an alias; a weighted alias picks one of its two versions at random), or
-/// gives the 404 Lambda answers.
+/// an alias), or gives the 404 Lambda answers. An alias names its own
+/// version; with `routing` (an invocation), a weighted alias picks one of
+/// its two versions at random.
 #[allow(clippy::result_large_err)]
 pub(crate) fn resolve(
     state: &AppState,
     name: &str,
     qualifier: Option<&str>,
+    routing: bool,
 ) -> Result<Resolved, Response> {
     let unknown = |qualifier: &str| {
         service_error(
@@ -89,7 +92,7 @@ pub(crate) fn resolve(
             let Some(alias_configuration) = latest.aliases.get(alias) else {
                 return Err(unknown(alias));
             };
-            pick(alias_configuration)
+            pick(alias_configuration, routing)
         }
     };
     if version == "$LATEST" {
@@ -105,9 +108,9 @@ pub(crate) fn resolve(
     Ok(Resolved { key, version })
 }
 
-/// The version an alias sends one invocation to: its additional version
-/// with that version's weight, else its own.
-fn pick(alias: &Map<String, Value>) -> String {
+/// The version an alias names: when `routing` an invocation, its
+/// additional version with that version's weight, else its own.
+fn pick(alias: &Map<String, Value>, routing: bool) -> String {
     let main = alias
         .get("FunctionVersion")
         .and_then(Value::as_str)
@@ -117,7 +120,8 @@ fn pick(alias: &Map<String, Value>) -> String {
         .get("RoutingConfig")
         .and_then(|routing| routing.get("AdditionalVersionWeights"))
         .and_then(Value::as_object);
-    if let Some((other, weight)) = weights.and_then(|weights| weights.iter().next())
+    if routing
+        && let Some((other, weight)) = weights.and_then(|weights| weights.iter().next())
         && uniform() < weight.as_f64().unwrap_or(0.0)
     {
         return other.clone();

@@ -990,3 +990,162 @@ fn invocations_during_code_updates_all_succeed_with_the_old_or_the_new_code() {
         assert!(*answer == echo || *answer == greeting, "{answer}");
     }
 }
+
+/// Terraform's `aws_lambda_function` (and its concurrency, event-invoke and
+/// URL neighbours) as calls: create, find, wait, set concurrency, read,
+/// update configuration then code with waits, publish, read again with no
+/// field changed, delete, poll until gone.
+#[test]
+fn terraforms_call_sequence_runs_and_a_second_read_changes_nothing() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let probe = probe_zip(dir.path());
+    let created = create(&serve, "tf", &probe, "probe.wasm");
+    assert_eq!(created["status"], 201, "{created}");
+    let found = boto3(&serve, "get_function", json!({ "FunctionName": "tf" }));
+    assert_eq!(found["status"], 200, "{found}");
+    wait(&serve, "function_active_v2", "tf");
+    let concurrency = boto3(
+        &serve,
+        "put_function_concurrency",
+        json!({ "FunctionName": "tf", "ReservedConcurrentExecutions": 5 }),
+    );
+    assert_eq!(
+        concurrency["ReservedConcurrentExecutions"], 5,
+        "{concurrency}"
+    );
+    let read = |serve: &Serve| {
+        let mut function = boto3(serve, "get_function", json!({ "FunctionName": "tf" }));
+        function.as_object_mut().unwrap().remove("status");
+        let versions = boto3(
+            serve,
+            "list_versions_by_function",
+            json!({ "FunctionName": "tf" }),
+        );
+        let signing = boto3(
+            serve,
+            "get_function_code_signing_config",
+            json!({ "FunctionName": "tf" }),
+        );
+        let concurrency = boto3(
+            serve,
+            "get_function_concurrency",
+            json!({ "FunctionName": "tf" }),
+        );
+        json!([function, versions, signing, concurrency])
+    };
+    let first = read(&serve);
+    assert_eq!(
+        first[0]["Concurrency"]["ReservedConcurrentExecutions"], 5,
+        "{first}"
+    );
+    boto3(
+        &serve,
+        "update_function_configuration",
+        json!({ "FunctionName": "tf", "Timeout": 9, "MemorySize": 192 }),
+    );
+    wait(&serve, "function_updated_v2", "tf");
+    // New code (the same component, zipped again with a note beside it).
+    let component = std::fs::read(guest("host/tests/guests/probe")).unwrap();
+    let rezipped = zip_of(
+        &dir.path().join("tf-v2.zip"),
+        &[("probe.wasm", &component), ("NOTE.txt", b"second upload")],
+    );
+    boto3(
+        &serve,
+        "update_function_code",
+        json!({ "FunctionName": "tf", "ZipFile": format!("@{}", rezipped.display()) }),
+    );
+    wait(&serve, "function_updated_v2", "tf");
+    boto3(
+        &serve,
+        "put_function_concurrency",
+        json!({ "FunctionName": "tf", "ReservedConcurrentExecutions": 3 }),
+    );
+    let published = boto3(&serve, "publish_version", json!({ "FunctionName": "tf" }));
+    assert_eq!(published["Version"], "1", "{published}");
+    client(&serve, &["wait", "published_version_active", "tf", "1"]);
+    let second = read(&serve);
+    let third = read(&serve);
+    assert_eq!(second, third, "a read changed something");
+    let configuration = &second[0]["Configuration"];
+    assert_eq!(configuration["Timeout"], 9);
+    assert_eq!(configuration["MemorySize"], 192);
+    assert_eq!(configuration["CodeSha256"], sha256_base64(&rezipped));
+    assert_eq!(second[3]["ReservedConcurrentExecutions"], 3);
+    let versions: Vec<&str> = second[1]["Versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|version| version["Version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["$LATEST", "1"]);
+
+    // The neighbours: Event settings and a function URL that answers.
+    let async_config = boto3(
+        &serve,
+        "put_function_event_invoke_config",
+        json!({ "FunctionName": "tf", "MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 120 }),
+    );
+    assert_eq!(async_config["MaximumRetryAttempts"], 0, "{async_config}");
+    let refused = boto3(
+        &serve,
+        "put_function_event_invoke_config",
+        json!({ "FunctionName": "tf", "MaximumRetryAttempts": 5 }),
+    );
+    assert_eq!(refused["error"], "ValidationException", "{refused}");
+    let url = boto3(
+        &serve,
+        "create_function_url_config",
+        json!({ "FunctionName": "tf", "AuthType": "NONE" }),
+    );
+    assert_eq!(url["status"], 201, "{url}");
+    let address = url["FunctionUrl"].as_str().unwrap();
+    let answered = ureq::get(&format!("{address}orders?id=7"))
+        .call()
+        .unwrap_or_else(|error| panic!("{address}: {error}"))
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    // The probe echoes its event: the URL's request as Lambda's v2 HTTP event.
+    let event: Value = serde_json::from_str(&answered).unwrap();
+    assert_eq!(event["rawPath"], "/orders", "{answered}");
+    assert_eq!(event["rawQueryString"], "id=7", "{answered}");
+    let again = boto3(
+        &serve,
+        "create_function_url_config",
+        json!({ "FunctionName": "tf", "AuthType": "NONE" }),
+    );
+    assert_eq!(again["error"], "ResourceConflictException", "{again}");
+
+    boto3(&serve, "delete_function", json!({ "FunctionName": "tf" }));
+    let gone = boto3(&serve, "get_function", json!({ "FunctionName": "tf" }));
+    assert_eq!(gone["status"], 404, "{gone}");
+}
+
+#[test]
+fn a_reserved_concurrency_set_through_the_api_throttles() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    create(&serve, "limited", &probe_zip(dir.path()), "probe.wasm");
+    wait(&serve, "function_active_v2", "limited");
+    boto3(
+        &serve,
+        "put_function_concurrency",
+        json!({ "FunctionName": "limited", "ReservedConcurrentExecutions": 0 }),
+    );
+    let throttled = invoke(&serve, "limited", &json!({ "action": "echo" }));
+    assert_eq!(
+        throttled["error"], "TooManyRequestsException",
+        "{throttled}"
+    );
+    assert_eq!(throttled["status"], 429);
+    let deleted = boto3(
+        &serve,
+        "delete_function_concurrency",
+        json!({ "FunctionName": "limited" }),
+    );
+    assert_eq!(deleted["status"], 204, "{deleted}");
+    let answered = invoke(&serve, "limited", &json!({ "action": "echo" }));
+    assert_eq!(answered["StatusCode"], 200, "{answered}");
+}

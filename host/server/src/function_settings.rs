@@ -1,0 +1,558 @@
+//! The settings Terraform's `aws_lambda_function` and its neighbours keep
+//! beside a function: reserved concurrency (`Put/Get/DeleteFunctionConcurrency`),
+//! asynchronous invocation (`Put/Get/Update/DeleteFunctionEventInvokeConfig`)
+//! and the function URL (`Create/Get/Update/DeleteFunctionUrlConfig`).
+//!
+//! Each is kept in the function's entry (`Entry::settings`, stored with
+//! it) and applied to the code serving at once, without loading it again:
+//! the same limits and `Event` settings the TOML file's keys set.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+
+use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
+use super::registry::Entry;
+use super::reply::{
+    body_object, function_arn, invalid, not_found, parse_function_name, persist, service_error,
+    timestamp,
+};
+use super::{AppState, Deployed};
+use wasm_lambda_core::Function;
+
+const CONCURRENCY: &str = "ReservedConcurrentExecutions";
+const EVENT_INVOKE: &str = "EventInvokeConfig";
+const URL: &str = "FunctionUrlConfig";
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/2017-10-31/functions/{name}/concurrency",
+            axum::routing::put(put_concurrency).delete(delete_concurrency),
+        )
+        .route(
+            "/2019-09-30/functions/{name}/concurrency",
+            get(get_concurrency),
+        )
+        .route(
+            "/2019-09-25/functions/{name}/event-invoke-config",
+            get(get_event_invoke)
+                .put(put_event_invoke)
+                .post(update_event_invoke)
+                .delete(delete_event_invoke),
+        )
+        .route(
+            "/2021-10-31/functions/{name}/url",
+            get(get_url)
+                .post(create_url)
+                .put(update_url)
+                .delete(delete_url),
+        )
+}
+
+/// The code `function` serving with `entry`'s settings.
+pub(crate) fn deployed_with(entry: &Entry, function: Function) -> Deployed {
+    let reserved = entry
+        .settings
+        .get(CONCURRENCY)
+        .and_then(Value::as_u64)
+        .map(|limit| limit as u32);
+    let url = entry.settings.get(URL);
+    let url_field = |field: &str| url.and_then(|url| url.get(field)).and_then(Value::as_str);
+    Deployed {
+        function,
+        concurrency: reserved.map(|limit| Arc::new(Semaphore::new(limit as usize))),
+        reserved,
+        async_settings: async_settings(entry.settings.get(EVENT_INVOKE)),
+        url_needs_signature: url_field("AuthType") == Some("AWS_IAM"),
+        url_streams: url_field("InvokeMode") == Some("RESPONSE_STREAM"),
+    }
+}
+
+/// The `Event` settings an `EventInvokeConfig` object gives.
+fn async_settings(config: Option<&Value>) -> AsyncSettings {
+    let mut settings = AsyncSettings::default();
+    let Some(config) = config else {
+        return settings;
+    };
+    if let Some(retries) = config.get("MaximumRetryAttempts").and_then(Value::as_u64) {
+        settings.max_retry_attempts = retries as u32;
+    }
+    if let Some(age) = config
+        .get("MaximumEventAgeInSeconds")
+        .and_then(Value::as_u64)
+    {
+        settings.max_event_age = Duration::from_secs(age);
+    }
+    settings.on_failure = config
+        .pointer("/DestinationConfig/OnFailure/Destination")
+        .and_then(Value::as_str)
+        .map(|arn| Destination::Function(parse_function_name(arn).0));
+    settings
+}
+
+/// Changes `name`'s settings with `change` and puts them into the code
+/// serving it, then stores them.
+async fn change_settings(
+    state: &Arc<AppState>,
+    name: &str,
+    change: impl FnOnce(&mut Map<String, Value>),
+) -> Result<(), Response> {
+    let updated = state.functions.update(name, |entry| {
+        change(&mut entry.settings);
+        if let Some(live) = &entry.live {
+            entry.live = Some(Arc::new(deployed_with(entry, live.function.clone())));
+        }
+    });
+    if updated.is_none() {
+        return Err(not_found(state, name));
+    }
+    persist(state, name).await
+}
+
+/// The function a request names, made through the API.
+#[allow(clippy::result_large_err)]
+fn api_function(state: &AppState, name: &str) -> Result<(String, Entry), Response> {
+    let name = parse_function_name(name).0;
+    let Some(entry) = state.functions.get(&name) else {
+        return Err(not_found(state, &name));
+    };
+    if !entry.made_by_api() {
+        return Err(invalid(&format!(
+            "Function {name} is deployed from the server's configuration file; set reserved_concurrency, maximum_retry_attempts, maximum_event_age, on_failure, url_auth and invoke_mode there."
+        )));
+    }
+    Ok((name, entry))
+}
+
+/// `PUT /2017-10-31/functions/{name}/concurrency`.
+async fn put_concurrency(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (name, _) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let Some(limit) = request.get(CONCURRENCY).and_then(Value::as_u64) else {
+        return invalid("ReservedConcurrentExecutions must be a number from 0.");
+    };
+    if let Err(response) = change_settings(&state, &name, |settings| {
+        settings.insert(CONCURRENCY.into(), json!(limit));
+    })
+    .await
+    {
+        return response;
+    }
+    axum::Json(json!({ CONCURRENCY: limit })).into_response()
+}
+
+/// `GET /2019-09-30/functions/{name}/concurrency`: `{}` when none is set.
+async fn get_concurrency(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let name = parse_function_name(&name).0;
+    let Some(entry) = state.functions.get(&name) else {
+        return not_found(&state, &name);
+    };
+    let reserved = entry.live.as_ref().and_then(|deployed| deployed.reserved);
+    match reserved {
+        Some(limit) => axum::Json(json!({ CONCURRENCY: limit })).into_response(),
+        None => axum::Json(json!({})).into_response(),
+    }
+}
+
+/// `DELETE /2017-10-31/functions/{name}/concurrency`.
+async fn delete_concurrency(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    let (name, _) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match change_settings(&state, &name, |settings| {
+        settings.remove(CONCURRENCY);
+    })
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The stored `EventInvokeConfig` merged with a Put (which replaces it) or
+/// an Update (which changes the fields given), checked against Lambda's
+/// ranges.
+#[allow(clippy::result_large_err)]
+fn event_invoke_config(
+    state: &AppState,
+    name: &str,
+    current: Option<&Value>,
+    request: &Map<String, Value>,
+    replace: bool,
+) -> Result<Value, Response> {
+    let mut config = match (current, replace) {
+        (Some(Value::Object(current)), false) => current.clone(),
+        _ => Map::new(),
+    };
+    for key in [
+        "MaximumRetryAttempts",
+        "MaximumEventAgeInSeconds",
+        "DestinationConfig",
+    ] {
+        if let Some(value) = request.get(key) {
+            config.insert(key.into(), value.clone());
+        }
+    }
+    if let Some(retries) = config.get("MaximumRetryAttempts")
+        && retries
+            .as_u64()
+            .is_none_or(|retries| retries > u64::from(MAX_RETRY_ATTEMPTS))
+    {
+        return Err(service_error(
+            400,
+            "ValidationException",
+            &format!(
+                "1 validation error detected: Value '{retries}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2"
+            ),
+        ));
+    }
+    if let Some(age) = config.get("MaximumEventAgeInSeconds")
+        && age
+            .as_u64()
+            .is_none_or(|age| !EVENT_AGE_RANGE_SECS.contains(&age))
+    {
+        return Err(service_error(
+            400,
+            "ValidationException",
+            &format!(
+                "1 validation error detected: Value '{age}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600"
+            ),
+        ));
+    }
+    for (kind, destination) in config
+        .get("DestinationConfig")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let arn = destination
+            .get("Destination")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if kind != "OnFailure" || !arn.contains(":function:") {
+            return Err(invalid(&format!(
+                "This server sends {kind} records to Lambda functions only: OnFailure with a function ARN, not {arn:?}."
+            )));
+        }
+    }
+    config.insert(
+        "LastModified".into(),
+        json!(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64())
+        ),
+    );
+    config.insert(
+        "FunctionArn".into(),
+        json!(format!("{}:$LATEST", function_arn(state, name))),
+    );
+    Ok(Value::Object(config))
+}
+
+async fn write_event_invoke(
+    state: Arc<AppState>,
+    name: String,
+    body: Bytes,
+    replace: bool,
+) -> Response {
+    let (name, entry) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let current = entry.settings.get(EVENT_INVOKE);
+    if !replace && current.is_none() {
+        return service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "The function {} doesn't have an EventInvokeConfig",
+                function_arn(&state, &name)
+            ),
+        );
+    }
+    let config = match event_invoke_config(&state, &name, current, &request, replace) {
+        Ok(config) => config,
+        Err(response) => return response,
+    };
+    let stored = config.clone();
+    if let Err(response) = change_settings(&state, &name, |settings| {
+        settings.insert(EVENT_INVOKE.into(), stored);
+    })
+    .await
+    {
+        return response;
+    }
+    axum::Json(config).into_response()
+}
+
+/// `PUT .../event-invoke-config`: replaces the settings.
+async fn put_event_invoke(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    write_event_invoke(state, name, body, true).await
+}
+
+/// `POST .../event-invoke-config`: changes the fields given.
+async fn update_event_invoke(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    write_event_invoke(state, name, body, false).await
+}
+
+/// `GET .../event-invoke-config`.
+async fn get_event_invoke(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    let name = parse_function_name(&name).0;
+    let Some(entry) = state.functions.get(&name) else {
+        return not_found(&state, &name);
+    };
+    match entry.settings.get(EVENT_INVOKE) {
+        Some(config) => axum::Json(config.clone()).into_response(),
+        None => service_error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "The function {} doesn't have an EventInvokeConfig",
+                function_arn(&state, &name)
+            ),
+        ),
+    }
+}
+
+/// `DELETE .../event-invoke-config`.
+async fn delete_event_invoke(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    let (name, _) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match change_settings(&state, &name, |settings| {
+        settings.remove(EVENT_INVOKE);
+    })
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The URL a function's URL configuration answers: `serve`'s own
+/// `/lambda-url/<name>/`, on the address the caller used.
+fn function_url(headers: &HeaderMap, name: &str) -> String {
+    let authority = headers
+        .get("host")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{authority}/lambda-url/{name}/")
+}
+
+/// Checks `AuthType` and `InvokeMode` and fills in the rest of a URL
+/// configuration.
+#[allow(clippy::result_large_err)]
+fn url_config(
+    state: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    current: Option<&Value>,
+    request: &Map<String, Value>,
+) -> Result<Map<String, Value>, Response> {
+    let mut config = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for key in ["AuthType", "Cors", "InvokeMode"] {
+        if let Some(value) = request.get(key) {
+            config.insert(key.into(), value.clone());
+        }
+    }
+    let auth = config.get("AuthType").and_then(Value::as_str);
+    if !matches!(auth, Some("NONE" | "AWS_IAM")) {
+        return Err(service_error(
+            400,
+            "ValidationException",
+            "1 validation error detected: Value at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
+        ));
+    }
+    let mode = config
+        .get("InvokeMode")
+        .and_then(Value::as_str)
+        .unwrap_or("BUFFERED")
+        .to_string();
+    if !["BUFFERED", "RESPONSE_STREAM"].contains(&mode.as_str()) {
+        return Err(service_error(
+            400,
+            "ValidationException",
+            "1 validation error detected: Value at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]",
+        ));
+    }
+    let now = timestamp(SystemTime::now());
+    config.insert("InvokeMode".into(), json!(mode));
+    config.insert("FunctionUrl".into(), json!(function_url(headers, name)));
+    config.insert("FunctionArn".into(), json!(function_arn(state, name)));
+    config
+        .entry("CreationTime")
+        .or_insert_with(|| json!(now.clone()));
+    config.insert("LastModifiedTime".into(), json!(now));
+    Ok(config)
+}
+
+/// `POST /2021-10-31/functions/{name}/url`: 201, or 409 when it has one.
+async fn create_url(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (name, entry) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if entry.settings.contains_key(URL) {
+        return service_error(
+            409,
+            "ResourceConflictException",
+            &format!(
+                "Failed to create function url config for [functionArn = {}]. Error message:  FunctionUrlConfig exists for this Lambda function",
+                function_arn(&state, &name)
+            ),
+        );
+    }
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let config = match url_config(&state, &name, &headers, None, &request) {
+        Ok(config) => config,
+        Err(response) => return response,
+    };
+    let stored = Value::Object(config.clone());
+    if let Err(response) = change_settings(&state, &name, |settings| {
+        settings.insert(URL.into(), stored);
+    })
+    .await
+    {
+        return response;
+    }
+    let mut answer = config;
+    answer.remove("LastModifiedTime");
+    (StatusCode::CREATED, axum::Json(Value::Object(answer))).into_response()
+}
+
+fn no_url(state: &AppState, name: &str) -> Response {
+    service_error(
+        404,
+        "ResourceNotFoundException",
+        &format!(
+            "The resource you requested does not exist. (Function URL config for {})",
+            function_arn(state, name)
+        ),
+    )
+}
+
+/// `GET /2021-10-31/functions/{name}/url`.
+async fn get_url(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let name = parse_function_name(&name).0;
+    let Some(entry) = state.functions.get(&name) else {
+        return not_found(&state, &name);
+    };
+    match entry.settings.get(URL).and_then(Value::as_object) {
+        Some(config) => {
+            let mut config = config.clone();
+            config.insert("FunctionUrl".into(), json!(function_url(&headers, &name)));
+            axum::Json(Value::Object(config)).into_response()
+        }
+        None => no_url(&state, &name),
+    }
+}
+
+/// `PUT /2021-10-31/functions/{name}/url`.
+async fn update_url(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (name, entry) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(current) = entry.settings.get(URL) else {
+        return no_url(&state, &name);
+    };
+    let request = match body_object(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let config = match url_config(&state, &name, &headers, Some(current), &request) {
+        Ok(config) => config,
+        Err(response) => return response,
+    };
+    let stored = Value::Object(config.clone());
+    if let Err(response) = change_settings(&state, &name, |settings| {
+        settings.insert(URL.into(), stored);
+    })
+    .await
+    {
+        return response;
+    }
+    axum::Json(Value::Object(config)).into_response()
+}
+
+/// `DELETE /2021-10-31/functions/{name}/url`.
+async fn delete_url(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let (name, entry) = match api_function(&state, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !entry.settings.contains_key(URL) {
+        return no_url(&state, &name);
+    }
+    match change_settings(&state, &name, |settings| {
+        settings.remove(URL);
+    })
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
+    }
+}
