@@ -416,10 +416,7 @@ async fn store_zip(state: &Arc<AppState>, zip: Vec<u8>) -> Result<(String, Strin
 
 /// `POST /2015-03-31/functions`.
 async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let name = request
         .get("FunctionName")
         .and_then(Value::as_str)
@@ -452,15 +449,9 @@ async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Res
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let zip = match zip_of(&code) {
-        Ok(zip) => zip,
-        Err(response) => return response,
-    };
+    let zip = or_answer!(zip_of(&code));
     let size = zip.len();
-    let (hex, sha256) = match store_zip(&state, zip).await {
-        Ok(stored) => stored,
-        Err(response) => return response,
-    };
+    let (hex, sha256) = or_answer!(store_zip(&state, zip).await);
     configuration.insert("CodeSize".into(), json!(size));
     configuration.insert("CodeSha256".into(), json!(sha256));
     configuration.insert("State".into(), json!("Pending"));
@@ -592,24 +583,12 @@ async fn update_code(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let name = parse_function_name(&name).0;
-    let entry = match changeable(&state, &name, &request) {
-        Ok(entry) => entry,
-        Err(response) => return response,
-    };
-    let zip = match zip_of(&request) {
-        Ok(zip) => zip,
-        Err(response) => return response,
-    };
+    let entry = or_answer!(changeable(&state, &name, &request));
+    let zip = or_answer!(zip_of(&request));
     let size = zip.len();
-    let (hex, sha256) = match store_zip(&state, zip).await {
-        Ok(stored) => stored,
-        Err(response) => return response,
-    };
+    let (hex, sha256) = or_answer!(store_zip(&state, zip).await);
     let mut configuration = entry.configuration.clone();
     configuration.insert("CodeSize".into(), json!(size));
     configuration.insert("CodeSha256".into(), json!(sha256));
@@ -625,15 +604,9 @@ async fn update_configuration(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let name = parse_function_name(&name).0;
-    let entry = match changeable(&state, &name, &request) {
-        Ok(entry) => entry,
-        Err(response) => return response,
-    };
+    let entry = or_answer!(changeable(&state, &name, &request));
     let mut configuration = entry.configuration.clone();
     if let Err(response) = apply_settings(&state.region, &request, &mut configuration) {
         return response;
@@ -750,10 +723,7 @@ async fn get_function(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let (_, entry) = match entry_named(&state, &name, &query) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (_, entry) = or_answer!(entry_named(&state, &name, &query));
     let location = match &entry.code {
         Some(sha) => {
             let authority = headers
@@ -877,14 +847,8 @@ async fn tag_resource(
     Path(arn): Path<String>,
     body: Bytes,
 ) -> Response {
-    let name = match tagged(&state, &arn) {
-        Ok(name) => name,
-        Err(response) => return response,
-    };
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let name = or_answer!(tagged(&state, &arn));
+    let request = or_answer!(body_object(&body));
     let Some(tags) = request.get("Tags").and_then(Value::as_object) else {
         return invalid("Tags is required.");
     };
@@ -907,10 +871,7 @@ async fn untag_resource(
     Path(arn): Path<String>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
-    let name = match tagged(&state, &arn) {
-        Ok(name) => name,
-        Err(response) => return response,
-    };
+    let name = or_answer!(tagged(&state, &arn));
     let keys: Vec<String> =
         serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
             .unwrap_or_default()

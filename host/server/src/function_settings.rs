@@ -118,6 +118,18 @@ async fn change_settings(
     persist(state, name).await
 }
 
+/// Removes one of `name`'s settings: 204, as Lambda's Delete calls answer.
+async fn remove_setting(state: &Arc<AppState>, name: &str, key: &str) -> Response {
+    match change_settings(state, name, |settings| {
+        settings.remove(key);
+    })
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
+    }
+}
+
 /// The function a request names, made through the API.
 #[allow(clippy::result_large_err)]
 fn api_function(state: &AppState, name: &str) -> Result<(String, Entry), Response> {
@@ -139,14 +151,8 @@ async fn put_concurrency(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (name, _) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let (name, _) = or_answer!(api_function(&state, &name));
+    let request = or_answer!(body_object(&body));
     let Some(limit) = request.get(CONCURRENCY).and_then(Value::as_u64) else {
         return invalid("ReservedConcurrentExecutions must be a number from 0.");
     };
@@ -178,18 +184,8 @@ async fn delete_concurrency(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Response {
-    let (name, _) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match change_settings(&state, &name, |settings| {
-        settings.remove(CONCURRENCY);
-    })
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(response) => response,
-    }
+    let (name, _) = or_answer!(api_function(&state, &name));
+    remove_setting(&state, &name, CONCURRENCY).await
 }
 
 /// The stored `EventInvokeConfig` merged with a Put (which replaces it) or
@@ -283,10 +279,7 @@ async fn write_event_invoke(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let current = entry.settings.get(EVENT_INVOKE);
     if !replace && current.is_none() {
         return service_error(
@@ -298,10 +291,9 @@ async fn write_event_invoke(
             ),
         );
     }
-    let config = match event_invoke_config(&state, &name, current, &request, replace) {
-        Ok(config) => config,
-        Err(response) => return response,
-    };
+    let config = or_answer!(event_invoke_config(
+        &state, &name, current, &request, replace
+    ));
     let stored = config.clone();
     if let Err(response) = change_settings(&state, &name, |settings| {
         settings.insert(EVENT_INVOKE.into(), stored);
@@ -358,18 +350,8 @@ async fn delete_event_invoke(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Response {
-    let (name, _) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match change_settings(&state, &name, |settings| {
-        settings.remove(EVENT_INVOKE);
-    })
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(response) => response,
-    }
+    let (name, _) = or_answer!(api_function(&state, &name));
+    remove_setting(&state, &name, EVENT_INVOKE).await
 }
 
 /// The URL a function's URL configuration answers: `serve`'s own
@@ -439,10 +421,7 @@ async fn create_url(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (name, entry) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (name, entry) = or_answer!(api_function(&state, &name));
     if entry.settings.contains_key(URL) {
         return service_error(
             409,
@@ -453,14 +432,8 @@ async fn create_url(
             ),
         );
     }
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let config = match url_config(&state, &name, &headers, None, &request) {
-        Ok(config) => config,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
+    let config = or_answer!(url_config(&state, &name, &headers, None, &request));
     let stored = Value::Object(config.clone());
     if let Err(response) = change_settings(&state, &name, |settings| {
         settings.insert(URL.into(), stored);
@@ -512,21 +485,12 @@ async fn update_url(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (name, entry) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (name, entry) = or_answer!(api_function(&state, &name));
     let Some(current) = entry.settings.get(URL) else {
         return no_url(&state, &name);
     };
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let config = match url_config(&state, &name, &headers, Some(current), &request) {
-        Ok(config) => config,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
+    let config = or_answer!(url_config(&state, &name, &headers, Some(current), &request));
     let stored = Value::Object(config.clone());
     if let Err(response) = change_settings(&state, &name, |settings| {
         settings.insert(URL.into(), stored);
@@ -540,19 +504,9 @@ async fn update_url(
 
 /// `DELETE /2021-10-31/functions/{name}/url`.
 async fn delete_url(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
-    let (name, entry) = match api_function(&state, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (name, entry) = or_answer!(api_function(&state, &name));
     if !entry.settings.contains_key(URL) {
         return no_url(&state, &name);
     }
-    match change_settings(&state, &name, |settings| {
-        settings.remove(URL);
-    })
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(response) => response,
-    }
+    remove_setting(&state, &name, URL).await
 }

@@ -30,6 +30,18 @@ use tokio_util::task::TaskTracker;
 
 use wasm_lambda_core::{Function, Host};
 
+/// In a request handler: the `Ok` value, or the `Err` (the response that
+/// refuses the request) returned from the handler, as `?` would in a
+/// handler returning `Result<Response, Response>`.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
 mod api;
 mod config;
 mod control;

@@ -328,15 +328,9 @@ async fn create_alias(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let name = parse_function_name(&name).0;
-    let latest = match api_function(&state, &name) {
-        Ok(entry) => entry,
-        Err(response) => return response,
-    };
+    let latest = or_answer!(api_function(&state, &name));
     let alias = request
         .get("Name")
         .and_then(Value::as_str)
@@ -447,15 +441,9 @@ async fn update_alias(
     Path((name, alias)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let request = match body_object(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = or_answer!(body_object(&body));
     let name = parse_function_name(&name).0;
-    let mut configuration = match find_alias(&state, &name, &alias) {
-        Ok(configuration) => configuration,
-        Err(response) => return response,
-    };
+    let mut configuration = or_answer!(find_alias(&state, &name, &alias));
     if let Some(revision) = request.get("RevisionId").and_then(Value::as_str)
         && Some(revision) != configuration.get("RevisionId").and_then(Value::as_str)
     {
