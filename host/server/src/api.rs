@@ -234,7 +234,13 @@ async fn invoke(
             )
             .await
             {
-                Ok(response) => response,
+                Ok(mut response) => {
+                    // The version the qualifier picked, as for Invoke.
+                    response
+                        .headers_mut()
+                        .insert("x-amz-executed-version", header_value(&target.version));
+                    response
+                }
                 Err(NotStarted::Refused(error)) => from_invoke_error(&error),
                 Err(NotStarted::Throttled) => throttled(),
             };

@@ -823,6 +823,12 @@ fn versions_and_weighted_aliases_run_the_code_they_name() {
         context["context"]["invoked_function_arn"],
         "arn:aws:lambda:us-east-1:000000000000:function:v:1"
     );
+    let streamed = boto3(
+        &serve,
+        "invoke_with_response_stream",
+        json!({ "FunctionName": "v", "Qualifier": "1", "Payload": "{}" }),
+    );
+    assert_eq!(streamed["ExecutedVersion"], "1", "{streamed}");
     let latest = invoke(&serve, "v", &hello_event());
     assert_eq!(latest["ExecutedVersion"], "$LATEST");
     assert_eq!(latest["Payload"], r#"{"message":"Hello John Smith!"}"#);
