@@ -126,13 +126,10 @@ fn find(
     let (name, arn_qualifier) = parse_function_name(name);
     let qualifier = query_qualifier.cloned().or(arn_qualifier);
     let resolved = super::versions::resolve(state, &name, qualifier.as_deref(), true)?;
-    let Some(entry) = state.functions.get(&resolved.key) else {
-        return Err(super::reply::not_found(state, &name));
-    };
-    let Some(deployed) = entry.live else {
-        return Err(super::reply::not_ready(
-            entry.field("State").unwrap_or("Pending"),
-        ));
+    let deployed = match state.functions.serving(&resolved.key) {
+        Some(Ok(deployed)) => deployed,
+        Some(Err(state_name)) => return Err(super::reply::not_ready(&state_name)),
+        None => return Err(super::reply::not_found(state, &name)),
     };
     let invoked_arn = match &qualifier {
         Some(qualifier) => format!("{}:{qualifier}", function_arn(state, &name)),

@@ -124,6 +124,23 @@ impl Registry {
         self.read().get(name).and_then(|entry| entry.live.clone())
     }
 
+    /// The code serving `name`, or the state that says why none does
+    /// (`Pending`, `Failed`); `None` if there is no such entry. For the
+    /// invocation path: it copies no configuration.
+    pub(crate) fn serving(&self, name: &str) -> Option<Result<Arc<Deployed>, String>> {
+        let entries = self.read();
+        let entry = entries.get(name)?;
+        Some(match &entry.live {
+            Some(deployed) => Ok(deployed.clone()),
+            None => Err(entry.field("State").unwrap_or("Pending").to_string()),
+        })
+    }
+
+    /// `name`'s alias `alias`, if both exist.
+    pub(crate) fn alias(&self, name: &str, alias: &str) -> Option<Map<String, Value>> {
+        self.read().get(name)?.aliases.get(alias).cloned()
+    }
+
     /// A copy of `name`'s entry.
     pub(crate) fn get(&self, name: &str) -> Option<Entry> {
         self.read().get(name).cloned()

@@ -82,17 +82,17 @@ pub(crate) fn resolve(
             ),
         )
     };
-    let Some(latest) = state.functions.get(name) else {
+    if !state.functions.contains(name) {
         return Err(not_found(state, name));
-    };
+    }
     let version = match qualifier {
         None | Some("$LATEST") => "$LATEST".to_string(),
         Some(version) if is_version(version) => version.to_string(),
         Some(alias) => {
-            let Some(alias_configuration) = latest.aliases.get(alias) else {
+            let Some(alias_configuration) = state.functions.alias(name, alias) else {
                 return Err(unknown(alias));
             };
-            pick(alias_configuration, routing)
+            pick(&alias_configuration, routing)
         }
     };
     if version == "$LATEST" {
