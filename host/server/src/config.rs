@@ -47,6 +47,9 @@ pub struct ServerConfig {
     /// A PEM file of CA certificates that handlers' HTTPS requests trust
     /// besides the system's (relative to this file).
     pub ca_file: Option<PathBuf>,
+    /// The S3 endpoint the control plane fetches `Code.S3Bucket` /
+    /// `Code.S3Key` from (path-style, e.g. moto's or LocalStack's server).
+    pub s3_endpoint: Option<String>,
     /// The functions to deploy.
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,

@@ -25,6 +25,7 @@ use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::code_source::zip_of;
 use super::lifecycle::activate;
 use super::registry::{Entry, MAX_ZIP_BYTES, Registry, ZipError};
 use super::reply::{
@@ -364,31 +365,6 @@ fn apply_settings(
     Ok(())
 }
 
-/// A zip from a `Code` object or an `UpdateFunctionCode` request.
-#[allow(clippy::result_large_err)]
-fn zip_of(code: &Map<String, Value>) -> Result<Vec<u8>, Response> {
-    use base64::Engine as _;
-    if let Some(encoded) = code.get("ZipFile").and_then(Value::as_str) {
-        let zip = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|_| invalid("ZipFile is not base64."))?;
-        if zip.len() > MAX_ZIP_BYTES {
-            return Err(service_error(
-                413,
-                "RequestEntityTooLargeException",
-                &format!("Zipped file size must be smaller than {MAX_ZIP_BYTES} bytes."),
-            ));
-        }
-        return Ok(zip);
-    }
-    if code.contains_key("S3Bucket") || code.contains_key("ImageUri") {
-        return Err(invalid(
-            "This server takes code as ZipFile only (S3Bucket and ImageUri are not supported yet).",
-        ));
-    }
-    Err(invalid("Please provide a source for function code."))
-}
-
 /// Keeps `zip` in the code store; gives its SHA-256 as hex and as base64.
 async fn store_zip(state: &Arc<AppState>, zip: Vec<u8>) -> Result<(String, String), Response> {
     let digest = Sha256::digest(&zip);
@@ -449,7 +425,7 @@ async fn create_function(State(state): State<Arc<AppState>>, body: Bytes) -> Res
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let zip = or_answer!(zip_of(&code));
+    let zip = or_answer!(zip_of(&state.region, state.s3_endpoint.as_deref(), &code).await);
     let size = zip.len();
     let (hex, sha256) = or_answer!(store_zip(&state, zip).await);
     configuration.insert("CodeSize".into(), json!(size));
@@ -586,7 +562,7 @@ async fn update_code(
     let request = or_answer!(body_object(&body));
     let name = parse_function_name(&name).0;
     let entry = or_answer!(changeable(&state, &name, &request));
-    let zip = or_answer!(zip_of(&request));
+    let zip = or_answer!(zip_of(&state.region, state.s3_endpoint.as_deref(), &request).await);
     let size = zip.len();
     let (hex, sha256) = or_answer!(store_zip(&state, zip).await);
     let mut configuration = entry.configuration.clone();

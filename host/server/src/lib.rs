@@ -43,6 +43,7 @@ macro_rules! or_answer {
 }
 
 mod api;
+mod code_source;
 mod config;
 mod control;
 mod events;
@@ -95,6 +96,8 @@ pub(crate) struct AppState {
     /// Builds source zips of the managed runtimes, where one was given.
     pub(crate) builder: Option<Arc<dyn SourceBuilder>>,
     pub(crate) region: String,
+    /// Where `Code.S3Bucket` objects come from (`s3_endpoint`).
+    pub(crate) s3_endpoint: Option<String>,
     /// The API Gateway routes, parsed.
     pub(crate) routes: Vec<front_door::Route>,
     /// Accepted `Event` invocations are stored here before their 202.
@@ -239,6 +242,7 @@ impl Server {
                 host: host.clone(),
                 builder,
                 region,
+                s3_endpoint: config.s3_endpoint.clone(),
                 routes,
                 store,
                 accepted: sender,

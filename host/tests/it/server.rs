@@ -33,6 +33,16 @@ impl Serve {
         config_dir: tempfile::TempDir,
         state_dir: &Path,
     ) -> Serve {
+        Serve::start_with_flags(config, config_dir, state_dir, &[])
+    }
+
+    /// [`Serve::start_with_state`], with more command-line flags.
+    pub(crate) fn start_with_flags(
+        config: &str,
+        config_dir: tempfile::TempDir,
+        state_dir: &Path,
+        flags: &[&str],
+    ) -> Serve {
         let config_path = config_dir.path().join("functions.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
@@ -40,6 +50,7 @@ impl Serve {
             .arg(&config_path)
             .arg("--state-dir")
             .arg(state_dir)
+            .args(flags)
             .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
