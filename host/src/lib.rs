@@ -11,6 +11,8 @@
 //! - [`runtime_api`] (`wasm-lambda-runtime`): custom-runtime mode
 //!   (`wasm-lambda runtime`, `bootstrap`), and [`package`]: its deployment zip;
 //! - [`bench`]: cold-start and warm-invoke measurements (`wasm-lambda bench`);
+//! - [`deploy`]: builds a handler and creates or updates it on a control
+//!   plane (`wasm-lambda deploy`);
 //! - [`samples`]: Lambda's sample events (`wasm-lambda event`);
 //! - [`sources`]: the builder `serve`'s control plane builds uploaded
 //!   Python and Node.js source zips with.
@@ -21,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod deploy;
 pub mod package;
 pub mod samples;
 pub mod sources;

@@ -101,6 +101,41 @@ enum Command {
         #[arg(short, long, default_value = "function.zip")]
         output: PathBuf,
     },
+    /// Build a handler (or take a component), then create or update it as a
+    /// function on a Lambda control plane (`wasm-lambda serve`'s) and wait
+    /// until it serves: the AWS CLI's create-function/update-function-code.
+    Deploy(DeployArgs),
+}
+
+#[derive(clap::Args)]
+struct DeployArgs {
+    /// The handler project's folder, or a component (.wasm).
+    path: PathBuf,
+    /// The function's name.
+    #[arg(long)]
+    name: String,
+    /// The control plane [default: $AWS_ENDPOINT_URL_LAMBDA, else serve's
+    /// address http://127.0.0.1:9000].
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_LAMBDA")]
+    endpoint: Option<String>,
+    /// The execution role of a new function.
+    #[arg(long, value_name = "ARN", default_value = wasm_lambda::deploy::DEFAULT_ROLE)]
+    role: String,
+    /// The handler, `module.function` (Python, JavaScript) [default: the
+    /// language's].
+    #[arg(long)]
+    handler: Option<String>,
+    /// The Lambda runtime to build for (JavaScript: nodejs20.x, nodejs22.x
+    /// or nodejs24.x).
+    #[arg(long)]
+    runtime: Option<String>,
+    /// A Lambda layer (an unzipped folder) built into the component; repeat
+    /// for more, in order.
+    #[arg(long = "layer", value_name = "DIR")]
+    layers: Vec<PathBuf>,
+    /// The project's language, for a folder whose files name two.
+    #[arg(long)]
+    language: Option<Language>,
 }
 
 #[derive(clap::Args)]
@@ -207,6 +242,11 @@ struct ServeArgs {
     /// ~/.local/state/wasm-lambda].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// The S3 endpoint CreateFunction and UpdateFunctionCode fetch
+    /// `S3Bucket`/`S3Key` code from, path-style (e.g. moto's server)
+    /// [default: the config file's `s3_endpoint`, else $AWS_ENDPOINT_URL_S3].
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -290,6 +330,7 @@ fn main() -> ExitCode {
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
         Command::Package { component, output } => run_package(component, output),
         Command::Bench(args) => run_bench(args),
+        Command::Deploy(args) => run_deploy(args),
         Command::Event(args) => args.fields.sample(&args.kind).and_then(|event| {
             println!("{}", serde_json::to_string_pretty(&event)?);
             Ok(0)
@@ -331,6 +372,32 @@ fn run_build(options: BuildOptions) -> Result<u8> {
         built.duration.as_secs_f64()
     );
     println!("{}", built.component.display());
+    Ok(0)
+}
+
+fn run_deploy(args: DeployArgs) -> Result<u8> {
+    use wasm_lambda::deploy::{DEFAULT_ENDPOINT, DeployOptions, deploy};
+    let mut options = DeployOptions::new(&args.path, &args.name);
+    options.endpoint = args.endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.into());
+    options.role = args.role;
+    options.build.handler = args.handler;
+    options.build.runtime = args.runtime;
+    options.build.layers = args.layers;
+    options.build.language = args.language;
+    let deployed = deploy(&options, &mut |status| eprintln!("{status}"))?;
+    let configuration = &deployed.configuration;
+    eprintln!(
+        "{} {} ({} bytes, CodeSha256 {})",
+        if deployed.created {
+            "created"
+        } else {
+            "updated"
+        },
+        configuration["FunctionArn"].as_str().unwrap_or_default(),
+        configuration["CodeSize"],
+        configuration["CodeSha256"].as_str().unwrap_or_default(),
+    );
+    println!("{}", serde_json::to_string_pretty(configuration)?);
     Ok(0)
 }
 
@@ -413,6 +480,12 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     }
     if args.state_dir.is_some() {
         config.state_dir = args.state_dir;
+    }
+    if args.s3_endpoint.is_some() {
+        config.s3_endpoint = args.s3_endpoint;
+    }
+    if config.s3_endpoint.is_none() {
+        config.s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3").ok();
     }
     // With no functions given, the server starts empty (or with what the
     // control plane created before, kept in the state folder).

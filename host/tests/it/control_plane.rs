@@ -63,6 +63,26 @@ fn client(serve: &Serve, args: &[&str]) -> Value {
     json(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// The AWS CLI against `endpoint` (the server's, or the S3 server's):
+/// its standard output; a failure fails the test with the server's log.
+fn aws_cli(serve: &Serve, endpoint: &str, args: &[&str]) -> String {
+    let output = Command::new(repo_root().join(".venv/bin/aws"))
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        serve.log()
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Waits with botocore's own waiter; fails the test if it gives up.
 fn wait(serve: &Serve, waiter: &str, function: &str) {
     let waited = client(serve, &["wait", waiter, function]);
@@ -322,23 +342,7 @@ fn the_aws_cli_deploys_a_package_and_waits_for_it() {
     let serve = Serve::start("");
     let dir = tempfile::tempdir().unwrap();
     let hello = packaged_hello(dir.path());
-    let aws = |args: &[&str]| {
-        let output = Command::new(repo_root().join(".venv/bin/aws"))
-            .args(args)
-            .args(["--endpoint-url", &serve.endpoint])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "aws {args:?}: {}\nserver log:\n{}",
-            String::from_utf8_lossy(&output.stderr),
-            serve.log()
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let aws = |args: &[&str]| aws_cli(&serve, &serve.endpoint, args);
     let zip_arg = format!("fileb://{}", hello.display());
     let created = json(&aws(&[
         "lambda",
@@ -1154,4 +1158,182 @@ fn a_reserved_concurrency_set_through_the_api_throttles() {
     assert_eq!(deleted["status"], 204, "{deleted}");
     let answered = invoke(&serve, "limited", &json!({ "action": "echo" }));
     assert_eq!(answered["StatusCode"], 200, "{answered}");
+}
+
+/// Code from an S3 object (moto's server, given to `serve` with
+/// `--s3-endpoint`) and from a LocalStack hot-reload folder deploys as a
+/// `ZipFile` does; a missing object is Lambda's error and leaves nothing.
+#[test]
+fn code_from_s3_and_from_a_hot_reload_folder_deploys_and_serves() {
+    let s3 = crate::corpus::moto();
+    let state = tempfile::tempdir().unwrap();
+    let serve = Serve::start_with_flags(
+        "",
+        tempfile::tempdir().unwrap(),
+        state.path(),
+        &["--s3-endpoint", s3],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hello = packaged_hello(dir.path());
+    // A key with a space, a plus and a non-ASCII letter: each must reach
+    // S3 encoded once, under the signature.
+    let key = "builds/hello v1+ü.zip";
+    aws_cli(&serve, s3, &["s3", "mb", "s3://control-plane-code"]);
+    aws_cli(
+        &serve,
+        s3,
+        &[
+            "s3",
+            "cp",
+            hello.to_str().unwrap(),
+            &format!("s3://control-plane-code/{key}"),
+        ],
+    );
+    let created = boto3(
+        &serve,
+        "create_function",
+        json!({
+            "FunctionName": "from-s3",
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": "hello.wasm",
+            "Code": { "S3Bucket": "control-plane-code", "S3Key": key },
+        }),
+    );
+    assert_eq!(created["status"], 201, "{created}");
+    assert_eq!(created["CodeSha256"], sha256_base64(&hello));
+    wait(&serve, "function_active_v2", "from-s3");
+    let invoked = invoke(&serve, "from-s3", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+    // GetFunction's Code.Location gives back the object's bytes.
+    let function = boto3(&serve, "get_function", json!({ "FunctionName": "from-s3" }));
+    let location = function["Code"]["Location"].as_str().unwrap();
+    let fetched = ureq::get(location)
+        .call()
+        .unwrap()
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(fetched, std::fs::read(&hello).unwrap());
+
+    let missing = boto3(
+        &serve,
+        "create_function",
+        json!({
+            "FunctionName": "missing-object",
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": "hello.wasm",
+            "Code": { "S3Bucket": "control-plane-code", "S3Key": "no/such.zip" },
+        }),
+    );
+    assert_eq!(
+        missing["error"], "InvalidParameterValueException",
+        "{missing}"
+    );
+    assert!(
+        missing["message"].as_str().unwrap().contains("NoSuchKey"),
+        "{missing}"
+    );
+    let listed = boto3(&serve, "list_functions", json!({}));
+    let names: Vec<_> = listed["Functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|function| function["FunctionName"].clone())
+        .collect();
+    assert_eq!(names, [json!("from-s3")]);
+
+    // A hot-reload folder holding a component; changing the folder and
+    // updating the code with the same S3Key deploys what it holds now.
+    let folder = dir.path().join("live");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(guest("examples/rust/hello"), folder.join("fn.wasm")).unwrap();
+    let hot = json!({ "S3Bucket": "hot-reload", "S3Key": folder.to_str().unwrap() });
+    let created = boto3(
+        &serve,
+        "create_function",
+        json!({
+            "FunctionName": "hot",
+            "Runtime": "provided.al2023",
+            "Role": ROLE,
+            "Handler": "fn.wasm",
+            "Code": hot,
+        }),
+    );
+    assert_eq!(created["status"], 201, "{created}");
+    wait(&serve, "function_active_v2", "hot");
+    let invoked = invoke(&serve, "hot", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+    let mut update = hot.clone();
+    update["FunctionName"] = json!("hot");
+    let same = boto3(&serve, "update_function_code", update.clone());
+    assert_eq!(same["CodeSha256"], created["CodeSha256"], "{same}");
+    wait(&serve, "function_updated_v2", "hot");
+    std::fs::copy(guest("host/tests/guests/probe"), folder.join("fn.wasm")).unwrap();
+    let changed = boto3(&serve, "update_function_code", update);
+    assert_ne!(changed["CodeSha256"], created["CodeSha256"], "{changed}");
+    wait(&serve, "function_updated_v2", "hot");
+    let probed = invoke(&serve, "hot", &json!({ "action": "echo", "n": 5 }));
+    assert!(
+        probed["Payload"].as_str().unwrap().contains("\"n\":5"),
+        "{probed}"
+    );
+}
+
+/// `wasm-lambda deploy` creates a function from a component, updates it
+/// from a project folder it builds, and reports a failed update with the
+/// control plane's reason while the old code keeps serving.
+#[test]
+fn wasm_lambda_deploy_creates_then_updates_and_reports_failures() {
+    let serve = Serve::start("");
+    let deploy = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
+            .arg("deploy")
+            .arg(path)
+            .args(["--name", "deployed", "--endpoint", &serve.endpoint])
+            // The guests' shared target folder: the Rust build is the one
+            // the tests made already.
+            .env("CARGO_TARGET_DIR", crate::common::guest_target_dir())
+            .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+            .output()
+            .unwrap()
+    };
+    let created = deploy(guest("host/tests/guests/probe"));
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(created.status.success(), "{stderr}\n{}", serve.log());
+    assert!(stderr.contains("created arn:aws:lambda:"), "{stderr}");
+    let configuration = json(&String::from_utf8_lossy(&created.stdout));
+    assert_eq!(configuration["State"], "Active");
+    assert_eq!(configuration["Runtime"], "provided.al2023");
+    let probed = invoke(&serve, "deployed", &json!({ "action": "echo", "n": 5 }));
+    assert!(
+        probed["Payload"].as_str().unwrap().contains("\"n\":5"),
+        "{probed}"
+    );
+
+    let updated = deploy(&repo_root().join("examples/rust/hello"));
+    let stderr = String::from_utf8_lossy(&updated.stderr);
+    assert!(updated.status.success(), "{stderr}\n{}", serve.log());
+    assert!(stderr.contains("updated arn:aws:lambda:"), "{stderr}");
+    assert_eq!(
+        json(&String::from_utf8_lossy(&updated.stdout))["LastUpdateStatus"],
+        "Successful"
+    );
+    let invoked = invoke(&serve, "deployed", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
+
+    // Bytes that are no component: the update fails as Lambda reports it.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("hello.wasm");
+    std::fs::write(&broken, b"\0asm not really").unwrap();
+    let failed = deploy(&broken);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "{stderr}");
+    assert!(stderr.contains("the update of deployed failed"), "{stderr}");
+    assert!(stderr.contains("FunctionError."), "{stderr}");
+    let invoked = invoke(&serve, "deployed", &hello_event());
+    assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
 }
