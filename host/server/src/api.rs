@@ -391,10 +391,30 @@ async fn function_url(
     body: Bytes,
 ) -> Response {
     let name = parameters.get("function").cloned().unwrap_or_default();
-    let Some(deployed) = state.functions.live(&name) else {
-        return front_door::not_found();
+    // `NAME:ALIAS` is an alias's URL: its own settings, the alias's code
+    // (with its weights).
+    let (deployed, needs_signature, streams) = match name.split_once(':') {
+        Some((function, alias)) => {
+            let key = super::function_settings::alias_url_key(alias);
+            let Some(config) = state.functions.setting(function, &key) else {
+                return front_door::not_found();
+            };
+            let (needs_signature, streams) = super::function_settings::url_behaviour(&config);
+            let target = match find(&state, function, Some(&alias.to_string())) {
+                Ok(target) => target,
+                Err(response) => return response,
+            };
+            (target.deployed, needs_signature, streams)
+        }
+        None => {
+            let Some(deployed) = state.functions.live(&name) else {
+                return front_door::not_found();
+            };
+            let (needs_signature, streams) = (deployed.url_needs_signature, deployed.url_streams);
+            (deployed, needs_signature, streams)
+        }
     };
-    if deployed.url_needs_signature
+    if needs_signature
         && !header(&headers, "authorization")
             .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256"))
     {
@@ -407,7 +427,7 @@ async fn function_url(
     }
     let api_id = url_id(&name);
     let event = http_event::event_v2(&request, "$default", "$default", None, &api_id);
-    if deployed.url_streams {
+    if streams {
         return super::streaming::function_url(
             &state,
             &deployed,

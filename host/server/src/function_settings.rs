@@ -7,12 +7,13 @@
 //! it) and applied to the code serving at once, without loading it again:
 //! the same limits and `Event` settings the TOML file's keys set.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,7 +24,7 @@ use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_
 use super::registry::Entry;
 use super::reply::{
     body_object, function_arn, invalid, not_found, parse_function_name, persist, service_error,
-    timestamp,
+    timestamp, validation,
 };
 use super::{AppState, Deployed};
 use wasm_lambda_core::Function;
@@ -31,6 +32,22 @@ use wasm_lambda_core::Function;
 const CONCURRENCY: &str = "ReservedConcurrentExecutions";
 const EVENT_INVOKE: &str = "EventInvokeConfig";
 const URL: &str = "FunctionUrlConfig";
+
+/// The setting that holds the URL configuration of `name`'s alias `alias`
+/// (`FunctionUrlConfig:<alias>`); `$LATEST`'s is [`URL`].
+pub(crate) fn alias_url_key(alias: &str) -> String {
+    format!("{URL}:{alias}")
+}
+
+/// What an alias's URL does with a request: whether it needs a signature
+/// and whether it streams.
+pub(crate) fn url_behaviour(config: &Value) -> (bool, bool) {
+    let field = |name: &str| config.get(name).and_then(Value::as_str);
+    (
+        field("AuthType") == Some("AWS_IAM"),
+        field("InvokeMode") == Some("RESPONSE_STREAM"),
+    )
+}
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -65,15 +82,18 @@ pub(crate) fn deployed_with(entry: &Entry, function: Function) -> Deployed {
         .get(CONCURRENCY)
         .and_then(Value::as_u64)
         .map(|limit| limit as u32);
-    let url = entry.settings.get(URL);
-    let url_field = |field: &str| url.and_then(|url| url.get(field)).and_then(Value::as_str);
+    let (url_needs_signature, url_streams) = entry
+        .settings
+        .get(URL)
+        .map(url_behaviour)
+        .unwrap_or_default();
     Deployed {
         function,
         concurrency: reserved.map(|limit| Arc::new(Semaphore::new(limit as usize))),
         reserved,
         async_settings: async_settings(entry.settings.get(EVENT_INVOKE)),
-        url_needs_signature: url_field("AuthType") == Some("AWS_IAM"),
-        url_streams: url_field("InvokeMode") == Some("RESPONSE_STREAM"),
+        url_needs_signature,
+        url_streams,
     }
 }
 
@@ -355,7 +375,8 @@ async fn delete_event_invoke(
 }
 
 /// The URL a function's URL configuration answers: `serve`'s own
-/// `/lambda-url/<name>/`, on the address the caller used.
+/// `/lambda-url/<name>/` (`/lambda-url/<name>:<alias>/` for an alias's), on
+/// the address the caller used.
 fn function_url(headers: &HeaderMap, name: &str) -> String {
     let authority = headers
         .get("host")
@@ -414,29 +435,58 @@ fn url_config(
     Ok(config)
 }
 
+/// The URL configuration a request's `Qualifier` names: its setting's key
+/// and the name its URL and ARN carry (`NAME` or `NAME:ALIAS`). Lambda
+/// gives URLs to `$LATEST` and to aliases, not to versions.
+#[allow(clippy::result_large_err)]
+fn url_target(
+    state: &AppState,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<(String, String), Response> {
+    match query.get("Qualifier").map(String::as_str) {
+        None | Some("$LATEST") => Ok((URL.to_string(), name.to_string())),
+        Some(qualifier) if qualifier.bytes().all(|byte| byte.is_ascii_digit()) => Err(validation(
+            &qualifier,
+            "qualifier",
+            "Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)",
+        )),
+        Some(alias) => match state.functions.alias(name, alias) {
+            Some(_) => Ok((alias_url_key(alias), format!("{name}:{alias}"))),
+            None => Err(service_error(
+                404,
+                "ResourceNotFoundException",
+                &format!("Function not found: {}:{alias}", function_arn(state, name)),
+            )),
+        },
+    }
+}
+
 /// `POST /2021-10-31/functions/{name}/url`: 201, or 409 when it has one.
 async fn create_url(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let (name, entry) = or_answer!(api_function(&state, &name));
-    if entry.settings.contains_key(URL) {
+    let (key, url_name) = or_answer!(url_target(&state, &name, &query));
+    if entry.settings.contains_key(&key) {
         return service_error(
             409,
             "ResourceConflictException",
             &format!(
                 "Failed to create function url config for [functionArn = {}]. Error message:  FunctionUrlConfig exists for this Lambda function",
-                function_arn(&state, &name)
+                function_arn(&state, &url_name)
             ),
         );
     }
     let request = or_answer!(body_object(&body));
-    let config = or_answer!(url_config(&state, &name, &headers, None, &request));
+    let config = or_answer!(url_config(&state, &url_name, &headers, None, &request));
     let stored = Value::Object(config.clone());
     if let Err(response) = change_settings(&state, &name, |settings| {
-        settings.insert(URL.into(), stored);
+        settings.insert(key, stored);
     })
     .await
     {
@@ -462,19 +512,29 @@ fn no_url(state: &AppState, name: &str) -> Response {
 async fn get_url(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let name = parse_function_name(&name).0;
-    let Some(entry) = state.functions.get(&name) else {
+    if !state.functions.contains(&name) {
         return not_found(&state, &name);
-    };
-    match entry.settings.get(URL).and_then(Value::as_object) {
+    }
+    let (key, url_name) = or_answer!(url_target(&state, &name, &query));
+    match state
+        .functions
+        .setting(&name, &key)
+        .as_ref()
+        .and_then(Value::as_object)
+    {
         Some(config) => {
             let mut config = config.clone();
-            config.insert("FunctionUrl".into(), json!(function_url(&headers, &name)));
+            config.insert(
+                "FunctionUrl".into(),
+                json!(function_url(&headers, &url_name)),
+            );
             axum::Json(Value::Object(config)).into_response()
         }
-        None => no_url(&state, &name),
+        None => no_url(&state, &url_name),
     }
 }
 
@@ -482,18 +542,26 @@ async fn get_url(
 async fn update_url(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let (name, entry) = or_answer!(api_function(&state, &name));
-    let Some(current) = entry.settings.get(URL) else {
-        return no_url(&state, &name);
+    let (key, url_name) = or_answer!(url_target(&state, &name, &query));
+    let Some(current) = entry.settings.get(&key) else {
+        return no_url(&state, &url_name);
     };
     let request = or_answer!(body_object(&body));
-    let config = or_answer!(url_config(&state, &name, &headers, Some(current), &request));
+    let config = or_answer!(url_config(
+        &state,
+        &url_name,
+        &headers,
+        Some(current),
+        &request
+    ));
     let stored = Value::Object(config.clone());
     if let Err(response) = change_settings(&state, &name, |settings| {
-        settings.insert(URL.into(), stored);
+        settings.insert(key, stored);
     })
     .await
     {
@@ -503,10 +571,15 @@ async fn update_url(
 }
 
 /// `DELETE /2021-10-31/functions/{name}/url`.
-async fn delete_url(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+async fn delete_url(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let (name, entry) = or_answer!(api_function(&state, &name));
-    if !entry.settings.contains_key(URL) {
-        return no_url(&state, &name);
+    let (key, url_name) = or_answer!(url_target(&state, &name, &query));
+    if !entry.settings.contains_key(&key) {
+        return no_url(&state, &url_name);
     }
-    remove_setting(&state, &name, URL).await
+    remove_setting(&state, &name, &key).await
 }

@@ -141,6 +141,11 @@ impl Registry {
         self.read().get(name)?.aliases.get(alias).cloned()
     }
 
+    /// One of `name`'s settings (`Entry::settings`), copied alone.
+    pub(crate) fn setting(&self, name: &str, key: &str) -> Option<Value> {
+        self.read().get(name)?.settings.get(key).cloned()
+    }
+
     /// A copy of `name`'s entry.
     pub(crate) fn get(&self, name: &str) -> Option<Entry> {
         self.read().get(name).cloned()

@@ -486,8 +486,12 @@ async fn delete_alias(
     if let Err(response) = find_alias(&state, &name, &alias) {
         return response;
     }
+    // Its function URL goes with it, as on Lambda.
     state.functions.update(&name, |entry| {
         entry.aliases.remove(&alias);
+        entry
+            .settings
+            .remove(&super::function_settings::alias_url_key(&alias));
     });
     if let Err(response) = persist(&state, &name).await {
         return response;

@@ -1337,3 +1337,124 @@ fn wasm_lambda_deploy_creates_then_updates_and_reports_failures() {
     let invoked = invoke(&serve, "deployed", &hello_event());
     assert_eq!(invoked["Payload"], r#"{"message":"Hello John Smith!"}"#);
 }
+
+/// The status and body of a plain GET of a function URL.
+fn get_url(address: &str) -> (u16, String) {
+    let mut response = ureq::get(address)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap_or_else(|error| panic!("{address}: {error}"));
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+/// A URL configured with `Qualifier = <alias>` runs the alias's version
+/// with its own auth type, apart from `$LATEST`'s URL, and goes with the
+/// alias; versions get no URL.
+#[test]
+fn an_alias_function_url_runs_the_aliases_code_with_its_own_settings() {
+    let serve = Serve::start("");
+    let dir = tempfile::tempdir().unwrap();
+    // Version 1 is the probe (it echoes the URL's event); $LATEST becomes
+    // hello, which fails on an event without names.
+    let probe = std::fs::read(guest("host/tests/guests/probe")).unwrap();
+    let hello = std::fs::read(guest("examples/rust/hello")).unwrap();
+    let probe_zip = zip_of(&dir.path().join("v1.zip"), &[("fn.wasm", &probe)]);
+    let hello_zip = zip_of(&dir.path().join("v2.zip"), &[("fn.wasm", &hello)]);
+    create(&serve, "urls", &probe_zip, "fn.wasm");
+    wait(&serve, "function_active_v2", "urls");
+    let published = boto3(&serve, "publish_version", json!({ "FunctionName": "urls" }));
+    assert_eq!(published["Version"], "1", "{published}");
+    boto3(
+        &serve,
+        "update_function_code",
+        json!({ "FunctionName": "urls", "ZipFile": format!("@{}", hello_zip.display()) }),
+    );
+    wait(&serve, "function_updated_v2", "urls");
+    boto3(
+        &serve,
+        "create_alias",
+        json!({ "FunctionName": "urls", "Name": "live", "FunctionVersion": "1" }),
+    );
+
+    let latest = boto3(
+        &serve,
+        "create_function_url_config",
+        json!({ "FunctionName": "urls", "AuthType": "NONE" }),
+    );
+    let live = boto3(
+        &serve,
+        "create_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "live", "AuthType": "NONE" }),
+    );
+    assert_eq!(live["status"], 201, "{live}");
+    assert!(
+        live["FunctionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:urls:live"),
+        "{live}"
+    );
+    let latest_url = latest["FunctionUrl"].as_str().unwrap();
+    let live_url = live["FunctionUrl"].as_str().unwrap();
+    assert_ne!(latest_url, live_url);
+    let read = boto3(
+        &serve,
+        "get_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "live" }),
+    );
+    assert_eq!(read["FunctionUrl"], live_url, "{read}");
+
+    let (status, body) = get_url(&format!("{live_url}orders?id=7"));
+    assert_eq!(status, 200, "{body}");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["rawPath"], "/orders", "{body}");
+    let (status, body) = get_url(&format!("{latest_url}orders"));
+    assert_eq!(status, 502, "$LATEST (hello) fails on a URL event: {body}");
+
+    // The alias URL's own auth type: AWS_IAM refuses an unsigned request
+    // there while $LATEST's URL stays open.
+    boto3(
+        &serve,
+        "update_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "live", "AuthType": "AWS_IAM" }),
+    );
+    assert_eq!(get_url(live_url).0, 403);
+    assert_eq!(get_url(latest_url).0, 502);
+
+    let version = boto3(
+        &serve,
+        "create_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "1", "AuthType": "NONE" }),
+    );
+    assert_eq!(version["error"], "ValidationException", "{version}");
+    let unknown = boto3(
+        &serve,
+        "get_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "nope" }),
+    );
+    assert_eq!(unknown["status"], 404, "{unknown}");
+
+    boto3(
+        &serve,
+        "delete_alias",
+        json!({ "FunctionName": "urls", "Name": "live" }),
+    );
+    assert_eq!(get_url(live_url).0, 404);
+    boto3(
+        &serve,
+        "create_alias",
+        json!({ "FunctionName": "urls", "Name": "live", "FunctionVersion": "1" }),
+    );
+    let recreated = boto3(
+        &serve,
+        "get_function_url_config",
+        json!({ "FunctionName": "urls", "Qualifier": "live" }),
+    );
+    assert_eq!(
+        recreated["status"], 404,
+        "the URL went with its alias: {recreated}"
+    );
+}
