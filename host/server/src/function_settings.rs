@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
 use super::events::{AsyncSettings, Destination, EVENT_AGE_RANGE_SECS, MAX_RETRY_ATTEMPTS};
-use super::registry::Entry;
+use super::registry::{Entry, Registry};
 use super::reply::{
     body_object, function_arn, invalid, not_found, parse_function_name, persist, service_error,
     timestamp, validation,
@@ -135,7 +135,27 @@ async fn change_settings(
     if updated.is_none() {
         return Err(not_found(state, name));
     }
+    share_concurrency(&state.functions, name);
     persist(state, name).await
+}
+
+/// Gives every published version of `name` the function's reserved
+/// concurrency (the same permits): on Lambda it limits the function, all
+/// its versions and aliases together.
+pub(crate) fn share_concurrency(functions: &Registry, name: &str) {
+    let Some(base) = functions.live(name) else {
+        return;
+    };
+    for (number, _) in functions.versions_of(name) {
+        functions.update(&format!("{name}:{number}"), |version| {
+            if let Some(live) = &version.live {
+                let mut deployed = deployed_with(version, live.function.clone());
+                deployed.concurrency = base.concurrency.clone();
+                deployed.reserved = base.reserved;
+                version.live = Some(Arc::new(deployed));
+            }
+        });
+    }
 }
 
 /// Removes one of `name`'s settings: 204, as Lambda's Delete calls answer.

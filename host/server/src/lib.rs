@@ -169,6 +169,7 @@ impl Server {
         // cache when it holds the code's compiled form).
         let stored = registry::Registry::stored(&store)?;
         let store = Arc::new(store);
+        let mut loaded_names = Vec::new();
         for (name, mut entry) in stored {
             if functions.contains(&name) {
                 anyhow::bail!(
@@ -197,6 +198,7 @@ impl Server {
             .await
             .context("the loading task failed")?;
             functions.insert_new(&name, loaded);
+            loaded_names.push(name.clone());
             let task_store = store.clone();
             let persisted = functions.get(&name);
             tokio::task::spawn_blocking(move || {
@@ -204,6 +206,11 @@ impl Server {
             })
             .await
             .context("the store task failed")??;
+        }
+        // Versions load apart from their function: give each the function's
+        // reserved concurrency.
+        for name in loaded_names.iter().filter(|name| !name.contains(':')) {
+            function_settings::share_concurrency(&functions, name);
         }
         let listen = config
             .listen

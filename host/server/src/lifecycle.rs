@@ -190,6 +190,10 @@ pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64
         }
     });
     if updated.is_some() {
+        // A version just loaded takes the function's reserved concurrency.
+        if let Some((function, _)) = name.split_once(':') {
+            super::function_settings::share_concurrency(&state.functions, function);
+        }
         let _ = persist(&state, &name).await;
     }
     // The code it replaced ends when its last invocation does; its zip goes

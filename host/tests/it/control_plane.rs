@@ -1133,31 +1133,73 @@ fn terraforms_call_sequence_runs_and_a_second_read_changes_nothing() {
     assert_eq!(gone["status"], 404, "{gone}");
 }
 
+/// Reserved concurrency limits the function with all its versions, as on
+/// Lambda: a version published before or after it was set, and versions
+/// loaded again after a restart.
 #[test]
-fn a_reserved_concurrency_set_through_the_api_throttles() {
-    let serve = Serve::start("");
+fn a_reserved_concurrency_set_through_the_api_throttles_the_function_and_its_versions() {
     let dir = tempfile::tempdir().unwrap();
-    create(&serve, "limited", &probe_zip(dir.path()), "probe.wasm");
-    wait(&serve, "function_active_v2", "limited");
-    boto3(
-        &serve,
-        "put_function_concurrency",
-        json!({ "FunctionName": "limited", "ReservedConcurrentExecutions": 0 }),
-    );
-    let throttled = invoke(&serve, "limited", &json!({ "action": "echo" }));
-    assert_eq!(
-        throttled["error"], "TooManyRequestsException",
-        "{throttled}"
-    );
-    assert_eq!(throttled["status"], 429);
+    let state_dir = dir.path().join("state");
+    let throttled = |serve: &Serve, name: &str| {
+        let answer = invoke(serve, name, &json!({ "action": "echo" }));
+        assert_eq!(
+            answer["error"], "TooManyRequestsException",
+            "{name}: {answer}"
+        );
+        assert_eq!(answer["status"], 429);
+    };
+    {
+        let mut serve = Serve::start_with_state("", tempfile::tempdir().unwrap(), &state_dir);
+        create(&serve, "limited", &probe_zip(dir.path()), "probe.wasm");
+        wait(&serve, "function_active_v2", "limited");
+        boto3(
+            &serve,
+            "publish_version",
+            json!({ "FunctionName": "limited" }),
+        );
+        client(
+            &serve,
+            &["wait", "published_version_active", "limited", "1"],
+        );
+        boto3(
+            &serve,
+            "put_function_concurrency",
+            json!({ "FunctionName": "limited", "ReservedConcurrentExecutions": 0 }),
+        );
+        throttled(&serve, "limited");
+        throttled(&serve, "limited:1");
+        // A version published under the limit is held to it too.
+        boto3(
+            &serve,
+            "update_function_configuration",
+            json!({ "FunctionName": "limited", "Description": "second" }),
+        );
+        wait(&serve, "function_updated_v2", "limited");
+        boto3(
+            &serve,
+            "publish_version",
+            json!({ "FunctionName": "limited" }),
+        );
+        client(
+            &serve,
+            &["wait", "published_version_active", "limited", "2"],
+        );
+        throttled(&serve, "limited:2");
+        serve.child.kill().unwrap();
+        serve.child.wait().unwrap();
+    }
+    let serve = Serve::start_with_state("", tempfile::tempdir().unwrap(), &state_dir);
+    throttled(&serve, "limited:1");
     let deleted = boto3(
         &serve,
         "delete_function_concurrency",
         json!({ "FunctionName": "limited" }),
     );
     assert_eq!(deleted["status"], 204, "{deleted}");
-    let answered = invoke(&serve, "limited", &json!({ "action": "echo" }));
-    assert_eq!(answered["StatusCode"], 200, "{answered}");
+    for name in ["limited", "limited:1", "limited:2"] {
+        let answered = invoke(&serve, name, &json!({ "action": "echo" }));
+        assert_eq!(answered["StatusCode"], 200, "{name}: {answered}");
+    }
 }
 
 /// Code from an S3 object (moto's server, given to `serve` with
