@@ -34,7 +34,9 @@ fn example_keys() -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
         }
         if let Some(rest) = line.strip_prefix("# ")
             && let Some((key, _)) = rest.split_once(" = ")
-            && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             if in_function { &mut function } else { &mut top }.insert(key.to_string());
         }
