@@ -542,10 +542,10 @@ fn run_package(component: PathBuf, output: PathBuf) -> Result<u8> {
     let bootstrap = std::env::current_exe().context("failed to find this executable")?;
     let package = wasm_lambda::package::package(&host, &component, &bootstrap, &output)?;
     eprintln!(
-        "packaged {} ({} KB) with handler {}",
+        "packaged {} with handler {}: {}",
         package.zip.display(),
-        package.size.div_ceil(1024),
-        package.handler
+        package.handler,
+        package.room()
     );
     println!("{}", package.zip.display());
     Ok(0)

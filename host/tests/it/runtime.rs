@@ -282,6 +282,36 @@ fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
         std::fs::metadata(&bootstrap).unwrap().permissions().mode() & 0o111,
         0o111
     );
+    // Stripped: no symbol table and no debug information, which made the
+    // unstripped binary several times larger than its code.
+    {
+        use object::{Object as _, ObjectSection as _};
+        let bytes = std::fs::read(&bootstrap).unwrap();
+        let elf = object::File::parse(&*bytes).unwrap();
+        let sections: Vec<&str> = elf
+            .sections()
+            .filter_map(|section| section.name().ok())
+            .collect();
+        assert!(elf.section_by_name(".text").is_some(), "{sections:?}");
+        // (`.debug_gdb_scripts` is loaded data, a few bytes, and stays.)
+        for gone in [
+            ".symtab",
+            ".strtab",
+            ".debug_info",
+            ".debug_line",
+            ".debug_str",
+        ] {
+            assert!(!sections.contains(&gone), "{gone} in {sections:?}");
+        }
+    }
+    // Within what Lambda takes as a direct upload, and said so.
+    let zip_size = std::fs::metadata(&zip_path).unwrap().len();
+    assert!(
+        zip_size <= wasm_lambda::package::MAX_ZIPPED_BYTES,
+        "{zip_size} bytes"
+    );
+    let said = String::from_utf8_lossy(&packaged.stderr);
+    assert!(said.contains("left for a direct upload"), "{said}");
 
     let emulator = Emulator::start();
     let empty_cache = tempfile::tempdir().unwrap();
