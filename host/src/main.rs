@@ -43,22 +43,8 @@ enum Command {
         /// Where to write the component [default: <DIR>/build/<name>.wasm].
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// The handler, `module.function` (Python) [default: $_HANDLER, else
-        /// lambda_function.lambda_handler].
-        #[arg(long)]
-        handler: Option<String>,
-        /// The Lambda runtime (JavaScript: nodejs20.x or nodejs22.x run
-        /// callback handlers; nodejs24.x, the default, refuses them).
-        #[arg(long)]
-        runtime: Option<String>,
-        /// A Lambda layer (an unzipped folder: python/... or nodejs/node_modules/...)
-        /// whose packages are built into the component; repeat for more, in order.
-        #[arg(long = "layer", value_name = "DIR")]
-        layers: Vec<PathBuf>,
-        /// The project's language, for a folder whose files name two (rust,
-        /// python, javascript, c, go, zig, assemblyscript) [default: detected].
-        #[arg(long)]
-        language: Option<Language>,
+        #[command(flatten)]
+        flags: BuildFlags,
     },
     /// Invoke a component once: the response on stdout, the log on stderr.
     ///
@@ -121,21 +107,43 @@ struct DeployArgs {
     /// The execution role of a new function.
     #[arg(long, value_name = "ARN", default_value = wasm_lambda::deploy::DEFAULT_ROLE)]
     role: String,
-    /// The handler, `module.function` (Python, JavaScript) [default: the
-    /// language's].
+    #[command(flatten)]
+    build: BuildFlags,
+}
+
+/// How a handler project is built: `build`'s flags, and `deploy`'s for a
+/// folder.
+#[derive(clap::Args)]
+struct BuildFlags {
+    /// The handler, `module.function` (Python) [default: $_HANDLER, else
+    /// lambda_function.lambda_handler].
     #[arg(long)]
     handler: Option<String>,
-    /// The Lambda runtime to build for (JavaScript: nodejs20.x, nodejs22.x
-    /// or nodejs24.x).
+    /// The Lambda runtime (JavaScript: nodejs20.x or nodejs22.x run
+    /// callback handlers; nodejs24.x, the default, refuses them).
     #[arg(long)]
     runtime: Option<String>,
-    /// A Lambda layer (an unzipped folder) built into the component; repeat
-    /// for more, in order.
+    /// A Lambda layer (an unzipped folder: python/... or nodejs/node_modules/...)
+    /// whose packages are built into the component; repeat for more, in order.
     #[arg(long = "layer", value_name = "DIR")]
     layers: Vec<PathBuf>,
-    /// The project's language, for a folder whose files name two.
+    /// The project's language, for a folder whose files name two (rust,
+    /// python, javascript, c, go, zig, assemblyscript) [default: detected].
     #[arg(long)]
     language: Option<Language>,
+}
+
+impl BuildFlags {
+    /// The build options for the project in `dir` with these flags.
+    fn options(self, dir: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            handler: self.handler,
+            runtime: self.runtime,
+            layers: self.layers,
+            language: self.language,
+            ..BuildOptions::new(dir)
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -310,20 +318,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Build {
-            dir,
+        Command::Build { dir, output, flags } => run_build(BuildOptions {
             output,
-            handler,
-            runtime,
-            layers,
-            language,
-        } => run_build(BuildOptions {
-            output,
-            handler,
-            runtime,
-            layers,
-            language,
-            ..BuildOptions::new(dir)
+            ..flags.options(dir)
         }),
         Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
@@ -380,10 +377,7 @@ fn run_deploy(args: DeployArgs) -> Result<u8> {
     let mut options = DeployOptions::new(&args.path, &args.name);
     options.endpoint = args.endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.into());
     options.role = args.role;
-    options.build.handler = args.handler;
-    options.build.runtime = args.runtime;
-    options.build.layers = args.layers;
-    options.build.language = args.language;
+    options.build = args.build.options(&args.path);
     let deployed = deploy(&options, &mut |status| eprintln!("{status}"))?;
     let configuration = &deployed.configuration;
     eprintln!(

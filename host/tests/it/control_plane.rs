@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::common::{cache_dir, guest, json, repo_root};
-use crate::server::{Serve, python};
+use crate::server::{Serve, aws_cli, python};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-role";
 
@@ -61,26 +61,6 @@ fn client(serve: &Serve, args: &[&str]) -> Value {
         serve.log()
     );
     json(&String::from_utf8_lossy(&output.stdout))
-}
-
-/// The AWS CLI against `endpoint` (the server's, or the S3 server's):
-/// its standard output; a failure fails the test with the server's log.
-fn aws_cli(serve: &Serve, endpoint: &str, args: &[&str]) -> String {
-    let output = Command::new(repo_root().join(".venv/bin/aws"))
-        .args(args)
-        .args(["--endpoint-url", endpoint])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "aws {args:?}: {}\nserver log:\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        serve.log()
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Waits with botocore's own waiter; fails the test if it gives up.

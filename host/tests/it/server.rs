@@ -135,6 +135,27 @@ impl Drop for Serve {
     }
 }
 
+/// The AWS CLI against `endpoint` (the server's, or another service's such
+/// as moto's S3): its standard output; a failure fails the test with the
+/// server's log.
+pub(crate) fn aws_cli(serve: &Serve, endpoint: &str, args: &[&str]) -> String {
+    let output = Command::new(venv_bin("aws"))
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        serve.log()
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn venv_bin(name: &str) -> PathBuf {
     let path = repo_root().join(".venv/bin").join(name);
     assert!(
@@ -356,22 +377,7 @@ fn the_aws_cli_invokes_lists_and_gets_functions() {
     let serve = Serve::start(&standard_config());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("response.json");
-    let aws = |args: &[&str]| {
-        let output = Command::new(venv_bin("aws"))
-            .args(args)
-            .args(["--endpoint-url", &serve.endpoint])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        json(&String::from_utf8_lossy(&output.stdout))
-    };
+    let aws = |args: &[&str]| json(&aws_cli(&serve, &serve.endpoint, args));
     let invoked = aws(&[
         "lambda",
         "invoke",
