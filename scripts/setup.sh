@@ -67,6 +67,11 @@ if ! command -v curl >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq curl
 fi
 
+# binutils' strip: `wasm-lambda package` strips the bootstrap it zips.
+if ! command -v strip >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq binutils
+fi
+
 # C handlers: Debian's clang, lld and wasi-libc.
 if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
     || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
