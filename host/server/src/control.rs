@@ -608,14 +608,7 @@ async fn delete_function(
         }
         let key = super::versions::version_key(&name, qualifier);
         if !state.functions.contains(&key) {
-            return service_error(
-                404,
-                "ResourceNotFoundException",
-                &format!(
-                    "Function not found: {}:{qualifier}",
-                    function_arn(&state, &name)
-                ),
-            );
+            return not_found(&state, &format!("{name}:{qualifier}"));
         }
         if let Some(alias) = super::versions::in_use_by_alias(&entry, qualifier) {
             return conflict(&format!(

@@ -473,11 +473,7 @@ fn url_target(
         )),
         Some(alias) => match state.functions.alias(name, alias) {
             Some(_) => Ok((alias_url_key(alias), format!("{name}:{alias}"))),
-            None => Err(service_error(
-                404,
-                "ResourceNotFoundException",
-                &format!("Function not found: {}:{alias}", function_arn(state, name)),
-            )),
+            None => Err(not_found(state, &format!("{name}:{alias}"))),
         },
     }
 }

@@ -72,16 +72,7 @@ pub(crate) fn resolve(
     qualifier: Option<&str>,
     routing: bool,
 ) -> Result<Resolved, Response> {
-    let unknown = |qualifier: &str| {
-        service_error(
-            404,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: {}:{qualifier}",
-                function_arn(state, name)
-            ),
-        )
-    };
+    let unknown = |qualifier: &str| not_found(state, &format!("{name}:{qualifier}"));
     if !state.functions.contains(name) {
         return Err(not_found(state, name));
     }
@@ -280,14 +271,7 @@ fn check_alias(
         version == "$LATEST" || state.functions.contains(&version_key(name, version))
     };
     if !exists(version) {
-        return Err(service_error(
-            404,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: {}:{version}",
-                function_arn(state, name)
-            ),
-        ));
+        return Err(not_found(state, &format!("{name}:{version}")));
     }
     let Some(routing) = routing else {
         return Ok(());
