@@ -21,10 +21,17 @@
 //!   writable cache folder is created private (0700).
 //!
 //! A refused entry is deleted (from the writable cache) and rebuilt.
+//!
+//! The cache holds at most a budget of bytes ([`default_cache_budget`]):
+//! after each compile, the entries used longest ago (artifacts, snapshots and
+//! compiled functions alike; a hit marks an entry used) are removed until the
+//! rest fit. Nothing else would ever remove an artifact of a component that
+//! no longer exists, and an interpreter's is tens of megabytes.
 
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use wasmtime::Engine;
@@ -47,6 +54,113 @@ pub fn default_cache_dir() -> PathBuf {
     )
 }
 
+/// How many bytes the cache may hold, by default: `$WASM_LAMBDA_CACHE_MAX_MB`
+/// megabytes, else 8 GiB (about a hundred Python or JavaScript functions with
+/// their snapshots).
+pub fn default_cache_budget() -> u64 {
+    std::env::var("WASM_LAMBDA_CACHE_MAX_MB")
+        .ok()
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map_or(8 << 30, |megabytes| megabytes.saturating_mul(1 << 20))
+}
+
+/// The cache's size limit, shared by the artifact caches of one host.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    root: PathBuf,
+    bytes: u64,
+    /// Set while an eviction runs, so compiles finishing together start one.
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Budget {
+    pub(crate) fn new(root: PathBuf, bytes: u64) -> Arc<Self> {
+        Arc::new(Budget {
+            root,
+            bytes,
+            running: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Removes the least recently used entries until the cache fits, on a
+    /// thread of its own: walking the compiled functions' entries takes a
+    /// while, and the load that wrote an entry need not wait for it.
+    fn enforce(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        if self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let budget = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wasm-lambda-cache".into())
+            .spawn(move || {
+                evict(&budget.root, budget.bytes);
+                budget.running.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.running.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The files the budget counts under `root`: the artifacts, the snapshots
+/// folder and the compiled functions. Unpacked function files (`files/`)
+/// are not among them: a loaded function runs with them mounted.
+fn budgeted_files(root: &Path) -> Vec<(std::time::SystemTime, u64, PathBuf)> {
+    let mut folders = vec![root.to_path_buf(), root.join("snapshots")];
+    if let Ok(entries) = std::fs::read_dir(root.join("functions")) {
+        folders.extend(entries.flatten().map(|entry| entry.path()));
+    }
+    let mut files = Vec::new();
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        files.extend(
+            entries
+                .flatten()
+                // Temporary files being written start with a dot.
+                .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+                .filter_map(|entry| {
+                    let metadata = entry.metadata().ok()?;
+                    let modified = metadata.modified().ok()?;
+                    metadata
+                        .is_file()
+                        .then(|| (modified, metadata.len(), entry.path()))
+                }),
+        );
+    }
+    files
+}
+
+/// Removes the least recently used entries of the cache at `root` until it
+/// holds at most `budget` bytes. A reader of a removed file still reads it
+/// whole (the file lives until closed); one that comes after finds no entry
+/// and compiles again.
+pub(crate) fn evict(root: &Path, budget: u64) {
+    let mut files = budgeted_files(root);
+    let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
+    if total <= budget {
+        return;
+    }
+    files.sort();
+    for (_, size, path) in files {
+        if total <= budget {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= size;
+        }
+    }
+}
+
+/// Marks the entry at `path` used now, so eviction keeps it longest.
+pub(crate) fn mark_used(path: &Path) {
+    if let Ok(file) = std::fs::File::options().write(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
 /// How a component was made ready to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadSource {
@@ -61,6 +175,7 @@ pub enum LoadSource {
 pub(crate) struct ArtifactCache {
     dir: Option<PathBuf>,
     read_only: Vec<PathBuf>,
+    budget: Option<Arc<Budget>>,
 }
 
 /// Feeds `Hash` output into BLAKE3, to fold the engine's compatibility hash
@@ -78,10 +193,25 @@ impl Hasher for Blake3Hasher<'_> {
 }
 
 impl ArtifactCache {
-    /// A cache in `dir` (no caching at all with `None`), which first looks
-    /// in the `read_only` folders.
-    pub(crate) fn new(dir: Option<PathBuf>, read_only: Vec<PathBuf>) -> Self {
-        ArtifactCache { dir, read_only }
+    /// A cache in `dir` (no caching at all with `None`) holding at most
+    /// `budget` bytes, which first looks in the `read_only` folders.
+    pub(crate) fn new(dir: Option<PathBuf>, read_only: Vec<PathBuf>, budget: u64) -> Self {
+        let budget = dir.clone().map(|root| Budget::new(root, budget));
+        ArtifactCache {
+            dir,
+            read_only,
+            budget,
+        }
+    }
+
+    /// A cache in `dir` (a folder of this cache's, such as the snapshots'),
+    /// counted in this cache's budget.
+    pub(crate) fn within(&self, dir: Option<PathBuf>) -> Self {
+        ArtifactCache {
+            dir,
+            read_only: Vec::new(),
+            budget: self.budget.clone(),
+        }
     }
 
     /// Writes the artifact of `component` into `dir` as a cache entry, as
@@ -157,13 +287,17 @@ impl ArtifactCache {
             .precompile_component(component)
             .map_err(anyhow::Error::from)
             .context("failed to compile the component")?;
-        if let Some(path) = &path
-            && let Err(error) = store_entry(path, component_hash, &artifact)
-        {
-            tracing::warn!(
-                "wasm-lambda: failed to cache the compiled component at {}: {error:#}",
-                path.display()
-            );
+        if let Some(path) = &path {
+            if let Err(error) = store_entry(path, component_hash, &artifact) {
+                tracing::warn!(
+                    "wasm-lambda: failed to cache the compiled component at {}: {error:#}",
+                    path.display()
+                );
+            }
+            // The compile wrote this entry and its functions' entries.
+            if let Some(budget) = &self.budget {
+                budget.enforce();
+            }
         }
         // SAFETY: the artifact was produced by this engine just now.
         let component = unsafe { Component::deserialize(engine, &artifact) }
@@ -189,8 +323,12 @@ fn load_entry(
     // write; the key includes the engine's compatibility hash, and wasmtime
     // still checks the artifact's header against the engine.
     let component = bytes.and_then(|bytes| unsafe { Component::deserialize(engine, &bytes) }.ok());
-    if component.is_none() && writable {
-        let _ = std::fs::remove_file(path);
+    if writable {
+        if component.is_none() {
+            let _ = std::fs::remove_file(path);
+        } else {
+            mark_used(path);
+        }
     }
     component
 }
@@ -319,7 +457,9 @@ impl FunctionCache {
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
         let (path, hash) = self.entry(key);
-        read_entry(&path, &hash).map(std::borrow::Cow::Owned)
+        let entry = read_entry(&path, &hash)?;
+        mark_used(&path);
+        Some(std::borrow::Cow::Owned(entry))
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
@@ -332,6 +472,105 @@ impl wasmtime::CacheStore for FunctionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, SystemTime};
+
+    /// Writes `size` bytes at `path`, last modified `age` seconds after an
+    /// old moment.
+    fn entry_of(path: &Path, size: usize, age: u64) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, vec![0u8; size]).unwrap();
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000 + age))
+            .unwrap();
+    }
+
+    fn left(root: &Path) -> Vec<String> {
+        let mut left: Vec<String> = walkdir(root)
+            .into_iter()
+            .map(|path| path.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        left.sort();
+        left
+    }
+
+    fn walkdir(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                files.extend(walkdir(&entry.path()));
+            } else {
+                files.push(entry.path());
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn eviction_removes_the_least_recently_used_entries_of_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        entry_of(&root.join("old.cwasm"), 100, 0);
+        entry_of(&root.join("snapshots/old.snapshot"), 100, 1);
+        entry_of(&root.join("functions/ab/old"), 100, 2);
+        entry_of(&root.join("new.cwasm"), 100, 5);
+        entry_of(&root.join("snapshots/new.snapshot"), 100, 6);
+        entry_of(&root.join("functions/ab/new"), 100, 7);
+        // Being written, and a function's unpacked files: never counted.
+        entry_of(&root.join(".tmp-being-written"), 500, 0);
+        entry_of(&root.join("files/abc/data.txt"), 500, 0);
+        evict(root, 350);
+        assert_eq!(
+            left(root),
+            [
+                ".tmp-being-written",
+                "files/abc/data.txt",
+                "functions/ab/new",
+                "new.cwasm",
+                "snapshots/new.snapshot"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_entry_used_again_outlives_newer_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        entry_of(&root.join("used.cwasm"), 100, 0);
+        entry_of(&root.join("unused.cwasm"), 100, 5);
+        mark_used(&root.join("used.cwasm"));
+        evict(root, 150);
+        assert_eq!(left(root), ["used.cwasm"]);
+    }
+
+    #[test]
+    fn a_compile_enforces_the_budget_and_a_hit_marks_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache");
+        let engine = Engine::default();
+        // An empty component: the magic number and the component layer's version.
+        let component = b"\0asm\x0d\0\x01\0".to_vec();
+        let hash = blake3::hash(&component);
+        // Room for one artifact and the old entry, not for both beside it.
+        let artifact = engine.precompile_component(&component).unwrap();
+        let size = (HEADER_LEN + artifact.len()) as u64;
+        let cache = ArtifactCache::new(Some(root.clone()), vec![], size + 50);
+        entry_of(&root.join("stale.cwasm"), 100, 0);
+        let (_, source) = cache.load(&engine, &component, &hash).unwrap();
+        assert_eq!(source, LoadSource::Compiled);
+        let budget = cache.budget.as_ref().unwrap();
+        while budget.running.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let entry = root.join(format!("{}.cwasm", ArtifactCache::key(&engine, &hash)));
+        assert_eq!(left(&root), [entry.file_name().unwrap().to_str().unwrap()]);
+        // A hit marks the entry used now.
+        let file = std::fs::File::options().write(true).open(&entry).unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH).unwrap();
+        let (_, source) = cache.load(&engine, &component, &hash).unwrap();
+        assert_eq!(source, LoadSource::Cache);
+        let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
+        assert!(modified > SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
+    }
 
     #[test]
     fn corrupt_entries_are_rejected_and_removed() {

@@ -20,6 +20,9 @@ pub struct HostConfig {
     pub engine: EngineConfig,
     /// Where precompiled components are cached; `None` compiles every load.
     pub cache_dir: Option<PathBuf>,
+    /// How many bytes the cache may hold before the entries used longest
+    /// ago are removed ([`default_cache_budget`](crate::default_cache_budget)).
+    pub cache_budget: u64,
     /// Where function logs are streamed while invocations run, besides being
     /// captured in each [`Invocation`](crate::Invocation).
     pub log_sink: Option<LogSink>,
@@ -40,6 +43,7 @@ impl Default for HostConfig {
         HostConfig {
             engine: EngineConfig::default(),
             cache_dir: Some(default_cache_dir()),
+            cache_budget: crate::default_cache_budget(),
             log_sink: None,
             read_only_cache_dirs: Vec::new(),
             platform_lines: true,
@@ -120,7 +124,11 @@ impl Host {
             shared: Arc::new(HostShared {
                 engine,
                 linker,
-                cache: ArtifactCache::new(config.cache_dir, config.read_only_cache_dirs),
+                cache: ArtifactCache::new(
+                    config.cache_dir,
+                    config.read_only_cache_dirs,
+                    config.cache_budget,
+                ),
                 log_sink: config.log_sink,
                 platform_lines: config.platform_lines,
                 tls,

@@ -83,7 +83,7 @@ mod storage;
 mod stream;
 
 pub use bindings::{RESPONSE_STREAM_INTERFACE, RUNTIME_INTERFACE, WORLD};
-pub use cache::{LoadSource, default_cache_dir};
+pub use cache::{LoadSource, default_cache_budget, default_cache_dir};
 pub use config::{
     AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, FunctionConfig,
     MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,

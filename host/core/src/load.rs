@@ -115,14 +115,13 @@ impl Host {
         );
         match made {
             Ok(snapshot) => {
-                // A snapshot's artifact is kept with the snapshot, where the
-                // snapshots' size limit applies (`snapshot.rs`): there is one
-                // per environment, not one per component.
+                // A snapshot's artifact is kept with the snapshot (one per
+                // environment, not one per component), in the cache's budget.
                 // With credentials in the environment the snapshot holds
                 // them: its artifact is compiled and kept in memory only.
                 let folder = crate::snapshot::folder(self.shared.cache.dir())
                     .filter(|_| !crate::snapshot::holds_secrets(&inner.environment));
-                let snapshots = ArtifactCache::new(folder, vec![]);
+                let snapshots = self.shared.cache.within(folder);
                 let hash = blake3::hash(&snapshot.bytes);
                 let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes, &hash)?;
                 inner.pre = self.link(&path, &component)?;

@@ -93,12 +93,6 @@ pub(crate) fn holds_secrets(environment: &[(String, String)]) -> bool {
         .any(|(name, _)| SECRET_VARIABLES.contains(&name.as_str()))
 }
 
-/// How much the snapshots folder may hold (snapshots and their compiled
-/// artifacts); past it, the entries written longest ago go. There is one
-/// snapshot per component and environment, each tens of megabytes for the
-/// interpreters, and nothing else would ever remove the ones no longer used.
-const SNAPSHOTS_BUDGET_BYTES: u64 = 4 << 30;
-
 /// Where snapshots and their artifacts are cached, when caching is on.
 pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
     cache_dir.map(|dir| dir.join("snapshots"))
@@ -108,38 +102,6 @@ pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
 /// component, then what its init phase printed.
 fn entry_path(folder: &Path, key: &blake3::Hash) -> PathBuf {
     folder.join(format!("{}.snapshot", key.to_hex()))
-}
-
-/// Removes the least recently modified files of `folder` until it holds
-/// at most `budget` bytes. A reader of a removed file still reads it whole
-/// (the file lives until closed); one that comes after finds no entry and
-/// makes it again.
-fn evict(folder: &Path, budget: u64) {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return;
-    };
-    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
-        .flatten()
-        // Temporary files being written start with a dot.
-        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|entry| {
-            let metadata = entry.metadata().ok()?;
-            let modified = metadata.modified().ok()?;
-            metadata
-                .is_file()
-                .then(|| (modified, metadata.len(), entry.path()))
-        })
-        .collect();
-    let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
-    files.sort();
-    for (_, size, path) in files {
-        if total <= budget {
-            break;
-        }
-        if std::fs::remove_file(&path).is_ok() {
-            total -= size;
-        }
-    }
 }
 
 fn encode(bytes: &[u8], output: &str) -> Vec<u8> {
@@ -184,6 +146,7 @@ pub(crate) fn initialise(
         && let Some((bytes, output)) =
             crate::cache::read_entry(&entry_path(folder, &key), &key).and_then(decode)
     {
+        crate::cache::mark_used(&entry_path(folder, &key));
         return Ok(Snapshot {
             bytes,
             output,
@@ -222,7 +185,8 @@ pub(crate) fn initialise(
                 folder.display()
             );
         }
-        evict(folder, SNAPSHOTS_BUDGET_BYTES);
+        // The cache's budget is enforced when the snapshot's artifact,
+        // compiled next, is stored.
     }
     Ok(Snapshot {
         bytes,
@@ -370,27 +334,6 @@ mod tests {
         let shifted = vec![("TABLEo".to_string(), "rders".to_string())];
         let unshifted = vec![("TABLE".to_string(), "orders".to_string())];
         assert_ne!(key(component, &shifted), key(component, &unshifted));
-    }
-
-    #[test]
-    fn eviction_removes_the_oldest_files_down_to_the_budget() {
-        let dir = tempfile::tempdir().unwrap();
-        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        for (index, name) in ["a", "b", "c"].iter().enumerate() {
-            let path = dir.path().join(name);
-            std::fs::write(&path, [0u8; 100]).unwrap();
-            let file = std::fs::File::options().write(true).open(&path).unwrap();
-            file.set_modified(old + Duration::from_secs(index as u64))
-                .unwrap();
-        }
-        std::fs::write(dir.path().join(".tmp-being-written"), [0u8; 500]).unwrap();
-        evict(dir.path(), 250);
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        assert_eq!(left, [".tmp-being-written", "b", "c"]);
     }
 
     #[test]
