@@ -40,4 +40,8 @@ done
 guest-sdk/js/node_modules/.bin/prettier --check --log-level warn \
     --ignore-path .gitignore --ignore-path .prettierignore "${prettier_patterns[@]}"
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
+# The tests' artifact cache keeps the entries used most recently within 3 GiB:
+# every corpus handler is a component of its own, tens of megabytes compiled,
+# and a run wrote 9 GB to it before.
+export WASM_LAMBDA_CACHE_MAX_MB="${WASM_LAMBDA_CACHE_MAX_MB:-3072}"
 cargo test --release --locked --workspace

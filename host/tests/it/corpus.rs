@@ -217,6 +217,8 @@ pub async fn run_case(path: &str) {
 async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     let case = json(&std::fs::read_to_string(case_file).unwrap());
     let handler = case["handler"].as_str().map(str::to_string);
+    // The component lives as long as the case: each is tens of megabytes.
+    let output = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         runtime: case["runtime"].as_str().map(str::to_string),
         layers: case["layers"]
@@ -227,11 +229,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             .collect(),
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
-        output: Some(std::env::temp_dir().join(format!(
-            "wasm-lambda-corpus-{}-{}.wasm",
-            path.replace('/', "-"),
-            std::process::id()
-        ))),
+        output: Some(output.path().join("handler.wasm")),
         ..BuildOptions::new(dir)
     };
     let built = build(&options, &mut |_| {})

@@ -341,11 +341,10 @@ async fn node_built_ins_answer_as_node_itself_does() {
 
 fn build_authorizer(runtime: Option<&str>) -> std::path::PathBuf {
     let dir = crate::common::repo_root().join("host/tests/guests/js/authorizer");
-    let output = std::env::temp_dir().join(format!(
-        "wasm-lambda-authorizer-{}-{}.wasm",
-        runtime.unwrap_or("default"),
-        std::process::id()
-    ));
+    // Beside the other guests, where the next run overwrites it.
+    let output = crate::common::guest_target_dir()
+        .join(format!("authorizer-{}.wasm", runtime.unwrap_or("default")));
+    std::fs::create_dir_all(output.parent().unwrap()).unwrap();
     let options = wasm_lambda::build::BuildOptions {
         target_dir: Some(crate::common::guest_target_dir()),
         runtime: runtime.map(str::to_string),
