@@ -70,7 +70,10 @@ pub(crate) struct Budget {
     root: PathBuf,
     bytes: u64,
     /// Set while an eviction runs, so compiles finishing together start one.
-    running: std::sync::atomic::AtomicBool,
+    running: Arc<std::sync::atomic::AtomicBool>,
+    /// The running eviction, waited for when the host goes (a command that
+    /// compiled and exits at once still trims the cache).
+    eviction: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Budget {
@@ -78,27 +81,44 @@ impl Budget {
         Arc::new(Budget {
             root,
             bytes,
-            running: std::sync::atomic::AtomicBool::new(false),
+            running: Arc::default(),
+            eviction: std::sync::Mutex::new(None),
         })
     }
 
     /// Removes the least recently used entries until the cache fits, on a
     /// thread of its own: walking the compiled functions' entries takes a
     /// while, and the load that wrote an entry need not wait for it.
-    fn enforce(self: &Arc<Self>) {
+    fn enforce(&self) {
         use std::sync::atomic::Ordering;
         if self.running.swap(true, Ordering::AcqRel) {
             return;
         }
-        let budget = self.clone();
+        let (root, bytes, running) = (self.root.clone(), self.bytes, self.running.clone());
         let spawned = std::thread::Builder::new()
             .name("wasm-lambda-cache".into())
             .spawn(move || {
-                evict(&budget.root, budget.bytes);
-                budget.running.store(false, Ordering::Release);
+                evict(&root, bytes);
+                running.store(false, Ordering::Release);
             });
-        if spawned.is_err() {
-            self.running.store(false, Ordering::Release);
+        match spawned {
+            Ok(handle) => {
+                let mut eviction = self.eviction.lock().unwrap_or_else(|e| e.into_inner());
+                // The one before has finished: `running` was clear.
+                if let Some(finished) = eviction.replace(handle) {
+                    let _ = finished.join();
+                }
+            }
+            Err(_) => self.running.store(false, Ordering::Release),
+        }
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        let eviction = self.eviction.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(handle) = eviction.take() {
+            let _ = handle.join();
         }
     }
 }
