@@ -64,6 +64,11 @@ pub struct RuntimeSettings {
     pub artifacts: PathBuf,
     /// `WASM_LAMBDA_CA_FILE`: a CA to trust for HTTPS besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances): how many
+    /// events the runtime takes at once, each in a sandbox of its own; 1
+    /// when it is not set, one event at a time as in Lambda's usual
+    /// execution environments.
+    pub max_concurrency: usize,
 }
 
 fn variable(env: &BTreeMap<String, String>, name: &str) -> Option<String> {
@@ -142,12 +147,26 @@ impl RuntimeSettings {
             })
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
+        let max_concurrency = match variable(env, "AWS_LAMBDA_MAX_CONCURRENCY") {
+            None => 1,
+            Some(value) => value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|count| *count >= 1)
+                .with_context(|| {
+                    format!(
+                        "AWS_LAMBDA_MAX_CONCURRENCY is not a whole number of at least 1: {value:?}"
+                    )
+                })?,
+        };
         Ok(RuntimeSettings {
             api,
             component,
             function,
             artifacts: task_root.join(ARTIFACTS_DIR),
             ca_file: variable(env, "WASM_LAMBDA_CA_FILE").map(PathBuf::from),
+            max_concurrency,
         })
     }
 }
@@ -230,19 +249,61 @@ pub async fn handle_event(
 
 /// The Runtime API loop: start up, then fetch, run and answer events until
 /// the Runtime API fails or `max_events` are done (`None`: forever).
+///
+/// With `max_concurrency` above 1, that many workers each keep a `next`
+/// request outstanding and run their event in a sandbox of its own, as
+/// Lambda Managed Instances expect of a runtime; the first Runtime API
+/// failure ends the loop (the process exits, as one worker's would).
 pub fn run(settings: &RuntimeSettings, max_events: Option<usize>) -> Result<()> {
     let (client, function) = start(settings)?;
+    let workers = settings.max_concurrency.max(1);
+    let claimed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if workers == 1 {
+        return work(&client, &function, max_events, &claimed);
+    }
+    let client = std::sync::Arc::new(client);
+    let (done, results) = std::sync::mpsc::channel();
+    for index in 0..workers {
+        let (client, function, claimed, done) = (
+            client.clone(),
+            function.clone(),
+            claimed.clone(),
+            done.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("wasm-lambda-worker-{index}"))
+            .spawn(move || {
+                let _ = done.send(work(&client, &function, max_events, &claimed));
+            })
+            .context("failed to start a worker")?;
+    }
+    drop(done);
+    // Every worker's end, or the first failure; a worker still waiting on
+    // `next` then ends with the process.
+    for result in results {
+        result?;
+    }
+    Ok(())
+}
+
+/// One worker: claims an event (of `max_events`, shared with the other
+/// workers), waits for it and answers it, until the claims run out.
+fn work(
+    client: &RuntimeClient,
+    function: &Function,
+    max_events: Option<usize>,
+    claimed: &std::sync::atomic::AtomicUsize,
+) -> Result<()> {
+    use std::sync::atomic::Ordering;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    let mut handled = 0;
-    while max_events.is_none_or(|max| handled < max) {
+    while max_events.is_none_or(|max| claimed.fetch_add(1, Ordering::AcqRel) < max) {
         match client.next()? {
-            Ok(event) => runtime.block_on(handle_event(&client, &function, event))?,
+            Ok(event) => runtime.block_on(handle_event(client, function, event))?,
             Err(malformed) => tracing::warn!("wasm-lambda: skipped an event: {malformed}"),
         }
-        handled += 1;
     }
     Ok(())
 }
@@ -295,6 +356,20 @@ mod tests {
         assert!(grants.allows_name("https", "s3.amazonaws.com", 443));
         assert!(!grants.allows_name("https", "example.com", 443));
         assert!(grants.allows_name("http", "10.0.0.5", 8080));
+
+        assert_eq!(settings.max_concurrency, 1);
+        for (value, expected) in [("8", Some(8)), ("0", None), ("many", None)] {
+            let mut managed = base.to_vec();
+            managed.push(("AWS_LAMBDA_MAX_CONCURRENCY", value));
+            let settings = RuntimeSettings::from_env(&env(&managed), None, Duration::from_secs(3));
+            match expected {
+                Some(count) => assert_eq!(settings.unwrap().max_concurrency, count),
+                None => assert!(
+                    format!("{:#}", settings.unwrap_err()).contains("AWS_LAMBDA_MAX_CONCURRENCY"),
+                    "{value}"
+                ),
+            }
+        }
 
         let mut bad = base.to_vec();
         bad.push(("WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS", "http//x"));

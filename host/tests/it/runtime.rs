@@ -534,3 +534,144 @@ fn an_invalid_component_is_reported_to_init_error() {
         "Runtime.InvalidEntrypoint"
     );
 }
+
+/// A Runtime API for Lambda Managed Instances: it hands out `events`
+/// (each a call of `/barrier` on this server) only once `workers` `next`
+/// requests wait together, and `/barrier` answers "together" only once
+/// `workers` handlers are inside it. Either gives up after 30 s, so a
+/// runtime that takes one event at a time fails instead of hanging.
+struct ManagedApi {
+    address: String,
+    responses: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ManagedApi {
+    fn start(workers: usize) -> ManagedApi {
+        use axum::extract::{Path as UrlPath, State};
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        use axum::routing::{get, post};
+
+        #[derive(Clone)]
+        struct Shared {
+            next: Arc<tokio::sync::Barrier>,
+            inside: Arc<tokio::sync::Barrier>,
+            issued: Arc<std::sync::atomic::AtomicUsize>,
+            address: Arc<std::sync::OnceLock<String>>,
+            responses: Arc<Mutex<Vec<String>>>,
+        }
+        const PATIENCE: Duration = Duration::from_secs(30);
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let shared = Shared {
+            next: Arc::new(tokio::sync::Barrier::new(workers)),
+            inside: Arc::new(tokio::sync::Barrier::new(workers)),
+            issued: Arc::default(),
+            address: Arc::default(),
+            responses: Arc::default(),
+        };
+        let app =
+            axum::Router::new()
+                .route(
+                    "/2018-06-01/runtime/invocation/next",
+                    get(|State(shared): State<Shared>| async move {
+                        if tokio::time::timeout(PATIENCE, shared.next.wait())
+                            .await
+                            .is_err()
+                        {
+                            return (StatusCode::GONE, "fewer next requests than workers")
+                                .into_response();
+                        }
+                        let index = shared
+                            .issued
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let deadline = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis()
+                            + 60_000;
+                        let event = serde_json::json!({
+                            "action": "http_get",
+                            "url": format!("http://{}/barrier", shared.address.get().unwrap()),
+                        });
+                        (
+                            [
+                                ("lambda-runtime-aws-request-id", format!("r-{index}")),
+                                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                            ],
+                            event.to_string(),
+                        )
+                            .into_response()
+                    }),
+                )
+                .route(
+                    "/barrier",
+                    get(|State(shared): State<Shared>| async move {
+                        match tokio::time::timeout(PATIENCE, shared.inside.wait()).await {
+                            Ok(_) => "together",
+                            Err(_) => "alone",
+                        }
+                    }),
+                )
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(
+                        |State(shared): State<Shared>,
+                         UrlPath(_id): UrlPath<String>,
+                         body: String| async move {
+                            shared.responses.lock().unwrap().push(body);
+                            StatusCode::ACCEPTED
+                        },
+                    ),
+                )
+                .with_state(shared.clone());
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        shared.address.set(address.clone()).unwrap();
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        ManagedApi {
+            address,
+            responses: shared.responses,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY = 8` (Lambda Managed Instances): the runtime
+/// keeps eight `next` requests outstanding and runs the eight events at
+/// once, each in a sandbox of its own (`ManagedApi` passes only then).
+#[test]
+fn with_a_max_concurrency_of_eight_eight_events_run_at_once() {
+    let api = ManagedApi::start(8);
+    let env = [
+        ("AWS_LAMBDA_RUNTIME_API", api.address.clone()),
+        ("AWS_LAMBDA_MAX_CONCURRENCY", "8".to_string()),
+        (
+            "WASM_LAMBDA_ALLOWED_OUTBOUND_HOSTS",
+            format!("http://{}", api.address),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    let settings = wasm_lambda::runtime_api::RuntimeSettings::from_env(
+        &env,
+        Some(guest("host/tests/guests/net")),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(settings.max_concurrency, 8);
+    wasm_lambda::runtime_api::run(&settings, Some(8)).unwrap();
+    let responses = api.responses.lock().unwrap().clone();
+    assert_eq!(responses.len(), 8, "{responses:?}");
+    for response in responses {
+        assert_eq!(json(&response)["body"], "together", "{response}");
+    }
+}
