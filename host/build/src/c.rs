@@ -1,7 +1,8 @@
 //! C handlers: every `.c` file of the project, compiled with clang and
 //! wasi-libc into a reactor module together with the C SDK (`wasm_lambda.c`),
-//! the canonical-ABI glue wit-bindgen's C generator writes from the WIT at
-//! each build, and cJSON (which `scripts/setup.sh` fetches from Debian's
+//! the canonical-ABI glue wit-bindgen's C generator writes from the WIT
+//! (committed in `guest-sdk/c/generated/`, checked against the WIT by a
+//! test), and cJSON (which `scripts/setup.sh` fetches from Debian's
 //! sources), then wrapped into a component by [`super::core_module`].
 
 use std::path::Path;
@@ -42,34 +43,27 @@ fn cjson_dir() -> Result<std::path::PathBuf> {
 /// The generated glue's source file (its header is `handler.h`).
 const GLUE_SOURCE: &str = "handler.c";
 
-/// The canonical-ABI glue of the world `handler`, generated from the WIT the
-/// host speaks by wit-bindgen's C generator: `handler.h` and `handler.c`
-/// (the export `handle`, its post-return, `cabi_realloc`, the imports).
-/// `wasm_lambda.c` adapts its types to the SDK's; the world's type is
-/// embedded when the module becomes a component, so no object file is made.
-fn generated_glue() -> Result<Vec<(String, Vec<u8>)>> {
-    let mut resolve = wit_bindgen_core::wit_parser::Resolve::default();
-    let package = resolve.push_str("handler.wit", super::HANDLER_WIT)?;
-    let world = resolve.select_world(&[package], Some("handler"))?;
-    let mut files = wit_bindgen_core::Files::default();
-    let options = wit_bindgen_c::Opts {
-        no_object_file: true,
-        ..Default::default()
-    };
-    options
-        .build()
-        .generate(&mut resolve, world, &mut files)
-        .context("failed to generate the C glue from the WIT")?;
-    let generated: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(name, contents)| (name.to_string(), contents.to_vec()))
-        .collect();
-    anyhow::ensure!(
-        generated.iter().any(|(name, _)| name == GLUE_SOURCE),
-        "wit-bindgen's C generator wrote no {GLUE_SOURCE}"
-    );
-    Ok(generated)
-}
+/// The canonical-ABI glue of the world `handler`, as wit-bindgen's C
+/// generator (0.61.1, `no_object_file`) writes it from the WIT the host
+/// speaks: the export `handle`, its post-return, `cabi_realloc`, the
+/// imports. `wasm_lambda.c` adapts its types to the SDK's; the world's type
+/// is embedded when the module becomes a component.
+///
+/// Generating it at each build took a second copy of the wasm-tools crates
+/// (wit-bindgen's versions, not wasmtime's) into every build of the host;
+/// `tests::the_committed_glue_is_what_the_generator_writes_from_the_wit`
+/// regenerates it and fails when the WIT and the files part ways
+/// (`WASM_LAMBDA_BLESS=1` rewrites them).
+const GLUE_FILES: &[(&str, &str)] = &[
+    (
+        "handler.h",
+        include_str!("../../../guest-sdk/c/generated/handler.h"),
+    ),
+    (
+        GLUE_SOURCE,
+        include_str!("../../../guest-sdk/c/generated/handler.c"),
+    ),
+];
 
 /// Compiles the project in `dir`; returns the core module's bytes.
 fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
@@ -90,9 +84,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
         name.ends_with(".c") || name.ends_with(".h")
     })?;
     write_files(&sdk, SDK_FILES)?;
-    for (name, contents) in generated_glue()? {
-        std::fs::write(sdk.join(&name), contents)?;
-    }
+    write_files(&sdk, GLUE_FILES)?;
     for name in ["cJSON.h", "cJSON.c"] {
         std::fs::copy(cjson.join(name), sdk.join(name))
             .with_context(|| format!("failed to copy {}", cjson.join(name).display()))?;
@@ -181,6 +173,54 @@ mod tests {
         let unchanged = with_initial_memory(&module, 0).unwrap();
         assert_eq!(initial_pages(&unchanged), before);
         assert!(componentize(&patched, WIT).is_ok());
+    }
+
+    /// What wit-bindgen's C generator writes from the WIT today.
+    fn generated_glue() -> Vec<(String, Vec<u8>)> {
+        let mut resolve = wit_bindgen_core::wit_parser::Resolve::default();
+        let package = resolve.push_str("handler.wit", WIT).unwrap();
+        let world = resolve.select_world(&[package], Some("handler")).unwrap();
+        let mut files = wit_bindgen_core::Files::default();
+        let options = wit_bindgen_c::Opts {
+            no_object_file: true,
+            ..Default::default()
+        };
+        options
+            .build()
+            .generate(&mut resolve, world, &mut files)
+            .unwrap();
+        files
+            .iter()
+            .map(|(name, contents)| (name.to_string(), contents.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn the_committed_glue_is_what_the_generator_writes_from_the_wit() {
+        let generated = generated_glue();
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-sdk/c/generated");
+        if std::env::var_os("WASM_LAMBDA_BLESS").is_some() {
+            std::fs::create_dir_all(&folder).unwrap();
+            for (name, contents) in &generated {
+                std::fs::write(folder.join(name), contents).unwrap();
+            }
+        }
+        let mut names: Vec<&str> = generated.iter().map(|(name, _)| name.as_str()).collect();
+        let mut committed: Vec<&str> = super::GLUE_FILES.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        committed.sort_unstable();
+        assert_eq!(names, committed, "the generator writes other files");
+        for (name, contents) in &generated {
+            let (_, committed) = super::GLUE_FILES
+                .iter()
+                .find(|(committed, _)| committed == name)
+                .unwrap();
+            assert!(
+                contents == committed.as_bytes(),
+                "guest-sdk/c/generated/{name} is not what wit-bindgen writes from the WIT: \
+                 run this test with WASM_LAMBDA_BLESS=1 and rebuild"
+            );
+        }
     }
 
     #[test]

@@ -134,6 +134,54 @@ fn an_embedder_of_the_core_compiles_no_server_database_builder_or_command_line()
     }
 }
 
+/// The host's binary compiles one version of each wasm-tools crate, the
+/// one wasmtime uses: wit-bindgen's C generator, which brings its own, is
+/// only a dev-dependency (the C glue is committed, `c.rs`).
+#[test]
+fn the_host_compiles_one_wasm_tools_stack() {
+    let output = cargo(&[
+        "tree",
+        "--offline",
+        "--locked",
+        "-p",
+        "wasm-lambda",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    let tree = String::from_utf8(output).unwrap();
+    let packages: BTreeSet<(&str, &str)> = tree
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?, words.next()?))
+        })
+        .collect();
+    for name in [
+        "wasmparser",
+        "wasm-encoder",
+        "wasm-metadata",
+        "wit-parser",
+        "wit-component",
+    ] {
+        let versions: Vec<&str> = packages
+            .iter()
+            .filter(|(package, _)| *package == name)
+            .map(|(_, version)| *version)
+            .collect();
+        assert!(versions.len() <= 1, "{name}: {versions:?}");
+    }
+    assert!(
+        !packages
+            .iter()
+            .any(|(name, _)| name.starts_with("wit-bindgen-c")),
+        "the host compiles wit-bindgen's C generator"
+    );
+}
+
 /// The core's example (`host/core/examples/embed.rs`), built by `cargo test`
 /// against `wasm-lambda-core` alone, loads a component and invokes it.
 #[test]
