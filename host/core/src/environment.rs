@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::FunctionConfig;
+use crate::outbound::{CREDENTIALS_URI, CREDENTIALS_URI_VARIABLE};
 
 /// The variables Lambda sets itself; a function's configuration may not
 /// override them (Lambda refuses such a configuration too).
@@ -28,6 +29,27 @@ pub const RESERVED_VARIABLES: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 ];
+
+/// The execution role's credentials as variables: each sandbox's own, never
+/// in the init phase's environment (`without_credentials`).
+pub(crate) const CREDENTIAL_VARIABLES: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// The environment the init phase runs in: the function's, without the
+/// credentials. What the init phase leaves behind is snapshotted, written to
+/// the cache and keyed by this environment, so rotated credentials need no
+/// new snapshot and none is ever written
+/// (`faults::credentials_never_enter_the_init_phase_and_one_snapshot_serves_every_set`).
+pub(crate) fn without_credentials(variables: &[(String, String)]) -> Vec<(String, String)> {
+    variables
+        .iter()
+        .filter(|(name, _)| !CREDENTIAL_VARIABLES.contains(&name.as_str()))
+        .cloned()
+        .collect()
+}
 
 /// Lambda's limit on the total size of a function's configured variables.
 pub const MAX_CONFIGURED_BYTES: usize = 4096;
@@ -95,6 +117,7 @@ pub(crate) fn variables(
         if let Some(token) = &credentials.session_token {
             vars.push(("AWS_SESSION_TOKEN".into(), token.clone()));
         }
+        vars.push((CREDENTIALS_URI_VARIABLE.into(), CREDENTIALS_URI.into()));
     }
     if let Some(trace_id) = trace_id {
         vars.push(("_X_AMZN_TRACE_ID".into(), trace_id.into()));

@@ -21,6 +21,11 @@ pub struct LoadInfo {
     pub source: LoadSource,
     /// Time to read, verify and load (or compile) the component and link it.
     pub duration: Duration,
+    /// Whether the init phase ran at load and sandboxes start from its
+    /// snapshot: `Cache` when an earlier snapshot (of this component in
+    /// this environment, credentials aside) was reused, `Compiled` when it
+    /// was taken now; `None` when the init phase runs in each sandbox.
+    pub snapshot: Option<LoadSource>,
 }
 
 /// A loaded function. Cheap to clone; clones share the loaded component and

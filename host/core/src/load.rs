@@ -73,6 +73,7 @@ impl Host {
             load: LoadInfo {
                 source,
                 duration: Duration::ZERO,
+                snapshot: None,
             },
             unreported_load: Mutex::new(None),
             unreported_init_output: Mutex::new(None),
@@ -100,10 +101,12 @@ impl Host {
     ) -> Result<(), LoadError> {
         let path = inner.config.component.clone();
         let engine = &self.shared.engine.engine;
+        // Credentials stay out of the init phase: each sandbox gets its own.
+        let environment = Arc::new(environment::without_credentials(&inner.environment));
         let made = crate::snapshot::initialise(
             bytes,
             component_hash,
-            &inner.environment,
+            &environment,
             self.shared.cache.dir(),
             &inner.recipe(),
             |instrumented| {
@@ -117,15 +120,17 @@ impl Host {
             Ok(snapshot) => {
                 // A snapshot's artifact is kept with the snapshot (one per
                 // environment, not one per component), in the cache's budget.
-                // With credentials in the environment the snapshot holds
-                // them: its artifact is compiled and kept in memory only.
-                let folder = crate::snapshot::folder(self.shared.cache.dir())
-                    .filter(|_| !crate::snapshot::holds_secrets(&inner.environment));
+                let folder = crate::snapshot::folder(self.shared.cache.dir());
                 let snapshots = self.shared.cache.within(folder);
                 let hash = blake3::hash(&snapshot.bytes);
                 let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes, &hash)?;
                 inner.pre = self.link(&path, &component)?;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
+                inner.load.snapshot = Some(if snapshot.cached {
+                    LoadSource::Cache
+                } else {
+                    LoadSource::Compiled
+                });
                 tracing::debug!(
                     "{}: init phase snapshotted{}",
                     path.display(),

@@ -70,13 +70,115 @@ pub(crate) fn tls_config(extra_ca_file: Option<&Path>) -> Result<Arc<rustls::Cli
     Ok(Arc::new(config))
 }
 
+/// Where the AWS SDKs of a function with credentials fetch them
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`), as Lambda's SnapStart functions
+/// do: the host answers it itself (below), with the credentials of
+/// the sandbox asking, and nothing leaves the sandbox. A client made in the
+/// init phase, which runs without credentials, gets its credentials there
+/// at its first call in a sandbox.
+pub(crate) const CREDENTIALS_URI: &str = "http://127.0.0.1:9001/2021-04-23/credentials";
+
+/// The variable naming [`CREDENTIALS_URI`].
+pub(crate) const CREDENTIALS_URI_VARIABLE: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+
 /// The outbound side of one sandbox.
 pub(crate) struct Outbound {
     pub(crate) grants: Arc<AllowedHosts>,
     pub(crate) tls: Arc<rustls::ClientConfig>,
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) log: LogPipe,
+    /// What the credentials endpoint answers this sandbox; `None` when the
+    /// function has no credentials (the endpoint is then not there).
+    pub(crate) credentials: Option<Arc<Credentials>>,
 }
+
+/// The execution role's credentials as a sandbox's environment holds them;
+/// all empty in the init phase, which runs without them.
+pub(crate) struct Credentials {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+}
+
+impl Credentials {
+    /// The credentials endpoint's answers for a sandbox with `environment`,
+    /// when the function has credentials (it names the endpoint).
+    pub(crate) fn for_environment(environment: &[(String, String)]) -> Option<Arc<Self>> {
+        let value = |wanted: &str| {
+            environment
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
+        };
+        (value(CREDENTIALS_URI_VARIABLE).as_deref() == Some(CREDENTIALS_URI)).then(|| {
+            Arc::new(Credentials {
+                access_key_id: value("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+                secret_access_key: value("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+                session_token: value("AWS_SESSION_TOKEN").unwrap_or_default(),
+            })
+        })
+    }
+
+    /// The container credentials document the AWS SDKs read. In the init
+    /// phase it holds placeholders that expired long ago: a client made
+    /// there is made (its SDK fetches at once), and fetches again at its
+    /// first call, which in a sandbox gets that sandbox's credentials. A
+    /// call made in the init phase itself fails (the SDK finds the fetched
+    /// credentials still expired), so that init phase is not snapshotted and
+    /// runs in each sandbox, with credentials, instead.
+    fn document(&self) -> String {
+        let (access_key_id, secret_access_key, expiration) = if self.access_key_id.is_empty() {
+            (
+                "init-phase-no-credentials",
+                "init-phase-no-credentials",
+                "1970-01-01T00:00:00Z".to_string(),
+            )
+        } else {
+            // The sandbox's credentials carry no expiry of their own; an
+            // hour keeps the SDKs from fetching again within an invocation.
+            let expiration = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+            (
+                self.access_key_id.as_str(),
+                self.secret_access_key.as_str(),
+                humantime::format_rfc3339_seconds(expiration).to_string(),
+            )
+        };
+        serde_json::json!({
+            "AccessKeyId": access_key_id,
+            "SecretAccessKey": secret_access_key,
+            "Token": self.session_token,
+            "Expiration": expiration,
+        })
+        .to_string()
+    }
+}
+
+/// Whether `uri` is the credentials endpoint ([`CREDENTIALS_URI`]).
+fn is_credentials_endpoint(uri: &http::Uri) -> bool {
+    let endpoint: http::Uri = CREDENTIALS_URI.parse().expect("the endpoint is a URI");
+    uri.scheme_str() == endpoint.scheme_str()
+        && uri.authority() == endpoint.authority()
+        && uri.path() == endpoint.path()
+}
+
+/// The credentials endpoint's answer, made by the host.
+fn credentials_response(credentials: &Credentials) -> Response {
+    let body = http_body_util::Full::new(bytes::Bytes::from(credentials.document()))
+        .map_err(|never: std::convert::Infallible| match never {})
+        .boxed_unsync();
+    let mut response = http::Response::new(body);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    (response, Box::new(async { Ok(()) }))
+}
+
+/// A response and the rest of its connection's work.
+type Response = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), Error>> + Send>,
+);
 
 /// The setting a refused destination would need, for the log line.
 fn suggestion(scheme: &str, host: &str, port: u16) -> String {
@@ -120,6 +222,18 @@ impl WasiHttpHooks for Outbound {
         let tls = self.tls.clone();
         let connections = self.connections.clone();
         let log = self.log.clone();
+        if let Some(credentials) = &self.credentials
+            && request.method() == http::Method::GET
+            && is_credentials_endpoint(request.uri())
+        {
+            let response = credentials_response(credentials);
+            return Box::new(async move {
+                // The guest finishes its (empty) body after sending: take
+                // it whole first, as a server would.
+                let _ = request.into_body().collect().await;
+                Ok(response)
+            });
+        }
         Box::new(async move { send(request, options, &grants, tls, connections, &log).await })
     }
 }

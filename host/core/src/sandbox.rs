@@ -286,6 +286,7 @@ impl Sandbox {
         // (`capabilities::a_mount_gone_after_load_is_the_hosts_failure`).
         let mut equipment = Equipment {
             wasi: &mut wasi,
+            environment: &environment,
             log,
             scratch: &scratch,
             parts: Parts::default(),

@@ -81,18 +81,6 @@ fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake
     hasher.finalize()
 }
 
-/// The variables whose values must reach no file: the secret parts of the
-/// execution role's credentials.
-const SECRET_VARIABLES: [&str; 2] = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
-
-/// Whether `environment` holds credentials, so that a snapshot taken in it
-/// (or its compiled artifact) must not be written anywhere.
-pub(crate) fn holds_secrets(environment: &[(String, String)]) -> bool {
-    environment
-        .iter()
-        .any(|(name, _)| SECRET_VARIABLES.contains(&name.as_str()))
-}
-
 /// Where snapshots and their artifacts are cached, when caching is on.
 pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
     cache_dir.map(|dir| dir.join("snapshots"))
@@ -137,9 +125,9 @@ pub(crate) fn initialise(
 ) -> Result<Snapshot, String> {
     let key = key(component_hash, environment);
     // A snapshot holds the init phase's memory, the environment included:
-    // with credentials in it, it stays in memory and nothing of it is
+    // the caller leaves the credentials out of it (`load.rs`), so it may be
     // written (`faults::credentials_reach_no_file`).
-    let folder = folder(cache_dir).filter(|_| !holds_secrets(environment));
+    let folder = folder(cache_dir);
     // Kept and verified as the artifacts are: this user's files only,
     // checksummed, written whole.
     if let Some(folder) = &folder

@@ -343,11 +343,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A function with credentials in its environment still gets its load-time
-/// snapshot (the init phase runs once, at load), but the snapshot and its
-/// compiled artifact stay in memory: no file the host writes holds the
-/// secret key or the session token. Before, both were in plain text in
-/// `snapshots/*.snapshot` and `*.cwasm`, and each rotation added a snapshot.
+/// A function with credentials gets its load-time snapshot, written to the
+/// cache like any other, and no file the host writes holds the secret key
+/// or the session token: the init phase runs without them. Before, both were
+/// in plain text in `snapshots/*.snapshot` and `*.cwasm`.
 #[tokio::test]
 async fn credentials_reach_no_file() {
     // The tests' shared host and cache: its compiled functions make the
@@ -824,6 +823,81 @@ async fn secret_survives(host: &Host, reuse_instances: bool) -> u64 {
         found += json(scan.payload()).as_u64().expect("a count");
     }
     found
+}
+
+/// Credentials never enter the init phase: it runs once at load without
+/// them, so a load with other credentials reuses its snapshot (rotating
+/// credentials costs no new one), and each sandbox still gets its own, as
+/// variables and from the credentials endpoint its SDKs read.
+#[tokio::test]
+async fn credentials_never_enter_the_init_phase_and_one_snapshot_serves_every_set() {
+    let setting = format!("credentials-{}", uuid_like());
+    let load_with = |access_key_id: &str| {
+        let mut config = FunctionConfig::new("rotated", guest("host/tests/guests/python/probe"));
+        config
+            .environment
+            .insert("PROBE_SETTING".into(), setting.clone());
+        config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: format!("secret-of-{access_key_id}"),
+            session_token: Some(format!("token-of-{access_key_id}")),
+        });
+        crate::common::host().load(config).unwrap()
+    };
+    let first = load_with("AKIDFIRST");
+    assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
+    let second = load_with("AKIDSECOND");
+    assert_eq!(second.load_info().snapshot, Some(LoadSource::Cache));
+    let init = |answer: &wasm_lambda::Invocation| json(answer.payload())["init_id"].clone();
+    let (a, b) = (
+        invoke(&first, r#"{"action":"init"}"#).await,
+        invoke(&second, r#"{"action":"init"}"#).await,
+    );
+    assert_eq!(init(&a), init(&b), "one init phase");
+    assert_eq!(json(a.payload())["module_setting"], setting.as_str());
+    for (function, key) in [(&first, "AKIDFIRST"), (&second, "AKIDSECOND")] {
+        let env = json(invoke(function, r#"{"action":"env"}"#).await.payload());
+        assert_eq!(env["AWS_ACCESS_KEY_ID"], key);
+        assert_eq!(env["AWS_SECRET_ACCESS_KEY"], format!("secret-of-{key}"));
+        assert_eq!(env["AWS_SESSION_TOKEN"], format!("token-of-{key}"));
+        assert_eq!(
+            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            "http://127.0.0.1:9001/2021-04-23/credentials"
+        );
+    }
+}
+
+/// The credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) is
+/// answered by the host with the asking sandbox's credentials, in the
+/// container credentials document the AWS SDKs read; a function without
+/// credentials has no endpoint, and the address is refused as any other.
+#[tokio::test]
+async fn the_credentials_endpoint_answers_each_sandbox_with_its_own() {
+    let event = r#"{"action":"http_get","url":"http://127.0.0.1:9001/2021-04-23/credentials"}"#;
+    let with = load("endpoint", guest("host/tests/guests/net"), |config| {
+        config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+            access_key_id: "AKIDENDPOINT".into(),
+            secret_access_key: "endpoint-secret".into(),
+            session_token: None,
+        });
+    });
+    let answer = json(invoke(&with, event).await.payload());
+    assert_eq!(answer["status"], 200, "{answer}");
+    let document = json(answer["body"].as_str().unwrap());
+    assert_eq!(document["AccessKeyId"], "AKIDENDPOINT");
+    assert_eq!(document["SecretAccessKey"], "endpoint-secret");
+    assert_eq!(document["Token"], "");
+    let expiration = humantime::parse_rfc3339(document["Expiration"].as_str().unwrap()).unwrap();
+    assert!(expiration > std::time::SystemTime::now() + Duration::from_secs(1800));
+
+    let without = load("no-endpoint", guest("host/tests/guests/net"), |_| {});
+    let answer = json(invoke(&without, event).await.payload());
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("Denied")),
+        "{answer}"
+    );
 }
 
 fn uuid_like() -> String {

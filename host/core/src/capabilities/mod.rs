@@ -16,7 +16,9 @@
 //! | `memory.rs` | the memory cap and `Max Memory Used` (`limits.rs`) |
 //!
 //! AWS credentials reach a sandbox as environment variables, which the
-//! function's environment carries (`environment.rs`).
+//! function's environment carries (`environment.rs`), and through the
+//! credentials endpoint the network capability answers itself
+//! (`outbound.rs`), where SDK clients made in the init phase find them.
 //!
 //! Adding a capability is a module here implementing [`Capability`], its
 //! line in [`all`], and, when it keeps state in the store, a field of
@@ -64,6 +66,8 @@ pub(crate) struct Prepared<'a> {
 /// the parts of its state the capabilities fill.
 pub(crate) struct Equipment<'a> {
     pub(crate) wasi: &'a mut WasiCtxBuilder,
+    /// The sandbox's environment.
+    pub(crate) environment: &'a [(String, String)],
     pub(crate) log: &'a LogPipe,
     pub(crate) scratch: &'a Scratch,
     pub(crate) parts: Parts,

@@ -43,6 +43,7 @@ impl<T: CapabilityViews> Capability<T> for Network {
                 prepared.max_outbound_connections,
             )),
             log: sandbox.log.clone(),
+            credentials: crate::outbound::Credentials::for_environment(sandbox.environment),
         });
         Ok(())
     }
