@@ -41,7 +41,7 @@ pub(crate) const CREDENTIAL_VARIABLES: [&str; 3] = [
 /// The environment the init phase runs in: the function's, without the
 /// credentials. What the init phase leaves behind is snapshotted, written to
 /// the cache and keyed by this environment, so rotated credentials need no
-/// new snapshot and none is ever written
+/// new snapshot and no credential is ever written
 /// (`faults::credentials_never_enter_the_init_phase_and_one_snapshot_serves_every_set`).
 pub(crate) fn without_credentials(variables: &[(String, String)]) -> Vec<(String, String)> {
     variables
