@@ -64,6 +64,13 @@ pub fn default_cache_budget() -> u64 {
         .map_or(8 << 30, |megabytes| megabytes.saturating_mul(1 << 20))
 }
 
+/// The cache's folder of load-time snapshots and their artifacts
+/// (`snapshot.rs`).
+pub(crate) const SNAPSHOTS_FOLDER: &str = "snapshots";
+
+/// The cache's folder of Cranelift's compiled functions ([`FunctionCache`]).
+const FUNCTIONS_FOLDER: &str = "functions";
+
 /// The cache's size limit, shared by the artifact caches of one host.
 #[derive(Debug)]
 pub(crate) struct Budget {
@@ -127,8 +134,8 @@ impl Drop for Budget {
 /// folder and the compiled functions. Unpacked function files (`files/`)
 /// are not among them: a loaded function runs with them mounted.
 fn budgeted_files(root: &Path) -> Vec<(std::time::SystemTime, u64, PathBuf)> {
-    let mut folders = vec![root.to_path_buf(), root.join("snapshots")];
-    if let Ok(entries) = std::fs::read_dir(root.join("functions")) {
+    let mut folders = vec![root.to_path_buf(), root.join(SNAPSHOTS_FOLDER)];
+    if let Ok(entries) = std::fs::read_dir(root.join(FUNCTIONS_FOLDER)) {
         folders.extend(entries.flatten().map(|entry| entry.path()));
     }
     let mut files = Vec::new();
@@ -463,7 +470,7 @@ impl FunctionCache {
     /// user's, or writable by others): its entries become machine code.
     pub(crate) fn new(dir: &Path) -> Option<Self> {
         private_folder(dir).then(|| FunctionCache {
-            dir: dir.join("functions"),
+            dir: dir.join(FUNCTIONS_FOLDER),
         })
     }
 

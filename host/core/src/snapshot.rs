@@ -83,7 +83,7 @@ fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake
 
 /// Where snapshots and their artifacts are cached, when caching is on.
 pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
-    cache_dir.map(|dir| dir.join("snapshots"))
+    cache_dir.map(|dir| dir.join(crate::cache::SNAPSHOTS_FOLDER))
 }
 
 /// The entry in the snapshots `folder` for a snapshot with this key: the
