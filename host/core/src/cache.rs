@@ -231,14 +231,47 @@ impl ArtifactCache {
         }
     }
 
-    /// A cache in `dir` (a folder of this cache's, such as the snapshots'),
-    /// counted in this cache's budget.
-    pub(crate) fn within(&self, dir: Option<PathBuf>) -> Self {
+    /// The cache of this one's folder `name` (such as the snapshots'), in
+    /// its writable folder and in each read-only one, counted in this
+    /// cache's budget.
+    pub(crate) fn within(&self, name: &str) -> Self {
         ArtifactCache {
-            dir,
-            read_only: Vec::new(),
+            dir: self.dir.as_ref().map(|dir| dir.join(name)),
+            read_only: self.read_only.iter().map(|dir| dir.join(name)).collect(),
             budget: self.budget.clone(),
         }
+    }
+
+    /// The read-only folders, looked in first.
+    pub(crate) fn read_only(&self) -> &[PathBuf] {
+        &self.read_only
+    }
+
+    /// The artifact of the component with this hash when one is cached (in
+    /// a read-only folder or the writable one); never compiles.
+    pub(crate) fn load_existing(
+        &self,
+        engine: &Engine,
+        component_hash: &blake3::Hash,
+    ) -> Option<Component> {
+        let key = Self::key(engine, component_hash);
+        for dir in &self.read_only {
+            if trusted_folder(dir)
+                && let Some(component) = load_entry(
+                    engine,
+                    &dir.join(format!("{key}.cwasm")),
+                    component_hash,
+                    false,
+                )
+            {
+                return Some(component);
+            }
+        }
+        let path = self.entry_path(&key)?;
+        if !path.parent().is_some_and(trusted_folder) {
+            return None;
+        }
+        load_entry(engine, &path, component_hash, true)
     }
 
     /// Writes the artifact of `component` into `dir` as a cache entry, as

@@ -99,6 +99,16 @@ impl Function {
         self.inner.load
     }
 
+    /// The environment the function's init phase runs in, as a snapshot of
+    /// it is keyed: the function's variables without the credentials (each
+    /// sandbox gets its own) and the log stream name (new at every load).
+    pub fn snapshot_environment(&self) -> Vec<(String, String)> {
+        crate::environment::without_credentials(&self.inner.environment)
+            .into_iter()
+            .filter(|(name, _)| name != crate::snapshot::PER_LOAD_VARIABLE)
+            .collect()
+    }
+
     /// The log stream name of this function's execution environment.
     pub fn log_stream_name(&self) -> &str {
         &self.inner.log_stream_name

@@ -36,6 +36,23 @@ pub struct HostConfig {
     /// A PEM file of CA certificates that handlers' HTTPS requests trust
     /// besides the system's trust store (a local test CA, a corporate proxy).
     pub extra_ca_file: Option<PathBuf>,
+    /// Whether a load may run the init phase to make a snapshot, or only
+    /// uses one made before.
+    pub snapshots: Snapshots,
+}
+
+/// When a function with an init phase is snapshotted (`snapshot.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshots {
+    /// A load uses the snapshot cached for the function's component and
+    /// environment, or runs the init phase once and snapshots it.
+    #[default]
+    Make,
+    /// A load uses a snapshot found in the read-only folders or the cache
+    /// (one a deployment package carries) and otherwise runs the init phase
+    /// in every sandbox: making a snapshot compiles the component again,
+    /// seconds that a custom runtime's cold start cannot spend.
+    ExistingOnly,
 }
 
 impl Default for HostConfig {
@@ -48,6 +65,7 @@ impl Default for HostConfig {
             read_only_cache_dirs: Vec::new(),
             platform_lines: true,
             extra_ca_file: None,
+            snapshots: Snapshots::Make,
         }
     }
 }
@@ -66,6 +84,7 @@ pub(crate) struct HostShared {
     pub(crate) cache: ArtifactCache,
     pub(crate) log_sink: Option<LogSink>,
     pub(crate) platform_lines: bool,
+    pub(crate) snapshots: Snapshots,
     /// The TLS settings of outbound HTTPS: built at start when an extra CA
     /// file is given (so a bad file is an error at once), else on the first
     /// request, since reading the system's trust store takes milliseconds.
@@ -131,6 +150,7 @@ impl Host {
                 ),
                 log_sink: config.log_sink,
                 platform_lines: config.platform_lines,
+                snapshots: config.snapshots,
                 tls,
                 scratch: crate::scratch::ScratchPool::new(scratch_root),
                 warm: crate::sandbox::WarmPool::default(),
@@ -141,17 +161,6 @@ impl Host {
     /// The instance allocator the engine runs with.
     pub fn allocator(&self) -> Allocator {
         self.shared.engine.allocator
-    }
-
-    /// Compiles `component` for this host's engine and writes the artifact
-    /// into `dir` as an entry of the artifact cache, as `wasm-lambda package`
-    /// ships it for the custom runtime to find; returns the entry's path.
-    pub fn export_artifact(
-        &self,
-        component: &[u8],
-        dir: &std::path::Path,
-    ) -> anyhow::Result<PathBuf> {
-        ArtifactCache::export(&self.shared.engine.engine, component, dir)
     }
 
     /// The engine every function's sandboxes run on.

@@ -61,6 +61,7 @@ mod config;
 mod engine;
 mod environment;
 mod error;
+mod export;
 mod fair;
 pub mod files;
 mod function;
@@ -91,9 +92,10 @@ pub use config::{
 pub use engine::{Allocator, EngineConfig};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES, validate as validate_environment};
 pub use error::{FunctionError, InvokeError, LoadError, error_types};
+pub use export::Exported;
 pub use function::{Function, LoadInfo};
 pub use grants::{AllowedHosts, OutboundGrant, is_local_address};
-pub use host::{Host, HostConfig};
+pub use host::{Host, HostConfig, Snapshots};
 pub use invoke::{
     CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };

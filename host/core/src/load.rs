@@ -17,6 +17,7 @@ use crate::environment;
 use crate::error::LoadError;
 use crate::function::{Function, FunctionInner, LoadInfo};
 use crate::host::Host;
+use crate::host::Snapshots;
 use crate::marker;
 use crate::state::State;
 
@@ -41,11 +42,28 @@ impl Host {
         // Hashed once: the artifact's key and the snapshot's both start
         // from it (tens of megabytes for the interpreters).
         let component_hash = blake3::hash(&bytes);
-        let (component, source) =
-            compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?;
-        // Read only once the component has been validated by compiling it
-        // (or matched to a cached artifact of these exact bytes).
+        // A marker is safe to read from any bytes (`marker::read_runtime`);
+        // it names the runtime in the environment, which keys the snapshot.
         let runtime = marker::read_runtime(&bytes);
+        let log_stream_name = environment::new_log_stream_name(&config.version);
+        let environment = Arc::new(environment::variables(
+            &config,
+            &log_stream_name,
+            runtime.as_deref(),
+            None,
+        ));
+        // Credentials stay out of the init phase: each sandbox gets its own.
+        let init_environment = Arc::new(environment::without_credentials(&environment));
+        let snapshot_key = crate::snapshot::key(&component_hash, &init_environment);
+        let snapshots = self.shared.cache.within(crate::cache::SNAPSHOTS_FOLDER);
+        // A snapshot made before for these bytes and this environment (by an
+        // earlier load or by `wasm-lambda package`) needs only its own
+        // artifact: the component's is not loaded at all.
+        let cached = self.cached_snapshot(&snapshots, &path, &snapshot_key);
+        let (component, source) = match &cached {
+            Some((component, _)) => (component.clone(), LoadSource::Cache),
+            None => compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?,
+        };
         let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|source| {
             LoadError::Files {
                 path: path.clone(),
@@ -53,17 +71,11 @@ impl Host {
             }
         })?;
         let pre = self.link(&path, &component)?;
-        let log_stream_name = environment::new_log_stream_name(&config.version);
         let mut inner = FunctionInner {
             host: self.clone(),
             arn: config.arn(),
             log_group_name: config.log_group_name(),
-            environment: Arc::new(environment::variables(
-                &config,
-                &log_stream_name,
-                runtime.as_deref(),
-                None,
-            )),
+            environment,
             log_stream_name,
             grants: Arc::new(config.allowed_outbound_hosts.clone()),
             config,
@@ -79,8 +91,24 @@ impl Host {
             unreported_init_output: Mutex::new(None),
             warm: self.warm().cell(),
         };
-        if crate::snapshot::has_init(engine, &component) {
-            self.initialise(&mut inner, &bytes, &component_hash)?;
+        if let Some((_, output)) = cached {
+            inner.unreported_init_output = Mutex::new(Some(output));
+            inner.load.snapshot = Some(LoadSource::Cache);
+            tracing::debug!("{}: init phase snapshotted (cached)", path.display());
+        } else if crate::snapshot::has_init(engine, &component) {
+            match self.shared.snapshots {
+                Snapshots::Make => self.initialise(
+                    &mut inner,
+                    &bytes,
+                    &snapshot_key,
+                    &init_environment,
+                    &snapshots,
+                )?,
+                Snapshots::ExistingOnly => tracing::info!(
+                    "{}: no snapshot was made for this configuration, the init phase runs in every sandbox",
+                    path.display()
+                ),
+            }
         }
         let duration = started.elapsed();
         inner.load.duration = duration;
@@ -90,6 +118,36 @@ impl Host {
         })
     }
 
+    /// The snapshot cached under `key`, compiled: its artifact from the
+    /// cache, or compiled from its bytes when only those are there. `None`
+    /// when there is none, or only a package's entry whose artifact this
+    /// engine cannot load.
+    fn cached_snapshot(
+        &self,
+        snapshots: &ArtifactCache,
+        path: &Path,
+        key: &blake3::Hash,
+    ) -> Option<(Component, String)> {
+        let engine = &self.shared.engine.engine;
+        let (bytes, output) = crate::snapshot::find(snapshots, key)?;
+        if let Some(component) = snapshots.load_existing(engine, key) {
+            return Some((component, output));
+        }
+        if bytes.is_empty() {
+            return None;
+        }
+        match compile(snapshots, engine, path, &bytes, key) {
+            Ok((component, _)) => Some((component, output)),
+            Err(error) => {
+                tracing::warn!(
+                    "{}: the cached snapshot does not compile, taking a new one: {error}",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
     /// Runs the function's init phase at load and swaps its component for
     /// the snapshot (`snapshot.rs`); keeps the component as it is, with a
     /// log line, when there is no snapshot to take.
@@ -97,17 +155,17 @@ impl Host {
         &self,
         inner: &mut FunctionInner,
         bytes: &[u8],
-        component_hash: &blake3::Hash,
+        key: &blake3::Hash,
+        environment: &Arc<Vec<(String, String)>>,
+        snapshots: &ArtifactCache,
     ) -> Result<(), LoadError> {
         let path = inner.config.component.clone();
         let engine = &self.shared.engine.engine;
-        // Credentials stay out of the init phase: each sandbox gets its own.
-        let environment = Arc::new(environment::without_credentials(&inner.environment));
         let made = crate::snapshot::initialise(
             bytes,
-            component_hash,
-            &environment,
-            self.shared.cache.dir(),
+            key,
+            environment,
+            snapshots.dir(),
             &inner.recipe(),
             |instrumented| {
                 let hash = blake3::hash(instrumented);
@@ -118,24 +176,14 @@ impl Host {
         );
         match made {
             Ok(snapshot) => {
-                // A snapshot's artifact is kept with the snapshot (one per
-                // environment, not one per component), in the cache's budget.
-                let folder = crate::snapshot::folder(self.shared.cache.dir());
-                let snapshots = self.shared.cache.within(folder);
-                let hash = blake3::hash(&snapshot.bytes);
-                let (component, _) = compile(&snapshots, engine, &path, &snapshot.bytes, &hash)?;
+                // A snapshot's artifact is kept with the snapshot, under its
+                // key (one per environment, not one per component), in the
+                // cache's budget.
+                let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
                 inner.pre = self.link(&path, &component)?;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
-                inner.load.snapshot = Some(if snapshot.cached {
-                    LoadSource::Cache
-                } else {
-                    LoadSource::Compiled
-                });
-                tracing::debug!(
-                    "{}: init phase snapshotted{}",
-                    path.display(),
-                    if snapshot.cached { " (cached)" } else { "" }
-                );
+                inner.load.snapshot = Some(LoadSource::Compiled);
+                tracing::debug!("{}: init phase snapshotted", path.display());
             }
             Err(reason) => tracing::info!(
                 "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",

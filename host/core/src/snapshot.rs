@@ -21,7 +21,11 @@
 //! Snapshots are cached in the cache folder's `snapshots/`, with their
 //! compiled artifacts, keyed by the component's bytes, the environment the
 //! init phase saw (minus the log stream name, which is new at every load)
-//! and this host's version; the folder has a size budget.
+//! and this host's version; the folder has a size budget. The artifact is
+//! stored under the snapshot's key, so a load that finds a snapshot needs
+//! neither the component's own artifact nor the snapshot's bytes: a
+//! deployment package carries the artifact and an entry holding only what
+//! the init phase printed (`wasm-lambda package`, [`write_packaged`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use crate::bindings::{HandlerPre, INIT_EXPORT};
+use crate::cache::ArtifactCache;
 use crate::logs::LogPipe;
 use crate::sandbox::{CallEnd, NotReserved, Recipe, Reserved, Sandbox};
 use crate::state::State;
@@ -41,7 +46,7 @@ use crate::state::State;
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The variable left out of the snapshot's key (it differs at every load).
-const PER_LOAD_VARIABLE: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+pub(crate) const PER_LOAD_VARIABLE: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
 
 /// A function's component after its init phase.
 pub(crate) struct Snapshot {
@@ -49,8 +54,6 @@ pub(crate) struct Snapshot {
     pub(crate) bytes: Vec<u8>,
     /// What the init phase printed.
     pub(crate) output: String,
-    /// Taken from the cache rather than made now.
-    pub(crate) cached: bool,
 }
 
 /// Whether `component` has an init phase the host can run.
@@ -65,7 +68,7 @@ pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
 
 /// The cache key of the snapshot of the component with `component_hash` in
 /// `environment`.
-fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake3::Hash {
+pub(crate) fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"wasm-lambda snapshot v1 ");
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -81,15 +84,16 @@ fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake
     hasher.finalize()
 }
 
-/// Where snapshots and their artifacts are cached, when caching is on.
-pub(crate) fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
-    cache_dir.map(|dir| dir.join(crate::cache::SNAPSHOTS_FOLDER))
-}
-
 /// The entry in the snapshots `folder` for a snapshot with this key: the
 /// component, then what its init phase printed.
 fn entry_path(folder: &Path, key: &blake3::Hash) -> PathBuf {
     folder.join(format!("{}.snapshot", key.to_hex()))
+}
+
+/// The path of the entry for a snapshot with this key, relative to the
+/// cache folder.
+pub(crate) fn entry_name(key: &blake3::Hash) -> PathBuf {
+    entry_path(Path::new(crate::cache::SNAPSHOTS_FOLDER), key)
 }
 
 fn encode(bytes: &[u8], output: &str) -> Vec<u8> {
@@ -108,39 +112,52 @@ fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, String)> {
     Some((entry, output))
 }
 
-/// Runs the init phase of `component` (whose BLAKE3 hash is
-/// `component_hash`) once and snapshots it, or takes the snapshot from
-/// `cache_dir`. `Err` says why there is no snapshot: the init
-/// phase failed or left resources open, or the snapshot could not be made.
+/// The snapshot with `key` in the read-only folders of `snapshots`, then in
+/// its writable one: its bytes (empty in a package's entry, which ships the
+/// artifact alone) and what its init phase printed.
+pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec<u8>, String)> {
+    for folder in snapshots.read_only() {
+        if let Some(found) =
+            crate::cache::read_entry(&entry_path(folder, key), key).and_then(decode)
+        {
+            return Some(found);
+        }
+    }
+    let path = entry_path(snapshots.dir()?, key);
+    let found = crate::cache::read_entry(&path, key).and_then(decode)?;
+    crate::cache::mark_used(&path);
+    Some(found)
+}
+
+/// Writes the entry of a snapshot as a package carries it, into the
+/// snapshots `folder`: what the init phase printed, without the snapshot's
+/// bytes (its artifact, stored under the same key, is what a load uses).
+pub(crate) fn write_packaged(
+    folder: &Path,
+    key: &blake3::Hash,
+    output: &str,
+) -> anyhow::Result<()> {
+    crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], output), false)
+}
+
+/// Runs the init phase of `component` once and snapshots it into an entry
+/// of the snapshots `folder` (when caching is on) under `key`. `Err` says
+/// why there is no snapshot: the init phase failed or left resources open,
+/// or the snapshot could not be made.
 ///
 /// `instrumented` links the instrumented component for `recipe`; the
 /// recipe's own `pre` is replaced by it.
 pub(crate) fn initialise(
     component: &[u8],
-    component_hash: &blake3::Hash,
+    key: &blake3::Hash,
     environment: &Arc<Vec<(String, String)>>,
-    cache_dir: Option<&Path>,
+    folder: Option<&Path>,
     recipe: &Recipe<'_>,
     instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
 ) -> Result<Snapshot, String> {
-    let key = key(component_hash, environment);
     // A snapshot holds the init phase's memory, the environment included:
     // the caller leaves the credentials out of it (`load.rs`), so it may be
     // written (`faults::credentials_reach_no_file`).
-    let folder = folder(cache_dir);
-    // Kept and verified as the artifacts are: this user's files only,
-    // checksummed, written whole.
-    if let Some(folder) = &folder
-        && let Some((bytes, output)) =
-            crate::cache::read_entry(&entry_path(folder, &key), &key).and_then(decode)
-    {
-        crate::cache::mark_used(&entry_path(folder, &key));
-        return Ok(Snapshot {
-            bytes,
-            output,
-            cached: true,
-        });
-    }
     let wizer = Wizer::new();
     let (context, instrumented_bytes) = wizer
         .instrument_component(component)
@@ -164,10 +181,9 @@ pub(crate) fn initialise(
             .join()
             .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
     })?;
-    if let Some(folder) = &folder {
+    if let Some(folder) = folder {
         let entry = encode(&bytes, &output);
-        if let Err(error) = crate::cache::write_entry(&entry_path(folder, &key), &key, &entry, true)
-        {
+        if let Err(error) = crate::cache::write_entry(&entry_path(folder, key), key, &entry, true) {
             tracing::warn!(
                 "cannot cache the snapshot in {}: {error:#}",
                 folder.display()
@@ -176,11 +192,7 @@ pub(crate) fn initialise(
         // The cache's budget is enforced when the snapshot's artifact,
         // compiled next, is stored.
     }
-    Ok(Snapshot {
-        bytes,
-        output,
-        cached: false,
-    })
+    Ok(Snapshot { bytes, output })
 }
 
 async fn run(

@@ -283,3 +283,44 @@ fn built_components_record_their_runtime() {
         .unwrap();
     assert_eq!(function.runtime(), Some("rust"));
 }
+
+/// A function whose snapshot is cached loads from the snapshot's artifact
+/// alone: with every artifact of the component itself removed, the second
+/// load takes the snapshot and compiles nothing, and an event still starts
+/// where the one init phase ended.
+#[tokio::test]
+async fn a_cached_snapshot_loads_without_the_components_own_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let config = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
+    let first = host.load(config.clone()).unwrap();
+    assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
+    let init_id = |payload: &str| crate::common::json(payload)["initId"].clone();
+    let made = init_id(invoke(&first, r#"{"action":"init"}"#).await.payload());
+
+    let top_level_artifacts = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+            .collect::<Vec<_>>()
+    };
+    let removed = top_level_artifacts();
+    assert!(!removed.is_empty(), "the first load compiled the component");
+    for path in &removed {
+        std::fs::remove_file(path).unwrap();
+    }
+    let second = host.load(config).unwrap();
+    assert_eq!(second.load_info().snapshot, Some(LoadSource::Cache));
+    assert_eq!(second.load_info().source, LoadSource::Cache);
+    assert_eq!(
+        top_level_artifacts(),
+        Vec::<PathBuf>::new(),
+        "nothing compiled"
+    );
+    assert_eq!(
+        init_id(invoke(&second, r#"{"action":"init"}"#).await.payload()),
+        made
+    );
+}
