@@ -79,18 +79,48 @@ enum Command {
     /// dynamodb-stream, kinesis, eventbridge, cloudwatch-logs, scheduled).
     Event(EventArgs),
     /// Package a component as a deployment zip for a provided.al2023 function:
-    /// `bootstrap` (this binary), the component and its precompiled artifact.
-    Package {
-        /// The component (.wasm).
-        component: PathBuf,
-        /// The zip to write.
-        #[arg(short, long, default_value = "function.zip")]
-        output: PathBuf,
-    },
+    /// `bootstrap` (this binary), the component and its precompiled artifact,
+    /// and with --snapshot the snapshot of its init phase (Python,
+    /// JavaScript), made for the function's configuration given here.
+    Package(PackageArgs),
     /// Build a handler (or take a component), then create or update it as a
     /// function on a Lambda control plane (`wasm-lambda serve`'s) and wait
     /// until it serves: the AWS CLI's create-function/update-function-code.
     Deploy(DeployArgs),
+}
+
+#[derive(clap::Args)]
+struct PackageArgs {
+    /// The component (.wasm).
+    component: PathBuf,
+    /// The zip to write.
+    #[arg(short, long, default_value = "function.zip")]
+    output: PathBuf,
+    /// The function's name on Lambda [default: the component's file stem].
+    /// This and the settings below are what the init phase sees: a
+    /// `--snapshot` is used on Lambda only when they are the function's.
+    #[arg(long, value_name = "NAME")]
+    function_name: Option<String>,
+    /// The function's region.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    region: String,
+    /// The function's memory size, in MB.
+    #[arg(long, value_name = "MB", default_value_t = 128)]
+    memory: u32,
+    /// The function's version as its environment names it: `$LATEST`, or the
+    /// number it will be published as.
+    #[arg(long, value_name = "VERSION", default_value = "$LATEST")]
+    function_version: String,
+    /// One of the function's environment variables; repeat for more.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = wasm_lambda::parse_key_value)]
+    environment: Vec<(String, String)>,
+    /// Carry a snapshot of the init phase (Python, JavaScript), made for the
+    /// configuration given here: on Lambda each event then starts where the
+    /// init phase ended instead of running it, when the function's
+    /// configuration is this one. Without it the package is smaller and
+    /// the init phase runs in every sandbox.
+    #[arg(long)]
+    snapshot: bool,
 }
 
 #[derive(clap::Args)]
@@ -325,7 +355,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => run_invoke(*args),
         Command::Serve(args) => run_serve(args),
         Command::Runtime { component, timeout } => run_runtime(component, timeout),
-        Command::Package { component, output } => run_package(component, output),
+        Command::Package(args) => run_package(args),
         Command::Bench(args) => run_bench(args),
         Command::Deploy(args) => run_deploy(args),
         Command::Event(args) => args.fields.sample(&args.kind).and_then(|event| {
@@ -531,16 +561,43 @@ fn run_runtime(component: Option<PathBuf>, timeout: f64) -> Result<u8> {
     Ok(0)
 }
 
-fn run_package(component: PathBuf, output: PathBuf) -> Result<u8> {
+fn run_package(args: PackageArgs) -> Result<u8> {
     let host = Host::new(HostConfig::default())?;
     let bootstrap = std::env::current_exe().context("failed to find this executable")?;
-    let package = wasm_lambda::package::package(&host, &component, &bootstrap, &output)?;
+    let config = wasm_lambda::package::PackageConfig {
+        name: args.function_name.unwrap_or_else(|| {
+            args.component
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "function".into())
+        }),
+        region: args.region,
+        memory_mb: args.memory,
+        version: args.function_version,
+        variables: args.environment.into_iter().collect(),
+        snapshot: args.snapshot,
+    };
+    let package =
+        wasm_lambda::package::package(&host, &args.component, &bootstrap, &args.output, &config)?;
     eprintln!(
-        "packaged {} with handler {}: {}",
+        "packaged {} with handler {}{}: {}",
         package.zip.display(),
         package.handler,
+        if package.snapshot {
+            format!(
+                " and the init phase's snapshot for function {} ({} MB, {}, {})",
+                config.name, config.memory_mb, config.region, config.version
+            )
+        } else {
+            String::new()
+        },
         package.room()
     );
+    if config.snapshot && !package.snapshot {
+        eprintln!(
+            "note: --snapshot: the init phase could not be snapshotted (the reason is above); the package runs it in every sandbox"
+        );
+    }
     println!("{}", package.zip.display());
     Ok(0)
 }

@@ -3,7 +3,14 @@
 //! The zip holds `bootstrap` (this very binary: started under that name it
 //! runs the Runtime API loop), the component, and its precompiled artifact
 //! under `artifacts/`, so a cold start on Lambda loads machine code instead
-//! of compiling.
+//! of compiling. The runtime never makes a snapshot of an init phase
+//! (Python, JavaScript) itself: that would compile the component again at a
+//! cold start. It runs the init phase in every sandbox, unless the package
+//! carries a snapshot (`--snapshot`): the init phase run here, in the
+//! environment Lambda will give the function ([`PackageConfig`]), with its
+//! artifact under `artifacts/snapshots/`. A runtime started in another
+//! environment runs the init phase in every sandbox and says which
+//! variables differ.
 //!
 //! The bootstrap goes in stripped of its symbols and debug information
 //! (binutils' `strip`, or `$STRIP`): the host binary carries line tables
@@ -18,9 +25,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use zip::write::SimpleFileOptions;
 
-use crate::FunctionConfig;
+use std::collections::BTreeMap;
+
 use crate::Host;
-use crate::runtime_api::ARTIFACTS_DIR;
+use crate::runtime_api::{ARTIFACTS_DIR, RuntimeSettings, SNAPSHOT_ENVIRONMENT_FILE};
 
 /// Lambda's limit on a zip uploaded directly (`CreateFunction` with
 /// `ZipFile`, `aws lambda create-function --zip-file`); a larger zip must
@@ -30,6 +38,26 @@ pub const MAX_ZIPPED_BYTES: u64 = 52_428_800;
 /// Lambda's limit on a function's unzipped code (with its layers), however
 /// it is uploaded.
 pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
+
+/// The function's configuration on Lambda, as far as its init phase can
+/// see it: the snapshot made at package time is used on Lambda only when
+/// these match the function's.
+#[derive(Debug, Clone)]
+pub struct PackageConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (the log group's name follows from it).
+    pub name: String,
+    /// `AWS_REGION`.
+    pub region: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
+    pub memory_mb: u32,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`: `$LATEST`, or the number of the
+    /// version the package will be published as.
+    pub version: String,
+    /// The function's own environment variables.
+    pub variables: BTreeMap<String, String>,
+    /// Whether to carry a snapshot of the init phase.
+    pub snapshot: bool,
+}
 
 /// What went into a package.
 #[derive(Debug, Clone)]
@@ -45,6 +73,8 @@ pub struct Package {
     /// Whether the bootstrap went in stripped (`false` when no `strip`
     /// could be run: the zip then carries the binary as it is).
     pub stripped: bool,
+    /// Whether it carries a snapshot of the init phase.
+    pub snapshot: bool,
 }
 
 impl Package {
@@ -129,33 +159,72 @@ fn stripped(bootstrap: &Path, scratch: &Path) -> Option<PathBuf> {
 }
 
 /// Packages `component` with `bootstrap` (the executable at `bootstrap`)
-/// into `output`. The component is loaded first, so a broken one or one of
-/// another world is refused here rather than on Lambda; a package over
-/// Lambda's unzipped limit is refused before anything is written.
-pub fn package(host: &Host, component: &Path, bootstrap: &Path, output: &Path) -> Result<Package> {
+/// into `output`, for a function configured as `config`. The component is
+/// loaded first, so a broken one or one of another world is refused here
+/// rather than on Lambda; a package over Lambda's unzipped limit is refused
+/// before anything is written.
+pub fn package(
+    host: &Host,
+    component: &Path,
+    bootstrap: &Path,
+    output: &Path,
+    config: &PackageConfig,
+) -> Result<Package> {
     let handler = component
         .file_name()
         .context("the component path has no file name")?
         .to_string_lossy()
         .into_owned();
-    host.load(FunctionConfig::new("package", component))?;
-    let bytes = std::fs::read(component)
-        .with_context(|| format!("failed to read {}", component.display()))?;
+    // The function as the runtime on Lambda will read it from its
+    // environment, so the snapshot's environment is the one it will have.
+    let environment = crate::runtime_api::lambda_environment(
+        &config.name,
+        &config.region,
+        config.memory_mb,
+        &config.version,
+        &handler,
+        &config.variables,
+    );
+    let settings = RuntimeSettings::from_env(
+        &environment,
+        Some(component),
+        std::time::Duration::from_secs(3),
+    )?;
     let scratch = tempfile::tempdir().context("failed to create a temporary folder")?;
-    let artifact = host.export_artifact(&bytes, scratch.path())?;
-    let artifact_name = artifact
-        .file_name()
-        .expect("the artifact has a file name")
-        .to_string_lossy()
-        .into_owned();
+    let artifacts = scratch.path().join(ARTIFACTS_DIR);
+    std::fs::create_dir(&artifacts)?;
+    let exported = host.export(settings.function, &artifacts, config.snapshot)?;
+    let mut artifact_files: Vec<(String, PathBuf)> = exported
+        .files
+        .iter()
+        .map(|file| {
+            (
+                format!("{ARTIFACTS_DIR}/{}", file.to_string_lossy()),
+                artifacts.join(file),
+            )
+        })
+        .collect();
+    if let Some(environment) = &exported.snapshot_environment {
+        let recorded: BTreeMap<&str, &str> = environment
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let path = artifacts.join(SNAPSHOT_ENVIRONMENT_FILE);
+        std::fs::write(&path, serde_json::to_vec_pretty(&recorded)?)?;
+        artifact_files.push((format!("{ARTIFACTS_DIR}/{SNAPSHOT_ENVIRONMENT_FILE}"), path));
+    }
     let stripped_bootstrap = stripped(bootstrap, scratch.path());
     let bootstrap_path = stripped_bootstrap.as_deref().unwrap_or(bootstrap);
 
-    let files = [
+    let mut files = vec![
         ("bootstrap".to_string(), bootstrap_path.to_path_buf(), 0o755),
         (handler.clone(), component.to_path_buf(), 0o644),
-        (format!("{ARTIFACTS_DIR}/{artifact_name}"), artifact, 0o644),
     ];
+    files.extend(
+        artifact_files
+            .into_iter()
+            .map(|(name, path)| (name, path, 0o644)),
+    );
     let sizes = files
         .iter()
         .map(|(name, path, _)| {
@@ -187,6 +256,7 @@ pub fn package(host: &Host, component: &Path, bootstrap: &Path, output: &Path) -
         size: std::fs::metadata(output)?.len(),
         unzipped,
         stripped: stripped_bootstrap.is_some(),
+        snapshot: exported.snapshot_environment.is_some(),
     })
 }
 
@@ -220,6 +290,7 @@ mod tests {
             size: MAX_ZIPPED_BYTES + 1_000_000,
             unzipped: 100_000_000,
             stripped: true,
+            snapshot: false,
         };
         assert!(!package.fits_direct_upload());
         let room = package.room();

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use wasm_lambda_core::{
     AwsCredentials, Function, FunctionConfig, FunctionSettings, Host, HostConfig, LogSink,
-    RESERVED_VARIABLES, SettingsSource, error_types,
+    RESERVED_VARIABLES, SettingsSource, Snapshots, error_types,
 };
 
 mod client;
@@ -26,6 +26,64 @@ pub use client::{NextEvent, RuntimeClient};
 /// Where `wasm-lambda package` puts precompiled artifacts, relative to the
 /// task root; the runtime looks there before compiling.
 pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// The file in [`ARTIFACTS_DIR`] that records the environment a packaged
+/// snapshot was made in (a JSON object), so a runtime started in another
+/// can say which variables differ.
+pub const SNAPSHOT_ENVIRONMENT_FILE: &str = "snapshot-environment.json";
+
+/// Variables Lambda sets in every execution environment besides its
+/// reserved ones, with the values it gives them: they reach the function
+/// (its init phase included) like its own, so a snapshot made ahead has to
+/// be made with them.
+pub const LAMBDA_PLATFORM_VARIABLES: &[(&str, &str)] = &[
+    ("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR"),
+    ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+    ("_AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129"),
+    ("_AWS_XRAY_DAEMON_PORT", "2000"),
+];
+
+/// The process environment Lambda gives the runtime of a function with
+/// this configuration, with placeholder credentials and without the values
+/// that are new in every execution environment (the log stream): what
+/// `wasm-lambda package` makes the snapshot with, read back through
+/// [`RuntimeSettings::from_env`] as the runtime on Lambda reads its own.
+pub fn lambda_environment(
+    name: &str,
+    region: &str,
+    memory_mb: u32,
+    version: &str,
+    handler: &str,
+    variables: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = variables.clone();
+    for (key, value) in LAMBDA_PLATFORM_VARIABLES {
+        env.insert(key.to_string(), value.to_string());
+    }
+    for (key, value) in [
+        // Lambda always gives the execution role's credentials. Their values
+        // never reach the init phase, but their presence does (the
+        // credentials endpoint's variable): placeholders stand in for them.
+        ("AWS_ACCESS_KEY_ID", "ASIAPACKAGETIMEONLY"),
+        ("AWS_SECRET_ACCESS_KEY", "package-time-placeholder"),
+        ("AWS_SESSION_TOKEN", "package-time-placeholder"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("LAMBDA_TASK_ROOT", "/var/task"),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+        ("_HANDLER", handler),
+        ("AWS_LAMBDA_FUNCTION_NAME", name),
+        ("AWS_LAMBDA_FUNCTION_VERSION", version),
+        ("AWS_REGION", region),
+        ("AWS_DEFAULT_REGION", region),
+    ] {
+        env.insert(key.to_string(), value.to_string());
+    }
+    env.insert(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
+        memory_mb.to_string(),
+    );
+    env
+}
 
 /// Variables of the runtime's own process that are not the function's
 /// (Lambda sets them for the runtime, or they describe this machine).
@@ -40,6 +98,8 @@ const PROCESS_ONLY_VARIABLES: &[&str] = &[
     "_",
     "TERM",
     "HOSTNAME",
+    // This process's temporary folder; a sandbox's `/tmp` is its own.
+    "TMPDIR",
 ];
 
 /// The runtime's own settings (`WASM_LAMBDA_CACHE_DIR`, `WASM_LAMBDA_CA_FILE`,
@@ -200,6 +260,9 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
         log_sink: Some(stdout_sink()),
         // Lambda writes START, END and REPORT itself.
         platform_lines: false,
+        // A snapshot made here would compile the component again, seconds
+        // of a cold start; the package carries one made ahead.
+        snapshots: Snapshots::ExistingOnly,
         ..HostConfig::default()
     });
     let host = match host {
@@ -210,7 +273,12 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
         }
     };
     match host.load(settings.function.clone()) {
-        Ok(function) => Ok((client, function)),
+        Ok(function) => {
+            if function.load_info().snapshot.is_none() {
+                explain_missing_snapshot(&settings.artifacts, &function);
+            }
+            Ok((client, function))
+        }
         Err(error) => {
             let error_type = match error {
                 wasm_lambda_core::LoadError::UnknownWorld { .. } => error_types::INVALID_ENTRYPOINT,
@@ -222,6 +290,37 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
             report_init_error(&client, error_type, &format!("{error:#}"));
             Err(error)
         }
+    }
+}
+
+/// Says why a packaged snapshot was not used, when the package has one: the
+/// names of the variables whose values differ from those it was made with
+/// (the values are the function's configuration and stay out of the log).
+fn explain_missing_snapshot(artifacts: &Path, function: &Function) {
+    let Ok(text) = std::fs::read_to_string(artifacts.join(SNAPSHOT_ENVIRONMENT_FILE)) else {
+        return;
+    };
+    let Ok(packaged) = serde_json::from_str::<BTreeMap<String, String>>(&text) else {
+        return;
+    };
+    let here: BTreeMap<String, String> = function.snapshot_environment().into_iter().collect();
+    let differing: Vec<&str> = packaged
+        .keys()
+        .chain(here.keys())
+        .filter(|name| packaged.get(*name) != here.get(*name))
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if differing.is_empty() {
+        tracing::warn!(
+            "wasm-lambda: the packaged snapshot was made by another version of wasm-lambda or of the component: the init phase runs in every sandbox"
+        );
+    } else {
+        tracing::warn!(
+            "wasm-lambda: the packaged snapshot was made for another configuration ({} differ): the init phase runs in every sandbox; package again with the function's settings",
+            differing.join(", ")
+        );
     }
 }
 

@@ -114,7 +114,15 @@ fn start_runtime(program: &Path, args: &[&str], api: &str, extra_env: &[(&str, &
         .env("AWS_LAMBDA_RUNTIME_API", api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", "eu-west-3")
+        .env("AWS_DEFAULT_REGION", "eu-west-3")
+        .env("LAMBDA_RUNTIME_DIR", "/var/runtime")
+        .envs(
+            wasm_lambda::runtime_api::LAMBDA_PLATFORM_VARIABLES
+                .iter()
+                .copied(),
+        )
         .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -127,6 +135,16 @@ fn start_runtime(program: &Path, args: &[&str], api: &str, extra_env: &[(&str, &
 
 fn wasm_lambda() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wasm-lambda"))
+}
+
+/// Stops the runtime; returns what it wrote to stdout and to stderr.
+fn stop_with_stderr(mut child: Child) -> (String, String) {
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn stop(mut child: Child) -> String {
@@ -339,6 +357,176 @@ fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
         0,
         "the packaged artifact was used: nothing was compiled into the cache"
     );
+}
+
+/// Runs `command` (`wasm-lambda package ...`) and unpacks the zip into
+/// `task`; returns the zip's entry names and what the command said.
+fn package_into(args: &[&str], zip_path: &Path, task: &Path) -> (Vec<String>, String) {
+    let packaged = Command::new(wasm_lambda())
+        .arg("package")
+        .args(args)
+        .arg("-o")
+        .arg(zip_path)
+        .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&packaged.stderr).into_owned();
+    assert!(packaged.status.success(), "{said}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let names: Vec<String> = archive.file_names().map(str::to_string).collect();
+    archive.extract(task).unwrap();
+    (names, said)
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// A Python and a JavaScript function packaged with `--snapshot` start as
+/// Lambda starts them (Lambda's variables only, an empty temporary folder
+/// and cache) and compile nothing: every event's fresh sandbox starts from
+/// the one init phase run at package time, with credentials the package
+/// never saw, and none of those credentials reaches a file. Started with
+/// another memory size, the same package still answers without compiling,
+/// runs the init phase in each sandbox, and says which variable differs.
+#[test]
+fn packaged_python_and_javascript_start_from_their_snapshot_without_compiling() {
+    let emulator = Emulator::start();
+    for (project, init_id) in [
+        ("host/tests/guests/python/probe", "init_id"),
+        ("host/tests/guests/js/probe", "initId"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let zip_path = dir.path().join("function.zip");
+        let task_root = dir.path().join("task");
+        let component = guest(project).to_str().unwrap().to_string();
+        let (names, said) = package_into(
+            &[
+                &component,
+                "--snapshot",
+                "--function-name",
+                "_",
+                "--memory",
+                "256",
+                "--region",
+                "eu-west-3",
+            ],
+            &zip_path,
+            &task_root,
+        );
+        for wanted in [".cwasm", ".snapshot"] {
+            assert!(
+                names
+                    .iter()
+                    .any(|name| name.starts_with("artifacts/snapshots/") && name.ends_with(wanted)),
+                "{project}: no snapshot {wanted} in {names:?}"
+            );
+        }
+        assert!(said.contains("the init phase's snapshot"), "{said}");
+        let zip_size = std::fs::metadata(&zip_path).unwrap().len();
+        assert!(
+            zip_size <= wasm_lambda::package::MAX_ZIPPED_BYTES,
+            "{project}: {zip_size} bytes"
+        );
+        let handler = Path::new(&component)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+
+        let start = |memory: &str, access_key: &str, cache: &Path, tmp: &Path| {
+            start_runtime(
+                &task_root.join("bootstrap"),
+                &[],
+                &emulator.runtime_api(),
+                &[
+                    ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
+                    ("_HANDLER", &handler),
+                    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory),
+                    ("AWS_ACCESS_KEY_ID", access_key),
+                    ("AWS_SECRET_ACCESS_KEY", &format!("{access_key}-secret")),
+                    ("AWS_SESSION_TOKEN", &format!("{access_key}-token")),
+                    ("WASM_LAMBDA_CACHE_DIR", cache.to_str().unwrap()),
+                    ("TMPDIR", tmp.to_str().unwrap()),
+                ],
+            )
+        };
+        let init_ids = || {
+            (0..2)
+                .map(|_| {
+                    let (status, body) = emulator.invoke(r#"{"action":"init"}"#);
+                    assert_eq!(status, 200, "{project}: {body}");
+                    json(&body)[init_id].as_str().unwrap().to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let compiled = |cache: &Path| {
+            files_under(cache)
+                .into_iter()
+                .filter(|path| {
+                    path.extension()
+                        .is_some_and(|ext| ext == "cwasm" || ext == "snapshot")
+                })
+                .collect::<Vec<_>>()
+        };
+
+        // The package's configuration, with credentials of this run only.
+        let access_key = format!("AKIDPACKAGED{}", std::process::id());
+        let (cache, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let runtime = start("256", &access_key, cache.path(), tmp.path());
+        let ids = init_ids();
+        assert_eq!(
+            ids[0], ids[1],
+            "{project}: one init phase, made at package time"
+        );
+        let (status, body) = emulator.invoke(r#"{"action":"env"}"#);
+        assert_eq!(status, 200);
+        assert_eq!(json(&body)["AWS_ACCESS_KEY_ID"], access_key.as_str());
+        let (_, stderr) = stop_with_stderr(runtime);
+        assert!(!stderr.contains("differ"), "{project}: {stderr}");
+        assert_eq!(compiled(cache.path()), Vec::<PathBuf>::new(), "{project}");
+        for root in [cache.path(), tmp.path(), task_root.as_path()] {
+            for file in files_under(root) {
+                let bytes = std::fs::read(&file).unwrap();
+                assert!(
+                    !bytes
+                        .windows(access_key.len())
+                        .any(|window| window == access_key.as_bytes()),
+                    "{project}: the credentials reached {}",
+                    file.display()
+                );
+            }
+        }
+
+        // Another memory size: no snapshot for it, and nothing compiled.
+        let (cache, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let runtime = start("512", &access_key, cache.path(), tmp.path());
+        let ids = init_ids();
+        assert_ne!(
+            ids[0], ids[1],
+            "{project}: the init phase runs in each sandbox"
+        );
+        let (_, stderr) = stop_with_stderr(runtime);
+        assert!(
+            stderr.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE differ"),
+            "{project}: {stderr}"
+        );
+        assert_eq!(compiled(cache.path()), Vec::<PathBuf>::new(), "{project}");
+    }
 }
 
 /// One request the mock received.
