@@ -392,6 +392,16 @@ fn run_build(options: BuildOptions) -> Result<u8> {
     let size = std::fs::metadata(&built.component)
         .map(|m| m.len())
         .unwrap_or(0);
+    if built.unchanged {
+        eprintln!(
+            "{} component ({} KB) unchanged: its inputs are those it was built from ({} ms)",
+            built.language.runtime(),
+            size.div_ceil(1024),
+            built.duration.as_millis()
+        );
+        println!("{}", built.component.display());
+        return Ok(0);
+    }
     eprintln!(
         "built {} component ({} KB) in {:.1} s",
         built.language.runtime(),

@@ -504,6 +504,23 @@ impl Toolchain for JavaScript {
         RUNTIME
     }
 
+    fn cache_inputs(&self, _job: &Job<'_>) -> Option<crate::build_cache::ToolchainInputs> {
+        // The SDK's folder (its build scripts, the AWS SDK clients it
+        // provides, and by npm's record componentize-js), and Node itself.
+        let paths = find_checkout_dir(
+            "guest-sdk/js",
+            "node_modules/@bytecodealliance/componentize-js/package.json",
+            "WASM_LAMBDA_JS_SDK",
+        )
+        .into_iter()
+        .chain(crate::tools::on_path("node"))
+        .collect();
+        Some(crate::build_cache::ToolchainInputs {
+            paths,
+            variables: &["WASM_LAMBDA_JS_SDK"],
+        })
+    }
+
     fn runtimes(&self) -> &'static [&'static str] {
         RUNTIMES
     }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+mod build_cache;
 mod core_module;
 mod detect;
 mod js;
@@ -171,6 +172,13 @@ pub(crate) trait Toolchain: Sync {
     }
     /// Builds `job`, reporting progress.
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made>;
+    /// What the toolchain reads besides the project and its layers, for a
+    /// language whose builds are skipped when their inputs did not change
+    /// (`build_cache.rs`); `None` for the languages whose own toolchain
+    /// keeps a build cache (cargo, Go) or that build in a second.
+    fn cache_inputs(&self, _job: &Job<'_>) -> Option<build_cache::ToolchainInputs> {
+        None
+    }
 }
 
 /// The row of a language whose toolchain emits a core module (C, Go, Zig,
@@ -288,6 +296,9 @@ pub struct BuildOutput {
     /// What the build found that may fail at run time (Python: imports it
     /// could not resolve, with the file and line).
     pub warnings: Vec<String>,
+    /// Whether the component was already there, built from the same
+    /// inputs, so nothing was built (Python and JavaScript).
+    pub unchanged: bool,
 }
 
 /// Detects the language of the project in `dir` (the rules are in
@@ -340,6 +351,45 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
         layers: &options.layers,
         target_dir: options.target_dir.as_deref(),
     };
+    // A project whose inputs did not change since the component at the
+    // output path was built from them gets that component back.
+    let cache = match toolchain.cache_inputs(&job) {
+        Some(inputs) => {
+            let output = options
+                .output
+                .clone()
+                .unwrap_or_else(|| default_output(&options.dir, &project_name(&options.dir)));
+            let layers: Vec<String> = options
+                .layers
+                .iter()
+                .map(|layer| layer.to_string_lossy().into_owned())
+                .collect();
+            let fingerprint = build_cache::fingerprint(
+                &options.dir,
+                &options.layers,
+                &[
+                    language.flag(),
+                    &job.handler,
+                    job.runtime,
+                    &output.to_string_lossy(),
+                    &layers.join("\0"),
+                ],
+                &inputs,
+            )?;
+            if let Some(warnings) = build_cache::current(&fingerprint, &output) {
+                return Ok(BuildOutput {
+                    component: output,
+                    language,
+                    duration: started.elapsed(),
+                    warnings,
+                    unchanged: true,
+                });
+            }
+            build_cache::forget(&output);
+            Some(fingerprint)
+        }
+        None => None,
+    };
     let (component, name, warnings) = match toolchain.build(&job, progress)? {
         Made::Component {
             bytes,
@@ -359,7 +409,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     let output = options
         .output
         .clone()
-        .unwrap_or_else(|| options.dir.join("build").join(format!("{name}.wasm")));
+        .unwrap_or_else(|| default_output(&options.dir, &name));
     if !wasmparser::Parser::is_component(&component) {
         bail!("the {language:?} toolchain produced a core module, not a component");
     }
@@ -370,10 +420,19 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     }
     std::fs::write(&output, marked)
         .with_context(|| format!("failed to write {}", output.display()))?;
+    if let Some(fingerprint) = cache {
+        build_cache::record(&fingerprint, &output, &warnings);
+    }
     Ok(BuildOutput {
         component: output,
         language,
         duration: started.elapsed(),
         warnings,
+        unchanged: false,
     })
+}
+
+/// Where a project's component goes when no output is given.
+fn default_output(dir: &Path, name: &str) -> PathBuf {
+    dir.join("build").join(format!("{name}.wasm"))
 }

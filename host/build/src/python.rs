@@ -624,6 +624,35 @@ impl Toolchain for Python {
         RUNTIME
     }
 
+    fn cache_inputs(&self, _job: &Job<'_>) -> Option<crate::build_cache::ToolchainInputs> {
+        // componentize-py (its version is its executable), and the pinned
+        // boto3 by its packages' first files (a reinstall rewrites them).
+        let mut paths: Vec<PathBuf> = find_tool(
+            "componentize-py",
+            "WASM_LAMBDA_COMPONENTIZE_PY",
+            ".venv/bin",
+        )
+        .into_iter()
+        .collect();
+        if let Some(runtime) = find_checkout_dir(
+            ".venv/lambda-runtime",
+            "boto3/__init__.py",
+            "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+        ) {
+            for package in RUNTIME_PACKAGES {
+                paths.push(runtime.join(package).join("__init__.py"));
+            }
+        }
+        Some(crate::build_cache::ToolchainInputs {
+            paths,
+            variables: &[
+                "WASM_LAMBDA_COMPONENTIZE_PY",
+                "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+                "VIRTUAL_ENV",
+            ],
+        })
+    }
+
     fn default_handler(&self) -> &'static str {
         DEFAULT_HANDLER
     }

@@ -21,6 +21,11 @@ pub(crate) fn find_tool(name: &str, override_var: &str, local_dir: &str) -> Opti
     {
         return Some(found);
     }
+    on_path(name)
+}
+
+/// The executable `name` as `PATH` finds it.
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))

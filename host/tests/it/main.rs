@@ -3,6 +3,7 @@
 //! once per run and linking happens once.
 
 mod architecture;
+mod build_cache;
 mod build_isolation;
 mod capabilities;
 mod cli;
