@@ -239,6 +239,14 @@ pub fn package(
     let file = std::fs::File::create(output)
         .with_context(|| format!("failed to create {}", output.display()))?;
     let mut zip = zip::ZipWriter::new(file);
+    // The unpacked files' folders, empty ones included: the task root is
+    // read-only on Lambda, so the runtime could not create them.
+    for folder in &exported.folders {
+        zip.add_directory(
+            format!("{ARTIFACTS_DIR}/{}/", folder.to_string_lossy()),
+            SimpleFileOptions::default().unix_permissions(0o755),
+        )?;
+    }
     for (name, path, mode) in &files {
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)

@@ -1,7 +1,8 @@
 //! What a deployment package carries of a function besides its component:
-//! the component's precompiled artifact and, when the function has an init
-//! phase that can be snapshotted, the snapshot's artifact, so that a custom
-//! runtime's cold start on Lambda compiles nothing and runs no init phase.
+//! the component's precompiled artifact, the files it carries unpacked,
+//! and, when asked and the function has an init phase that can be
+//! snapshotted, the snapshot's artifact: a custom runtime's cold start on
+//! Lambda then compiles nothing, writes nothing and runs no init phase.
 //!
 //! The files are cache entries laid out as the cache lays them out, so the
 //! runtime reads the package's folder as a read-only cache
@@ -19,6 +20,9 @@ use crate::host::Host;
 /// What [`Host::export`] wrote.
 #[derive(Debug, Clone)]
 pub struct Exported {
+    /// The folders written (those a package must hold even when empty),
+    /// relative to the folder.
+    pub folders: Vec<PathBuf>,
     /// The files written, relative to the folder.
     pub files: Vec<PathBuf>,
     /// The environment the snapshot's init phase ran in (without the
@@ -32,8 +36,8 @@ impl Host {
     /// Loads the function of `config` (running and snapshotting its init
     /// phase when it has one and this host makes snapshots) and writes into
     /// `dir` what a runtime with this engine needs to start it without
-    /// compiling: the component's artifact and, with `snapshot`, the
-    /// snapshot's.
+    /// compiling or unpacking: the component's artifact, its files unpacked
+    /// and, with `snapshot`, the snapshot's artifact.
     ///
     /// The host needs a cache folder: the artifacts are taken from it.
     pub fn export(&self, config: FunctionConfig, dir: &Path, snapshot: bool) -> Result<Exported> {
@@ -59,6 +63,10 @@ impl Host {
         }
         files.push(name);
 
+        // The function's files, unpacked: a cold start then writes none.
+        let (folders, unpacked) = crate::files::unpack_into(&bytes, dir)?;
+        files.extend(unpacked);
+
         let mut snapshot_environment = None;
         if snapshot && function.load_info().snapshot.is_some() {
             let init_environment = environment::without_credentials(&function.inner.environment);
@@ -78,6 +86,7 @@ impl Host {
             snapshot_environment = Some(function.snapshot_environment());
         }
         Ok(Exported {
+            folders,
             files,
             snapshot_environment,
         })

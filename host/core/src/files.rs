@@ -29,6 +29,48 @@ use serde::{Deserialize, Serialize};
 pub const SECTION_NAME: &str = "wasm-lambda:files";
 /// The archive's manifest: which folder is mounted where.
 const MANIFEST: &str = "wasm-lambda-mounts.json";
+/// The folder of a cache (or of a package's artifacts) where archives are
+/// unpacked, one folder per archive's hash.
+pub(crate) const FILES_FOLDER: &str = "files";
+
+/// Unpacks the files `component` carries into `dir/files/<hash>`, as a
+/// load finds them in a read-only folder, with every folder the manifest
+/// names (a read-only copy cannot have them created later); returns the
+/// folders and the files written, relative to `dir` (none when the
+/// component carries no files).
+pub(crate) fn unpack_into(component: &[u8], dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let Some(archive) = crate::marker::read_section(component, SECTION_NAME) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let relative = Path::new(FILES_FOLDER).join(blake3::hash(archive).to_hex().as_str());
+    let root = dir.join(&relative);
+    extract(archive, &root)?;
+    let manifest: Vec<ManifestEntry> = serde_json::from_slice(&std::fs::read(root.join(MANIFEST))?)
+        .context("the function's files have a damaged manifest")?;
+    for entry in manifest {
+        if !entry.folder.is_empty() && entry.folder.bytes().all(|b| b.is_ascii_digit()) {
+            std::fs::create_dir_all(root.join(&entry.folder))?;
+        }
+    }
+    let (mut folders, mut written) = (vec![relative.clone()], Vec::new());
+    let mut pending = vec![relative];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(dir.join(&folder))? {
+            let entry = entry?;
+            let path = folder.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                folders.push(path.clone());
+                pending.push(path);
+            } else {
+                written.push(path);
+            }
+        }
+    }
+    folders.sort();
+    written.sort();
+    Ok((folders, written))
+}
+
 /// Lambda's limit on a function's unzipped code and layers.
 pub const MAX_UNPACKED_BYTES: u64 = 250 * 1024 * 1024;
 
@@ -143,14 +185,25 @@ pub(crate) struct Files {
 /// Unpacks the files of `component`, if it carries any, under `cache_dir`
 /// (reusing an earlier unpacking of the same archive), or into a temporary
 /// folder that lives as long as the returned value.
-pub(crate) fn unpack(component: &[u8], cache_dir: Option<&Path>) -> Result<Option<Files>> {
+pub(crate) fn unpack(
+    component: &[u8],
+    cache_dir: Option<&Path>,
+    read_only: &[PathBuf],
+) -> Result<Option<Files>> {
     let Some(archive) = crate::marker::read_section(component, SECTION_NAME) else {
         return Ok(None);
     };
     let hash = blake3::hash(archive).to_hex();
+    // Unpacked ahead (a deployment package's `artifacts/files/`): nothing
+    // to write at a cold start.
+    let packaged = read_only
+        .iter()
+        .map(|dir| dir.join(FILES_FOLDER).join(hash.as_str()))
+        .find(|root| root.join(MANIFEST).is_file());
     // A cache folder that cannot be written (a read-only image) is no
     // reason to fail: the files go to a temporary folder instead.
-    let cached = cache_dir.and_then(|cache_dir| unpack_cached(archive, cache_dir, &hash).ok());
+    let cached = packaged
+        .or_else(|| cache_dir.and_then(|cache_dir| unpack_cached(archive, cache_dir, &hash).ok()));
     let (root, temporary) = match cached {
         Some(root) => (root, None),
         None => {
@@ -187,7 +240,7 @@ pub(crate) fn unpack(component: &[u8], cache_dir: Option<&Path>) -> Result<Optio
 /// Unpacks `archive` under `cache_dir/files/<hash>`, unless an earlier
 /// unpacking is complete there; returns the folder.
 fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf> {
-    let parent = cache_dir.join("files");
+    let parent = cache_dir.join(FILES_FOLDER);
     let root = parent.join(hash);
     if !root.join(MANIFEST).is_file() {
         std::fs::create_dir_all(&parent)
@@ -288,7 +341,9 @@ mod tests {
         let component = append(b"\0asm\x0d\0\x01\0", &archive);
         let cache = tempfile::tempdir().unwrap();
         for _ in 0..2 {
-            let files = unpack(&component, Some(cache.path())).unwrap().unwrap();
+            let files = unpack(&component, Some(cache.path()), &[])
+                .unwrap()
+                .unwrap();
             let paths: Vec<&str> = files.mounts.iter().map(|(_, path)| path.as_str()).collect();
             assert_eq!(paths, ["/var/task", "/1"]);
             let source = &files.mounts[0].0;
@@ -298,16 +353,35 @@ mod tests {
             );
             assert!(!source.join("skip").exists());
         }
-        let files = unpack(&component, None).unwrap().unwrap();
+        let files = unpack(&component, None, &[]).unwrap().unwrap();
         assert!(files.mounts[0].0.join("app.py").is_file());
+        // Unpacked ahead into a package's folder: used from there, with
+        // nothing written to the cache.
+        let package = tempfile::tempdir().unwrap();
+        let (folders, written) = unpack_into(&component, package.path()).unwrap();
+        assert!(
+            written.iter().any(|path| path.ends_with("data/a.json")),
+            "{written:?}"
+        );
+        assert!(folders.len() >= 2, "{folders:?}");
+        let empty_cache = tempfile::tempdir().unwrap();
+        let files = unpack(
+            &component,
+            Some(empty_cache.path()),
+            &[package.path().to_path_buf()],
+        )
+        .unwrap()
+        .unwrap();
+        assert!(files.mounts[0].0.starts_with(package.path()));
+        assert_eq!(std::fs::read_dir(empty_cache.path()).unwrap().count(), 0);
         // A cache folder that cannot be created: a temporary folder serves.
         let blocker = cache.path().join("a-file");
         std::fs::write(&blocker, "").unwrap();
-        let files = unpack(&component, Some(&blocker.join("cache")))
+        let files = unpack(&component, Some(&blocker.join("cache")), &[])
             .unwrap()
             .unwrap();
         assert!(files.mounts[0].0.join("app.py").is_file());
-        assert!(unpack(b"\0asm\x0d\0\x01\0", None).unwrap().is_none());
+        assert!(unpack(b"\0asm\x0d\0\x01\0", None, &[]).unwrap().is_none());
     }
 
     #[test]
@@ -318,7 +392,7 @@ mod tests {
         zip.write_all(b"x").unwrap();
         let archive = zip.finish().unwrap().into_inner();
         let component = append(b"\0asm\x0d\0\x01\0", &archive);
-        let error = unpack(&component, None).unwrap_err();
+        let error = unpack(&component, None, &[]).unwrap_err();
         assert!(format!("{error:#}").contains("outside"), "{error:#}");
 
         for path in ["relative", "/", "/tmp", "/tmp/x", "/var/../etc"] {

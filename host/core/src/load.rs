@@ -64,11 +64,14 @@ impl Host {
             Some((component, _)) => (component.clone(), LoadSource::Cache),
             None => compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?,
         };
-        let files = crate::files::unpack(&bytes, self.shared.cache.dir()).map_err(|source| {
-            LoadError::Files {
-                path: path.clone(),
-                source,
-            }
+        let files = crate::files::unpack(
+            &bytes,
+            self.shared.cache.dir(),
+            self.shared.cache.read_only(),
+        )
+        .map_err(|source| LoadError::Files {
+            path: path.clone(),
+            source,
         })?;
         let pre = self.link(&path, &component)?;
         let mut inner = FunctionInner {
