@@ -392,22 +392,19 @@ fn run_build(options: BuildOptions) -> Result<u8> {
     let size = std::fs::metadata(&built.component)
         .map(|m| m.len())
         .unwrap_or(0);
+    let runtime = built.language.runtime();
+    let kilobytes = size.div_ceil(1024);
     if built.unchanged {
         eprintln!(
-            "{} component ({} KB) unchanged: its inputs are those it was built from ({} ms)",
-            built.language.runtime(),
-            size.div_ceil(1024),
+            "{runtime} component ({kilobytes} KB) unchanged: its inputs are those it was built from ({} ms)",
             built.duration.as_millis()
         );
-        println!("{}", built.component.display());
-        return Ok(0);
+    } else {
+        eprintln!(
+            "built {runtime} component ({kilobytes} KB) in {:.1} s",
+            built.duration.as_secs_f64()
+        );
     }
-    eprintln!(
-        "built {} component ({} KB) in {:.1} s",
-        built.language.runtime(),
-        size.div_ceil(1024),
-        built.duration.as_secs_f64()
-    );
     println!("{}", built.component.display());
     Ok(0)
 }

@@ -15,7 +15,9 @@ use wasm_lambda::{
     MAX_RESPONSE_BYTES, ReportStatus,
 };
 
-use crate::common::{cache_dir, guest, invoke, json, load, raw_http, text, wasm_lambda};
+use crate::common::{
+    cache_dir, files_under, guest, invoke, json, load, raw_http, text, wasm_lambda,
+};
 use crate::server::{Serve, toml_path};
 
 fn host_without_cache() -> Host {
@@ -324,23 +326,6 @@ fn invoke_measured(event: &str) -> (String, i64, i64) {
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no REPORT line: {stderr}"));
     (stdout, guest_mb, usage.ru_maxrss / 1024)
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 /// A function with credentials gets its load-time snapshot, written to the

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{cache_dir, guest, json, repo_root};
+use crate::common::{cache_dir, files_under, guest, json, repo_root};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -376,23 +376,6 @@ fn package_into(args: &[&str], zip_path: &Path, task: &Path) -> (Vec<String>, St
     let names: Vec<String> = archive.file_names().map(str::to_string).collect();
     archive.extract(task).unwrap();
     (names, said)
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 /// A Python and a JavaScript function packaged with `--snapshot` start as
