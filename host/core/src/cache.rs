@@ -319,15 +319,10 @@ impl ArtifactCache {
         component: &[u8],
         component_hash: &blake3::Hash,
     ) -> Result<(Component, LoadSource)> {
-        let key = Self::key(engine, component_hash);
-        for dir in &self.read_only {
-            let path = dir.join(format!("{key}.cwasm"));
-            if trusted_folder(dir)
-                && let Some(component) = load_entry(engine, &path, component_hash, false)
-            {
-                return Ok((component, LoadSource::Cache));
-            }
+        if let Some(component) = self.load_existing(engine, component_hash) {
+            return Ok((component, LoadSource::Cache));
         }
+        let key = Self::key(engine, component_hash);
         let path = self.entry_path(&key).filter(|path| {
             let private = path.parent().is_some_and(private_folder);
             if !private {
@@ -338,11 +333,6 @@ impl ArtifactCache {
             }
             private
         });
-        if let Some(path) = &path
-            && let Some(component) = load_entry(engine, path, component_hash, true)
-        {
-            return Ok((component, LoadSource::Cache));
-        }
         let artifact = engine
             .precompile_component(component)
             .map_err(anyhow::Error::from)

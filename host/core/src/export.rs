@@ -14,7 +14,6 @@ use anyhow::{Context as _, Result};
 
 use crate::cache::{ArtifactCache, SNAPSHOTS_FOLDER};
 use crate::config::FunctionConfig;
-use crate::environment;
 use crate::host::Host;
 
 /// What [`Host::export`] wrote.
@@ -69,8 +68,7 @@ impl Host {
 
         let mut snapshot_environment = None;
         if snapshot && function.load_info().snapshot.is_some() {
-            let init_environment = environment::without_credentials(&function.inner.environment);
-            let key = crate::snapshot::key(&hash, &init_environment);
+            let key = function.inner.snapshot_key;
             let snapshots = self.shared.cache.within(SNAPSHOTS_FOLDER);
             let (_, output) = crate::snapshot::find(&snapshots, &key)
                 .context("the snapshot just made is not in the cache")?;

@@ -35,7 +35,7 @@ pub(crate) const FILES_FOLDER: &str = "files";
 
 /// Unpacks the files `component` carries into `dir/files/<hash>`, as a
 /// load finds them in a read-only folder, with every folder the manifest
-/// names (a read-only copy cannot have them created later); returns the
+/// names (a read-only copy cannot have them created later); returns those
 /// folders and the files written, relative to `dir` (none when the
 /// component carries no files).
 pub(crate) fn unpack_into(component: &[u8], dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
@@ -45,30 +45,30 @@ pub(crate) fn unpack_into(component: &[u8], dir: &Path) -> Result<(Vec<PathBuf>,
     let relative = Path::new(FILES_FOLDER).join(blake3::hash(archive).to_hex().as_str());
     let root = dir.join(&relative);
     extract(archive, &root)?;
-    let manifest: Vec<ManifestEntry> = serde_json::from_slice(&std::fs::read(root.join(MANIFEST))?)
-        .context("the function's files have a damaged manifest")?;
-    for entry in manifest {
-        if !entry.folder.is_empty() && entry.folder.bytes().all(|b| b.is_ascii_digit()) {
-            std::fs::create_dir_all(root.join(&entry.folder))?;
-        }
+    let mut folders = vec![relative.clone()];
+    for entry in read_manifest(&root)? {
+        std::fs::create_dir_all(root.join(&entry.folder))?;
+        folders.push(relative.join(&entry.folder));
     }
-    let (mut folders, mut written) = (vec![relative.clone()], Vec::new());
-    let mut pending = vec![relative];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(dir.join(&folder))? {
-            let entry = entry?;
-            let path = folder.join(entry.file_name());
-            if entry.file_type()?.is_dir() {
-                folders.push(path.clone());
-                pending.push(path);
-            } else {
-                written.push(path);
-            }
-        }
-    }
-    folders.sort();
-    written.sort();
+    let written = list(&root, &|_| false)?
+        .into_iter()
+        .map(|file| relative.join(file))
+        .collect();
     Ok((folders, written))
+}
+
+/// The manifest of the files unpacked at `root`, each folder's name checked.
+fn read_manifest(root: &Path) -> Result<Vec<ManifestEntry>> {
+    let manifest: Vec<ManifestEntry> = serde_json::from_slice(
+        &std::fs::read(root.join(MANIFEST)).context("the function's files have no manifest")?,
+    )
+    .context("the function's files have a damaged manifest")?;
+    for entry in &manifest {
+        if entry.folder.is_empty() || !entry.folder.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("the function's files name a folder {:?}", entry.folder);
+        }
+    }
+    Ok(manifest)
 }
 
 /// Lambda's limit on a function's unzipped code and layers.
@@ -214,15 +214,8 @@ pub(crate) fn unpack(
             (temporary.path().to_path_buf(), Some(temporary))
         }
     };
-    let manifest: Vec<ManifestEntry> = serde_json::from_slice(
-        &std::fs::read(root.join(MANIFEST)).context("the function's files have no manifest")?,
-    )
-    .context("the function's files have a damaged manifest")?;
     let mut mounts = Vec::new();
-    for entry in manifest {
-        if entry.folder.is_empty() || !entry.folder.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("the function's files name a folder {:?}", entry.folder);
-        }
+    for entry in read_manifest(&root)? {
         let source = root.join(&entry.folder);
         // A folder with no files is not in the archive at all.
         std::fs::create_dir_all(&source)?;

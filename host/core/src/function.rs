@@ -48,6 +48,9 @@ pub(crate) struct FunctionInner {
     pub(crate) arn: String,
     pub(crate) log_group_name: String,
     pub(crate) environment: Arc<Vec<(String, String)>>,
+    /// The key of a snapshot of this function's init phase: its
+    /// component's hash and its environment without the credentials.
+    pub(crate) snapshot_key: blake3::Hash,
     /// The outbound grants, shared by the function's sandboxes.
     pub(crate) grants: Arc<AllowedHosts>,
     pub(crate) load: LoadInfo,

@@ -79,6 +79,7 @@ impl Host {
             arn: config.arn(),
             log_group_name: config.log_group_name(),
             environment,
+            snapshot_key,
             log_stream_name,
             grants: Arc::new(config.allowed_outbound_hosts.clone()),
             config,
