@@ -323,12 +323,7 @@ fn build(
         bail!("the handler must be `file.export`, got {handler:?}");
     };
     let (module_path, commonjs) = module_file(dir, module)?;
-    let sdk = find_checkout_dir(
-        "guest-sdk/js",
-        "node_modules/@bytecodealliance/componentize-js/package.json",
-        "WASM_LAMBDA_JS_SDK",
-    )
-    .context(
+    let sdk = sdk_dir().context(
         "the JavaScript SDK is not installed: run scripts/setup.sh (it runs `npm ci` in \
          guest-sdk/js), or set WASM_LAMBDA_JS_SDK to a folder with it",
     )?;
@@ -495,6 +490,16 @@ fn build(
 /// JavaScript's row of the toolchain table.
 pub(super) struct JavaScript;
 
+/// The JavaScript SDK's folder (`guest-sdk/js` with componentize-js
+/// installed, or `$WASM_LAMBDA_JS_SDK`).
+fn sdk_dir() -> Option<PathBuf> {
+    find_checkout_dir(
+        "guest-sdk/js",
+        "node_modules/@bytecodealliance/componentize-js/package.json",
+        "WASM_LAMBDA_JS_SDK",
+    )
+}
+
 impl Toolchain for JavaScript {
     fn language(&self) -> Language {
         Language::JavaScript
@@ -504,17 +509,13 @@ impl Toolchain for JavaScript {
         RUNTIME
     }
 
-    fn cache_inputs(&self, _job: &Job<'_>) -> Option<crate::build_cache::ToolchainInputs> {
+    fn cache_inputs(&self) -> Option<crate::build_cache::ToolchainInputs> {
         // The SDK's folder (its build scripts, the AWS SDK clients it
         // provides, and by npm's record componentize-js), and Node itself.
-        let paths = find_checkout_dir(
-            "guest-sdk/js",
-            "node_modules/@bytecodealliance/componentize-js/package.json",
-            "WASM_LAMBDA_JS_SDK",
-        )
-        .into_iter()
-        .chain(crate::tools::on_path("node"))
-        .collect();
+        let paths = sdk_dir()
+            .into_iter()
+            .chain(crate::tools::on_path("node"))
+            .collect();
         Some(crate::build_cache::ToolchainInputs {
             paths,
             variables: &["WASM_LAMBDA_JS_SDK"],

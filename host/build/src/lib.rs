@@ -176,7 +176,7 @@ pub(crate) trait Toolchain: Sync {
     /// language whose builds are skipped when their inputs did not change
     /// (`build_cache.rs`); `None` for the languages whose own toolchain
     /// keeps a build cache (cargo, Go) or that build in a second.
-    fn cache_inputs(&self, _job: &Job<'_>) -> Option<build_cache::ToolchainInputs> {
+    fn cache_inputs(&self) -> Option<build_cache::ToolchainInputs> {
         None
     }
 }
@@ -353,7 +353,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
     };
     // A project whose inputs did not change since the component at the
     // output path was built from them gets that component back.
-    let cache = match toolchain.cache_inputs(&job) {
+    let cache = match toolchain.cache_inputs() {
         Some(inputs) => {
             let output = options
                 .output

@@ -130,12 +130,7 @@ fn build(
     if !handler.contains('.') || handler.starts_with('.') || handler.ends_with('.') {
         bail!("the handler must be `module.function`, got {handler:?}");
     }
-    let componentize = find_tool(
-        "componentize-py",
-        "WASM_LAMBDA_COMPONENTIZE_PY",
-        ".venv/bin",
-    )
-    .context(
+    let componentize = componentize_py().context(
         "componentize-py not found: run scripts/setup.sh (it installs it into .venv), \
              or set WASM_LAMBDA_COMPONENTIZE_PY",
     )?;
@@ -175,12 +170,7 @@ fn build(
     };
     let runtime_packages =
         if imports_any(&own, RUNTIME_PACKAGES)? && !RUNTIME_PACKAGES.iter().all(shipped) {
-            let found = find_checkout_dir(
-                ".venv/lambda-runtime",
-                "boto3/__init__.py",
-                "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
-            )
-            .context(
+            let found = runtime_packages_dir().context(
                 "the handler imports boto3, which Lambda's runtime provides, but the pinned copy \
              is missing: run scripts/setup.sh (it installs it into .venv/lambda-runtime), \
              set WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES, or list boto3 in requirements.txt",
@@ -615,6 +605,26 @@ fn python_list(items: &[String]) -> String {
 /// Python's row of the toolchain table.
 pub(super) struct Python;
 
+/// componentize-py: `$WASM_LAMBDA_COMPONENTIZE_PY`, the checkout's
+/// `.venv/bin`, or `PATH`.
+fn componentize_py() -> Option<PathBuf> {
+    find_tool(
+        "componentize-py",
+        "WASM_LAMBDA_COMPONENTIZE_PY",
+        ".venv/bin",
+    )
+}
+
+/// The pinned copy of the packages Lambda's Python runtime provides
+/// (boto3), installed by the setup.
+fn runtime_packages_dir() -> Option<PathBuf> {
+    find_checkout_dir(
+        ".venv/lambda-runtime",
+        "boto3/__init__.py",
+        "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+    )
+}
+
 impl Toolchain for Python {
     fn language(&self) -> Language {
         Language::Python
@@ -624,21 +634,11 @@ impl Toolchain for Python {
         RUNTIME
     }
 
-    fn cache_inputs(&self, _job: &Job<'_>) -> Option<crate::build_cache::ToolchainInputs> {
+    fn cache_inputs(&self) -> Option<crate::build_cache::ToolchainInputs> {
         // componentize-py (its version is its executable), and the pinned
         // boto3 by its packages' first files (a reinstall rewrites them).
-        let mut paths: Vec<PathBuf> = find_tool(
-            "componentize-py",
-            "WASM_LAMBDA_COMPONENTIZE_PY",
-            ".venv/bin",
-        )
-        .into_iter()
-        .collect();
-        if let Some(runtime) = find_checkout_dir(
-            ".venv/lambda-runtime",
-            "boto3/__init__.py",
-            "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
-        ) {
+        let mut paths: Vec<PathBuf> = componentize_py().into_iter().collect();
+        if let Some(runtime) = runtime_packages_dir() {
             for package in RUNTIME_PACKAGES {
                 paths.push(runtime.join(package).join("__init__.py"));
             }
