@@ -1,7 +1,7 @@
 //! `wasm-lambda`: a thin command line over the `wasm_lambda` library.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -453,16 +453,20 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>> {
     Ok(event)
 }
 
+/// A function's name when none is given: its component's file stem.
+fn default_function_name(component: &Path) -> String {
+    component
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "function".into())
+}
+
 fn run_invoke(args: InvokeArgs) -> Result<u8> {
     let event = read_event(&args)?;
-    let name = match &args.function_name {
-        Some(name) => name.clone(),
-        None => args
-            .component
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "function".into()),
-    };
+    let name = args
+        .function_name
+        .clone()
+        .unwrap_or_else(|| default_function_name(&args.component));
     let mut config = FunctionConfig::new(name, &args.component);
     config.region = args.region.clone();
     args.settings
@@ -572,12 +576,9 @@ fn run_package(args: PackageArgs) -> Result<u8> {
     let host = Host::new(HostConfig::default())?;
     let bootstrap = std::env::current_exe().context("failed to find this executable")?;
     let config = wasm_lambda::package::PackageConfig {
-        name: args.function_name.unwrap_or_else(|| {
-            args.component
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "function".into())
-        }),
+        name: args
+            .function_name
+            .unwrap_or_else(|| default_function_name(&args.component)),
         region: args.region,
         memory_mb: args.memory,
         version: args.function_version,

@@ -19,13 +19,12 @@
 //! checked against Lambda's limits: [`MAX_ZIPPED_BYTES`] for a direct
 //! upload (`--zip-file`) and [`MAX_UNZIPPED_BYTES`] for any function.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use zip::write::SimpleFileOptions;
-
-use std::collections::BTreeMap;
 
 use crate::Host;
 use crate::runtime_api::{ARTIFACTS_DIR, RuntimeSettings, SNAPSHOT_ENVIRONMENT_FILE};

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{guest_target_dir, text};
+use crate::common::{contains, guest_target_dir, text};
 use wasm_lambda::build::{BuildOptions, build};
 
 const SECRET: &str = "planted-secret-7f3a91";
@@ -56,12 +56,6 @@ impl Planted {
         );
         Ok(built.component)
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// `../` enough times to reach `/` from any staging folder, then the path.

@@ -16,7 +16,7 @@ use wasm_lambda::{
 };
 
 use crate::common::{
-    cache_dir, files_under, guest, invoke, json, load, raw_http, text, wasm_lambda,
+    cache_dir, contains, files_under, guest, invoke, json, load, raw_http, text, wasm_lambda,
 };
 use crate::server::{Serve, toml_path};
 
@@ -372,9 +372,7 @@ async fn credentials_reach_no_file() {
         };
         for value in [&secret, &token] {
             assert!(
-                !bytes
-                    .windows(value.len())
-                    .any(|window| window == value.as_bytes()),
+                !contains(&bytes, value.as_bytes()),
                 "{} holds a credential",
                 file.display()
             );

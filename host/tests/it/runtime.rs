@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{cache_dir, files_under, guest, json, repo_root};
+use crate::common::{cache_dir, contains, files_under, guest, json, repo_root};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -457,10 +457,6 @@ fn packaged_python_and_javascript_start_from_their_snapshot_without_compiling() 
                 })
                 .collect::<Vec<_>>()
         };
-        // Nothing compiled, snapshotted or unpacked: the package carries the
-        // artifacts and the function's files unpacked.
-        let written = |cache: &Path| files_under(cache);
-
         // The package's configuration, with credentials of this run only.
         let access_key = format!("AKIDPACKAGED{}", std::process::id());
         let (cache, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -475,14 +471,18 @@ fn packaged_python_and_javascript_start_from_their_snapshot_without_compiling() 
         assert_eq!(json(&body)["AWS_ACCESS_KEY_ID"], access_key.as_str());
         let (_, stderr) = stop_with_stderr(runtime);
         assert!(!stderr.contains("differ"), "{project}: {stderr}");
-        assert_eq!(written(cache.path()), Vec::<PathBuf>::new(), "{project}");
+        // Nothing compiled, snapshotted or unpacked: the package carries the
+        // artifacts and the function's files unpacked.
+        assert_eq!(
+            files_under(cache.path()),
+            Vec::<PathBuf>::new(),
+            "{project}"
+        );
         for root in [cache.path(), tmp.path(), task_root.as_path()] {
             for file in files_under(root) {
                 let bytes = std::fs::read(&file).unwrap();
                 assert!(
-                    !bytes
-                        .windows(access_key.len())
-                        .any(|window| window == access_key.as_bytes()),
+                    !contains(&bytes, access_key.as_bytes()),
                     "{project}: the credentials reached {}",
                     file.display()
                 );
@@ -502,7 +502,11 @@ fn packaged_python_and_javascript_start_from_their_snapshot_without_compiling() 
             stderr.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE differ"),
             "{project}: {stderr}"
         );
-        assert_eq!(written(cache.path()), Vec::<PathBuf>::new(), "{project}");
+        assert_eq!(
+            files_under(cache.path()),
+            Vec::<PathBuf>::new(),
+            "{project}"
+        );
     }
 }
 
