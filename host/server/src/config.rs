@@ -24,6 +24,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 /// reserved_concurrency = 5                              # default: no limit
 /// reuse_instances = false                               # default: fresh sandbox per invocation
 /// environment = { STAGE = "dev" }
+///
+/// [[function]]
+/// name = "orders"
+/// component = "examples/python/hello"   # a folder: built at start
+/// watch = true                          # rebuilt and swapped after each edit
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +101,10 @@ pub struct ServerOnly {
     /// The function URL's invoke mode: `"BUFFERED"` (default) or
     /// `"RESPONSE_STREAM"` (the response is sent as the handler writes it).
     pub invoke_mode: Option<String>,
+    /// Rebuild the function when its source folder (or component file)
+    /// changes and swap the new code in, as `serve --watch` does for every
+    /// function; `component` may then name the handler's folder.
+    pub watch: Option<bool>,
 }
 
 /// The keys of the table itself.

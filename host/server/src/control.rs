@@ -141,25 +141,17 @@ pub(crate) fn file_entry(
     spec: &crate::FunctionSpec,
     function: wasm_lambda_core::Function,
 ) -> anyhow::Result<Entry> {
-    use anyhow::Context as _;
     let config = function.config();
-    let bytes = std::fs::read(&spec.component)
-        .with_context(|| format!("failed to read {}", spec.component.display()))?;
-    let modified = std::fs::metadata(&spec.component)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|_| SystemTime::now());
     let mut configuration = base_configuration(
         region,
         &spec.name,
         "provided.al2023",
         &config.handler_name(),
     );
+    configuration.extend(component_fields(&spec.component)?);
     let mut set = |key: &str, value: Value| {
         configuration.insert(key.to_string(), value);
     };
-    set("CodeSize", json!(bytes.len()));
-    set("CodeSha256", json!(base64_encode(&Sha256::digest(&bytes))));
-    set("LastModified", json!(timestamp(modified)));
     set(
         "Description",
         json!(format!(
@@ -189,6 +181,26 @@ pub(crate) fn file_entry(
         live: Some(Arc::new(deployed)),
         ..Entry::default()
     })
+}
+
+/// What a configuration-file function's component shows as its code:
+/// `CodeSize`, `CodeSha256` (of the component file) and `LastModified`
+/// (the file's modification time).
+pub(crate) fn component_fields(component: &std::path::Path) -> anyhow::Result<Map<String, Value>> {
+    use anyhow::Context as _;
+    let bytes = std::fs::read(component)
+        .with_context(|| format!("failed to read {}", component.display()))?;
+    let modified = std::fs::metadata(component)
+        .and_then(|metadata| metadata.modified())
+        .unwrap_or_else(|_| SystemTime::now());
+    let mut fields = Map::new();
+    fields.insert("CodeSize".into(), json!(bytes.len()));
+    fields.insert(
+        "CodeSha256".into(),
+        json!(base64_encode(&Sha256::digest(&bytes))),
+    );
+    fields.insert("LastModified".into(), json!(timestamp(modified)));
+    Ok(fields)
 }
 
 /// Checks a `Role` as Lambda's model does.

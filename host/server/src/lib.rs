@@ -53,6 +53,7 @@ pub mod http_event;
 mod lifecycle;
 mod queue;
 mod registry;
+mod reload;
 mod reply;
 mod streaming;
 mod versions;
@@ -60,6 +61,7 @@ mod versions;
 pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig, ServerOnly};
 pub use front_door::{PayloadFormat, RouteSpec};
 pub use queue::{QueueCounts, default_state_dir};
+pub use reload::Reloader;
 
 /// Builds components from source zips of Lambda's managed runtimes
 /// (`python3.12`, `nodejs22.x`, ...) that the control plane is given. The
