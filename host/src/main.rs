@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod cli {
     pub mod chart;
+    pub mod watch;
 }
 
 use anyhow::{Context as _, Result, bail};
@@ -285,11 +286,28 @@ struct ServeArgs {
     /// [default: the config file's `s3_endpoint`, else $AWS_ENDPOINT_URL_S3].
     #[arg(long, value_name = "URL")]
     s3_endpoint: Option<String>,
+    #[command(flatten)]
+    watch: WatchArgs,
+}
+
+#[derive(clap::Args)]
+struct WatchArgs {
+    /// Rebuild after each edit of the handler's folder (or its component
+    /// file) and use the new code: `serve` swaps it in for later
+    /// invocations (every function; `watch = true` in the config file for
+    /// one), `invoke` runs the same event again.
+    #[arg(long)]
+    watch: bool,
+    /// How long, in milliseconds, the folder must be quiet after a change
+    /// before the rebuild starts.
+    #[arg(long, value_name = "MS", default_value_t = cli::watch::DEFAULT_DEBOUNCE_MS, requires = "watch")]
+    debounce: u64,
 }
 
 #[derive(clap::Args)]
 struct InvokeArgs {
-    /// The handler component (.wasm).
+    /// The handler component (.wasm), or a handler project's folder (built
+    /// first, as `wasm-lambda build` builds it).
     component: PathBuf,
     /// The event, as JSON text [default: stdin when piped, else {}; empty means {}].
     #[arg(long, conflicts_with_all = ["event_file", "event_kind"])]
@@ -319,6 +337,8 @@ struct InvokeArgs {
     settings: FunctionSettings,
     #[command(flatten)]
     ca: CaArgs,
+    #[command(flatten)]
+    watch: WatchArgs,
 }
 
 fn main() -> ExitCode {
@@ -462,31 +482,72 @@ fn default_function_name(component: &Path) -> String {
 }
 
 fn run_invoke(args: InvokeArgs) -> Result<u8> {
+    use cli::watch::{Source, Watch};
     let event = read_event(&args)?;
-    let name = args
-        .function_name
-        .clone()
-        .unwrap_or_else(|| default_function_name(&args.component));
-    let mut config = FunctionConfig::new(name, &args.component);
-    config.region = args.region.clone();
-    args.settings
-        .apply(&mut config, SettingsSource::Flags)
-        .with_context(|| format!("function {}", config.name))?;
-
     let host = Host::new(HostConfig {
         cache_dir: (!args.no_cache).then(default_cache_dir),
         log_sink: Some(stderr_sink()),
         extra_ca_file: args.ca.ca_file.clone(),
         ..HostConfig::default()
     })?;
-    let function = host.load(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
+    let source = Source::of(&args.component);
+    if !args.watch.watch {
+        let component = source.update()?;
+        return invoke_once(&args, &host, &runtime, &component, &event);
+    }
+    // The edit-run loop: each change that alters the component runs the
+    // same event again; an error is printed and the watch goes on.
+    let mut watch = Watch::new(&source, Duration::from_millis(args.watch.debounce))?;
+    let mut last = None;
+    loop {
+        match source.update() {
+            Err(error) => eprintln!("error: the build failed:\n{error:#}"),
+            Ok(component) => {
+                let digest = cli::watch::digest(&component).ok();
+                if digest.is_some() && digest == last {
+                    eprintln!("wasm-lambda: the component did not change");
+                } else {
+                    last = digest;
+                    if let Err(error) = invoke_once(&args, &host, &runtime, &component, &event) {
+                        eprintln!("error: {error:#}");
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "wasm-lambda: watching {} (Ctrl-C stops)",
+            source.path().display()
+        );
+        let changed = watch.changed()?;
+        eprintln!("wasm-lambda: {} changed", changed.display());
+    }
+}
+
+/// Loads `component` and invokes it with `event`: the response on stdout.
+fn invoke_once(
+    args: &InvokeArgs,
+    host: &Host,
+    runtime: &tokio::runtime::Runtime,
+    component: &Path,
+    event: &[u8],
+) -> Result<u8> {
+    let name = args
+        .function_name
+        .clone()
+        .unwrap_or_else(|| default_function_name(&args.component));
+    let mut config = FunctionConfig::new(name, component);
+    config.region = args.region.clone();
+    args.settings
+        .apply(&mut config, SettingsSource::Flags)
+        .with_context(|| format!("function {}", config.name))?;
+    let function = host.load(config)?;
     let request = InvokeRequest {
         tenant_id: args.tenant_id.clone(),
-        ..InvokeRequest::new(event)
+        ..InvokeRequest::new(event.to_vec())
     };
     let invocation = runtime.block_on(function.invoke(request));
     let invocation = match invocation {
@@ -522,6 +583,7 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     if config.s3_endpoint.is_none() {
         config.s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3").ok();
     }
+    let watched = cli::watch::prepare_functions(&mut config.functions, args.watch.watch)?;
     // With no functions given, the server starts empty (or with what the
     // control plane created before, kept in the state folder).
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -546,6 +608,15 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
         let builder: std::sync::Arc<dyn wasm_lambda::server::SourceBuilder> =
             std::sync::Arc::new(wasm_lambda::sources::ToolchainBuilder::default());
         let server = Server::bind_with_builder(&host, &config, Some(builder)).await?;
+        for function in watched {
+            cli::watch::serve_watched(
+                &host,
+                server.reloader(),
+                config.region(),
+                function,
+                Duration::from_millis(args.watch.debounce),
+            )?;
+        }
         let names = server.function_names();
         let serving = if names.is_empty() {
             "no functions yet (deploy with CreateFunction)".to_string()

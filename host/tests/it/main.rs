@@ -25,3 +25,4 @@ mod sandbox;
 mod server;
 mod settings;
 mod streaming;
+mod watch;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{cache_dir, guest, json, repo_root};
+use crate::common::{cache_dir, guest, guest_target_dir, json, repo_root};
 
 /// A running `wasm-lambda serve`, stopped (with SIGINT) when dropped.
 pub(crate) struct Serve {
@@ -52,6 +52,9 @@ impl Serve {
             .arg(state_dir)
             .args(flags)
             .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+            // Rust folders that `--watch` builds reuse the guests' compiled
+            // dependencies.
+            .env("CARGO_TARGET_DIR", guest_target_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
