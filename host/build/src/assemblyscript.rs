@@ -32,12 +32,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
             dir.display()
         );
     }
-    let sdk = find_checkout_dir(
-        "guest-sdk/assemblyscript",
-        "node_modules/assemblyscript/bin/asc.js",
-        "WASM_LAMBDA_AS_SDK",
-    )
-    .context(
+    let sdk = sdk_dir().context(
         "the AssemblyScript compiler is not installed: run scripts/setup.sh (it runs `npm ci` \
          in guest-sdk/assemblyscript), or set WASM_LAMBDA_AS_SDK to a folder with it",
     )?;
@@ -73,4 +68,24 @@ pub(super) const TOOLCHAIN: super::CoreModuleToolchain = super::CoreModuleToolch
     language: super::Language::AssemblyScript,
     runtime: "assemblyscript",
     build,
+    inputs,
 };
+
+/// The compiler's folder (by npm's record of what it installed) and Node.
+fn inputs() -> crate::build_cache::ToolchainInputs {
+    crate::build_cache::ToolchainInputs {
+        paths: sdk_dir()
+            .into_iter()
+            .chain(crate::tools::on_path("node"))
+            .collect(),
+        variables: &["WASM_LAMBDA_AS_SDK"],
+    }
+}
+
+fn sdk_dir() -> Option<std::path::PathBuf> {
+    find_checkout_dir(
+        "guest-sdk/assemblyscript",
+        "node_modules/assemblyscript/bin/asc.js",
+        "WASM_LAMBDA_AS_SDK",
+    )
+}

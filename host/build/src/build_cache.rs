@@ -1,9 +1,13 @@
 //! Skipping a build whose inputs did not change.
 //!
 //! componentize-py and componentize-js take ten seconds or more whatever
-//! changed, so a build of a Python or JavaScript project first fingerprints
-//! its inputs and, when they are those of the component already at the
-//! output path, returns that component. The inputs are:
+//! changed, and Go, C, Zig and AssemblyScript builds from a few hundred
+//! milliseconds to seconds, so a build of a project in any language but
+//! Rust first fingerprints its inputs and, when they are those of the
+//! component already at the output path, returns that component. (A Rust
+//! crate's inputs include path dependencies and a workspace outside its
+//! folder, which only cargo knows; cargo's own check is the cache there.)
+//! The inputs are:
 //! - the project's files (every file under its folder except `build/` and
 //!   the folders no build reads: `.git`, `__pycache__`, `.venv`, `venv`,
 //!   `target`; `node_modules` by npm's record of what it installed,
@@ -12,7 +16,8 @@
 //! - the layers' files, the same way;
 //! - the toolchain's own inputs ([`Toolchain::cache_inputs`]: the
 //!   componentize-py executable, the JavaScript SDK's folder, the pinned
-//!   boto3) and the variables that point the build at them;
+//!   boto3, the Go, clang (with wasi-libc and cJSON), Zig and AssemblyScript
+//!   compilers) and the variables that point the build at them;
 //! - the build's options (handler, runtime, layers, output) and this
 //!   executable (size and modification time: the SDK sources are built into
 //!   it, so a new wasm-lambda rebuilds).

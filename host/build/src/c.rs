@@ -67,7 +67,7 @@ const GLUE_FILES: &[(&str, &str)] = &[
 
 /// Compiles the project in `dir`; returns the core module's bytes.
 fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
-    let clang = find_tool("clang", "WASM_LAMBDA_CLANG", "").ok_or_else(|| {
+    let clang = clang().ok_or_else(|| {
         anyhow::anyhow!(
             "clang is not installed: run scripts/setup.sh (it installs Debian's clang, lld and \
              wasi-libc), or set WASM_LAMBDA_CLANG"
@@ -131,7 +131,26 @@ pub(super) const TOOLCHAIN: super::CoreModuleToolchain = super::CoreModuleToolch
     language: super::Language::C,
     runtime: "c",
     build,
+    inputs,
 };
+
+/// clang, wasi-libc and cJSON's source.
+fn inputs() -> crate::build_cache::ToolchainInputs {
+    let mut paths: Vec<std::path::PathBuf> = clang().into_iter().collect();
+    paths.extend(cjson_dir().ok());
+    paths.push(WASI_LIBC.into());
+    crate::build_cache::ToolchainInputs {
+        paths,
+        variables: &["WASM_LAMBDA_CLANG", "WASM_LAMBDA_CJSON"],
+    }
+}
+
+/// Debian's wasi-libc, which `--sysroot=/usr` links.
+const WASI_LIBC: &str = "/usr/lib/wasm32-wasi/libc.a";
+
+fn clang() -> Option<std::path::PathBuf> {
+    find_tool("clang", "WASM_LAMBDA_CLANG", "")
+}
 
 /// The wrapping of `core_module.rs` applied to the C glue, which uses every
 /// import and export of the world.

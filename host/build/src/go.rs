@@ -28,7 +28,7 @@ const GO_VERSION: &str = "1.27";
 
 /// Compiles the project in `dir`; returns the core module's bytes.
 fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
-    let go = find_tool("go", "WASM_LAMBDA_GO", ".venv/bin").context(
+    let go = go().context(
         "Go is not installed: run scripts/setup.sh (it installs Go into .venv), or set \
          WASM_LAMBDA_GO",
     )?;
@@ -93,4 +93,17 @@ pub(super) const TOOLCHAIN: super::CoreModuleToolchain = super::CoreModuleToolch
     language: super::Language::Go,
     runtime: "go",
     build,
+    inputs,
 };
+
+/// The Go toolchain the build runs (its version is its executable).
+fn inputs() -> crate::build_cache::ToolchainInputs {
+    crate::build_cache::ToolchainInputs {
+        paths: go().into_iter().collect(),
+        variables: &["WASM_LAMBDA_GO"],
+    }
+}
+
+fn go() -> Option<std::path::PathBuf> {
+    find_tool("go", "WASM_LAMBDA_GO", ".venv/bin")
+}

@@ -174,8 +174,8 @@ pub(crate) trait Toolchain: Sync {
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made>;
     /// What the toolchain reads besides the project and its layers, for a
     /// language whose builds are skipped when their inputs did not change
-    /// (`build_cache.rs`); `None` for the languages whose own toolchain
-    /// keeps a build cache (cargo, Go) or that build in a second.
+    /// (`build_cache.rs`); `None` where only the toolchain knows them
+    /// (cargo: path dependencies and workspaces outside the folder).
     fn cache_inputs(&self) -> Option<build_cache::ToolchainInputs> {
         None
     }
@@ -192,6 +192,11 @@ pub(crate) struct CoreModuleToolchain {
     /// Compiles the project in a folder, reporting progress; returns the
     /// core module's bytes.
     pub(crate) build: CompileFn,
+    /// What the build reads besides the project (its compiler and
+    /// libraries; the SDK's sources are in this executable), for the build
+    /// cache: such a build reads only the project's own files, so a
+    /// fingerprint of them and of these is all its inputs.
+    pub(crate) inputs: fn() -> build_cache::ToolchainInputs,
 }
 
 /// How a core-module toolchain compiles a folder, reporting progress.
@@ -208,6 +213,10 @@ impl Toolchain for CoreModuleToolchain {
 
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
         (self.build)(job.dir, progress).map(Made::CoreModule)
+    }
+
+    fn cache_inputs(&self) -> Option<build_cache::ToolchainInputs> {
+        Some((self.inputs)())
     }
 }
 
@@ -297,7 +306,7 @@ pub struct BuildOutput {
     /// could not resolve, with the file and line).
     pub warnings: Vec<String>,
     /// Whether the component was already there, built from the same
-    /// inputs, so nothing was built (Python and JavaScript).
+    /// inputs, so nothing was built (every language but Rust).
     pub unchanged: bool,
 }
 

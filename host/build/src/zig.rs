@@ -28,7 +28,7 @@ fn build(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>> {
         );
     }
     // PyPI's ziglang package runs Zig as `python -m ziglang`.
-    let python = find_tool("python3", "WASM_LAMBDA_ZIG_PYTHON", ".venv/bin")
+    let python = python()
         .context("Zig is not installed: run scripts/setup.sh (it installs Zig into .venv)")?;
     let staging = staging_dir("zig")?;
     let code = staging.path();
@@ -70,4 +70,26 @@ pub(super) const TOOLCHAIN: super::CoreModuleToolchain = super::CoreModuleToolch
     language: super::Language::Zig,
     runtime: "zig",
     build,
+    inputs,
 };
+
+/// The Python that runs Zig, and Zig's executable in its `ziglang` package.
+fn inputs() -> crate::build_cache::ToolchainInputs {
+    let python = python();
+    let zig = python.as_ref().and_then(|python| {
+        let venv = python.parent()?.parent()?;
+        std::fs::read_dir(venv.join("lib"))
+            .ok()?
+            .flatten()
+            .map(|version| version.path().join("site-packages/ziglang/zig"))
+            .find(|zig| zig.is_file())
+    });
+    crate::build_cache::ToolchainInputs {
+        paths: python.into_iter().chain(zig).collect(),
+        variables: &["WASM_LAMBDA_ZIG_PYTHON"],
+    }
+}
+
+fn python() -> Option<std::path::PathBuf> {
+    find_tool("python3", "WASM_LAMBDA_ZIG_PYTHON", ".venv/bin")
+}
