@@ -494,7 +494,11 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    let source = Source::of(&args.component);
+    let name = args
+        .function_name
+        .clone()
+        .unwrap_or_else(|| default_function_name(&args.component));
+    let source = Source::of(&args.component, args.settings.handler.as_deref(), &name);
     if !args.watch.watch {
         let component = source.update()?;
         return invoke_once(&args, &host, &runtime, &component, &event);

@@ -15,7 +15,7 @@
 //! `git checkout` of many files, make one rebuild.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -45,13 +45,20 @@ pub enum Source {
 }
 
 impl Source {
-    /// A folder is built; anything else is taken as a component.
-    pub fn of(path: &Path) -> Source {
-        if path.is_dir() {
-            Source::Folder(BuildOptions::new(path))
-        } else {
-            Source::Component(path.to_path_buf())
+    /// A folder is built (for `handler` when given: then into
+    /// `build/<function>.wasm`, so that functions with different handlers
+    /// in one folder do not share a component); anything else is taken as
+    /// a component.
+    pub fn of(path: &Path, handler: Option<&str>, function: &str) -> Source {
+        if !path.is_dir() {
+            return Source::Component(path.to_path_buf());
         }
+        let mut options = BuildOptions::new(path);
+        if let Some(handler) = handler {
+            options.handler = Some(handler.to_string());
+            options.output = Some(path.join("build").join(format!("{function}.wasm")));
+        }
+        Source::Folder(options)
     }
 
     /// What is watched.
@@ -68,6 +75,12 @@ impl Source {
     pub fn update(&self) -> Result<PathBuf> {
         match self {
             Source::Folder(options) => {
+                // One build at a time: a build takes every core it is
+                // given, and functions that share a folder share outputs.
+                static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+                let _turn = ONE_AT_A_TIME
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let built = build(options, &mut |_| {})?;
                 for warning in &built.warnings {
                     eprintln!("warning: {warning}");
@@ -108,7 +121,11 @@ pub fn prepare_functions(
 ) -> Result<Vec<WatchedFunction>> {
     let mut watched = Vec::new();
     for spec in functions {
-        let source = Source::of(&spec.component);
+        let source = Source::of(
+            &spec.component,
+            spec.settings.handler.as_deref(),
+            &spec.name,
+        );
         if let Source::Folder(_) = &source {
             eprintln!(
                 "wasm-lambda: building function {} from {}",
