@@ -19,92 +19,21 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
-# Python handlers: componentize-py, pinned, in the project-local .venv.
-componentize_version=$(sed -n 's/^componentize-py==//p' guest-sdk/python/requirements.txt)
-if ! command -v python3 >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip
+# The other languages' toolchains and the tests' clients install while the
+# host builds (downloads beside a build that fills every core); their output
+# is kept in target/setup-toolchains.log and shown once both are done.
+mkdir -p target
+toolchains_log=target/setup-toolchains.log
+bash scripts/setup-toolchains.sh >"$toolchains_log" 2>&1 &
+toolchains=$!
+trap 'kill "$toolchains" 2>/dev/null || true' EXIT
+built=0
+cargo build --release --locked -p wasm-lambda || built=$?
+installed=0
+wait "$toolchains" || installed=$?
+cat "$toolchains_log" >&2
+if [ "$installed" -ne 0 ]; then
+    echo "error: installing the toolchains failed (scripts/setup-toolchains.sh; its output is above and in $toolchains_log)" >&2
+    exit "$installed"
 fi
-if ! .venv/bin/componentize-py --version 2>/dev/null | grep -qx "componentize-py $componentize_version"; then
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -r guest-sdk/python/requirements.txt
-fi
-# The AWS SDK Lambda's Python runtime ships (boto3), pinned, for handlers
-# that import it without listing it: pure-Python wheels for the component's
-# Python, in .venv/lambda-runtime.
-if ! cmp -s guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambda-pins; then
-    rm -rf .venv/lambda-runtime
-    .venv/bin/python3 -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
-        --only-binary=:all: --platform any --implementation py --python-version 3.14 \
-        --target .venv/lambda-runtime -r guest-sdk/python/lambda-runtime.txt
-    cp guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambda-pins
-fi
-# The AWS clients the server's tests drive (boto3, the AWS CLI).
-if ! cmp -s host/tests/clients/requirements.txt .venv/.wasm-lambda-clients; then
-    .venv/bin/pip install --quiet --disable-pip-version-check -r host/tests/clients/requirements.txt
-    cp host/tests/clients/requirements.txt .venv/.wasm-lambda-clients
-fi
-
-# JavaScript handlers: componentize-js, locked, in guest-sdk/js/node_modules.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq nodejs npm
-fi
-lock_stamp=guest-sdk/js/node_modules/.wasm-lambda-lock
-if ! cmp -s guest-sdk/js/package-lock.json "$lock_stamp"; then
-    (cd guest-sdk/js && npm ci --silent --no-audit --no-fund)
-    cp guest-sdk/js/package-lock.json "$lock_stamp"
-fi
-
-# The AWS SDK for JavaScript v3 clients Lambda's Node.js runtimes provide,
-# locked, in guest-sdk/js/lambda-runtime/node_modules.
-lock_stamp=guest-sdk/js/lambda-runtime/node_modules/.wasm-lambda-lock
-if ! cmp -s guest-sdk/js/lambda-runtime/package-lock.json "$lock_stamp"; then
-    (cd guest-sdk/js/lambda-runtime && npm ci --silent --no-audit --no-fund)
-    cp guest-sdk/js/lambda-runtime/package-lock.json "$lock_stamp"
-fi
-
-# curl: the HTTP front door's tests drive serve with it, as users do.
-if ! command -v curl >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq curl
-fi
-
-# binutils' strip: `wasm-lambda package` strips the bootstrap it zips.
-if ! command -v strip >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq binutils
-fi
-
-# C handlers: Debian's clang, lld and wasi-libc.
-if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
-    || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
-    || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32
-fi
-# The C code's formatter (scripts/test.sh checks the SDK, examples and guests).
-if ! command -v clang-format >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq clang-format
-fi
-
-# cJSON, which the C SDK compiles into every C handler: Debian's source
-# package, pinned and checked against guest-sdk/c/cjson.lock, with Debian's
-# patches applied, in guest-sdk/c/cjson. apt fetches it through a private list
-# of the system's Debian sources (as deb-src), so nothing system-wide changes.
-if ! cmp -s guest-sdk/c/cjson.lock guest-sdk/c/cjson/.wasm-lambda-lock; then
-    bash scripts/fetch-cjson.sh
-fi
-
-# Go and Zig handlers: the Go and Zig toolchains from PyPI, pinned, in .venv.
-for requirements in guest-sdk/go/requirements.txt guest-sdk/zig/requirements.txt; do
-    stamp=".venv/.wasm-lambda-$(basename "$(dirname "$requirements")")"
-    if ! cmp -s "$requirements" "$stamp"; then
-        .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
-        cp "$requirements" "$stamp"
-    fi
-done
-
-# AssemblyScript handlers: the asc compiler, locked, in guest-sdk/assemblyscript/node_modules.
-lock_stamp=guest-sdk/assemblyscript/node_modules/.wasm-lambda-lock
-if ! cmp -s guest-sdk/assemblyscript/package-lock.json "$lock_stamp"; then
-    (cd guest-sdk/assemblyscript && npm ci --silent --no-audit --no-fund)
-    cp guest-sdk/assemblyscript/package-lock.json "$lock_stamp"
-fi
-
-cargo build --release --locked -p wasm-lambda
+exit "$built"
