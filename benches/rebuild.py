@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from watch_latency import LANGUAGES, ROOT, project  # noqa: E402
+from watch_latency import LANGUAGES, ROOT, project, write_results  # noqa: E402
 
 
 def build(wasm_lambda, folder, env):
@@ -59,9 +59,6 @@ def main():
                 "one_line_edit_max_s": max(edited),
             }
             print(language, json.dumps(results[language]), flush=True)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "rebuild.json"), "w") as out:
-        json.dump(results, out, indent=2)
     lines = [
         f"`wasm-lambda build` of each hello, {runs} runs each (`bash benches/rebuild.sh`):",
         "",
@@ -74,8 +71,7 @@ def main():
             f"({row['unchanged_max_s'] * 1000:.0f} ms) | "
             f"{row['one_line_edit_median_s']:.2f} s ({row['one_line_edit_max_s']:.2f} s) |"
         )
-    with open(os.path.join(out_dir, "rebuild.md"), "w") as out:
-        out.write("\n".join(lines) + "\n")
+    write_results(out_dir, "rebuild", results, lines)
 
 
 if __name__ == "__main__":

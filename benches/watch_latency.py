@@ -156,9 +156,6 @@ def main():
                 "max_s": max(latencies),
             }
             print(language, json.dumps(results[language]), flush=True)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "watch-latency.json"), "w") as out:
-        json.dump(results, out, indent=2)
     lines = [
         f"Edit to new answer under `serve --watch`, {edits} edits per language "
         "(`bash benches/watch-latency.sh`):",
@@ -171,7 +168,15 @@ def main():
             f"| {language} | {row['p50_s']:.2f} s | {row['p95_s']:.2f} s | "
             f"{row['min_s']:.2f} s | {row['max_s']:.2f} s |"
         )
-    with open(os.path.join(out_dir, "watch-latency.md"), "w") as out:
+    write_results(out_dir, "watch-latency", results, lines)
+
+
+def write_results(out_dir, stem, results, lines):
+    """Writes `results` as OUT_DIR/STEM.json and `lines` as OUT_DIR/STEM.md."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, stem + ".json"), "w") as out:
+        json.dump(results, out, indent=2)
+    with open(os.path.join(out_dir, stem + ".md"), "w") as out:
         out.write("\n".join(lines) + "\n")
 
 

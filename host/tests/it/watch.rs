@@ -71,13 +71,21 @@ fn replace(path: &Path, with: &[u8]) {
     std::fs::rename(&staged, path).unwrap();
 }
 
-#[test]
-fn a_thousand_invocations_across_ten_swaps_all_succeed() {
+/// Two versions of a function answering `EVENT` differently (hello's
+/// message, probe's echo), and a component file `name` in a new folder
+/// holding the first.
+fn two_versions(name: &str) -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
-    let component = dir.path().join("swapped.wasm");
+    let component = dir.path().join(name);
     let hello = std::fs::read(guest("examples/rust/hello")).unwrap();
     let probe = std::fs::read(guest("host/tests/guests/probe")).unwrap();
     std::fs::write(&component, &hello).unwrap();
+    (dir, component, hello, probe)
+}
+
+#[test]
+fn a_thousand_invocations_across_ten_swaps_all_succeed() {
+    let (dir, component, hello, probe) = two_versions("swapped.wasm");
     let config = format!(
         "[[function]]\nname = \"swapped\"\ncomponent = {}\n",
         toml_path(&component)
@@ -295,11 +303,7 @@ fn a_watched_python_folder_answers_with_the_edit_and_keeps_its_code_through_a_sy
 
 #[test]
 fn invoke_watch_runs_the_same_event_again_once_per_burst_of_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let component = dir.path().join("looped.wasm");
-    let hello = std::fs::read(guest("examples/rust/hello")).unwrap();
-    let probe = std::fs::read(guest("host/tests/guests/probe")).unwrap();
-    std::fs::write(&component, &hello).unwrap();
+    let (_dir, component, hello, probe) = two_versions("looped.wasm");
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
         .args(["invoke", "--watch", "--debounce", "500", "--event", EVENT])
         .arg(&component)
