@@ -85,7 +85,7 @@ fn two_versions(name: &str) -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>, 
 
 #[test]
 fn a_thousand_invocations_across_ten_swaps_all_succeed() {
-    let (dir, component, hello, probe) = two_versions("swapped.wasm");
+    let (_dir, component, hello, probe) = two_versions("swapped.wasm");
     let config = format!(
         "[[function]]\nname = \"swapped\"\ncomponent = {}\n",
         toml_path(&component)
