@@ -501,7 +501,7 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
     let source = Source::of(&args.component, args.settings.handler.as_deref(), &name);
     if !args.watch.watch {
         let component = source.update()?;
-        return invoke_once(&args, &host, &runtime, &component, &event);
+        return invoke_once(&args, &name, &host, &runtime, &component, &event);
     }
     // The edit-run loop: each change that alters the component runs the
     // same event again; an error is printed and the watch goes on.
@@ -516,7 +516,9 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
                     eprintln!("wasm-lambda: the component did not change");
                 } else {
                     last = digest;
-                    if let Err(error) = invoke_once(&args, &host, &runtime, &component, &event) {
+                    if let Err(error) =
+                        invoke_once(&args, &name, &host, &runtime, &component, &event)
+                    {
                         eprintln!("error: {error:#}");
                     }
                 }
@@ -531,18 +533,16 @@ fn run_invoke(args: InvokeArgs) -> Result<u8> {
     }
 }
 
-/// Loads `component` and invokes it with `event`: the response on stdout.
+/// Loads `component` as function `name` and invokes it with `event`: the
+/// response on stdout.
 fn invoke_once(
     args: &InvokeArgs,
+    name: &str,
     host: &Host,
     runtime: &tokio::runtime::Runtime,
     component: &Path,
     event: &[u8],
 ) -> Result<u8> {
-    let name = args
-        .function_name
-        .clone()
-        .unwrap_or_else(|| default_function_name(&args.component));
     let mut config = FunctionConfig::new(name, component);
     config.region = args.region.clone();
     args.settings

@@ -30,8 +30,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-/// Folders whose contents no build reads, wherever they are.
-const SKIPPED: &[&str] = &[".git", "__pycache__", ".venv", "venv", "target"];
+/// Folders whose contents no build reads, wherever they are (besides the
+/// project's top-level `build/`, where builds write); `--watch` ignores
+/// changes there for the same reason.
+pub const UNREAD_FOLDERS: &[&str] = &[".git", "__pycache__", ".venv", "venv", "target"];
+
+/// The file npm rewrites whenever the packages in `node_modules` change:
+/// what stands for `node_modules` in a build's inputs.
+pub const NPM_INSTALL_RECORD: &str = ".package-lock.json";
 
 /// What a toolchain reads besides the project and its layers.
 #[derive(Debug, Default)]
@@ -109,7 +115,9 @@ fn walk(hasher: &mut blake3::Hasher, root: &Path, folder: &Path, project: bool) 
         let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            if SKIPPED.contains(&name.as_ref()) || (project && folder == root && name == "build") {
+            if UNREAD_FOLDERS.contains(&name.as_ref())
+                || (project && folder == root && name == "build")
+            {
                 continue;
             }
             if name == "node_modules" {
@@ -117,8 +125,8 @@ fn walk(hasher: &mut blake3::Hasher, root: &Path, folder: &Path, project: bool) 
                 // themselves would cost more than the check may.
                 stat(
                     hasher,
-                    &format!("{relative}/.package-lock.json"),
-                    &path.join(".package-lock.json"),
+                    &format!("{relative}/{NPM_INSTALL_RECORD}"),
+                    &path.join(NPM_INSTALL_RECORD),
                 );
                 continue;
             }

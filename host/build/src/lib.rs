@@ -25,6 +25,7 @@ mod python;
 mod rust;
 mod tools;
 
+pub use build_cache::{NPM_INSTALL_RECORD, UNREAD_FOLDERS};
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
 pub use js::RUNTIMES as JS_RUNTIMES;
 pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;

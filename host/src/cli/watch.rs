@@ -2,11 +2,11 @@
 //! source folder (or its component file), and bringing its component up
 //! to date.
 //!
-//! The watch is inotify's, through `notify`, one directory at a time: the
-//! folders no build reads ([`IGNORED_ANYWHERE`], the top-level `build/`
-//! the build writes to, and what the folder's `.gitignore` names) are never
-//! watched, so neither a build's own output nor a large `node_modules`
-//! costs a watch or triggers a rebuild. `node_modules` itself is watched,
+//! The watch is inotify's, through `notify`, one directory at a time.
+//! What no build reads is never watched: the folders the build's cache
+//! skips too ([`UNREAD_FOLDERS`]), the top-level `build/` the build writes
+//! to, and what the folder's `.gitignore` names. So neither a build's own
+//! output nor a large `node_modules` costs a watch or triggers a rebuild. `node_modules` itself is watched,
 //! not its contents: npm rewrites `node_modules/.package-lock.json` when it
 //! installs or removes a package, and that change does trigger one.
 //!
@@ -21,19 +21,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use notify::Watcher as _;
 use wasm_lambda::Host;
-use wasm_lambda::build::{BuildOptions, build};
+use wasm_lambda::build::{BuildOptions, NPM_INSTALL_RECORD, UNREAD_FOLDERS, build};
 use wasm_lambda::server::{FunctionSpec, Reloader};
 
 /// How long a folder must be quiet before a change is acted on, unless
 /// `--debounce` says otherwise.
 pub const DEFAULT_DEBOUNCE_MS: u64 = 100;
-
-/// Folders no build reads, wherever they are (`node_modules` is handled
-/// apart: see the module's documentation).
-const IGNORED_ANYWHERE: &[&str] = &[".git", "__pycache__", ".venv", "venv", "target"];
-
-/// The file npm rewrites whenever the packages in `node_modules` change.
-const NPM_INSTALL_RECORD: &str = ".package-lock.json";
 
 /// What a watched function is made from.
 pub enum Source {
@@ -393,7 +386,7 @@ impl Filter {
         if parts.first() == Some(&"build") {
             return true;
         }
-        if parts.iter().any(|part| IGNORED_ANYWHERE.contains(part)) {
+        if parts.iter().any(|part| UNREAD_FOLDERS.contains(part)) {
             return true;
         }
         if let Some(at) = parts.iter().position(|part| *part == "node_modules") {
