@@ -59,6 +59,12 @@ if ! command -v strip >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq binutils
 fi
 
+# qemu's user-mode emulator: the tests run a package's bootstrap on an
+# emulated processor other than this machine's, as a Lambda host has.
+if ! command -v qemu-x86_64 >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq qemu-user
+fi
+
 # C handlers: Debian's clang, lld and wasi-libc.
 if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 \
     || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \

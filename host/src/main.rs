@@ -681,6 +681,12 @@ fn run_package(args: PackageArgs) -> Result<u8> {
             "note: --snapshot: the init phase could not be snapshotted (the reason is above); the package runs it in every sandbox"
         );
     }
+    if !wasm_lambda::has_code_level() {
+        eprintln!(
+            "note: this processor lacks part of {}, so the package's compiled code is for this processor alone: a Lambda host with another one compiles the component at its first start",
+            wasm_lambda::CODE_LEVEL
+        );
+    }
     println!("{}", package.zip.display());
     Ok(0)
 }

@@ -70,6 +70,7 @@ fn base_config(function_cache: Option<&Path>) -> Config {
             .expect("the compiler is enabled");
     }
     config.wasm_component_model(true);
+    portable_code(&mut config);
     // Deadlines: each store gets an epoch deadline and a callback that checks
     // the wall clock, so a looping guest ends with `Sandbox.Timedout`.
     config.epoch_interruption(true);
@@ -82,6 +83,88 @@ fn base_config(function_cache: Option<&Path>) -> Config {
     // (componentize-py snapshots are ~20 MB).
     config.memory_init_cow(true);
     config
+}
+
+/// The CPU features compiled code may use, as Cranelift's flags: a fixed
+/// level per architecture instead of every feature this machine has.
+///
+/// Compiled code, and with it the cache key of every artifact (it includes
+/// the engine's compatibility hash), depends on the features it may use. With
+/// this machine's own, a package made here was compiled again at its first
+/// start on a Lambda host with another processor (20 s and more for Python):
+/// Lambda's hosts of one architecture do not all have the same. With a level
+/// that all of them have (x86-64-v3: AVX2, BMI1/2, FMA, LZCNT; on arm64 the
+/// Graviton2 level, LSE atomics), an artifact made on any machine with that
+/// level is used as it is on any other.
+/// `runtime::a_package_made_here_starts_without_compiling_on_another_x86_64_cpu`
+/// runs a package under an emulated CPU without AVX-512 to check it.
+#[cfg(target_arch = "x86_64")]
+pub const CODE_LEVEL: &str = "x86-64-v3";
+/// See the x86_64 variant.
+#[cfg(target_arch = "aarch64")]
+pub const CODE_LEVEL: &str = "armv8.1-a (LSE)";
+
+#[cfg(target_arch = "x86_64")]
+const CODE_LEVEL_FLAGS: &[&str] = &[
+    "has_sse3",
+    "has_ssse3",
+    "has_cmpxchg16b",
+    "has_sse41",
+    "has_sse42",
+    "has_popcnt",
+    "has_avx",
+    "has_avx2",
+    "has_fma",
+    "has_bmi1",
+    "has_bmi2",
+    "has_lzcnt",
+];
+#[cfg(target_arch = "aarch64")]
+const CODE_LEVEL_FLAGS: &[&str] = &["has_lse"];
+
+/// Whether this machine has every feature of [`CODE_LEVEL`].
+pub fn has_code_level() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("sse3")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("cmpxchg16b")
+            && std::is_x86_feature_detected!("sse4.1")
+            && std::is_x86_feature_detected!("sse4.2")
+            && std::is_x86_feature_detected!("popcnt")
+            && std::is_x86_feature_detected!("avx")
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("lzcnt")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("lse")
+    }
+}
+
+/// Compiles for [`CODE_LEVEL`] when this machine has it; otherwise leaves
+/// wasmtime to use this machine's features (the artifacts are then this
+/// processor's alone, which `wasm-lambda package` says).
+fn portable_code(config: &mut Config) {
+    if !has_code_level() {
+        return;
+    }
+    // An explicit target stops wasmtime from inferring the host's features;
+    // the flags then name the level's.
+    config
+        .target(&target_lexicon::Triple::host().to_string())
+        .expect("the host's own triple is a known target");
+    for flag in CODE_LEVEL_FLAGS {
+        // SAFETY: each flag names a feature `has_code_level` found on this
+        // processor, and wasmtime checks them against the processor again
+        // before it runs code compiled with them.
+        unsafe {
+            config.cranelift_flag_enable(flag);
+        }
+    }
 }
 
 fn pooling_config(settings: &EngineConfig) -> PoolingAllocationConfig {

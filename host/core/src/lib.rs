@@ -89,7 +89,7 @@ pub use config::{
     AwsCredentials, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EPHEMERAL_STORAGE_RANGE_MB, FunctionConfig,
     MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,
 };
-pub use engine::{Allocator, EngineConfig};
+pub use engine::{Allocator, CODE_LEVEL, EngineConfig, has_code_level};
 pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES, validate as validate_environment};
 pub use error::{FunctionError, InvokeError, LoadError, error_types};
 pub use export::Exported;

@@ -359,6 +359,59 @@ fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
     );
 }
 
+/// A package made on this machine starts without compiling on an x86_64
+/// host with another processor, as Lambda's hosts differ from the machine
+/// that packaged: the bootstrap runs under `qemu-x86_64 -cpu Haswell`, which
+/// has AVX2 but none of the AVX-512 features this class of machine has.
+/// Compiled for the machine's own features, the artifact's cache key did not
+/// match there and the component was compiled again into the cache.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_package_made_here_starts_without_compiling_on_another_x86_64_cpu() {
+    let qemu = std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("qemu-x86_64"))
+                .find(|candidate| candidate.is_file())
+        })
+        .expect("qemu-x86_64 is missing: scripts/setup-toolchains.sh installs Debian's qemu-user");
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("function.zip");
+    let task_root = dir.path().join("task");
+    let hello = guest("examples/rust/hello");
+    let (_, said) = package_into(&[hello.to_str().unwrap()], &zip_path, &task_root);
+    assert!(!said.contains("for this processor alone"), "{said}");
+
+    let emulator = Emulator::start();
+    let empty_cache = tempfile::tempdir().unwrap();
+    let bootstrap = task_root.join("bootstrap");
+    let runtime = start_runtime(
+        &qemu,
+        &["-cpu", "Haswell", bootstrap.to_str().unwrap()],
+        &emulator.runtime_api(),
+        &[
+            ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
+            ("_HANDLER", "hello.wasm"),
+            (
+                "WASM_LAMBDA_CACHE_DIR",
+                empty_cache.path().to_str().unwrap(),
+            ),
+        ],
+    );
+    let answer = emulator.invoke(r#"{"first_name":"Ada","last_name":"Lovelace"}"#);
+    let (_, stderr) = stop_with_stderr(runtime);
+    assert_eq!(
+        answer,
+        (200, r#"{"message":"Hello Ada Lovelace!"}"#.to_string()),
+        "{stderr}"
+    );
+    let written = files_under(empty_cache.path());
+    assert!(
+        written.is_empty(),
+        "the packaged artifact was not used on the other processor: {written:?}"
+    );
+}
+
 /// Runs `command` (`wasm-lambda package ...`) and unpacks the zip into
 /// `task`; returns the zip's entry names and what the command said.
 fn package_into(args: &[&str], zip_path: &Path, task: &Path) -> (Vec<String>, String) {
