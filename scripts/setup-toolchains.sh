@@ -59,10 +59,22 @@ if ! command -v strip >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq binutils
 fi
 
-# qemu's user-mode emulator: the tests run a package's bootstrap on an
-# emulated processor other than this machine's, as a Lambda host has.
-if ! command -v qemu-x86_64 >/dev/null 2>&1; then
+# qemu's user-mode emulator: `wasm-lambda package --arch arm64` runs the
+# arm64 bootstrap under it, and the tests run packages on an emulated
+# processor other than this machine's, as a Lambda host has. Debian's GCC
+# and C library for aarch64 and Rust's aarch64 standard library cross-build
+# that bootstrap (scripts/build-bootstrap.sh).
+if ! command -v qemu-x86_64 >/dev/null 2>&1 || ! command -v qemu-aarch64 >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq qemu-user
+fi
+if [ "$(uname -m)" = x86_64 ]; then
+    if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 \
+        || [ ! -f /usr/aarch64-linux-gnu/lib/libc.so.6 ]; then
+        apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    fi
+    if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+        rustup target add aarch64-unknown-linux-gnu
+    fi
 fi
 
 # C handlers: Debian's clang, lld and wasi-libc.

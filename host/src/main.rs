@@ -122,6 +122,17 @@ struct PackageArgs {
     /// the init phase runs in every sandbox.
     #[arg(long)]
     snapshot: bool,
+    /// The function's instruction set architecture on Lambda, `x86_64` or
+    /// `arm64` [default: this machine's]. For another architecture than
+    /// this machine's, give a `wasm-lambda` built for it with `--bootstrap`
+    /// (`bash scripts/build-bootstrap.sh arm64`); it runs here under qemu
+    /// to compile the component for itself.
+    #[arg(long, value_name = "ARCH", value_parser = wasm_lambda::package::Architecture::parse)]
+    arch: Option<wasm_lambda::package::Architecture>,
+    /// The `wasm-lambda` executable to ship as `bootstrap` [default: this
+    /// one].
+    #[arg(long, value_name = "FILE")]
+    bootstrap: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -648,8 +659,30 @@ fn run_runtime(component: Option<PathBuf>, timeout: f64) -> Result<u8> {
 }
 
 fn run_package(args: PackageArgs) -> Result<u8> {
+    use wasm_lambda::package::{Architecture, package_emulated};
+    let machine = Architecture::this_machine();
+    let arch = args.arch.unwrap_or(machine);
+    let bootstrap = match &args.bootstrap {
+        Some(path) => path.clone(),
+        None if arch == machine => {
+            std::env::current_exe().context("failed to find this executable")?
+        }
+        None => bail!(
+            "--arch {arch}: this wasm-lambda is built for {machine}; give one built for {arch} with --bootstrap (`bash scripts/build-bootstrap.sh {arch}` builds it)"
+        ),
+    };
+    let built_for = Architecture::of_executable(&bootstrap)?;
+    if built_for != arch {
+        bail!(
+            "the bootstrap {} is built for {built_for}, not {arch}",
+            bootstrap.display()
+        );
+    }
+    if arch != machine {
+        let code = package_emulated(arch, &bootstrap, std::env::args_os().skip(1))?;
+        return Ok(u8::try_from(code).unwrap_or(1));
+    }
     let host = Host::new(HostConfig::default())?;
-    let bootstrap = std::env::current_exe().context("failed to find this executable")?;
     let config = wasm_lambda::package::PackageConfig {
         name: args
             .function_name
@@ -663,7 +696,7 @@ fn run_package(args: PackageArgs) -> Result<u8> {
     let package =
         wasm_lambda::package::package(&host, &args.component, &bootstrap, &args.output, &config)?;
     eprintln!(
-        "packaged {} with handler {}{}: {}",
+        "packaged {} for {arch} with handler {}{}: {}",
         package.zip.display(),
         package.handler,
         if package.snapshot {

@@ -38,6 +38,135 @@ pub const MAX_ZIPPED_BYTES: u64 = 52_428_800;
 /// it is uploaded.
 pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 
+/// A Lambda instruction set architecture (`Architectures` of a function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `x86_64`.
+    X86_64,
+    /// `arm64` (Graviton).
+    Arm64,
+}
+
+impl Architecture {
+    /// The architecture of the machine this binary runs on.
+    pub fn this_machine() -> Architecture {
+        if cfg!(target_arch = "aarch64") {
+            Architecture::Arm64
+        } else {
+            Architecture::X86_64
+        }
+    }
+
+    /// Lambda's name for it, as `--architectures` takes it.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+
+    /// Parses Lambda's name (`x86_64`, `arm64`); `aarch64` is taken too.
+    pub fn parse(name: &str) -> Result<Architecture> {
+        match name {
+            "x86_64" => Ok(Architecture::X86_64),
+            "arm64" | "aarch64" => Ok(Architecture::Arm64),
+            _ => bail!("unknown architecture {name:?}: Lambda's are x86_64 and arm64"),
+        }
+    }
+
+    /// Rust's target for the bootstrap built for it.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// qemu's user-mode emulator of it (Debian's `qemu-user`), and the
+    /// folder of Debian's cross C library it finds the bootstrap's loader
+    /// and libraries in (`-L`).
+    fn emulator(self) -> (&'static str, &'static str) {
+        match self {
+            Architecture::X86_64 => ("qemu-x86_64", "/usr/x86_64-linux-gnu"),
+            Architecture::Arm64 => ("qemu-aarch64", "/usr/aarch64-linux-gnu"),
+        }
+    }
+
+    /// binutils' `strip` for it, from Debian's cross toolchain: the machine's
+    /// own `strip` reads only its own architecture.
+    fn cross_strip(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-linux-gnu-strip",
+            Architecture::Arm64 => "aarch64-linux-gnu-strip",
+        }
+    }
+
+    /// The architecture of the Linux executable at `path`, from its ELF
+    /// header.
+    pub fn of_executable(path: &Path) -> Result<Architecture> {
+        use std::io::Read as _;
+        let mut header = [0u8; 20];
+        std::fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut header))
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        // ELF magic, 64-bit, little-endian; e_machine is the u16 at 18.
+        if &header[..4] != b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+            bail!(
+                "{} is not a 64-bit little-endian Linux executable",
+                path.display()
+            );
+        }
+        match u16::from_le_bytes([header[18], header[19]]) {
+            0x3e => Ok(Architecture::X86_64),
+            0xb7 => Ok(Architecture::Arm64),
+            machine => bail!(
+                "{} is an executable for ELF machine {machine:#x}, neither x86_64 nor arm64",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.lambda_name())
+    }
+}
+
+/// Runs `wasm-lambda package` with `args` (this process's own arguments)
+/// again, as `bootstrap` (a `wasm-lambda` built for `arch`, another
+/// architecture than this machine's) under qemu's user-mode emulator: the
+/// bootstrap then compiles the component for itself, with the engine that
+/// will load the artifact on Lambda, and makes the snapshot (`--snapshot`)
+/// by running the init phase as it will run there. Returns its exit code.
+pub fn package_emulated(
+    arch: Architecture,
+    bootstrap: &Path,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<i32> {
+    let (emulator, sysroot) = arch.emulator();
+    let mut command = std::process::Command::new(emulator);
+    if Path::new(sysroot).is_dir() {
+        command.arg("-L").arg(sysroot);
+    }
+    // argv[0] "wasm-lambda": under the name `bootstrap` the binary runs the
+    // Runtime API loop instead of the command.
+    command
+        .arg("-0")
+        .arg("wasm-lambda")
+        .arg(bootstrap)
+        .args(args);
+    if std::env::var_os("STRIP").is_none() {
+        command.env("STRIP", arch.cross_strip());
+    }
+    let status = command.status().with_context(|| {
+        format!(
+            "failed to run {emulator}, which runs the {arch} bootstrap here to compile for it (Debian's qemu-user; scripts/setup-toolchains.sh installs it)"
+        )
+    })?;
+    Ok(status.code().unwrap_or(1))
+}
+
 /// The function's configuration on Lambda, as far as its init phase can
 /// see it: the snapshot made at package time is used on Lambda only when
 /// these match the function's.
@@ -270,6 +399,37 @@ pub fn package(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn architectures_are_read_from_lambdas_names_and_from_elf_headers() {
+        assert_eq!(Architecture::parse("arm64").unwrap(), Architecture::Arm64);
+        assert_eq!(Architecture::parse("x86_64").unwrap(), Architecture::X86_64);
+        assert!(Architecture::parse("arm").is_err());
+        let this = std::env::current_exe().unwrap();
+        assert_eq!(
+            Architecture::of_executable(&this).unwrap(),
+            Architecture::this_machine()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut header = b"\x7fELF\x02\x01\x01".to_vec();
+        header.resize(18, 0);
+        header.extend_from_slice(&0xb7u16.to_le_bytes());
+        let arm64 = dir.path().join("arm64");
+        std::fs::write(&arm64, &header).unwrap();
+        assert_eq!(
+            Architecture::of_executable(&arm64).unwrap(),
+            Architecture::Arm64
+        );
+        let script = dir.path().join("script");
+        std::fs::write(&script, "#!/bin/sh\necho not elf\n").unwrap();
+        let error = Architecture::of_executable(&script)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not a 64-bit little-endian Linux executable"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn an_unzipped_size_over_lambdas_limit_is_refused_with_the_excess_and_the_largest_file() {

@@ -412,6 +412,135 @@ fn a_package_made_here_starts_without_compiling_on_another_x86_64_cpu() {
     );
 }
 
+/// `wasm-lambda package --arch arm64` on this x86_64 machine: the package
+/// carries the arm64 bootstrap (built by `scripts/build-bootstrap.sh arm64
+/// --profile cross-test`, which scripts/test.sh runs) and an artifact that
+/// bootstrap compiled for itself under qemu; started as Lambda starts it,
+/// under `qemu-aarch64` with cargo-lambda's emulator, it answers without
+/// compiling. The bootstrap needs no glibc newer than `provided.al2023`'s
+/// 2.34. Without `--bootstrap`, or with a bootstrap of the other
+/// architecture, `package` refuses and says what to do.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn an_arm64_package_answers_under_qemu_without_compiling() {
+    let arm64_bootstrap =
+        repo_root().join("target/aarch64-unknown-linux-gnu/cross-test/wasm-lambda");
+    assert!(
+        arm64_bootstrap.is_file(),
+        "{} is missing: run `bash scripts/build-bootstrap.sh arm64 --profile cross-test` (scripts/test.sh does)",
+        arm64_bootstrap.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("function.zip");
+    let hello = guest("examples/rust/hello");
+    let hello = hello.to_str().unwrap();
+
+    // Refused: no arm64 binary given, or an x86_64 one given as arm64.
+    for args in [
+        vec!["package", hello, "--arch", "arm64"],
+        vec![
+            "package",
+            hello,
+            "--arch",
+            "arm64",
+            "--bootstrap",
+            env!("CARGO_BIN_EXE_wasm-lambda"),
+        ],
+    ] {
+        let refused = Command::new(wasm_lambda())
+            .args(&args)
+            .arg("-o")
+            .arg(&zip_path)
+            .env("WASM_LAMBDA_CACHE_DIR", cache_dir())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?}: {said}");
+        assert!(
+            said.contains("scripts/build-bootstrap.sh arm64")
+                || said.contains("built for x86_64, not arm64"),
+            "{args:?}: {said}"
+        );
+        assert!(!zip_path.exists());
+    }
+
+    let task_root = dir.path().join("task");
+    let (names, said) = package_into(
+        &[
+            hello,
+            "--arch",
+            "arm64",
+            "--bootstrap",
+            arm64_bootstrap.to_str().unwrap(),
+        ],
+        &zip_path,
+        &task_root,
+    );
+    assert!(said.contains("for arm64"), "{said}");
+    assert!(
+        names
+            .iter()
+            .any(|name| name.starts_with("artifacts/") && name.ends_with(".cwasm")),
+        "{names:?}"
+    );
+    let bootstrap = task_root.join("bootstrap");
+    assert_eq!(
+        wasm_lambda::package::Architecture::of_executable(&bootstrap).unwrap(),
+        wasm_lambda::package::Architecture::Arm64
+    );
+    let bytes = std::fs::read(&bootstrap).unwrap();
+    let newest_glibc = bytes
+        .windows(8)
+        .enumerate()
+        .filter(|(_, window)| *window == b"GLIBC_2.")
+        .filter_map(|(at, _)| {
+            let digits: String = bytes[at + 8..]
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .map(|&byte| byte as char)
+                .collect();
+            digits.parse::<u32>().ok()
+        })
+        .max()
+        .expect("the bootstrap links glibc");
+    assert!(
+        newest_glibc <= 34,
+        "the bootstrap needs glibc 2.{newest_glibc}"
+    );
+
+    let emulator = Emulator::start();
+    let empty_cache = tempfile::tempdir().unwrap();
+    let runtime = start_runtime(
+        Path::new("/usr/bin/qemu-aarch64"),
+        &["-L", "/usr/aarch64-linux-gnu", bootstrap.to_str().unwrap()],
+        &emulator.runtime_api(),
+        &[
+            ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
+            ("_HANDLER", "hello.wasm"),
+            (
+                "WASM_LAMBDA_CACHE_DIR",
+                empty_cache.path().to_str().unwrap(),
+            ),
+        ],
+    );
+    let first = emulator.invoke(r#"{"first_name":"Grace","last_name":"Hopper"}"#);
+    let second = emulator.invoke(r#"{"first_name":"Alan","last_name":"Turing"}"#);
+    let (_, stderr) = stop_with_stderr(runtime);
+    assert_eq!(
+        (first, second),
+        (
+            (200, r#"{"message":"Hello Grace Hopper!"}"#.to_string()),
+            (200, r#"{"message":"Hello Alan Turing!"}"#.to_string())
+        ),
+        "{stderr}"
+    );
+    let written = files_under(empty_cache.path());
+    assert!(
+        written.is_empty(),
+        "the packaged arm64 artifact was not used: {written:?}"
+    );
+}
+
 /// Runs `command` (`wasm-lambda package ...`) and unpacks the zip into
 /// `task`; returns the zip's entry names and what the command said.
 fn package_into(args: &[&str], zip_path: &Path, task: &Path) -> (Vec<String>, String) {
