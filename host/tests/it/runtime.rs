@@ -331,31 +331,20 @@ fn a_packaged_bootstrap_runs_under_the_emulator_without_compiling() {
     let said = String::from_utf8_lossy(&packaged.stderr);
     assert!(said.contains("left for a direct upload"), "{said}");
 
-    let emulator = Emulator::start();
-    let empty_cache = tempfile::tempdir().unwrap();
-    let runtime = start_runtime(
+    let (answers, written, stderr) = answers_of_package(
         &bootstrap,
         &[],
-        &emulator.runtime_api(),
-        &[
-            ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
-            ("_HANDLER", "hello.wasm"),
-            (
-                "WASM_LAMBDA_CACHE_DIR",
-                empty_cache.path().to_str().unwrap(),
-            ),
-        ],
+        &task_root,
+        &[r#"{"first_name":"John","last_name":"Smith"}"#],
     );
-    let answer = emulator.invoke(r#"{"first_name":"John","last_name":"Smith"}"#);
     assert_eq!(
-        answer,
-        (200, r#"{"message":"Hello John Smith!"}"#.to_string())
+        answers,
+        [(200, r#"{"message":"Hello John Smith!"}"#.to_string())],
+        "{stderr}"
     );
-    stop(runtime);
-    assert_eq!(
-        std::fs::read_dir(empty_cache.path()).unwrap().count(),
-        0,
-        "the packaged artifact was used: nothing was compiled into the cache"
+    assert!(
+        written.is_empty(),
+        "the packaged artifact was used: nothing was compiled into the cache, but {written:?}"
     );
 }
 
@@ -382,30 +371,18 @@ fn a_package_made_here_starts_without_compiling_on_another_x86_64_cpu() {
     let (_, said) = package_into(&[hello.to_str().unwrap()], &zip_path, &task_root);
     assert!(!said.contains("for this processor alone"), "{said}");
 
-    let emulator = Emulator::start();
-    let empty_cache = tempfile::tempdir().unwrap();
     let bootstrap = task_root.join("bootstrap");
-    let runtime = start_runtime(
+    let (answers, written, stderr) = answers_of_package(
         &qemu,
         &["-cpu", "Haswell", bootstrap.to_str().unwrap()],
-        &emulator.runtime_api(),
-        &[
-            ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
-            ("_HANDLER", "hello.wasm"),
-            (
-                "WASM_LAMBDA_CACHE_DIR",
-                empty_cache.path().to_str().unwrap(),
-            ),
-        ],
+        &task_root,
+        &[r#"{"first_name":"Ada","last_name":"Lovelace"}"#],
     );
-    let answer = emulator.invoke(r#"{"first_name":"Ada","last_name":"Lovelace"}"#);
-    let (_, stderr) = stop_with_stderr(runtime);
     assert_eq!(
-        answer,
-        (200, r#"{"message":"Hello Ada Lovelace!"}"#.to_string()),
+        answers,
+        [(200, r#"{"message":"Hello Ada Lovelace!"}"#.to_string())],
         "{stderr}"
     );
-    let written = files_under(empty_cache.path());
     assert!(
         written.is_empty(),
         "the packaged artifact was not used on the other processor: {written:?}"
@@ -508,11 +485,46 @@ fn an_arm64_package_answers_under_qemu_without_compiling() {
         "the bootstrap needs glibc 2.{newest_glibc}"
     );
 
+    let (answers, written, stderr) = answers_of_package(
+        Path::new("/usr/bin/qemu-aarch64"),
+        &["-L", "/usr/aarch64-linux-gnu", bootstrap.to_str().unwrap()],
+        &task_root,
+        &[
+            r#"{"first_name":"Grace","last_name":"Hopper"}"#,
+            r#"{"first_name":"Alan","last_name":"Turing"}"#,
+        ],
+    );
+    assert_eq!(
+        answers,
+        [
+            (200, r#"{"message":"Hello Grace Hopper!"}"#.to_string()),
+            (200, r#"{"message":"Hello Alan Turing!"}"#.to_string())
+        ],
+        "{stderr}"
+    );
+    assert!(
+        written.is_empty(),
+        "the packaged arm64 artifact was not used: {written:?}"
+    );
+}
+
+/// Starts the package unpacked in `task_root` as Lambda starts it, under
+/// cargo-lambda's emulator with an empty cache folder: `program` with `args`
+/// is the bootstrap itself, or an emulator running it. Sends `events` one
+/// after the other; returns the answers, what the runtime wrote into the
+/// cache folder (nothing when it compiled nothing) and what it wrote to
+/// stderr.
+fn answers_of_package(
+    program: &Path,
+    args: &[&str],
+    task_root: &Path,
+    events: &[&str],
+) -> (Vec<(u16, String)>, Vec<PathBuf>, String) {
     let emulator = Emulator::start();
     let empty_cache = tempfile::tempdir().unwrap();
     let runtime = start_runtime(
-        Path::new("/usr/bin/qemu-aarch64"),
-        &["-L", "/usr/aarch64-linux-gnu", bootstrap.to_str().unwrap()],
+        program,
+        args,
         &emulator.runtime_api(),
         &[
             ("LAMBDA_TASK_ROOT", task_root.to_str().unwrap()),
@@ -523,22 +535,13 @@ fn an_arm64_package_answers_under_qemu_without_compiling() {
             ),
         ],
     );
-    let first = emulator.invoke(r#"{"first_name":"Grace","last_name":"Hopper"}"#);
-    let second = emulator.invoke(r#"{"first_name":"Alan","last_name":"Turing"}"#);
+    let answers = events.iter().map(|event| emulator.invoke(event)).collect();
     let (_, stderr) = stop_with_stderr(runtime);
-    assert_eq!(
-        (first, second),
-        (
-            (200, r#"{"message":"Hello Grace Hopper!"}"#.to_string()),
-            (200, r#"{"message":"Hello Alan Turing!"}"#.to_string())
-        ),
-        "{stderr}"
-    );
-    let written = files_under(empty_cache.path());
-    assert!(
-        written.is_empty(),
-        "the packaged arm64 artifact was not used: {written:?}"
-    );
+    let written = std::fs::read_dir(empty_cache.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    (answers, written, stderr)
 }
 
 /// Runs `command` (`wasm-lambda package ...`) and unpacks the zip into
