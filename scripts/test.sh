@@ -9,7 +9,7 @@ bash scripts/setup.sh
 
 # wasmtime must resolve to the patched copy (host/patches): a version that
 # no longer matches the patch would leave it unused with only a warning.
-wasmtime_source=$(cargo tree --locked --offline -p wasmtime --depth 0 --prefix none)
+wasmtime_source=$(cargo tree --locked -p wasmtime --depth 0 --prefix none)
 if [ "${wasmtime_source% ($PWD/host/patches/wasmtime)}" = "$wasmtime_source" ]; then
     echo "error: wasmtime resolves to \"$wasmtime_source\", not the patched copy in host/patches/wasmtime" >&2
     exit 1
