@@ -14,7 +14,8 @@
 // `path`, `url`, `querystring`, `string_decoder`, `assert`, `stream`,
 // `zlib`, `crypto` (crypto-browserify, with Node's newer `randomUUID`,
 // `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
-// `os`, `timers`, `process`, with or without `node:`; `stream` is
+// `os`, `timers`, `process`, with or without `node:`; the SDK's
+// `async_hooks`, `http`, `https` and `net` (node-*.mjs); `stream` is
 // readable-stream 4, with `stream/promises`; `util/types`; and the SDK's
 // own `timers/promises`; and the SDK's `fs` and `fs/promises` over WASI's
 // filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
@@ -68,6 +69,17 @@ alias.crypto = here('./node-crypto.mjs');
 alias['node:crypto'] = alias.crypto;
 alias.url = here('./node-url.mjs');
 alias['node:url'] = alias.url;
+// The SDK's own modules for built-ins the ports do not cover.
+const OWN = {
+  async_hooks: './node-async-hooks.mjs',
+  http: './node-http.mjs',
+  https: './node-https.mjs',
+  net: './node-net.mjs',
+};
+for (const [name, file] of Object.entries(OWN)) {
+  alias[name] = here(file);
+  alias[`node:${name}`] = alias[name];
+}
 alias.fs = here('./node-fs.mjs');
 alias['node:fs'] = alias.fs;
 alias['fs/promises'] = here('./node-fs-promises.mjs');
@@ -136,6 +148,50 @@ const awsSdkForLambda = {
       contents: `export { endpointFromEnvironment as getEndpointFromConfig } from ${lambdaSdk};\n`,
       loader: 'js',
     }));
+  },
+};
+
+// What: the `util` port (util 0.12.5) makes `util.promisify.custom` a
+// symbol of its own, so the promise forms Node's functions carry under
+// `Symbol.for('nodejs.util.promisify.custom')` (setTimeout, setImmediate,
+// and any package that sets one) are not found and `promisify` wraps them
+// as callback functions, which never call back. The port is given Node's
+// symbol. Upstream: https://github.com/browserify/node-util (its
+// util.js). Drop it when the port uses `Symbol.for`. The build fails if
+// the text is not found (a port update would otherwise undo it quietly);
+// the JS tests build with it.
+const UTIL_PORT = resolveHere('util/');
+const UTIL_SYMBOL = "Symbol('util.promisify.custom')";
+const nodePromisifySymbol = {
+  name: 'node-promisify-symbol',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]util[\\/]util\.js$/ }, async (args) => {
+      if (args.path !== UTIL_PORT) return undefined;
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(UTIL_SYMBOL)) {
+        throw new Error(`${UTIL_PORT} no longer makes ${UTIL_SYMBOL}: review bundle.mjs's patch`);
+      }
+      return {
+        contents: text.replace(UTIL_SYMBOL, "Symbol.for('nodejs.util.promisify.custom')"),
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      };
+    });
+  },
+};
+
+// iconv-lite (under body-parser, so under Express and most of its apps)
+// leaves its stream and Buffer extensions out of browser builds, then calls
+// them when `process.versions.node` is set, as it is in the sandbox (as on
+// Lambda). They need only `buffer` and `stream`, which the bundle has: they
+// are bundled instead of left out.
+const iconvNodeParts = {
+  name: 'iconv-lite-node-parts',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(streams|extend-node)$/ }, (args) => {
+      if (!/[\\/]iconv-lite[\\/]lib$/.test(args.resolveDir)) return undefined;
+      return { path: join(args.resolveDir, `${args.path.slice(2)}.js`) };
+    });
   },
 };
 
@@ -222,7 +278,7 @@ try {
       ...(process.env.WASM_LAMBDA_NODE_GLOBALS ? [here('./node-globals.mjs')] : []),
       ...(process.env.WASM_LAMBDA_INTL ? [here('./node-intl.mjs')] : []),
     ],
-    plugins: [confined, awsSdkForLambda, commonJsPaths],
+    plugins: [confined, nodePromisifySymbol, iconvNodeParts, awsSdkForLambda, commonJsPaths],
     // The SDK's own imports of the host's interfaces stay imports.
     external: ['wasi:*', 'wasm-lambda:*'],
     // The ports read `global` and `process.env.NODE_DEBUG` as Node code does.

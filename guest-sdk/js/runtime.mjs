@@ -94,6 +94,66 @@ if (typeof globalThis.process === 'undefined') {
   };
 }
 
+// Node's `process` is an event emitter: handlers and libraries register
+// `process.on('unhandledRejection' | 'uncaughtException' | 'beforeExit' |
+// 'exit', ...)` at load. The listeners are kept and called as Node would
+// for the events the sandbox has (an unhandled rejection: see `invoke`).
+if (typeof globalThis.process.on !== 'function') {
+  const listeners = new Map();
+  const of = (name) => listeners.get(name) ?? [];
+  const add = (name, listener, once, first) => {
+    const entry = { listener, once };
+    const list = of(name);
+    listeners.set(name, first ? [entry, ...list] : [...list, entry]);
+    return globalThis.process;
+  };
+  const remove = (name, listener) => {
+    listeners.set(
+      name,
+      of(name).filter((entry) => entry.listener !== listener),
+    );
+    return globalThis.process;
+  };
+  Object.assign(globalThis.process, {
+    on: (name, listener) => add(name, listener, false, false),
+    addListener: (name, listener) => add(name, listener, false, false),
+    prependListener: (name, listener) => add(name, listener, false, true),
+    once: (name, listener) => add(name, listener, true, false),
+    prependOnceListener: (name, listener) => add(name, listener, true, true),
+    off: remove,
+    removeListener: remove,
+    removeAllListeners: (name) => {
+      if (name === undefined) listeners.clear();
+      else listeners.delete(name);
+      return globalThis.process;
+    },
+    listeners: (name) => of(name).map((entry) => entry.listener),
+    listenerCount: (name) => of(name).length,
+    emit: (name, ...args) => {
+      const list = of(name);
+      listeners.set(
+        name,
+        list.filter((entry) => !entry.once),
+      );
+      for (const { listener } of list) listener.apply(globalThis.process, args);
+      return list.length > 0;
+    },
+  });
+}
+
+// Node's timers: `setImmediate` is a global there, and `setTimeout` and
+// `setImmediate` carry their promise forms for `util.promisify` (under
+// Node's symbol, which the SDK's `util` uses too: see bundle.mjs).
+const PROMISIFY = Symbol.for('nodejs.util.promisify.custom');
+if (typeof globalThis.setImmediate !== 'function') {
+  globalThis.setImmediate = (callback, ...args) => setTimeout(callback, 0, ...args);
+  globalThis.clearImmediate = (id) => clearTimeout(id);
+}
+globalThis.setTimeout[PROMISIFY] ??= (delay, value) =>
+  new Promise((resolve) => setTimeout(resolve, delay, value));
+globalThis.setImmediate[PROMISIFY] ??= (value) =>
+  new Promise((resolve) => setTimeout(resolve, 0, value));
+
 // ---------------------------------------------------------------------------
 // console: Lambda's Node.js log format, `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
 
@@ -122,7 +182,7 @@ function inspect(value, depth = 0, seen = new Set()) {
   }
   if (value === null) return 'null';
   if (value instanceof Error) {
-    return [`${value.name}: ${value.message}`, ...nodeTrace(value.stack, null)].join('\n');
+    return [`${value.name}: ${value.message}`, ...nodeTrace(rawStack(value), null)].join('\n');
   }
   if (seen.has(value)) return '[Circular *1]';
   if (depth > 2) return Array.isArray(value) ? '[Array]' : '[Object]';
@@ -295,6 +355,170 @@ function nodeTrace(stack, stagingRoot) {
   return frames;
 }
 
+// ---------------------------------------------------------------------------
+// V8's stack trace API, which packages use to find their callers (depd,
+// loaded by Express and most of its middleware, when it is first called;
+// callsites, get-caller-file): `Error.prepareStackTrace(error, callSites)`
+// is honoured by `Error.captureStackTrace` and by an error's `stack`, over
+// SpiderMonkey's `fn@file:line:col` traces. Frames of the bundle are named
+// by the files they came from, under /var/task. `Error.stackTraceLimit` is
+// 10, as in V8. The runtime's own traces read the engine's text (`rawStack`).
+
+const ENGINE_STACK = Object.getOwnPropertyDescriptor(Error.prototype, 'stack');
+const rawStack = (error) => (ENGINE_STACK?.get ? ENGINE_STACK.get.call(error) : error?.stack);
+
+// Where `line:column` of the bundle came from: [file, line, column].
+function sourceOf(line, column) {
+  const segments = decodeMappings()[line - 1];
+  if (!segments || segments.length === 0) return null;
+  let found = segments[0];
+  for (const segment of segments) {
+    if (segment[0] <= column - 1) found = segment;
+  }
+  const source = sourceMap.sources?.[found[1]];
+  if (!source || source.startsWith('..') || source.includes('__wasm_lambda_')) return null;
+  return [`${TASK_ROOT}/${source}`, found[2] + 1, found[3] + 1];
+}
+
+class CallSite {
+  constructor(name, file, line, column) {
+    this.name = name;
+    this.file = file;
+    this.line = line;
+    this.column = column;
+  }
+  getThis() {
+    return undefined;
+  }
+  getTypeName() {
+    return null;
+  }
+  getFunction() {
+    return undefined;
+  }
+  getFunctionName() {
+    return this.name || null;
+  }
+  getMethodName() {
+    return null;
+  }
+  getFileName() {
+    return this.file;
+  }
+  getScriptNameOrSourceURL() {
+    return this.file;
+  }
+  getLineNumber() {
+    return this.line;
+  }
+  getColumnNumber() {
+    return this.column;
+  }
+  getEvalOrigin() {
+    return undefined;
+  }
+  getPromiseIndex() {
+    return null;
+  }
+  isToplevel() {
+    return !this.name;
+  }
+  isEval() {
+    return false;
+  }
+  isNative() {
+    return false;
+  }
+  isConstructor() {
+    return false;
+  }
+  isAsync() {
+    return false;
+  }
+  isPromiseAll() {
+    return false;
+  }
+  toString() {
+    const where = `${this.file}:${this.line}:${this.column}`;
+    return this.name ? `${this.name} (${where})` : where;
+  }
+}
+
+function callSites(stack) {
+  const sites = [];
+  for (const line of String(stack ?? '').split('\n')) {
+    const frame = /^(.*)@(.*):(\d+):(\d+)$/.exec(line);
+    if (!frame) continue;
+    const [, name, file, row, column] = frame;
+    const bundled = BUNDLE_FRAME.exec(line);
+    const source = bundled ? sourceOf(Number(row), Number(column)) : null;
+    sites.push(
+      source
+        ? new CallSite(name, ...source)
+        : new CallSite(name, file, Number(row), Number(column)),
+    );
+  }
+  return sites;
+}
+
+if (Error.stackTraceLimit === undefined) Error.stackTraceLimit = 10;
+
+function prepared(error, sites) {
+  const limit = Number(Error.stackTraceLimit);
+  return Error.prepareStackTrace(error, Number.isFinite(limit) ? sites.slice(0, limit) : sites);
+}
+
+const engineCapture = Error.captureStackTrace;
+Error.captureStackTrace = function captureStackTrace(target, constructorOpt) {
+  if (typeof Error.prepareStackTrace !== 'function' && engineCapture) {
+    engineCapture(target, constructorOpt);
+    return;
+  }
+  // Without this frame, and without the frames up to `constructorOpt`
+  // (by name: the engine's text has no function identities).
+  let sites = callSites(rawStack(new Error())).slice(1);
+  const above = constructorOpt?.name
+    ? sites.findIndex((site) => site.name === constructorOpt.name)
+    : -1;
+  if (above >= 0) sites = sites.slice(above + 1);
+  const stack =
+    typeof Error.prepareStackTrace === 'function'
+      ? prepared(target, sites)
+      : sites.map((site) => `    at ${site}`).join('\n');
+  Object.defineProperty(target, 'stack', {
+    value: stack,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+};
+
+if (ENGINE_STACK?.get) {
+  // Prepared once per error, as V8 does.
+  const preparedStacks = new WeakMap();
+  let preparing = false;
+  Object.defineProperty(Error.prototype, 'stack', {
+    get() {
+      if (preparedStacks.has(this)) return preparedStacks.get(this);
+      const raw = ENGINE_STACK.get.call(this);
+      if (typeof Error.prepareStackTrace !== 'function' || preparing || typeof raw !== 'string') {
+        return raw;
+      }
+      preparing = true;
+      try {
+        const stack = prepared(this, callSites(raw));
+        preparedStacks.set(this, stack);
+        return stack;
+      } finally {
+        preparing = false;
+      }
+    },
+    set: ENGINE_STACK.set,
+    configurable: true,
+    enumerable: ENGINE_STACK.enumerable,
+  });
+}
+
 function isError(value) {
   return (
     value instanceof Error ||
@@ -314,7 +538,7 @@ function toFailure(error, stagingRoot) {
     const name = error.name ?? 'Error';
     return failure(name, error.message, [
       `${name}: ${error.message}`,
-      ...nodeTrace(error.stack, stagingRoot),
+      ...nodeTrace(rawStack(error), stagingRoot),
     ]);
   }
   let message;

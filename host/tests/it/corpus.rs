@@ -264,9 +264,71 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         secret_access_key: "testing".into(),
         session_token: None,
     });
+    let environment = config.environment.clone();
     let function = host()
         .load(config)
         .unwrap_or_else(|error| panic!("{path}: failed to load: {error}"));
+
+    // A case that sets `"node": true` must answer as the same handler does
+    // under this machine's Node.js (`host/tests/clients/node_lambda.mjs`).
+    // A project with a lock file and no packages gets them as the build
+    // does, in a copy.
+    let compare_with_node = case["node"].as_bool() == Some(true);
+    let node_copy = tempfile::tempdir().unwrap();
+    let node_dir = if compare_with_node
+        && dir.join("package-lock.json").is_file()
+        && !dir.join("node_modules").exists()
+    {
+        let copied = Command::new("cp")
+            .arg("-R")
+            .arg(dir.join("."))
+            .arg(node_copy.path())
+            .status()
+            .unwrap();
+        assert!(copied.success(), "{path}: copying the project failed");
+        let installed = Command::new("npm")
+            .args([
+                "ci",
+                "--omit=dev",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ])
+            .current_dir(node_copy.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("npm runs (scripts/setup.sh installs it)");
+        assert!(
+            installed.status.success(),
+            "{path}: npm ci failed:\n{}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+        node_copy.path().to_path_buf()
+    } else {
+        dir.to_path_buf()
+    };
+    let node_answer = |event: &Value| -> Value {
+        let handler = handler
+            .as_deref()
+            .expect("a Node.js case names its handler");
+        let mut command = Command::new("node");
+        command
+            .arg(repo_root().join("host/tests/clients/node_lambda.mjs"))
+            .args([node_dir.to_str().unwrap(), handler, &event.to_string()])
+            .stdin(Stdio::null());
+        for (name, value) in &environment {
+            command.env(name, value);
+        }
+        let output = command
+            .output()
+            .expect("node runs (scripts/setup.sh installs it)");
+        assert!(
+            output.status.success(),
+            "{path}: the handler failed under Node.js:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json(&String::from_utf8_lossy(&output.stdout))
+    };
 
     let mut answers: Vec<Value> = Vec::new();
     for (index, step) in case["invocations"].as_array().unwrap().iter().enumerate() {
@@ -275,7 +337,9 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         } else if let Some(kind) = step["event_kind"].as_array() {
             sample_event(kind)
         } else {
-            step["event"].clone()
+            // `${ECHO}` and `${MOTO}` may stand in an event too (a pre-signed
+            // URL to answer).
+            json(&substitute(&step["event"].to_string()))
         };
         let invocation = invoke(&function, &event.to_string()).await;
         let what = format!("{path}, invocation {index}");
@@ -290,6 +354,17 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             if let Some(message) = step["error_message"].as_str() {
                 assert_eq!(error.error_message, message, "{what}");
             }
+            if compare_with_node {
+                let node = node_answer(&event);
+                assert_eq!(
+                    (error.error_type.as_str(), error.error_message.as_str()),
+                    (
+                        node["errorType"].as_str().unwrap_or_default(),
+                        node["errorMessage"].as_str().unwrap_or_default()
+                    ),
+                    "{what}: Node.js answered {node}"
+                );
+            }
             answers.push(Value::Null);
             continue;
         }
@@ -300,6 +375,13 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             invocation.log
         );
         let answer = json(invocation.payload());
+        if compare_with_node {
+            assert_eq!(
+                answer,
+                node_answer(&event),
+                "{what}: not what Node.js answers"
+            );
+        }
         // The same answer as an earlier invocation (an idempotent handler
         // answering a repeated event from its record).
         if let Some(earlier) = step["same_as"].as_u64() {
@@ -392,6 +474,10 @@ cases! {
     js_esm_template_files => "esm-template-files",
     js_cjs_tmp_report_s3 => "cjs-tmp-report-s3",
     js_esm_sam_module_config => "esm-sam-module-config",
+    js_async_context_middleware => "async-context-middleware",
+    js_cjs_promisify_timers => "cjs-promisify-timers",
+    js_express_serverless_http => "express-serverless-http",
+    js_cfn_custom_resource_http => "cfn-custom-resource-http",
 }
 
 cases! {
