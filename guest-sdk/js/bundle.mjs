@@ -15,7 +15,7 @@
 // `zlib`, `crypto` (crypto-browserify, with Node's newer `randomUUID`,
 // `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
 // `os`, `timers`, `process`, with or without `node:`; the SDK's
-// `async_hooks`, `http`, `https` and `net` (node-*.mjs); `stream` is
+// `async_hooks`, `console`, `http`, `https` and `net` (node-*.mjs); `stream` is
 // readable-stream 4, with `stream/promises`; `util/types`; and the SDK's
 // own `timers/promises`; and the SDK's `fs` and `fs/promises` over WASI's
 // filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
@@ -72,6 +72,7 @@ alias['node:url'] = alias.url;
 // The SDK's own modules for built-ins the ports do not cover.
 const OWN = {
   async_hooks: './node-async-hooks.mjs',
+  console: './node-console.mjs',
   http: './node-http.mjs',
   https: './node-https.mjs',
   net: './node-net.mjs',
@@ -195,6 +196,41 @@ const iconvNodeParts = {
   },
 };
 
+// The source map as runtime.mjs reads it when it names a stack frame's
+// file: each bundle line's mappings apart (`lines`), with the source, line
+// and column that the mappings carry into that line (`carried`, three
+// numbers a line; mappings are relative across lines). Worked out here, so
+// the sandbox decodes one line per frame: decoding the whole map there took
+// seconds and most of a 128 MB function's memory for a bundle with Express
+// or Koa.
+const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+function indexedMap(map) {
+  const lines = String(map.mappings ?? '').split(';');
+  const carried = [];
+  const state = [0, 0, 0, 0];
+  for (const line of lines) {
+    carried.push(state[1], state[2], state[3]);
+    for (const segment of line.split(',')) {
+      let field = 0;
+      let value = 0;
+      let shift = 0;
+      for (const char of segment) {
+        const digit = VLQ.indexOf(char);
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+        } else {
+          if (field >= 1 && field < 4) state[field] += value & 1 ? -(value >>> 1) : value >>> 1;
+          field += 1;
+          value = 0;
+          shift = 0;
+        }
+      }
+    }
+  }
+  return { sources: map.sources, lines, carried };
+}
+
 const [entry, outfile, root, ...nodePaths] = process.argv.slice(2);
 if (!root) {
   console.error('usage: node bundle.mjs <handler-file> <out.mjs> <code-root> [<node_modules> ...]');
@@ -271,7 +307,10 @@ try {
     // only re-export Node's own modules).
     platform: 'browser',
     mainFields: ['browser', 'module', 'main'],
-    conditions: ['browser', 'import', 'require', 'default'],
+    // `import` or `require` is added by the kind of each import, as Node
+    // resolves (naming both would hand `require()` a package's ES module
+    // build, whose default export it then cannot call).
+    conditions: ['browser', 'module'],
     nodePaths,
     alias,
     inject: [
@@ -295,7 +334,7 @@ try {
   const map = JSON.parse(await readFile(`${outfile}.map`, 'utf8'));
   await writeFile(
     join(dirname(outfile), '__wasm_lambda_sourcemap.mjs'),
-    `export default ${JSON.stringify({ sources: map.sources, mappings: map.mappings })};\n`,
+    `export default ${JSON.stringify(indexedMap(map))};\n`,
   );
 } catch (failure) {
   for (const error of failure.errors ?? [failure]) {

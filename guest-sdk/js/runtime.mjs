@@ -220,6 +220,55 @@ for (const [method, level] of [
   };
 }
 
+// `process.stdout` and `process.stderr`: what is written goes to the
+// function's log as it is, without the console's prefix, as on Lambda
+// (Powertools' logger and pino write their JSON lines there). Each write
+// is a line of its own: one trailing newline is dropped.
+function outputStream(fd) {
+  return {
+    fd,
+    isTTY: false,
+    writable: true,
+    columns: 80,
+    write(chunk, encoding, callback) {
+      if (typeof encoding === 'function') callback = encoding;
+      let text = typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
+      if (text.endsWith('\n')) text = text.slice(0, -1);
+      if (initOutput !== null) initOutput.push(text);
+      else write(text);
+      if (typeof callback === 'function') queueMicrotask(callback);
+      return true;
+    },
+    end(chunk, encoding, callback) {
+      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') {
+        this.write(chunk, encoding);
+      }
+      const done = [chunk, encoding, callback].find((item) => typeof item === 'function');
+      if (done) queueMicrotask(done);
+      return this;
+    },
+    on() {
+      return this;
+    },
+    once() {
+      return this;
+    },
+    off() {
+      return this;
+    },
+    removeListener() {
+      return this;
+    },
+    emit() {
+      return false;
+    },
+    cork() {},
+    uncork() {},
+  };
+}
+globalThis.process.stdout ??= outputStream(1);
+globalThis.process.stderr ??= outputStream(2);
+
 // ---------------------------------------------------------------------------
 // The context object, with Node's camelCase names.
 
@@ -262,48 +311,50 @@ function fileUrl(location, stagingRoot) {
 // Base64 VLQ digits of source maps.
 const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-// The decoded mappings, one array per bundle line of
-// `[column, source, line, column]` segments; decoded at the first error.
-let decodedMappings = null;
+// The bundle's source map, as bundle.mjs writes it: each line's mappings
+// apart, with the source, line and column carried into it. A line's
+// segments are decoded when a frame on it is first named.
+const decodedLines = new Map();
 
-function decodeMappings() {
-  if (decodedMappings !== null) return decodedMappings;
-  decodedMappings = [];
-  const state = [0, 0, 0, 0];
-  for (const line of String(sourceMap.mappings ?? '').split(';')) {
-    const segments = [];
-    state[0] = 0;
-    for (const segment of line.split(',')) {
-      if (!segment) continue;
-      const fields = [];
-      let value = 0;
-      let shift = 0;
-      for (const char of segment) {
-        const digit = VLQ.indexOf(char);
-        value += (digit & 31) << shift;
-        if (digit & 32) {
-          shift += 5;
-        } else {
-          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
+// The segments of bundle line `line` (0-based): `[column, source, line,
+// column]` each.
+function lineSegments(line) {
+  const text = sourceMap.lines?.[line];
+  if (text === undefined) return null;
+  if (decodedLines.has(line)) return decodedLines.get(line);
+  const carried = sourceMap.carried;
+  const state = [0, carried[line * 3], carried[line * 3 + 1], carried[line * 3 + 2]];
+  const segments = [];
+  for (const segment of text.split(',')) {
+    if (!segment) continue;
+    const fields = [];
+    let value = 0;
+    let shift = 0;
+    for (let index = 0; index < segment.length; index += 1) {
+      const digit = VLQ.indexOf(segment[index]);
+      value += (digit & 31) << shift;
+      if (digit & 32) {
+        shift += 5;
+      } else {
+        fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+        value = 0;
+        shift = 0;
       }
-      for (let index = 0; index < fields.length && index < 4; index += 1) {
-        state[index] += fields[index];
-      }
-      if (fields.length >= 4) segments.push([state[0], state[1], state[2], state[3]]);
     }
-    decodedMappings.push(segments);
+    for (let index = 0; index < fields.length && index < 4; index += 1) {
+      state[index] += fields[index];
+    }
+    if (fields.length >= 4) segments.push([state[0], state[1], state[2], state[3]]);
   }
-  return decodedMappings;
+  decodedLines.set(line, segments);
+  return segments;
 }
 
 // Where `line:column` (1-based) of the bundle came from, as
 // `file:///var/task/<file>:line:column`, when it is the function's own code
 // (not a package's, not the SDK's); otherwise null.
 function originalLocation(line, column) {
-  const segments = decodeMappings()[line - 1];
+  const segments = lineSegments(line - 1);
   if (!segments || segments.length === 0) return null;
   let found = segments[0];
   for (const segment of segments) {
@@ -369,7 +420,7 @@ const rawStack = (error) => (ENGINE_STACK?.get ? ENGINE_STACK.get.call(error) : 
 
 // Where `line:column` of the bundle came from: [file, line, column].
 function sourceOf(line, column) {
-  const segments = decodeMappings()[line - 1];
+  const segments = lineSegments(line - 1);
   if (!segments || segments.length === 0) return null;
   let found = segments[0];
   for (const segment of segments) {
@@ -381,12 +432,36 @@ function sourceOf(line, column) {
 }
 
 class CallSite {
-  constructor(name, file, line, column) {
+  #where;
+  #bundled;
+
+  constructor(name, file, line, column, bundled) {
     this.name = name;
-    this.file = file;
-    this.line = line;
-    this.column = column;
+    this.#where = [file, line, column];
+    this.#bundled = bundled;
   }
+
+  // A bundle frame is looked up in the source map when first asked about.
+  get #location() {
+    if (this.#bundled) {
+      this.#bundled = false;
+      this.#where = sourceOf(this.#where[1], this.#where[2]) ?? this.#where;
+    }
+    return this.#where;
+  }
+
+  get file() {
+    return this.#location[0];
+  }
+
+  get line() {
+    return this.#location[1];
+  }
+
+  get column() {
+    return this.#location[2];
+  }
+
   getThis() {
     return undefined;
   }
@@ -450,13 +525,7 @@ function callSites(stack) {
     const frame = /^(.*)@(.*):(\d+):(\d+)$/.exec(line);
     if (!frame) continue;
     const [, name, file, row, column] = frame;
-    const bundled = BUNDLE_FRAME.exec(line);
-    const source = bundled ? sourceOf(Number(row), Number(column)) : null;
-    sites.push(
-      source
-        ? new CallSite(name, ...source)
-        : new CallSite(name, file, Number(row), Number(column)),
-    );
+    sites.push(new CallSite(name, file, Number(row), Number(column), BUNDLE_FRAME.test(line)));
   }
   return sites;
 }

@@ -1,6 +1,7 @@
 // Runs one invocation of a handler under this machine's Node.js, called as
 // Lambda's Node.js runtime calls it, and prints what Lambda would answer:
-// the result's JSON, or `{"errorType": ..., "errorMessage": ...}`. The
+// the result's JSON, or `{"errorType": ..., "errorMessage": ...}`, on the last
+// line of stdout (the handler may log there too). The
 // corpus tests (host/tests/it/corpus.rs) compare the sandbox's answers with
 // these for cases that set `"node": true`.
 //

@@ -327,7 +327,14 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             "{path}: the handler failed under Node.js:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        json(&String::from_utf8_lossy(&output.stdout))
+        // The answer is the last line: the handler may log to stdout.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        json(
+            stdout
+                .lines()
+                .rfind(|line| !line.trim().is_empty())
+                .unwrap_or("null"),
+        )
     };
 
     let mut answers: Vec<Value> = Vec::new();
@@ -478,6 +485,8 @@ cases! {
     js_cjs_promisify_timers => "cjs-promisify-timers",
     js_express_serverless_http => "express-serverless-http",
     js_cfn_custom_resource_http => "cfn-custom-resource-http",
+    js_koa_serverless_http => "koa-serverless-http",
+    js_powertools_middy_logger => "powertools-middy-logger",
 }
 
 cases! {

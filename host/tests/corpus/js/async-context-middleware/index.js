@@ -4,16 +4,18 @@ import { bindToRequest, correlationId, log, requestContext, tracer, withContext 
 
 const atLoad = requestContext.getStore();
 
+// Priced concurrently: each resumes after its own timer and still sees the
+// request's store.
 async function price(sku) {
   await sleep(sku.length);
-  log(`priced ${sku}`);
-  return { sku, cents: sku.length * 125 };
+  return { sku, cents: sku.length * 125, seenBy: correlationId() };
 }
 
 const lookup = async (event) => {
   log('start');
   tracer.enterWith('handler-segment');
   const prices = await Promise.all((event.skus ?? []).map(price));
+  log(`priced ${prices.map((item) => item.sku).join(',')}`);
   const fromTimer = await new Promise((resolve) => {
     setTimeout(() => {
       log('timer fired');
