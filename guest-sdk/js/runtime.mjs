@@ -350,10 +350,10 @@ function lineSegments(line) {
   return segments;
 }
 
-// Where `line:column` (1-based) of the bundle came from, as
-// `file:///var/task/<file>:line:column`, when it is the function's own code
-// (not a package's, not the SDK's); otherwise null.
-function originalLocation(line, column) {
+// Where `line:column` (1-based) of the bundle came from, as `[file under
+// /var/task, line, column]`, when it is the function's code or a package's
+// (not the SDK's); otherwise null.
+function sourceOf(line, column) {
   const segments = lineSegments(line - 1);
   if (!segments || segments.length === 0) return null;
   let found = segments[0];
@@ -361,15 +361,16 @@ function originalLocation(line, column) {
     if (segment[0] <= column - 1) found = segment;
   }
   const source = sourceMap.sources?.[found[1]];
-  if (
-    !source ||
-    source.startsWith('..') ||
-    source.includes('node_modules/') ||
-    source.includes('__wasm_lambda_')
-  ) {
-    return null;
-  }
-  return `file://${TASK_ROOT}/${source}:${found[2] + 1}:${found[3] + 1}`;
+  if (!source || source.startsWith('..') || source.includes('__wasm_lambda_')) return null;
+  return [`${TASK_ROOT}/${source}`, found[2] + 1, found[3] + 1];
+}
+
+// The same as `file:///var/task/<file>:line:column`, when it is the
+// function's own code (not a package's either); otherwise null.
+function originalLocation(line, column) {
+  const where = sourceOf(line, column);
+  if (!where || where[0].includes('/node_modules/')) return null;
+  return `file://${where.join(':')}`;
 }
 
 // A frame in the bundle, in the terms of the file it came from.
@@ -417,19 +418,6 @@ function nodeTrace(stack, stagingRoot) {
 
 const ENGINE_STACK = Object.getOwnPropertyDescriptor(Error.prototype, 'stack');
 const rawStack = (error) => (ENGINE_STACK?.get ? ENGINE_STACK.get.call(error) : error?.stack);
-
-// Where `line:column` of the bundle came from: [file, line, column].
-function sourceOf(line, column) {
-  const segments = lineSegments(line - 1);
-  if (!segments || segments.length === 0) return null;
-  let found = segments[0];
-  for (const segment of segments) {
-    if (segment[0] <= column - 1) found = segment;
-  }
-  const source = sourceMap.sources?.[found[1]];
-  if (!source || source.startsWith('..') || source.includes('__wasm_lambda_')) return null;
-  return [`${TASK_ROOT}/${source}`, found[2] + 1, found[3] + 1];
-}
 
 class CallSite {
   #where;
