@@ -19,6 +19,7 @@
 import { EventEmitter } from 'events';
 import { Readable, Stream } from 'stream';
 import { Buffer } from 'buffer';
+import { Socket } from './node-net.mjs';
 
 export const METHODS = [
   'ACL',
@@ -301,11 +302,7 @@ export class OutgoingMessage extends Stream {
   }
 
   get writableFinished() {
-    return (
-      this.finished &&
-      this.outputSize === 0 &&
-      (!this.socket || this.socket.writableLength === 0 || this.socket.writableLength === undefined)
-    );
+    return this.finished && this.outputSize === 0 && !this.socket?.writableLength;
   }
 
   get writableLength() {
@@ -674,9 +671,10 @@ function connectionError(cause, host, port) {
   return error;
 }
 
-// The socket a client request reports (`req.socket`, the 'socket' event):
-// there is none, but code sets timeouts and keep-alive on it.
-class RequestSocket extends EventEmitter {
+// The socket a client request reports (`req.socket`, the 'socket' event),
+// a `net.Socket` as in Node: there is none, but code sets timeouts and
+// keep-alive on it.
+class RequestSocket extends Socket {
   constructor(request) {
     super();
     this.request = request;
@@ -691,26 +689,11 @@ class RequestSocket extends EventEmitter {
     this.request.setTimeout(msecs, callback);
     return this;
   }
-  setNoDelay() {
-    return this;
-  }
-  setKeepAlive() {
-    return this;
-  }
-  ref() {
-    return this;
-  }
-  unref() {
-    return this;
-  }
   address() {
     return { address: this.remoteAddress, family: 'IPv4', port: this.remotePort };
   }
   destroy(error) {
     this.request.destroy(error);
-    return this;
-  }
-  end() {
     return this;
   }
 }

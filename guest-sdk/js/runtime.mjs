@@ -96,8 +96,10 @@ if (typeof globalThis.process === 'undefined') {
 
 // Node's `process` is an event emitter: handlers and libraries register
 // `process.on('unhandledRejection' | 'uncaughtException' | 'beforeExit' |
-// 'exit', ...)` at load. The listeners are kept and called as Node would
-// for the events the sandbox has (an unhandled rejection: see `invoke`).
+// 'exit', ...)` at load, and some emit events of their own on it. The
+// listeners are kept and `emit` calls them; the sandbox itself emits none
+// of Node's process events (the engine does not report unhandled
+// rejections: docs/javascript.md).
 if (typeof globalThis.process.on !== 'function') {
   const listeners = new Map();
   const of = (name) => listeners.get(name) ?? [];
