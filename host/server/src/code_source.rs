@@ -115,7 +115,7 @@ fn get_object(
     let mut request = http::Request::get(&url)
         .body(())
         .map_err(|error| failed(format!("The object's URL {url} is not valid: {error}")))?;
-    sign_for_s3(&mut request, region).map_err(failed)?;
+    super::aws::sign(&mut request, &[], region, "s3", super::aws::Rules::S3).map_err(failed)?;
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(S3_TIMEOUT))
@@ -150,50 +150,6 @@ fn get_object(
         element("Code").unwrap_or_else(|| response.status().as_u16().to_string()),
         element("Message").unwrap_or_else(|| "the object could not be read".into()),
     )))
-}
-
-/// Signs `request` for S3 in `region` with SigV4, with the credentials
-/// of the server's environment (`AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), or the placeholder
-/// `test`/`test` local S3 servers take: an unsigned request counts as
-/// anonymous there, and private objects refuse it.
-fn sign_for_s3(request: &mut http::Request<()>, region: &str) -> Result<(), String> {
-    use aws_sigv4::http_request::{
-        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-        UriPathNormalizationMode, sign,
-    };
-    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let identity = aws_credential_types::Credentials::new(
-        variable("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
-        variable("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
-        variable("AWS_SESSION_TOKEN"),
-        None,
-        "environment",
-    )
-    .into();
-    // S3's own rules: the path is encoded once and never normalised, and
-    // the payload's hash is sent as a header.
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|error| format!("Could not sign the request: {error}"))?
-        .into();
-    let uri = request.uri().to_string();
-    let signable = SignableRequest::new("GET", &uri, std::iter::empty(), SignableBody::Bytes(&[]))
-        .map_err(|error| format!("Could not sign the request: {error}"))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|error| format!("Could not sign the request: {error}"))?
-        .into_parts();
-    instructions.apply_to_request_http1x(request);
-    Ok(())
 }
 
 /// A zip of `folder`'s files, in name order and with fixed times, so that
