@@ -609,7 +609,7 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     // running invocation's START line is visible at once; a writer thread
     // writes them, so that a slow reader of stderr stalls no invocation.
     let logs = wasm_lambda::QueuedSink::stderr();
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let mut engine = wasm_lambda::EngineConfig::default();
         if let Some(slots) = config.long_running_slots {
             engine.long_running_slots = slots;
@@ -646,7 +646,15 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
         logs.drain(Duration::from_secs(2));
         eprintln!("wasm-lambda: stopped");
         Ok(0)
-    })
+    });
+    // The server has finished every invocation; what may still run is an
+    // event source's long poll (up to 20 s), abandoned on the signal, which
+    // the process need not wait for (a message it takes comes back after
+    // the queue's visibility timeout, as when a poller of Lambda's goes).
+    // `event_sources::serve_stops_at_once_while_its_pollers_wait_on_an_empty_queue`
+    // checks it.
+    runtime.shutdown_background();
+    served
 }
 
 fn run_runtime(component: Option<PathBuf>, timeout: f64) -> Result<u8> {

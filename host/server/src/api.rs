@@ -40,6 +40,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/lambda-url/{function}/", any(function_url))
         .route("/lambda-url/{function}/{*path}", any(function_url))
         .merge(super::control::routes())
+        .merge(super::sources::routes())
         .merge(super::versions::routes())
         .merge(super::function_settings::routes())
         .fallback(api_gateway)
@@ -118,7 +119,7 @@ pub(crate) struct Target {
 /// (no such function or qualifier) or `ResourceConflictException` (its
 /// code is not ready).
 #[allow(clippy::result_large_err)]
-fn find(
+pub(crate) fn find(
     state: &AppState,
     name: &str,
     query_qualifier: Option<&String>,

@@ -61,6 +61,17 @@ pub struct ServerConfig {
     /// API Gateway routes served on the same listener (`[[route]]`).
     #[serde(default, rename = "route")]
     pub routes: Vec<super::front_door::RouteSpec>,
+    /// Event source mappings (`[[event_source]]`): the keys of
+    /// `CreateEventSourceMapping` in snake case (`function_name`,
+    /// `event_source_arn`, `batch_size`, `filter_criteria`, ...), plus
+    /// `event_source_endpoint`.
+    #[serde(default, rename = "event_source")]
+    pub event_sources: Vec<toml::Table>,
+    /// Where the services that event sources poll answer (e.g. moto's or
+    /// LocalStack's server), for mappings that name no endpoint; by default
+    /// `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL` as the AWS SDKs read
+    /// them, else AWS.
+    pub event_source_endpoint: Option<String>,
 }
 
 /// One function of the configuration file: its name and component, the

@@ -43,6 +43,7 @@ macro_rules! or_answer {
 }
 
 mod api;
+mod aws;
 mod code_source;
 mod config;
 mod control;
@@ -55,6 +56,7 @@ mod queue;
 mod registry;
 mod reload;
 mod reply;
+mod sources;
 mod streaming;
 mod versions;
 
@@ -110,6 +112,8 @@ pub(crate) struct AppState {
     pub(crate) queue_slots: Arc<Semaphore>,
     /// Synchronous invocations running now; a shutdown waits for them.
     pub(crate) in_flight: TaskTracker,
+    /// The event source mappings and their pollers.
+    pub(crate) sources: sources::Mappings,
 }
 
 /// A server bound to its address, ready to run.
@@ -231,6 +235,17 @@ impl Server {
                 );
             }
         }
+        let sources = sources::Mappings::new(
+            &config.event_sources,
+            config.event_source_endpoint.clone(),
+            &store,
+        )?;
+        for name in sources.functions() {
+            let (function, _) = reply::parse_function_name(&name);
+            if !functions.contains(&function) {
+                anyhow::bail!("an event_source names function {name}, which is not served");
+            }
+        }
         let mut routes = Vec::new();
         for spec in &config.routes {
             if !functions.contains(&spec.function) {
@@ -257,6 +272,7 @@ impl Server {
                 accepted: sender,
                 queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
                 in_flight: TaskTracker::new(),
+                sources,
             }),
             accepted: receiver,
             retry_delay,
@@ -288,6 +304,8 @@ impl Server {
             stopping.clone(),
         ));
         let in_flight = self.state.in_flight.clone();
+        self.state.sources.start_all(&self.state);
+        let sources_state = self.state.clone();
         let app = api::router(self.state);
         let signalled = stopping.clone();
         // The caller's address goes into HTTP events (`sourceIp`).
@@ -309,6 +327,9 @@ impl Server {
         // Connections may outlive the server future; the dispatcher stops
         // taking new events on the signal and drains what was accepted.
         stopping.cancel();
+        // Pollers end their batches; a long poll in progress is abandoned
+        // (what it receives is made visible again).
+        sources_state.sources.stop_all().await;
         dispatcher.await.context("the event dispatcher failed")?;
         tracker.close();
         tracker.wait().await;

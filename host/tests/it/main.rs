@@ -11,6 +11,7 @@ mod common;
 mod context;
 mod control_plane;
 mod corpus;
+mod event_sources;
 mod examples;
 mod faults;
 mod fuzz;

@@ -1,0 +1,633 @@
+//! Event source mappings of `wasm-lambda serve`: SQS queues in moto's
+//! server polled as Lambda's pollers poll them, with boto3 sending and
+//! reading the messages (`host/tests/clients/sqs_client.py`) and the
+//! mappings made by the configuration file or by boto3's Lambda client. The
+//! consumers are written as published SQS consumers are; each prints a line
+//! per processed record, which the tests read in the server's log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{guest, json, repo_root};
+use crate::corpus::moto;
+use crate::server::{Serve, python, toml_path};
+
+const PYTHON_CONSUMER: &str = "host/tests/guests/python/sqs_consumer";
+const JS_CONSUMER: &str = "host/tests/guests/js/sqs_consumer";
+
+/// One `sqs_client.py` command against moto.
+fn sqs(args: &[&str]) -> Value {
+    let output = Command::new(python())
+        .arg(repo_root().join("host/tests/clients/sqs_client.py"))
+        .arg(moto())
+        .args(args)
+        .output()
+        .expect("the boto3 SQS client runs");
+    assert!(
+        output.status.success(),
+        "sqs_client.py {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// A queue of its own for each test (moto is shared by the whole run).
+fn make_queue(name: &str, settings: &[&str]) -> Value {
+    let unique = format!("{name}-{}", std::process::id());
+    let unique = match name.strip_suffix(".fifo") {
+        Some(stem) => format!("{stem}-{}.fifo", std::process::id()),
+        None => unique,
+    };
+    let mut args = vec!["make", unique.as_str()];
+    args.extend_from_slice(settings);
+    sqs(&args)
+}
+
+fn send(queue: &Value, bodies: &[Value]) {
+    let sent = sqs(&[
+        "send",
+        queue["url"].as_str().unwrap(),
+        &Value::Array(bodies.to_vec()).to_string(),
+    ]);
+    assert_eq!(sent["sent"], bodies.len());
+}
+
+fn count(queue: &Value) -> (u64, u64) {
+    let counted = sqs(&["count", queue["url"].as_str().unwrap()]);
+    (
+        counted["visible"].as_u64().unwrap(),
+        counted["in_flight"].as_u64().unwrap(),
+    )
+}
+
+/// Waits until the queue holds nothing, visible or in flight.
+fn wait_empty(serve: &Serve, queue: &Value, timeout: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if count(queue) == (0, 0) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "the queue still holds {:?} after {timeout:?}; server log:\n{}",
+            count(queue),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The `processed n=N ...` lines of the log, as (n, rest of the line).
+fn processed(log: &str) -> Vec<(u64, String)> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = &line[line.find("processed n=")? + "processed n=".len()..];
+            let (number, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            Some((number.parse().ok()?, tail.to_string()))
+        })
+        .collect()
+}
+
+/// Waits until `n` records have been processed; returns them.
+fn wait_processed(serve: &Serve, n: usize, timeout: Duration) -> Vec<(u64, String)> {
+    let started = Instant::now();
+    loop {
+        let done = processed(&serve.log());
+        if done.len() >= n {
+            return done;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{} of {n} records processed after {timeout:?}; server log:\n{}",
+            done.len(),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn config(function: &str, component: &str, mappings: &str) -> String {
+    format!(
+        r#"
+event_source_endpoint = "{moto}"
+
+[[function]]
+name = "{function}"
+component = {component}
+timeout = 10
+
+{mappings}
+"#,
+        moto = moto(),
+        component = toml_path(guest(component)),
+    )
+}
+
+#[test]
+fn a_thousand_messages_are_each_processed_once_and_the_queue_empties() {
+    let queue = make_queue("thousand", &[]);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let bodies: Vec<Value> = (0..1000).map(|n| json!({ "n": n })).collect();
+    send(&queue, &bodies);
+    let took = wait_empty(&serve, &queue, Duration::from_secs(60));
+    let done = processed(&serve.log());
+    let numbers: BTreeSet<u64> = done.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers.len(), 1000, "every message is processed");
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&(u64, String)> = done.iter().filter(|(n, _)| !seen.insert(*n)).collect();
+    assert!(twice.is_empty(), "no message is processed twice: {twice:?}");
+    assert!(
+        done.iter().all(|(_, rest)| rest.contains("source=aws:sqs")),
+        "records carry Lambda's eventSource"
+    );
+    let batches: Vec<u64> = serve
+        .log()
+        .lines()
+        .filter_map(|line| line.split("batch size=").nth(1)?.trim().parse().ok())
+        .collect();
+    assert!(
+        batches.iter().all(|size| (1..=10).contains(size)),
+        "batches of the default BatchSize 10 at most: {batches:?}"
+    );
+    eprintln!("1,000 messages processed in {took:?}");
+}
+
+#[test]
+fn batches_hold_at_most_batch_size_and_a_lone_message_waits_only_the_window() {
+    let queue = make_queue("window", &[]);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nbatch_size = 25\nmaximum_batching_window_in_seconds = 2\nscaling_config = {{ maximum_concurrency = 2 }}\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let bodies: Vec<Value> = (0..100).map(|n| json!({ "n": n })).collect();
+    send(&queue, &bodies);
+    wait_processed(&serve, 100, Duration::from_secs(60));
+    let batches: Vec<u64> = serve
+        .log()
+        .lines()
+        .filter_map(|line| line.split("batch size=").nth(1)?.trim().parse().ok())
+        .collect();
+    assert!(
+        batches.iter().all(|size| *size <= 25),
+        "no batch over BatchSize: {batches:?}"
+    );
+    assert!(
+        batches.iter().any(|size| *size > 10),
+        "the window gathers more than one ReceiveMessage brings: {batches:?}"
+    );
+    let sent = Instant::now();
+    send(&queue, &[json!({ "n": 1000 })]);
+    let started = Instant::now();
+    loop {
+        if processed(&serve.log()).iter().any(|(n, _)| *n == 1000) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the lone message was not processed; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The window (2 s) plus a second, plus slack for a shared machine.
+    let waited = sent.elapsed();
+    assert!(
+        waited < Duration::from_secs(6),
+        "a lone message waited {waited:?}, not about the 2 s window"
+    );
+}
+
+#[test]
+fn reported_failures_come_back_and_a_poison_message_reaches_the_dead_letter_queue() {
+    // Visibility 1 s so failures come back quickly; two receives, then the
+    // dead-letter queue.
+    let queue = make_queue("partial", &["1", "2"]);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nfunction_response_types = [\"ReportBatchItemFailures\"]\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let mut bodies: Vec<Value> = (0..9).map(|n| json!({ "n": n })).collect();
+    bodies.push(json!({ "n": 99, "fail": true }));
+    send(&queue, &bodies);
+    let dlq = json!({ "url": queue["dlq_url"] });
+    let started = Instant::now();
+    let dead = loop {
+        let drained = sqs(&["drain", dlq["url"].as_str().unwrap()]);
+        let bodies = drained["bodies"].as_array().unwrap().clone();
+        if !bodies.is_empty() {
+            break bodies;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing reached the dead-letter queue; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(dead.len(), 1, "only the poison message: {dead:?}");
+    assert_eq!(json(dead[0].as_str().unwrap())["n"], 99);
+    let log = serve.log();
+    let done = processed(&log);
+    let numbers: Vec<u64> = done.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers.iter().copied().collect::<BTreeSet<_>>(),
+        (0..9).collect::<BTreeSet<_>>(),
+        "every other message was processed"
+    );
+    assert_eq!(
+        numbers.len(),
+        9,
+        "messages that succeeded were deleted, not received again"
+    );
+    assert_eq!(
+        log.matches("failed n=99 ").count(),
+        2,
+        "the reported message came back once after the visibility timeout, then went to the DLQ:\n{log}"
+    );
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+}
+
+#[test]
+fn a_failed_invocation_returns_the_whole_batch_to_the_queue() {
+    let queue = make_queue("crash", &["1"]);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nscaling_config = {{ maximum_concurrency = 2 }}\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    send(&queue, &[json!({ "n": 1, "crash": true })]);
+    // The function error fails the batch; the message comes back after
+    // the visibility timeout and fails again, as Lambda leaves it to the
+    // queue.
+    let started = Instant::now();
+    while serve.log().matches("PoisonMessage").count() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the failed message did not come back; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        serve
+            .log()
+            .contains("return to the queue after its visibility timeout"),
+        "the server says what happened to the batch"
+    );
+}
+
+#[test]
+fn fifo_message_groups_arrive_in_order() {
+    let queue = make_queue("ordered.fifo", &[]);
+    let serve = Serve::start(&config(
+        "consumer",
+        JS_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nbatch_size = 3\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let mut bodies = Vec::new();
+    for n in 0..20 {
+        for group in ["a", "b", "c"] {
+            bodies.push(json!({ "body": { "n": n, "group": group }, "group": group }));
+        }
+    }
+    send(&queue, &bodies);
+    let done = wait_processed(&serve, 60, Duration::from_secs(60));
+    let mut by_group: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (n, rest) in done {
+        let group = rest
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("group="))
+            .unwrap()
+            .to_string();
+        by_group.entry(group).or_default().push(n);
+    }
+    assert_eq!(by_group.len(), 3, "{by_group:?}");
+    for (group, numbers) in by_group {
+        assert_eq!(
+            numbers,
+            (0..20).collect::<Vec<_>>(),
+            "group {group} was processed in order, each message once"
+        );
+    }
+}
+
+#[test]
+fn filters_invoke_only_matching_messages_and_delete_the_others() {
+    let queue = make_queue("filtered", &[]);
+    let serve = Serve::start(&config(
+        "consumer",
+        JS_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nfilter_criteria = {{ filters = [{{ pattern = '{{\"body\": {{\"kind\": [\"order\"], \"total\": [{{\"numeric\": [\">\", 10]}}]}}}}' }}, {{ pattern = '{{\"body\": {{\"kind\": [{{\"prefix\": \"refund-\"}}]}}}}' }}] }}\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let bodies = vec![
+        json!({ "n": 1, "kind": "order", "total": 50 }),
+        json!({ "n": 2, "kind": "order", "total": 5 }),
+        json!({ "n": 3, "kind": "refund-full" }),
+        json!({ "n": 4, "kind": "ping" }),
+        json!("plain text, not JSON"),
+        json!({ "n": 6, "kind": "order", "total": 11 }),
+    ];
+    send(&queue, &bodies);
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+    // Whatever matched was invoked before its deletion emptied the queue.
+    let numbers: BTreeSet<u64> = processed(&serve.log()).iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [1, 3, 6].into_iter().collect(),
+        "only matching messages invoke; log:\n{}",
+        serve.log()
+    );
+}
+
+/// One boto3 Lambda call through `control_client.py`.
+fn lambda(serve: &Serve, operation: &str, arguments: Value) -> Value {
+    let output = Command::new(python())
+        .arg(repo_root().join("host/tests/clients/control_client.py"))
+        .arg(&serve.endpoint)
+        .args(["call", operation, &arguments.to_string()])
+        .output()
+        .expect("the boto3 client runs");
+    assert!(
+        output.status.success(),
+        "boto3 {operation} failed: {}\nlog:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        serve.log()
+    );
+    json(&String::from_utf8_lossy(&output.stdout))
+}
+
+#[test]
+fn mappings_made_through_the_api_are_updated_disabled_deleted_and_survive_a_restart() {
+    // A short visibility timeout: a long poll the killed server left open
+    // in moto may take a message, which comes back after it.
+    let queue = make_queue("managed", &["2"]);
+    let arn = queue["arn"].as_str().unwrap().to_string();
+    let config_dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let file = config("consumer", JS_CONSUMER, "");
+    let serve = Serve::start_with_state(&file, config_dir, state.path());
+
+    let created = lambda(
+        &serve,
+        "create_event_source_mapping",
+        json!({ "EventSourceArn": arn, "FunctionName": "consumer", "BatchSize": 5 }),
+    );
+    assert_eq!(created["status"], 202, "{created}");
+    assert_eq!(created["State"], "Creating");
+    assert_eq!(created["BatchSize"], 5);
+    let uuid = created["UUID"].as_str().unwrap().to_string();
+    assert!(
+        created["EventSourceMappingArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":event-source-mapping:{uuid}")),
+        "{created}"
+    );
+    let got = lambda(&serve, "get_event_source_mapping", json!({ "UUID": uuid }));
+    assert_eq!(got["State"], "Enabled", "{got}");
+    assert!(
+        got["FunctionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:consumer")
+    );
+
+    let duplicate = lambda(
+        &serve,
+        "create_event_source_mapping",
+        json!({ "EventSourceArn": arn, "FunctionName": "consumer" }),
+    );
+    assert_eq!(
+        duplicate["error"], "ResourceConflictException",
+        "{duplicate}"
+    );
+    let missing = lambda(
+        &serve,
+        "create_event_source_mapping",
+        json!({ "EventSourceArn": arn, "FunctionName": "nobody" }),
+    );
+    assert_eq!(missing["error"], "ResourceNotFoundException", "{missing}");
+
+    send(&queue, &[json!({ "n": 1 })]);
+    wait_processed(&serve, 1, Duration::from_secs(30));
+
+    // Disabled: polling stops within one poll, and messages stay queued.
+    let disabled = lambda(
+        &serve,
+        "update_event_source_mapping",
+        json!({ "UUID": uuid, "Enabled": false }),
+    );
+    assert_eq!(disabled["State"], "Updating", "{disabled}");
+    let got = lambda(&serve, "get_event_source_mapping", json!({ "UUID": uuid }));
+    assert_eq!(got["State"], "Disabled", "{got}");
+    serve.wait_for_log("stopped polling", Duration::from_secs(30));
+    send(&queue, &[json!({ "n": 2 }), json!({ "n": 3 })]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(&queue), (2, 0), "a disabled mapping receives nothing");
+    assert_eq!(processed(&serve.log()).len(), 1);
+
+    // Enabled again with new settings: they apply to the next poll.
+    let enabled = lambda(
+        &serve,
+        "update_event_source_mapping",
+        json!({ "UUID": uuid, "Enabled": true, "BatchSize": 2 }),
+    );
+    assert_eq!(enabled["BatchSize"], 2, "{enabled}");
+    wait_processed(&serve, 3, Duration::from_secs(30));
+
+    let listed = lambda(
+        &serve,
+        "list_event_source_mappings",
+        json!({ "FunctionName": "consumer" }),
+    );
+    let listed = listed["EventSourceMappings"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["UUID"], uuid.as_str());
+
+    // A restart (kill -9) polls the stored mapping again.
+    let mut serve = serve;
+    serve.child.kill().unwrap();
+    serve.child.wait().unwrap();
+    drop(serve);
+    let serve = Serve::start_with_state(&file, tempfile::tempdir().unwrap(), state.path());
+    let got = lambda(&serve, "get_event_source_mapping", json!({ "UUID": uuid }));
+    assert_eq!(got["State"], "Enabled", "{got}");
+    assert_eq!(got["BatchSize"], 2);
+    send(&queue, &[json!({ "n": 4 })]);
+    wait_processed(&serve, 1, Duration::from_secs(60));
+
+    let deleted = lambda(
+        &serve,
+        "delete_event_source_mapping",
+        json!({ "UUID": uuid }),
+    );
+    assert_eq!(deleted["State"], "Deleting", "{deleted}");
+    let gone = lambda(&serve, "get_event_source_mapping", json!({ "UUID": uuid }));
+    assert_eq!(gone["error"], "ResourceNotFoundException", "{gone}");
+    serve.wait_for_log("stopped polling", Duration::from_secs(30));
+    send(&queue, &[json!({ "n": 5 })]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(&queue), (1, 0), "a deleted mapping receives nothing");
+}
+
+#[test]
+fn bad_mappings_are_refused_with_lambdas_errors() {
+    let serve = Serve::start(&config("consumer", JS_CONSUMER, ""));
+    let queue = "arn:aws:sqs:us-east-1:123456789012:anything";
+    for (arguments, code) in [
+        (
+            json!({ "EventSourceArn": queue, "FunctionName": "consumer", "BatchSize": 0 }),
+            "ValidationException",
+        ),
+        (
+            json!({ "EventSourceArn": queue, "FunctionName": "consumer", "BatchSize": 50 }),
+            "InvalidParameterValueException",
+        ),
+        (
+            json!({ "EventSourceArn": queue, "FunctionName": "consumer",
+                    "FilterCriteria": { "Filters": [{ "Pattern": "{\"body\": \"not a list\"}" }] } }),
+            "InvalidParameterValueException",
+        ),
+        (
+            json!({ "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+                    "FunctionName": "consumer", "StartingPosition": "LATEST" }),
+            "InvalidParameterValueException",
+        ),
+    ] {
+        let answer = lambda(&serve, "create_event_source_mapping", arguments.clone());
+        assert_eq!(answer["error"], code, "{arguments}: {answer}");
+    }
+    let listed = lambda(&serve, "list_event_source_mappings", json!({}));
+    assert_eq!(
+        listed["EventSourceMappings"],
+        json!([]),
+        "refused mappings leave nothing behind"
+    );
+    let unknown = lambda(
+        &serve,
+        "get_event_source_mapping",
+        json!({ "UUID": "00000000-0000-4000-8000-000000000000" }),
+    );
+    assert_eq!(unknown["error"], "ResourceNotFoundException");
+}
+
+#[test]
+fn an_unreachable_queue_is_reported_and_retried_without_harm() {
+    let serve = Serve::start(&config(
+        "consumer",
+        JS_CONSUMER,
+        "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"arn:aws:sqs:us-east-1:123456789012:no-such-queue-here\"\n",
+    ));
+    serve.wait_for_log("QueueDoesNotExist", Duration::from_secs(30));
+    let listed = lambda(&serve, "list_event_source_mappings", json!({}));
+    let result = listed["EventSourceMappings"][0]["LastProcessingResult"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(result.starts_with("PROBLEM:"), "{result}");
+    // The server still answers invocations.
+    let answer = lambda(
+        &serve,
+        "invoke",
+        json!({ "FunctionName": "consumer", "Payload": "{\"Records\": []}" }),
+    );
+    assert_eq!(answer["StatusCode"], 200, "{answer}");
+}
+
+#[test]
+fn powertools_batch_processor_reports_a_bad_record_which_reaches_the_dead_letter_queue() {
+    // The corpus's Powertools consumer: BatchProcessor with
+    // process_partial_response answers batchItemFailures for records whose
+    // handler raised.
+    let queue = make_queue("payments", &["1", "1"]);
+    let serve = Serve::start(&config(
+        "payments",
+        "host/tests/corpus/python/powertools-sqs-batch",
+        &format!(
+            "[[event_source]]\nfunction_name = \"payments\"\nevent_source_arn = \"{}\"\nfunction_response_types = [\"ReportBatchItemFailures\"]\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let bodies: Vec<Value> = (0..5)
+        .map(|n| json!({ "id": format!("p-{n}"), "amount": if n == 2 { 0 } else { 10 * n + 1 } }))
+        .collect();
+    send(&queue, &bodies);
+    let started = Instant::now();
+    let dead = loop {
+        let drained = sqs(&["drain", queue["dlq_url"].as_str().unwrap()]);
+        let bodies = drained["bodies"].as_array().unwrap().clone();
+        if !bodies.is_empty() {
+            break bodies;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing reached the dead-letter queue; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(json(dead[0].as_str().unwrap())["id"], "p-2");
+    let log = serve.log();
+    for id in ["p-0", "p-1", "p-3", "p-4"] {
+        assert_eq!(
+            log.matches(&format!("\"payment_id\":\"{id}\"")).count(),
+            1,
+            "{id} was accepted once; log:\n{log}"
+        );
+    }
+    assert!(!log.contains("\"payment_id\":\"p-2\""), "{log}");
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+}
+
+#[test]
+fn serve_stops_at_once_while_its_pollers_wait_on_an_empty_queue() {
+    let queue = make_queue("idle", &[]);
+    let mut serve = Serve::start(&config(
+        "consumer",
+        JS_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    serve.wait_for_log("polls arn:aws:sqs:", Duration::from_secs(30));
+    // Every poller is inside its 20 s ReceiveMessage by now.
+    std::thread::sleep(Duration::from_secs(2));
+    let signalled = Instant::now();
+    serve.interrupt();
+    let status = serve.child.wait().unwrap();
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}\n{}", serve.log());
+    assert!(
+        took < Duration::from_secs(10),
+        "serve took {took:?} to stop, waiting on a long poll"
+    );
+}
