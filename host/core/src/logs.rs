@@ -118,9 +118,40 @@ impl QueuedSink {
 /// `X-Amz-Log-Result` (last 4 KB) want.
 const CAPTURE_LIMIT: usize = 1 << 20;
 
+/// How long a line without its newline may grow before the sink gets it
+/// anyway.
+const PARTIAL_LINE_LIMIT: usize = 64 * 1024;
+
 struct Captured {
     bytes: Vec<u8>,
     sink: Option<LogSink>,
+    /// Guest output after its last newline, not sent to the sink yet: the
+    /// sink gets whole lines, so that the lines of invocations running at
+    /// once (a server's log) do not break into each other
+    /// (`logs::tests::concurrent_pipes_give_the_sink_whole_lines`).
+    partial: Vec<u8>,
+}
+
+impl Captured {
+    fn capture(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() > 2 * CAPTURE_LIMIT {
+            let excess = self.bytes.len() - CAPTURE_LIMIT;
+            self.bytes.drain(..excess);
+        }
+    }
+
+    /// Sends the unfinished line, ended, to the sink.
+    fn flush_partial(&mut self) {
+        if self.partial.is_empty() {
+            return;
+        }
+        let mut line = std::mem::take(&mut self.partial);
+        line.push(b'\n');
+        if let Some(sink) = &self.sink {
+            sink(&line);
+        }
+    }
 }
 
 /// Guest stdout and stderr of one instance: captured, and copied to the sink.
@@ -138,24 +169,37 @@ impl LogPipe {
             captured: Arc::new(Mutex::new(Captured {
                 bytes: Vec::new(),
                 sink,
+                partial: Vec::new(),
             })),
         }
     }
 
     /// Appends guest output, or host-written lines about the invocation.
+    /// The sink gets it a whole line at a time.
     pub(crate) fn write(&self, bytes: &[u8]) {
-        self.write_platform(bytes, true);
+        let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        captured.capture(bytes);
+        let Some(sink) = captured.sink.clone() else {
+            return;
+        };
+        captured.partial.extend_from_slice(bytes);
+        let complete = match captured.partial.iter().rposition(|byte| *byte == b'\n') {
+            Some(end) => captured.partial.drain(..=end).collect::<Vec<u8>>(),
+            None if captured.partial.len() > PARTIAL_LINE_LIMIT => {
+                std::mem::take(&mut captured.partial)
+            }
+            None => return,
+        };
+        sink(&complete);
     }
 
     /// Appends `START`/`END`/`REPORT`: always captured, sent to the sink
-    /// only when `to_sink` (a custom runtime leaves them to Lambda).
+    /// only when `to_sink` (a custom runtime leaves them to Lambda). A guest
+    /// line left unfinished goes to the sink first.
     pub(crate) fn write_platform(&self, bytes: &[u8], to_sink: bool) {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
-        captured.bytes.extend_from_slice(bytes);
-        if captured.bytes.len() > 2 * CAPTURE_LIMIT {
-            let excess = captured.bytes.len() - CAPTURE_LIMIT;
-            captured.bytes.drain(..excess);
-        }
+        captured.capture(bytes);
+        captured.flush_partial();
         if to_sink && let Some(sink) = &captured.sink {
             sink(bytes);
         }
@@ -172,7 +216,9 @@ impl LogPipe {
 
     /// Points the pipe at the sink of the current invocation.
     pub(crate) fn set_sink(&self, sink: Option<LogSink>) {
-        self.captured.lock().unwrap_or_else(|e| e.into_inner()).sink = sink;
+        let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        captured.flush_partial();
+        captured.sink = sink;
     }
 }
 
@@ -350,6 +396,34 @@ mod tests {
         assert_eq!(
             report.to_string(),
             "REPORT RequestId: r\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory"
+        );
+    }
+
+    #[test]
+    fn concurrent_pipes_give_the_sink_whole_lines() {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let into = written.clone();
+        let sink: LogSink =
+            Arc::new(move |bytes: &[u8]| into.lock().unwrap().extend_from_slice(bytes));
+        let first = LogPipe::new(Some(sink.clone()));
+        let second = LogPipe::new(Some(sink));
+        // Print-style writes: the text, then its newline, of two guests at once.
+        first.write(b"one from first");
+        second.write(b"one from second");
+        first.write(b"\ntwo from ");
+        second.write(b"\n");
+        first.write(b"first\nunfinished");
+        second.write_platform(b"END\n", true);
+        first.write_platform(b"END\n", true);
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "one from first\none from second\ntwo from first\nEND\nunfinished\nEND\n"
+        );
+        assert_eq!(
+            first.take(),
+            "one from first\ntwo from first\nunfinishedEND\n",
+            "the capture is exact"
         );
     }
 
