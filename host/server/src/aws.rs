@@ -75,3 +75,156 @@ pub(crate) fn sign<B>(
     instructions.apply_to_request_http1x(request);
     Ok(())
 }
+
+/// A service spoken in AWS's JSON protocol (`X-Amz-Target`), as SQS,
+/// Kinesis and DynamoDB Streams are. Calls block: run them on tokio's
+/// blocking threads.
+pub(crate) struct JsonService {
+    endpoint: String,
+    region: String,
+    /// The name in the signature's scope (`sqs`, `kinesis`, `dynamodb`).
+    signing_name: &'static str,
+    /// What goes before the operation in `X-Amz-Target`.
+    target_prefix: &'static str,
+    /// `application/x-amz-json-1.0` or `-1.1`.
+    content_type: &'static str,
+    /// The service's name in error messages.
+    label: &'static str,
+    agent: ureq::Agent,
+}
+
+impl JsonService {
+    /// SQS at `endpoint`; calls may take `timeout` (a long poll's 20 s and more).
+    pub(crate) fn sqs(endpoint: &str, region: &str, timeout: std::time::Duration) -> JsonService {
+        JsonService::new(
+            endpoint,
+            region,
+            ("sqs", "AmazonSQS", "application/x-amz-json-1.0", "SQS"),
+            timeout,
+        )
+    }
+
+    /// Kinesis Data Streams at `endpoint`.
+    pub(crate) fn kinesis(
+        endpoint: &str,
+        region: &str,
+        timeout: std::time::Duration,
+    ) -> JsonService {
+        JsonService::new(
+            endpoint,
+            region,
+            (
+                "kinesis",
+                "Kinesis_20131202",
+                "application/x-amz-json-1.1",
+                "Kinesis",
+            ),
+            timeout,
+        )
+    }
+
+    /// DynamoDB Streams at `endpoint`.
+    pub(crate) fn dynamodb_streams(
+        endpoint: &str,
+        region: &str,
+        timeout: std::time::Duration,
+    ) -> JsonService {
+        JsonService::new(
+            endpoint,
+            region,
+            (
+                "dynamodb",
+                "DynamoDBStreams_20120810",
+                "application/x-amz-json-1.0",
+                "DynamoDB Streams",
+            ),
+            timeout,
+        )
+    }
+
+    fn new(
+        endpoint: &str,
+        region: &str,
+        (signing_name, target_prefix, content_type, label): (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+        ),
+        timeout: std::time::Duration,
+    ) -> JsonService {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .new_agent();
+        JsonService {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            region: region.to_string(),
+            signing_name,
+            target_prefix,
+            content_type,
+            label,
+            agent,
+        }
+    }
+
+    /// One call: the answer's JSON, or the service's error as
+    /// `Error occurred while OPERATION. <Service> Error Code: …. … Error Message: …`
+    /// (the words Lambda uses for a poller's errors).
+    pub(crate) fn call(
+        &self,
+        operation: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let body = body.to_string();
+        let failed = |why: String| format!("Error occurred while {operation}. {why}");
+        let mut request = http::Request::post(format!("{}/", self.endpoint))
+            .header("content-type", self.content_type)
+            .header(
+                "x-amz-target",
+                format!("{}.{operation}", self.target_prefix),
+            )
+            .body(body.clone())
+            .map_err(|error| {
+                failed(format!(
+                    "The endpoint {} is not a URL: {error}",
+                    self.endpoint
+                ))
+            })?;
+        sign(
+            &mut request,
+            body.as_bytes(),
+            &self.region,
+            self.signing_name,
+            Rules::Standard,
+        )
+        .map_err(failed)?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|error| failed(format!("Could not reach {}: {error}", self.endpoint)))?;
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .map_err(|error| failed(error.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if response.status().is_success() {
+            return Ok(value);
+        }
+        let code = value["__type"]
+            .as_str()
+            .map(|kind| kind.rsplit('#').next().unwrap_or(kind).to_string())
+            .unwrap_or_else(|| response.status().as_u16().to_string());
+        let message = value["message"]
+            .as_str()
+            .or(value["Message"].as_str())
+            .unwrap_or("no message");
+        Err(failed(format!(
+            "{label} Error Code: {code}. {label} Error Message: {message}",
+            label = self.label
+        )))
+    }
+}

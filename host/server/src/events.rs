@@ -334,7 +334,7 @@ fn destination_record(
     record
 }
 
-async fn send(
+pub(crate) async fn send(
     state: &Arc<AppState>,
     destination: &Destination,
     record: &serde_json::Value,

@@ -13,6 +13,10 @@ test). Prints JSON.
         -> {"sent": count}
     sqs_client.py ENDPOINT count URL
         -> {"visible": n, "in_flight": n}
+    sqs_client.py ENDPOINT topic NAME QUEUE_ARN
+        An SNS topic whose messages reach the queue as they were published
+        (raw message delivery).
+        -> {"arn"}
     sqs_client.py ENDPOINT drain URL
         Receives until the queue answers empty.
         -> {"bodies": [...]}
@@ -125,6 +129,24 @@ def drain(sqs, url):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def topic(endpoint, name, queue_arn):
+    sns = boto3.client(
+        "sns",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return {"arn": arn}
+
+
 def main():
     endpoint, command, *rest = sys.argv[1:]
     sqs = client(endpoint)
@@ -135,6 +157,8 @@ def main():
         answer = send(sqs, rest[0], json.loads(rest[1]))
     elif command == "count":
         answer = count(sqs, rest[0])
+    elif command == "topic":
+        answer = topic(endpoint, rest[0], rest[1])
     elif command == "drain":
         answer = drain(sqs, rest[0])
     else:

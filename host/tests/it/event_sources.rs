@@ -517,7 +517,7 @@ fn bad_mappings_are_refused_with_lambdas_errors() {
         ),
         (
             json!({ "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
-                    "FunctionName": "consumer", "StartingPosition": "LATEST" }),
+                    "FunctionName": "consumer" }),
             "InvalidParameterValueException",
         ),
     ] {
@@ -630,4 +630,370 @@ fn serve_stops_at_once_while_its_pollers_wait_on_an_empty_queue() {
         took < Duration::from_secs(10),
         "serve took {took:?} to stop, waiting on a long poll"
     );
+}
+
+const STREAM_CONSUMER: &str = "host/tests/guests/python/stream_consumer";
+
+/// One `stream_client.py` command against moto.
+fn streams(args: &[&str]) -> Value {
+    let output = Command::new(python())
+        .arg(repo_root().join("host/tests/clients/stream_client.py"))
+        .arg(moto())
+        .args(args)
+        .output()
+        .expect("the boto3 stream client runs");
+    assert!(
+        output.status.success(),
+        "stream_client.py {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// A Kinesis stream of its own for each test; its name and ARN.
+fn kinesis_stream(name: &str, shards: u32) -> (String, String) {
+    let name = format!("{name}-{}", std::process::id());
+    let made = streams(&["kinesis", &name, &shards.to_string()]);
+    (name, made["arn"].as_str().unwrap().to_string())
+}
+
+fn put_records(stream: &str, records: &[Value]) -> Value {
+    streams(&["put", stream, &Value::Array(records.to_vec()).to_string()])
+}
+
+/// The `processed n=N at=WHERE seq=S` lines: (n, where, sequence number).
+fn stream_processed(log: &str) -> Vec<(u64, String, String)> {
+    processed(log)
+        .into_iter()
+        .map(|(n, rest)| {
+            let field = |name: &str| {
+                rest.split_whitespace()
+                    .find_map(|word| word.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (n, field("at="), field("seq="))
+        })
+        .collect()
+}
+
+/// Sequence numbers are decimal strings longer than any integer type.
+fn sequence_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+fn batches_of(log: &str) -> usize {
+    log.lines()
+        .filter(|line| line.contains("batch size="))
+        .count()
+}
+
+#[test]
+fn kinesis_records_of_each_shard_arrive_in_order_across_invocations() {
+    let (stream, arn) = kinesis_stream("ordered", 2);
+    let serve = Serve::start(&config(
+        "consumer",
+        STREAM_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 40\n"
+        ),
+    ));
+    let records: Vec<Value> = (0..500)
+        .map(|n| json!({ "data": { "n": n }, "key": format!("customer-{}", n % 17) }))
+        .collect();
+    let put = put_records(&stream, &records);
+    let shards: BTreeSet<&str> = put["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|shard| shard.as_str().unwrap())
+        .collect();
+    assert_eq!(shards.len(), 2, "the records went to both shards");
+    let done = {
+        let started = Instant::now();
+        loop {
+            let done = stream_processed(&serve.log());
+            if done.len() >= 500 {
+                break done;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "{} of 500 records processed; log:\n{}",
+                done.len(),
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    assert_eq!(
+        done.iter()
+            .map(|(n, _, _)| *n)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        500,
+        "every record once"
+    );
+    assert_eq!(done.len(), 500, "no record twice");
+    for shard in shards {
+        let sequences: Vec<&str> = done
+            .iter()
+            .filter(|(_, at, _)| at == shard)
+            .map(|(_, _, sequence)| sequence.as_str())
+            .collect();
+        assert!(!sequences.is_empty());
+        assert!(
+            sequences
+                .windows(2)
+                .all(|pair| sequence_order(pair[0], pair[1]).is_lt()),
+            "shard {shard}'s sequence numbers strictly increase across invocations: {sequences:?}"
+        );
+    }
+    assert!(
+        serve
+            .log()
+            .lines()
+            .filter_map(|line| line.split("batch size=").nth(1)?.trim().parse::<u64>().ok())
+            .all(|size| size <= 40),
+        "no batch over BatchSize"
+    );
+}
+
+#[test]
+fn bisect_isolates_a_poison_record_and_sends_one_on_failure_record() {
+    let (stream, arn) = kinesis_stream("bisect", 1);
+    let failures = make_queue("bisect-failures", &[]);
+    let records: Vec<Value> = (0..64)
+        .map(|n| {
+            let data = if n == 37 {
+                json!({ "n": n, "poison": true })
+            } else {
+                json!({ "n": n })
+            };
+            json!({ "data": data, "key": "one" })
+        })
+        .collect();
+    let put = put_records(&stream, &records);
+    let poison_sequence = put["sequences"][37].as_str().unwrap().to_string();
+    // The records are in the stream before the server starts, so the first
+    // batch holds all 64.
+    let serve = Serve::start(&config(
+        "consumer",
+        STREAM_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 64\nbisect_batch_on_function_error = true\nmaximum_retry_attempts = 0\ndestination_config = {{ on_failure = {{ destination = \"{}\" }} }}\n",
+            failures["arn"].as_str().unwrap()
+        ),
+    ));
+    let started = Instant::now();
+    let sent = loop {
+        let drained = sqs(&["drain", failures["url"].as_str().unwrap()]);
+        let bodies = drained["bodies"].as_array().unwrap().clone();
+        if !bodies.is_empty() {
+            break bodies;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no on-failure record; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let done = wait_processed(&serve, 63, Duration::from_secs(30));
+    let numbers: BTreeSet<u64> = done.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers.len(), 63, "every other record was processed");
+    assert!(!numbers.contains(&37));
+    assert_eq!(done.len(), 63, "none of them twice");
+    let log = serve.log();
+    let invocations = batches_of(&log);
+    assert!(
+        invocations <= 13,
+        "bisecting 64 records to the poison takes at most 13 invocations, not {invocations}:\n{log}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let more = sqs(&["drain", failures["url"].as_str().unwrap()]);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(more["bodies"], json!([]), "exactly one on-failure record");
+    let record = json(sent[0].as_str().unwrap());
+    let info = &record["KinesisBatchInfo"];
+    assert_eq!(info["batchSize"], 1, "{record}");
+    assert_eq!(info["startSequenceNumber"], poison_sequence.as_str());
+    assert_eq!(info["endSequenceNumber"], poison_sequence.as_str());
+    assert_eq!(info["streamArn"], arn.as_str());
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+}
+
+#[test]
+fn reported_failures_restart_a_stream_batch_from_the_lowest_failed_record() {
+    let (stream, arn) = kinesis_stream("partial", 1);
+    // On failure, an SNS topic; a queue subscribed to it shows what came.
+    let inbox = make_queue("partial-inbox", &[]);
+    let topic = sqs(&[
+        "topic",
+        &format!("partial-failures-{}", std::process::id()),
+        inbox["arn"].as_str().unwrap(),
+    ]);
+    let records: Vec<Value> = (0..10)
+        .map(|n| {
+            let data = if n == 5 {
+                json!({ "n": n, "fail": true })
+            } else {
+                json!({ "n": n })
+            };
+            json!({ "data": data, "key": "one" })
+        })
+        .collect();
+    let put = put_records(&stream, &records);
+    let serve = Serve::start(&config(
+        "consumer",
+        STREAM_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 10\nfunction_response_types = [\"ReportBatchItemFailures\"]\nmaximum_retry_attempts = 1\ndestination_config = {{ on_failure = {{ destination = \"{}\" }} }}\n",
+            topic["arn"].as_str().unwrap()
+        ),
+    ));
+    let started = Instant::now();
+    let sent = loop {
+        let drained = sqs(&["drain", inbox["url"].as_str().unwrap()]);
+        let bodies = drained["bodies"].as_array().unwrap().clone();
+        if !bodies.is_empty() {
+            break bodies;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no on-failure record reached the topic; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let record = json(sent[0].as_str().unwrap());
+    let info = &record["KinesisBatchInfo"];
+    assert_eq!(
+        info["startSequenceNumber"], put["sequences"][5],
+        "the retry started at the failed record: {record}"
+    );
+    assert_eq!(info["endSequenceNumber"], put["sequences"][9]);
+    assert_eq!(info["batchSize"], 5);
+    let log = serve.log();
+    let times = |n: u64| processed(&log).iter().filter(|(m, _)| *m == n).count();
+    for n in 0..5 {
+        assert_eq!(
+            times(n),
+            1,
+            "record {n}, before the failure, ran once:\n{log}"
+        );
+    }
+    for n in 6..10 {
+        assert_eq!(
+            times(n),
+            2,
+            "record {n}, after the failure, ran in the batch and its one retry:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_resumes_after_its_checkpoint_when_serve_is_killed() {
+    let (stream, arn) = kinesis_stream("resume", 1);
+    let records: Vec<Value> = (0..100)
+        .map(|n| json!({ "data": { "n": n }, "key": "one" }))
+        .collect();
+    put_records(&stream, &records);
+    let file = config(
+        "consumer",
+        STREAM_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 10\n"
+        ),
+    )
+    .replace("timeout = 10", "timeout = 10\nenvironment = { SLOW_SECONDS = \"0.3\" }");
+    let state = tempfile::tempdir().unwrap();
+    let mut first = Serve::start_with_state(&file, tempfile::tempdir().unwrap(), state.path());
+    wait_processed(&first, 30, Duration::from_secs(60));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let before: BTreeSet<u64> = processed(&first.log()).iter().map(|(n, _)| *n).collect();
+    drop(first);
+    let second = Serve::start_with_state(&file, tempfile::tempdir().unwrap(), state.path());
+    let started = Instant::now();
+    let after = loop {
+        let after: BTreeSet<u64> = processed(&second.log()).iter().map(|(n, _)| *n).collect();
+        if before.union(&after).count() == 100 {
+            break after;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "records are missing after the restart; log:\n{}",
+            second.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let again = before.intersection(&after).count();
+    assert!(
+        again <= 10,
+        "at most the batch in flight runs again, not {again} records"
+    );
+    assert!(
+        after.len() < 100,
+        "the restarted server went on from its checkpoint"
+    );
+}
+
+#[test]
+fn dynamodb_stream_changes_reach_the_function_through_a_filter_made_by_the_api() {
+    let table = format!("orders-{}", std::process::id());
+    let stream_arn = streams(&["table", &table])["stream_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let serve = Serve::start(&config("consumer", STREAM_CONSUMER, ""));
+    let refused = lambda(
+        &serve,
+        "create_event_source_mapping",
+        json!({ "EventSourceArn": stream_arn, "FunctionName": "consumer" }),
+    );
+    assert_eq!(
+        refused["error"], "InvalidParameterValueException",
+        "a stream needs a StartingPosition: {refused}"
+    );
+    let created = lambda(
+        &serve,
+        "create_event_source_mapping",
+        json!({
+            "EventSourceArn": stream_arn,
+            "FunctionName": "consumer",
+            "StartingPosition": "TRIM_HORIZON",
+            "FilterCriteria": { "Filters": [
+                { "Pattern": "{\"dynamodb\": {\"NewImage\": {\"status\": {\"S\": [\"active\"]}}}}" }
+            ] },
+        }),
+    );
+    assert_eq!(created["State"], "Creating", "{created}");
+    assert_eq!(created["BatchSize"], 100, "streams' default");
+    assert_eq!(created["StartingPosition"], "TRIM_HORIZON");
+    assert_eq!(created["MaximumRetryAttempts"], -1);
+    assert_eq!(created["BisectBatchOnFunctionError"], false);
+    streams(&[
+        "put-items",
+        &table,
+        &json!([
+            { "n": 1, "status": "active" },
+            { "n": 2, "status": "inactive" },
+            { "n": 3, "status": "active" },
+        ])
+        .to_string(),
+    ]);
+    wait_processed(&serve, 2, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(2));
+    let done: Vec<(u64, String, String)> = stream_processed(&serve.log());
+    assert_eq!(
+        done.iter().map(|(n, _, _)| *n).collect::<Vec<_>>(),
+        [1, 3],
+        "only matching changes, in order: {done:?}"
+    );
+    assert!(done.iter().all(|(_, event, _)| event == "INSERT"));
 }

@@ -56,9 +56,6 @@ pub(crate) const MAX_PATTERN_CHARS: usize = 4096;
 
 /// Which kind of source a record comes from: decides which field holds the payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-// Kinesis and DynamoDB records are filtered by the unit tests here; the
-// stream pollers that will use them are not written yet.
-#[allow(dead_code)]
 pub(crate) enum SourceKind {
     Sqs,
     Kinesis,

@@ -12,7 +12,7 @@
 //! Each enabled mapping has a poller ([`sqs::run`]); an update reaches it on
 //! its next poll, a disable or delete stops it after the batch it holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -34,15 +34,19 @@ use super::AppState;
 use super::queue::EventStore;
 use super::reply::{body_object, invalid, service_error, validation};
 
+mod destination;
 pub(crate) mod filter;
 mod sqs;
+mod stream;
 
 /// Mappings made through the API, by UUID; the value is [`Settings`] as JSON.
 const MAPPINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("event_source_mappings");
 
-/// Lambda's range of `BatchSize` for SQS, and its default.
-const SQS_BATCH_SIZES: std::ops::RangeInclusive<u64> = 1..=10_000;
+/// Lambda's range of `BatchSize` (SQS and streams), and its SQS default.
+const BATCH_SIZES: std::ops::RangeInclusive<u64> = 1..=10_000;
 const SQS_DEFAULT_BATCH_SIZE: u32 = 10;
+/// Lambda's default `BatchSize` for Kinesis and DynamoDB streams.
+const STREAM_DEFAULT_BATCH_SIZE: u32 = 100;
 /// The largest batch of a FIFO queue, and of a standard queue without a
 /// batching window (one `ReceiveMessage`).
 const SQS_SINGLE_RECEIVE: u32 = 10;
@@ -71,6 +75,58 @@ pub(crate) struct Settings {
     /// Where the queue's service answers (`event_source_endpoint`); the
     /// server's, or the AWS SDKs' variables, or AWS when `None`.
     pub(crate) endpoint: Option<String>,
+    /// Streams: `TRIM_HORIZON`, `LATEST` or `AT_TIMESTAMP`.
+    #[serde(default)]
+    pub(crate) starting_position: Option<String>,
+    /// Streams: `StartingPositionTimestamp` (Unix seconds) for `AT_TIMESTAMP`.
+    #[serde(default)]
+    pub(crate) starting_position_timestamp: Option<f64>,
+    /// Streams: retries of a failed batch; -1 (the default) retries until
+    /// the records expire.
+    #[serde(default = "unlimited")]
+    pub(crate) maximum_retry_attempts: i64,
+    /// Streams: records older than this many seconds are not sent; -1 (the
+    /// default) keeps them as long as the stream does.
+    #[serde(default = "unlimited")]
+    pub(crate) maximum_record_age_seconds: i64,
+    /// Streams: a failed batch is split in two and each half retried.
+    #[serde(default)]
+    pub(crate) bisect: bool,
+    /// Streams: `DestinationConfig.OnFailure.Destination`.
+    #[serde(default)]
+    pub(crate) on_failure: Option<String>,
+}
+
+fn unlimited() -> i64 {
+    -1
+}
+
+/// Which service a mapping polls, from its ARN.
+pub(crate) fn source_kind(arn: &str) -> Option<filter::SourceKind> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "sqs", ..] => QueueArn::parse(arn).map(|_| filter::SourceKind::Sqs),
+        ["arn", _, "kinesis", region, account, resource]
+            if !region.is_empty()
+                && !account.is_empty()
+                && resource
+                    .strip_prefix("stream/")
+                    .is_some_and(|name| !name.is_empty()) =>
+        {
+            Some(filter::SourceKind::Kinesis)
+        }
+        ["arn", _, "dynamodb", region, account, resource]
+            if !region.is_empty() && !account.is_empty() && resource.contains("/stream/") =>
+        {
+            Some(filter::SourceKind::DynamoDb)
+        }
+        _ => None,
+    }
+}
+
+/// The region of an ARN.
+pub(crate) fn arn_region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or_default()
 }
 
 /// A parsed SQS queue ARN: `arn:PARTITION:sqs:REGION:ACCOUNT:NAME`.
@@ -117,28 +173,73 @@ impl Settings {
         let Some(function) = text("FunctionName") else {
             return Err(invalid("FunctionName is required."));
         };
-        let source = arn.split(':').nth(2).unwrap_or_default();
-        if source == "kinesis" || source == "dynamodb" {
+        let Some(kind) = source_kind(arn) else {
             return Err(invalid(&format!(
-                "This server polls SQS queues; Kinesis and DynamoDB streams ({arn}) are not supported yet."
+                "Unrecognized event source: {arn}. An SQS queue (arn:aws:sqs:REGION:ACCOUNT:NAME), a Kinesis stream (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME) or a DynamoDB stream (arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE/stream/LABEL) can be polled."
             )));
-        }
-        if QueueArn::parse(arn).is_none() {
-            return Err(invalid(&format!(
-                "Unrecognized event source: {arn}. An SQS queue's ARN is arn:aws:sqs:REGION:ACCOUNT:NAME."
-            )));
-        }
+        };
+        let stream = kind != filter::SourceKind::Sqs;
         let mut settings = Settings {
             function_name: function.to_string(),
             event_source_arn: arn.to_string(),
             enabled: true,
-            batch_size: SQS_DEFAULT_BATCH_SIZE,
+            batch_size: if stream {
+                STREAM_DEFAULT_BATCH_SIZE
+            } else {
+                SQS_DEFAULT_BATCH_SIZE
+            },
             window_seconds: 0,
             report_item_failures: false,
             filter_patterns: Vec::new(),
             maximum_concurrency: None,
             endpoint: None,
+            starting_position: None,
+            starting_position_timestamp: None,
+            maximum_retry_attempts: -1,
+            maximum_record_age_seconds: -1,
+            bisect: false,
+            on_failure: None,
         };
+        let position = body.get("StartingPosition").and_then(Value::as_str);
+        match (stream, position) {
+            (true, None) => {
+                return Err(invalid(
+                    "StartingPosition is required for Kinesis and DynamoDB stream event sources: TRIM_HORIZON, LATEST or AT_TIMESTAMP.",
+                ));
+            }
+            (true, Some(position @ ("TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP"))) => {
+                if position == "AT_TIMESTAMP" && kind == filter::SourceKind::DynamoDb {
+                    return Err(invalid(
+                        "AT_TIMESTAMP is not a StartingPosition of DynamoDB streams.",
+                    ));
+                }
+                settings.starting_position = Some(position.to_string());
+            }
+            (true, Some(other)) => {
+                return Err(validation(
+                    &other,
+                    "startingPosition",
+                    "Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]",
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "StartingPosition is not valid for SQS event sources.",
+                ));
+            }
+            (false, None) => {}
+        }
+        if settings.starting_position.as_deref() == Some("AT_TIMESTAMP") {
+            let Some(timestamp) = body
+                .get("StartingPositionTimestamp")
+                .and_then(Value::as_f64)
+            else {
+                return Err(invalid(
+                    "StartingPositionTimestamp is required with StartingPosition AT_TIMESTAMP.",
+                ));
+            };
+            settings.starting_position_timestamp = Some(timestamp);
+        }
         settings.apply(body)?;
         Ok(settings)
     }
@@ -184,7 +285,7 @@ impl Settings {
                 .as_bool()
                 .ok_or_else(|| invalid("Enabled must be true or false."))?;
         }
-        if let Some(size) = integer("BatchSize", SQS_BATCH_SIZES)? {
+        if let Some(size) = integer("BatchSize", BATCH_SIZES)? {
             self.batch_size = size as u32;
         }
         if let Some(window) = integer("MaximumBatchingWindowInSeconds", WINDOW_SECONDS)? {
@@ -256,6 +357,106 @@ impl Settings {
                 )));
             }
             self.endpoint = Some(endpoint.trim_end_matches('/').to_string());
+        }
+        let stream = source_kind(&self.event_source_arn) != Some(filter::SourceKind::Sqs);
+        let stream_only = [
+            "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+            "BisectBatchOnFunctionError",
+            "ParallelizationFactor",
+            "TumblingWindowInSeconds",
+            "DestinationConfig",
+        ];
+        if !stream
+            && let Some(key) = stream_only
+                .iter()
+                .find(|key| body.get(**key).is_some_and(|value| !value.is_null()))
+        {
+            return Err(invalid(&format!(
+                "{key} is a setting of stream event sources, not of SQS queues."
+            )));
+        }
+        if stream
+            && body
+                .get("ScalingConfig")
+                .is_some_and(|value| !value.is_null())
+        {
+            return Err(invalid(
+                "ScalingConfig is a setting of SQS event sources, not of streams.",
+            ));
+        }
+        if let Some(bisect) = body
+            .get("BisectBatchOnFunctionError")
+            .filter(|v| !v.is_null())
+        {
+            self.bisect = bisect
+                .as_bool()
+                .ok_or_else(|| invalid("BisectBatchOnFunctionError must be true or false."))?;
+        }
+        let signed = |key: &str, allowed: &dyn Fn(i64) -> bool, constraint: &str| match body
+            .get(key)
+            .filter(|value| !value.is_null())
+        {
+            None => Ok(None),
+            Some(value) => match value.as_i64() {
+                Some(number) if allowed(number) => Ok(Some(number)),
+                _ => Err(validation(value, key, constraint)),
+            },
+        };
+        if let Some(retries) = signed(
+            "MaximumRetryAttempts",
+            &|n| (-1..=10_000).contains(&n),
+            "Member must have value between -1 and 10000",
+        )? {
+            self.maximum_retry_attempts = retries;
+        }
+        if let Some(age) = signed(
+            "MaximumRecordAgeInSeconds",
+            &|n| n == -1 || (60..=604_800).contains(&n),
+            "Member must be -1 or have value between 60 and 604800",
+        )? {
+            self.maximum_record_age_seconds = age;
+        }
+        if let Some(factor) = signed(
+            "ParallelizationFactor",
+            &|n| (1..=10).contains(&n),
+            "Member must have value between 1 and 10",
+        )? && factor != 1
+        {
+            return Err(invalid(
+                "ParallelizationFactor above 1 is not supported by this server yet: each shard is processed by one batch at a time.",
+            ));
+        }
+        if let Some(window) = signed(
+            "TumblingWindowInSeconds",
+            &|n| (0..=900).contains(&n),
+            "Member must have value between 0 and 900",
+        )? && window != 0
+        {
+            return Err(invalid(
+                "TumblingWindowInSeconds is not supported by this server yet.",
+            ));
+        }
+        if let Some(config) = body.get("DestinationConfig").filter(|v| !v.is_null()) {
+            let destination = config
+                .get("OnFailure")
+                .and_then(|on_failure| on_failure.get("Destination"))
+                .filter(|value| !value.is_null());
+            self.on_failure = match destination {
+                None => None,
+                Some(destination) => {
+                    let Some(text) = destination.as_str() else {
+                        return Err(invalid(
+                            "DestinationConfig.OnFailure.Destination must be a string.",
+                        ));
+                    };
+                    destination::Destination::parse(text).map_err(|why| invalid(&why))?;
+                    Some(text.to_string())
+                }
+            };
+        }
+        if stream {
+            return Ok(());
         }
         let fifo = QueueArn::parse(&self.event_source_arn).is_some_and(|arn| arn.fifo());
         if fifo && self.batch_size > SQS_SINGLE_RECEIVE {
@@ -337,6 +538,14 @@ const TABLE_KEYS: &[&str] = &[
     "filter_criteria",
     "scaling_config",
     "event_source_endpoint",
+    "starting_position",
+    "starting_position_timestamp",
+    "maximum_retry_attempts",
+    "maximum_record_age_in_seconds",
+    "bisect_batch_on_function_error",
+    "parallelization_factor",
+    "tumbling_window_in_seconds",
+    "destination_config",
 ];
 
 /// A mapping and what it is doing.
@@ -460,13 +669,24 @@ impl Mappings {
         }
         let stop = self.stopping.child_token();
         let (sender, receiver) = watch::channel(Arc::new(mapping.settings.clone()));
-        self.tracker.spawn(sqs::run(
-            state.clone(),
-            uuid.to_string(),
-            receiver,
-            stop.clone(),
-            mapping.last_result.clone(),
-        ));
+        let last_result = mapping.last_result.clone();
+        if source_kind(&mapping.settings.event_source_arn) == Some(filter::SourceKind::Sqs) {
+            self.tracker.spawn(sqs::run(
+                state.clone(),
+                uuid.to_string(),
+                receiver,
+                stop.clone(),
+                last_result,
+            ));
+        } else {
+            self.tracker.spawn(stream::run(
+                state.clone(),
+                uuid.to_string(),
+                receiver,
+                stop.clone(),
+                last_result,
+            ));
+        }
         mapping.poller = Some(Poller {
             stop,
             settings: sender,
@@ -481,18 +701,23 @@ impl Mappings {
         self.tracker.wait().await;
     }
 
-    /// The endpoint of the queue's service for `settings`: the mapping's,
-    /// the server's, then `AWS_ENDPOINT_URL_SQS` and `AWS_ENDPOINT_URL` as
-    /// the AWS SDKs read them, then AWS's own.
-    pub(crate) fn endpoint(&self, settings: &Settings, region: &str) -> String {
+    /// The endpoint of `service` (`sqs`, `kinesis`, `dynamodb_streams`,
+    /// `sns`) for `settings`: the mapping's, the server's, then
+    /// `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` as the AWS SDKs
+    /// read them, then AWS's own in `region`.
+    pub(crate) fn endpoint(&self, settings: &Settings, service: &str, region: &str) -> String {
         let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let host = match service {
+            "dynamodb_streams" => "streams.dynamodb",
+            other => other,
+        };
         settings
             .endpoint
             .clone()
             .or_else(|| self.default_endpoint.clone())
-            .or_else(|| variable("AWS_ENDPOINT_URL_SQS"))
+            .or_else(|| variable(&format!("AWS_ENDPOINT_URL_{}", service.to_uppercase())))
             .or_else(|| variable("AWS_ENDPOINT_URL"))
-            .unwrap_or_else(|| format!("https://sqs.{region}.amazonaws.com"))
+            .unwrap_or_else(|| format!("https://{host}.{region}.amazonaws.com"))
             .trim_end_matches('/')
             .to_string()
     }
@@ -671,6 +896,21 @@ fn configuration(state: &AppState, uuid: &str, mapping: &Mapping, shown: &str) -
     if let Some(concurrency) = settings.maximum_concurrency {
         answer["ScalingConfig"] = json!({ "MaximumConcurrency": concurrency });
     }
+    if let Some(position) = &settings.starting_position {
+        answer["StartingPosition"] = json!(position);
+        if let Some(timestamp) = settings.starting_position_timestamp {
+            answer["StartingPositionTimestamp"] = json!(timestamp);
+        }
+        answer["MaximumRetryAttempts"] = json!(settings.maximum_retry_attempts);
+        answer["MaximumRecordAgeInSeconds"] = json!(settings.maximum_record_age_seconds);
+        answer["BisectBatchOnFunctionError"] = json!(settings.bisect);
+        answer["ParallelizationFactor"] = json!(1);
+        answer["TumblingWindowInSeconds"] = json!(0);
+        answer["DestinationConfig"] = match &settings.on_failure {
+            Some(destination) => json!({ "OnFailure": { "Destination": destination } }),
+            None => json!({ "OnFailure": {} }),
+        };
+    }
     answer
 }
 
@@ -707,7 +947,12 @@ async fn create_mapping(State(state): State<Arc<AppState>>, body: Bytes) -> Resp
                 409,
                 "ResourceConflictException",
                 &format!(
-                    "An event source mapping with SQS arn (\" {} \") and function (\" {name} \") already exists. Please update or delete the existing mapping with UUID {existing}",
+                    "An event source mapping with {} arn (\" {} \") and function (\" {name} \") already exists. Please update or delete the existing mapping with UUID {existing}",
+                    match source_kind(&settings.event_source_arn) {
+                        Some(filter::SourceKind::Kinesis) => "Kinesis",
+                        Some(filter::SourceKind::DynamoDb) => "DynamoDB",
+                        _ => "SQS",
+                    },
                     settings.event_source_arn
                 ),
             );
@@ -808,6 +1053,15 @@ async fn delete_mapping(State(state): State<Arc<AppState>>, Path(uuid): Path<Str
         return mapping_not_found();
     };
     mapping.stop();
+    let store = state.store.clone();
+    let forgotten = uuid.clone();
+    if let Ok(Err(error)) =
+        tokio::task::spawn_blocking(move || stream::forget_checkpoints(&store, &forgotten)).await
+    {
+        tracing::warn!(
+            "wasm-lambda: event source mapping {uuid}: failed to forget its checkpoints: {error:#}"
+        );
+    }
     answer(
         StatusCode::ACCEPTED,
         configuration(&state, &uuid, &mapping, "Deleting"),
@@ -860,6 +1114,97 @@ async fn list_mappings(
     answer(StatusCode::OK, body)
 }
 
+/// Invokes the function a mapping names with `event` as any invocation is
+/// made (its qualifier resolved, waiting for a slot under its reserved
+/// concurrency as Lambda's pollers scale down to it). `Err` says why it did
+/// not run.
+pub(crate) async fn invoke_batch(
+    state: &Arc<AppState>,
+    function_name: &str,
+    event: String,
+) -> Result<wasm_lambda_core::Invocation, String> {
+    let Ok(target) = super::api::find(state, function_name, None) else {
+        return Err(format!(
+            "function {function_name} is not served or not ready"
+        ));
+    };
+    let _permit = match &target.deployed.concurrency {
+        Some(slots) => slots.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    let request = wasm_lambda_core::InvokeRequest {
+        invoked_function_arn: Some(target.invoked_arn.clone()),
+        ..wasm_lambda_core::InvokeRequest::new(event)
+    };
+    target
+        .deployed
+        .function
+        .invoke(request)
+        .await
+        .map_err(|error| {
+            format!(
+                "invoking {function_name} failed ({}: {error})",
+                error.error_code()
+            )
+        })
+}
+
+/// The ids (SQS message ids, stream sequence numbers) a
+/// `ReportBatchItemFailures` response names. An empty or `null`
+/// list, `null`, `{}` or an object without the key mean every message
+/// succeeded; anything else that is not Lambda's shape, an empty id or an
+/// id not in the batch fail the whole batch, as Lambda does.
+pub(crate) fn batch_item_failures(
+    payload: &str,
+    ids: &HashSet<&str>,
+) -> Result<HashSet<String>, String> {
+    let payload = payload.trim();
+    if payload.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let value: Value = serde_json::from_str(payload)
+        .map_err(|_| "its ReportBatchItemFailures response is not JSON".to_string())?;
+    let failures = match &value {
+        Value::Null => return Ok(HashSet::new()),
+        Value::Object(object) => match object.get("batchItemFailures") {
+            None | Some(Value::Null) => return Ok(HashSet::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err("its batchItemFailures is not a list".into()),
+        },
+        _ => return Err("its ReportBatchItemFailures response is not an object".into()),
+    };
+    let mut failed = HashSet::new();
+    for item in failures {
+        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
+            return Err(format!(
+                "the batch item failure {item} has no itemIdentifier string"
+            ));
+        };
+        if id.is_empty() || !ids.contains(id) {
+            return Err(format!(
+                "the batch item failure names {id:?}, which is not a record of the batch"
+            ));
+        }
+        failed.insert(id.to_string());
+    }
+    Ok(failed)
+}
+
+/// A JSON object of `(key, JSON text)` pairs in the order given.
+pub(crate) fn ordered(fields: &[(&str, String)]) -> String {
+    let mut text = String::from("{");
+    for (index, (key, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&json!(key).to_string());
+        text.push(':');
+        text.push_str(value);
+    }
+    text.push('}');
+    text
+}
+
 /// A pause that grows with each failure in a row, up to a minute, so that an
 /// unreachable queue costs little.
 pub(crate) fn backoff(failures: u32) -> Duration {
@@ -869,6 +1214,49 @@ pub(crate) fn backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids<'a>(list: &[&'a str]) -> HashSet<&'a str> {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn batch_item_failures_follow_lambdas_rules() {
+        let batch = ids(&["a", "b", "c"]);
+        for success in [
+            "",
+            "null",
+            "{}",
+            r#"{"batchItemFailures": []}"#,
+            r#"{"batchItemFailures": null}"#,
+        ] {
+            assert_eq!(
+                batch_item_failures(success, &batch),
+                Ok(HashSet::new()),
+                "{success}"
+            );
+        }
+        assert_eq!(
+            batch_item_failures(
+                r#"{"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}]}"#,
+                &batch
+            ),
+            Ok(["b".to_string(), "c".to_string()].into_iter().collect())
+        );
+        for whole_batch in [
+            "not json",
+            r#""ok""#,
+            r#"{"batchItemFailures": "b"}"#,
+            r#"{"batchItemFailures": [{"itemIdentifier": "z"}]}"#,
+            r#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#,
+            r#"{"batchItemFailures": [{"itemIdentifier": null}]}"#,
+            r#"{"batchItemFailures": [{"id": "a"}]}"#,
+        ] {
+            assert!(
+                batch_item_failures(whole_batch, &batch).is_err(),
+                "{whole_batch}"
+            );
+        }
+    }
 
     fn body(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
@@ -895,7 +1283,6 @@ mod tests {
             json!({"EventSourceArn": QUEUE, "FunctionName": "f", "ScalingConfig": {"MaximumConcurrency": 1}}),
             json!({"EventSourceArn": QUEUE, "FunctionName": "f", "FilterCriteria": {"Filters": [{"Pattern": "not json"}]}}),
             json!({"EventSourceArn": "arn:aws:sqs:us-east-1:000000000000:o.fifo", "FunctionName": "f", "BatchSize": 20, "MaximumBatchingWindowInSeconds": 1}),
-            json!({"EventSourceArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "FunctionName": "f"}),
             json!({"EventSourceArn": "queue", "FunctionName": "f"}),
             json!({"FunctionName": "f"}),
         ] {
@@ -910,6 +1297,53 @@ mod tests {
         assert_eq!((large.batch_size, large.window_seconds), (1000, 2));
         assert_eq!(large.pollers(), 3);
         assert!(large.report_item_failures);
+    }
+
+    #[test]
+    fn streams_need_a_starting_position_and_take_their_own_settings() {
+        const STREAM: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/clicks";
+        const TABLE: &str =
+            "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-12-04T00:00:00.000";
+        let settings = Settings::create(&body(json!({
+            "EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST",
+            "MaximumRetryAttempts": 3, "MaximumRecordAgeInSeconds": 60,
+            "BisectBatchOnFunctionError": true,
+            "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:dlq"}}
+        })))
+        .unwrap();
+        assert_eq!(settings.batch_size, 100, "streams' default batch");
+        assert_eq!(settings.starting_position.as_deref(), Some("LATEST"));
+        assert_eq!(settings.maximum_retry_attempts, 3);
+        assert_eq!(settings.maximum_record_age_seconds, 60);
+        assert!(settings.bisect);
+        assert!(settings.on_failure.is_some());
+        let table = Settings::create(&body(json!({
+            "EventSourceArn": TABLE, "FunctionName": "f", "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": 500
+        })))
+        .unwrap();
+        assert_eq!(
+            table.batch_size, 500,
+            "no batching window needed for streams"
+        );
+        assert_eq!(table.maximum_retry_attempts, -1);
+        for bad in [
+            json!({"EventSourceArn": STREAM, "FunctionName": "f"}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "NOW"}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "AT_TIMESTAMP"}),
+            json!({"EventSourceArn": TABLE, "FunctionName": "f", "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "MaximumRetryAttempts": -2}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "MaximumRecordAgeInSeconds": 59}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ParallelizationFactor": 2}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "TumblingWindowInSeconds": 60}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ScalingConfig": {"MaximumConcurrency": 2}}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::bucket"}}}),
+            json!({"EventSourceArn": QUEUE, "FunctionName": "f", "StartingPosition": "LATEST"}),
+            json!({"EventSourceArn": QUEUE, "FunctionName": "f", "MaximumRetryAttempts": 1}),
+            json!({"EventSourceArn": "arn:aws:kinesis:us-east-1:000000000000:clicks", "FunctionName": "f", "StartingPosition": "LATEST"}),
+        ] {
+            assert!(Settings::create(&body(bad.clone())).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -23,8 +23,7 @@ use tokio_util::task::TaskTracker;
 use super::super::AppState;
 use super::super::aws;
 use super::filter::SourceKind;
-use super::{QueueArn, Settings, backoff};
-use wasm_lambda_core::InvokeRequest;
+use super::{QueueArn, Settings, backoff, batch_item_failures, ordered};
 
 /// The longest long poll SQS allows, which Lambda's pollers use.
 const LONG_POLL_SECONDS: u64 = 20;
@@ -49,7 +48,7 @@ pub(super) async fn run(
             // Settings were checked when given; nothing to poll otherwise.
             return;
         };
-        let endpoint = state.sources.endpoint(&current, &arn.region);
+        let endpoint = state.sources.endpoint(&current, "sqs", &arn.region);
         tracing::info!(
             "wasm-lambda: event source mapping {uuid} polls {} at {endpoint} for {} ({} poller(s), batches of up to {})",
             current.event_source_arn,
@@ -228,21 +227,6 @@ fn message_attribute(value: &Value) -> String {
     ordered(&fields)
 }
 
-/// A JSON object of `(key, JSON text)` pairs in the order given.
-fn ordered(fields: &[(&str, String)]) -> String {
-    let mut text = String::from("{");
-    for (index, (key, value)) in fields.iter().enumerate() {
-        if index > 0 {
-            text.push(',');
-        }
-        text.push_str(&json!(key).to_string());
-        text.push(':');
-        text.push_str(value);
-    }
-    text.push('}');
-    text
-}
-
 /// Receives messages until the batch is full, the batching window that
 /// started with its first message has passed, or (without a window) one
 /// receive brought any. Empty when the poller was stopped meanwhile (what it
@@ -333,46 +317,18 @@ async fn process(poller: &Poller, batch: Vec<Message>) {
         return;
     }
     let event = format!("{{\"Records\":[{}]}}", records.join(","));
-    let target = match super::super::api::find(&poller.state, &settings.function_name, None) {
-        Ok(target) => target,
-        Err(_) => {
-            let why = format!(
-                "function {} is not served or not ready; {} message(s) stay in the queue",
-                settings.function_name,
-                invoked.len()
-            );
-            tracing::warn!("wasm-lambda: event source mapping {}: {why}", poller.uuid);
-            poller.report(format!("PROBLEM: {why}"));
-            tokio::select! {
-                () = tokio::time::sleep(backoff(3)) => {}
-                () = poller.stop.cancelled() => {}
-            }
-            return;
-        }
-    };
-    // Batches wait for a slot under the reserved concurrency, as Lambda's
-    // pollers scale down to it.
-    let _permit = match &target.deployed.concurrency {
-        Some(slots) => slots.clone().acquire_owned().await.ok(),
-        None => None,
-    };
-    let request = InvokeRequest {
-        invoked_function_arn: Some(target.invoked_arn.clone()),
-        ..InvokeRequest::new(event)
-    };
     let count = invoked.len();
-    let invocation = match target.deployed.function.invoke(request).await {
+    let invocation = match super::invoke_batch(&poller.state, &settings.function_name, event).await
+    {
         Ok(invocation) => invocation,
-        Err(error) => {
+        Err(why) => {
             let why = format!(
-                "invoking {} failed ({}: {error}); {count} message(s) return to the queue after its visibility timeout",
-                settings.function_name,
-                error.error_code()
+                "{why}; {count} message(s) return to the queue after its visibility timeout"
             );
             tracing::warn!("wasm-lambda: event source mapping {}: {why}", poller.uuid);
             poller.report(format!("PROBLEM: {why}"));
             tokio::select! {
-                () = tokio::time::sleep(backoff(1)) => {}
+                () = tokio::time::sleep(backoff(2)) => {}
                 () = poller.stop.cancelled() => {}
             }
             return;
@@ -423,50 +379,12 @@ async fn process(poller: &Poller, batch: Vec<Message>) {
     poller.report("OK");
 }
 
-/// The ids a `ReportBatchItemFailures` response names. An empty or `null`
-/// list, `null`, `{}` or an object without the key mean every message
-/// succeeded; anything else that is not Lambda's shape, an empty id or an
-/// id not in the batch fail the whole batch, as Lambda does.
-fn batch_item_failures(payload: &str, ids: &HashSet<&str>) -> Result<HashSet<String>, String> {
-    let payload = payload.trim();
-    if payload.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let value: Value = serde_json::from_str(payload)
-        .map_err(|_| "its ReportBatchItemFailures response is not JSON".to_string())?;
-    let failures = match &value {
-        Value::Null => return Ok(HashSet::new()),
-        Value::Object(object) => match object.get("batchItemFailures") {
-            None | Some(Value::Null) => return Ok(HashSet::new()),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err("its batchItemFailures is not a list".into()),
-        },
-        _ => return Err("its ReportBatchItemFailures response is not an object".into()),
-    };
-    let mut failed = HashSet::new();
-    for item in failures {
-        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
-            return Err(format!(
-                "the batch item failure {item} has no itemIdentifier string"
-            ));
-        };
-        if id.is_empty() || !ids.contains(id) {
-            return Err(format!(
-                "the batch item failure names {id:?}, which is not a message of the batch"
-            ));
-        }
-        failed.insert(id.to_string());
-    }
-    Ok(failed)
-}
-
 /// A queue and how to reach it.
 struct Queue {
-    endpoint: String,
+    service: aws::JsonService,
     arn: QueueArn,
     /// Found with `GetQueueUrl` on first use.
     url: Mutex<Option<String>>,
-    agent: ureq::Agent,
     /// One `ReceiveMessage` of a mapping at a time. A receive returns as
     /// soon as messages are there, so its pollers lose little by taking
     /// turns; and local SQS servers are not atomic across concurrent
@@ -486,16 +404,11 @@ struct Queue {
 
 impl Queue {
     fn new(endpoint: String, arn: QueueArn) -> Queue {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(LONG_POLL_SECONDS) + CALL_TIMEOUT))
-            .build()
-            .new_agent();
+        let timeout = Duration::from_secs(LONG_POLL_SECONDS) + CALL_TIMEOUT;
         Queue {
-            endpoint,
+            service: aws::JsonService::sqs(&endpoint, &arn.region, timeout),
             arn,
             url: Mutex::new(None),
-            agent,
             receiving: tokio::sync::Mutex::new(()),
             holding: AtomicUsize::new(0),
         }
@@ -503,52 +416,7 @@ impl Queue {
 
     /// One SQS call, blocking.
     fn call(&self, operation: &str, body: &Value) -> Result<Value, String> {
-        let body = body.to_string();
-        let mut request = http::Request::post(format!("{}/", self.endpoint))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("AmazonSQS.{operation}"))
-            .body(body.clone())
-            .map_err(|error| {
-                format!(
-                    "{operation}: the endpoint {} is not a URL: {error}",
-                    self.endpoint
-                )
-            })?;
-        aws::sign(
-            &mut request,
-            body.as_bytes(),
-            &self.arn.region,
-            "sqs",
-            aws::Rules::Standard,
-        )
-        .map_err(|error| format!("{operation}: {error}"))?;
-        let mut response = self.agent.run(request).map_err(|error| {
-            format!(
-                "Error occurred while {operation}. Could not reach {}: {error}",
-                self.endpoint
-            )
-        })?;
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .map_err(|error| format!("Error occurred while {operation}: {error}"))?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if response.status().is_success() {
-            return Ok(value);
-        }
-        let code = value["__type"]
-            .as_str()
-            .map(|kind| kind.rsplit('#').next().unwrap_or(kind).to_string())
-            .unwrap_or_else(|| response.status().as_u16().to_string());
-        let message = value["message"]
-            .as_str()
-            .or(value["Message"].as_str())
-            .unwrap_or("no message");
-        Err(format!(
-            "Error occurred while {operation}. SQS Error Code: {code}. SQS Error Message: {message}"
-        ))
+        self.service.call(operation, body)
     }
 
     /// The queue's URL.
@@ -703,49 +571,6 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ids<'a>(list: &[&'a str]) -> HashSet<&'a str> {
-        list.iter().copied().collect()
-    }
-
-    #[test]
-    fn batch_item_failures_follow_lambdas_rules() {
-        let batch = ids(&["a", "b", "c"]);
-        for success in [
-            "",
-            "null",
-            "{}",
-            r#"{"batchItemFailures": []}"#,
-            r#"{"batchItemFailures": null}"#,
-        ] {
-            assert_eq!(
-                batch_item_failures(success, &batch),
-                Ok(HashSet::new()),
-                "{success}"
-            );
-        }
-        assert_eq!(
-            batch_item_failures(
-                r#"{"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}]}"#,
-                &batch
-            ),
-            Ok(["b".to_string(), "c".to_string()].into_iter().collect())
-        );
-        for whole_batch in [
-            "not json",
-            r#""ok""#,
-            r#"{"batchItemFailures": "b"}"#,
-            r#"{"batchItemFailures": [{"itemIdentifier": "z"}]}"#,
-            r#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#,
-            r#"{"batchItemFailures": [{"itemIdentifier": null}]}"#,
-            r#"{"batchItemFailures": [{"id": "a"}]}"#,
-        ] {
-            assert!(
-                batch_item_failures(whole_batch, &batch).is_err(),
-                "{whole_batch}"
-            );
-        }
-    }
 
     #[test]
     fn records_have_lambdas_shape_and_key_order() {
