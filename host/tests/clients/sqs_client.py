@@ -8,7 +8,8 @@ test). Prints JSON.
         -> {"url", "arn", "dlq_url", "dlq_arn"}
     sqs_client.py ENDPOINT send URL BODIES_JSON
         SendMessageBatch, ten at a time. BODIES_JSON is a list of bodies
-        (objects are sent as JSON text), or of {"body", "group"} for FIFO.
+        (objects are sent as JSON text), or of {"body", "group"} for FIFO. A
+        body with "pad_kb": N gets a "pad" of N KiB.
         Message attributes: n (Number) and kind (String) when the body has them.
         -> {"sent": count}
     sqs_client.py ENDPOINT count URL
@@ -75,6 +76,8 @@ def entry(index, item):
         body, group = item["body"], item["group"]
     else:
         body, group = item, None
+    if isinstance(body, dict) and "pad_kb" in body:
+        body = dict(body, pad="x" * (body["pad_kb"] * 1024))
     text = body if isinstance(body, str) else json.dumps(body)
     message = {"Id": str(index), "MessageBody": text}
     if group is not None:
@@ -95,6 +98,13 @@ def send(sqs, url, bodies):
         entries = [
             entry(index, item) for index, item in enumerate(bodies[start : start + 10])
         ]
+        if sum(len(message["MessageBody"]) for message in entries) > 200_000:
+            # Too large for one SendMessageBatch: one call each.
+            for message in entries:
+                message.pop("Id")
+                sqs.send_message(QueueUrl=url, **message)
+                sent += 1
+            continue
         answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
         if answer.get("Failed"):
             raise SystemExit(f"send failed: {answer['Failed']}")

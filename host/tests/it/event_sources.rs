@@ -80,6 +80,25 @@ fn wait_empty(serve: &Serve, queue: &Value, timeout: Duration) -> Duration {
     }
 }
 
+/// Waits (up to a minute) until the queue at `url` holds messages; takes
+/// and returns their bodies.
+fn wait_for_messages(serve: &Serve, url: &str, what: &str) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let drained = sqs(&["drain", url]);
+        let bodies = drained["bodies"].as_array().unwrap().clone();
+        if !bodies.is_empty() {
+            return bodies;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what}; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// The `processed n=N ...` lines of the log, as (n, rest of the line).
 fn processed(log: &str) -> Vec<(u64, String)> {
     log.lines()
@@ -212,6 +231,36 @@ fn batches_hold_at_most_batch_size_and_a_lone_message_waits_only_the_window() {
 }
 
 #[test]
+fn batches_of_large_messages_stay_within_an_invocations_6_mb() {
+    let queue = make_queue("large", &[]);
+    // 80 messages of 250 KiB (20 MB) wait in the queue before the server
+    // starts, so its two pollers each gather far more than one invocation
+    // may carry.
+    let bodies: Vec<Value> = (0..80).map(|n| json!({ "n": n, "pad_kb": 250 })).collect();
+    send(&queue, &bodies);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nbatch_size = 100\nmaximum_batching_window_in_seconds = 2\nscaling_config = {{ maximum_concurrency = 2 }}\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    wait_processed(&serve, 80, Duration::from_secs(60));
+    let done = processed(&serve.log());
+    assert_eq!(
+        done.iter().map(|(n, _)| *n).collect::<BTreeSet<_>>().len(),
+        80,
+        "every message was processed"
+    );
+    assert!(
+        !serve.log().contains("RequestTooLarge"),
+        "no batch was over the limit"
+    );
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+}
+
+#[test]
 fn reported_failures_come_back_and_a_poison_message_reaches_the_dead_letter_queue() {
     // Visibility 1 s so failures come back quickly; two receives, then the
     // dead-letter queue.
@@ -227,21 +276,11 @@ fn reported_failures_come_back_and_a_poison_message_reaches_the_dead_letter_queu
     let mut bodies: Vec<Value> = (0..9).map(|n| json!({ "n": n })).collect();
     bodies.push(json!({ "n": 99, "fail": true }));
     send(&queue, &bodies);
-    let dlq = json!({ "url": queue["dlq_url"] });
-    let started = Instant::now();
-    let dead = loop {
-        let drained = sqs(&["drain", dlq["url"].as_str().unwrap()]);
-        let bodies = drained["bodies"].as_array().unwrap().clone();
-        if !bodies.is_empty() {
-            break bodies;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "nothing reached the dead-letter queue; log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let dead = wait_for_messages(
+        &serve,
+        queue["dlq_url"].as_str().unwrap(),
+        "nothing reached the dead-letter queue",
+    );
     assert_eq!(dead.len(), 1, "only the poison message: {dead:?}");
     assert_eq!(json(dead[0].as_str().unwrap())["n"], 99);
     let log = serve.log();
@@ -579,20 +618,11 @@ fn powertools_batch_processor_reports_a_bad_record_which_reaches_the_dead_letter
         .map(|n| json!({ "id": format!("p-{n}"), "amount": if n == 2 { 0 } else { 10 * n + 1 } }))
         .collect();
     send(&queue, &bodies);
-    let started = Instant::now();
-    let dead = loop {
-        let drained = sqs(&["drain", queue["dlq_url"].as_str().unwrap()]);
-        let bodies = drained["bodies"].as_array().unwrap().clone();
-        if !bodies.is_empty() {
-            break bodies;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "nothing reached the dead-letter queue; log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let dead = wait_for_messages(
+        &serve,
+        queue["dlq_url"].as_str().unwrap(),
+        "nothing reached the dead-letter queue",
+    );
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(json(dead[0].as_str().unwrap())["id"], "p-2");
     let log = serve.log();
@@ -784,20 +814,11 @@ fn bisect_isolates_a_poison_record_and_sends_one_on_failure_record() {
             failures["arn"].as_str().unwrap()
         ),
     ));
-    let started = Instant::now();
-    let sent = loop {
-        let drained = sqs(&["drain", failures["url"].as_str().unwrap()]);
-        let bodies = drained["bodies"].as_array().unwrap().clone();
-        if !bodies.is_empty() {
-            break bodies;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no on-failure record; log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let sent = wait_for_messages(
+        &serve,
+        failures["url"].as_str().unwrap(),
+        "no on-failure record",
+    );
     let done = wait_processed(&serve, 63, Duration::from_secs(30));
     let numbers: BTreeSet<u64> = done.iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers.len(), 63, "every other record was processed");
@@ -855,20 +876,11 @@ fn reported_failures_restart_a_stream_batch_from_the_lowest_failed_record() {
             topic["arn"].as_str().unwrap()
         ),
     ));
-    let started = Instant::now();
-    let sent = loop {
-        let drained = sqs(&["drain", inbox["url"].as_str().unwrap()]);
-        let bodies = drained["bodies"].as_array().unwrap().clone();
-        if !bodies.is_empty() {
-            break bodies;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no on-failure record reached the topic; log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let sent = wait_for_messages(
+        &serve,
+        inbox["url"].as_str().unwrap(),
+        "no on-failure record reached the topic",
+    );
     assert_eq!(sent.len(), 1, "{sent:?}");
     let record = json(sent[0].as_str().unwrap());
     let info = &record["KinesisBatchInfo"];

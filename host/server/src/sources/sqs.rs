@@ -24,6 +24,7 @@ use super::super::AppState;
 use super::super::aws;
 use super::filter::SourceKind;
 use super::{QueueArn, Settings, backoff, batch_item_failures, ordered};
+use wasm_lambda_core::MAX_REQUEST_BYTES;
 
 /// The longest long poll SQS allows, which Lambda's pollers use.
 const LONG_POLL_SECONDS: u64 = 20;
@@ -272,6 +273,19 @@ async fn gather(poller: &Poller) -> Result<Vec<Message>, String> {
             poller.queue.holding.fetch_add(1, Ordering::SeqCst);
         }
         batch.extend(received);
+        // A batch stays within the 6 MB an invocation may carry, as
+        // Lambda's do: what does not fit goes back to the queue.
+        let mut excess = Vec::new();
+        while batch.len() > 1
+            && event_bytes(&batch, &settings.event_source_arn, &poller.queue.arn.region)
+                > MAX_REQUEST_BYTES
+        {
+            excess.extend(batch.pop());
+        }
+        if !excess.is_empty() {
+            poller.queue.release(excess).await;
+            return Ok(batch);
+        }
         let Some(end) = window_end else {
             // Nothing yet: poll again (each empty poll waited 20 s).
             continue;
@@ -285,6 +299,15 @@ async fn gather(poller: &Poller) -> Result<Vec<Message>, String> {
             tokio::time::sleep((end - now).min(Duration::from_millis(100))).await;
         }
     }
+}
+
+/// The size of the event `batch` makes.
+fn event_bytes(batch: &[Message], arn: &str, region: &str) -> usize {
+    let records: usize = batch
+        .iter()
+        .map(|message| message.record(arn, region).len() + 1)
+        .sum();
+    records + "{\"Records\":[]}".len()
 }
 
 /// Deletes the messages no filter matches, invokes the function with the

@@ -34,6 +34,7 @@ use super::super::queue::EventStore;
 use super::destination::Destination;
 use super::filter::SourceKind;
 use super::{Settings, arn_region, backoff, batch_item_failures, ordered, source_kind};
+use wasm_lambda_core::MAX_REQUEST_BYTES;
 
 /// The last sequence number settled per mapping and shard, keyed
 /// `UUID/SHARD`.
@@ -510,7 +511,18 @@ async fn poll_shard(poller: ShardPoller) {
             }
             continue;
         }
-        let take = pending.len().min(batch_size);
+        // A batch stays within the 6 MB an invocation may carry, as
+        // Lambda's do (at least one record, which the invocation refuses if
+        // it alone is larger).
+        let mut bytes = "{\"Records\":[]}".len();
+        let fits = pending
+            .iter()
+            .take_while(|record| {
+                bytes += record.text.len() + 1;
+                bytes <= MAX_REQUEST_BYTES
+            })
+            .count();
+        let take = pending.len().min(batch_size).min(fits.max(1));
         let batch: Vec<Record> = pending.drain(..take).collect();
         gathering_since = (!pending.is_empty()).then(Instant::now);
         if !settle(&poller, batch).await {
