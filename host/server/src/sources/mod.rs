@@ -1205,6 +1205,24 @@ pub(crate) fn ordered(fields: &[(&str, String)]) -> String {
     text
 }
 
+/// The event of a batch: Lambda's `{"Records":[...]}` around the records'
+/// JSON texts.
+pub(crate) fn batch_event<'a>(records: impl IntoIterator<Item = &'a str>) -> String {
+    let records: Vec<&str> = records.into_iter().collect();
+    format!("{{\"Records\":[{}]}}", records.join(","))
+}
+
+/// The bytes of a batch's event besides its records (each record adds its
+/// length and a comma, one too many for the last).
+pub(crate) const EVENT_FRAME_BYTES: usize = "{\"Records\":[]}".len();
+
+/// Sets a mapping's `LastProcessingResult`.
+pub(crate) fn set_result(last_result: &Mutex<String>, result: impl Into<String>) {
+    if let Ok(mut last) = last_result.lock() {
+        *last = result.into();
+    }
+}
+
 /// A pause that grows with each failure in a row, up to a minute, so that an
 /// unreachable queue costs little.
 pub(crate) fn backoff(failures: u32) -> Duration {

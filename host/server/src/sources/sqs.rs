@@ -23,7 +23,10 @@ use tokio_util::task::TaskTracker;
 use super::super::AppState;
 use super::super::aws;
 use super::filter::SourceKind;
-use super::{QueueArn, Settings, backoff, batch_item_failures, ordered};
+use super::{
+    EVENT_FRAME_BYTES, QueueArn, Settings, backoff, batch_event, batch_item_failures, ordered,
+    set_result,
+};
 use wasm_lambda_core::MAX_REQUEST_BYTES;
 
 /// The longest long poll SQS allows, which Lambda's pollers use.
@@ -59,7 +62,7 @@ pub(super) async fn run(
         );
         let pollers = stop.child_token();
         let tracker = TaskTracker::new();
-        let queue = Arc::new(Queue::new(endpoint, arn));
+        let queue = Arc::new(Queue::new(endpoint, arn, current.event_source_arn.clone()));
         for _ in 0..current.pollers() {
             tracker.spawn(poll(Poller {
                 state: state.clone(),
@@ -96,9 +99,7 @@ struct Poller {
 
 impl Poller {
     fn report(&self, result: impl Into<String>) {
-        if let Ok(mut last) = self.last_result.lock() {
-            *last = result.into();
-        }
+        set_result(&self.last_result, result);
     }
 }
 
@@ -136,10 +137,14 @@ struct Message {
     md5: String,
     attributes: Map<String, Value>,
     message_attributes: Map<String, Value>,
+    /// Its record of Lambda's event, made once on receipt: a batch's size
+    /// is counted with it, the filters read it, and the event is made of it.
+    record: String,
 }
 
 impl Message {
-    fn from_sqs(value: &Value) -> Option<Message> {
+    /// A message of the queue `arn` in `region`.
+    fn from_sqs(value: &Value, arn: &str, region: &str) -> Option<Message> {
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
         let object = |key: &str| {
             value
@@ -148,19 +153,22 @@ impl Message {
                 .cloned()
                 .unwrap_or_default()
         };
-        Some(Message {
+        let mut message = Message {
             id: text("MessageId")?,
             receipt: text("ReceiptHandle")?,
             body: text("Body").unwrap_or_default(),
             md5: text("MD5OfBody").unwrap_or_default(),
             attributes: object("Attributes"),
             message_attributes: object("MessageAttributes"),
-        })
+            record: String::new(),
+        };
+        message.record = message.render(arn, region);
+        Some(message)
     }
 
     /// The record of Lambda's SQS event, as JSON text with Lambda's key
     /// order (what a handler that prints its event shows).
-    fn record(&self, arn: &str, region: &str) -> String {
+    fn render(&self, arn: &str, region: &str) -> String {
         // The system attributes Lambda passes on, in the order its events
         // show them.
         const ATTRIBUTE_ORDER: &[&str] = &[
@@ -238,6 +246,7 @@ async fn gather(poller: &Poller) -> Result<Vec<Message>, String> {
     let window = Duration::from_secs(settings.window_seconds.into());
     let mut batch: Vec<Message> = Vec::new();
     let mut window_end: Option<Instant> = None;
+    let mut bytes = EVENT_FRAME_BYTES;
     loop {
         let wait = match window_end {
             None => LONG_POLL_SECONDS,
@@ -272,15 +281,16 @@ async fn gather(poller: &Poller) -> Result<Vec<Message>, String> {
             window_end = Some(Instant::now() + window);
             poller.queue.holding.fetch_add(1, Ordering::SeqCst);
         }
+        bytes += received.iter().map(record_bytes).sum::<usize>();
         batch.extend(received);
         // A batch stays within the 6 MB an invocation may carry, as
         // Lambda's do: what does not fit goes back to the queue.
         let mut excess = Vec::new();
-        while batch.len() > 1
-            && event_bytes(&batch, &settings.event_source_arn, &poller.queue.arn.region)
-                > MAX_REQUEST_BYTES
-        {
-            excess.extend(batch.pop());
+        while batch.len() > 1 && bytes > MAX_REQUEST_BYTES {
+            if let Some(message) = batch.pop() {
+                bytes -= record_bytes(&message);
+                excess.push(message);
+            }
         }
         if !excess.is_empty() {
             poller.queue.release(excess).await;
@@ -301,32 +311,23 @@ async fn gather(poller: &Poller) -> Result<Vec<Message>, String> {
     }
 }
 
-/// The size of the event `batch` makes.
-fn event_bytes(batch: &[Message], arn: &str, region: &str) -> usize {
-    let records: usize = batch
-        .iter()
-        .map(|message| message.record(arn, region).len() + 1)
-        .sum();
-    records + "{\"Records\":[]}".len()
+/// What a message's record adds to its batch's event.
+fn record_bytes(message: &Message) -> usize {
+    message.record.len() + 1
 }
 
 /// Deletes the messages no filter matches, invokes the function with the
 /// rest and deletes what succeeded.
 async fn process(poller: &Poller, batch: Vec<Message>) {
     let settings = &poller.settings;
-    let arn = &poller.settings.event_source_arn;
-    let region = &poller.queue.arn.region;
     let filters = settings.filters();
-    let mut records = Vec::new();
     let mut invoked = Vec::new();
     let mut filtered_out = Vec::new();
     for message in batch {
-        let record = message.record(arn, region);
         let passes = filters.is_empty()
-            || serde_json::from_str::<Value>(&record)
+            || serde_json::from_str::<Value>(&message.record)
                 .is_ok_and(|value| filters.matches(&value, SourceKind::Sqs));
         if passes {
-            records.push(record);
             invoked.push(message);
         } else {
             filtered_out.push(message);
@@ -339,7 +340,7 @@ async fn process(poller: &Poller, batch: Vec<Message>) {
     if invoked.is_empty() {
         return;
     }
-    let event = format!("{{\"Records\":[{}]}}", records.join(","));
+    let event = batch_event(invoked.iter().map(|message| message.record.as_str()));
     let count = invoked.len();
     let invocation = match super::invoke_batch(&poller.state, &settings.function_name, event).await
     {
@@ -406,6 +407,8 @@ async fn process(poller: &Poller, batch: Vec<Message>) {
 struct Queue {
     service: aws::JsonService,
     arn: QueueArn,
+    /// The ARN as the mapping names it, for the records.
+    source_arn: String,
     /// Found with `GetQueueUrl` on first use.
     url: Mutex<Option<String>>,
     /// One `ReceiveMessage` of a mapping at a time. A receive returns as
@@ -426,11 +429,12 @@ struct Queue {
 }
 
 impl Queue {
-    fn new(endpoint: String, arn: QueueArn) -> Queue {
+    fn new(endpoint: String, arn: QueueArn, source_arn: String) -> Queue {
         let timeout = Duration::from_secs(LONG_POLL_SECONDS) + CALL_TIMEOUT;
         Queue {
             service: aws::JsonService::sqs(&endpoint, &arn.region, timeout),
             arn,
+            source_arn,
             url: Mutex::new(None),
             receiving: tokio::sync::Mutex::new(()),
             holding: AtomicUsize::new(0),
@@ -511,7 +515,14 @@ impl Queue {
             )?;
             let messages: Vec<Message> = answer["Messages"]
                 .as_array()
-                .map(|messages| messages.iter().filter_map(Message::from_sqs).collect())
+                .map(|messages| {
+                    messages
+                        .iter()
+                        .filter_map(|message| {
+                            Message::from_sqs(message, &queue.source_arn, &queue.arn.region)
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             if stopped.is_cancelled() {
                 queue.release_now(&messages);
@@ -597,7 +608,8 @@ mod tests {
 
     #[test]
     fn records_have_lambdas_shape_and_key_order() {
-        let message = Message::from_sqs(&json!({
+        let message = Message::from_sqs(
+            &json!({
             "MessageId": "m-1",
             "ReceiptHandle": "r-1",
             "Body": "{\"kind\": \"order\"}",
@@ -610,9 +622,12 @@ mod tests {
                 "Kind": {"StringValue": "x", "DataType": "String"},
                 "Blob": {"BinaryValue": "AAE=", "DataType": "Binary"}
             }
-        }))
+            }),
+            "arn:aws:sqs:us-east-1:1:q",
+            "us-east-1",
+        )
         .unwrap();
-        let text = message.record("arn:aws:sqs:us-east-1:1:q", "us-east-1");
+        let text = message.record;
         let record: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(record["body"], "{\"kind\": \"order\"}");
         assert_eq!(record["eventSource"], "aws:sqs");

@@ -33,7 +33,10 @@ use super::super::aws::JsonService;
 use super::super::queue::EventStore;
 use super::destination::Destination;
 use super::filter::SourceKind;
-use super::{Settings, arn_region, backoff, batch_item_failures, ordered, source_kind};
+use super::{
+    EVENT_FRAME_BYTES, Settings, arn_region, backoff, batch_event, batch_item_failures, ordered,
+    set_result, source_kind,
+};
 use wasm_lambda_core::MAX_REQUEST_BYTES;
 
 /// The last sequence number settled per mapping and shard, keyed
@@ -95,9 +98,7 @@ pub(super) async fn run(
                 }
                 Ok(Err(error)) => {
                     tracing::warn!("wasm-lambda: event source mapping {uuid}: {error}");
-                    if let Ok(mut last) = last_result.lock() {
-                        *last = format!("PROBLEM: {error}");
-                    }
+                    set_result(&last_result, format!("PROBLEM: {error}"));
                     failures += 1;
                     backoff(failures - 1)
                 }
@@ -357,9 +358,7 @@ struct ShardPoller {
 
 impl ShardPoller {
     fn report(&self, result: impl Into<String>) {
-        if let Ok(mut last) = self.last_result.lock() {
-            *last = result.into();
-        }
+        set_result(&self.last_result, result);
     }
 
     /// Sleeps for `pause`; false when stopped meanwhile.
@@ -514,7 +513,7 @@ async fn poll_shard(poller: ShardPoller) {
         // A batch stays within the 6 MB an invocation may carry, as
         // Lambda's do (at least one record, which the invocation refuses if
         // it alone is larger).
-        let mut bytes = "{\"Records\":[]}".len();
+        let mut bytes = EVENT_FRAME_BYTES;
         let fits = pending
             .iter()
             .take_while(|record| {
@@ -589,13 +588,7 @@ async fn settle(poller: &ShardPoller, batch: Vec<Record>) -> bool {
                 }
             }
         }
-        let event = format!(
-            "{{\"Records\":[{}]}}",
-            part.iter()
-                .map(|record| record.text.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let event = batch_event(part.iter().map(|record| record.text.as_str()));
         let invocation =
             match super::invoke_batch(&poller.state, &settings.function_name, event).await {
                 Ok(invocation) => invocation,
