@@ -18,20 +18,26 @@ use crate::server::{Serve, python, toml_path};
 const PYTHON_CONSUMER: &str = "host/tests/guests/python/sqs_consumer";
 const JS_CONSUMER: &str = "host/tests/guests/js/sqs_consumer";
 
-/// One `sqs_client.py` command against moto.
-fn sqs(args: &[&str]) -> Value {
+/// One command of a boto3 client script in `host/tests/clients/` against
+/// moto; what it printed.
+fn client(script: &str, args: &[&str]) -> Value {
     let output = Command::new(python())
-        .arg(repo_root().join("host/tests/clients/sqs_client.py"))
+        .arg(repo_root().join("host/tests/clients").join(script))
         .arg(moto())
         .args(args)
         .output()
-        .expect("the boto3 SQS client runs");
+        .expect("the boto3 client runs");
     assert!(
         output.status.success(),
-        "sqs_client.py {args:?} failed: {}",
+        "{script} {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     json(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// One `sqs_client.py` command.
+fn sqs(args: &[&str]) -> Value {
+    client("sqs_client.py", args)
 }
 
 /// A queue of its own for each test (moto is shared by the whole run).
@@ -664,20 +670,9 @@ fn serve_stops_at_once_while_its_pollers_wait_on_an_empty_queue() {
 
 const STREAM_CONSUMER: &str = "host/tests/guests/python/stream_consumer";
 
-/// One `stream_client.py` command against moto.
+/// One `stream_client.py` command.
 fn streams(args: &[&str]) -> Value {
-    let output = Command::new(python())
-        .arg(repo_root().join("host/tests/clients/stream_client.py"))
-        .arg(moto())
-        .args(args)
-        .output()
-        .expect("the boto3 stream client runs");
-    assert!(
-        output.status.success(),
-        "stream_client.py {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    json(&String::from_utf8_lossy(&output.stdout))
+    client("stream_client.py", args)
 }
 
 /// A Kinesis stream of its own for each test; its name and ARN.
