@@ -1,6 +1,43 @@
 //! Requests the server itself makes to AWS services (S3 for `Code.S3Bucket`,
-//! SQS for event source mappings): signed with SigV4 and the credentials of
-//! the server's environment, as the AWS SDKs sign them.
+//! SQS, Kinesis and DynamoDB Streams for event source mappings, SQS and SNS
+//! for their on-failure destinations): signed with SigV4 and the credentials
+//! of the server's environment, as the AWS SDKs sign them, over HTTP or
+//! HTTPS.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// An HTTP client for AWS endpoints whose calls may take `timeout`: plain
+/// HTTP for local endpoints, HTTPS with the system's trust store (as the
+/// AWS SDKs and the core's outbound requests trust it) for AWS's own.
+/// Status codes are answers, not errors.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .tls_config(tls().clone())
+        .build()
+        .new_agent()
+}
+
+/// The TLS settings every agent shares; the system's certificates are read
+/// once.
+fn tls() -> &'static ureq::tls::TlsConfig {
+    static TLS: OnceLock<ureq::tls::TlsConfig> = OnceLock::new();
+    TLS.get_or_init(|| {
+        // Unreadable system certificates are skipped, as the core does.
+        let roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
+            .certs
+            .iter()
+            .map(|certificate| ureq::tls::Certificate::from_der(certificate.as_ref()).to_owned())
+            .collect();
+        ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .build()
+    })
+}
 
 /// How a service wants its requests signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,11 +190,7 @@ impl JsonService {
         ),
         timeout: std::time::Duration,
     ) -> JsonService {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .build()
-            .new_agent();
+        let agent = agent(timeout);
         JsonService {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region: region.to_string(),

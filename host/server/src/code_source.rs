@@ -116,11 +116,7 @@ fn get_object(
         .body(())
         .map_err(|error| failed(format!("The object's URL {url} is not valid: {error}")))?;
     super::aws::sign(&mut request, &[], region, "s3", super::aws::Rules::S3).map_err(failed)?;
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(S3_TIMEOUT))
-        .build()
-        .new_agent();
+    let agent = super::aws::agent(S3_TIMEOUT);
     let mut response = agent.run(request).map_err(|error| {
         failed(format!(
             "Could not reach the S3 endpoint {endpoint}: {error}"

@@ -126,11 +126,7 @@ fn publish(endpoint: &str, region: &str, topic: &str, message: &str) -> Result<(
         aws::Rules::Standard,
     )
     .map_err(failed)?;
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(SEND_TIMEOUT))
-        .build()
-        .new_agent();
+    let agent = aws::agent(SEND_TIMEOUT);
     let mut response = agent
         .run(request)
         .map_err(|error| failed(format!("Could not reach {endpoint}: {error}")))?;
