@@ -20,13 +20,13 @@ fn net_guest() -> &'static PathBuf {
 }
 
 /// A CA and a certificate it signed for `localhost` and `127.0.0.1`.
-struct Pki {
-    ca_pem: String,
-    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub(crate) key: rustls::pki_types::PrivateKeyDer<'static>,
 }
 
-fn pki(name: &str) -> Pki {
+pub(crate) fn pki(name: &str) -> Pki {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

@@ -783,6 +783,323 @@ fn kinesis_records_of_each_shard_arrive_in_order_across_invocations() {
     );
 }
 
+/// The `processed` lines of the stream consumer with their partition key:
+/// (n, key, sequence number).
+fn keyed(log: &str) -> Vec<(u64, String, String)> {
+    processed(log)
+        .into_iter()
+        .map(|(n, rest)| {
+            let field = |name: &str| {
+                rest.split_whitespace()
+                    .find_map(|word| word.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (n, field("key="), field("seq="))
+        })
+        .collect()
+}
+
+#[test]
+fn a_parallelization_factor_runs_batches_of_one_shard_at_once_and_keeps_each_keys_order() {
+    let (stream, arn) = kinesis_stream("parallel", 1);
+    let records: Vec<Value> = (0..120)
+        .map(|n| json!({ "data": { "n": n }, "key": format!("device-{}", n % 12) }))
+        .collect();
+    // The records are there before the server starts, so every lane has a
+    // backlog from its first read.
+    put_records(&stream, &records);
+    let serve = Serve::start(
+        &config(
+            "consumer",
+            STREAM_CONSUMER,
+            &format!(
+                "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 5\nparallelization_factor = 4\n"
+            ),
+        )
+        .replace(
+            "timeout = 10",
+            "timeout = 10\nenvironment = { SLOW_SECONDS = \"0.5\" }",
+        ),
+    );
+    wait_processed(&serve, 120, Duration::from_secs(120));
+    let log = serve.log();
+    let done = keyed(&log);
+    assert_eq!(
+        done.iter()
+            .map(|(n, _, _)| *n)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        120,
+        "every record once"
+    );
+    assert_eq!(done.len(), 120, "no record twice");
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (_, key, sequence) in &done {
+        by_key.entry(key).or_default().push(sequence);
+    }
+    assert_eq!(by_key.len(), 12, "{by_key:?}");
+    for (key, sequences) in &by_key {
+        assert!(
+            sequences
+                .windows(2)
+                .all(|pair| sequence_order(pair[0], pair[1]).is_lt()),
+            "the records of {key} arrive in order: {sequences:?}"
+        );
+    }
+    // The consumer prints `batch size=N`, sleeps, then one line per record:
+    // more records started than one batch holds means two batches of the
+    // one shard were running at once.
+    let (mut outstanding, mut most) = (0i64, 0i64);
+    for line in log.lines() {
+        if let Some(size) = line
+            .split("batch size=")
+            .nth(1)
+            .and_then(|size| size.trim().parse::<i64>().ok())
+        {
+            outstanding += size;
+            most = most.max(outstanding);
+        } else if line.contains("processed n=") {
+            outstanding -= 1;
+        }
+    }
+    assert!(
+        most > 5,
+        "batches of the shard ran one at a time (at most {most} records in flight); log:\n{log}"
+    );
+}
+
+const WINDOW_AGGREGATOR: &str = "host/tests/guests/python/stream_window";
+
+/// Seconds since midnight of a `YYYY-MM-DDTHH:MM:SSZ` time.
+fn time_of_day(text: &str) -> u64 {
+    let clock = text.split('T').nth(1).unwrap().trim_end_matches('Z');
+    clock
+        .split(':')
+        .map(|part| part.parse::<u64>().unwrap())
+        .fold(0, |seconds, part| seconds * 60 + part)
+}
+
+/// The aggregator's `window total` lines: (start, end, count, sum).
+fn window_totals(log: &str) -> Vec<(String, String, u64, u64)> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = line.split("window total ").nth(1)?;
+            let field = |name: &str| {
+                rest.split_whitespace()
+                    .find_map(|word| word.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Some((
+                field("start="),
+                field("end="),
+                field("count=").parse().ok()?,
+                field("sum=").parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn wait_window_count(serve: &Serve, count: u64) -> Vec<(String, String, u64, u64)> {
+    let started = Instant::now();
+    loop {
+        let totals = window_totals(&serve.log());
+        if totals.iter().map(|total| total.2).sum::<u64>() >= count {
+            return totals;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the windows' totals never reached {count}: {totals:?}; log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_tumbling_window_carries_its_state_across_batches_and_ends_with_a_final_invocation() {
+    let (stream, arn) = kinesis_stream("tumbling", 1);
+    let serve = Serve::start(&config(
+        "aggregator",
+        WINDOW_AGGREGATOR,
+        &format!(
+            "[[event_source]]\nfunction_name = \"aggregator\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = 5\ntumbling_window_in_seconds = 3\n"
+        ),
+    ));
+    let record = |n: u64| json!({ "data": { "n": n }, "key": format!("k{}", n % 3) });
+    put_records(&stream, &(0..23).map(record).collect::<Vec<_>>());
+    wait_window_count(&serve, 23);
+    // Later records fall in a later window.
+    put_records(&stream, &(23..40).map(record).collect::<Vec<_>>());
+    let totals = wait_window_count(&serve, 40);
+    let log = serve.log();
+    assert!(
+        !log.contains("outside n="),
+        "every record's arrival lies in its event's window:\n{log}"
+    );
+    assert_eq!(
+        totals.iter().map(|total| total.2).sum::<u64>(),
+        40,
+        "each record counted in one window once: {totals:?}"
+    );
+    assert_eq!(
+        totals.iter().map(|total| total.3).sum::<u64>(),
+        (0..40).sum::<u64>(),
+        "{totals:?}"
+    );
+    assert!(totals.len() >= 2, "two bursts, two windows: {totals:?}");
+    for (start, end, _, _) in &totals {
+        let (start, end) = (time_of_day(start), time_of_day(end));
+        assert_eq!(start % 3, 0, "windows are aligned on their length");
+        assert_eq!((end + 86_400 - start) % 86_400, 3, "a window lasts 3 s");
+    }
+    let starts: BTreeSet<&str> = totals.iter().map(|total| total.0.as_str()).collect();
+    assert_eq!(
+        starts.len(),
+        totals.len(),
+        "each window ends once: {totals:?}"
+    );
+    assert!(
+        totals.iter().any(|total| total.2 > 5),
+        "a window's state grew past one batch (BatchSize 5), so it was carried across invocations: {totals:?}"
+    );
+    let batches: Vec<(u64, bool)> = log
+        .lines()
+        .filter_map(|line| {
+            let rest = line.split("window start=").nth(1)?;
+            let records = rest
+                .split("records=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((records, rest.contains("final=True")))
+        })
+        .collect();
+    assert!(
+        batches.iter().all(|(records, last)| if *last {
+            *records == 0
+        } else {
+            (1..=5).contains(records)
+        }),
+        "batches of at most 5 records, and last invocations with none: {batches:?}"
+    );
+}
+
+/// A TLS front for a plain HTTP server on `port`, with `pki`'s certificate:
+/// each connection carries one request, as `Connection: close` tells the
+/// client. Its port.
+fn tls_front(pki: &crate::capabilities::Pki, port: u16) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let front = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(connection) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(connection, stream);
+                let mut reader = BufReader::new(&mut tls);
+                let mut head = Vec::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(value) = lower.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    if !lower.starts_with("connection:") {
+                        head.extend_from_slice(line.as_bytes());
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return;
+                };
+                head.extend_from_slice(b"Connection: close\r\n\r\n");
+                let _ = upstream.write_all(&head);
+                let _ = upstream.write_all(&body);
+                let mut answer = Vec::new();
+                let _ = upstream.read_to_end(&mut answer);
+                let split = answer
+                    .windows(4)
+                    .position(|window| window == b"\r\n\r\n")
+                    .unwrap_or(answer.len());
+                let mut out: Vec<u8> = String::from_utf8_lossy(&answer[..split])
+                    .lines()
+                    .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+                    .flat_map(|line| format!("{line}\r\n").into_bytes())
+                    .collect();
+                out.extend_from_slice(b"Connection: close\r\n");
+                out.extend_from_slice(answer.get(split + 2..).unwrap_or_default());
+                let _ = tls.write_all(&out);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    front
+}
+
+#[test]
+fn a_queue_behind_https_is_polled_with_the_systems_trust_store() {
+    let queue = make_queue("https", &[]);
+    send(
+        &queue,
+        &(0..3).map(|n| json!({ "n": n })).collect::<Vec<_>>(),
+    );
+    let pki = crate::capabilities::pki("event source test CA");
+    let moto_port: u16 = moto().rsplit(':').next().unwrap().parse().unwrap();
+    let front = tls_front(&pki, moto_port);
+    let roots = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(roots.path(), &pki.ca_pem).unwrap();
+    let file = config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    )
+    .replace(moto(), &format!("https://localhost:{front}"));
+    // The server trusts the test's CA as it would the system's store
+    // (SSL_CERT_FILE is where that store is read from).
+    let serve = Serve::start_with_env(&file, &[("SSL_CERT_FILE", roots.path().to_str().unwrap())]);
+    wait_processed(&serve, 3, Duration::from_secs(60));
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+    assert!(
+        serve
+            .log()
+            .contains(&format!("at https://localhost:{front}")),
+        "the mapping polled the HTTPS endpoint:\n{}",
+        serve.log()
+    );
+}
+
 #[test]
 fn bisect_isolates_a_poison_record_and_sends_one_on_failure_record() {
     let (stream, arn) = kinesis_stream("bisect", 1);

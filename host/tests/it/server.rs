@@ -43,6 +43,23 @@ impl Serve {
         state_dir: &Path,
         flags: &[&str],
     ) -> Serve {
+        Serve::spawn(config, config_dir, state_dir, flags, &[])
+    }
+
+    /// [`Serve::start`] with more environment variables.
+    pub(crate) fn start_with_env(config: &str, env: &[(&str, &str)]) -> Serve {
+        let config_dir = tempfile::tempdir().unwrap();
+        let state_dir = config_dir.path().join("state");
+        Serve::spawn(config, config_dir, &state_dir, &[], env)
+    }
+
+    fn spawn(
+        config: &str,
+        config_dir: tempfile::TempDir,
+        state_dir: &Path,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Serve {
         let config_path = config_dir.path().join("functions.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-lambda"))
@@ -55,6 +72,7 @@ impl Serve {
             // Rust folders that `--watch` builds reuse the guests' compiled
             // dependencies.
             .env("CARGO_TARGET_DIR", guest_target_dir())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

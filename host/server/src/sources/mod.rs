@@ -95,10 +95,21 @@ pub(crate) struct Settings {
     /// Streams: `DestinationConfig.OnFailure.Destination`.
     #[serde(default)]
     pub(crate) on_failure: Option<String>,
+    /// Streams: how many batches of one shard may run at once, each holding
+    /// the records of some partition keys (1-10).
+    #[serde(default = "one")]
+    pub(crate) parallelization_factor: u32,
+    /// Streams: `TumblingWindowInSeconds`, 0 for none.
+    #[serde(default)]
+    pub(crate) tumbling_window_seconds: u32,
 }
 
 fn unlimited() -> i64 {
     -1
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Which service a mapping polls, from its ARN.
@@ -199,6 +210,8 @@ impl Settings {
             maximum_record_age_seconds: -1,
             bisect: false,
             on_failure: None,
+            parallelization_factor: 1,
+            tumbling_window_seconds: 0,
         };
         let position = body.get("StartingPosition").and_then(Value::as_str);
         match (stream, position) {
@@ -421,21 +434,15 @@ impl Settings {
             "ParallelizationFactor",
             &|n| (1..=10).contains(&n),
             "Member must have value between 1 and 10",
-        )? && factor != 1
-        {
-            return Err(invalid(
-                "ParallelizationFactor above 1 is not supported by this server yet: each shard is processed by one batch at a time.",
-            ));
+        )? {
+            self.parallelization_factor = factor as u32;
         }
         if let Some(window) = signed(
             "TumblingWindowInSeconds",
             &|n| (0..=900).contains(&n),
             "Member must have value between 0 and 900",
-        )? && window != 0
-        {
-            return Err(invalid(
-                "TumblingWindowInSeconds is not supported by this server yet.",
-            ));
+        )? {
+            self.tumbling_window_seconds = window as u32;
         }
         if let Some(config) = body.get("DestinationConfig").filter(|v| !v.is_null()) {
             let destination = config
@@ -904,8 +911,8 @@ fn configuration(state: &AppState, uuid: &str, mapping: &Mapping, shown: &str) -
         answer["MaximumRetryAttempts"] = json!(settings.maximum_retry_attempts);
         answer["MaximumRecordAgeInSeconds"] = json!(settings.maximum_record_age_seconds);
         answer["BisectBatchOnFunctionError"] = json!(settings.bisect);
-        answer["ParallelizationFactor"] = json!(1);
-        answer["TumblingWindowInSeconds"] = json!(0);
+        answer["ParallelizationFactor"] = json!(settings.parallelization_factor);
+        answer["TumblingWindowInSeconds"] = json!(settings.tumbling_window_seconds);
         answer["DestinationConfig"] = match &settings.on_failure {
             Some(destination) => json!({ "OnFailure": { "Destination": destination } }),
             None => json!({ "OnFailure": {} }),
@@ -1325,11 +1332,14 @@ mod tests {
         let settings = Settings::create(&body(json!({
             "EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST",
             "MaximumRetryAttempts": 3, "MaximumRecordAgeInSeconds": 60,
-            "BisectBatchOnFunctionError": true,
+            "BisectBatchOnFunctionError": true, "ParallelizationFactor": 4,
+            "TumblingWindowInSeconds": 120,
             "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:dlq"}}
         })))
         .unwrap();
         assert_eq!(settings.batch_size, 100, "streams' default batch");
+        assert_eq!(settings.parallelization_factor, 4);
+        assert_eq!(settings.tumbling_window_seconds, 120);
         assert_eq!(settings.starting_position.as_deref(), Some("LATEST"));
         assert_eq!(settings.maximum_retry_attempts, 3);
         assert_eq!(settings.maximum_record_age_seconds, 60);
@@ -1352,8 +1362,10 @@ mod tests {
             json!({"EventSourceArn": TABLE, "FunctionName": "f", "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1}),
             json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "MaximumRetryAttempts": -2}),
             json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "MaximumRecordAgeInSeconds": 59}),
-            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ParallelizationFactor": 2}),
-            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "TumblingWindowInSeconds": 60}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ParallelizationFactor": 11}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ParallelizationFactor": 0}),
+            json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "TumblingWindowInSeconds": 901}),
+            json!({"EventSourceArn": QUEUE, "FunctionName": "f", "TumblingWindowInSeconds": 60}),
             json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "ScalingConfig": {"MaximumConcurrency": 2}}),
             json!({"EventSourceArn": STREAM, "FunctionName": "f", "StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::bucket"}}}),
             json!({"EventSourceArn": QUEUE, "FunctionName": "f", "StartingPosition": "LATEST"}),
