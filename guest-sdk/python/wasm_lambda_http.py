@@ -354,22 +354,49 @@ def _patch_urllib3(module):
     connection.HTTPConnection.is_connected = property(lambda self: self.sock is not None)
 
 
-def _patch_botocore_awsrequest(module):
-    original = module.AWSConnection.request
+def _patch_urllib3_pool(module):
+    # urllib3 1.x (which older botocore pins) asks `select` whether a pooled
+    # connection's socket was dropped; an exchange has no file descriptor,
+    # and is reusable as long as it is there, as urllib3 2's
+    # `is_connected` (above) says.
+    original = getattr(module, "is_connection_dropped", None)
+    if original is None:
+        return
 
-    def request(self, method, url, body=None, headers=None, *args, **kwargs):
+    def is_connection_dropped(conn):
+        if isinstance(getattr(conn, "sock", None), _Exchange):
+            return False
+        return original(conn)
+
+    module.is_connection_dropped = is_connection_dropped
+
+
+def _without_expect(original):
+    def send(self, method, url, body=None, headers=None, *args, **kwargs):
         if headers is not None:
             headers = {
                 name: value for name, value in headers.items() if str(name).lower() != "expect"
             }
         return original(self, method, url, body, headers, *args, **kwargs)
 
-    module.AWSConnection.request = request
+    return send
+
+
+def _patch_botocore_awsrequest(module):
+    # botocore looks for `Expect: 100-continue` in `AWSConnection.request`
+    # in current versions and in `_send_request` in older ones (such as the
+    # one boto3 1.26 pins): whichever of them the class defines drops the
+    # header first.
+    for name in ("request", "_send_request"):
+        original = module.AWSConnection.__dict__.get(name)
+        if original is not None:
+            setattr(module.AWSConnection, name, _without_expect(original))
 
 
 # Patches applied when a module is first imported (or now, if it is loaded).
 _AFTER_IMPORT = {
     "urllib3.connection": _patch_urllib3,
+    "urllib3.connectionpool": _patch_urllib3_pool,
     "botocore.awsrequest": _patch_botocore_awsrequest,
 }
 

@@ -283,18 +283,31 @@ def _imported_names(tree, module_name, is_package):
 
 
 def _preimport(name):
-    """Imports `name` and its parents; False if that failed. A failed import
-    may sit under `try` in the user's code, so it only earns a warning."""
+    """Imports `name` and its parents; None if that worked, else why not:
+    `_MISSING` when its top-level package is not there, or the error its
+    import raised. A failed import may sit under `try` in the user's code,
+    so it only earns a warning."""
     parts = name.split(".")
     for end in range(1, len(parts) + 1):
         prefix = ".".join(parts[:end])
         try:
             importlib.import_module(prefix)
-        except BaseException:  # noqa: BLE001 - anything a module raises on import
-            # `from package import name` names an attribute as often as a
-            # submodule: only a missing top-level package is worth a warning.
-            return end > 1 and importlib.util.find_spec(parts[0]) is not None
-    return True
+        except BaseException as error:  # noqa: BLE001 - anything a module raises on import
+            try:
+                found = importlib.util.find_spec(parts[0]) is not None
+            except (ImportError, ValueError):
+                found = False
+            if end > 1 and found:
+                # `from package import name` names an attribute as often as
+                # a submodule: only the package itself is worth a warning.
+                return None
+            if not found:
+                return _MISSING
+            return f"{type(error).__name__}: {error}"
+    return None
+
+
+_MISSING = "missing"
 
 
 def _split_handler(handler):
@@ -476,10 +489,22 @@ class Bundle:
         local = {name.split(".")[0] for name in sources}
         warnings = []
         for name in sorted(imports):
-            if name.split(".")[0] not in local and not _preimport(name):
-                path, line = imports[name]
+            if name.split(".")[0] in local:
+                continue
+            problem = _preimport(name)
+            if problem is None:
+                continue
+            path, line = imports[name]
+            if problem is _MISSING:
                 warnings.append(
                     f"cannot import {name} ({path}, line {line}): it will be missing at run time"
+                )
+            else:
+                # The package is there: say what its import raised rather
+                # than call it missing.
+                warnings.append(
+                    f"importing {name} ({path}, line {line}) raised {problem}: "
+                    "it will fail the same way at run time"
                 )
         # componentize-py passes on neither stdout nor stderr while it
         # snapshots, so the warnings go to a file `wasm-lambda build` reads.

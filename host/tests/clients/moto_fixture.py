@@ -5,7 +5,8 @@ server, with boto3 on the host (never through the handler under test).
     moto_fixture.py state  ENDPOINT RESOURCES_JSON   -> what moto holds now
 
 RESOURCES_JSON: {"tables": [{"name": ..., "key": ...}], "buckets": [...],
-"queues": [...], "objects": {"bucket/key": "text"}}. The state is
+"queues": [...], "objects": {"bucket/key": "text"}, "seed_items": {table:
+[items of strings]}}. The state is
 {"items": {table: [items, sorted by key]}, "objects": {"bucket/key": text},
 "messages": {queue: [bodies]}}: what a test compares with what a handler
 should have written.
@@ -50,6 +51,10 @@ def create(endpoint, resources):
             AttributeDefinitions=[{"AttributeName": table["key"], "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+    for name, rows in resources.get("seed_items", {}).items():
+        for row in rows:
+            item = {key: {"S": value} for key, value in row.items()}
+            dynamodb.put_item(TableName=name, Item=item)
     s3 = client(endpoint, "s3")
     for bucket in resources.get("buckets", []):
         s3.create_bucket(Bucket=bucket)
@@ -57,7 +62,9 @@ def create(endpoint, resources):
         bucket, _, key = path.partition("/")
         s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     sqs = client(endpoint, "sqs")
-    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in resources.get("queues", [])}
+    queues = {
+        name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in resources.get("queues", [])
+    }
     return {"queues": queues}
 
 
@@ -67,7 +74,9 @@ def state(endpoint, resources):
     items = {}
     for table in resources.get("tables", []):
         scanned = dynamodb.scan(TableName=table["name"])["Items"]
-        rows = [plain({k: deserializer.deserialize(v) for k, v in item.items()}) for item in scanned]
+        rows = [
+            plain({k: deserializer.deserialize(v) for k, v in item.items()}) for item in scanned
+        ]
         items[table["name"]] = sorted(rows, key=lambda row: str(row.get(table["key"])))
     s3 = client(endpoint, "s3")
     objects = {}

@@ -509,6 +509,8 @@ cases! {
     python_token_authorizer => "token-authorizer",
     python_dynamodb_stream_presign => "dynamodb-stream-presign",
     python_layer_shared_utils => "layer-shared-utils",
+    python_boto3_pinned_1_26 => "boto3-pinned-1-26",
+    python_boto3_pinned_1_34 => "boto3-pinned-1-34",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against
