@@ -26,6 +26,11 @@ import wasm_lambda_http
 # http.client, urllib3 and botocore send their requests through the host.
 wasm_lambda_http.install()
 
+import wasm_lambda_threads  # noqa: E402
+
+# Threads and thread pools run on the component's one thread.
+wasm_lambda_threads.install()
+
 import wit_world  # noqa: E402
 from componentize_py_types import Err  # noqa: E402
 

@@ -39,6 +39,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "wasm_lambda_ssl.py",
         include_str!("../../../guest-sdk/python/wasm_lambda_ssl.py"),
     ),
+    (
+        "wasm_lambda_threads.py",
+        include_str!("../../../guest-sdk/python/wasm_lambda_threads.py"),
+    ),
 ];
 /// The Python world (the handler world plus `wasi:http`) and the WIT it
 /// refers to, as `(path in the WIT folder, text)`.
