@@ -25,6 +25,16 @@ if ! cmp -s guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambd
         --target .venv/lambda-runtime -r guest-sdk/python/lambda-runtime.txt
     cp guest-sdk/python/lambda-runtime.txt .venv/lambda-runtime/.wasm-lambda-pins
 fi
+# setuptools as the python3.9-3.11 runtimes ship it (pkg_resources), pinned,
+# in .venv/lambda-runtime-setuptools.
+if ! cmp -s guest-sdk/python/lambda-runtime-setuptools.txt \
+    .venv/lambda-runtime-setuptools/.wasm-lambda-pins; then
+    rm -rf .venv/lambda-runtime-setuptools
+    .venv/bin/python3 -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
+        --only-binary=:all: --platform any --implementation py --python-version 3.14 \
+        --target .venv/lambda-runtime-setuptools -r guest-sdk/python/lambda-runtime-setuptools.txt
+    cp guest-sdk/python/lambda-runtime-setuptools.txt .venv/lambda-runtime-setuptools/.wasm-lambda-pins
+fi
 # The AWS clients the server's tests drive (boto3, the AWS CLI).
 if ! cmp -s host/tests/clients/requirements.txt .venv/.wasm-lambda-clients; then
     .venv/bin/pip install --quiet --disable-pip-version-check -r host/tests/clients/requirements.txt

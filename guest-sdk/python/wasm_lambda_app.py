@@ -21,7 +21,16 @@ except ImportError:
 
     sys.modules["ssl"] = wasm_lambda_ssl
 
-import wasm_lambda_http
+import os
+
+# WASI has no users, so `os.getuid` and its siblings are missing, and
+# modules that import them by name (setuptools' `pkg_resources`, tempfile
+# helpers) fail to import. Lambda runs a function as sbx_user1051: its ids.
+for _name, _value in (("getuid", 993), ("geteuid", 993), ("getgid", 990), ("getegid", 990)):
+    if not hasattr(os, _name):
+        setattr(os, _name, lambda _value=_value: _value)
+
+import wasm_lambda_http  # noqa: E402
 
 # http.client, urllib3 and botocore send their requests through the host.
 wasm_lambda_http.install()

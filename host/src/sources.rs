@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use anyhow::{Result, bail};
 
-use crate::build::{BuildOptions, Language, build};
+use crate::build::{BuildOptions, Language, PYTHON_RUNTIMES, build};
 use crate::server::SourceBuilder;
 
 /// The Node.js runtimes the JavaScript build targets by name; older ones
@@ -38,7 +38,7 @@ impl SourceBuilder for ToolchainBuilder {
         options.output = Some(output.to_path_buf());
         options.handler = Some(handler.to_string());
         options.language = Some(language);
-        if NODE_RUNTIMES.contains(&runtime) {
+        if NODE_RUNTIMES.contains(&runtime) || PYTHON_RUNTIMES.contains(&runtime) {
             options.runtime = Some(runtime.to_string());
         }
         let _turn = self

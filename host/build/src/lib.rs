@@ -29,6 +29,7 @@ pub use build_cache::{NPM_INSTALL_RECORD, UNREAD_FOLDERS};
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;
 pub use js::RUNTIMES as JS_RUNTIMES;
 pub use python::DEFAULT_HANDLER as DEFAULT_PYTHON_HANDLER;
+pub use python::RUNTIMES as PYTHON_RUNTIMES;
 
 /// A language `wasm-lambda build` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

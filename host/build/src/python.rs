@@ -20,6 +20,22 @@ pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
 
 /// The Python inside componentize-py 0.25.
 pub const RUNTIME: &str = "python3.14";
+/// The Lambda runtimes `--runtime` may name. The interpreter is Python 3.14
+/// for each; the runtime decides what else the handler finds beside it
+/// (docs/python.md, "Runtimes").
+pub const RUNTIMES: &[&str] = &[
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+];
+/// The runtimes whose images ship setuptools (and so `pkg_resources`)
+/// beside boto3; from python3.12 on Lambda's images leave it out.
+const SETUPTOOLS_RUNTIMES: &[&str] = &["python3.9", "python3.10", "python3.11"];
+/// What a handler imports to need setuptools.
+const SETUPTOOLS_PACKAGES: &[&str] = &["pkg_resources", "setuptools"];
 
 const APP_MODULE: &str = "wasm_lambda_app";
 const SDK_FILES: &[(&str, &str)] = &[
@@ -128,11 +144,18 @@ pub(super) fn defining_module(dir: &Path, handler: Option<&str>) -> Option<PathB
 fn build(
     dir: &Path,
     handler: &str,
+    runtime: &str,
     layers: &[PathBuf],
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<u8>, Vec<String>)> {
     if !handler.contains('.') || handler.starts_with('.') || handler.ends_with('.') {
         bail!("the handler must be `module.function`, got {handler:?}");
+    }
+    if !RUNTIMES.contains(&runtime) {
+        bail!(
+            "unknown Python runtime {runtime:?}: the runtimes are {}",
+            RUNTIMES.join(", ")
+        );
     }
     let componentize = componentize_py().context(
         "componentize-py not found: run scripts/setup.sh (it installs it into .venv), \
@@ -184,6 +207,27 @@ fn build(
         } else {
             None
         };
+    // The older runtimes' images also ship setuptools: add the pinned copy
+    // when the code imports `pkg_resources` or `setuptools` and ships
+    // neither.
+    let setuptools = if SETUPTOOLS_RUNTIMES.contains(&runtime)
+        && imports_any(&own, SETUPTOOLS_PACKAGES)?
+        && !SETUPTOOLS_PACKAGES.iter().any(shipped)
+    {
+        let found = setuptools_dir().with_context(|| {
+            format!(
+                "the handler imports pkg_resources, which Lambda's {runtime} provides, but the \
+                 pinned setuptools is missing: run scripts/setup.sh (it installs it into \
+                 .venv/lambda-runtime-setuptools), or list setuptools in requirements.txt"
+            )
+        })?;
+        progress(&format!(
+            "adding setuptools, as Lambda's {runtime} provides it"
+        ));
+        Some(found)
+    } else {
+        None
+    };
 
     // The standard library the snapshot did not import is copied out of
     // componentize-py by the SDK (into the next `/n` path), once per
@@ -195,6 +239,7 @@ fn build(
     let mut search_paths = vec![sdk.clone(), code.clone()];
     search_paths.extend(layer_paths.iter().cloned());
     search_paths.extend(runtime_packages.iter().cloned());
+    search_paths.extend(setuptools.iter().cloned());
     let stdlib_guest_path = format!("/{}", search_paths.len());
     search_paths.push(stdlib.dir.clone());
     let mut config = format!(
@@ -619,6 +664,15 @@ fn componentize_py() -> Option<PathBuf> {
     )
 }
 
+/// The pinned setuptools of the older runtimes, installed by the setup.
+fn setuptools_dir() -> Option<PathBuf> {
+    find_checkout_dir(
+        ".venv/lambda-runtime-setuptools",
+        "pkg_resources/__init__.py",
+        "WASM_LAMBDA_PYTHON_SETUPTOOLS",
+    )
+}
+
 /// The pinned copy of the packages Lambda's Python runtime provides
 /// (boto3), installed by the setup.
 fn runtime_packages_dir() -> Option<PathBuf> {
@@ -638,6 +692,10 @@ impl Toolchain for Python {
         RUNTIME
     }
 
+    fn runtimes(&self) -> &'static [&'static str] {
+        RUNTIMES
+    }
+
     fn cache_inputs(&self) -> Option<crate::build_cache::ToolchainInputs> {
         // componentize-py (its version is its executable), and the pinned
         // boto3 by its packages' first files (a reinstall rewrites them).
@@ -647,11 +705,15 @@ impl Toolchain for Python {
                 paths.push(runtime.join(package).join("__init__.py"));
             }
         }
+        if let Some(setuptools) = setuptools_dir() {
+            paths.push(setuptools.join("pkg_resources").join("__init__.py"));
+        }
         Some(crate::build_cache::ToolchainInputs {
             paths,
             variables: &[
                 "WASM_LAMBDA_COMPONENTIZE_PY",
                 "WASM_LAMBDA_PYTHON_RUNTIME_PACKAGES",
+                "WASM_LAMBDA_PYTHON_SETUPTOOLS",
                 "VIRTUAL_ENV",
             ],
         })
@@ -666,7 +728,7 @@ impl Toolchain for Python {
     }
 
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
-        let (bytes, warnings) = build(job.dir, &job.handler, job.layers, progress)?;
+        let (bytes, warnings) = build(job.dir, &job.handler, job.runtime, job.layers, progress)?;
         Ok(Made::Component {
             bytes,
             name: None,
