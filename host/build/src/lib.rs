@@ -24,6 +24,7 @@ mod js;
 mod python;
 mod rust;
 mod tools;
+mod wheels;
 
 pub use build_cache::{NPM_INSTALL_RECORD, UNREAD_FOLDERS};
 pub use js::DEFAULT_HANDLER as DEFAULT_JS_HANDLER;

@@ -181,9 +181,10 @@ fn build(
         .collect();
 
     let requirements = dir.join("requirements.txt");
+    let mut repacked = Vec::new();
     if requirements.is_file() {
         progress("installing requirements.txt");
-        install_requirements(&componentize, &requirements, &code)?;
+        repacked = install_requirements(&componentize, &requirements, &code, progress)?;
     }
     // Layers' packages, where Lambda's Python finds them under /opt:
     // `python/` and `python/lib/python3.x/site-packages/`.
@@ -322,6 +323,25 @@ fn build(
             stdout_lines.join("\n"),
             stderr_lines.join("\n")
         );
+    }
+    // A package taken from its Linux wheel must import without its compiled
+    // part; the SDK's warning for one that does not becomes the build's
+    // error.
+    for warning in &warnings {
+        let module = warning
+            .strip_prefix("importing ")
+            .or_else(|| warning.strip_prefix("cannot import "))
+            .and_then(|rest| rest.split([' ', '.']).next())
+            .unwrap_or_default();
+        if let Some((spec, _)) = repacked
+            .iter()
+            .find(|(_, modules)| modules.iter().any(|name| name == module))
+        {
+            bail!(
+                "{}",
+                super::wheels::needs_compiled_part(spec, &format!("without it, {warning}"))
+            );
+        }
     }
     let component =
         std::fs::read(&output).with_context(|| format!("failed to read {}", output.display()))?;
@@ -500,11 +520,65 @@ fn imports_from(line: &str, packages: &[&str]) -> bool {
 /// Installs pure-Python wheels for CPython 3.14 into `deps`. Wheels with
 /// native extensions cannot run inside the component and are not offered
 /// (`--platform any`), so pip names the package it cannot satisfy.
-fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -> Result<()> {
+/// Installs `requirements` into `deps`; the packages that had platform
+/// wheels only, as (requirement, top-level modules), whose imports must then
+/// work without their compiled part.
+fn install_requirements(
+    componentize: &Path,
+    requirements: &Path,
+    deps: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<(String, Vec<String>)>> {
     let folder = requirements.parent().unwrap_or(Path::new("."));
     check_requirements(folder, requirements, 0)?;
     let python = sibling_python(componentize);
-    let output = Command::new(&python)
+    let first = pip_install(&python, requirements, deps, None)?;
+    if first.status.success() {
+        return Ok(Vec::new());
+    }
+    let stderr = String::from_utf8_lossy(&first.stderr).to_string();
+    let failed = |stderr: &str| {
+        anyhow::anyhow!(
+            "failed to install {} (only pure-Python packages can run in a component):\n{}",
+            requirements.display(),
+            stderr.trim_end()
+        )
+    };
+    let unmatched = super::wheels::unmatched(&stderr);
+    if unmatched.is_empty() {
+        return Err(failed(&stderr));
+    }
+    // Packages with platform wheels only: their Python code, without the
+    // compiled part, offered to pip again (wheels.rs).
+    let wheels = tempfile::tempdir_in(deps.parent().unwrap_or(deps))?;
+    let mut repacked = Vec::new();
+    for spec in &unmatched {
+        let made = super::wheels::pure_wheel(&python, spec, wheels.path())
+            .with_context(|| format!("failed to install {}", requirements.display()))?;
+        progress(&format!(
+            "{spec} has no pure-Python wheel: taking the Python code of its Linux wheel, \
+             without its {} compiled file(s)",
+            made.left_out
+        ));
+        repacked.push((spec.clone(), made.modules));
+    }
+    let second = pip_install(&python, requirements, deps, Some(wheels.path()))?;
+    if !second.status.success() {
+        return Err(failed(&String::from_utf8_lossy(&second.stderr)));
+    }
+    Ok(repacked)
+}
+
+/// `pip install` of `requirements` into `deps`: pure-Python wheels for the
+/// component's Python only, and with `find_links`, the wheels made there.
+fn pip_install(
+    python: &Path,
+    requirements: &Path,
+    deps: &Path,
+    find_links: Option<&Path>,
+) -> Result<std::process::Output> {
+    let mut command = Command::new(python);
+    command
         .args([
             "-m",
             "pip",
@@ -521,20 +595,16 @@ fn install_requirements(componentize: &Path, requirements: &Path, deps: &Path) -
             "py",
         ])
         .args(["--python-version", "3.14", "--target"])
-        .arg(deps)
+        .arg(deps);
+    if let Some(folder) = find_links {
+        command.arg("--find-links").arg(folder);
+    }
+    command
         .arg("-r")
         .arg(requirements)
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("failed to run {} -m pip", python.display()))?;
-    if !output.status.success() {
-        bail!(
-            "failed to install {} (only pure-Python packages can run in a component):\n{}",
-            requirements.display(),
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
-    Ok(())
+        .with_context(|| format!("failed to run {} -m pip", python.display()))
 }
 
 /// Refuses a requirements file that would make pip read the building

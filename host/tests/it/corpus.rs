@@ -513,6 +513,7 @@ cases! {
     python_boto3_pinned_1_34 => "boto3-pinned-1-34",
     python_threads_s3_transfer => "threads-s3-transfer",
     python_python311_pkg_resources => "python311-pkg-resources",
+    python_datetime_zope_interface => "datetime-zope-interface",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against

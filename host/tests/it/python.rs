@@ -375,6 +375,27 @@ fn a_missing_module_and_a_syntax_error_fail_the_build() {
     assert!(error.contains("module.function"), "{error}");
 }
 
+#[test]
+fn a_package_that_needs_its_compiled_part_fails_the_build_naming_it() {
+    // orjson is published as platform wheels holding a Rust extension and
+    // no Python code, so there is nothing to run without it.
+    let error = build_error(
+        &[
+            ("requirements.txt", "orjson==3.10.12\n"),
+            (
+                "lambda_function.py",
+                "import orjson\n\ndef lambda_handler(event, context):\n    return orjson.dumps(event).decode()\n",
+            ),
+        ],
+        None,
+    );
+    assert!(
+        error.contains("orjson==3.10.12 needs its compiled part")
+            && error.contains("use a pure-Python alternative"),
+        "{error}"
+    );
+}
+
 /// The SAM-style namespace-package guest beside a package.json, built once
 /// through the library (so its warnings can be read).
 fn namespace_build() -> &'static wasm_lambda::build::BuildOutput {
