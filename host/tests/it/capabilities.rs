@@ -81,35 +81,49 @@ fn http_server(body: &'static str) -> u16 {
     port
 }
 
-/// An HTTPS server with `pki`'s certificate; its port.
-fn https_server(pki: &Pki, body: &'static str) -> u16 {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
-    .unwrap();
-    let config = Arc::new(config);
+/// A TLS stream of a server below.
+pub(crate) type TlsStream = rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream>;
+
+/// A TLS server with `pki`'s certificate that runs `serve` on each
+/// connection, on a thread of its own, then closes it; its port.
+pub(crate) fn tls_server(pki: &Pki, serve: impl Fn(&mut TlsStream) + Send + Sync + 'static) -> u16 {
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+        .unwrap(),
+    );
+    let serve = Arc::new(serve);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
             let config = config.clone();
+            let serve = serve.clone();
             std::thread::spawn(move || {
                 let Ok(connection) = rustls::ServerConnection::new(config) else {
                     return;
                 };
                 let mut tls = rustls::StreamOwned::new(connection, stream);
-                read_head(&mut tls);
-                answer(&mut tls, body);
+                serve(&mut tls);
                 tls.conn.send_close_notify();
                 let _ = tls.flush();
             });
         }
     });
     port
+}
+
+/// An HTTPS server with `pki`'s certificate answering `body`; its port.
+fn https_server(pki: &Pki, body: &'static str) -> u16 {
+    tls_server(pki, move |tls| {
+        read_head(tls);
+        answer(tls, body);
+    })
 }
 
 /// A server that accepts connections and never answers; its port.

@@ -686,8 +686,9 @@ fn put_records(stream: &str, records: &[Value]) -> Value {
     streams(&["put", stream, &Value::Array(records.to_vec()).to_string()])
 }
 
-/// The `processed n=N at=WHERE seq=S` lines: (n, where, sequence number).
-fn stream_processed(log: &str) -> Vec<(u64, String, String)> {
+/// The `processed n=N at=WHERE seq=S key=K` lines: (n, and the values of
+/// the two fields named).
+fn processed_fields(log: &str, first: &str, second: &str) -> Vec<(u64, String, String)> {
     processed(log)
         .into_iter()
         .map(|(n, rest)| {
@@ -697,9 +698,14 @@ fn stream_processed(log: &str) -> Vec<(u64, String, String)> {
                     .unwrap_or_default()
                     .to_string()
             };
-            (n, field("at="), field("seq="))
+            (n, field(first), field(second))
         })
         .collect()
+}
+
+/// (n, where, sequence number) of each processed stream record.
+fn stream_processed(log: &str) -> Vec<(u64, String, String)> {
+    processed_fields(log, "at=", "seq=")
 }
 
 /// Sequence numbers are decimal strings longer than any integer type.
@@ -783,21 +789,9 @@ fn kinesis_records_of_each_shard_arrive_in_order_across_invocations() {
     );
 }
 
-/// The `processed` lines of the stream consumer with their partition key:
-/// (n, key, sequence number).
+/// (n, partition key, sequence number) of each processed stream record.
 fn keyed(log: &str) -> Vec<(u64, String, String)> {
-    processed(log)
-        .into_iter()
-        .map(|(n, rest)| {
-            let field = |name: &str| {
-                rest.split_whitespace()
-                    .find_map(|word| word.strip_prefix(name))
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            (n, field("key="), field("seq="))
-        })
-        .collect()
+    processed_fields(log, "key=", "seq=")
 }
 
 #[test]
@@ -993,76 +987,52 @@ fn a_tumbling_window_carries_its_state_across_batches_and_ends_with_a_final_invo
 /// client. Its port.
 fn tls_front(pki: &crate::capabilities::Pki, port: u16) -> u16 {
     use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::Arc;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
-    .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let front = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let Ok(connection) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut tls = rustls::StreamOwned::new(connection, stream);
-                let mut reader = BufReader::new(&mut tls);
-                let mut head = Vec::new();
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(value) = lower.strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    if !lower.starts_with("connection:") {
-                        head.extend_from_slice(line.as_bytes());
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
-                    return;
-                };
-                head.extend_from_slice(b"Connection: close\r\n\r\n");
-                let _ = upstream.write_all(&head);
-                let _ = upstream.write_all(&body);
-                let mut answer = Vec::new();
-                let _ = upstream.read_to_end(&mut answer);
-                let split = answer
-                    .windows(4)
-                    .position(|window| window == b"\r\n\r\n")
-                    .unwrap_or(answer.len());
-                let mut out: Vec<u8> = String::from_utf8_lossy(&answer[..split])
-                    .lines()
-                    .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
-                    .flat_map(|line| format!("{line}\r\n").into_bytes())
-                    .collect();
-                out.extend_from_slice(b"Connection: close\r\n");
-                out.extend_from_slice(answer.get(split + 2..).unwrap_or_default());
-                let _ = tls.write_all(&out);
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
+    use std::net::TcpStream;
+    crate::capabilities::tls_server(pki, move |tls| {
+        let mut reader = BufReader::new(&mut *tls);
+        let mut head = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if !lower.starts_with("connection:") {
+                head.extend_from_slice(line.as_bytes());
+            }
         }
-    });
-    front
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)) else {
+            return;
+        };
+        head.extend_from_slice(b"Connection: close\r\n\r\n");
+        let _ = upstream.write_all(&head);
+        let _ = upstream.write_all(&body);
+        let mut answer = Vec::new();
+        let _ = upstream.read_to_end(&mut answer);
+        let split = answer
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .unwrap_or(answer.len());
+        let mut out: Vec<u8> = String::from_utf8_lossy(&answer[..split])
+            .lines()
+            .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+            .flat_map(|line| format!("{line}\r\n").into_bytes())
+            .collect();
+        out.extend_from_slice(b"Connection: close\r\n");
+        out.extend_from_slice(answer.get(split + 2..).unwrap_or_default());
+        let _ = tls.write_all(&out);
+    })
 }
 
 #[test]
