@@ -382,19 +382,18 @@ fn dynamodb_record(raw: &Value, stream: &Stream) -> Option<Record> {
 /// and every record before it are settled.
 #[derive(Default)]
 struct Progress {
-    /// The position of the first of `settled` in the shard's reading.
+    /// The position of the first of `records` in the shard's reading.
     base: u64,
-    settled: VecDeque<bool>,
-    sequences: VecDeque<String>,
+    /// Each record's sequence number and whether it is settled, in order.
+    records: VecDeque<(String, bool)>,
     positions: HashMap<String, u64>,
 }
 
 impl Progress {
     fn read(&mut self, sequence: &str) {
-        let position = self.base + self.settled.len() as u64;
+        let position = self.base + self.records.len() as u64;
         self.positions.insert(sequence.to_string(), position);
-        self.settled.push_back(false);
-        self.sequences.push_back(sequence.to_string());
+        self.records.push_back((sequence.to_string(), false));
     }
 
     /// Marks `sequences` settled; the new checkpoint when the settled
@@ -402,16 +401,15 @@ impl Progress {
     fn settle<'a>(&mut self, sequences: impl IntoIterator<Item = &'a str>) -> Option<String> {
         for sequence in sequences {
             if let Some(position) = self.positions.get(sequence)
-                && let Some(slot) = self.settled.get_mut((position - self.base) as usize)
+                && let Some((_, settled)) = self.records.get_mut((position - self.base) as usize)
             {
-                *slot = true;
+                *settled = true;
             }
         }
         let mut checkpoint = None;
-        while self.settled.front() == Some(&true) {
-            self.settled.pop_front();
-            self.base += 1;
-            if let Some(sequence) = self.sequences.pop_front() {
+        while self.records.front().is_some_and(|(_, settled)| *settled) {
+            if let Some((sequence, _)) = self.records.pop_front() {
+                self.base += 1;
                 self.positions.remove(&sequence);
                 checkpoint = Some(sequence);
             }
@@ -874,7 +872,6 @@ enum GiveUp {
 async fn settle(poller: &ShardPoller, batch: Vec<Record>, window: &mut Option<Window>) -> bool {
     let settings = &poller.settings;
     let tumbling = u64::from(settings.tumbling_window_seconds);
-    let everything: Vec<Record> = batch.clone();
     let filters = settings.filters();
     let (kept, skipped): (Vec<Record>, Vec<Record>) = batch.into_iter().partition(|record| {
         filters.is_empty() || filters.matches(&record.value, poller.stream.kind)
@@ -1017,7 +1014,8 @@ async fn settle(poller: &ShardPoller, batch: Vec<Record>, window: &mut Option<Wi
             return false;
         }
     }
-    poller.settled(&everything).await;
+    // Every record was settled on its way: filtered out, succeeded, or
+    // given up.
     true
 }
 
@@ -1312,7 +1310,7 @@ mod tests {
         );
         progress.read("6");
         assert_eq!(progress.settle(["6"]), Some("6".to_string()));
-        assert!(progress.positions.is_empty() && progress.settled.is_empty());
+        assert!(progress.positions.is_empty() && progress.records.is_empty());
     }
 
     #[test]
