@@ -10,12 +10,8 @@ use std::sync::Mutex;
 
 use anyhow::{Result, bail};
 
-use crate::build::{BuildOptions, Language, PYTHON_RUNTIMES, build};
+use crate::build::{BuildOptions, JS_RUNTIMES, Language, PYTHON_RUNTIMES, build};
 use crate::server::SourceBuilder;
-
-/// The Node.js runtimes the JavaScript build targets by name; older ones
-/// build for its default.
-const NODE_RUNTIMES: &[&str] = &["nodejs20.x", "nodejs22.x", "nodejs24.x"];
 
 /// A [`SourceBuilder`] running `wasm-lambda build`'s toolchains, one build
 /// at a time: a build takes every core it is given, and uploads arrive
@@ -38,7 +34,9 @@ impl SourceBuilder for ToolchainBuilder {
         options.output = Some(output.to_path_buf());
         options.handler = Some(handler.to_string());
         options.language = Some(language);
-        if NODE_RUNTIMES.contains(&runtime) || PYTHON_RUNTIMES.contains(&runtime) {
+        // A runtime the build knows by name builds for it; older Node.js
+        // runtimes build for the default.
+        if JS_RUNTIMES.contains(&runtime) || PYTHON_RUNTIMES.contains(&runtime) {
             options.runtime = Some(runtime.to_string());
         }
         let _turn = self
