@@ -133,6 +133,9 @@ pub struct BenchResult {
     pub warm_faults: f64,
     /// The native command's runs, when one was given.
     pub native: Option<NativeStats>,
+    /// Cold starts taken in turn with the other components' ([`bench_mixed`]),
+    /// when asked for.
+    pub mixed: Option<Stats>,
 }
 
 /// A native baseline: the same handler in a fresh process per run.
@@ -189,7 +192,52 @@ pub async fn bench_component(
         cold_faults,
         warm_faults,
         native: None,
+        mixed: None,
     })
+}
+
+/// Measures the cold starts of several components taken in turn, as `serve`
+/// meets them with many functions: round after round, each component gets one
+/// cold start, so the pool slot, the caches and the branch predictors it
+/// meets were last used by another component. Returns one distribution per
+/// component, in order; compare each with its back-to-back
+/// [`BenchResult::cold`].
+pub async fn bench_mixed(
+    host: &Host,
+    components: &[PathBuf],
+    options: &BenchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Stats>> {
+    if options.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let mut functions = Vec::with_capacity(components.len());
+    for (index, component) in components.iter().enumerate() {
+        let function = host
+            .load(options.config(&format!("mixed-{index}"), component))
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("failed to load {}", component.display()))?;
+        functions.push(function);
+    }
+    let mut samples = vec![Vec::with_capacity(options.iterations); functions.len()];
+    for round in 0..options.warmup + options.iterations {
+        for (function, samples) in functions.iter().zip(&mut samples) {
+            let request = InvokeRequest::new(options.event.clone());
+            let started = Instant::now();
+            function
+                .invoke(request)
+                .await
+                .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+            if round >= options.warmup {
+                samples.push(started.elapsed());
+                progress("mixed");
+            }
+        }
+    }
+    Ok(samples
+        .iter()
+        .map(|samples| Stats::from_samples(samples).expect("at least one run"))
+        .collect())
 }
 
 /// Times `options.iterations` invocations of `function` after
@@ -258,21 +306,31 @@ pub async fn cold_phases(function: &crate::Function, event: &str) -> Result<Cold
     })
 }
 
-/// Runs `command` (through `sh -c`) `iterations` times, each in a fresh
-/// process with the event on stdin, and times each run from spawn to exit.
-/// A run that fails stops the measurement with its stderr.
+/// Runs `command` `iterations` times, each in a fresh process with the event
+/// on stdin, and times each run from spawn to exit. A run that fails stops
+/// the measurement with its stderr.
+///
+/// The command is split into words as a shell splits them (quotes and
+/// backslashes), and its program is spawned directly: a shell started for
+/// every run would add its own start-up to the native figure and flatter
+/// the ratio. A baseline that needs a shell (a pipe, a redirection) says so
+/// with `sh -c '...'`.
 pub fn bench_native(
     command: &str,
     event: &str,
     iterations: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Stats> {
+    let words = shlex::split(command)
+        .with_context(|| format!("cannot split the native command {command:?} into words"))?;
+    let Some((program, arguments)) = words.split_first() else {
+        bail!("the native command is empty");
+    };
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(command)
+        let mut child = Command::new(program)
+            .args(arguments)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -333,6 +391,11 @@ impl BenchResult {
             object["native_p99_us"] = round(native.stats.p99_us).into();
             object["native_ratio"] = round(native.ratio).into();
         }
+        if let Some(mixed) = &self.mixed {
+            object["mixed_p50_us"] = round(mixed.p50_us).into();
+            object["mixed_p99_us"] = round(mixed.p99_us).into();
+            object["mixed_ratio"] = round(mixed.p50_us / self.cold.p50_us).into();
+        }
         object
     }
 }
@@ -373,6 +436,10 @@ pub fn render_table(results: &[BenchResult]) -> String {
     if with_native {
         rows[0].extend(["native p50".into(), "native / cold".into()]);
     }
+    let with_mixed = results.iter().any(|result| result.mixed.is_some());
+    if with_mixed {
+        rows[0].extend(["mixed p50".into(), "mixed / cold".into()]);
+    }
     for result in results {
         let mut row = vec![
             result.component.to_string_lossy().into_owned(),
@@ -391,6 +458,15 @@ pub fn render_table(results: &[BenchResult]) -> String {
                 Some(native) => {
                     row.push(human(native.stats.p50_us));
                     row.push(format!("{:.0}×", native.ratio));
+                }
+                None => row.extend(["-".into(), "-".into()]),
+            }
+        }
+        if with_mixed {
+            match &result.mixed {
+                Some(mixed) => {
+                    row.push(human(mixed.p50_us));
+                    row.push(format!("{:.2}×", mixed.p50_us / result.cold.p50_us));
                 }
                 None => row.extend(["-".into(), "-".into()]),
             }

@@ -253,11 +253,17 @@ struct BenchArgs {
     /// Write an SVG bar chart of the results to this file.
     #[arg(long, value_name = "FILE")]
     chart: Option<PathBuf>,
-    /// A native command to compare with, run through `sh -c` in a fresh
-    /// process per run with the event on stdin: once for all components, or
-    /// once per component in order (an empty CMD skips that component).
+    /// A native command to compare with, run in a fresh process per run with
+    /// the event on stdin: once for all components, or once per component in
+    /// order (an empty CMD skips that component). It is split into words as
+    /// a shell would and run without one; write `sh -c '...'` for pipes.
     #[arg(long = "vs-native", value_name = "CMD")]
     vs_native: Vec<String>,
+    /// Also time the components' cold starts taken in turn (one of each, round
+    /// after round), as a server with many functions meets them; reported
+    /// next to each back-to-back figure. Needs two components or more.
+    #[arg(long)]
+    mixed: bool,
     /// Use on-demand instance allocation instead of the pooling allocator.
     #[arg(long)]
     on_demand: bool,
@@ -733,7 +739,7 @@ fn run_package(args: PackageArgs) -> Result<u8> {
 }
 
 fn run_bench(args: BenchArgs) -> Result<u8> {
-    use wasm_lambda::bench::{BenchOptions, bench_component, bench_native};
+    use wasm_lambda::bench::{BenchOptions, bench_component, bench_mixed, bench_native};
 
     if args.iterations == 0 {
         bail!("--iterations must be at least 1");
@@ -745,6 +751,9 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             args.vs_native.len(),
             args.components.len()
         );
+    }
+    if args.mixed && args.components.len() < 2 {
+        bail!("--mixed takes its turns between components: give two or more");
     }
     serde_json::from_str::<serde::de::IgnoredAny>(&args.event)
         .context("--event is not valid JSON")?;
@@ -766,7 +775,7 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
         .context("failed to start the async runtime")?;
     let mut options = BenchOptions::new(args.event.clone(), args.iterations);
     options.template = Some(template);
-    let runs_per_component = 2 + u64::from(!args.vs_native.is_empty());
+    let runs_per_component = 2 + u64::from(!args.vs_native.is_empty()) + u64::from(args.mixed);
     let bar = indicatif::ProgressBar::new(
         args.components.len() as u64 * runs_per_component * args.iterations as u64,
     );
@@ -790,6 +799,21 @@ fn run_bench(args: BenchArgs) -> Result<u8> {
             result = result.with_native(command, stats);
         }
         results.push(result);
+    }
+    if args.mixed {
+        let mut progress = |phase: &str| {
+            bar.set_message(phase.to_string());
+            bar.inc(1);
+        };
+        let mixed = runtime.block_on(bench_mixed(
+            &host,
+            &args.components,
+            &options,
+            &mut progress,
+        ))?;
+        for (result, stats) in results.iter_mut().zip(mixed) {
+            result.mixed = Some(stats);
+        }
     }
     bar.finish_and_clear();
 

@@ -334,7 +334,8 @@ fn bench_reports_each_component_in_order_as_json() {
             "--chart",
             path(chart.path()),
             "--vs-native",
-            "cat >/dev/null",
+            "cat",
+            "--mixed",
         ],
         None,
     );
@@ -372,6 +373,18 @@ fn bench_reports_each_component_in_order_as_json() {
         let ratio = result["native_ratio"].as_f64().unwrap();
         let expected =
             result["native_p50_us"].as_f64().unwrap() / result["cold_p50_us"].as_f64().unwrap();
+        assert!(
+            (ratio - expected).abs() < 0.01 * expected.max(1.0),
+            "{result}"
+        );
+        // The components' cold starts taken in turn, beside the back-to-back ones.
+        let mixed = result["mixed_p50_us"].as_f64().unwrap();
+        assert!(
+            mixed > 0.0 && mixed <= result["mixed_p99_us"].as_f64().unwrap(),
+            "{result}"
+        );
+        let expected = mixed / result["cold_p50_us"].as_f64().unwrap();
+        let ratio = result["mixed_ratio"].as_f64().unwrap();
         assert!(
             (ratio - expected).abs() < 0.01 * expected.max(1.0),
             "{result}"
@@ -437,15 +450,48 @@ fn bench_refuses_mismatched_native_commands_and_bad_events() {
         text(&output.stderr)
     );
 
+    let output = wasm_lambda(&["bench", hello, "--mixed"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("--mixed"),
+        "{}",
+        text(&output.stderr)
+    );
+
     let output = wasm_lambda(&["bench", hello, "--event", "{not json"], None);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("not valid JSON"));
 
-    let output = wasm_lambda(&["bench", hello, "--vs-native", "exit 3", "-n", "2"], None);
+    let output = wasm_lambda(&["bench", hello, "--vs-native", "false", "-n", "2"], None);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("native command"),
         "{}",
         text(&output.stderr)
     );
+}
+
+/// A shell's start-up is not part of the native figure: the command's words
+/// reach its program as they are. Through a shell, `$0` would be the
+/// shell's name and `test` would fail.
+#[test]
+fn bench_runs_the_native_command_without_a_shell() {
+    let hello = path(guest("examples/rust/hello"));
+    let output = wasm_lambda(
+        &["bench", hello, "--vs-native", "test $0 = '$0'", "-n", "2"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = wasm_lambda(
+        &[
+            "bench",
+            hello,
+            "--vs-native",
+            "sh -c 'test $0 = sh'",
+            "-n",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
