@@ -33,6 +33,10 @@ pub fn stderr_sink() -> LogSink {
 /// they are dropped and counted.
 const QUEUED_WRITES: usize = 4096;
 
+/// How many bytes of queued writes a [`QueuedSink`]'s writer gathers into one
+/// write of its output.
+const BATCH_BYTES: usize = 64 * 1024;
+
 /// A sink for a server: invocations hand their log writes to a queue and a
 /// thread of its own writes them out, so a slow reader of the output (a
 /// full pipe, a stalled terminal) never makes an invocation wait. When the
@@ -49,6 +53,7 @@ pub struct QueuedSink {
 impl QueuedSink {
     /// A queue in front of `output`, written by a thread of its own.
     pub fn new(mut output: impl std::io::Write + Send + 'static) -> QueuedSink {
+        use std::io::Write as _;
         use std::sync::atomic::Ordering;
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUED_WRITES);
         let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -57,18 +62,33 @@ impl QueuedSink {
         let spawned = std::thread::Builder::new()
             .name("wasm-lambda-log".into())
             .spawn(move || {
-                while let Ok(bytes) = receiver.recv() {
+                let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+                while let Ok(first) = receiver.recv() {
                     let missed = lost.swap(0, Ordering::Relaxed);
                     if missed > 0 {
                         let _ = writeln!(
-                            output,
+                            batch,
                             "wasm-lambda: {missed} log writes dropped: the reader of this output \
                              was too slow"
                         );
                     }
-                    let _ = output.write_all(&bytes);
+                    // What queued up while the last batch was written goes out in
+                    // one write: a server's invocations give three lines each
+                    // (START, END, REPORT), one system call for all of them.
+                    batch.extend_from_slice(&first);
+                    let mut taken = 1;
+                    while batch.len() < BATCH_BYTES {
+                        let Ok(bytes) = receiver.try_recv() else {
+                            break;
+                        };
+                        batch.extend_from_slice(&bytes);
+                        taken += 1;
+                    }
+                    let _ = output.write_all(&batch);
                     let _ = output.flush();
-                    written.fetch_sub(1, Ordering::Release);
+                    batch.clear();
+                    batch.shrink_to(BATCH_BYTES);
+                    written.fetch_sub(taken, Ordering::Release);
                 }
             });
         if let Err(error) = spawned {
@@ -366,6 +386,57 @@ pub(crate) fn timeout_line(request_id: &str, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An output whose first write waits for `gate`, then records each write.
+    struct Gated {
+        gate: std::sync::mpsc::Receiver<()>,
+        writes: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    }
+
+    impl std::io::Write for Gated {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let mut writes = self.writes.lock().unwrap();
+            if writes.is_empty() {
+                drop(writes);
+                let _ = self.gate.recv();
+                writes = self.writes.lock().unwrap();
+            }
+            writes.push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn queued_writes_made_while_the_output_is_busy_go_out_in_one_write_in_order() {
+        let (open, gate) = std::sync::mpsc::channel();
+        let writes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let queue = QueuedSink::new(Gated {
+            gate,
+            writes: writes.clone(),
+        });
+        let sink = queue.sink();
+        // The writer's first write waits at the gate, so every line below is
+        // queued before it: whatever the first batch took, the rest go out
+        // together (one write per line would make 101).
+        sink(b"first\n");
+        let expected: Vec<String> = (0..100).map(|line| format!("line {line}\n")).collect();
+        for line in &expected {
+            sink(line.as_bytes());
+        }
+        open.send(()).unwrap();
+        queue.drain(Duration::from_secs(10));
+        let writes = writes.lock().unwrap();
+        let all: Vec<u8> = writes.concat();
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            format!("first\n{}", expected.concat())
+        );
+        assert!(writes.len() <= 2, "{} writes", writes.len());
+    }
 
     #[test]
     fn report_line_matches_lambda() {

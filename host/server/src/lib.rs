@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -310,7 +311,16 @@ impl Server {
         let signalled = stopping.clone();
         // The caller's address goes into HTTP events (`sourceIp`).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+        // Answers are small and written at once: without TCP_NODELAY, Nagle's
+        // algorithm holds a response's last segment back until the client's
+        // delayed ACK of the one before, adding up to 40 ms to a keep-alive
+        // request.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY on a connection: {error}");
+            }
+        });
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             signalled.cancel();
         });
