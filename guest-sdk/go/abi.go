@@ -10,6 +10,7 @@ package lambda
 
 import (
 	"context"
+	"os"
 	"time"
 	"unsafe"
 )
@@ -194,6 +195,13 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 		TenantID:           optionalStringAt(at(abiContextTenantID)),
 	}
 	lc.TraceID = lc.XRayTraceID
+	// Each invocation's own trace header in the environment, as Lambda's Go
+	// runtime sets it: a reused sandbox's holds its first invocation's.
+	if lc.XRayTraceID == "" {
+		os.Unsetenv("_X_AMZN_TRACE_ID")
+	} else {
+		os.Setenv("_X_AMZN_TRACE_ID", lc.XRayTraceID)
+	}
 	if *(*uint8)(at(abiContextIdentity)) != 0 {
 		lc.Identity = &CognitoIdentity{
 			CognitoIdentityID:     stringAt(at(abiContextIdentityCognitoIdentityID)),

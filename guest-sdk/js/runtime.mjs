@@ -37,12 +37,33 @@ const sharedState = (globalThis.__wasmLambdaState = { running: false });
 // snapshot cannot keep a file open.
 let initialising = false;
 
+// The running invocation's X-Ray trace header. The sandbox's environment
+// holds its first invocation's; Lambda's runtime sets each invocation's own
+// in process.env (deleting it when there is none).
+let invocationTraceId = undefined;
+
+function applyTraceId(variables) {
+  if (invocationTraceId == null) delete variables._X_AMZN_TRACE_ID;
+  else variables._X_AMZN_TRACE_ID = invocationTraceId;
+}
+
 function currentEnvironment() {
   if (!sharedState.running && !initialising) return {};
   if (cachedEnvironment === null) {
     cachedEnvironment = Object.fromEntries(environment());
+    if (sharedState.running) applyTraceId(cachedEnvironment);
   }
   return cachedEnvironment;
+}
+
+// Called as each invocation starts: the environment is read from the host
+// only when the handler first uses it, so the trace header is applied then
+// or now, whichever comes later.
+function startInvocation(context) {
+  sharedState.running = true;
+  requestId = context.awsRequestId;
+  invocationTraceId = context.traceId;
+  if (cachedEnvironment !== null) applyTraceId(cachedEnvironment);
 }
 
 const env = new Proxy(
@@ -906,8 +927,7 @@ export function invokeHandler(load, commonjs, handlerName, stagingRoot, eventTex
   if (handlerModule !== undefined) {
     return invoke(handlerModule, handlerName, stagingRoot, eventText, context);
   }
-  sharedState.running = true;
-  requestId = context.awsRequestId;
+  startInvocation(context);
   return loadHandler(load, commonjs).then(
     () => invoke(handlerModule, handlerName, stagingRoot, eventText, context),
     (error) => rejectWith(toFailure(error, stagingRoot)),
@@ -919,8 +939,7 @@ export function invokeHandler(load, commonjs, handlerName, stagingRoot, eventTex
  * with a `handler-error` record on failure.
  */
 export function invoke(module, handlerName, stagingRoot, eventText, context) {
-  sharedState.running = true;
-  requestId = context.awsRequestId;
+  startInvocation(context);
   const handler = findHandler(module, handlerName);
   if (typeof handler !== 'function') return rejectWith(handler);
   let result;

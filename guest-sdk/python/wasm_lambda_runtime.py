@@ -681,6 +681,12 @@ def invoke(bundle, event_text, context):
     if _fresh:
         _fresh = False
         _start_sandbox()
+    # Each invocation's own trace header, as Lambda's runtime sets it: a
+    # reused sandbox must not keep the first invocation's.
+    if context.trace_id is None:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    elif os.environ.get("_X_AMZN_TRACE_ID") != context.trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = context.trace_id
     try:
         function = bundle.load_handler()
         event = json.loads(event_text)

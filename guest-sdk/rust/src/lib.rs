@@ -126,8 +126,24 @@ impl Context {
     }
 }
 
+/// Sets the invocation's trace header in the environment, as Lambda's
+/// runtimes do for each invocation (a reused sandbox's environment holds its
+/// first invocation's), and removes it when there is none.
+fn set_trace_variable(trace_id: Option<&str>) {
+    const NAME: &str = "_X_AMZN_TRACE_ID";
+    // SAFETY: a component runs on one thread, so nothing reads the
+    // environment while it changes.
+    unsafe {
+        match trace_id {
+            Some(trace_id) => std::env::set_var(NAME, trace_id),
+            None => std::env::remove_var(NAME),
+        }
+    }
+}
+
 impl From<bindings::Context> for Context {
     fn from(context: bindings::Context) -> Self {
+        set_trace_variable(context.trace_id.as_deref());
         Context {
             aws_request_id: context.aws_request_id,
             function_name: context.function_name,

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use crate::config::FunctionConfig;
 use crate::outbound::{CREDENTIALS_URI, CREDENTIALS_URI_VARIABLE};
 
+/// The variable that holds the invocation's X-Ray trace header.
+pub(crate) const TRACE_VARIABLE: &str = "_X_AMZN_TRACE_ID";
+
 /// The variables Lambda sets itself; a function's configuration may not
 /// override them (Lambda refuses such a configuration too).
 pub const RESERVED_VARIABLES: &[&str] = &[
@@ -77,12 +80,12 @@ pub fn validate(configured: &BTreeMap<String, String>) -> Result<(), String> {
 }
 
 /// The function's whole environment, in the order Lambda's variables are
-/// documented, then the configured ones.
+/// documented, then the configured ones. Each invocation adds its trace
+/// header ([`TRACE_VARIABLE`]) before the configured ones.
 pub(crate) fn variables(
     config: &FunctionConfig,
     log_stream_name: &str,
     runtime: Option<&str>,
-    trace_id: Option<&str>,
 ) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = vec![
         ("_HANDLER".into(), config.handler_name()),
@@ -119,9 +122,6 @@ pub(crate) fn variables(
         }
         vars.push((CREDENTIALS_URI_VARIABLE.into(), CREDENTIALS_URI.into()));
     }
-    if let Some(trace_id) = trace_id {
-        vars.push(("_X_AMZN_TRACE_ID".into(), trace_id.into()));
-    }
     vars.extend(
         config
             .environment
@@ -138,9 +138,51 @@ pub(crate) fn new_log_stream_name(version: &str) -> String {
     format!("{date}/[{version}]{}", uuid::Uuid::new_v4().simple())
 }
 
+/// A new X-Ray trace header in the form Lambda gives an invocation that
+/// arrives without one: `Root=1-<the time, 8 hex>-<96 random bits, 24
+/// hex>;Parent=<64 random bits, 16 hex>;Sampled=0`.
+pub fn new_trace_header() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    // A version 4 UUID has 122 random bits; the version (bits 76-79) and
+    // variant (bits 62-63) are left out.
+    let random = || {
+        let bits = uuid::Uuid::new_v4().as_u128();
+        ((bits >> 80) << 48) | (bits & ((1 << 48) - 1))
+    };
+    let (root, parent) = (random(), random());
+    format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        seconds as u32, root, parent as u64
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_trace_header_has_lambdas_shape_and_is_new_each_time() {
+        let header = new_trace_header();
+        let parts: Vec<&str> = header.split(';').collect();
+        assert_eq!(parts.len(), 3, "{header}");
+        let root = parts[0].strip_prefix("Root=1-").expect(&header);
+        let (time, random) = root.split_once('-').expect(&header);
+        let hex = |text: &str, length: usize| {
+            text.len() == length && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+        };
+        assert!(hex(time, 8) && hex(random, 24), "{header}");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(now.abs_diff(u64::from_str_radix(time, 16).unwrap()) < 5);
+        let parent = parts[1].strip_prefix("Parent=").expect(&header);
+        assert!(hex(parent, 16), "{header}");
+        assert_eq!(parts[2], "Sampled=0");
+        assert_ne!(new_trace_header(), header);
+    }
 
     #[test]
     fn log_stream_name_has_lambdas_shape() {

@@ -190,6 +190,15 @@ impl Function {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let deadline = Deadline::new(config.timeout, request.deadline);
         let stream = request.stream.take();
+        // Lambda gives every invocation a trace header, made up when the
+        // caller sent none
+        // (`context::each_invocation_sees_its_own_trace_header_in_a_reused_sandbox`).
+        request.trace_id = Some(
+            request
+                .trace_id
+                .take()
+                .unwrap_or_else(environment::new_trace_header),
+        );
         let context = self.handler_context(request_id.clone(), deadline.unix_ms, request);
 
         // The warm sandbox, or a fresh one; a cold start's init duration
@@ -377,17 +386,22 @@ impl Function {
     }
 
     /// The sandbox's environment: the one computed at load, plus the trace
-    /// header when the invocation has one.
+    /// header when the invocation has one, where Lambda's order puts it
+    /// (before the configured variables).
     fn environment_for(&self, trace_id: Option<&str>) -> Arc<Vec<(String, String)>> {
         let inner = &self.inner;
-        match trace_id {
-            None => inner.environment.clone(),
-            Some(trace_id) => Arc::new(environment::variables(
-                &inner.config,
-                &inner.log_stream_name,
-                inner.runtime.as_deref(),
-                Some(trace_id),
-            )),
-        }
+        let Some(trace_id) = trace_id else {
+            return inner.environment.clone();
+        };
+        let base = &inner.environment;
+        let at = base.len() - inner.config.environment.len();
+        let mut variables = Vec::with_capacity(base.len() + 1);
+        variables.extend_from_slice(&base[..at]);
+        variables.push((
+            environment::TRACE_VARIABLE.to_string(),
+            trace_id.to_string(),
+        ));
+        variables.extend_from_slice(&base[at..]);
+        Arc::new(variables)
     }
 }

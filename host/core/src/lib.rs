@@ -90,7 +90,9 @@ pub use config::{
     MAX_TIMEOUT, MEMORY_RANGE_MB, Mount, duration_from_secs, timeout_from_secs,
 };
 pub use engine::{Allocator, CODE_LEVEL, EngineConfig, has_code_level};
-pub use environment::{MAX_CONFIGURED_BYTES, RESERVED_VARIABLES, validate as validate_environment};
+pub use environment::{
+    MAX_CONFIGURED_BYTES, RESERVED_VARIABLES, new_trace_header, validate as validate_environment,
+};
 pub use error::{FunctionError, InvokeError, LoadError, error_types};
 pub use export::Exported;
 pub use function::{Function, LoadInfo};

@@ -50,7 +50,6 @@ impl Host {
             &config,
             &log_stream_name,
             runtime.as_deref(),
-            None,
         ));
         // Credentials stay out of the init phase: each sandbox gets its own.
         let init_environment = Arc::new(environment::without_credentials(&environment));

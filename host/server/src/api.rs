@@ -192,7 +192,12 @@ fn api_request(
         payload: body.to_vec(),
         request_id: Some(uuid::Uuid::new_v4().to_string()),
         invoked_function_arn: Some(target.invoked_arn.clone()),
-        trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+        // Made here rather than at the call, so an `Event` invocation keeps
+        // its trace header through retries and restarts of the queue.
+        trace_id: Some(
+            header(headers, "x-amzn-trace-id")
+                .map_or_else(wasm_lambda_core::new_trace_header, str::to_string),
+        ),
         identity,
         client_context,
         tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),

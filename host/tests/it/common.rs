@@ -266,3 +266,26 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .windows(needle.len())
         .any(|window| window == needle)
 }
+
+/// Asserts that `value` is an X-Ray trace header in the form Lambda makes
+/// one: `Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0`.
+#[track_caller]
+pub fn assert_trace_header(value: &serde_json::Value) {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("a trace header, not {value}"));
+    let hex = |part: &str, length: usize| {
+        part.len() == length && part.bytes().all(|byte| byte.is_ascii_hexdigit())
+    };
+    let shaped = text
+        .strip_prefix("Root=1-")
+        .and_then(|rest| rest.strip_suffix(";Sampled=0"))
+        .and_then(|rest| rest.split_once(";Parent="))
+        .is_some_and(|(root, parent)| {
+            hex(parent, 16)
+                && root
+                    .split_once('-')
+                    .is_some_and(|(time, random)| hex(time, 8) && hex(random, 24))
+        });
+    assert!(shaped, "not a trace header in Lambda's form: {text}");
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasm_lambda::{CognitoIdentity, InvokeRequest};
 
-use crate::common::{guest, json, load};
+use crate::common::{assert_trace_header, guest, json, load};
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -96,7 +96,8 @@ async fn optional_context_fields_are_absent_when_not_given() {
         .await
         .unwrap();
     let context = &json(invocation.payload())["context"];
-    assert!(context["xray_trace_id"].is_null());
+    // Lambda makes a trace header up when the caller sent none.
+    assert_trace_header(&context["xray_trace_id"]);
     assert!(context["identity"].is_null());
     assert!(context["client_context"].is_null());
     assert!(context["tenant_id"].is_null());
@@ -165,16 +166,66 @@ async fn environment_is_exactly_lambdas_plus_the_functions() {
     assert_eq!(env["TABLE_NAME"], "orders");
 }
 
+/// Lambda gives every invocation a trace header, made up when the caller
+/// sent none, and each runtime sets the invocation's own in the environment:
+/// a reused sandbox must not keep its first invocation's.
 #[tokio::test]
-async fn trace_variable_is_absent_without_a_trace_header() {
-    let function = load("probe", guest("host/tests/guests/probe"), |_| {});
-    let invocation = function
-        .invoke(InvokeRequest::new(r#"{"action":"env"}"#))
-        .await
-        .unwrap();
-    let env = json(invocation.payload());
-    assert!(env.get("_X_AMZN_TRACE_ID").is_none());
-    assert_eq!(env["_HANDLER"], "probe.wasm");
+async fn each_invocation_sees_its_own_trace_header_in_a_reused_sandbox() {
+    for project in [
+        "host/tests/guests/probe",
+        "host/tests/guests/python/probe",
+        "host/tests/guests/js/probe",
+        "host/tests/guests/go/probe",
+    ] {
+        let function = load("probe-trace", guest(project), |config| {
+            config.reuse_instances = true;
+        });
+        let go = project.contains("/go/");
+        let event = if go {
+            r#"{"env":"_X_AMZN_TRACE_ID"}"#
+        } else {
+            r#"{"action":"env"}"#
+        };
+        let seen = |payload: &str| {
+            let payload = json(payload);
+            if go {
+                payload["env"].clone()
+            } else {
+                payload["_X_AMZN_TRACE_ID"].clone()
+            }
+        };
+        let given = [
+            "Root=1-67a0b1c2-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1",
+            "Root=1-67a0b1c3-fedcba9876543210fedcba98;Parent=fedcba9876543210;Sampled=0",
+        ];
+        let mut made = Vec::new();
+        for (index, trace_id) in [Some(given[0]), None, Some(given[1]), None]
+            .into_iter()
+            .enumerate()
+        {
+            let invocation = function
+                .invoke(InvokeRequest {
+                    trace_id: trace_id.map(str::to_string),
+                    ..InvokeRequest::new(event)
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                invocation.report.init_duration.is_some(),
+                index == 0,
+                "{project}: one sandbox answers all four"
+            );
+            let variable = seen(invocation.payload());
+            match trace_id {
+                Some(trace_id) => assert_eq!(variable, trace_id, "{project}"),
+                None => {
+                    assert_trace_header(&variable);
+                    made.push(variable);
+                }
+            }
+        }
+        assert_ne!(made[0], made[1], "{project}: a new header per invocation");
+    }
 }
 
 #[tokio::test]
