@@ -173,6 +173,9 @@ func putString(at uintptr, text []byte) {
 	putU32(at+4, uint32(len(text)))
 }
 
+// Whether this instance answered an invocation before.
+var calledBefore bool
+
 // handle(event: string, context: context) -> result<string, handler-error>.
 // Its 30 flattened parameters exceed the ABI's 16, so they arrive in one
 // buffer.
@@ -196,12 +199,16 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 	}
 	lc.TraceID = lc.XRayTraceID
 	// Each invocation's own trace header in the environment, as Lambda's Go
-	// runtime sets it: a reused sandbox's holds its first invocation's.
-	if lc.XRayTraceID == "" {
-		os.Unsetenv("_X_AMZN_TRACE_ID")
-	} else {
-		os.Setenv("_X_AMZN_TRACE_ID", lc.XRayTraceID)
+	// runtime sets it. A sandbox's environment holds its first invocation's,
+	// so only a reused sandbox's later invocations change it.
+	if calledBefore {
+		if lc.XRayTraceID == "" {
+			os.Unsetenv("_X_AMZN_TRACE_ID")
+		} else {
+			os.Setenv("_X_AMZN_TRACE_ID", lc.XRayTraceID)
+		}
 	}
+	calledBefore = true
 	if *(*uint8)(at(abiContextIdentity)) != 0 {
 		lc.Identity = &CognitoIdentity{
 			CognitoIdentityID:     stringAt(at(abiContextIdentityCognitoIdentityID)),

@@ -127,10 +127,18 @@ impl Context {
 }
 
 /// Sets the invocation's trace header in the environment, as Lambda's
-/// runtimes do for each invocation (a reused sandbox's environment holds its
-/// first invocation's), and removes it when there is none.
+/// runtimes do for each invocation, and removes it when there is none. A
+/// sandbox's environment holds its first invocation's header, so only the
+/// later invocations of a reused sandbox change it: touching the
+/// environment makes wasi-libc read all of it from the host, a cost every
+/// cold start would otherwise pay.
 fn set_trace_variable(trace_id: Option<&str>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
     const NAME: &str = "_X_AMZN_TRACE_ID";
+    static CALLED_BEFORE: AtomicBool = AtomicBool::new(false);
+    if !CALLED_BEFORE.swap(true, Ordering::Relaxed) {
+        return;
+    }
     // SAFETY: a component runs on one thread, so nothing reads the
     // environment while it changes.
     unsafe {
