@@ -222,14 +222,9 @@ pub async fn bench_mixed(
     let mut samples = vec![Vec::with_capacity(options.iterations); functions.len()];
     for round in 0..options.warmup + options.iterations {
         for (function, samples) in functions.iter().zip(&mut samples) {
-            let request = InvokeRequest::new(options.event.clone());
-            let started = Instant::now();
-            function
-                .invoke(request)
-                .await
-                .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+            let elapsed = timed_invoke(function, InvokeRequest::new(options.event.clone())).await?;
             if round >= options.warmup {
-                samples.push(started.elapsed());
+                samples.push(elapsed);
                 progress("mixed");
             }
         }
@@ -242,8 +237,7 @@ pub async fn bench_mixed(
 
 /// Times `options.iterations` invocations of `function` after
 /// `options.warmup` untimed ones; also returns the mean minor page faults
-/// per timed invocation. A function error is a fine thing to benchmark
-/// (error paths have cold starts too); a refused request is not.
+/// per timed invocation.
 async fn time_invocations(
     function: &crate::Function,
     options: &BenchOptions,
@@ -255,19 +249,27 @@ async fn time_invocations(
     for run in 0..options.warmup + options.iterations {
         let request = InvokeRequest::new(options.event.clone());
         let faults_before = minor_faults();
-        let started = Instant::now();
-        function
-            .invoke(request)
-            .await
-            .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+        let elapsed = timed_invoke(function, request).await?;
         if run >= options.warmup {
-            samples.push(started.elapsed());
+            samples.push(elapsed);
             faults += minor_faults().saturating_sub(faults_before);
             progress(phase);
         }
     }
     let mean_faults = faults as f64 / samples.len().max(1) as f64;
     Ok((samples, mean_faults))
+}
+
+/// Times one invocation of `function`, from the call to its answer. A
+/// function error is a fine thing to benchmark (error paths have cold starts
+/// too); a refused request is not.
+async fn timed_invoke(function: &crate::Function, request: InvokeRequest) -> Result<Duration> {
+    let started = Instant::now();
+    function
+        .invoke(request)
+        .await
+        .map_err(|error| anyhow::anyhow!("the invocation was refused: {error}"))?;
+    Ok(started.elapsed())
 }
 
 /// The process's minor page faults so far (every thread's: the invocation
