@@ -311,10 +311,10 @@ impl Server {
         let signalled = stopping.clone();
         // The caller's address goes into HTTP events (`sourceIp`).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        // Answers are small and written at once: without TCP_NODELAY, Nagle's
-        // algorithm holds a response's last segment back until the client's
-        // delayed ACK of the one before, adding up to 40 ms to a keep-alive
-        // request.
+        // A streamed response goes out in chunks as the handler writes them:
+        // with Nagle's algorithm, a small chunk waits for the client's ACK of
+        // the one before, which a delayed ACK can hold back for tens of
+        // milliseconds.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(error) = tcp.set_nodelay(true) {
                 tracing::debug!("cannot set TCP_NODELAY on a connection: {error}");
