@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::LoadError;
 use crate::grants::AllowedHosts;
+use crate::logging::LoggingConfig;
 
 /// Lambda's default timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -84,6 +85,9 @@ pub struct FunctionConfig {
     /// The execution role's credentials, set as `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; absent by default.
     pub aws_credentials: Option<AwsCredentials>,
+    /// Lambda's `LoggingConfig`: the log format (Text by default) and, with
+    /// JSON, the application and system log levels.
+    pub logging: LoggingConfig,
 }
 
 /// A read-only host folder in the sandbox.
@@ -212,6 +216,7 @@ impl FunctionConfig {
             ephemeral_storage_mb: *EPHEMERAL_STORAGE_RANGE_MB.start(),
             mounts: Vec::new(),
             aws_credentials: None,
+            logging: LoggingConfig::default(),
         }
     }
 
@@ -264,6 +269,7 @@ impl FunctionConfig {
                 self.ephemeral_storage_mb
             )));
         }
+        self.logging.validate().map_err(LoadError::InvalidConfig)?;
         if self.max_outbound_connections == 0 {
             return Err(LoadError::InvalidConfig(
                 "max_outbound_connections must be at least 1".into(),

@@ -23,6 +23,9 @@ pub const RESERVED_VARIABLES: &[&str] = &[
     "AWS_LAMBDA_INITIALIZATION_TYPE",
     "AWS_LAMBDA_LOG_GROUP_NAME",
     "AWS_LAMBDA_LOG_STREAM_NAME",
+    // The logging controls: `log_format` and `application_log_level`.
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
     "AWS_LAMBDA_RUNTIME_API",
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
@@ -105,6 +108,9 @@ pub(crate) fn variables(
         ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
         ("AWS_LAMBDA_LOG_GROUP_NAME".into(), config.log_group_name()),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream_name.into()),
+    ]);
+    vars.extend(config.logging.variables());
+    vars.extend([
         ("LAMBDA_TASK_ROOT".into(), "/var/task".into()),
         ("TZ".into(), "UTC".into()),
     ]);

@@ -212,9 +212,14 @@ impl Function {
                 sandbox.log().set_sink(sink);
                 sandbox.log().clone()
             }
-            None => LogPipe::new(sink),
+            None => LogPipe::with_logging(sink, config.logging),
         };
+        // Where START, END and REPORT go (a custom runtime leaves them to
+        // Lambda), and in which format.
         let platform_lines = self.inner.host.platform_lines();
+        let platform = logs::PlatformLines {
+            logging: config.logging,
+        };
         // A cold start first reserves its pool slot and `/tmp`: an
         // invocation that gets neither never starts, so it has no log lines
         // and is not the function's error
@@ -241,10 +246,9 @@ impl Function {
         if cold && let Some(output) = self.take_unreported_init_output() {
             log.write(output.as_bytes());
         }
-        log.write_platform(
-            logs::start_line(&request_id, &config.version).as_bytes(),
-            platform_lines,
-        );
+        if let Some(line) = platform.start(&request_id, &self.inner.arn, &config.version) {
+            log.write_platform(line.as_bytes(), platform_lines);
+        }
         let sandbox = match ready {
             Ready::Warm(sandbox) => Ok(sandbox),
             Ready::Reserved(reserved) => {
@@ -289,7 +293,7 @@ impl Function {
             },
         );
         if let Some(line) = &settled.log_line {
-            log.write(line.as_bytes());
+            log.write_host(line.as_bytes());
         }
         let report = Report {
             request_id: request_id.clone(),
@@ -299,8 +303,19 @@ impl Function {
             init_duration,
             status: settled.status,
         };
-        log.write_platform(logs::end_line(&request_id).as_bytes(), platform_lines);
-        log.write_platform(format!("{report}\n").as_bytes(), platform_lines);
+        let produced_bytes = match &settled.result {
+            Ok(payload) => payload.len(),
+            Err(error) => error.payload.len(),
+        };
+        for line in [
+            platform.end(&report, produced_bytes),
+            platform.report(&report),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            log.write_platform(line.as_bytes(), platform_lines);
+        }
 
         if settled.reusable
             && let Some(sandbox) = sandbox

@@ -70,6 +70,7 @@ mod host;
 mod invoke;
 mod limits;
 mod load;
+mod logging;
 mod logs;
 pub mod marker;
 mod outbound;
@@ -101,6 +102,7 @@ pub use host::{Host, HostConfig, Snapshots};
 pub use invoke::{
     CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };
+pub use logging::{LogFormat, LogLevel, LoggingConfig};
 pub use logs::{LogSink, QueuedSink, Report, ReportStatus, stderr_sink};
 pub use outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS;
 pub use settings::{FunctionSettings, SettingsSource, parse_key_value, struct_fields};

@@ -11,6 +11,8 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
+use crate::logging::{LogLevel, LoggingConfig};
+
 /// Receives the function's log as it is written: guest output and the host's
 /// `START`/`END`/`REPORT` lines, in order. Used to stream logs to a terminal
 /// or a server log while the invocation runs.
@@ -158,8 +160,13 @@ struct Captured {
     /// Guest output after its last newline, not sent to the sink yet: the
     /// sink gets whole lines, so that the lines of invocations running at
     /// once (a server's log) do not break into each other
-    /// (`logs::tests::concurrent_pipes_give_the_sink_whole_lines`).
+    /// (`logs::tests::concurrent_pipes_give_the_sink_whole_lines`). With a
+    /// filter it is not captured yet either: a line is kept or dropped
+    /// whole.
     partial: Vec<u8>,
+    /// The JSON format's application log level, when it can drop lines
+    /// (`logs::tests::a_filtered_pipe_drops_records_below_the_level_whole`).
+    filter: Option<LoggingConfig>,
 }
 
 impl Captured {
@@ -171,15 +178,50 @@ impl Captured {
         }
     }
 
-    /// Sends the unfinished line, ended, to the sink.
+    /// Sends the unfinished line, ended, to the sink (with a filter, when
+    /// the filter keeps it; it is captured then, as it was written).
     fn flush_partial(&mut self) {
         if self.partial.is_empty() {
             return;
         }
         let mut line = std::mem::take(&mut self.partial);
+        if let Some(filter) = &self.filter {
+            if !filter.keeps_line(&line) {
+                return;
+            }
+            self.capture(&line);
+        }
         line.push(b'\n');
         if let Some(sink) = &self.sink {
             sink(&line);
+        }
+    }
+
+    /// Guest output through a filter: whole lines, each kept (captured and
+    /// sent to the sink) or dropped.
+    fn write_filtered(&mut self, bytes: &[u8], filter: LoggingConfig) {
+        self.partial.extend_from_slice(bytes);
+        let end = match self.partial.iter().rposition(|byte| *byte == b'\n') {
+            Some(end) => end + 1,
+            None if self.partial.len() > PARTIAL_LINE_LIMIT => {
+                self.flush_partial();
+                return;
+            }
+            None => return,
+        };
+        let complete: Vec<u8> = self.partial.drain(..end).collect();
+        let mut kept = Vec::with_capacity(complete.len());
+        for line in complete.split_inclusive(|byte| *byte == b'\n') {
+            if filter.keeps_line(line) {
+                kept.extend_from_slice(line);
+            }
+        }
+        if kept.is_empty() {
+            return;
+        }
+        self.capture(&kept);
+        if let Some(sink) = &self.sink {
+            sink(&kept);
         }
     }
 }
@@ -195,19 +237,32 @@ pub(crate) struct LogPipe {
 
 impl LogPipe {
     pub(crate) fn new(sink: Option<LogSink>) -> Self {
+        LogPipe::with_logging(sink, LoggingConfig::default())
+    }
+
+    /// A pipe for a function with these logging controls: with JSON and an
+    /// application level above TRACE, guest lines below the level are
+    /// dropped.
+    pub(crate) fn with_logging(sink: Option<LogSink>, logging: LoggingConfig) -> Self {
+        let filter =
+            (logging.is_json() && logging.application_level > LogLevel::Trace).then_some(logging);
         LogPipe {
             captured: Arc::new(Mutex::new(Captured {
                 bytes: Vec::new(),
                 sink,
                 partial: Vec::new(),
+                filter,
             })),
         }
     }
 
-    /// Appends guest output, or host-written lines about the invocation.
-    /// The sink gets it a whole line at a time.
+    /// Appends guest output. The sink gets it a whole line at a time.
     pub(crate) fn write(&self, bytes: &[u8]) {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(filter) = captured.filter {
+            captured.write_filtered(bytes, filter);
+            return;
+        }
         captured.capture(bytes);
         let Some(sink) = captured.sink.clone() else {
             return;
@@ -228,17 +283,33 @@ impl LogPipe {
     /// line left unfinished goes to the sink first.
     pub(crate) fn write_platform(&self, bytes: &[u8], to_sink: bool) {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
-        captured.capture(bytes);
-        captured.flush_partial();
+        if captured.filter.is_some() {
+            // The unfinished line is not captured yet: it comes first.
+            captured.flush_partial();
+            captured.capture(bytes);
+        } else {
+            captured.capture(bytes);
+            captured.flush_partial();
+        }
         if to_sink && let Some(sink) = &captured.sink {
             sink(bytes);
         }
+    }
+
+    /// Appends the host's own lines about the invocation (a refused
+    /// connection, a timeout, a crash): captured and sent to the sink
+    /// whatever the format and levels, as Lambda's own lines are.
+    pub(crate) fn write_host(&self, bytes: &[u8]) {
+        self.write_platform(bytes, true);
     }
 
     /// Takes the log captured so far, leaving the pipe empty for the next
     /// invocation of a reused instance.
     pub(crate) fn take(&self) -> String {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        if captured.filter.is_some() {
+            captured.flush_partial();
+        }
         let bytes = std::mem::take(&mut captured.bytes);
         let start = bytes.len().saturating_sub(CAPTURE_LIMIT);
         String::from_utf8_lossy(&bytes[start..]).into_owned()
@@ -384,6 +455,177 @@ pub(crate) fn end_line(request_id: &str) -> String {
     format!("END RequestId: {request_id}\n")
 }
 
+/// The lines Lambda writes around an invocation, in the function's log
+/// format: `START`, `END` and `REPORT` with Text; with JSON the system
+/// records `platform.start` and `platform.report` (INFO) and
+/// `platform.runtimeDone` (DEBUG), each kept when the system log level
+/// allows it (`None` when it does not).
+pub(crate) struct PlatformLines {
+    /// The function's logging controls.
+    pub logging: LoggingConfig,
+}
+
+/// A system record: `{"time":...,"type":...,"record":{...}}`, in that
+/// order, as Lambda writes them.
+#[derive(serde::Serialize)]
+struct SystemRecord<'a, R: serde::Serialize> {
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    record: R,
+}
+
+impl<R: serde::Serialize> SystemRecord<'_, R> {
+    fn line(kind: &str, record: R) -> String {
+        let record = SystemRecord {
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            kind,
+            record,
+        };
+        let mut line = serde_json::to_string(&record).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+/// Milliseconds to the microsecond, as system records give durations.
+fn record_millis(duration: Duration) -> f64 {
+    duration.as_micros() as f64 / 1000.0
+}
+
+/// A report's status as system records say it, with the error type of a
+/// crash: `success`, `timeout`, `error`, or `failure` for the sandbox's own
+/// errors (`Sandbox.*`).
+fn record_status(status: &ReportStatus) -> (&'static str, Option<&str>) {
+    match status {
+        ReportStatus::Success => ("success", None),
+        ReportStatus::Timeout => ("timeout", None),
+        ReportStatus::Error(error_type) if error_type.starts_with("Sandbox.") => {
+            ("failure", Some(error_type))
+        }
+        ReportStatus::Error(error_type) => ("error", Some(error_type)),
+    }
+}
+
+impl PlatformLines {
+    fn system_keeps(&self, level: LogLevel) -> bool {
+        level >= self.logging.system_level
+    }
+
+    /// `START`, or `platform.start`.
+    pub(crate) fn start(
+        &self,
+        request_id: &str,
+        function_arn: &str,
+        version: &str,
+    ) -> Option<String> {
+        if !self.logging.is_json() {
+            return Some(start_line(request_id, version));
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Start<'a> {
+            request_id: &'a str,
+            function_arn: &'a str,
+            version: &'a str,
+        }
+        self.system_keeps(LogLevel::Info).then(|| {
+            SystemRecord::line(
+                "platform.start",
+                Start {
+                    request_id,
+                    function_arn,
+                    version,
+                },
+            )
+        })
+    }
+
+    /// `END`, or `platform.runtimeDone` with the handler's duration and
+    /// the bytes of its answer.
+    pub(crate) fn end(&self, report: &Report, produced_bytes: usize) -> Option<String> {
+        if !self.logging.is_json() {
+            return Some(end_line(&report.request_id));
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Metrics {
+            duration_ms: f64,
+            produced_bytes: usize,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RuntimeDone<'a> {
+            request_id: &'a str,
+            status: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_type: Option<&'a str>,
+            metrics: Metrics,
+        }
+        let (status, error_type) = record_status(&report.status);
+        self.system_keeps(LogLevel::Debug).then(|| {
+            SystemRecord::line(
+                "platform.runtimeDone",
+                RuntimeDone {
+                    request_id: &report.request_id,
+                    status,
+                    error_type,
+                    metrics: Metrics {
+                        duration_ms: record_millis(report.duration),
+                        produced_bytes,
+                    },
+                },
+            )
+        })
+    }
+
+    /// `REPORT`, or `platform.report`.
+    pub(crate) fn report(&self, report: &Report) -> Option<String> {
+        if !self.logging.is_json() {
+            return Some(format!("{report}\n"));
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Metrics {
+            duration_ms: f64,
+            billed_duration_ms: u128,
+            #[serde(rename = "memorySizeMB")]
+            memory_size_mb: u32,
+            #[serde(rename = "maxMemoryUsedMB")]
+            max_memory_used_mb: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            init_duration_ms: Option<f64>,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct PlatformReport<'a> {
+            request_id: &'a str,
+            metrics: Metrics,
+            status: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_type: Option<&'a str>,
+        }
+        let (status, error_type) = record_status(&report.status);
+        self.system_keeps(LogLevel::Info).then(|| {
+            SystemRecord::line(
+                "platform.report",
+                PlatformReport {
+                    request_id: &report.request_id,
+                    metrics: Metrics {
+                        duration_ms: record_millis(report.duration),
+                        billed_duration_ms: report.billed_duration_ms(),
+                        memory_size_mb: report.memory_size_mb,
+                        max_memory_used_mb: report.max_memory_used_mb,
+                        init_duration_ms: report.init_duration.map(record_millis),
+                    },
+                    status,
+                    error_type,
+                },
+            )
+        })
+    }
+}
+
 /// `<timestamp> <id> Task timed out after 3.00 seconds`, logged on a timeout.
 pub(crate) fn timeout_line(request_id: &str, timeout: Duration) -> String {
     let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
@@ -506,6 +748,141 @@ mod tests {
             "one from first\ntwo from first\nunfinishedEND\n",
             "the capture is exact"
         );
+    }
+
+    fn json_logging(application: LogLevel, system: LogLevel) -> LoggingConfig {
+        LoggingConfig {
+            format: crate::logging::LogFormat::Json,
+            application_level: application,
+            system_level: system,
+        }
+    }
+
+    #[test]
+    fn a_filtered_pipe_drops_records_below_the_level_whole() {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let into = written.clone();
+        let sink: LogSink =
+            Arc::new(move |bytes: &[u8]| into.lock().unwrap().extend_from_slice(bytes));
+        let pipe = LogPipe::with_logging(Some(sink), json_logging(LogLevel::Warn, LogLevel::Info));
+        // Records split across writes, as print-style output comes.
+        pipe.write(b"{\"level\":\"DEBUG\",\"m\":1}\n{\"lev");
+        pipe.write(b"el\":\"ERROR\",\"m\":2}\nplain, so INFO\n{\"level\":\"WARN\"");
+        pipe.write(b",\"m\":3}");
+        // The host's own lines are kept whatever the level; the unfinished
+        // record goes first.
+        pipe.write_host(b"Task timed out\n");
+        pipe.write(b"{\"level\":\"INFO\",\"m\":4}");
+        let kept = "{\"level\":\"ERROR\",\"m\":2}\n{\"level\":\"WARN\",\"m\":3}\nTask timed out\n";
+        assert_eq!(
+            String::from_utf8(written.lock().unwrap().clone()).unwrap(),
+            kept
+        );
+        // The last record, unfinished and INFO, is dropped at the end too.
+        assert_eq!(
+            pipe.take(),
+            "{\"level\":\"ERROR\",\"m\":2}\n{\"level\":\"WARN\",\"m\":3}Task timed out\n"
+        );
+
+        // Text keeps everything, exactly as written.
+        let text = LogPipe::with_logging(None, LoggingConfig::default());
+        text.write(b"{\"level\":\"DEBUG\"}\nplain");
+        assert_eq!(text.take(), "{\"level\":\"DEBUG\"}\nplain");
+    }
+
+    fn report(init: bool, status: ReportStatus) -> Report {
+        Report {
+            request_id: "r-1".into(),
+            duration: Duration::from_micros(2_495),
+            memory_size_mb: 128,
+            max_memory_used_mb: 38,
+            init_duration: init.then(|| Duration::from_micros(176_040)),
+            status,
+        }
+    }
+
+    #[test]
+    fn json_system_records_have_lambdas_shape_and_follow_the_system_level() {
+        let lines = PlatformLines {
+            logging: json_logging(LogLevel::Info, LogLevel::Info),
+        };
+        let start = lines
+            .start(
+                "r-1",
+                "arn:aws:lambda:us-east-1:000000000000:function:f",
+                "$LATEST",
+            )
+            .unwrap();
+        let (time, rest) = start
+            .strip_prefix("{\"time\":\"")
+            .unwrap()
+            .split_once('"')
+            .unwrap();
+        assert_eq!(time.len(), "2026-12-05T05:20:00.123Z".len(), "{time}");
+        assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{time}");
+        assert_eq!(
+            rest,
+            ",\"type\":\"platform.start\",\"record\":{\"requestId\":\"r-1\",\"functionArn\":\"arn:aws:lambda:us-east-1:000000000000:function:f\",\"version\":\"$LATEST\"}}\n"
+        );
+        let cold = lines.report(&report(true, ReportStatus::Success)).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&cold).unwrap();
+        assert_eq!(record["type"], "platform.report");
+        assert_eq!(
+            record["record"],
+            serde_json::json!({
+                "requestId": "r-1",
+                "metrics": {"durationMs": 2.495, "billedDurationMs": 3, "memorySizeMB": 128,
+                            "maxMemoryUsedMB": 38, "initDurationMs": 176.04},
+                "status": "success"
+            })
+        );
+        let crashed = lines
+            .report(&report(
+                false,
+                ReportStatus::Error("Runtime.ExitError".into()),
+            ))
+            .unwrap();
+        let record: serde_json::Value = serde_json::from_str(&crashed).unwrap();
+        assert!(record["record"]["metrics"].get("initDurationMs").is_none());
+        assert_eq!(record["record"]["status"], "error");
+        assert_eq!(record["record"]["errorType"], "Runtime.ExitError");
+        // END has no record at INFO; at DEBUG it is platform.runtimeDone.
+        assert!(
+            lines
+                .end(&report(false, ReportStatus::Success), 2)
+                .is_none()
+        );
+        let debug = PlatformLines {
+            logging: json_logging(LogLevel::Info, LogLevel::Debug),
+        };
+        let done = debug.end(&report(false, ReportStatus::Timeout), 0).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&done).unwrap();
+        assert_eq!(record["type"], "platform.runtimeDone");
+        assert_eq!(
+            record["record"],
+            serde_json::json!({"requestId": "r-1", "status": "timeout",
+                               "metrics": {"durationMs": 2.495, "producedBytes": 0}})
+        );
+        // WARN keeps none of them.
+        let warn = PlatformLines {
+            logging: json_logging(LogLevel::Info, LogLevel::Warn),
+        };
+        assert!(warn.start("r-1", "arn", "$LATEST").is_none());
+        assert!(warn.report(&report(true, ReportStatus::Success)).is_none());
+        // Text is as before.
+        let text = PlatformLines {
+            logging: LoggingConfig::default(),
+        };
+        assert_eq!(
+            text.start("r-1", "arn", "$LATEST").unwrap(),
+            "START RequestId: r-1 Version: $LATEST\n"
+        );
+        assert_eq!(
+            text.end(&report(false, ReportStatus::Success), 2).unwrap(),
+            "END RequestId: r-1\n"
+        );
+        let success = report(false, ReportStatus::Success);
+        assert_eq!(text.report(&success).unwrap(), format!("{success}\n"));
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn suggestion(scheme: &str, host: &str, port: u16) -> String {
 }
 
 fn refuse(log: &LogPipe, what: &str, why: &str, scheme: &str, host: &str, port: u16) {
-    log.write(
+    log.write_host(
         format!(
             "wasm-lambda: refused {what}: {why}; {}\n",
             suggestion(scheme, host, port)
@@ -339,7 +339,7 @@ async fn send(
             .connect(name, stream)
             .await
             .map_err(|error| {
-                log.write(
+                log.write_host(
                     format!("wasm-lambda: TLS with {host}:{port} failed: {error}\n").as_bytes(),
                 );
                 Error::TlsCertificateError

@@ -19,6 +19,7 @@ use serde::de::{self, Deserializer, IntoDeserializer as _};
 
 use crate::config::{AwsCredentials, FunctionConfig, Mount, timeout_from_secs};
 use crate::grants::AllowedHosts;
+use crate::logging::{LogFormat, LogLevel};
 
 /// The settings of one function, each optional: what is not given keeps the
 /// value [`FunctionConfig::new`] starts with (Lambda's defaults).
@@ -95,6 +96,30 @@ pub struct FunctionSettings {
     #[cfg_attr(feature = "clap", arg(long, env = "WASM_LAMBDA_AWS_CREDENTIALS"))]
     #[serde(deserialize_with = "host_credentials")]
     pub aws_credentials: bool,
+    /// The log format, Text or JSON (Lambda's LoggingConfig.LogFormat)
+    /// [default: Text].
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_name = "FORMAT", env = "WASM_LAMBDA_LOG_FORMAT")
+    )]
+    #[serde(deserialize_with = "parsed")]
+    pub log_format: Option<LogFormat>,
+    /// With the JSON format: the lowest level of the function's own log
+    /// records kept, TRACE, DEBUG, INFO, WARN, ERROR or FATAL [default: INFO].
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_name = "LEVEL", env = "WASM_LAMBDA_APPLICATION_LOG_LEVEL")
+    )]
+    #[serde(deserialize_with = "parsed")]
+    pub application_log_level: Option<LogLevel>,
+    /// With the JSON format: the lowest level of Lambda's system records
+    /// kept, DEBUG, INFO or WARN [default: INFO].
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_name = "LEVEL", env = "WASM_LAMBDA_SYSTEM_LOG_LEVEL")
+    )]
+    #[serde(deserialize_with = "parsed")]
+    pub system_log_level: Option<LogLevel>,
 }
 
 /// Where settings came from, so that an error names the setting as its
@@ -186,6 +211,32 @@ impl FunctionSettings {
                 )
             })?);
         }
+        if let Some(format) = self.log_format {
+            config.logging.format = format;
+        }
+        for (key, level) in [
+            ("application_log_level", self.application_log_level),
+            ("system_log_level", self.system_log_level),
+        ] {
+            // Lambda refuses levels with the Text format too.
+            if level.is_some() && !config.logging.is_json() {
+                anyhow::bail!(
+                    "{} needs the JSON log format ({} JSON): log levels filter JSON records only",
+                    source.name(key),
+                    source.name("log_format")
+                );
+            }
+        }
+        if let Some(level) = self.application_log_level {
+            config.logging.application_level = level;
+        }
+        if let Some(level) = self.system_log_level {
+            config.logging.system_level = level;
+        }
+        config
+            .logging
+            .validate()
+            .map_err(|error| anyhow::anyhow!("{}: {error}", source.name("system_log_level")))?;
         Ok(())
     }
 
@@ -291,6 +342,16 @@ fn optional_list<'de, D: Deserializer<'de>>(
     list(deserializer).map(Some)
 }
 
+/// A setting written as text and parsed (`log_format = "JSON"`).
+fn parsed<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err = String>,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse().map(Some).map_err(de::Error::custom)
+}
+
 /// `aws_credentials = "host"` (the TOML's word) or a boolean.
 fn host_credentials<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]
@@ -318,7 +379,7 @@ mod tests {
         assert_eq!(keys.first(), Some(&"handler"));
         assert!(keys.contains(&"allowed_outbound_hosts"), "{keys:?}");
         assert!(keys.contains(&"files"), "{keys:?}");
-        assert_eq!(keys.len(), 10, "{keys:?}");
+        assert_eq!(keys.len(), 13, "{keys:?}");
     }
 
     #[test]
@@ -368,5 +429,33 @@ mod tests {
             let error = settings.apply(&mut config, source).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
         }
+    }
+
+    #[test]
+    fn log_levels_need_the_json_format_as_on_lambda() {
+        let toml = |text: &str| -> anyhow::Result<FunctionConfig> {
+            let settings: FunctionSettings = toml_like(text);
+            let mut config = FunctionConfig::new("f", "f.wasm");
+            settings.apply(&mut config, SettingsSource::Toml)?;
+            Ok(config)
+        };
+        let config = toml(r#"{"log_format": "json", "application_log_level": "warn"}"#).unwrap();
+        assert_eq!(config.logging.format, LogFormat::Json);
+        assert_eq!(config.logging.application_level, LogLevel::Warn);
+        assert_eq!(config.logging.system_level, LogLevel::Info);
+        let error = toml(r#"{"application_log_level": "DEBUG"}"#).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("application_log_level needs the JSON log format"),
+            "{error}"
+        );
+        let error = toml(r#"{"log_format": "JSON", "system_log_level": "ERROR"}"#).unwrap_err();
+        assert!(error.to_string().contains("DEBUG, INFO or WARN"), "{error}");
+        assert!(serde_json::from_str::<FunctionSettings>(r#"{"log_format": "XML"}"#).is_err());
+    }
+
+    fn toml_like(text: &str) -> FunctionSettings {
+        serde_json::from_str(text).unwrap()
     }
 }
