@@ -15,8 +15,8 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
 use wasm_lambda_core::{
-    AwsCredentials, Function, FunctionConfig, FunctionSettings, Host, HostConfig, LogSink,
-    RESERVED_VARIABLES, SettingsSource, Snapshots, error_types,
+    AwsCredentials, Function, FunctionConfig, FunctionSettings, Host, HostConfig, LogFormat,
+    LogLevel, LogSink, RESERVED_VARIABLES, SettingsSource, Snapshots, error_types,
 };
 
 mod client;
@@ -193,6 +193,19 @@ impl RuntimeSettings {
             settings.allowed_outbound_hosts = Some(vec![RUNTIME_DEFAULT_GRANTS.to_string()]);
         }
         settings.apply(&mut function, SettingsSource::Environment)?;
+        // Lambda gives a custom runtime the function's LoggingConfig as
+        // these two variables; the handler sees them as on a managed runtime.
+        if let Some(format) = variable(env, "AWS_LAMBDA_LOG_FORMAT")
+            .and_then(|format| format.parse::<LogFormat>().ok())
+        {
+            function.logging.format = format;
+        }
+        if function.logging.is_json()
+            && let Some(level) = variable(env, "AWS_LAMBDA_LOG_LEVEL")
+                .and_then(|level| level.parse::<LogLevel>().ok())
+        {
+            function.logging.application_level = level;
+        }
         // Lambda's credentials for the execution role go to the handler.
         function.aws_credentials =
             AwsCredentials::from_env(|name| env.get(name).map(String::as_str));
@@ -475,5 +488,34 @@ mod tests {
         let error =
             RuntimeSettings::from_env(&env(&bad), None, Duration::from_secs(3)).unwrap_err();
         assert!(format!("{error:#}").contains("\"http//x\""), "{error:#}");
+    }
+
+    #[test]
+    fn lambdas_logging_variables_become_the_functions_logging_controls() {
+        let base = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("_HANDLER", "hello.wasm"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+        ];
+        let settings =
+            RuntimeSettings::from_env(&env(&base), None, Duration::from_secs(3)).unwrap();
+        let logging = settings.function.logging;
+        assert_eq!(logging.format, LogFormat::Json);
+        assert_eq!(logging.application_level, LogLevel::Warn);
+        // They are Lambda's, not the function's own variables.
+        assert!(
+            !settings
+                .function
+                .environment
+                .contains_key("AWS_LAMBDA_LOG_FORMAT")
+        );
+        let text = RuntimeSettings::from_env(
+            &env(&[base[0], base[1], ("AWS_LAMBDA_LOG_FORMAT", "Text")]),
+            None,
+            Duration::from_secs(3),
+        )
+        .unwrap();
+        assert_eq!(text.function.logging.format, LogFormat::Text);
     }
 }

@@ -167,6 +167,16 @@ pub(crate) fn file_entry(
         "EphemeralStorage",
         json!({ "Size": config.ephemeral_storage_mb }),
     );
+    let logging = &config.logging;
+    let mut logging_config = json!({
+        "LogFormat": logging.format.to_string(),
+        "LogGroup": config.log_group_name(),
+    });
+    if logging.is_json() {
+        logging_config["ApplicationLogLevel"] = json!(logging.application_level.name());
+        logging_config["SystemLogLevel"] = json!(logging.system_level.name());
+    }
+    set("LoggingConfig", logging_config);
     let reserved = spec.server.reserved_concurrency;
     let deployed = Deployed {
         function,
@@ -236,6 +246,79 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The `LoggingConfig` after a request's: its fields over the current
+/// ones, checked as Lambda checks them. Choosing JSON sets both levels to
+/// INFO unless the request gives them; going back to Text removes them, and
+/// a level with Text is refused.
+#[allow(clippy::result_large_err)]
+fn logging_config(
+    mut current: Map<String, Value>,
+    request: &Map<String, Value>,
+) -> Result<Map<String, Value>, Response> {
+    const LEVELS: [&str; 2] = ["ApplicationLogLevel", "SystemLogLevel"];
+    let text_of = |key: &str| {
+        request
+            .get(key)
+            .map(|value| value.as_str().unwrap_or_default())
+    };
+    if let Some(format) = text_of("LogFormat") {
+        if !["JSON", "Text"].contains(&format) {
+            return Err(validation(
+                &format,
+                "loggingConfig.logFormat",
+                "Member must satisfy enum value set: [JSON, Text]",
+            ));
+        }
+        if format == "Text" && current.get("LogFormat").and_then(Value::as_str) == Some("JSON") {
+            for key in LEVELS {
+                current.remove(key);
+            }
+        }
+        current.insert("LogFormat".into(), json!(format));
+    }
+    for (key, field, allowed) in [
+        (
+            "ApplicationLogLevel",
+            "applicationLogLevel",
+            &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"][..],
+        ),
+        (
+            "SystemLogLevel",
+            "systemLogLevel",
+            &["DEBUG", "INFO", "WARN"][..],
+        ),
+    ] {
+        let Some(level) = text_of(key) else { continue };
+        if !allowed.contains(&level) {
+            return Err(validation(
+                &level,
+                &format!("loggingConfig.{field}"),
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        current.insert(key.into(), json!(level));
+    }
+    let json_format = current.get("LogFormat").and_then(Value::as_str) == Some("JSON");
+    if !json_format && LEVELS.iter().any(|key| current.contains_key(*key)) {
+        return Err(invalid(
+            "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from \
+             your request or change the LogFormat to \"JSON\" and try again.",
+        ));
+    }
+    if json_format {
+        for key in LEVELS {
+            current.entry(key).or_insert_with(|| json!("INFO"));
+        }
+    }
+    if let Some(group) = text_of("LogGroup") {
+        current.insert("LogGroup".into(), json!(group));
+    }
+    Ok(current)
 }
 
 /// Applies the settable fields of a Create or UpdateFunctionConfiguration
@@ -332,15 +415,15 @@ fn apply_settings(
         configuration.insert("TracingConfig".into(), json!({ "Mode": mode }));
     }
     if let Some(logging) = request.get("LoggingConfig").and_then(Value::as_object) {
-        let mut current = configuration
+        let current = configuration
             .get("LoggingConfig")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        for (key, value) in logging {
-            current.insert(key.clone(), value.clone());
-        }
-        configuration.insert("LoggingConfig".into(), Value::Object(current));
+        configuration.insert(
+            "LoggingConfig".into(),
+            Value::Object(logging_config(current, logging)?),
+        );
     }
     if let Some(architectures) = request.get("Architectures") {
         let valid = architectures.as_array().is_some_and(|list| {

@@ -131,6 +131,18 @@ pub(crate) fn load_entry(
     {
         config.ephemeral_storage_mb = size as u32;
     }
+    if let Some(logging) = entry.configuration.get("LoggingConfig") {
+        let text = |key: &str| logging.get(key).and_then(Value::as_str);
+        if let Some(format) = text("LogFormat").and_then(|format| format.parse().ok()) {
+            config.logging.format = format;
+        }
+        if let Some(level) = text("ApplicationLogLevel").and_then(|level| level.parse().ok()) {
+            config.logging.application_level = level;
+        }
+        if let Some(level) = text("SystemLogLevel").and_then(|level| level.parse().ok()) {
+            config.logging.system_level = level;
+        }
+    }
     if let Some(variables) = entry
         .configuration
         .get("Environment")
