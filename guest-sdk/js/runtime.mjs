@@ -62,6 +62,7 @@ function currentEnvironment() {
 function startInvocation(context) {
   sharedState.running = true;
   requestId = context.awsRequestId;
+  tenantId = context.tenantId ?? undefined;
   invocationTraceId = context.traceId;
   if (cachedEnvironment !== null) applyTraceId(cachedEnvironment);
 }
@@ -181,6 +182,7 @@ globalThis.setImmediate[PROMISIFY] ??= (value) =>
 // console: Lambda's Node.js log format, `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
 
 let requestId = undefined;
+let tenantId = undefined;
 const write = console.log.bind(console);
 // What the init phase logs, kept for the host while it runs (`initPhase`).
 let initOutput = null;
@@ -228,6 +230,64 @@ function format(args) {
   return args.map((arg) => inspect(arg)).join(' ');
 }
 
+// Lambda's logging controls, as its Node.js runtime reads them: the format
+// from AWS_LAMBDA_LOG_FORMAT (JSON makes every console line a JSON record)
+// and the level from AWS_LAMBDA_LOG_LEVEL (console methods below it write
+// nothing). Read from the environment at the first console call that has
+// one (the init phase's, or an invocation's): a cold start that logs
+// nothing reads no environment.
+const LOG_LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+let logSettings = null;
+
+function readLogSettings() {
+  if (logSettings !== null) return logSettings;
+  if (!sharedState.running && !initialising) return { json: false, level: 1 };
+  const variables = currentEnvironment();
+  logSettings = {
+    json: String(variables.AWS_LAMBDA_LOG_FORMAT ?? '').toUpperCase() === 'JSON',
+    level: LOG_LEVELS[String(variables.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()] ?? 1,
+  };
+  return logSettings;
+}
+
+// An Error in a JSON record, as Lambda's runtime writes one.
+function errorRecord(error) {
+  return {
+    errorType: error?.constructor?.name ?? 'UnknownError',
+    errorMessage: error.message,
+    // Node's stack: the error's line, then its frames as `    at` lines.
+    stackTrace: [`${error.name}: ${error.message}`, ...nodeTrace(rawStack(error), null)],
+  };
+}
+
+function jsonReplacer(_key, value) {
+  if (value instanceof Error) return { ...errorRecord(value), ...value };
+  return value;
+}
+
+// Lambda's JSON record of a console call: `timestamp`, `level`, `requestId`
+// (absent outside an invocation), `tenantId` when there is one, and
+// `message`: one argument as it is, several formatted into one text.
+function jsonLine(level, args) {
+  const record = {
+    timestamp: new Date().toISOString(),
+    level,
+    requestId,
+    tenantId,
+  };
+  if (args.length === 1) {
+    try {
+      return JSON.stringify({ ...record, message: args[0] }, jsonReplacer);
+    } catch {
+      return JSON.stringify({ ...record, message: format(args) });
+    }
+  }
+  record.message = format(args);
+  const error = args.find((arg) => arg instanceof Error);
+  if (error) Object.assign(record, errorRecord(error));
+  return JSON.stringify(record);
+}
+
 for (const [method, level] of [
   ['log', 'INFO'],
   ['info', 'INFO'],
@@ -235,9 +295,14 @@ for (const [method, level] of [
   ['error', 'ERROR'],
   ['debug', 'DEBUG'],
   ['trace', 'TRACE'],
+  ['fatal', 'FATAL'],
 ]) {
   console[method] = (...args) => {
-    const line = `${new Date().toISOString()}\t${requestId}\t${level}\t${format(args)}`;
+    const settings = readLogSettings();
+    if (LOG_LEVELS[level] < settings.level && level !== 'FATAL') return;
+    const line = settings.json
+      ? jsonLine(level, args)
+      : `${new Date().toISOString()}\t${requestId}\t${level}\t${format(args)}`;
     if (initOutput !== null) initOutput.push(line);
     else write(line);
   };
@@ -640,6 +705,22 @@ function logFailure(failed) {
   const trace = failed.stackTrace.length
     ? failed.stackTrace
     : [`${failed.errorType}: ${failed.errorMessage}`];
+  if (readLogSettings().json) {
+    write(
+      JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: 'ERROR',
+        requestId,
+        tenantId,
+        message: {
+          errorType: failed.errorType,
+          errorMessage: failed.errorMessage,
+          stackTrace: trace,
+        },
+      }),
+    );
+    return;
+  }
   write(
     `${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({
       errorType: failed.errorType,

@@ -135,6 +135,24 @@ class LambdaContext:
 # Logging, set up as Lambda's Python runtime sets up the root logger
 
 _request_id = ""
+_tenant_id = None
+
+# The function's log format, from AWS_LAMBDA_LOG_FORMAT: JSON makes the
+# root logger's lines JSON records and the unhandled-error line one too.
+_json_logs = False
+# Whether the format and level were read from the function's environment:
+# in the init phase (kept by the snapshot), or else at a sandbox's first call.
+_log_settings_read = False
+
+# Attributes every LogRecord has: the rest were given with `extra=` and go
+# into a JSON record after Lambda's own keys.
+_RECORD_ATTRIBUTES = frozenset(
+    (
+        "name msg args levelname levelno pathname filename module exc_info exc_text "
+        "stack_info lineno funcName created msecs relativeCreated thread threadName "
+        "processName process taskName aws_request_id tenant_id message asctime"
+    ).split()
+)
 
 
 class _RequestIdFilter(logging.Filter):
@@ -155,8 +173,44 @@ class _StdoutHandler(logging.StreamHandler):
         super().emit(record)
 
 
+class _LambdaFormatter(logging.Formatter):
+    """Lambda's text line, or with the JSON format Lambda's JSON record:
+    `timestamp` (to the second), `level` (Python's names), `message`,
+    `logger`, the exception's `stackTrace`, `errorType`, `errorMessage`,
+    `requestId`, the exception's `location`, then any `extra=` fields."""
+
+    def format(self, record):
+        if not _json_logs:
+            return super().format(record)
+        level = min(max(record.levelno, 0), 50) // 10 * 10
+        fields = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "level": logging.getLevelName(level),
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            fields["stackTrace"] = traceback.format_tb(error.__traceback__)
+            fields["errorType"] = type(error).__name__
+            fields["errorMessage"] = str(error)
+        fields["requestId"] = _request_id
+        if error is not None:
+            fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        if _tenant_id is not None:
+            fields["tenantId"] = _tenant_id
+        for name, value in record.__dict__.items():
+            if name not in _RECORD_ATTRIBUTES and name not in fields:
+                fields[name] = value
+        return json.dumps(
+            {name: value for name, value in fields.items() if value is not None},
+            ensure_ascii=False,
+            default=str,
+        )
+
+
 def _setup_logging():
-    formatter = logging.Formatter(
+    formatter = _LambdaFormatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
         "%Y-%m-%dT%H:%M:%S",
     )
@@ -169,6 +223,22 @@ def _setup_logging():
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def _read_log_settings():
+    """Lambda's logging controls, as its runtime reads them: the format from
+    AWS_LAMBDA_LOG_FORMAT, the root logger's level from AWS_LAMBDA_LOG_LEVEL
+    (TRACE is DEBUG). Read once, before the handler's module runs, so a level
+    the module sets itself stays."""
+    global _json_logs, _log_settings_read
+    if _log_settings_read:
+        return
+    _log_settings_read = True
+    _json_logs = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    level = "DEBUG" if level == "TRACE" else level
+    if level in logging.getLevelNamesMapping():
+        logging.getLogger().setLevel(level)
 
 
 # ---------------------------------------------------------------------------
@@ -556,6 +626,7 @@ class Bundle:
         Returns what the init phase printed; raises Failure."""
         printed = io.StringIO()
         _Output.capture_into(printed)
+        _read_log_settings()
         try:
             self.load_handler()
         finally:
@@ -623,6 +694,7 @@ def _start_sandbox():
     random = sys.modules.get("random")
     if random is not None:
         random.seed()
+    _read_log_settings()
 
 
 class Failure(Exception):
@@ -667,6 +739,20 @@ def _user_frames(tb):
 
 
 def _log_error(failure):
+    if _json_logs:
+        # Lambda's record for an unhandled error, with `level` as the
+        # platform's level filter reads it.
+        record = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "level": "ERROR",
+            "errorMessage": failure.error_message,
+            "errorType": failure.error_type,
+            "requestId": _request_id,
+            "stackTrace": failure.stack_trace,
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
     sys.stdout.write(
         f"[ERROR] {failure.error_type}: {failure.error_message}\n"
         "Traceback (most recent call last):\n" + "".join(failure.stack_trace)
@@ -676,8 +762,9 @@ def _log_error(failure):
 
 def invoke(bundle, event_text, context):
     """Runs the handler once; returns the payload text or a Failure."""
-    global _request_id, _fresh
+    global _request_id, _tenant_id, _fresh
     _request_id = context.aws_request_id
+    _tenant_id = context.tenant_id
     if _fresh:
         _fresh = False
         _start_sandbox()
