@@ -19,6 +19,7 @@ tests to check.
         ListFunctions through boto3's paginator; prints the names per page.
 """
 
+import base64
 import json
 import sys
 import time
@@ -71,6 +72,8 @@ def call(lambda_client, operation, arguments):
     status = response.pop("ResponseMetadata")["HTTPStatusCode"]
     if "Payload" in response:
         response["Payload"] = response["Payload"].read().decode()
+    if "LogResult" in response:
+        response["Log"] = base64.b64decode(response["LogResult"]).decode()
     response["status"] = status
     return response
 

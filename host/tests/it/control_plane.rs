@@ -210,6 +210,7 @@ fn boto3_creates_waits_for_invokes_updates_and_deletes_a_packaged_component() {
             "FunctionName": "greeter",
             "Timeout": 7,
             "Environment": { "Variables": { "STAGE": "test" } },
+            "LoggingConfig": { "LogFormat": "JSON", "ApplicationLogLevel": "WARN" },
         }),
     );
     assert_eq!(updated["LastUpdateStatus"], "InProgress", "{updated}");
@@ -222,6 +223,33 @@ fn boto3_creates_waits_for_invokes_updates_and_deletes_a_packaged_component() {
     assert_eq!(after["Timeout"], 7);
     assert_eq!(after["Environment"]["Variables"]["STAGE"], "test");
     assert_eq!(after["LastUpdateStatus"], "Successful");
+    // JSON sets the system level to INFO too.
+    assert_eq!(
+        after["LoggingConfig"],
+        json!({
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": "WARN",
+            "SystemLogLevel": "INFO",
+            "LogGroup": "/aws/lambda/greeter",
+        })
+    );
+    // The function now logs Lambda's system records, as `LogType: Tail`
+    // shows them.
+    let tailed = boto3(
+        &serve,
+        "invoke",
+        json!({
+            "FunctionName": "greeter",
+            "Payload": hello_event().to_string(),
+            "LogType": "Tail",
+        }),
+    );
+    let tail = tailed["Log"].as_str().unwrap_or_else(|| panic!("{tailed}"));
+    let types: Vec<String> = tail
+        .lines()
+        .map(|line| json(line)["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(types, ["platform.start", "platform.report"], "{tail}");
 
     let stale = boto3(
         &serve,
@@ -434,6 +462,24 @@ fn bad_requests_get_lambdas_errors_and_leave_nothing_behind() {
             413,
             "RequestEntityTooLargeException",
             "52428800",
+        ),
+        (
+            json!({ "LoggingConfig": { "ApplicationLogLevel": "DEBUG" } }),
+            400,
+            "InvalidParameterValueException",
+            "LogLevel is not supported when LogFormat is set to \"Text\"",
+        ),
+        (
+            json!({ "LoggingConfig": { "LogFormat": "XML" } }),
+            400,
+            "ValidationException",
+            "[JSON, Text]",
+        ),
+        (
+            json!({ "LoggingConfig": { "LogFormat": "JSON", "SystemLogLevel": "ERROR" } }),
+            400,
+            "ValidationException",
+            "[DEBUG, INFO, WARN]",
         ),
         (
             json!({ "MemorySize": 64 }),

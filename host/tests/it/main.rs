@@ -18,6 +18,7 @@ mod fuzz;
 mod http;
 mod js;
 mod load;
+mod logging;
 mod native;
 mod python;
 mod requests;

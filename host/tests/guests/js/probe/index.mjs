@@ -35,6 +35,18 @@ export const handler = async (event, context) => {
       console.warn('warn line');
       console.error('error line');
       return 'logged';
+    case 'json_log':
+      // Lambda's JSON records of console calls: several arguments, one
+      // object, one Error, an Error among others; and a raw record below
+      // the level.
+      console.log('log line', { n: 1 });
+      console.info({ order: 7, nested: [1] });
+      console.debug('debug line');
+      console.warn('warn line');
+      console.error(new TypeError('bad thing'));
+      console.error('with error', new RangeError('far'));
+      process.stdout.write(`${JSON.stringify({ level: 'DEBUG', message: 'raw debug' })}\n`);
+      return 'logged';
     case 'timer':
       await new Promise((resolve) => setTimeout(resolve, event.millis ?? 20));
       return 'waited';

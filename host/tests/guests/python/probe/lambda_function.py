@@ -65,6 +65,20 @@ def lambda_handler(event, context):
         logging.debug("debug line")
         logger.warning("warning line")
         return "logged"
+    if action == "json_log":
+        # Lambda's JSON records of `logging`, with a raw JSON record of each
+        # side of the level and a plain print.
+        print("printed line")
+        print(json.dumps({"level": "DEBUG", "message": "raw debug record"}))
+        print(json.dumps({"level": "ERROR", "message": "raw error record"}))
+        logging.info("info line %s", 1)
+        logging.debug("debug line")
+        logger.warning("warning line", extra={"order": 7})
+        try:
+            helper.fail("caught value")
+        except ValueError:
+            logger.exception("caught")
+        return "logged"
     if action == "init":
         return {
             "init_id": INIT_ID,
