@@ -4,9 +4,11 @@
 //! and invoked as Lambda would invoke it.
 //!
 //! Each case is a folder under `host/tests/corpus/<language>/` with a
-//! `case.json`: the handler setting, environment, the AWS resources it
-//! needs, the invocations with what each must answer, and what the AWS
-//! endpoint must hold afterwards. AWS is moto's server on loopback; HTTP
+//! `case.json`: the handler setting, environment, settings as a
+//! `[[function]]` table writes them (`"settings": {"log_format": "JSON"}`),
+//! the AWS resources it needs, the invocations with what each must answer
+//! (and what its log must and must not hold), and what the AWS endpoint
+//! must hold afterwards. AWS is moto's server on loopback; HTTP
 //! upstreams are an echo server here. The resources are made and read with
 //! boto3 on the host (`host/tests/clients/moto_fixture.py`), never through
 //! the handler under test.
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wasm_lambda::build::{BuildOptions, build};
 use wasm_lambda::samples::{SampleOptions, sample};
-use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig};
+use wasm_lambda::{AllowedHosts, AwsCredentials, FunctionConfig, FunctionSettings, SettingsSource};
 
 use crate::common::{guest_target_dir, host, invoke, json, repo_root};
 
@@ -264,6 +266,12 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         secret_access_key: "testing".into(),
         session_token: None,
     });
+    // The settings of a `[[function]]` table (`log_format`, ...).
+    if let Some(settings) = case.get("settings") {
+        let settings: FunctionSettings = serde_json::from_value(settings.clone())
+            .unwrap_or_else(|error| panic!("{path}: settings: {error}"));
+        settings.apply(&mut config, SettingsSource::Toml).unwrap();
+    }
     let environment = config.environment.clone();
     let function = host()
         .load(config)
@@ -409,6 +417,14 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
             );
         }
         answers.push(answer.clone());
+        for needle in step["expect_no_log"].as_array().into_iter().flatten() {
+            let needle = needle.as_str().unwrap();
+            assert!(
+                !invocation.log.contains(needle),
+                "{what}: {needle:?} in the log:\n{}",
+                invocation.log
+            );
+        }
         for needle in step["expect_log"].as_array().into_iter().flatten() {
             let needle = needle.as_str().unwrap();
             assert!(
@@ -503,6 +519,7 @@ cases! {
     python_powertools_rest_api => "powertools-rest-api",
     python_powertools_sqs_batch => "powertools-sqs-batch",
     python_powertools_idempotency => "powertools-idempotency",
+    python_powertools_json_logs => "powertools-json-logs",
     python_requests_upstream => "requests-upstream",
     python_urllib_webhook => "urllib-webhook",
     python_data_files => "data-files",
