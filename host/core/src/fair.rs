@@ -16,6 +16,13 @@
 //! thread always serves short invocations, the HTTP server and the timers.
 //! A long-running guest still gets its time (its timeout keeps running while
 //! it waits), and a short invocation never meets the gate at all.
+//!
+//! A turn is a lease of [`TURN_LEASE`]: a guest that stops running in its
+//! slice (it waits for an HTTP answer, a timer, another function it
+//! invoked) has no next tick to give the turn back at, so the lease ends
+//! it. Without it, a long-running guest waiting on I/O held the only turn
+//! of a 2-core machine, and a function that invoked itself waited for
+//! itself (`fair::tests::a_turn_held_by_a_guest_that_stops_running_is_given_back`).
 
 use std::sync::{Arc, Mutex};
 
@@ -44,14 +51,27 @@ impl Turns {
     }
 }
 
+/// How long a turn lasts at most: two ticks, so a guest that keeps
+/// running gives its turn back at its next tick first.
+pub(crate) const TURN_LEASE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The turn a sandbox holds, and how many times a turn was given back: a
+/// lease ends only the turn it was taken for.
+#[derive(Default)]
+struct Held {
+    permit: Option<OwnedSemaphorePermit>,
+    releases: u64,
+}
+
 /// One sandbox's place in the sharing: how long its current invocation has
 /// run, and the turn it holds, if any.
 #[derive(Default)]
 pub(crate) struct Slices {
     ticks: u32,
     /// Filled by the yield future once a turn is granted; emptied (the turn
-    /// given back) at the next tick and when the invocation ends.
-    turn: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    /// given back) at the next tick, when the invocation ends, or when the
+    /// lease runs out.
+    turn: Arc<Mutex<Held>>,
 }
 
 impl Slices {
@@ -63,7 +83,7 @@ impl Slices {
 
     /// Gives back the turn, if one is held.
     pub(crate) fn release(&mut self) {
-        self.turn.lock().unwrap_or_else(|e| e.into_inner()).take();
+        release(&self.turn);
     }
 
     /// What to do at an epoch tick that is not past the deadline: yield, and
@@ -81,11 +101,32 @@ impl Slices {
         UpdateDeadline::YieldCustom(
             1,
             Box::pin(async move {
-                if let Ok(permit) = turns.acquire_owned().await {
-                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
-                }
+                let Ok(permit) = turns.acquire_owned().await else {
+                    return;
+                };
+                let releases = {
+                    let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    held.permit = Some(permit);
+                    held.releases
+                };
+                tokio::spawn(async move {
+                    tokio::time::sleep(TURN_LEASE).await;
+                    let unreleased =
+                        slot.lock().unwrap_or_else(|e| e.into_inner()).releases == releases;
+                    if unreleased {
+                        release(&slot);
+                    }
+                });
             }),
         )
+    }
+}
+
+/// Gives back the turn in `held`, if one is held.
+fn release(held: &Mutex<Held>) {
+    let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
+    if held.permit.take().is_some() {
+        held.releases += 1;
     }
 }
 
@@ -117,6 +158,27 @@ mod tests {
         );
         first.reset();
         assert!(futures_poll_once(blocked.as_mut()).is_ready());
+    }
+
+    #[tokio::test]
+    async fn a_turn_held_by_a_guest_that_stops_running_is_given_back() {
+        let turns = Turns::new(1);
+        let (mut first, mut second) = (Slices::default(), Slices::default());
+        first.at_tick(&turns);
+        let UpdateDeadline::YieldCustom(1, wait) = first.at_tick(&turns) else {
+            panic!("a long-running guest waits for a turn");
+        };
+        wait.await;
+        // The first guest now waits on I/O: no tick of its own comes.
+        second.at_tick(&turns);
+        let UpdateDeadline::YieldCustom(1, mut blocked) = second.at_tick(&turns) else {
+            panic!("a long-running guest waits for a turn");
+        };
+        assert!(futures_poll_once(blocked.as_mut()).is_pending());
+        tokio::time::timeout(std::time::Duration::from_secs(10), blocked)
+            .await
+            .expect("the lease gives the turn to the second guest");
+        assert_eq!(turns.0.available_permits(), 0, "the second holds it now");
     }
 
     fn futures_poll_once(
