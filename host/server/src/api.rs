@@ -188,16 +188,30 @@ fn api_request(
     let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
     let identity =
         header(headers, "x-amz-cognito-identity").and_then(CognitoIdentity::from_header_json);
+    // Made here rather than at the call, so an `Event` invocation keeps its
+    // trace header through retries and restarts of the queue; its Lineage
+    // counts the runs of this function in the chain, and a chain that
+    // already ran it 16 times stops here
+    // (`server::a_function_that_invokes_itself_is_stopped_at_the_sixteenth_hop`).
+    let trace = header(headers, "x-amzn-trace-id")
+        .map_or_else(wasm_lambda_core::new_trace_header, str::to_string);
+    let unqualified = parse_function_name(name).0;
+    let Some(trace) = super::recursion::next_run(
+        &trace,
+        &function_arn(state, &unqualified),
+        target.deployed.recursion_allowed,
+    ) else {
+        return Err(service_error(
+            400,
+            "RecursiveInvocationException",
+            &super::recursion::stopped_message(&unqualified),
+        ));
+    };
     let request = InvokeRequest {
         payload: body.to_vec(),
         request_id: Some(uuid::Uuid::new_v4().to_string()),
         invoked_function_arn: Some(target.invoked_arn.clone()),
-        // Made here rather than at the call, so an `Event` invocation keeps
-        // its trace header through retries and restarts of the queue.
-        trace_id: Some(
-            header(headers, "x-amzn-trace-id")
-                .map_or_else(wasm_lambda_core::new_trace_header, str::to_string),
-        ),
+        trace_id: Some(trace),
         identity,
         client_context,
         tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),

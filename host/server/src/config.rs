@@ -112,6 +112,10 @@ pub struct ServerOnly {
     /// The function URL's invoke mode: `"BUFFERED"` (default) or
     /// `"RESPONSE_STREAM"` (the response is sent as the handler writes it).
     pub invoke_mode: Option<String>,
+    /// What a recursive loop through the Invoke API does: `"Terminate"`
+    /// (the default: the chain is stopped when it would run the function a
+    /// 17th time) or `"Allow"`, as Lambda's `RecursiveLoop`.
+    pub recursive_loop: Option<String>,
     /// Rebuild the function when its source folder (or component file)
     /// changes and swap the new code in, as `serve --watch` does for every
     /// function; `component` may then name the handler's folder.
@@ -251,6 +255,18 @@ impl FunctionSpec {
             Some("RESPONSE_STREAM") => Ok(true),
             Some(other) => bail!(
                 "function {}: invoke_mode must be \"BUFFERED\" or \"RESPONSE_STREAM\", got {other:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// Whether the function may run in a recursive loop.
+    pub(crate) fn recursion_allowed(&self) -> Result<bool> {
+        match self.server.recursive_loop.as_deref() {
+            None | Some(super::recursion::TERMINATE) => Ok(false),
+            Some(super::recursion::ALLOW) => Ok(true),
+            Some(other) => bail!(
+                "function {}: recursive_loop must be \"Allow\" or \"Terminate\", got {other:?}",
                 self.name
             ),
         }

@@ -185,6 +185,7 @@ pub(crate) fn file_entry(
         async_settings: spec.async_settings()?,
         url_needs_signature: spec.url_needs_signature()?,
         url_streams: spec.url_streams()?,
+        recursion_allowed: spec.recursion_allowed()?,
     };
     Ok(Entry {
         configuration,

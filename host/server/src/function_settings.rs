@@ -32,6 +32,7 @@ use wasm_lambda_core::Function;
 const CONCURRENCY: &str = "ReservedConcurrentExecutions";
 const EVENT_INVOKE: &str = "EventInvokeConfig";
 const URL: &str = "FunctionUrlConfig";
+const RECURSION: &str = "RecursiveLoop";
 
 /// The setting that holds the URL configuration of `name`'s alias `alias`
 /// (`FunctionUrlConfig:<alias>`); `$LATEST`'s is [`URL`].
@@ -67,6 +68,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                 .delete(delete_event_invoke),
         )
         .route(
+            "/2024-08-31/functions/{name}/recursion-config",
+            get(get_recursion).put(put_recursion),
+        )
+        .route(
             "/2021-10-31/functions/{name}/url",
             get(get_url)
                 .post(create_url)
@@ -94,6 +99,8 @@ pub(crate) fn deployed_with(entry: &Entry, function: Function) -> Deployed {
         async_settings: async_settings(entry.settings.get(EVENT_INVOKE)),
         url_needs_signature,
         url_streams,
+        recursion_allowed: entry.settings.get(RECURSION).and_then(Value::as_str)
+            == Some(super::recursion::ALLOW),
     }
 }
 
@@ -152,6 +159,7 @@ pub(crate) fn share_concurrency(functions: &Registry, name: &str) {
                 let mut deployed = deployed_with(version, live.function.clone());
                 deployed.concurrency = base.concurrency.clone();
                 deployed.reserved = base.reserved;
+                deployed.recursion_allowed = base.recursion_allowed;
                 version.live = Some(Arc::new(deployed));
             }
         });
@@ -204,6 +212,57 @@ async fn put_concurrency(
         return response;
     }
     axum::Json(json!({ CONCURRENCY: limit })).into_response()
+}
+
+/// `PUT /2024-08-31/functions/{name}/recursion-config`:
+/// `{"RecursiveLoop": "Allow" | "Terminate"}`.
+async fn put_recursion(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    use super::recursion::{ALLOW, TERMINATE};
+    let (name, _) = or_answer!(api_function(&state, &name));
+    let request = or_answer!(body_object(&body));
+    let value = request
+        .get(RECURSION)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if ![ALLOW, TERMINATE].contains(&value) {
+        return validation(
+            &value,
+            "recursiveLoop",
+            "Member must satisfy enum value set: [Allow, Terminate]",
+        );
+    }
+    let value = value.to_string();
+    let stored = value.clone();
+    if let Err(response) = change_settings(&state, &name, move |settings| {
+        settings.insert(RECURSION.into(), json!(stored));
+    })
+    .await
+    {
+        return response;
+    }
+    axum::Json(json!({ RECURSION: value })).into_response()
+}
+
+/// `GET /2024-08-31/functions/{name}/recursion-config`.
+async fn get_recursion(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let name = parse_function_name(&name).0;
+    let Some(entry) = state.functions.get(&name) else {
+        return not_found(&state, &name);
+    };
+    let allowed = entry
+        .live
+        .as_ref()
+        .is_some_and(|deployed| deployed.recursion_allowed);
+    let value = if allowed {
+        super::recursion::ALLOW
+    } else {
+        super::recursion::TERMINATE
+    };
+    axum::Json(json!({ RECURSION: value })).into_response()
 }
 
 /// `GET /2019-09-30/functions/{name}/concurrency`: `{}` when none is set.

@@ -54,6 +54,7 @@ mod function_settings;
 pub mod http_event;
 mod lifecycle;
 mod queue;
+mod recursion;
 mod registry;
 mod reload;
 mod reply;
@@ -90,6 +91,9 @@ pub(crate) struct Deployed {
     pub(crate) url_needs_signature: bool,
     /// Its function URL streams (`invoke_mode = "RESPONSE_STREAM"`).
     pub(crate) url_streams: bool,
+    /// It may run in a recursive loop (`recursive_loop = "Allow"`); loops
+    /// are stopped otherwise (`recursion.rs`).
+    pub(crate) recursion_allowed: bool,
 }
 
 /// What every request handler shares.

@@ -76,6 +76,7 @@ impl Reloader {
                 async_settings: old.async_settings.clone(),
                 url_needs_signature: old.url_needs_signature,
                 url_streams: old.url_streams,
+                recursion_allowed: old.recursion_allowed,
             };
             replaced = entry.live.replace(Arc::new(deployed));
             entry.generation += 1;
