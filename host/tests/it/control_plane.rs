@@ -251,6 +251,25 @@ fn boto3_creates_waits_for_invokes_updates_and_deletes_a_packaged_component() {
         .collect();
     assert_eq!(types, ["platform.start", "platform.report"], "{tail}");
 
+    // Recursive loops are stopped unless the function allows them.
+    let recursion = json!({ "FunctionName": "greeter" });
+    let config = boto3(&serve, "get_function_recursion_config", recursion.clone());
+    assert_eq!(config["RecursiveLoop"], "Terminate", "{config}");
+    let put = boto3(
+        &serve,
+        "put_function_recursion_config",
+        json!({ "FunctionName": "greeter", "RecursiveLoop": "Allow" }),
+    );
+    assert_eq!(put["RecursiveLoop"], "Allow", "{put}");
+    let config = boto3(&serve, "get_function_recursion_config", recursion);
+    assert_eq!(config["RecursiveLoop"], "Allow", "{config}");
+    let refused = boto3(
+        &serve,
+        "put_function_recursion_config",
+        json!({ "FunctionName": "greeter", "RecursiveLoop": "Sometimes" }),
+    );
+    assert_eq!(refused["error"], "ValidationException", "{refused}");
+
     let stale = boto3(
         &serve,
         "update_function_code",

@@ -465,3 +465,55 @@ fn ctrl_c_finishes_in_flight_invocations_and_queued_events() {
         "the queued event ran before exit:\n{log}"
     );
 }
+
+/// A boto3 handler that invokes itself through `serve` (botocore copies
+/// `_X_AMZN_TRACE_ID` onto its call, as on Lambda): the chain runs it 16
+/// times and its 16th hop gets `RecursiveInvocationException`, unless the
+/// function's `recursive_loop` is `"Allow"`.
+#[test]
+fn a_function_that_invokes_itself_is_stopped_at_the_sixteenth_hop() {
+    let component = toml_path(guest("host/tests/guests/python/net"));
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "looper"
+component = {component}
+timeout = 120
+allowed_outbound_hosts = ["http://127.0.0.1:*"]
+
+[[function]]
+name = "allowed"
+component = {component}
+timeout = 120
+allowed_outbound_hosts = ["http://127.0.0.1:*"]
+recursive_loop = "Allow"
+"#
+    ));
+    let event = |hops: u32| {
+        serde_json::json!({ "client": "lambda", "url": serve.endpoint, "hops": hops }).to_string()
+    };
+    let stopped = serve.boto3(&["invoke", "looper", &event(20)]);
+    let answer = json(stopped["Payload"].as_str().unwrap());
+    assert_eq!(
+        answer,
+        serde_json::json!({ "runs": 16, "stopped": "RecursiveInvocationException" }),
+        "{}",
+        serve.log()
+    );
+
+    // A chain shorter than the limit ends by itself; the handler saw its
+    // count in the trace header's Lineage.
+    let short = serve.boto3(&["invoke", "looper", &event(3)]);
+    let answer = json(short["Payload"].as_str().unwrap());
+    assert_eq!(answer["runs"], 4, "{answer}");
+    let trace = answer["trace"].as_str().unwrap();
+    assert!(
+        trace.starts_with("Root=1-") && trace.contains(";Lineage=1:") && trace.ends_with(":3"),
+        "{trace}"
+    );
+
+    let allowed = serve.boto3(&["invoke", "allowed", &event(20)]);
+    let answer = json(allowed["Payload"].as_str().unwrap());
+    assert_eq!(answer["runs"], 21, "{answer}");
+    assert!(answer.get("stopped").is_none(), "{answer}");
+}
