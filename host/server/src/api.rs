@@ -298,7 +298,7 @@ async fn request_response(
         },
         None => None,
     };
-    let invocation = match deployed.function.invoke(request).await {
+    let invocation = match deployed.invoke(request).await {
         Ok(invocation) => invocation,
         Err(error) => return from_invoke_error(&error),
     };

@@ -112,6 +112,11 @@ pub struct ServerOnly {
     /// The function URL's invoke mode: `"BUFFERED"` (default) or
     /// `"RESPONSE_STREAM"` (the response is sent as the handler writes it).
     pub invoke_mode: Option<String>,
+    /// External extensions to run beside the function (executables,
+    /// relative to this file), as Lambda runs a layer's `extensions/`
+    /// folder; the executables of `extensions/` in a `files` folder mounted
+    /// at `/opt` run too (docs/observability.md).
+    pub extensions: Option<Vec<PathBuf>>,
     /// What a recursive loop through the Invoke API does: `"Terminate"`
     /// (the default: the chain is stopped when it would run the function a
     /// 17th time) or `"Allow"`, as Lambda's `RecursiveLoop`.
@@ -201,6 +206,11 @@ impl ServerConfig {
                 function.component = base.join(&function.component);
             }
             function.settings.resolve_paths(base);
+            for extension in function.server.extensions.iter_mut().flatten() {
+                if extension.is_relative() {
+                    *extension = base.join(&*extension);
+                }
+            }
             // A dead-letter file, like a component, is relative to the file.
             if let Some(target) = function.server.on_failure.as_mut()
                 && let Some(file) = target.strip_prefix("file:")
@@ -302,6 +312,28 @@ impl FunctionSpec {
     }
 
     /// The library configuration of this function.
+    /// The function's external extensions: those `extensions` lists, then
+    /// the files of `extensions/` in each folder mounted at `/opt`, by
+    /// name, as Lambda finds them in its layers.
+    pub fn extension_executables(&self) -> Vec<PathBuf> {
+        let mut executables = self.server.extensions.clone().unwrap_or_default();
+        for mount in &self.settings.files {
+            if mount.destination.trim_end_matches('/') != "/opt" {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(mount.source.join("extensions")) else {
+                continue;
+            };
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_file())
+                .collect();
+            found.sort();
+            executables.extend(found);
+        }
+        executables
+    }
+
     pub fn to_function_config(&self, region: &str) -> Result<FunctionConfig> {
         let mut config = FunctionConfig::new(&self.name, &self.component);
         config.region = region.to_string();
@@ -345,6 +377,37 @@ environment = { STAGE = "dev" }
         assert_eq!(library.timeout, Duration::from_secs(10));
         assert_eq!(library.environment["STAGE"], "dev");
         assert_eq!(library.region, "eu-west-1");
+    }
+
+    #[test]
+    fn extensions_are_the_listed_ones_then_a_layers_at_opt() {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = dir.path().join("layer/extensions");
+        std::fs::create_dir_all(&layer).unwrap();
+        for name in ["telemetry-shipper", "agent"] {
+            std::fs::write(layer.join(name), "").unwrap();
+        }
+        let path = dir.path().join("functions.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[function]]
+name = "hello"
+component = "hello.wasm"
+extensions = ["bin/recorder"]
+files = [{ source = "layer", destination = "/opt" }, { source = "layer", destination = "/mnt/other" }]
+"#,
+        )
+        .unwrap();
+        let config = ServerConfig::from_file(&path).unwrap();
+        assert_eq!(
+            config.functions[0].extension_executables(),
+            [
+                dir.path().join("bin/recorder"),
+                layer.join("agent"),
+                layer.join("telemetry-shipper"),
+            ]
+        );
     }
 
     #[test]

@@ -140,6 +140,7 @@ pub(crate) fn file_entry(
     region: &str,
     spec: &crate::FunctionSpec,
     function: wasm_lambda_core::Function,
+    extensions: Option<Arc<crate::extensions::Extensions>>,
 ) -> anyhow::Result<Entry> {
     let config = function.config();
     let mut configuration = base_configuration(
@@ -186,6 +187,7 @@ pub(crate) fn file_entry(
         url_needs_signature: spec.url_needs_signature()?,
         url_streams: spec.url_streams()?,
         recursion_allowed: spec.recursion_allowed()?,
+        extensions,
     };
     Ok(Entry {
         configuration,

@@ -200,7 +200,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
         };
         event.attempts += 1;
         let attempt = event.attempts;
-        let invocation = match deployed.function.invoke(event.request(arn.clone())).await {
+        let invocation = match deployed.invoke(event.request(arn.clone())).await {
             Ok(invocation) => invocation,
             // Lambda retries a throttled Event invocation until its maximum
             // age, without counting it as an attempt: the function never ran.
@@ -345,7 +345,7 @@ pub(crate) async fn send(
                 bail!("function {target} is not served");
             };
             let request = InvokeRequest::new(record.to_string());
-            let invocation = deployed.function.invoke(request).await?;
+            let invocation = deployed.invoke(request).await?;
             if let Some(error) = invocation.function_error() {
                 bail!("{}: {}", error.error_type, error.error_message);
             }

@@ -101,6 +101,8 @@ pub(crate) fn deployed_with(entry: &Entry, function: Function) -> Deployed {
         url_streams,
         recursion_allowed: entry.settings.get(RECURSION).and_then(Value::as_str)
             == Some(super::recursion::ALLOW),
+        // Functions of the control plane have no external extensions yet.
+        extensions: None,
     }
 }
 

@@ -49,6 +49,7 @@ mod code_source;
 mod config;
 mod control;
 mod events;
+mod extensions;
 mod front_door;
 mod function_settings;
 pub mod http_event;
@@ -94,6 +95,42 @@ pub(crate) struct Deployed {
     /// It may run in a recursive loop (`recursive_loop = "Allow"`); loops
     /// are stopped otherwise (`recursion.rs`).
     pub(crate) recursion_allowed: bool,
+    /// Its external extensions, told of each invocation.
+    pub(crate) extensions: Option<Arc<extensions::Extensions>>,
+}
+
+impl Deployed {
+    /// Runs one invocation of the function, telling its extensions first
+    /// (the request then carries the request id, deadline and trace header
+    /// they were told).
+    pub(crate) async fn invoke(
+        &self,
+        mut request: wasm_lambda_core::InvokeRequest,
+    ) -> Result<wasm_lambda_core::Invocation, wasm_lambda_core::InvokeError> {
+        if let Some(extensions) = &self.extensions {
+            let config = self.function.config();
+            let request_id = request
+                .request_id
+                .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+                .clone();
+            let trace = request
+                .trace_id
+                .get_or_insert_with(wasm_lambda_core::new_trace_header)
+                .clone();
+            let deadline = *request
+                .deadline
+                .get_or_insert_with(|| std::time::SystemTime::now() + config.timeout);
+            let deadline_ms = deadline
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis() as u64);
+            let arn = request
+                .invoked_function_arn
+                .clone()
+                .unwrap_or_else(|| config.arn());
+            extensions.invoke(&request_id, deadline_ms, &arn, &trace);
+        }
+        self.function.invoke(request).await
+    }
 }
 
 /// What every request handler shares.
@@ -170,7 +207,48 @@ impl Server {
                 .await
                 .context("the loading task failed")?
                 .with_context(|| format!("failed to deploy function {}", spec.name))?;
-            let entry = control::file_entry(&region, spec, function)?;
+            let executables = spec.extension_executables();
+            let mut failed = None;
+            let extensions = if executables.is_empty() {
+                None
+            } else {
+                let config = function.config();
+                let launch = extensions::Launch {
+                    function_name: spec.name.clone(),
+                    function_version: config.version.clone(),
+                    handler: config.handler_name(),
+                    account_id: config.account_id.clone(),
+                    environment: extension_environment(config),
+                    executables,
+                };
+                match extensions::Extensions::start(launch).await {
+                    Ok(started) => Some(Arc::new(started)),
+                    Err(reason) => {
+                        tracing::error!(
+                            "wasm-lambda: function {} failed (FunctionError.ExtensionInitError): {reason}",
+                            spec.name
+                        );
+                        failed = Some(reason);
+                        None
+                    }
+                }
+            };
+            let mut entry = control::file_entry(&region, spec, function, extensions)?;
+            if let Some(reason) = failed {
+                // As Lambda marks a function whose extension failed its
+                // init: Failed, and its invocations refused.
+                entry.live = None;
+                entry
+                    .configuration
+                    .insert("State".into(), serde_json::json!("Failed"));
+                entry
+                    .configuration
+                    .insert("StateReason".into(), serde_json::json!(reason));
+                entry.configuration.insert(
+                    "StateReasonCode".into(),
+                    serde_json::json!("FunctionError.ExtensionInitError"),
+                );
+            }
             if !functions.insert_new(&spec.name, entry) {
                 anyhow::bail!("function {} is deployed twice", spec.name);
             }
@@ -347,8 +425,51 @@ impl Server {
         dispatcher.await.context("the event dispatcher failed")?;
         tracker.close();
         tracker.wait().await;
+        // Extensions get SHUTDOWN once no invocation can start, and 2 s.
+        let with_extensions: Vec<Arc<extensions::Extensions>> = sources_state
+            .functions
+            .entries()
+            .into_iter()
+            .filter_map(|(_, entry)| entry.live.as_ref()?.extensions.clone())
+            .collect();
+        futures_util::future::join_all(
+            with_extensions
+                .iter()
+                .map(|extensions| extensions.shutdown()),
+        )
+        .await;
         Ok(())
     }
+}
+
+/// The environment of a function's extension processes: Lambda's
+/// variables that describe the function, and the function's own.
+fn extension_environment(config: &wasm_lambda_core::FunctionConfig) -> Vec<(String, String)> {
+    let mut variables = vec![
+        ("AWS_REGION".to_string(), config.region.clone()),
+        ("AWS_DEFAULT_REGION".to_string(), config.region.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME".to_string(), config.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
+            config.memory_mb.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION".to_string(),
+            config.version.clone(),
+        ),
+        (
+            "AWS_LAMBDA_INITIALIZATION_TYPE".to_string(),
+            "on-demand".to_string(),
+        ),
+        ("_HANDLER".to_string(), config.handler_name()),
+    ];
+    variables.extend(
+        config
+            .environment
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    variables
 }
 
 /// The pause between attempts of a failed `Event` invocation: one second

@@ -77,6 +77,7 @@ impl Reloader {
                 url_needs_signature: old.url_needs_signature,
                 url_streams: old.url_streams,
                 recursion_allowed: old.recursion_allowed,
+                extensions: old.extensions.clone(),
             };
             replaced = entry.live.replace(Arc::new(deployed));
             entry.generation += 1;

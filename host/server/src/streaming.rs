@@ -92,7 +92,7 @@ fn joined(result: Result<Outcome, tokio::task::JoinError>) -> Outcome {
 /// permit and the server's in-flight count) and waits for the first chunk.
 async fn start(
     state: &Arc<AppState>,
-    deployed: &Deployed,
+    deployed: &Arc<Deployed>,
     mut request: InvokeRequest,
 ) -> Result<Started, NotStarted> {
     let permit = match &deployed.concurrency {
@@ -104,10 +104,10 @@ async fn start(
     };
     let (sender, mut events) = response_stream();
     request.stream = Some(sender);
-    let function = deployed.function.clone();
+    let deployed = deployed.clone();
     let in_flight = state.in_flight.token();
     let done = tokio::spawn(async move {
-        let outcome = function.invoke(request).await;
+        let outcome = deployed.invoke(request).await;
         drop((permit, in_flight));
         outcome
     });
@@ -176,7 +176,7 @@ fn body_from(frames: mpsc::UnboundedReceiver<Result<Bytes, std::io::Error>>) -> 
 /// error, if any, and the log's tail when `tail` is set.
 pub(crate) async fn invoke_with_response_stream(
     state: &Arc<AppState>,
-    deployed: &Deployed,
+    deployed: &Arc<Deployed>,
     request: InvokeRequest,
     tail: bool,
 ) -> Result<Response, NotStarted> {
@@ -246,7 +246,7 @@ pub(crate) async fn invoke_with_response_stream(
 /// failure after it cuts the response short, as Lambda does.
 pub(crate) async fn function_url(
     state: &Arc<AppState>,
-    deployed: &Deployed,
+    deployed: &Arc<Deployed>,
     request: InvokeRequest,
 ) -> Response {
     let mut started = match start(state, deployed, request).await {

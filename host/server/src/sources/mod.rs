@@ -1143,17 +1143,12 @@ pub(crate) async fn invoke_batch(
         invoked_function_arn: Some(target.invoked_arn.clone()),
         ..wasm_lambda_core::InvokeRequest::new(event)
     };
-    target
-        .deployed
-        .function
-        .invoke(request)
-        .await
-        .map_err(|error| {
-            format!(
-                "invoking {function_name} failed ({}: {error})",
-                error.error_code()
-            )
-        })
+    target.deployed.invoke(request).await.map_err(|error| {
+        format!(
+            "invoking {function_name} failed ({}: {error})",
+            error.error_code()
+        )
+    })
 }
 
 /// The ids (SQS message ids, stream sequence numbers) a

@@ -1,0 +1,439 @@
+//! Lambda's Extensions API for external extensions: processes that run
+//! beside a function, as Lambda runs the executables of a layer's
+//! `extensions/` folder, and learn of each of its invocations and of the
+//! server's shutdown.
+//!
+//! Each function with extensions gets its own Extensions API on a loopback
+//! port, named to its extension processes by `AWS_LAMBDA_RUNTIME_API`:
+//! - `POST /2020-01-01/extension/register` (`Lambda-Extension-Name`, body
+//!   `{"events": ["INVOKE", "SHUTDOWN"]}`) answers with the extension's
+//!   `Lambda-Extension-Identifier` and the function's name, version and
+//!   handler;
+//! - `GET /2020-01-01/extension/event/next` waits for the extension's next
+//!   event: `INVOKE` (`requestId`, `deadlineMs`, `invokedFunctionArn`,
+//!   `tracing`) for every invocation of the function, and `SHUTDOWN`
+//!   (`shutdownReason` `spindown`, `deadlineMs` 2,000 ms on) when the server
+//!   stops;
+//! - `POST /2020-01-01/extension/init/error` and `/exit/error` report an
+//!   extension's failure.
+//!
+//! The function's init waits for every extension to register and ask for
+//! its first event, as Lambda's init phase does (10 s at most); an
+//! extension that exits first, reports an init error or does not finish
+//! in time fails the function with `FunctionError.ExtensionInitError`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// How long the function's init waits for its extensions, as Lambda's init
+/// phase is limited.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long extensions have after `SHUTDOWN`, as on Lambda.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(2000);
+
+/// Events waiting for an extension that does not ask for them; beyond it
+/// they are dropped, so a stuck extension cannot grow the server's memory.
+const QUEUED_EVENTS: usize = 1024;
+
+const ID_HEADER: &str = "lambda-extension-identifier";
+
+/// One registered extension.
+struct Registered {
+    name: String,
+    events: Vec<String>,
+    sender: mpsc::Sender<Value>,
+    receiver: tokio::sync::Mutex<mpsc::Receiver<Value>>,
+    /// How many times it asked for its next event.
+    asked: AtomicU64,
+    /// Which of its asks was answered with `SHUTDOWN` (0: none yet).
+    shutdown_ask: AtomicU64,
+}
+
+/// What the Extensions API of one function shares.
+struct Api {
+    function_name: String,
+    function_version: String,
+    handler: String,
+    account_id: String,
+    registered: Mutex<HashMap<String, Arc<Registered>>>,
+    init_error: Mutex<Option<String>>,
+}
+
+impl Api {
+    fn registered(&self) -> Vec<Arc<Registered>> {
+        self.registered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn send(&self, event_type: &str, event: Value) {
+        for extension in self.registered() {
+            if !extension.events.iter().any(|name| name == event_type) {
+                continue;
+            }
+            if extension.sender.try_send(event.clone()).is_err() {
+                tracing::warn!(
+                    "wasm-lambda: extension {} of {} does not ask for its events: an {event_type} event was dropped",
+                    extension.name,
+                    self.function_name
+                );
+            }
+        }
+    }
+}
+
+/// The extensions of one function: their processes and their API.
+pub(crate) struct Extensions {
+    api: Arc<Api>,
+    children: Mutex<Vec<(PathBuf, std::process::Child)>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Extensions {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.stop_children();
+    }
+}
+
+/// What an extension process is started with.
+pub(crate) struct Launch {
+    /// The function's name, version and handler, as registration answers.
+    pub(crate) function_name: String,
+    pub(crate) function_version: String,
+    pub(crate) handler: String,
+    pub(crate) account_id: String,
+    /// The function's environment (Lambda's variables and its own).
+    pub(crate) environment: Vec<(String, String)>,
+    /// The extensions' executables.
+    pub(crate) executables: Vec<PathBuf>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+fn error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "errorMessage": message, "errorType": error_type })),
+    )
+        .into_response()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn register(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(name) = header(&headers, "lambda-extension-name").filter(|name| !name.is_empty())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Lambda-Extension-Name is missing",
+        );
+    };
+    let events: Vec<String> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| body.get("events").cloned())
+        .and_then(|events| serde_json::from_value(events).ok())
+        .unwrap_or_default();
+    if let Some(unknown) = events
+        .iter()
+        .find(|event| !["INVOKE", "SHUTDOWN"].contains(&event.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            &format!("unknown event {unknown}: external extensions take INVOKE and SHUTDOWN"),
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+    api.registered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            id.clone(),
+            Arc::new(Registered {
+                name: name.to_string(),
+                events,
+                sender,
+                receiver: tokio::sync::Mutex::new(receiver),
+                asked: AtomicU64::new(0),
+                shutdown_ask: AtomicU64::new(0),
+            }),
+        );
+    let mut body = json!({
+        "functionName": api.function_name,
+        "functionVersion": api.function_version,
+        "handler": api.handler,
+    });
+    if header(&headers, "lambda-extension-accept-feature").is_some_and(|features| {
+        features
+            .split(',')
+            .any(|feature| feature.trim() == "accountId")
+    }) {
+        body["accountId"] = json!(api.account_id);
+    }
+    let mut response = axum::Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(ID_HEADER, value);
+    }
+    response
+}
+
+#[allow(clippy::result_large_err)]
+fn extension_of(api: &Api, headers: &HeaderMap) -> Result<Arc<Registered>, Response> {
+    let id = header(headers, ID_HEADER).unwrap_or_default();
+    api.registered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id)
+        .cloned()
+        .ok_or_else(|| {
+            error(
+                StatusCode::FORBIDDEN,
+                "Extension.UnknownExtensionIdentifier",
+                "Lambda-Extension-Identifier names no registered extension",
+            )
+        })
+}
+
+async fn next(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let extension = match extension_of(&api, &headers) {
+        Ok(extension) => extension,
+        Err(response) => return response,
+    };
+    let ask = extension.asked.fetch_add(1, Ordering::AcqRel) + 1;
+    // One waiting call at a time per extension, as Lambda allows.
+    let mut receiver = extension.receiver.lock().await;
+    match receiver.recv().await {
+        Some(event) => {
+            if event["eventType"] == "SHUTDOWN" {
+                extension.shutdown_ask.store(ask, Ordering::Release);
+            }
+            let mut response = axum::Json(event).into_response();
+            if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+                response
+                    .headers_mut()
+                    .insert("lambda-extension-event-identifier", value);
+            }
+            response
+        }
+        None => StatusCode::GONE.into_response(),
+    }
+}
+
+async fn init_error(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let extension = match extension_of(&api, &headers) {
+        Ok(extension) => extension,
+        Err(response) => return response,
+    };
+    let error_type = header(&headers, "lambda-extension-function-error-type").unwrap_or("Unknown");
+    *api.init_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+        "extension {} reported an init error: {error_type}",
+        extension.name
+    ));
+    (StatusCode::ACCEPTED, axum::Json(json!({ "status": "OK" }))).into_response()
+}
+
+async fn exit_error(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let extension = match extension_of(&api, &headers) {
+        Ok(extension) => extension,
+        Err(response) => return response,
+    };
+    let error_type = header(&headers, "lambda-extension-function-error-type").unwrap_or("Unknown");
+    tracing::warn!(
+        "wasm-lambda: extension {} of {} reported an exit error: {error_type}",
+        extension.name,
+        api.function_name
+    );
+    (StatusCode::ACCEPTED, axum::Json(json!({ "status": "OK" }))).into_response()
+}
+
+impl Extensions {
+    /// Starts the extensions of one function and waits for each to
+    /// register and ask for its first event. The error is the reason the
+    /// function fails (`FunctionError.ExtensionInitError`).
+    pub(crate) async fn start(launch: Launch) -> Result<Extensions, String> {
+        let api = Arc::new(Api {
+            function_name: launch.function_name,
+            function_version: launch.function_version,
+            handler: launch.handler,
+            account_id: launch.account_id,
+            registered: Mutex::new(HashMap::new()),
+            init_error: Mutex::new(None),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|error| format!("no loopback port for the Extensions API: {error}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("no loopback port for the Extensions API: {error}"))?;
+        let router = Router::new()
+            .route("/2020-01-01/extension/register", post(register))
+            .route("/2020-01-01/extension/event/next", get(next))
+            .route("/2020-01-01/extension/init/error", post(init_error))
+            .route("/2020-01-01/extension/exit/error", post(exit_error))
+            .with_state(api.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let extensions = Extensions {
+            api: api.clone(),
+            children: Mutex::new(Vec::new()),
+            server,
+        };
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        for executable in &launch.executables {
+            let child = std::process::Command::new(executable)
+                .env_clear()
+                .env("PATH", &path)
+                .envs(launch.environment.iter().cloned())
+                .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .map_err(|error| {
+                    format!("extension {} did not start: {error}", executable.display())
+                })?;
+            extensions
+                .children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((executable.clone(), child));
+        }
+        extensions.wait_for_init(launch.executables.len()).await?;
+        Ok(extensions)
+    }
+
+    /// Waits until `count` extensions have registered and asked for an
+    /// event, or one of them failed.
+    async fn wait_for_init(&self, count: usize) -> Result<(), String> {
+        let started = Instant::now();
+        loop {
+            if let Some(error) = self
+                .api
+                .init_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                return Err(error);
+            }
+            let ready = self
+                .api
+                .registered()
+                .iter()
+                .filter(|extension| extension.asked.load(Ordering::Acquire) > 0)
+                .count();
+            if ready >= count {
+                return Ok(());
+            }
+            if let Some(exited) = self.exited() {
+                return Err(exited);
+            }
+            if started.elapsed() > INIT_LIMIT {
+                return Err(format!(
+                    "{ready} of {count} extensions were ready after {} s",
+                    INIT_LIMIT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Tells the extensions of an invocation that starts.
+    pub(crate) fn invoke(&self, request_id: &str, deadline_ms: u64, arn: &str, trace: &str) {
+        self.api.send(
+            "INVOKE",
+            json!({
+                "eventType": "INVOKE",
+                "deadlineMs": deadline_ms,
+                "requestId": request_id,
+                "invokedFunctionArn": arn,
+                "tracing": { "type": "X-Amzn-Trace-Id", "value": trace },
+            }),
+        );
+    }
+
+    /// Sends `SHUTDOWN` and gives the extensions [`SHUTDOWN_BUDGET`] to end
+    /// (to exit, or to ask for another event); then stops what is left.
+    pub(crate) async fn shutdown(&self) {
+        let registered = self.api.registered();
+        self.api.send(
+            "SHUTDOWN",
+            json!({
+                "eventType": "SHUTDOWN",
+                "shutdownReason": "spindown",
+                "deadlineMs": now_ms() + SHUTDOWN_BUDGET.as_millis() as u64,
+            }),
+        );
+        let until = Instant::now() + SHUTDOWN_BUDGET;
+        while Instant::now() < until {
+            let running = self
+                .children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter_mut()
+                .filter_map(|(_, child)| child.try_wait().ok())
+                .filter(Option::is_none)
+                .count();
+            // An extension that asked for another event after it got
+            // SHUTDOWN is done.
+            let done = registered.iter().all(|extension| {
+                let shutdown_ask = extension.shutdown_ask.load(Ordering::Acquire);
+                !extension.events.iter().any(|event| event == "SHUTDOWN")
+                    || (shutdown_ask > 0 && extension.asked.load(Ordering::Acquire) > shutdown_ask)
+            });
+            if running == 0 || done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.stop_children();
+    }
+
+    /// The first extension that exited, said as an init failure.
+    fn exited(&self) -> Option<String> {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        children.iter_mut().find_map(|(executable, child)| {
+            let status = child.try_wait().ok()??;
+            Some(format!(
+                "extension {} exited ({status}) before it asked for its first event",
+                executable.display()
+            ))
+        })
+    }
+
+    /// Kills the extension processes still running and reaps them all.
+    fn stop_children(&self) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, child) in children.iter_mut() {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+        children.clear();
+    }
+}
