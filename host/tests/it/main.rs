@@ -13,6 +13,7 @@ mod control_plane;
 mod corpus;
 mod event_sources;
 mod examples;
+mod extensions;
 mod faults;
 mod fuzz;
 mod http;

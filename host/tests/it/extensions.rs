@@ -1,0 +1,193 @@
+//! External extensions beside a function in `serve`: a real extension
+//! written with the `lambda-extension` crate (`host/tests/extensions/
+//! recorder`), run as a separate process, registers through the Extensions
+//! API, gets an `INVOKE` for every invocation and `SHUTDOWN` when `serve`
+//! stops; one that fails its init fails its function.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::common::{guest, json, once, repo_root};
+use crate::server::{Serve, aws_cli, toml_path};
+
+/// The recorder extension, built once per run.
+fn recorder() -> &'static PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BUILT, || {
+        let project = repo_root().join("host/tests/extensions/recorder");
+        let target = repo_root().join("target/test-extensions");
+        let output = Command::new("cargo")
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(project.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .output()
+            .map_err(|error| format!("cargo did not run: {error}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "the recorder extension did not build:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(target.join("release/recorder"))
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The records the extension wrote.
+fn records(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(json)
+        .collect()
+}
+
+/// Waits until the extension recorded `count` events of `kind`.
+fn wait_for(file: &Path, kind: &str, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let found: Vec<Value> = records(file)
+            .into_iter()
+            .filter(|record| record["event"] == kind)
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{count} {kind} records expected: {:?}",
+            records(file)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_extension_gets_every_invoke_and_shutdown_when_serve_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "hello"
+component = {hello}
+timeout = 7
+extensions = [{recorder}]
+environment = {{ RECORDER_FILE = {file} }}
+"#,
+        hello = toml_path(guest("examples/rust/hello")),
+        recorder = toml_path(recorder()),
+        file = toml_path(&file),
+    ));
+    // The init waited for the extension: it started before serve listened.
+    assert_eq!(records(&file)[0]["event"], "START");
+
+    let mut invoked = Vec::new();
+    for _ in 0..3 {
+        let before = now_ms();
+        let answer = serve.boto3(&["invoke", "hello", r#"{"first_name":"A","last_name":"B"}"#]);
+        assert_eq!(answer["Payload"], r#"{"message":"Hello A B!"}"#, "{answer}");
+        invoked.push((answer["RequestId"].as_str().unwrap().to_string(), before));
+    }
+    let events = wait_for(&file, "INVOKE", 3);
+    assert_eq!(events.len(), 3, "{events:?}");
+    for ((request_id, before), event) in invoked.iter().zip(&events) {
+        assert_eq!(event["requestId"], request_id.as_str(), "{event}");
+        assert_eq!(
+            event["invokedFunctionArn"],
+            "arn:aws:lambda:us-east-1:000000000000:function:hello"
+        );
+        // The deadline is the invocation's: its start plus the 7 s timeout.
+        let deadline = event["deadlineMs"].as_u64().unwrap();
+        assert!(
+            deadline >= before + 7_000 && deadline <= now_ms() + 7_000,
+            "{event}"
+        );
+        assert!(
+            event["trace"].as_str().unwrap().starts_with("Root=1-"),
+            "{event}"
+        );
+    }
+
+    // SIGTERM: SHUTDOWN comes with Lambda's 2 s budget, and the extension
+    // process is gone when serve has exited.
+    let signalled = now_ms();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) };
+    let status = serve.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "serve exited with {status}\n{}",
+        serve.log()
+    );
+    let shutdown = wait_for(&file, "SHUTDOWN", 1);
+    assert_eq!(shutdown[0]["reason"], "spindown");
+    let deadline = shutdown[0]["deadlineMs"].as_u64().unwrap();
+    assert!(
+        deadline >= signalled + 2_000 && deadline <= now_ms() + 2_000,
+        "{shutdown:?}"
+    );
+    let pid = records(&file)[0]["pid"].as_u64().unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the extension (pid {pid}) outlived serve"
+    );
+}
+
+#[test]
+fn an_extension_that_exits_during_init_fails_its_function() {
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "broken"
+component = {hello}
+extensions = ["/bin/false"]
+
+[[function]]
+name = "fine"
+component = {hello}
+"#,
+        hello = toml_path(guest("examples/rust/hello")),
+    ));
+    let refused = serve.boto3(&["invoke", "broken", "{}"]);
+    assert_eq!(refused["error"], "ResourceConflictException", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("state: Failed"),
+        "{refused}"
+    );
+    let got = json(&aws_cli(
+        &serve,
+        &serve.endpoint,
+        &["lambda", "get-function", "--function-name", "broken"],
+    ));
+    let configuration = &got["Configuration"];
+    assert_eq!(configuration["State"], "Failed", "{got}");
+    assert_eq!(
+        configuration["StateReasonCode"],
+        "FunctionError.ExtensionInitError"
+    );
+    assert!(
+        configuration["StateReason"]
+            .as_str()
+            .unwrap()
+            .contains("/bin/false"),
+        "{got}"
+    );
+    // The other function serves.
+    let answer = serve.boto3(&["invoke", "fine", r#"{"first_name":"A","last_name":"B"}"#]);
+    assert_eq!(answer["Payload"], r#"{"message":"Hello A B!"}"#);
+}
