@@ -37,6 +37,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::telemetry::{self, Subscription};
+
 /// How long the function's init waits for its extensions, as Lambda's init
 /// phase is limited.
 const INIT_LIMIT: Duration = Duration::from_secs(10);
@@ -70,6 +72,8 @@ struct Api {
     account_id: String,
     registered: Mutex<HashMap<String, Arc<Registered>>>,
     init_error: Mutex<Option<String>>,
+    /// Telemetry API subscriptions.
+    subscriptions: Mutex<Vec<Arc<Subscription>>>,
 }
 
 impl Api {
@@ -123,6 +127,8 @@ pub(crate) struct Launch {
     pub(crate) environment: Vec<(String, String)>,
     /// The extensions' executables.
     pub(crate) executables: Vec<PathBuf>,
+    /// How long the function's load took (`platform.initReport`).
+    pub(crate) init_duration: Duration,
 }
 
 fn now_ms() -> u64 {
@@ -257,6 +263,60 @@ async fn init_error(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response
     (StatusCode::ACCEPTED, axum::Json(json!({ "status": "OK" }))).into_response()
 }
 
+/// `PUT /2022-07-01/telemetry`: subscribes the extension to the function's
+/// records.
+async fn subscribe(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
+    let extension = match extension_of(&api, &headers) {
+        Ok(extension) => extension,
+        Err(response) => return response,
+    };
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "the subscription is not JSON",
+        );
+    };
+    let types: Vec<String> = request
+        .get("types")
+        .and_then(|types| serde_json::from_value(types.clone()).ok())
+        .unwrap_or_default();
+    if types.is_empty()
+        || types
+            .iter()
+            .any(|kind| !["platform", "function", "extension"].contains(&kind.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "types must name platform, function or extension",
+        );
+    }
+    let subscribed =
+        telemetry::Buffering::from_request(request.get("buffering")).and_then(|buffering| {
+            let uri = request
+                .pointer("/destination/URI")
+                .and_then(Value::as_str)
+                .ok_or_else(|| "destination.URI is missing".to_string())?;
+            Subscription::start(types, buffering, uri)
+        });
+    match subscribed {
+        Ok(subscription) => {
+            api.subscriptions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::new(subscription));
+            tracing::debug!(
+                "wasm-lambda: extension {} of {} subscribed to telemetry",
+                extension.name,
+                api.function_name
+            );
+            (StatusCode::OK, "OK").into_response()
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, "ValidationError", message.as_ref()),
+    }
+}
+
 async fn exit_error(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     let extension = match extension_of(&api, &headers) {
         Ok(extension) => extension,
@@ -283,6 +343,7 @@ impl Extensions {
             account_id: launch.account_id,
             registered: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
+            subscriptions: Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -295,6 +356,7 @@ impl Extensions {
             .route("/2020-01-01/extension/event/next", get(next))
             .route("/2020-01-01/extension/init/error", post(init_error))
             .route("/2020-01-01/extension/exit/error", post(exit_error))
+            .route("/2022-07-01/telemetry", axum::routing::put(subscribe))
             .with_state(api.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -323,7 +385,48 @@ impl Extensions {
                 .push((executable.clone(), child));
         }
         extensions.wait_for_init(launch.executables.len()).await?;
+        // The function's init, as the runtime's init phase reports it (the
+        // load before the extensions started).
+        let init = json!({ "initializationType": "on-demand", "phase": "init" });
+        let mut done = init.clone();
+        done["status"] = json!("success");
+        let mut report = done.clone();
+        report["metrics"] =
+            json!({ "durationMs": launch.init_duration.as_micros() as f64 / 1000.0 });
+        let mut start = init;
+        start["functionName"] = json!(extensions.api.function_name);
+        start["functionVersion"] = json!(extensions.api.function_version);
+        extensions.publish(&[
+            telemetry::record("platform.initStart", start),
+            telemetry::record("platform.initRuntimeDone", done),
+            telemetry::record("platform.initReport", report),
+        ]);
         Ok(extensions)
+    }
+
+    /// Whether an extension subscribed to the Telemetry API.
+    pub(crate) fn has_subscriptions(&self) -> bool {
+        !self
+            .api
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Hands records to every subscription.
+    pub(crate) fn publish(&self, records: &[Value]) {
+        let subscriptions = self
+            .api
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for subscription in subscriptions {
+            for record in records {
+                subscription.offer(record);
+            }
+        }
     }
 
     /// Waits until `count` extensions have registered and asked for an

@@ -61,6 +61,7 @@ mod reload;
 mod reply;
 mod sources;
 mod streaming;
+mod telemetry;
 mod versions;
 
 pub use config::{DEFAULT_LISTEN, FunctionSpec, ServerConfig, ServerOnly};
@@ -128,6 +129,21 @@ impl Deployed {
                 .clone()
                 .unwrap_or_else(|| config.arn());
             extensions.invoke(&request_id, deadline_ms, &arn, &trace);
+            if extensions.has_subscriptions() {
+                let started = std::time::SystemTime::now();
+                let version = config.version.clone();
+                let outcome = self.function.invoke(request).await;
+                if let Ok(invocation) = &outcome {
+                    extensions.publish(&telemetry::invocation_records(
+                        invocation,
+                        started,
+                        &version,
+                        &trace,
+                        config.logging,
+                    ));
+                }
+                return outcome;
+            }
         }
         self.function.invoke(request).await
     }
@@ -220,6 +236,7 @@ impl Server {
                     account_id: config.account_id.clone(),
                     environment: extension_environment(config),
                     executables,
+                    init_duration: function.load_info().duration,
                 };
                 match extensions::Extensions::start(launch).await {
                     Ok(started) => Some(Arc::new(started)),

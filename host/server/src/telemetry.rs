@@ -1,0 +1,392 @@
+//! Lambda's Telemetry API for a function's extensions: an extension
+//! subscribes (`PUT /2022-07-01/telemetry`, schema `2022-12-13`) with the
+//! record types it wants (`platform`, `function`, `extension`), how to
+//! buffer them (`maxItems`, `maxBytes`, `timeoutMs`) and an HTTP
+//! destination, and gets the function's records there in batches: JSON
+//! arrays of `{"time","type","record"}`.
+//!
+//! Each subscription has a sender thread and a queue bounded by its
+//! `maxItems` and `maxBytes`: a slow or dead destination never slows an
+//! invocation or grows memory; what does not fit is dropped, counted, and
+//! reported in the next batch as `platform.logsDropped`.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Map, Value, json};
+
+/// The buffering of a subscription, Lambda's defaults and ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Buffering {
+    pub(crate) max_items: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) timeout: Duration,
+}
+
+impl Buffering {
+    /// The request's `buffering`, checked against Lambda's ranges.
+    pub(crate) fn from_request(buffering: Option<&Value>) -> Result<Buffering, String> {
+        let field = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            let value = match buffering.and_then(|buffering| buffering.get(name)) {
+                None => default,
+                Some(value) => value
+                    .as_u64()
+                    .ok_or_else(|| format!("buffering.{name} must be a whole number"))?,
+            };
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(format!(
+                    "buffering.{name} {value} is outside {} to {}",
+                    range.start(),
+                    range.end()
+                ))
+            }
+        };
+        Ok(Buffering {
+            max_items: field("maxItems", 10_000, 1_000..=10_000)? as usize,
+            max_bytes: field("maxBytes", 262_144, 262_144..=1_048_576)? as usize,
+            timeout: Duration::from_millis(field("timeoutMs", 1_000, 25..=30_000)?),
+        })
+    }
+}
+
+/// A record as the Telemetry API sends it, timed now.
+pub(crate) fn record(kind: &str, body: Value) -> Value {
+    record_at(SystemTime::now(), kind, body)
+}
+
+/// A record as the Telemetry API sends it.
+pub(crate) fn record_at(time: SystemTime, kind: &str, body: Value) -> Value {
+    let mut record = Map::new();
+    record.insert(
+        "time".into(),
+        json!(humantime::format_rfc3339_millis(time).to_string()),
+    );
+    record.insert("type".into(), json!(kind));
+    record.insert("record".into(), body);
+    Value::Object(record)
+}
+
+/// The records of one invocation: `platform.start`, a `function` record per
+/// line of its log (the platform's own lines left out; a JSON object stays
+/// an object, as with Lambda's JSON format), `platform.runtimeDone` and
+/// `platform.report`.
+pub(crate) fn invocation_records(
+    invocation: &wasm_lambda_core::Invocation,
+    started: SystemTime,
+    version: &str,
+    trace: &str,
+    logging: wasm_lambda_core::LoggingConfig,
+) -> Vec<Value> {
+    use wasm_lambda_core::ReportStatus;
+    let report = &invocation.report;
+    let request_id = &invocation.request_id;
+    let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
+    let (status, error_type) = match &report.status {
+        ReportStatus::Success => ("success", None),
+        ReportStatus::Timeout => ("timeout", None),
+        ReportStatus::Error(error) if error.starts_with("Sandbox.") => {
+            ("failure", Some(error.clone()))
+        }
+        ReportStatus::Error(error) => ("error", Some(error.clone())),
+    };
+    let millis = |duration: Duration| duration.as_micros() as f64 / 1000.0;
+    let mut records = vec![record_at(
+        started,
+        "platform.start",
+        json!({ "requestId": request_id, "version": version, "tracing": tracing }),
+    )];
+    for line in invocation.log.lines() {
+        let parsed = serde_json::from_str::<Value>(line)
+            .ok()
+            .filter(Value::is_object);
+        let platform = if logging.is_json() {
+            parsed.as_ref().is_some_and(|value| {
+                value["type"]
+                    .as_str()
+                    .is_some_and(|kind| kind.starts_with("platform."))
+            })
+        } else {
+            ["START RequestId: ", "END RequestId: ", "REPORT RequestId: "]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        };
+        if platform {
+            continue;
+        }
+        let body = match parsed {
+            Some(object) if logging.is_json() => object,
+            _ => json!(line),
+        };
+        records.push(record("function", body));
+    }
+    let mut done = json!({
+        "requestId": request_id,
+        "status": status,
+        "metrics": {
+            "durationMs": millis(report.duration),
+            "producedBytes": invocation.payload().len(),
+        },
+        "spans": [],
+        "tracing": tracing,
+    });
+    let mut metrics = json!({
+        "durationMs": millis(report.duration),
+        "billedDurationMs": report.billed_duration_ms() as u64,
+        "memorySizeMB": report.memory_size_mb,
+        "maxMemoryUsedMB": report.max_memory_used_mb,
+    });
+    if let Some(init) = report.init_duration {
+        metrics["initDurationMs"] = json!(millis(init));
+    }
+    let mut report_body = json!({
+        "requestId": request_id,
+        "status": status,
+        "metrics": metrics,
+        "tracing": tracing,
+    });
+    if let Some(error_type) = error_type {
+        done["errorType"] = json!(error_type);
+        report_body["errorType"] = json!(error_type);
+    }
+    records.push(record("platform.runtimeDone", done));
+    records.push(record("platform.report", report_body));
+    records
+}
+
+/// The type a record's `type` belongs to: `platform`, `function` or
+/// `extension`.
+fn family(kind: &str) -> &str {
+    kind.split('.').next().unwrap_or(kind)
+}
+
+/// One extension's subscription.
+pub(crate) struct Subscription {
+    types: Vec<String>,
+    buffering: Buffering,
+    sender: mpsc::SyncSender<(Value, usize)>,
+    queued_bytes: Arc<AtomicUsize>,
+    dropped_records: Arc<AtomicU64>,
+    dropped_bytes: Arc<AtomicU64>,
+}
+
+impl Subscription {
+    /// Subscribes `destination` (an `http://` URI; `sandbox.localdomain`,
+    /// the name Lambda gives the execution environment, is loopback) to
+    /// `types`, with a sender thread of its own.
+    pub(crate) fn start(
+        types: Vec<String>,
+        buffering: Buffering,
+        destination: &str,
+    ) -> Result<Subscription, String> {
+        let uri = loopback_uri(destination)?;
+        let (sender, receiver) = mpsc::sync_channel(buffering.max_items);
+        let subscription = Subscription {
+            types,
+            buffering,
+            sender,
+            queued_bytes: Arc::new(AtomicUsize::new(0)),
+            dropped_records: Arc::new(AtomicU64::new(0)),
+            dropped_bytes: Arc::new(AtomicU64::new(0)),
+        };
+        let sending = Sending {
+            uri,
+            buffering,
+            receiver,
+            queued_bytes: subscription.queued_bytes.clone(),
+            dropped_records: subscription.dropped_records.clone(),
+            dropped_bytes: subscription.dropped_bytes.clone(),
+        };
+        std::thread::Builder::new()
+            .name("wasm-lambda-telemetry".into())
+            .spawn(move || sending.run())
+            .map_err(|error| format!("no telemetry thread: {error}"))?;
+        Ok(subscription)
+    }
+
+    /// Queues `record` when its type is subscribed; drops it (and counts
+    /// it) when the queue is full.
+    pub(crate) fn offer(&self, record: &Value) {
+        let kind = record["type"].as_str().unwrap_or_default();
+        if !self.types.iter().any(|name| name == family(kind)) {
+            return;
+        }
+        let size = record.to_string().len();
+        let queued = self.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        if queued + size > self.buffering.max_bytes
+            || self.sender.try_send((record.clone(), size)).is_err()
+        {
+            self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            self.dropped_records.fetch_add(1, Ordering::Relaxed);
+            self.dropped_bytes.fetch_add(size as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `destination` with `sandbox.localdomain` (or `sandbox`) as loopback.
+fn loopback_uri(destination: &str) -> Result<String, String> {
+    let rest = destination
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("destination.URI {destination:?} is not an http:// URI"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = authority.rsplit_once(':').unwrap_or((authority, "80"));
+    let host = match host {
+        "sandbox.localdomain" | "sandbox" | "localhost" => "127.0.0.1",
+        other => other,
+    };
+    Ok(format!("http://{host}:{port}{path}"))
+}
+
+/// The sender thread of a subscription.
+struct Sending {
+    uri: String,
+    buffering: Buffering,
+    receiver: mpsc::Receiver<(Value, usize)>,
+    queued_bytes: Arc<AtomicUsize>,
+    dropped_records: Arc<AtomicU64>,
+    dropped_bytes: Arc<AtomicU64>,
+}
+
+impl Sending {
+    fn run(self) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut carried: Option<(Value, usize)> = None;
+        loop {
+            let first = match carried.take() {
+                Some(first) => first,
+                None => match self.receiver.recv() {
+                    Ok(first) => first,
+                    // The function is gone.
+                    Err(_) => return,
+                },
+            };
+            // A batch: what comes within timeoutMs of its first record, up
+            // to maxItems records and maxBytes.
+            let until = Instant::now() + self.buffering.timeout;
+            let mut bytes = first.1;
+            let mut batch = vec![first.0];
+            while batch.len() < self.buffering.max_items {
+                let left = until.saturating_duration_since(Instant::now());
+                let Ok((record, size)) = self.receiver.recv_timeout(left) else {
+                    break;
+                };
+                if bytes + size > self.buffering.max_bytes {
+                    carried = Some((record, size));
+                    break;
+                }
+                bytes += size;
+                batch.push(record);
+            }
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            let records = self.dropped_records.swap(0, Ordering::Relaxed);
+            let dropped_bytes = self.dropped_bytes.swap(0, Ordering::Relaxed);
+            if records > 0 {
+                let dropped = record(
+                    "platform.logsDropped",
+                    json!({
+                        "reason": "Some logs were dropped because the destination did not keep up with the function's records",
+                        "droppedRecords": records,
+                        "droppedBytes": dropped_bytes,
+                    }),
+                );
+                if batch.len() >= self.buffering.max_items {
+                    // Keeps the batch within maxItems.
+                    batch.pop();
+                }
+                batch.insert(0, dropped);
+            }
+            let body = Value::Array(batch).to_string();
+            // One more try after a moment: a destination may be between
+            // connections.
+            for attempt in 0..2 {
+                let sent = agent
+                    .post(&self.uri)
+                    .header("content-type", "application/json")
+                    .send(body.as_bytes());
+                match sent {
+                    Ok(_) => break,
+                    Err(error) if attempt == 1 => {
+                        tracing::warn!(
+                            "wasm-lambda: telemetry for {} was not delivered: {error}",
+                            self.uri
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffering_takes_lambdas_defaults_and_ranges() {
+        assert_eq!(
+            Buffering::from_request(None).unwrap(),
+            Buffering {
+                max_items: 10_000,
+                max_bytes: 262_144,
+                timeout: Duration::from_millis(1_000)
+            }
+        );
+        let given = json!({ "maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25 });
+        assert_eq!(
+            Buffering::from_request(Some(&given)).unwrap().timeout,
+            Duration::from_millis(25)
+        );
+        let small = json!({ "timeoutMs": 5 });
+        assert!(
+            Buffering::from_request(Some(&small))
+                .unwrap_err()
+                .contains("timeoutMs")
+        );
+    }
+
+    #[test]
+    fn the_sandboxs_name_is_loopback() {
+        assert_eq!(
+            loopback_uri("http://sandbox.localdomain:9003").unwrap(),
+            "http://127.0.0.1:9003"
+        );
+        assert_eq!(
+            loopback_uri("http://sandbox:8080/logs").unwrap(),
+            "http://127.0.0.1:8080/logs"
+        );
+        assert!(loopback_uri("https://example.com").is_err());
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_growing() {
+        // A destination nobody listens on: the thread's first post fails
+        // slowly enough that the queue fills.
+        let subscription = Subscription::start(
+            vec!["function".into()],
+            Buffering {
+                max_items: 1_000,
+                max_bytes: 262_144,
+                timeout: Duration::from_secs(30),
+            },
+            "http://127.0.0.1:9",
+        )
+        .unwrap();
+        let line = record("function", json!("x".repeat(1_000)));
+        for _ in 0..1_000 {
+            subscription.offer(&line);
+        }
+        // At most maxBytes are queued; the rest is counted as dropped.
+        assert!(subscription.queued_bytes.load(Ordering::Acquire) <= 262_144);
+        assert!(subscription.dropped_records.load(Ordering::Acquire) > 0);
+        // Types not subscribed are not even queued.
+        let before = subscription.dropped_records.load(Ordering::Acquire);
+        subscription.offer(&record("platform.start", json!({})));
+        assert_eq!(subscription.dropped_records.load(Ordering::Acquire), before);
+    }
+}
