@@ -191,3 +191,113 @@ component = {hello}
     let answer = serve.boto3(&["invoke", "fine", r#"{"first_name":"A","last_name":"B"}"#]);
     assert_eq!(answer["Payload"], r#"{"message":"Hello A B!"}"#);
 }
+
+/// The telemetry records the extension received, as the `lambda-extension`
+/// crate's types read them (a record they could not read fails the whole
+/// batch, which the extension then never records).
+fn telemetry(file: &Path) -> Vec<Value> {
+    records(file)
+        .into_iter()
+        .filter(|record| record["event"] == "TELEMETRY")
+        .collect()
+}
+
+#[test]
+fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "probe"
+component = {probe}
+extensions = [{recorder}]
+environment = {{ RECORDER_FILE = {file}, RECORDER_TELEMETRY_PORT = "{port}" }}
+"#,
+        probe = toml_path(guest("host/tests/guests/probe")),
+        recorder = toml_path(recorder()),
+        file = toml_path(&file),
+    ));
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
+            assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+            answer["RequestId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let started = Instant::now();
+    let received = loop {
+        let received = telemetry(&file);
+        let reported = received
+            .iter()
+            .filter(|record| record["telemetry"]["type"] == "platform.report")
+            .count();
+        if reported == 2 {
+            break received;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "two platform.report records expected:\n{received:#?}\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let of_type = |kind: &str| -> Vec<&Value> {
+        received
+            .iter()
+            .map(|record| &record["telemetry"])
+            .filter(|telemetry| telemetry["type"] == kind)
+            .collect()
+    };
+    // The init, once.
+    for kind in [
+        "platform.initStart",
+        "platform.initRuntimeDone",
+        "platform.initReport",
+    ] {
+        assert_eq!(of_type(kind).len(), 1, "{kind}: {received:#?}");
+    }
+    // Each invocation: start, its two lines, runtimeDone and report.
+    for id in &ids {
+        let of_request = |kind: &str| -> Vec<&Value> {
+            of_type(kind)
+                .into_iter()
+                .filter(|telemetry| telemetry["record"]["requestId"] == id.as_str())
+                .collect()
+        };
+        assert_eq!(of_request("platform.start").len(), 1, "{received:#?}");
+        let done = of_request("platform.runtimeDone");
+        assert_eq!(done.len(), 1, "{received:#?}");
+        assert_eq!(done[0]["record"]["status"], "success");
+        assert_eq!(done[0]["record"]["metrics"]["producedBytes"], 9);
+        let report = of_request("platform.report");
+        assert_eq!(report.len(), 1, "{received:#?}");
+        let metrics = &report[0]["record"]["metrics"];
+        assert_eq!(metrics["memorySizeMB"], 128);
+        assert!(metrics["durationMs"].as_f64().unwrap() > 0.0, "{metrics}");
+        assert!(
+            metrics.get("initDurationMs").is_some(),
+            "a cold start: {metrics}"
+        );
+    }
+    let lines: Vec<&str> = of_type("function")
+        .iter()
+        .map(|telemetry| telemetry["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        ["to stdout", "to stderr", "to stdout", "to stderr"],
+        "one function record per line, the platform's own lines left out"
+    );
+    // No batch over the subscription's maxItems.
+    assert!(
+        received
+            .iter()
+            .all(|record| record["batch"].as_u64().unwrap() <= 1_000)
+    );
+}
