@@ -109,8 +109,19 @@ impl Slices {
                     held.permit = Some(permit);
                     held.releases
                 };
+                // The lease holds the sandbox's turn weakly: a sandbox
+                // dropped meanwhile gives its turn back with itself, even
+                // when the runtime the lease waits on is blocked (a test
+                // loading the next function, a load-time init phase
+                // waiting for that turn:
+                // `faults::out_of_memory_is_runtime_out_of_memory_in_every_language`).
+                let lease = Arc::downgrade(&slot);
+                drop(slot);
                 tokio::spawn(async move {
                     tokio::time::sleep(TURN_LEASE).await;
+                    let Some(slot) = lease.upgrade() else {
+                        return;
+                    };
                     let unreleased =
                         slot.lock().unwrap_or_else(|e| e.into_inner()).releases == releases;
                     if unreleased {
