@@ -206,14 +206,21 @@ async fn put_concurrency(
     let Some(limit) = request.get(CONCURRENCY).and_then(Value::as_u64) else {
         return invalid("ReservedConcurrentExecutions must be a number from 0.");
     };
-    if let Err(response) = change_settings(&state, &name, |settings| {
-        settings.insert(CONCURRENCY.into(), json!(limit));
+    put_setting(&state, &name, CONCURRENCY, json!(limit)).await
+}
+
+/// Stores one setting of `name` and answers with it, as Lambda's Put calls
+/// answer.
+async fn put_setting(state: &Arc<AppState>, name: &str, key: &str, value: Value) -> Response {
+    let stored = value.clone();
+    if let Err(response) = change_settings(state, name, |settings| {
+        settings.insert(key.into(), stored);
     })
     .await
     {
         return response;
     }
-    axum::Json(json!({ CONCURRENCY: limit })).into_response()
+    axum::Json(json!({ key: value })).into_response()
 }
 
 /// `PUT /2024-08-31/functions/{name}/recursion-config`:
@@ -237,16 +244,7 @@ async fn put_recursion(
             "Member must satisfy enum value set: [Allow, Terminate]",
         );
     }
-    let value = value.to_string();
-    let stored = value.clone();
-    if let Err(response) = change_settings(&state, &name, move |settings| {
-        settings.insert(RECURSION.into(), json!(stored));
-    })
-    .await
-    {
-        return response;
-    }
-    axum::Json(json!({ RECURSION: value })).into_response()
+    put_setting(&state, &name, RECURSION, json!(value)).await
 }
 
 /// `GET /2024-08-31/functions/{name}/recursion-config`.
