@@ -493,17 +493,19 @@ fn record_millis(duration: Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
 }
 
-/// A report's status as system records say it, with the error type of a
-/// crash: `success`, `timeout`, `error`, or `failure` for the sandbox's own
-/// errors (`Sandbox.*`).
-fn record_status(status: &ReportStatus) -> (&'static str, Option<&str>) {
-    match status {
-        ReportStatus::Success => ("success", None),
-        ReportStatus::Timeout => ("timeout", None),
-        ReportStatus::Error(error_type) if error_type.starts_with("Sandbox.") => {
-            ("failure", Some(error_type))
+impl ReportStatus {
+    /// The status as Lambda's system and telemetry records say it, with the
+    /// error type of a crash: `success`, `timeout`, `error`, or `failure`
+    /// for the sandbox's own errors (`Sandbox.*`).
+    pub fn record_status(&self) -> (&'static str, Option<&str>) {
+        match self {
+            ReportStatus::Success => ("success", None),
+            ReportStatus::Timeout => ("timeout", None),
+            ReportStatus::Error(error_type) if error_type.starts_with("Sandbox.") => {
+                ("failure", Some(error_type))
+            }
+            ReportStatus::Error(error_type) => ("error", Some(error_type)),
         }
-        ReportStatus::Error(error_type) => ("error", Some(error_type)),
     }
 }
 
@@ -562,7 +564,7 @@ impl PlatformLines {
             error_type: Option<&'a str>,
             metrics: Metrics,
         }
-        let (status, error_type) = record_status(&report.status);
+        let (status, error_type) = report.status.record_status();
         self.system_keeps(LogLevel::Debug).then(|| {
             SystemRecord::line(
                 "platform.runtimeDone",
@@ -605,7 +607,7 @@ impl PlatformLines {
             #[serde(skip_serializing_if = "Option::is_none")]
             error_type: Option<&'a str>,
         }
-        let (status, error_type) = record_status(&report.status);
+        let (status, error_type) = report.status.record_status();
         self.system_keeps(LogLevel::Info).then(|| {
             SystemRecord::line(
                 "platform.report",

@@ -80,18 +80,10 @@ pub(crate) fn invocation_records(
     trace: &str,
     logging: wasm_lambda_core::LoggingConfig,
 ) -> Vec<Value> {
-    use wasm_lambda_core::ReportStatus;
     let report = &invocation.report;
     let request_id = &invocation.request_id;
     let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
-    let (status, error_type) = match &report.status {
-        ReportStatus::Success => ("success", None),
-        ReportStatus::Timeout => ("timeout", None),
-        ReportStatus::Error(error) if error.starts_with("Sandbox.") => {
-            ("failure", Some(error.clone()))
-        }
-        ReportStatus::Error(error) => ("error", Some(error.clone())),
-    };
+    let (status, error_type) = report.status.record_status();
     let millis = |duration: Duration| duration.as_micros() as f64 / 1000.0;
     let mut records = vec![record_at(
         started,
