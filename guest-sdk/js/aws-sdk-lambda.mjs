@@ -66,3 +66,55 @@ export async function endpointFromEnvironment(serviceId) {
     .join('_');
   return env[`AWS_ENDPOINT_URL_${key}`] || env.AWS_ENDPOINT_URL || undefined;
 }
+
+/// Whether `body` is a Node.js stream (a `requestHandler: new
+/// NodeHttpHandler(...)` answers with `http`'s IncomingMessage) rather than
+/// the web stream or Blob the browser build's middleware expects.
+function isNodeStream(body) {
+  return (
+    body != null &&
+    typeof body.getReader !== 'function' &&
+    !(typeof Blob === 'function' && body instanceof Blob) &&
+    typeof body[Symbol.asyncIterator] === 'function'
+  );
+}
+
+function webStreamOf(stream) {
+  const iterator = stream[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) {
+        controller.close();
+      } else {
+        controller.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : value);
+      }
+    },
+    cancel() {
+      return iterator.return?.();
+    },
+  });
+}
+
+/// The client's resolved configuration, with a request handler of the
+/// caller's own (a `NodeHttpHandler` with its timeouts, as handlers
+/// written for Lambda set) answering with a web stream where it answered
+/// with a Node.js one: the browser build's body collector, checksum
+/// validation and S3 `Body` helpers (`transformToString`, ...) read web
+/// streams only.
+export function lambdaStreams(runtimeConfig) {
+  const handler = runtimeConfig.requestHandler;
+  if (!handler || typeof handler.handle !== 'function') {
+    return runtimeConfig;
+  }
+  const adapted = Object.create(handler);
+  adapted.handle = async (request, options) => {
+    const result = await handler.handle(request, options);
+    const response = result?.response;
+    if (response && isNodeStream(response.body)) {
+      response.body = webStreamOf(response.body);
+    }
+    return result;
+  };
+  return { ...runtimeConfig, requestHandler: adapted };
+}

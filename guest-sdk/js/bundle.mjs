@@ -15,10 +15,11 @@
 // `zlib`, `crypto` (crypto-browserify, with Node's newer `randomUUID`,
 // `timingSafeEqual` and `webcrypto` on top of the engine's Web Crypto),
 // `os`, `timers`, `process`, with or without `node:`; the SDK's
-// `async_hooks`, `console`, `http`, `https` and `net` (node-*.mjs); `stream` is
+// `async_hooks`, `console`, `http`, `http2` (its constants and helpers; a
+// session cannot be opened), `https` and `net` (node-*.mjs); `stream` is
 // readable-stream 4, with `stream/promises`; `util/types`; and the SDK's
 // own `timers/promises`; and the SDK's `fs` and `fs/promises` over WASI's
-// filesystem (node-fs.mjs). Other built-ins (`net`, `child_process`, ...)
+// filesystem (node-fs.mjs). Other built-ins (`child_process`, `dgram`, ...)
 // fail the build.
 import { build } from 'esbuild';
 import { readFile, realpath, writeFile } from 'node:fs/promises';
@@ -74,6 +75,7 @@ const OWN = {
   async_hooks: './node-async-hooks.mjs',
   console: './node-console.mjs',
   http: './node-http.mjs',
+  http2: './node-http2.mjs',
   https: './node-https.mjs',
   net: './node-net.mjs',
 };
@@ -119,8 +121,9 @@ const commonJsPaths = {
 
 // The AWS SDK for JavaScript v3 as Lambda's Node.js runtime configures it
 // (see aws-sdk-lambda.mjs): each client's browser configuration gets the
-// region and credentials from the environment, and the endpoint lookup
-// reads AWS_ENDPOINT_URL as the Node.js build does.
+// region and credentials from the environment, the endpoint lookup
+// reads AWS_ENDPOINT_URL as the Node.js build does, and the Node.js
+// streams a `NodeHttpHandler` answers with become web streams.
 const lambdaSdk = JSON.stringify(here('./aws-sdk-lambda.mjs'));
 const awsSdkForLambda = {
   name: 'aws-sdk-for-lambda',
@@ -138,8 +141,9 @@ const awsSdkForLambda = {
         }
         return {
           contents:
-            `${renamed}\nimport { lambdaDefaults as __lambdaDefaults } from ${lambdaSdk};\n` +
-            'export const getRuntimeConfig = (config) => getBrowserRuntimeConfig(__lambdaDefaults(config));\n',
+            `${renamed}\nimport { lambdaDefaults as __lambdaDefaults, lambdaStreams as __lambdaStreams } from ${lambdaSdk};\n` +
+            'export const getRuntimeConfig = (config) =>\n' +
+            '  __lambdaStreams(getBrowserRuntimeConfig(__lambdaDefaults(config)));\n',
           loader: 'js',
           resolveDir: dirname(args.path),
         };
