@@ -222,6 +222,12 @@ async fn run(
         return Err("the init phase left files, streams or sockets open".to_string());
     }
     let (store, instance) = sandbox.parts();
+    // The accessors hand over whole linear memories, which the function's
+    // memory limit bounds already; the per-call cap on what a guest passes
+    // to the host (128 MiB by default) refused the memory of a handler with
+    // four AWS SDK clients (the corpus case js/esm-ssm-secrets-config),
+    // which then ran its init phase in every sandbox.
+    store.set_hostcall_fuel(usize::MAX);
     let bytes = wizer
         .snapshot_component(context, &mut Probe { store, instance })
         .await
