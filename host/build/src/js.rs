@@ -10,6 +10,7 @@
 //! running until the init phase: `init` (run once by the host at load,
 //! which then snapshots the instance) or the first call.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -143,6 +144,128 @@ fn install_locked_dependencies(dir: &Path, staging: &Path) -> Result<PathBuf> {
         );
     }
     Ok(project.join("node_modules"))
+}
+
+/// The AWS SDK packages (`@aws-sdk/<name>`) the function's code names in a
+/// string: what its `import`s and `require`s may load.
+fn aws_sdk_packages(texts: &[String]) -> BTreeSet<String> {
+    const SCOPE: &str = "@aws-sdk/";
+    let mut names = BTreeSet::new();
+    for text in texts {
+        for (at, _) in text.match_indices(SCOPE) {
+            if !at
+                .checked_sub(1)
+                .is_some_and(|before| matches!(text.as_bytes()[before], b'\'' | b'"' | b'`'))
+            {
+                continue;
+            }
+            let name: String = text[at + SCOPE.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                .collect();
+            if !name.is_empty() {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// Lambda's Node.js runtimes carry the whole AWS SDK v3. The setup installs
+/// the clients handlers use most (`lambda-runtime/package.json`); any other
+/// `@aws-sdk/` package a handler imports, and that neither its own
+/// packages nor its layers provide, is fetched with npm the first time a
+/// build needs it: as published before the pinned set's date
+/// (`sdkPublishedBefore` there), so it is the release a runtime built with
+/// that set would carry, dependencies included. Each is kept in a folder
+/// of its own under the user's cache (`aws-sdk-js/<name>`) for later
+/// builds; returns the `node_modules` folders to bundle from.
+fn fetched_aws_sdk_packages(
+    sdk: &Path,
+    names: &BTreeSet<String>,
+    searched: &[&Path],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<PathBuf>> {
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|name| {
+            !searched
+                .iter()
+                .any(|folder| folder.join("@aws-sdk").join(name).is_dir())
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pins = sdk.join("lambda-runtime").join("package.json");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&pins).with_context(|| format!("failed to read {}", pins.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", pins.display()))?;
+    let before = manifest["sdkPublishedBefore"]
+        .as_str()
+        .with_context(|| format!("{} has no sdkPublishedBefore", pins.display()))?;
+    let cache = wasm_lambda_core::default_cache_dir().join("aws-sdk-js");
+    let mut folders = Vec::new();
+    for name in missing {
+        let folder = cache.join(name);
+        let modules = folder.join("node_modules");
+        if !modules.join("@aws-sdk").join(name).is_dir() {
+            progress(&format!(
+                "fetching @aws-sdk/{name}, which Lambda's Node.js runtimes provide (npm install)"
+            ));
+            install_aws_sdk_package(&cache, name, before)?;
+        }
+        folders.push(modules);
+    }
+    Ok(folders)
+}
+
+/// Installs `@aws-sdk/<name>` into `cache/<name>`: into a folder of its own
+/// first, renamed into place when complete, so builds running at once
+/// never see half an install (the first rename wins; the others keep it).
+fn install_aws_sdk_package(cache: &Path, name: &str, before: &str) -> Result<()> {
+    std::fs::create_dir_all(cache)
+        .with_context(|| format!("failed to create {}", cache.display()))?;
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{name}-"))
+        .tempdir_in(cache)?;
+    std::fs::write(
+        partial.path().join("package.json"),
+        "{\"private\": true, \"description\": \"written by wasm-lambda build\"}\n",
+    )?;
+    let output = Command::new("npm")
+        .args([
+            "install",
+            "--omit=dev",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            "--save-exact",
+        ])
+        .arg(format!("--before={before}"))
+        .arg(format!("@aws-sdk/{name}"))
+        .current_dir(partial.path())
+        .stdin(Stdio::null())
+        .output()
+        .context("failed to run npm (is Node.js installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "the handler imports @aws-sdk/{name}, which is not one of the AWS SDK packages \
+             Lambda's Node.js runtimes provide that could be fetched (npm install \
+             @aws-sdk/{name} --before={before} failed):\n{}",
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let folder = cache.join(name);
+    // A rename that fails because another build's install came first
+    // leaves this one to be removed with `partial`.
+    match std::fs::rename(partial.path(), &folder) {
+        Err(error) if !folder.join("node_modules").is_dir() => Err(error)
+            .with_context(|| format!("failed to move the install to {}", folder.display())),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a project whose dependencies are folders or files of the
@@ -392,6 +515,15 @@ fn build(
             layer_paths.push(std::path::absolute(path)?);
         }
     }
+    // The AWS SDK packages the pinned set lacks, fetched once.
+    let fetched = if needs_aws_sdk {
+        let mut searched: Vec<&Path> = vec![&node_modules];
+        searched.extend(layer_paths.iter().map(PathBuf::as_path));
+        searched.push(&aws_sdk);
+        fetched_aws_sdk_packages(&sdk, &aws_sdk_packages(&texts), &searched, progress)?
+    } else {
+        Vec::new()
+    };
     // Every handler is bundled, so that its module (and what it imports)
     // is evaluated by the init phase rather than at build time: its
     // top-level code then sees the function's environment.
@@ -403,6 +535,7 @@ fn build(
     let mut args: Vec<&Path> = vec![&entry_file, &bundled, &code, &node_modules];
     args.extend(layer_paths.iter().map(PathBuf::as_path));
     args.push(&aws_sdk);
+    args.extend(fetched.iter().map(PathBuf::as_path));
     let files_table = staging.path().join("__wasm_lambda_files.mjs");
     std::fs::write(&files_table, embedded_files(dir)?)?;
     let files_table = files_table.to_string_lossy().into_owned();
@@ -541,5 +674,24 @@ impl Toolchain for JavaScript {
             name: None,
             warnings: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_sdk_packages_are_the_quoted_names_only() {
+        let texts = vec![
+            "import { S3Client } from '@aws-sdk/client-s3';\n\
+             const { marshall } = require(\"@aws-sdk/util-dynamodb\");\n\
+             const lib = await import(`@aws-sdk/lib-storage/dist-es/index.js`);\n\
+             // see https://example.com/@aws-sdk/not-an-import\n"
+                .to_string(),
+            "import x from '@aws-sdk/client-s3'; import '@smithy/node-http-handler';".to_string(),
+        ];
+        let names: Vec<String> = aws_sdk_packages(&texts).into_iter().collect();
+        assert_eq!(names, ["client-s3", "lib-storage", "util-dynamodb"]);
     }
 }

@@ -6,10 +6,12 @@ server, with boto3 on the host (never through the handler under test).
 
 RESOURCES_JSON: {"tables": [{"name": ..., "key": ...}], "buckets": [...],
 "queues": [...], "objects": {"bucket/key": "text"}, "seed_items": {table:
-[items of strings]}}. The state is
+[items of strings]}, "parameters": [{"name": ..., "value": ..., "type":
+"String" or "SecureString"}], "secrets": {name: "text"}, "state_machines":
+[names of Pass machines]}. The state is
 {"items": {table: [items, sorted by key]}, "objects": {"bucket/key": text},
-"messages": {queue: [bodies]}}: what a test compares with what a handler
-should have written.
+"messages": {queue: [bodies]}, "executions": {machine: [inputs, sorted]}}:
+what a test compares with what a handler should have written.
 """
 
 import json
@@ -48,7 +50,9 @@ def create(endpoint, resources):
         dynamodb.create_table(
             TableName=table["name"],
             KeySchema=[{"AttributeName": table["key"], "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": table["key"], "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": table["key"], "AttributeType": "S"}
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
     for name, rows in resources.get("seed_items", {}).items():
@@ -63,9 +67,32 @@ def create(endpoint, resources):
         s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     sqs = client(endpoint, "sqs")
     queues = {
-        name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in resources.get("queues", [])
+        name: sqs.create_queue(QueueName=name)["QueueUrl"]
+        for name in resources.get("queues", [])
     }
-    return {"queues": queues}
+    ssm = client(endpoint, "ssm")
+    for parameter in resources.get("parameters", []):
+        ssm.put_parameter(
+            Name=parameter["name"],
+            Value=parameter["value"],
+            Type=parameter.get("type", "String"),
+            Overwrite=True,
+        )
+    secrets = client(endpoint, "secretsmanager")
+    for name, text in resources.get("secrets", {}).items():
+        secrets.create_secret(Name=name, SecretString=text)
+    states = client(endpoint, "stepfunctions")
+    machines = {
+        name: states.create_state_machine(
+            name=name,
+            definition=json.dumps(
+                {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+            ),
+            roleArn="arn:aws:iam::123456789012:role/corpus-states",
+        )["stateMachineArn"]
+        for name in resources.get("state_machines", [])
+    }
+    return {"queues": queues, "state_machines": machines}
 
 
 def state(endpoint, resources):
@@ -75,7 +102,8 @@ def state(endpoint, resources):
     for table in resources.get("tables", []):
         scanned = dynamodb.scan(TableName=table["name"])["Items"]
         rows = [
-            plain({k: deserializer.deserialize(v) for k, v in item.items()}) for item in scanned
+            plain({k: deserializer.deserialize(v) for k, v in item.items()})
+            for item in scanned
         ]
         items[table["name"]] = sorted(rows, key=lambda row: str(row.get(table["key"])))
     s3 = client(endpoint, "s3")
@@ -88,14 +116,37 @@ def state(endpoint, resources):
     messages = {}
     for name in resources.get("queues", []):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages[name] = sorted(message["Body"] for message in received.get("Messages", []))
-    return {"items": items, "objects": objects, "messages": messages}
+        received = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages[name] = sorted(
+            message["Body"] for message in received.get("Messages", [])
+        )
+    states = client(endpoint, "stepfunctions")
+    executions = {}
+    for name in resources.get("state_machines", []):
+        arn = f"arn:aws:states:{REGION}:123456789012:stateMachine:{name}"
+        listed = states.list_executions(stateMachineArn=arn)["executions"]
+        inputs = [
+            states.describe_execution(executionArn=e["executionArn"])["input"]
+            for e in listed
+        ]
+        executions[name] = sorted(inputs)
+    return {
+        "items": items,
+        "objects": objects,
+        "messages": messages,
+        "executions": executions,
+    }
 
 
 def main():
     command, endpoint, resources = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    result = create(endpoint, resources) if command == "create" else state(endpoint, resources)
+    result = (
+        create(endpoint, resources)
+        if command == "create"
+        else state(endpoint, resources)
+    )
     print(json.dumps(result))
 
 

@@ -501,6 +501,9 @@ cases! {
     js_cjs_promisify_timers => "cjs-promisify-timers",
     js_express_serverless_http => "express-serverless-http",
     js_cfn_custom_resource_http => "cfn-custom-resource-http",
+    js_esm_ssm_secrets_config => "esm-ssm-secrets-config",
+    js_cjs_sfn_order_workflow => "cjs-sfn-order-workflow",
+    js_cjs_http2_status_constants => "cjs-http2-status-constants",
     js_koa_serverless_http => "koa-serverless-http",
     js_powertools_middy_logger => "powertools-middy-logger",
 }

@@ -310,6 +310,29 @@ fn a_node_built_in_fails_the_build_naming_it() {
     assert!(!message.contains("platform: 'node'"), "{message}");
 }
 
+#[test]
+fn an_aws_sdk_package_npm_does_not_have_fails_the_build_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.mjs"),
+        "import { WidgetClient } from '@aws-sdk/client-no-such-service';\n\
+         const client = new WidgetClient({});\n\
+         export const handler = async () => typeof client;\n",
+    )
+    .unwrap();
+    let options = wasm_lambda::build::BuildOptions {
+        target_dir: Some(crate::common::guest_target_dir()),
+        ..wasm_lambda::build::BuildOptions::new(dir.path())
+    };
+    let error = wasm_lambda::build::build(&options, &mut |_| {}).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("the handler imports @aws-sdk/client-no-such-service"),
+        "{message}"
+    );
+    assert!(message.contains("npm install"), "{message}");
+}
+
 #[tokio::test]
 async fn node_built_ins_answer_as_node_itself_does() {
     let function = load("builtins", guest("host/tests/guests/js/builtins"), |_| {});
