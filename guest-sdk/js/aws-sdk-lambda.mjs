@@ -97,18 +97,18 @@ function webStreamOf(stream) {
 }
 
 /// The client's resolved configuration, with a request handler of the
-/// caller's own (a `NodeHttpHandler` with its timeouts, as handlers
-/// written for Lambda set) answering with a web stream where it answered
-/// with a Node.js one: the browser build's body collector, checksum
-/// validation and S3 `Body` helpers (`transformToString`, ...) read web
-/// streams only.
-export function lambdaStreams(runtimeConfig) {
+/// caller's own (`config.requestHandler`: a `NodeHttpHandler` with its
+/// timeouts, as handlers written for Lambda set) answering with a web
+/// stream where it answered with a Node.js one: the browser build's body
+/// collector, checksum validation and S3 `Body` helpers
+/// (`transformToString`, ...) read web streams only. Everything else
+/// reaches the caller's handler itself, with itself as `this`.
+export function lambdaStreams(runtimeConfig, config) {
   const handler = runtimeConfig.requestHandler;
-  if (!handler || typeof handler.handle !== 'function') {
+  if (!config?.requestHandler || !handler || typeof handler.handle !== 'function') {
     return runtimeConfig;
   }
-  const adapted = Object.create(handler);
-  adapted.handle = async (request, options) => {
+  const handle = async (request, options) => {
     const result = await handler.handle(request, options);
     const response = result?.response;
     if (response && isNodeStream(response.body)) {
@@ -116,5 +116,12 @@ export function lambdaStreams(runtimeConfig) {
     }
     return result;
   };
+  const adapted = new Proxy(handler, {
+    get(target, key) {
+      if (key === 'handle') return handle;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   return { ...runtimeConfig, requestHandler: adapted };
 }

@@ -143,7 +143,7 @@ const awsSdkForLambda = {
           contents:
             `${renamed}\nimport { lambdaDefaults as __lambdaDefaults, lambdaStreams as __lambdaStreams } from ${lambdaSdk};\n` +
             'export const getRuntimeConfig = (config) =>\n' +
-            '  __lambdaStreams(getBrowserRuntimeConfig(__lambdaDefaults(config)));\n',
+            '  __lambdaStreams(getBrowserRuntimeConfig(__lambdaDefaults(config)), config);\n',
           loader: 'js',
           resolveDir: dirname(args.path),
         };
