@@ -37,7 +37,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::telemetry::{self, Subscription};
+use super::telemetry::{self, Schema, Subscription};
 
 /// How long the function's init waits for its extensions, as Lambda's init
 /// phase is limited.
@@ -265,12 +265,26 @@ async fn init_error(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response
 
 /// `PUT /2022-07-01/telemetry`: subscribes the extension to the function's
 /// records.
-async fn subscribe(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
-    let extension = match extension_of(&api, &headers) {
+async fn subscribe_telemetry(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    subscribe(&api, Schema::Telemetry, &headers, &body)
+}
+
+/// `PUT /2020-08-15/logs`: the Logs API, which the Telemetry API replaced
+/// and extensions still use.
+async fn subscribe_logs(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
+    subscribe(&api, Schema::Logs, &headers, &body)
+}
+
+fn subscribe(api: &Api, schema: Schema, headers: &HeaderMap, body: &[u8]) -> Response {
+    let extension = match extension_of(api, headers) {
         Ok(extension) => extension,
         Err(response) => return response,
     };
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return error(
             StatusCode::BAD_REQUEST,
             "ValidationError",
@@ -292,16 +306,30 @@ async fn subscribe(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes)
             "types must name platform, function or extension",
         );
     }
+    // Both APIs name the protocol; only HTTP destinations are served (the
+    // Logs API's TCP one is not).
+    let protocol = request
+        .pointer("/destination/protocol")
+        .and_then(Value::as_str)
+        .unwrap_or("HTTP");
+    if protocol != "HTTP" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            &format!("destination.protocol {protocol} is not served here: use HTTP"),
+        );
+    }
     let subscribed =
         telemetry::Buffering::from_request(request.get("buffering")).and_then(|buffering| {
             let uri = request
                 .pointer("/destination/URI")
                 .and_then(Value::as_str)
                 .ok_or_else(|| "destination.URI is missing".to_string())?;
-            Subscription::start(types, buffering, uri)
+            Subscription::start(schema, types.clone(), buffering, uri)
         });
     match subscribed {
         Ok(subscription) => {
+            subscription.offer(&schema.subscribed(&extension.name, &types));
             api.subscriptions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -356,7 +384,11 @@ impl Extensions {
             .route("/2020-01-01/extension/event/next", get(next))
             .route("/2020-01-01/extension/init/error", post(init_error))
             .route("/2020-01-01/extension/exit/error", post(exit_error))
-            .route("/2022-07-01/telemetry", axum::routing::put(subscribe))
+            .route(
+                "/2022-07-01/telemetry",
+                axum::routing::put(subscribe_telemetry),
+            )
+            .route("/2020-08-15/logs", axum::routing::put(subscribe_logs))
             .with_state(api.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

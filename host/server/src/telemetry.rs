@@ -3,7 +3,12 @@
 //! record types it wants (`platform`, `function`, `extension`), how to
 //! buffer them (`maxItems`, `maxBytes`, `timeoutMs`) and an HTTP
 //! destination, and gets the function's records there in batches: JSON
-//! arrays of `{"time","type","record"}`.
+//! arrays of `{"time","type","record"}`. The Logs API it replaced
+//! (`PUT /2020-08-15/logs`, schema `2021-03-18`) is served too, with that
+//! schema's records: a `function` record is the line as a string,
+//! `platform.start`, `platform.runtimeDone`, `platform.end` and
+//! `platform.report` carry the request id (and the report its metrics), and
+//! the init records, which that API never had, are left out.
 //!
 //! Each subscription has a sender thread and a queue bounded by its
 //! `maxItems` and `maxBytes`: a slow or dead destination never slows an
@@ -49,6 +54,86 @@ impl Buffering {
             max_bytes: field("maxBytes", 262_144, 262_144..=1_048_576)? as usize,
             timeout: Duration::from_millis(field("timeoutMs", 1_000, 25..=30_000)?),
         })
+    }
+}
+
+/// Which API a subscription came through, and so which records it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schema {
+    /// The Telemetry API, schema `2022-12-13`: records as they are made.
+    Telemetry,
+    /// The Logs API, schema `2021-03-18`.
+    Logs,
+}
+
+impl Schema {
+    /// The record announcing a subscription, sent to it first.
+    pub(crate) fn subscribed(self, extension: &str, types: &[String]) -> Value {
+        let kind = match self {
+            Schema::Telemetry => "platform.telemetrySubscription",
+            Schema::Logs => "platform.logsSubscription",
+        };
+        record(
+            kind,
+            json!({ "name": extension, "state": "Subscribed", "types": types }),
+        )
+    }
+
+    /// `record` (made in the Telemetry API's schema) as this schema has
+    /// it: none, one or (`platform.runtimeDone`, which the Logs API follows
+    /// with `platform.end`) two records.
+    fn records_of(self, record: &Value) -> Vec<Value> {
+        if self == Schema::Telemetry {
+            return vec![record.clone()];
+        }
+        let body = &record["record"];
+        let with = |kind: &str, body: Value| {
+            let mut out = record.clone();
+            out["type"] = json!(kind);
+            out["record"] = body;
+            out
+        };
+        let request_id = &body["requestId"];
+        match record["type"].as_str().unwrap_or_default() {
+            kind @ ("function" | "extension") => {
+                let line = match body {
+                    Value::String(line) => line.clone(),
+                    other => other.to_string(),
+                };
+                vec![with(kind, json!(line))]
+            }
+            "platform.start" => vec![with(
+                "platform.start",
+                json!({ "requestId": request_id, "version": body["version"] }),
+            )],
+            "platform.runtimeDone" => vec![
+                with(
+                    "platform.runtimeDone",
+                    json!({ "requestId": request_id, "status": body["status"] }),
+                ),
+                with("platform.end", json!({ "requestId": request_id })),
+            ],
+            "platform.report" => {
+                let mut metrics = Map::new();
+                for name in [
+                    "durationMs",
+                    "billedDurationMs",
+                    "memorySizeMB",
+                    "maxMemoryUsedMB",
+                    "initDurationMs",
+                ] {
+                    if let Some(value) = body["metrics"].get(name) {
+                        metrics.insert(name.into(), value.clone());
+                    }
+                }
+                vec![with(
+                    "platform.report",
+                    json!({ "requestId": request_id, "metrics": metrics }),
+                )]
+            }
+            "platform.logsDropped" | "platform.logsSubscription" => vec![record.clone()],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -156,6 +241,7 @@ fn family(kind: &str) -> &str {
 
 /// One extension's subscription.
 pub(crate) struct Subscription {
+    schema: Schema,
     types: Vec<String>,
     buffering: Buffering,
     sender: mpsc::SyncSender<(Value, usize)>,
@@ -169,6 +255,7 @@ impl Subscription {
     /// the name Lambda gives the execution environment, is loopback) to
     /// `types`, with a sender thread of its own.
     pub(crate) fn start(
+        schema: Schema,
         types: Vec<String>,
         buffering: Buffering,
         destination: &str,
@@ -176,6 +263,7 @@ impl Subscription {
         let uri = loopback_uri(destination)?;
         let (sender, receiver) = mpsc::sync_channel(buffering.max_items);
         let subscription = Subscription {
+            schema,
             types,
             buffering,
             sender,
@@ -205,10 +293,15 @@ impl Subscription {
         if !self.types.iter().any(|name| name == family(kind)) {
             return;
         }
+        for record in self.schema.records_of(record) {
+            self.queue(record);
+        }
+    }
+
+    fn queue(&self, record: Value) {
         let size = record.to_string().len();
         let queued = self.queued_bytes.fetch_add(size, Ordering::AcqRel);
-        if queued + size > self.buffering.max_bytes
-            || self.sender.try_send((record.clone(), size)).is_err()
+        if queued + size > self.buffering.max_bytes || self.sender.try_send((record, size)).is_err()
         {
             self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
             self.dropped_records.fetch_add(1, Ordering::Relaxed);
@@ -360,6 +453,7 @@ mod tests {
         // A destination nobody listens on: the thread's first post fails
         // slowly enough that the queue fills.
         let subscription = Subscription::start(
+            Schema::Telemetry,
             vec!["function".into()],
             Buffering {
                 max_items: 1_000,
@@ -380,5 +474,51 @@ mod tests {
         let before = subscription.dropped_records.load(Ordering::Acquire);
         subscription.offer(&record("platform.start", json!({})));
         assert_eq!(subscription.dropped_records.load(Ordering::Acquire), before);
+    }
+
+    #[test]
+    fn the_logs_api_gets_its_own_schema() {
+        let start = record(
+            "platform.start",
+            json!({ "requestId": "r1", "version": "$LATEST", "tracing": {"type": "X-Amzn-Trace-Id"} }),
+        );
+        let line = record("function", json!({ "level": "INFO", "message": "hi" }));
+        let done = record(
+            "platform.runtimeDone",
+            json!({ "requestId": "r1", "status": "success", "metrics": { "durationMs": 1.5 } }),
+        );
+        let report = record(
+            "platform.report",
+            json!({
+                "requestId": "r1",
+                "status": "success",
+                "metrics": { "durationMs": 1.5, "billedDurationMs": 2, "memorySizeMB": 128,
+                             "maxMemoryUsedMB": 20, "initDurationMs": 3.25 },
+                "tracing": {},
+            }),
+        );
+        let init = record("platform.initStart", json!({ "phase": "init" }));
+        let logs: Vec<Value> = [&start, &line, &done, &report, &init]
+            .into_iter()
+            .flat_map(|record| Schema::Logs.records_of(record))
+            .map(|record| json!([record["type"], record["record"]]))
+            .collect();
+        assert_eq!(
+            logs,
+            [
+                json!(["platform.start", { "requestId": "r1", "version": "$LATEST" }]),
+                json!(["function", r#"{"level":"INFO","message":"hi"}"#]),
+                json!(["platform.runtimeDone", { "requestId": "r1", "status": "success" }]),
+                json!(["platform.end", { "requestId": "r1" }]),
+                json!(["platform.report", { "requestId": "r1", "metrics": {
+                    "durationMs": 1.5, "billedDurationMs": 2, "memorySizeMB": 128,
+                    "maxMemoryUsedMB": 20, "initDurationMs": 3.25 } }]),
+            ]
+        );
+        // The Telemetry API's records are the records as made.
+        assert_eq!(
+            Schema::Telemetry.records_of(&report),
+            std::slice::from_ref(&report)
+        );
     }
 }

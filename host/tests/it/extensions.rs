@@ -301,3 +301,93 @@ environment = {{ RECORDER_FILE = {file}, RECORDER_TELEMETRY_PORT = "{port}" }}
             .all(|record| record["batch"].as_u64().unwrap() <= 1_000)
     );
 }
+
+#[test]
+fn a_logs_api_subscription_gets_the_2021_schemas_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "probe"
+component = {probe}
+extensions = [{recorder}]
+environment = {{ RECORDER_FILE = {file}, RECORDER_LOGS_PORT = "{port}" }}
+"#,
+        probe = toml_path(guest("host/tests/guests/probe")),
+        recorder = toml_path(recorder()),
+        file = toml_path(&file),
+    ));
+    let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
+    assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+    let id = answer["RequestId"].as_str().unwrap().to_string();
+    // The records as the `lambda-extension` crate's Logs API types read
+    // them (a record they could not read fails its batch, never recorded).
+    let logs = |file: &Path| -> Vec<Value> {
+        records(file)
+            .into_iter()
+            .filter(|record| record["event"] == "LOGS")
+            .collect()
+    };
+    let started = Instant::now();
+    let received = loop {
+        let received = logs(&file);
+        if received
+            .iter()
+            .any(|record| record["type"] == "platform.report")
+        {
+            break received;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a platform.report record expected:\n{received:#?}\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let kinds: Vec<&str> = received
+        .iter()
+        .map(|record| record["type"].as_str().unwrap())
+        .collect();
+    // The subscription first, then the invocation in the order Lambda sends
+    // it; no record of the Telemetry API's schema (the init records), and
+    // none the crate could not name.
+    assert_eq!(
+        kinds,
+        [
+            "platform.logsSubscription",
+            "platform.start",
+            "function",
+            "function",
+            "platform.runtimeDone",
+            "platform.end",
+            "platform.report",
+        ],
+        "{received:#?}"
+    );
+    assert_eq!(received[0]["record"]["state"], "Subscribed");
+    assert_eq!(
+        received[0]["record"]["types"],
+        serde_json::json!(["platform", "function"])
+    );
+    for record in &received[1..] {
+        if record["type"] != "function" {
+            assert_eq!(record["record"]["requestId"], id.as_str(), "{record}");
+        }
+    }
+    assert_eq!(received[2]["record"]["line"], "to stdout");
+    assert_eq!(received[3]["record"]["line"], "to stderr");
+    assert_eq!(received[4]["record"]["status"], "success");
+    let report = &received[6]["record"];
+    assert_eq!(report["memorySizeMB"], 128);
+    assert!(report["durationMs"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        report["initDurationMs"].as_f64().is_some(),
+        "a cold start: {report}"
+    );
+}

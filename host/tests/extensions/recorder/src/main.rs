@@ -1,13 +1,14 @@
 //! Records every Extensions API event it gets, one JSON line each, in
 //! `$RECORDER_FILE`: `{"event":"INVOKE","requestId",...}` or
 //! `{"event":"SHUTDOWN","reason",...}`, after a first
-//! `{"event":"START","pid":...}`.
+//! `{"event":"START","pid":...}`; with a subscription, each record it
+//! receives (`TELEMETRY` or `LOGS`).
 
 use std::io::Write as _;
 
 use lambda_extension::{
-    Error, Extension, LambdaEvent, LambdaTelemetry, LogBuffering, NextEvent, SharedService,
-    service_fn,
+    Error, Extension, LambdaEvent, LambdaLog, LambdaLogRecord, LambdaTelemetry, LogBuffering,
+    NextEvent, SharedService, service_fn,
 };
 
 fn record(line: serde_json::Value) {
@@ -56,10 +57,69 @@ async fn on_telemetry(batch: Vec<LambdaTelemetry>) -> Result<(), Error> {
     Ok(())
 }
 
+/// One batch of the Logs API, each record as the crate's types read it
+/// (they are not serialisable, so the fields the tests read are copied).
+async fn on_logs(batch: Vec<LambdaLog>) -> Result<(), Error> {
+    for log in batch {
+        let (kind, fields) = match log.record {
+            LambdaLogRecord::Function(line) => ("function", serde_json::json!({ "line": line })),
+            LambdaLogRecord::PlatformStart { request_id } => (
+                "platform.start",
+                serde_json::json!({ "requestId": request_id }),
+            ),
+            LambdaLogRecord::PlatformRuntimeDone { request_id, status } => (
+                "platform.runtimeDone",
+                serde_json::json!({ "requestId": request_id, "status": status }),
+            ),
+            LambdaLogRecord::PlatformEnd { request_id } => (
+                "platform.end",
+                serde_json::json!({ "requestId": request_id }),
+            ),
+            LambdaLogRecord::PlatformReport {
+                request_id,
+                metrics,
+            } => (
+                "platform.report",
+                serde_json::json!({
+                    "requestId": request_id,
+                    "durationMs": metrics.duration_ms,
+                    "memorySizeMB": metrics.memory_size_mb,
+                    "initDurationMs": metrics.init_duration_ms,
+                }),
+            ),
+            LambdaLogRecord::PlatformLogsSubscription { name, state, types } => (
+                "platform.logsSubscription",
+                serde_json::json!({ "name": name, "state": state, "types": types }),
+            ),
+            other => (
+                "other",
+                serde_json::json!({ "debug": format!("{other:?}") }),
+            ),
+        };
+        record(serde_json::json!({ "event": "LOGS", "type": kind, "record": fields }));
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     record(serde_json::json!({ "event": "START", "pid": std::process::id() }));
     let extension = Extension::new().with_events_processor(service_fn(on_event));
+    // With RECORDER_LOGS_PORT, it subscribes to the Logs API instead,
+    // listening on that port.
+    if let Ok(port) = std::env::var("RECORDER_LOGS_PORT") {
+        return extension
+            .with_logs_processor(SharedService::new(service_fn(on_logs)))
+            .with_log_types(&["platform", "function"])
+            .with_log_buffering(LogBuffering {
+                timeout_ms: 25,
+                max_bytes: 262_144,
+                max_items: 1_000,
+            })
+            .with_log_port_number(port.parse()?)
+            .run()
+            .await;
+    }
     // With RECORDER_TELEMETRY_PORT, it subscribes to the Telemetry API too,
     // listening on that port, with the smallest buffering Lambda takes.
     match std::env::var("RECORDER_TELEMETRY_PORT") {
