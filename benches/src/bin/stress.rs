@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p wasm-lambda-benches --bin stress -- mixed [REQUESTS] [CONCURRENCY]
 //! cargo run --release -p wasm-lambda-benches --bin stress -- fairness [SECONDS] [CONCURRENCY]
+//! cargo run --release -p wasm-lambda-benches --bin stress -- telemetry [INVOCATIONS]
 //! ```
 //!
 //! `mixed` sends REQUESTS invocations (default 30,000) at CONCURRENCY
@@ -17,6 +18,14 @@
 //! `fairness` measures a short function's throughput alone, then while three
 //! callers keep another function in an infinite loop (1 s timeout), and
 //! prints both and their ratio.
+//!
+//! `telemetry` runs INVOCATIONS (default 10,000) of a short function one at
+//! a time on two servers, taking turns by the thousand, whose function has
+//! the same extension (`benches/extensions/unanswered-telemetry`): on one it
+//! only waits for events, on the other it also subscribed the function's
+//! records to a listener that never answers. It prints
+//! both p50 latencies, their ratio, and the second server's RSS before and
+//! after.
 //!
 //! The server is `target/release/wasm-lambda` (build it first); the guest is
 //! the tests' probe, built here through the library.
@@ -57,13 +66,18 @@ struct Server {
 
 impl Server {
     fn start(probe: &Path, settings: &str) -> Server {
+        Server::start_with(probe, settings, "")
+    }
+
+    /// [`Server::start`], with `good_settings` added to `good`'s table.
+    fn start_with(probe: &Path, settings: &str, good_settings: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("functions.toml");
         let probe = serde_json::to_string(probe.to_str().unwrap()).unwrap();
         std::fs::write(
             &config,
             format!(
-                "{settings}\n[[function]]\nname = \"good\"\ncomponent = {probe}\n\n\
+                "{settings}\n[[function]]\nname = \"good\"\ncomponent = {probe}\n{good_settings}\n\n\
                  [[function]]\nname = \"hostile\"\ncomponent = {probe}\ntimeout = 1\n\
                  maximum_retry_attempts = 0\n\n\
                  [[function]]\nname = \"heavy\"\ncomponent = {probe}\ntimeout = 60\nmemory = 512\n"
@@ -404,6 +418,70 @@ fn fairness(seconds: f64, concurrency: usize) {
     }
 }
 
+/// `good`'s echo, `count` times one after another: each latency.
+fn latencies(agent: &ureq::Agent, address: &str, count: usize) -> Vec<Duration> {
+    (0..count)
+        .map(|_| {
+            let started = Instant::now();
+            let answer = invoke(agent, address, "good", br#"{"action":"echo"}"#);
+            assert!(
+                matches!(answer, Ok((200, false, _))),
+                "a failed echo: {answer:?}"
+            );
+            started.elapsed()
+        })
+        .collect()
+}
+
+fn p50(mut latencies: Vec<Duration>) -> Duration {
+    latencies.sort();
+    latencies[latencies.len() / 2]
+}
+
+fn telemetry(invocations: u64) {
+    let probe = build_probe();
+    let extension = repo_root().join("benches/extensions/unanswered-telemetry");
+    // The same extension in both, so only the subscription differs.
+    let with_extension = |subscribe: &str| {
+        Server::start_with(
+            &probe,
+            "",
+            &format!(
+                "extensions = [{}]\nenvironment = {{ SUBSCRIBE = \"{subscribe}\" }}",
+                serde_json::to_string(extension.to_str().unwrap()).unwrap()
+            ),
+        )
+    };
+    let plain = with_extension("no");
+    // STRESS_CONTROL=1: the second server unsubscribed too, to see the
+    // spread of two identical servers taking turns.
+    let control = std::env::var_os("STRESS_CONTROL").is_some();
+    let subscribed = with_extension(if control { "no" } else { "yes" });
+    let agent = agent();
+    // Warm up the artifact cache and the pools.
+    for server in [&plain, &subscribed] {
+        latencies(&agent, &server.address, 200);
+    }
+    let rss_before = subscribed.rss_kb();
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let rounds = (invocations / 1_000).max(1);
+    for _ in 0..rounds {
+        without.extend(latencies(&agent, &plain.address, 1_000));
+        with.extend(latencies(&agent, &subscribed.address, 1_000));
+    }
+    let rss_after = subscribed.rss_kb();
+    let (without, with) = (p50(without), p50(with));
+    println!(
+        "telemetry to a destination that never answers, {} invocations each: p50 {:.1} µs with the extension unsubscribed, {:.1} µs subscribed: {:.3}x; RSS of the subscribed server {} KB before, {} KB after",
+        rounds * 1_000,
+        without.as_secs_f64() * 1e6,
+        with.as_secs_f64() * 1e6,
+        with.as_secs_f64() / without.as_secs_f64(),
+        rss_before,
+        rss_after,
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |index: usize, default: f64| {
@@ -414,9 +492,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("mixed") => mixed(number(1, 30_000.0) as u64, number(2, 16.0) as usize),
         Some("fairness") => fairness(number(1, 5.0), number(2, 8.0) as usize),
+        Some("telemetry") => telemetry(number(1, 10_000.0) as u64),
         _ => {
             eprintln!(
-                "usage: stress mixed [REQUESTS] [CONCURRENCY] | stress fairness [SECONDS] [CONCURRENCY]"
+                "usage: stress mixed [REQUESTS] [CONCURRENCY] | stress fairness [SECONDS] [CONCURRENCY] | stress telemetry [INVOCATIONS]"
             );
             std::process::exit(2);
         }
