@@ -202,27 +202,34 @@ fn telemetry(file: &Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("events.jsonl");
+/// `serve` with the probe and the recorder extension, which subscribes
+/// through the API that `port_variable` (`RECORDER_TELEMETRY_PORT` or
+/// `RECORDER_LOGS_PORT`) names, listening on a free port.
+fn serve_probe_with_recorder(file: &Path, port_variable: &str) -> Serve {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let serve = Serve::start(&format!(
+    Serve::start(&format!(
         r#"
 [[function]]
 name = "probe"
 component = {probe}
 extensions = [{recorder}]
-environment = {{ RECORDER_FILE = {file}, RECORDER_TELEMETRY_PORT = "{port}" }}
+environment = {{ RECORDER_FILE = {file}, {port_variable} = "{port}" }}
 "#,
         probe = toml_path(guest("host/tests/guests/probe")),
         recorder = toml_path(recorder()),
-        file = toml_path(&file),
-    ));
+        file = toml_path(file),
+    ))
+}
+
+#[test]
+fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT");
     let ids: Vec<String> = (0..2)
         .map(|_| {
             let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
@@ -306,23 +313,7 @@ environment = {{ RECORDER_FILE = {file}, RECORDER_TELEMETRY_PORT = "{port}" }}
 fn a_logs_api_subscription_gets_the_2021_schemas_records() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let serve = Serve::start(&format!(
-        r#"
-[[function]]
-name = "probe"
-component = {probe}
-extensions = [{recorder}]
-environment = {{ RECORDER_FILE = {file}, RECORDER_LOGS_PORT = "{port}" }}
-"#,
-        probe = toml_path(guest("host/tests/guests/probe")),
-        recorder = toml_path(recorder()),
-        file = toml_path(&file),
-    ));
+    let serve = serve_probe_with_recorder(&file, "RECORDER_LOGS_PORT");
     let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
     assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
     let id = answer["RequestId"].as_str().unwrap().to_string();
