@@ -319,17 +319,18 @@ fn subscribe(api: &Api, schema: Schema, headers: &HeaderMap, body: &[u8]) -> Res
             &format!("destination.protocol {protocol} is not served here: use HTTP"),
         );
     }
+    let announced = schema.subscribed(&extension.name, &types);
     let subscribed =
         telemetry::Buffering::from_request(request.get("buffering")).and_then(|buffering| {
             let uri = request
                 .pointer("/destination/URI")
                 .and_then(Value::as_str)
                 .ok_or_else(|| "destination.URI is missing".to_string())?;
-            Subscription::start(schema, types.clone(), buffering, uri)
+            Subscription::start(schema, types, buffering, uri)
         });
     match subscribed {
         Ok(subscription) => {
-            subscription.offer(&schema.subscribed(&extension.name, &types));
+            subscription.offer(&announced);
             api.subscriptions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

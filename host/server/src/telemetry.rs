@@ -131,7 +131,9 @@ impl Schema {
                     json!({ "requestId": request_id, "metrics": metrics }),
                 )]
             }
-            "platform.logsDropped" | "platform.logsSubscription" => vec![record.clone()],
+            // `platform.logsDropped` is never offered: the sender makes it,
+            // in a shape both schemas share.
+            "platform.logsSubscription" => vec![record.clone()],
             _ => Vec::new(),
         }
     }
