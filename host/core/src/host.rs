@@ -183,8 +183,11 @@ impl Host {
         &self.shared.warm
     }
 
-    /// Where function logs are streamed while invocations run.
-    pub(crate) fn log_sink(&self) -> Option<LogSink> {
+    /// Where function logs are streamed while invocations run (what
+    /// [`HostConfig::log_sink`] gave). A server writes what belongs in a
+    /// function's log beside its invocations' lines through it, such as
+    /// the output of the function's extensions.
+    pub fn log_sink(&self) -> Option<LogSink> {
         self.shared.log_sink.clone()
     }
 

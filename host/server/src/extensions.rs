@@ -21,8 +21,16 @@
 //! its first event, as Lambda's init phase does (10 s at most); an
 //! extension that exits first, reports an init error or does not finish
 //! in time fails the function with `FunctionError.ExtensionInitError`.
+//!
+//! As on Lambda, what an extension writes to stdout and stderr belongs to
+//! its function's log: each line goes to the server's function log and to
+//! the Telemetry API's subscribers of `extension` records. Each registered
+//! extension is announced with a `platform.extension` record. Extension
+//! processes die with the server (`PR_SET_PDEATHSIG`), so a server killed
+//! without its shutdown leaves none behind.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +60,11 @@ const QUEUED_EVENTS: usize = 1024;
 
 const ID_HEADER: &str = "lambda-extension-identifier";
 
+/// The longest extension log line kept as one record (the Telemetry API's
+/// smallest `maxBytes`); a longer one, or output with no line end, is cut
+/// into records of this size rather than held in memory.
+const LINE_LIMIT: u64 = 256 * 1024;
+
 /// One registered extension.
 struct Registered {
     name: String,
@@ -77,6 +90,20 @@ struct Api {
 }
 
 impl Api {
+    /// Hands records to every subscription.
+    fn publish(&self, records: &[Value]) {
+        let subscriptions = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for subscription in subscriptions {
+            for record in records {
+                subscription.offer(record);
+            }
+        }
+    }
+
     fn registered(&self) -> Vec<Arc<Registered>> {
         self.registered
             .lock()
@@ -129,6 +156,8 @@ pub(crate) struct Launch {
     pub(crate) executables: Vec<PathBuf>,
     /// How long the function's load took (`platform.initReport`).
     pub(crate) init_duration: Duration,
+    /// The function log, where the extensions' output lines go.
+    pub(crate) log_sink: Option<wasm_lambda_core::LogSink>,
 }
 
 fn now_ms() -> u64 {
@@ -401,16 +430,31 @@ impl Extensions {
         };
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
         for executable in &launch.executables {
-            let child = std::process::Command::new(executable)
+            let mut command = std::process::Command::new(executable);
+            command
                 .env_clear()
                 .env("PATH", &path)
                 .envs(launch.environment.iter().cloned())
                 .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
                 .stdin(std::process::Stdio::null())
-                .spawn()
-                .map_err(|error| {
-                    format!("extension {} did not start: {error}", executable.display())
-                })?;
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            die_with_server(&mut command);
+            let mut child = command.spawn().map_err(|error| {
+                format!("extension {} did not start: {error}", executable.display())
+            })?;
+            let outputs: [Option<Box<dyn Read + Send>>; 2] = [
+                child.stdout.take().map(|out| Box::new(out) as _),
+                child.stderr.take().map(|err| Box::new(err) as _),
+            ];
+            for output in outputs.into_iter().flatten() {
+                let api = api.clone();
+                let sink = launch.log_sink.clone();
+                std::thread::Builder::new()
+                    .name("extension-output".into())
+                    .spawn(move || forward_lines(output, &api, sink.as_ref()))
+                    .map_err(|error| format!("no thread for an extension's output: {error}"))?;
+            }
             extensions
                 .children
                 .lock()
@@ -429,11 +473,18 @@ impl Extensions {
         let mut start = init;
         start["functionName"] = json!(extensions.api.function_name);
         start["functionVersion"] = json!(extensions.api.function_version);
-        extensions.publish(&[
-            telemetry::record("platform.initStart", start),
-            telemetry::record("platform.initRuntimeDone", done),
-            telemetry::record("platform.initReport", report),
-        ]);
+        let mut records = vec![telemetry::record("platform.initStart", start)];
+        let mut registered = extensions.api.registered();
+        registered.sort_by(|a, b| a.name.cmp(&b.name));
+        records.extend(registered.iter().map(|extension| {
+            telemetry::record(
+                "platform.extension",
+                json!({ "name": extension.name, "state": "Ready", "events": extension.events }),
+            )
+        }));
+        records.push(telemetry::record("platform.initRuntimeDone", done));
+        records.push(telemetry::record("platform.initReport", report));
+        extensions.publish(&records);
         Ok(extensions)
     }
 
@@ -449,17 +500,7 @@ impl Extensions {
 
     /// Hands records to every subscription.
     pub(crate) fn publish(&self, records: &[Value]) {
-        let subscriptions = self
-            .api
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for subscription in subscriptions {
-            for record in records {
-                subscription.offer(record);
-            }
-        }
+        self.api.publish(records);
     }
 
     /// Waits until `count` extensions have registered and asked for an
@@ -571,5 +612,51 @@ impl Extensions {
             let _ = child.wait();
         }
         children.clear();
+    }
+}
+
+/// Has the extension process `command` starts get `SIGTERM` when the server
+/// dies, even by `SIGKILL`, when it would otherwise never see `SHUTDOWN`.
+/// The signal follows the thread that spawns the child: extensions are
+/// spawned on the server's runtime threads, which live as long as it does.
+fn die_with_server(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let server = std::process::id();
+    // SAFETY: prctl and getppid are async-signal-safe, and nothing else
+    // runs in the child before exec; the error is made without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The server died before the signal was set up.
+            if libc::getppid() as u32 != server {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Copies an extension's output, line by line, to the function log and to
+/// the subscribers of `extension` records, until the process closes it.
+fn forward_lines(output: impl Read, api: &Api, sink: Option<&wasm_lambda_core::LogSink>) {
+    let mut reader = BufReader::new(output);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(LINE_LIMIT).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
+        if let Some(sink) = sink {
+            sink(&line);
+        }
+        let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        api.publish(&[telemetry::record("extension", json!(text))]);
     }
 }

@@ -237,6 +237,7 @@ impl Server {
                     environment: extension_environment(config),
                     executables,
                     init_duration: function.load_info().duration,
+                    log_sink: host.log_sink(),
                 };
                 match extensions::Extensions::start(launch).await {
                     Ok(started) => Some(Arc::new(started)),

@@ -133,7 +133,8 @@ impl Schema {
             }
             // `platform.logsDropped` is never offered: the sender makes it,
             // in a shape both schemas share.
-            "platform.logsSubscription" => vec![record.clone()],
+            // The same shape in both schemas.
+            "platform.logsSubscription" | "platform.extension" => vec![record.clone()],
             _ => Vec::new(),
         }
     }

@@ -146,6 +146,56 @@ environment = {{ RECORDER_FILE = {file} }}
 }
 
 #[test]
+fn an_extension_dies_with_a_killed_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "hello"
+component = {hello}
+extensions = [{recorder}]
+environment = {{ RECORDER_FILE = {file}, RECORDER_STAY = "1" }}
+"#,
+        hello = toml_path(guest("examples/rust/hello")),
+        recorder = toml_path(recorder()),
+        file = toml_path(&file),
+    ));
+    let pid = records(&file)[0]["pid"].as_u64().unwrap();
+    let running = |pid: u64| {
+        // A zombie has exited: only its parent's wait is missing.
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    assert!(running(pid), "the extension (pid {pid}) runs beside serve");
+    // SIGKILL: serve cannot send SHUTDOWN or stop its children, and the
+    // extension (RECORDER_STAY) outlives the API it lost: only the
+    // server's death signal ends it.
+    serve.child.kill().unwrap();
+    serve.child.wait().unwrap();
+    let started = Instant::now();
+    while running(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the extension (pid {pid}) outlived a killed serve"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !records(&file)
+            .iter()
+            .any(|record| record["event"] == "SHUTDOWN"),
+        "a killed serve sent no SHUTDOWN"
+    );
+}
+
+#[test]
 fn an_extension_that_exits_during_init_fails_its_function() {
     let serve = Serve::start(&format!(
         r#"
@@ -299,8 +349,48 @@ fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
     assert_eq!(
         lines,
         ["to stdout", "to stderr", "to stdout", "to stderr"],
-        "one function record per line, the platform's own lines left out"
+        "one function record per line, the platform's own and the extension's lines left out"
     );
+    // The extension, announced once it registered.
+    let announced = of_type("platform.extension");
+    assert_eq!(announced.len(), 1, "{received:#?}");
+    assert_eq!(announced[0]["record"]["name"], "recorder");
+    assert_eq!(announced[0]["record"]["state"], "Ready");
+    assert_eq!(
+        announced[0]["record"]["events"],
+        serde_json::json!(["INVOKE", "SHUTDOWN"])
+    );
+    // The extension's own output: a record per line it wrote after it
+    // subscribed, and every line in the function's log.
+    let extension_lines = |received: &[Value]| -> Vec<String> {
+        received
+            .iter()
+            .map(|record| &record["telemetry"])
+            .filter(|telemetry| telemetry["type"] == "extension")
+            .map(|telemetry| telemetry["record"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected: Vec<String> = ids
+        .iter()
+        .map(|id| format!("recorder: invoke {id}"))
+        .collect();
+    let started = Instant::now();
+    while extension_lines(&telemetry(&file)) != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "extension records {:?}, not {expected:?}",
+            extension_lines(&telemetry(&file))
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = serve.log();
+    for line in expected
+        .iter()
+        .map(String::as_str)
+        .chain(["recorder: started"])
+    {
+        assert!(log.contains(line), "{line:?} is not in the log:\n{log}");
+    }
     // No batch over the subscription's maxItems.
     assert!(
         received
@@ -345,13 +435,14 @@ fn a_logs_api_subscription_gets_the_2021_schemas_records() {
         .iter()
         .map(|record| record["type"].as_str().unwrap())
         .collect();
-    // The subscription first, then the invocation in the order Lambda sends
-    // it; no record of the Telemetry API's schema (the init records), and
-    // none the crate could not name.
+    // The subscription first, the extension once registered, then the
+    // invocation in the order Lambda sends it; no record of the Telemetry
+    // API's schema (the init records), and none the crate could not name.
     assert_eq!(
         kinds,
         [
             "platform.logsSubscription",
+            "platform.extension",
             "platform.start",
             "function",
             "function",
@@ -366,15 +457,17 @@ fn a_logs_api_subscription_gets_the_2021_schemas_records() {
         received[0]["record"]["types"],
         serde_json::json!(["platform", "function"])
     );
-    for record in &received[1..] {
+    assert_eq!(received[1]["record"]["name"], "recorder");
+    assert_eq!(received[1]["record"]["state"], "Ready");
+    for record in &received[2..] {
         if record["type"] != "function" {
             assert_eq!(record["record"]["requestId"], id.as_str(), "{record}");
         }
     }
-    assert_eq!(received[2]["record"]["line"], "to stdout");
-    assert_eq!(received[3]["record"]["line"], "to stderr");
-    assert_eq!(received[4]["record"]["status"], "success");
-    let report = &received[6]["record"];
+    assert_eq!(received[3]["record"]["line"], "to stdout");
+    assert_eq!(received[4]["record"]["line"], "to stderr");
+    assert_eq!(received[5]["record"]["status"], "success");
+    let report = &received[7]["record"];
     assert_eq!(report["memorySizeMB"], 128);
     assert!(report["durationMs"].as_f64().unwrap() > 0.0, "{report}");
     assert!(

@@ -2,7 +2,10 @@
 //! `$RECORDER_FILE`: `{"event":"INVOKE","requestId",...}` or
 //! `{"event":"SHUTDOWN","reason",...}`, after a first
 //! `{"event":"START","pid":...}`; with a subscription, each record it
-//! receives (`TELEMETRY` or `LOGS`).
+//! receives (`TELEMETRY` or `LOGS`). It also writes `recorder: started` to
+//! stdout and `recorder: invoke <requestId>` to stderr, which belong in
+//! the function's log. With `RECORDER_STAY` set, it keeps running after
+//! the Extensions API goes away.
 
 use std::io::Write as _;
 
@@ -23,13 +26,16 @@ fn record(line: serde_json::Value) {
 
 async fn on_event(event: LambdaEvent) -> Result<(), Error> {
     match event.next {
-        NextEvent::Invoke(invoke) => record(serde_json::json!({
-            "event": "INVOKE",
-            "requestId": invoke.request_id,
-            "deadlineMs": invoke.deadline_ms,
-            "invokedFunctionArn": invoke.invoked_function_arn,
-            "trace": invoke.tracing.value,
-        })),
+        NextEvent::Invoke(invoke) => {
+            eprintln!("recorder: invoke {}", invoke.request_id);
+            record(serde_json::json!({
+                "event": "INVOKE",
+                "requestId": invoke.request_id,
+                "deadlineMs": invoke.deadline_ms,
+                "invokedFunctionArn": invoke.invoked_function_arn,
+                "trace": invoke.tracing.value,
+            }))
+        }
         NextEvent::Shutdown(shutdown) => record(serde_json::json!({
             "event": "SHUTDOWN",
             "reason": shutdown.shutdown_reason,
@@ -87,6 +93,14 @@ async fn on_logs(batch: Vec<LambdaLog>) -> Result<(), Error> {
                     "initDurationMs": metrics.init_duration_ms,
                 }),
             ),
+            LambdaLogRecord::PlatformExtension {
+                name,
+                state,
+                events,
+            } => (
+                "platform.extension",
+                serde_json::json!({ "name": name, "state": state, "events": events }),
+            ),
             LambdaLogRecord::PlatformLogsSubscription { name, state, types } => (
                 "platform.logsSubscription",
                 serde_json::json!({ "name": name, "state": state, "types": types }),
@@ -104,6 +118,7 @@ async fn on_logs(batch: Vec<LambdaLog>) -> Result<(), Error> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     record(serde_json::json!({ "event": "START", "pid": std::process::id() }));
+    println!("recorder: started");
     let extension = Extension::new().with_events_processor(service_fn(on_event));
     // With RECORDER_LOGS_PORT, it subscribes to the Logs API instead,
     // listening on that port.
@@ -126,7 +141,7 @@ async fn main() -> Result<(), Error> {
         Ok(port) => {
             extension
                 .with_telemetry_processor(SharedService::new(service_fn(on_telemetry)))
-                .with_telemetry_types(&["platform", "function"])
+                .with_telemetry_types(&["platform", "function", "extension"])
                 .with_telemetry_buffering(LogBuffering {
                     timeout_ms: 25,
                     max_bytes: 262_144,
@@ -136,6 +151,15 @@ async fn main() -> Result<(), Error> {
                 .run()
                 .await
         }
-        Err(_) => extension.run().await,
+        Err(_) => {
+            let ended = extension.run().await;
+            // With RECORDER_STAY, it outlives the API it was given, as an
+            // extension that retries forever would: only a signal ends it.
+            if std::env::var_os("RECORDER_STAY").is_some() {
+                record(serde_json::json!({ "event": "API_LOST" }));
+                std::future::pending::<()>().await;
+            }
+            ended
+        }
     }
 }
