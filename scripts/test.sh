@@ -25,7 +25,7 @@ done
 # .prettierignore says what it leaves alone and why).
 .venv/bin/ruff format --check --quiet guest-sdk/python
 .venv/bin/ruff check --quiet guest-sdk/python
-unformatted=$(.venv/lib/python3*/site-packages/go/bin/gofmt -l guest-sdk/go examples/go host/tests/guests/go)
+unformatted=$(.venv/lib/python3*/site-packages/go/bin/gofmt -l guest-sdk/go examples/go host/tests/guests/go host/tests/corpus/go)
 if [ -n "$unformatted" ]; then
     echo "gofmt would change: $unformatted" >&2
     exit 1

@@ -29,7 +29,9 @@
 //
 // The handler may take a context.Context and/or one event value (decoded
 // from the event JSON with encoding/json), and may return a value (encoded
-// with encoding/json) and/or an error. A returned error fails the
+// with encoding/json) and/or an error. A value with an
+// Invoke(context.Context, []byte) ([]byte, error) method is called with the
+// event's bytes and answers with the response's. A returned error fails the
 // invocation; its errorType is the error's Go type name, as in Lambda.
 // `wasm-lambda build` compiles the project with this package for
 // GOOS=wasip1 GOARCH=wasm; main runs once per instance, before the first
@@ -134,9 +136,19 @@ func Start(handler interface{}) {
 	registered = h
 }
 
+// rawHandler is a handler that takes the event's bytes and returns the
+// response's, as aws-lambda-go's lambda.Handler does; the aws-lambda-go
+// packages the build provides start their handlers through it.
+type rawHandler interface {
+	Invoke(ctx context.Context, event []byte) ([]byte, error)
+}
+
 func wrap(handler interface{}) (handlerFunc, error) {
 	if handler == nil {
 		return nil, errors.New("lambda.Start: the handler is nil")
+	}
+	if raw, ok := handler.(rawHandler); ok {
+		return raw.Invoke, nil
 	}
 	fn := reflect.ValueOf(handler)
 	t := fn.Type()

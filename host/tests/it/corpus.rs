@@ -536,6 +536,14 @@ cases! {
     python_datetime_zope_interface => "datetime-zope-interface",
 }
 
+cases! {
+    "go",
+    every_go_case_has_a_test,
+    go_start_signatures => "start-signatures",
+    go_errors_and_panics => "errors-and-panics",
+    go_context_and_slog => "context-and-slog",
+}
+
 /// The Python example that uses boto3 (`examples/python/orders`), against
 /// moto as its README runs it.
 #[tokio::test]
