@@ -542,6 +542,18 @@ cases! {
     go_start_signatures => "start-signatures",
     go_errors_and_panics => "errors-and-panics",
     go_context_and_slog => "context-and-slog",
+    go_apigw_rest_orders => "apigw-rest-orders",
+    go_http_api_v2_cookies => "http-api-v2-cookies",
+    go_function_url_echo => "function-url-echo",
+    go_sqs_partial_batch => "sqs-partial-batch",
+    go_s3_object_created => "s3-object-created",
+    go_dynamodb_stream_audit => "dynamodb-stream-audit",
+    go_kinesis_telemetry => "kinesis-telemetry",
+    go_eventbridge_scheduled => "eventbridge-scheduled",
+    go_cloudwatch_logs_errors => "cloudwatch-logs-errors",
+    go_cognito_pre_signup => "cognito-pre-signup",
+    go_token_authorizer => "token-authorizer",
+    go_sns_fanout => "sns-fanout",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against

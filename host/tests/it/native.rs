@@ -443,3 +443,33 @@ async fn crashes_end_the_invocation_not_the_host() {
     let invocation = invoke(&calculator, r#"{"action":"increment","number":1}"#).await;
     assert_eq!(invocation.payload(), r#"{"result":2}"#);
 }
+
+/// A Go project that requires a module the build does not provide (here the
+/// AWS SDK for Go, as many published handlers do) fails before Go runs,
+/// naming the module and its go.mod line; aws-lambda-go itself is provided.
+#[test]
+fn a_go_module_the_build_cannot_provide_fails_the_build_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("go.mod"),
+        "module example.com/orders\n\ngo 1.22\n\nrequire (\n\tgithub.com/aws/aws-lambda-go v1.47.0\n\tgithub.com/aws/aws-sdk-go-v2/service/s3 v1.58.0\n)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.go"),
+        "package main\n\nimport (\n\t\"github.com/aws/aws-lambda-go/lambda\"\n\t_ \"github.com/aws/aws-sdk-go-v2/service/s3\"\n)\n\nfunc main() { lambda.Start(func() error { return nil }) }\n",
+    )
+    .unwrap();
+    let options = wasm_lambda::build::BuildOptions::new(dir.path());
+    let error = match wasm_lambda::build::build(&options, &mut |_| {}) {
+        Ok(built) => panic!("the build succeeded: {}", built.component.display()),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(
+        error.contains(
+            "go.mod requires github.com/aws/aws-sdk-go-v2/service/s3 v1.58.0 (go.mod line 7), which the build cannot provide"
+        ),
+        "{error}"
+    );
+    assert!(!error.contains("aws-lambda-go v1.47.0"), "{error}");
+}

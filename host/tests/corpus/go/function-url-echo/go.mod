@@ -1,0 +1,5 @@
+module example.com/function-url-echo
+
+go 1.21
+
+require github.com/aws/aws-lambda-go v1.47.0
