@@ -49,6 +49,10 @@
 //! wasm_lambda_sdk::streaming_handler!(handler);
 //! ```
 //!
+//! An `async fn` handler is exported with `handler!(async handler)` and runs
+//! on [`wstd`]'s executor (re-exported here), which drives WASI 0.2's timers
+//! and HTTP client.
+//!
 //! Build the crate as a `cdylib` for `wasm32-wasip2` (or run
 //! `wasm-lambda build <dir>`), and invoke the component with
 //! `wasm-lambda invoke`. Output written with `println!` and `eprintln!` becomes
@@ -60,6 +64,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// The async runtime async handlers run on: its timers, HTTP client and
+/// `block_on`, for handlers that need them without a dependency of their
+/// own.
+pub use wstd;
 
 /// Bindings generated from the one WIT contract. Used by [`handler!`]; a
 /// handler never needs to touch them.
@@ -271,6 +280,27 @@ where
     })
 }
 
+/// Runs an async `handler` on one invocation to its end, on wstd's executor
+/// (the Bytecode Alliance's async runtime for WASI 0.2: its timers and
+/// `wasi:http` client wake the handler). Called by the code
+/// `handler!(async f)` generates.
+#[doc(hidden)]
+pub fn run_async<E, R, F, Fut>(
+    event: &str,
+    context: bindings::Context,
+    handler: F,
+) -> Result<String, bindings::HandlerError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(E, Context) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Error>>,
+{
+    run(event, context, |event, context| {
+        wstd::runtime::block_on(handler(event, context))
+    })
+}
+
 /// The response of a streaming handler: bytes written reach the caller as
 /// they are written (up to Lambda's 20 MB; past it the invocation fails).
 /// A plain `Invoke` of the function gets them all at once.
@@ -356,8 +386,26 @@ macro_rules! streaming_handler {
 ///
 /// The function takes any deserialisable event and a [`Context`], and returns
 /// `Result<R, Error>` for any serialisable `R`. Use the macro once per crate.
+///
+/// An `async fn` is exported with `handler!(async name)`; it runs to its end
+/// on [`wstd`]'s executor, so it may await wstd's timers and HTTP client:
+///
+/// ```no_run
+/// use wasm_lambda_sdk::{Context, Error};
+///
+/// async fn handler(event: serde_json::Value, _context: Context) -> Result<String, Error> {
+///     use wasm_lambda_sdk::wstd;
+///     wstd::task::sleep(wstd::time::Duration::from_millis(5)).await;
+///     Ok(format!("waited for {event}"))
+/// }
+///
+/// wasm_lambda_sdk::handler!(async handler);
+/// ```
 #[macro_export]
 macro_rules! handler {
+    (async $handler:path) => {
+        $crate::__export!($handler, $crate::run_async);
+    };
     ($handler:path) => {
         $crate::__export!($handler, $crate::run);
     };

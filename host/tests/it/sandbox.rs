@@ -341,3 +341,32 @@ async fn many_invocations_in_parallel_all_answer() {
         assert_eq!(json(invocation.payload())["n"], n);
     }
 }
+
+/// `handler!(async f)`: the SDK's executor drives the handler's awaits (two
+/// of wstd's timers at once) to their end, and an error from an await is the
+/// function's error. A wait past the timeout ends as any timeout does.
+#[tokio::test]
+async fn an_async_rust_handler_awaits_to_its_end_and_its_timeout() {
+    let function = load(
+        "async-handler",
+        guest("host/tests/guests/async_handler"),
+        |config| config.timeout = Duration::from_secs(3),
+    );
+    let invocation = invoke(&function, r#"{"wait_ms":1000}"#).await;
+    let answer = json(invocation.payload());
+    assert_eq!(answer["steps"], serde_json::json!(["first", "second"]));
+    assert_eq!(answer["request_id"], invocation.request_id.as_str());
+    let waited = answer["waited_ms"].as_u64().unwrap();
+    // Both 1 s waits ran at once: at least one wait, well under two (one
+    // after the other would take 2 s at the least).
+    assert!((1000..1900).contains(&waited), "{answer}");
+
+    let invocation = invoke(&function, r#"{"wait_ms":10,"fail":true}"#).await;
+    let error = invocation.function_error().expect("the second step fails");
+    assert_eq!(error.error_type, "StepFailed");
+    assert_eq!(error.error_message, "second failed after waiting");
+
+    let invocation = invoke(&function, r#"{"wait_ms":20000}"#).await;
+    let error = invocation.function_error().expect("the wait times out");
+    assert_eq!(error.error_type, "Sandbox.Timedout");
+}
