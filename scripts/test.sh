@@ -16,9 +16,11 @@ if [ "${wasmtime_source% ($PWD/host/patches/wasmtime)}" = "$wasmtime_source" ]; 
 fi
 
 cargo fmt --all --check
-for guest in guest-sdk/rust examples/rust host/tests/guests; do
+for guest in guest-sdk/rust guest-sdk/rust/lambda_runtime examples/rust host/tests/guests; do
     (cd "$guest" && cargo fmt --all --check)
 done
+# The corpus's Rust handlers, as their authors' edition formats them.
+find host/tests/corpus/rust -name '*.rs' -print0 | xargs -0 rustfmt --edition 2021 --check
 # The guest SDKs' own formatters and linters, from the pinned packages setup
 # installs: ruff for Python, gofmt for Go, zig fmt for Zig, clang-format for C
 # (.clang-format), Prettier for JavaScript and AssemblyScript (.prettierrc.json;

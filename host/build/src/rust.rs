@@ -1,5 +1,6 @@
 //! Rust handlers: `cargo build --release --target wasm32-wasip2`, which emits
-//! a component directly for a `cdylib` crate.
+//! a component directly for a `cdylib` crate. Handlers written for AWS's
+//! `lambda_runtime` are staged first (`rust_runtime`).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -118,6 +119,17 @@ impl Toolchain for Rust {
     }
 
     fn build(&self, job: &Job<'_>, progress: &mut dyn FnMut(&str)) -> Result<Made> {
+        // A handler written for AWS's lambda_runtime builds from a staged
+        // copy (see `rust_runtime`); one of the SDK's own, in place.
+        if let Some(staged) = super::rust_runtime::stage(job.dir)? {
+            progress("building the lambda_runtime handler");
+            let (name, bytes) = build(&staged.dir, job.target_dir, progress)?;
+            return Ok(Made::Component {
+                bytes,
+                name: Some(name),
+                warnings: staged.warnings,
+            });
+        }
         let (name, bytes) = build(job.dir, job.target_dir, progress)?;
         Ok(Made::Component {
             bytes,

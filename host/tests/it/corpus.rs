@@ -236,9 +236,20 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     };
     let built = build(&options, &mut |_| {})
         .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
+    // `build_warnings`: the start of each warning the build must give.
+    let expected_warnings: Vec<&str> = case["build_warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(
-        built.warnings.is_empty(),
-        "{path}: unexpected build warnings: {:?}",
+        built.warnings.len() == expected_warnings.len()
+            && expected_warnings
+                .iter()
+                .zip(&built.warnings)
+                .all(|(expected, warning)| warning.starts_with(expected)),
+        "{path}: build warnings {:?}, expected {expected_warnings:?}",
         built.warnings
     );
 
@@ -554,6 +565,14 @@ cases! {
     go_cognito_pre_signup => "cognito-pre-signup",
     go_token_authorizer => "token-authorizer",
     go_sns_fanout => "sns-fanout",
+}
+
+cases! {
+    "rust",
+    every_rust_case_has_a_test,
+    rust_cargo_lambda_basic => "cargo-lambda-basic",
+    rust_sqs_batch_events => "sqs-batch-events",
+    rust_errors_and_json_logs => "errors-and-json-logs",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against

@@ -1,0 +1,258 @@
+//! Rust handlers written for AWS's `lambda_runtime` crate (as `cargo lambda
+//! new` makes them: a binary whose `#[tokio::main]` calls
+//! `lambda_runtime::run(service_fn(handler))`), built unchanged.
+//!
+//! The project is staged: its `lambda_runtime` dependency becomes the SDK's
+//! crate of that name (`guest-sdk/rust/lambda_runtime`, the same public
+//! API), its `src/main.rs` becomes a `cdylib` library, and a line appended
+//! to it exports `main` as the handler (the SDK's crate documents how an
+//! invocation runs). WASI has no threads, so a `#[tokio::main]` on the
+//! multi-thread runtime runs on the current-thread one, with a warning that
+//! names the line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use toml::{Table, Value};
+
+use super::tools::{copy_sources, staging_dir, write_files};
+
+/// The SDK's sources the staged project builds against, compiled into the
+/// binary so a build needs no checkout.
+const SDK_FILES: &[(&str, &str)] = &[
+    (
+        "rust/Cargo.toml",
+        include_str!("../../../guest-sdk/rust/Cargo.toml"),
+    ),
+    (
+        "rust/src/lib.rs",
+        include_str!("../../../guest-sdk/rust/src/lib.rs"),
+    ),
+    (
+        "wit/handler.wit",
+        include_str!("../../../guest-sdk/wit/handler.wit"),
+    ),
+    (
+        "rust/lambda_runtime/Cargo.toml",
+        include_str!("../../../guest-sdk/rust/lambda_runtime/Cargo.toml"),
+    ),
+    (
+        "rust/lambda_runtime/src/lib.rs",
+        include_str!("../../../guest-sdk/rust/lambda_runtime/src/lib.rs"),
+    ),
+    (
+        "rust/lambda_runtime/src/deserializer.rs",
+        include_str!("../../../guest-sdk/rust/lambda_runtime/src/deserializer.rs"),
+    ),
+    (
+        "rust/lambda_runtime/src/diagnostic.rs",
+        include_str!("../../../guest-sdk/rust/lambda_runtime/src/diagnostic.rs"),
+    ),
+];
+
+/// A staged project: where its Cargo.toml is, and what the build says
+/// about the changes it made.
+pub(super) struct Staged {
+    /// Keeps the staging folder alive.
+    _folder: tempfile::TempDir,
+    pub(super) dir: PathBuf,
+    pub(super) warnings: Vec<String>,
+}
+
+/// Stages the project in `dir` when it depends on `lambda_runtime`; `None`
+/// for a project of the SDK's own (`wasm_lambda_sdk::handler!`).
+pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
+    let manifest_path = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("failed to read {}", manifest_path.display()))?;
+    let manifest: Table = toml::from_str(&text)
+        .with_context(|| format!("failed to parse {}", manifest_path.display()))?;
+    let Some(requirement) = manifest
+        .get("dependencies")
+        .and_then(|dependencies| dependencies.get("lambda_runtime"))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let main = main_path(&manifest);
+    if !dir.join(&main).is_file() {
+        bail!(
+            "the project depends on lambda_runtime, but has no {main}: the build makes the \
+             handler of its binary's main"
+        );
+    }
+
+    let folder = staging_dir("rust")?;
+    let sdk = folder.path().join("sdk");
+    let function = folder.path().join("function");
+    write_files(&sdk, SDK_FILES)?;
+    std::fs::create_dir_all(&function)?;
+    copy_sources(dir, &function, &["target", "build"], &|_| true)?;
+
+    let staged = staged_manifest(manifest, requirement, &main, &sdk)?;
+    std::fs::write(function.join("Cargo.toml"), toml::to_string(&staged)?)?;
+    let source = std::fs::read_to_string(function.join(&main))?;
+    let (source, warnings) = staged_main(&source, &main);
+    std::fs::write(function.join(&main), source)?;
+    Ok(Some(Staged {
+        _folder: folder,
+        dir: function,
+        warnings,
+    }))
+}
+
+/// The binary's source: its `[[bin]]` path, else `src/main.rs`.
+fn main_path(manifest: &Table) -> String {
+    manifest
+        .get("bin")
+        .and_then(Value::as_array)
+        .and_then(|bins| bins.first())
+        .and_then(|bin| bin.get("path"))
+        .and_then(Value::as_str)
+        .unwrap_or("src/main.rs")
+        .to_string()
+}
+
+/// The manifest built: the binary as a `cdylib` library, `lambda_runtime`
+/// (with the features asked for) from the SDK, and a workspace of its own.
+fn staged_manifest(
+    mut manifest: Table,
+    requirement: Value,
+    main: &str,
+    sdk: &Path,
+) -> Result<Table> {
+    let package_name = manifest
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(Value::as_str)
+        .context("Cargo.toml has no [package] name")?
+        .to_string();
+    let runtime_path = sdk.join("rust/lambda_runtime").display().to_string();
+    let mut replacement = Table::new();
+    replacement.insert("path".into(), Value::String(runtime_path.clone()));
+    if let Value::Table(asked) = &requirement {
+        for key in [
+            "features",
+            "default-features",
+            "default_features",
+            "optional",
+        ] {
+            if let Some(value) = asked.get(key) {
+                replacement.insert(key.into(), value.clone());
+            }
+        }
+    }
+    if let Some(Value::Table(dependencies)) = manifest.get_mut("dependencies") {
+        dependencies.insert("lambda_runtime".into(), Value::Table(replacement));
+    }
+    manifest.remove("bin");
+    // Only the library: src/main.rs would otherwise be a binary as well.
+    if let Some(Value::Table(package)) = manifest.get_mut("package") {
+        for key in ["autobins", "autoexamples", "autotests", "autobenches"] {
+            package.insert(key.into(), Value::Boolean(false));
+        }
+    }
+    let mut lib = Table::new();
+    lib.insert("name".into(), Value::String(package_name.replace('-', "_")));
+    lib.insert("path".into(), Value::String(main.to_string()));
+    lib.insert(
+        "crate-type".into(),
+        Value::Array(vec![Value::String("cdylib".into())]),
+    );
+    manifest.insert("lib".into(), Value::Table(lib));
+    manifest.insert("workspace".into(), Value::Table(Table::new()));
+    // Crates built on lambda_runtime (lambda_http) get the SDK's too.
+    let mut patch = Table::new();
+    let mut crates_io = Table::new();
+    let mut patched = Table::new();
+    patched.insert("path".into(), Value::String(runtime_path));
+    crates_io.insert("lambda_runtime".into(), Value::Table(patched));
+    patch.insert("crates-io".into(), Value::Table(crates_io));
+    manifest.insert("patch".into(), Value::Table(patch));
+    Ok(manifest)
+}
+
+/// The binary's source with `main` exported as the handler, and a
+/// multi-thread `#[tokio::main]` made current-thread; a warning per change
+/// of the user's code, naming its line.
+fn staged_main(source: &str, main: &str) -> (String, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut staged = String::with_capacity(source.len() + 64);
+    for (index, line) in source.lines().enumerate() {
+        let trimmed = line.trim();
+        let multi_thread = trimmed == "#[tokio::main]"
+            || (trimmed.starts_with("#[tokio::main(") && trimmed.contains("multi_thread"));
+        if multi_thread {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            staged.push_str(indent);
+            staged.push_str("#[tokio::main(flavor = \"current_thread\")]\n");
+            warnings.push(format!(
+                "{main}:{}: `{trimmed}` starts tokio's multi-thread runtime, which needs \
+                 threads that WASI does not have; the build ran it as \
+                 `#[tokio::main(flavor = \"current_thread\")]`. Write that there to build \
+                 without this warning.",
+                index + 1
+            ));
+        } else {
+            staged.push_str(line);
+            staged.push('\n');
+        }
+    }
+    staged.push_str("\n::lambda_runtime::__export_main!(main);\n");
+    (staged, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binary_becomes_a_library_on_the_sdks_lambda_runtime() {
+        let manifest: Table = toml::from_str(
+            "[package]\nname = \"my-fn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nlambda_runtime = { version = \"0.13\", features = [\"anyhow\"] }\n\
+             tokio = { version = \"1\", features = [\"macros\"] }\n\n\
+             [[bin]]\nname = \"bootstrap\"\npath = \"src/bin/handler.rs\"\n",
+        )
+        .unwrap();
+        let main = main_path(&manifest);
+        assert_eq!(main, "src/bin/handler.rs");
+        let requirement = manifest["dependencies"]["lambda_runtime"].clone();
+        let staged = staged_manifest(manifest, requirement, &main, Path::new("/s/sdk")).unwrap();
+        let runtime = &staged["dependencies"]["lambda_runtime"];
+        assert_eq!(runtime["path"].as_str(), Some("/s/sdk/rust/lambda_runtime"));
+        assert_eq!(
+            runtime["features"],
+            Value::Array(vec![Value::String("anyhow".into())])
+        );
+        assert!(runtime.get("version").is_none());
+        assert_eq!(staged["lib"]["name"].as_str(), Some("my_fn"));
+        assert_eq!(staged["lib"]["path"].as_str(), Some("src/bin/handler.rs"));
+        assert!(staged.get("bin").is_none());
+        assert_eq!(staged["package"]["autobins"].as_bool(), Some(false));
+        assert_eq!(
+            staged["patch"]["crates-io"]["lambda_runtime"]["path"].as_str(),
+            Some("/s/sdk/rust/lambda_runtime")
+        );
+    }
+
+    #[test]
+    fn a_multi_thread_tokio_main_runs_on_the_current_thread_with_a_warning() {
+        let source = "use lambda_runtime::Error;\n\n#[tokio::main]\nasync fn main() -> Result<(), Error> {\n    Ok(())\n}\n";
+        let (staged, warnings) = staged_main(source, "src/main.rs");
+        assert!(staged.contains("#[tokio::main(flavor = \"current_thread\")]\nasync fn main()"));
+        assert!(!staged.contains("#[tokio::main]\n"));
+        assert!(staged.ends_with("::lambda_runtime::__export_main!(main);\n"));
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("src/main.rs:3: `#[tokio::main]` starts"),
+            "{warnings:?}"
+        );
+
+        let (_, warnings) = staged_main(
+            "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() {}\n",
+            "src/main.rs",
+        );
+        assert!(warnings.is_empty());
+    }
+}
