@@ -8,7 +8,9 @@
 //! to it exports `main` as the handler (the SDK's crate documents how an
 //! invocation runs). WASI has no threads, so a `#[tokio::main]` on the
 //! multi-thread runtime runs on the current-thread one, with a warning that
-//! names the line.
+//! names the line. A project using `lambda_http` (API Gateway, ALB and
+//! function URL handlers) builds with the published crate, which runs on the
+//! SDK's `lambda_runtime` unchanged.
 
 use std::path::{Path, PathBuf};
 
@@ -67,12 +69,13 @@ pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
         .with_context(|| format!("failed to read {}", manifest_path.display()))?;
     let manifest: Table = toml::from_str(&text)
         .with_context(|| format!("failed to parse {}", manifest_path.display()))?;
-    let Some(requirement) = manifest
-        .get("dependencies")
-        .and_then(|dependencies| dependencies.get("lambda_runtime"))
-        .cloned()
-    else {
-        return Ok(None);
+    let dependencies = manifest.get("dependencies");
+    let depends_on = |name: &str| dependencies.and_then(|table| table.get(name)).cloned();
+    // lambda_http runs on lambda_runtime: either makes a handler of `main`.
+    let requirement = match (depends_on("lambda_runtime"), depends_on("lambda_http")) {
+        (Some(requirement), _) => requirement,
+        (None, Some(_)) => Value::Table(Table::new()),
+        (None, None) => return Ok(None),
     };
     let main = main_path(&manifest);
     if !dir.join(&main).is_file() {
@@ -89,16 +92,65 @@ pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
     std::fs::create_dir_all(&function)?;
     copy_sources(dir, &function, &["target", "build"], &|_| true)?;
 
+    let mut warnings = Vec::new();
+    let mut manifest = manifest;
+    if let Some(warning) = raise_lambda_http(&mut manifest) {
+        warnings.push(warning);
+    }
     let staged = staged_manifest(manifest, requirement, &main, &sdk)?;
     std::fs::write(function.join("Cargo.toml"), toml::to_string(&staged)?)?;
     let source = std::fs::read_to_string(function.join(&main))?;
-    let (source, warnings) = staged_main(&source, &main);
+    let (source, main_warnings) = staged_main(&source, &main);
+    warnings.extend(main_warnings);
     std::fs::write(function.join(&main), source)?;
     Ok(Some(Staged {
         _folder: folder,
         dir: function,
         warnings,
     }))
+}
+
+/// The first lambda_http release that runs on lambda_runtime 0.14, the API
+/// the SDK's crate keeps; earlier ones need lambda_runtime 0.13.
+const LAMBDA_HTTP_ON_0_14: u64 = 15;
+
+/// The release a project asking for an earlier lambda_http builds with.
+const LAMBDA_HTTP_USED: &str = "0.17";
+
+/// Moves a `lambda_http` requirement older than 0.15 to 0.17 (whose
+/// handler API is the same), since those releases need lambda_runtime 0.13;
+/// says so, naming the requirement.
+fn raise_lambda_http(manifest: &mut Table) -> Option<String> {
+    let dependency = manifest
+        .get_mut("dependencies")
+        .and_then(Value::as_table_mut)?
+        .get_mut("lambda_http")?;
+    let version = match &*dependency {
+        Value::String(version) => version.clone(),
+        Value::Table(table) => table.get("version")?.as_str()?.to_string(),
+        _ => return None,
+    };
+    let minor: u64 = version
+        .trim_start_matches(['^', '=', '~', ' '])
+        .strip_prefix("0.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
+    if minor >= LAMBDA_HTTP_ON_0_14 {
+        return None;
+    }
+    match dependency {
+        Value::Table(table) => {
+            table.insert("version".into(), Value::String(LAMBDA_HTTP_USED.into()));
+        }
+        other => *other = Value::String(LAMBDA_HTTP_USED.into()),
+    }
+    Some(format!(
+        "Cargo.toml: lambda_http \"{version}\" runs on lambda_runtime 0.13, which the build \
+         does not provide; it built with lambda_http {LAMBDA_HTTP_USED}, whose handler API is \
+         the same. Require \"{LAMBDA_HTTP_USED}\" to build without this warning."
+    ))
 }
 
 /// The binary's source: its `[[bin]]` path, else `src/main.rs`.
@@ -142,6 +194,8 @@ fn staged_manifest(
             }
         }
     }
+    // Also for a project that names only lambda_http: the line appended to
+    // main.rs reaches the export through it.
     if let Some(Value::Table(dependencies)) = manifest.get_mut("dependencies") {
         dependencies.insert("lambda_runtime".into(), Value::Table(replacement));
     }
@@ -234,6 +288,32 @@ mod tests {
             staged["patch"]["crates-io"]["lambda_runtime"]["path"].as_str(),
             Some("/s/sdk/rust/lambda_runtime")
         );
+    }
+
+    #[test]
+    fn an_old_lambda_http_is_raised_to_one_on_lambda_runtime_0_14() {
+        let mut manifest: Table = toml::from_str(
+            "[dependencies]\nlambda_http = { version = \"0.13\", default-features = false }\n",
+        )
+        .unwrap();
+        let warning = raise_lambda_http(&mut manifest).unwrap();
+        assert!(
+            warning.starts_with("Cargo.toml: lambda_http \"0.13\" runs on lambda_runtime 0.13")
+        );
+        assert_eq!(
+            manifest["dependencies"]["lambda_http"]["version"].as_str(),
+            Some("0.17")
+        );
+        assert_eq!(
+            manifest["dependencies"]["lambda_http"]["default-features"].as_bool(),
+            Some(false)
+        );
+        for kept in ["0.15", "^0.16.1", "0.17"] {
+            let mut manifest: Table =
+                toml::from_str(&format!("[dependencies]\nlambda_http = \"{kept}\"\n")).unwrap();
+            assert!(raise_lambda_http(&mut manifest).is_none(), "{kept}");
+            assert_eq!(manifest["dependencies"]["lambda_http"].as_str(), Some(kept));
+        }
     }
 
     #[test]

@@ -573,6 +573,7 @@ cases! {
     rust_cargo_lambda_basic => "cargo-lambda-basic",
     rust_sqs_batch_events => "sqs-batch-events",
     rust_errors_and_json_logs => "errors-and-json-logs",
+    rust_lambda_http_api => "lambda-http-api",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against

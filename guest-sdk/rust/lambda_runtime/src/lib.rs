@@ -47,9 +47,11 @@
 //! Kept from lambda_runtime: [`run`], [`service_fn`], [`Service`],
 //! [`LambdaEvent`], [`Context`] (with Lambda's field names), [`Config`],
 //! [`Error`], [`Diagnostic`] (the errorType of an error is its Rust type's
-//! name, as there), and [`tracing`] with `init_default_subscriber`. Not
-//! kept: response streaming, `Runtime` with custom layers, and
-//! `spawn_graceful_shutdown_handler` (a sandbox gets no signals).
+//! name, as there), [`tracing`] with `init_default_subscriber`, and
+//! streamed responses ([`StreamResponse`]), which is what `lambda_http`
+//! needs to run on this crate unchanged. Not kept: `Runtime` with custom
+//! layers, and `spawn_graceful_shutdown_handler` (a sandbox gets no
+//! signals).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -245,14 +247,129 @@ thread_local! {
     static ANSWER: RefCell<Option<Result<String, Diagnostic>>> = const { RefCell::new(None) };
 }
 
+/// The status, headers and cookies that open a streamed HTTP response.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MetadataPrelude {
+    /// The status code.
+    pub status_code: http::StatusCode,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The cookies (`Set-Cookie` values).
+    pub cookies: Vec<String>,
+}
+
+/// A response streamed to the caller: its HTTP prelude, then the stream's
+/// chunks as the handler makes them.
+pub struct StreamResponse<S> {
+    /// The prelude.
+    pub metadata_prelude: MetadataPrelude,
+    /// The body's chunks.
+    pub stream: S,
+}
+
+/// A handler's answer: buffered and serialised whole, or streamed.
+pub enum FunctionResponse<B, S> {
+    /// Sent as its JSON.
+    BufferedResponse(B),
+    /// Sent chunk by chunk.
+    StreamingResponse(StreamResponse<S>),
+}
+
+/// What a handler may answer with: any serialisable value, or a
+/// [`StreamResponse`].
+pub trait IntoFunctionResponse<B, S> {
+    /// The answer as a [`FunctionResponse`].
+    fn into_response(self) -> FunctionResponse<B, S>;
+}
+
+impl<B, S> IntoFunctionResponse<B, S> for FunctionResponse<B, S> {
+    fn into_response(self) -> FunctionResponse<B, S> {
+        self
+    }
+}
+
+impl<B: Serialize> IntoFunctionResponse<B, NoStream> for B {
+    fn into_response(self) -> FunctionResponse<B, NoStream> {
+        FunctionResponse::BufferedResponse(self)
+    }
+}
+
+impl<S, D, E> IntoFunctionResponse<(), S> for StreamResponse<S>
+where
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<Error> + Send + Debug,
+{
+    fn into_response(self) -> FunctionResponse<(), S> {
+        FunctionResponse::StreamingResponse(self)
+    }
+}
+
+/// The stream type of a buffered answer, which has none.
+#[doc(hidden)]
+pub struct NoStream;
+
+impl futures_core::Stream for NoStream {
+    type Item = Result<bytes::Bytes, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
+/// Sends a streamed response through the component's response stream, as
+/// Lambda's HTTP integration expects it: the prelude's JSON, eight zero
+/// bytes, then the body.
+async fn stream<S, D, E>(response: StreamResponse<S>) -> Result<String, Diagnostic>
+where
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin,
+    D: Into<bytes::Bytes>,
+    E: Into<Error>,
+{
+    use wasm_lambda_sdk::bindings::wasm_lambda::handler::response_stream;
+    let prelude = &response.metadata_prelude;
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &prelude.headers {
+        headers.insert(
+            name.as_str().to_string(),
+            serde_json::Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        );
+    }
+    let head = serde_json::json!({
+        "statusCode": prelude.status_code.as_u16(),
+        "headers": headers,
+        "cookies": prelude.cookies,
+    });
+    response_stream::set_content_type("application/vnd.awslambda.http-integration-response");
+    response_stream::write(head.to_string().as_bytes());
+    response_stream::write(&[0; 8]);
+    let mut body = response.stream;
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_next(cx)).await
+    {
+        match chunk {
+            Ok(bytes) => response_stream::write(&bytes.into()),
+            Err(error) => return Err(Diagnostic::from(error.into())),
+        }
+    }
+    Ok(String::new())
+}
+
 /// Runs `handler` for the invocation the component was called with and
 /// returns once it has answered (see the crate's documentation).
-pub async fn run<A, F, R>(mut handler: F) -> Result<(), Error>
+pub async fn run<A, F, R, B, S, D, E>(mut handler: F) -> Result<(), Error>
 where
     F: Service<LambdaEvent<A>, Response = R>,
     F::Error: Into<Diagnostic> + Debug,
     A: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse<B, S>,
+    B: Serialize,
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<Error> + Send + Debug,
 {
     let Some((event, given)) = PENDING.with(|pending| pending.borrow_mut().take()) else {
         return Err("lambda_runtime::run was called twice in one invocation".into());
@@ -272,10 +389,15 @@ where
             .await
             .map_err(Into::into)?;
         let response = handler.call(event).await.map_err(Into::into)?;
-        serde_json::to_string(&response).map_err(|error| Diagnostic {
-            error_type: std::any::type_name_of_val(&error).to_string(),
-            error_message: error.to_string(),
-        })
+        match response.into_response() {
+            FunctionResponse::BufferedResponse(body) => {
+                serde_json::to_string(&body).map_err(|error| Diagnostic {
+                    error_type: std::any::type_name_of_val(&error).to_string(),
+                    error_message: error.to_string(),
+                })
+            }
+            FunctionResponse::StreamingResponse(response) => stream(response).await,
+        }
     }
     .instrument(span)
     .await;
