@@ -309,6 +309,13 @@ pub struct ResponseStream {
 }
 
 impl ResponseStream {
+    /// The invocation's response stream. Used by the SDK's streaming
+    /// export and by crates built on the SDK (its `lambda_runtime`).
+    #[doc(hidden)]
+    pub fn for_invocation() -> Self {
+        ResponseStream { written: false }
+    }
+
     /// Sets the response's media type (`application/octet-stream` unless
     /// set); only before the first write.
     pub fn set_content_type(&mut self, content_type: &str) {
@@ -363,7 +370,7 @@ where
     F: FnOnce(E, Context, &mut ResponseStream) -> Result<(), Error>,
 {
     let event: E = decode(event)?;
-    let mut stream = ResponseStream { written: false };
+    let mut stream = ResponseStream::for_invocation();
     handler(event, context.into(), &mut stream)?;
     // Everything went through the stream; nothing follows it.
     Ok(String::new())

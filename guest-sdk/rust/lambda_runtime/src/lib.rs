@@ -321,15 +321,15 @@ impl futures_core::Stream for NoStream {
 }
 
 /// Sends a streamed response through the component's response stream, as
-/// Lambda's HTTP integration expects it: the prelude's JSON, eight zero
-/// bytes, then the body.
+/// Lambda's HTTP integration expects it: the SDK's HTTP prelude (the
+/// status, headers and cookies), then the body's chunks as they come.
 async fn stream<S, D, E>(response: StreamResponse<S>) -> Result<String, Diagnostic>
 where
     S: futures_core::Stream<Item = Result<D, E>> + Unpin,
     D: Into<bytes::Bytes>,
     E: Into<Error>,
 {
-    use wasm_lambda_sdk::bindings::wasm_lambda::handler::response_stream;
+    use std::io::Write as _;
     let prelude = &response.metadata_prelude;
     let mut headers = serde_json::Map::new();
     for (name, value) in &prelude.headers {
@@ -343,17 +343,16 @@ where
         "headers": headers,
         "cookies": prelude.cookies,
     });
-    response_stream::set_content_type("application/vnd.awslambda.http-integration-response");
-    response_stream::write(head.to_string().as_bytes());
-    response_stream::write(&[0; 8]);
+    let mut out = wasm_lambda_sdk::ResponseStream::for_invocation();
+    out.http_head(&head)?;
     let mut body = response.stream;
     while let Some(chunk) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_next(cx)).await
     {
-        match chunk {
-            Ok(bytes) => response_stream::write(&bytes.into()),
-            Err(error) => return Err(Diagnostic::from(error.into())),
-        }
+        let bytes: bytes::Bytes = chunk
+            .map_err(|error| Diagnostic::from(error.into()))?
+            .into();
+        out.write_all(&bytes)?;
     }
     Ok(String::new())
 }
