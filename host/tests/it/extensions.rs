@@ -73,23 +73,30 @@ fn wait_for(file: &Path, kind: &str, count: usize) -> Vec<Value> {
     }
 }
 
-#[test]
-fn an_extension_gets_every_invoke_and_shutdown_when_serve_stops() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("events.jsonl");
-    let mut serve = Serve::start(&format!(
+/// `serve` with the Rust hello and the recorder extension writing to
+/// `file`; `settings` are more lines of the function's table, and
+/// `environment` more `, NAME = "value"` pairs of its environment.
+fn serve_hello_with_recorder(file: &Path, settings: &str, environment: &str) -> Serve {
+    Serve::start(&format!(
         r#"
 [[function]]
 name = "hello"
 component = {hello}
-timeout = 7
+{settings}
 extensions = [{recorder}]
-environment = {{ RECORDER_FILE = {file} }}
+environment = {{ RECORDER_FILE = {file}{environment} }}
 "#,
         hello = toml_path(guest("examples/rust/hello")),
         recorder = toml_path(recorder()),
-        file = toml_path(&file),
-    ));
+        file = toml_path(file),
+    ))
+}
+
+#[test]
+fn an_extension_gets_every_invoke_and_shutdown_when_serve_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut serve = serve_hello_with_recorder(&file, "timeout = 7", "");
     // The init waited for the extension: it started before serve listened.
     assert_eq!(records(&file)[0]["event"], "START");
 
@@ -149,18 +156,7 @@ environment = {{ RECORDER_FILE = {file} }}
 fn an_extension_dies_with_a_killed_serve() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
-    let mut serve = Serve::start(&format!(
-        r#"
-[[function]]
-name = "hello"
-component = {hello}
-extensions = [{recorder}]
-environment = {{ RECORDER_FILE = {file}, RECORDER_STAY = "1" }}
-"#,
-        hello = toml_path(guest("examples/rust/hello")),
-        recorder = toml_path(recorder()),
-        file = toml_path(&file),
-    ));
+    let mut serve = serve_hello_with_recorder(&file, "", r#", RECORDER_STAY = "1""#);
     let pid = records(&file)[0]["pid"].as_u64().unwrap();
     let running = |pid: u64| {
         // A zombie has exited: only its parent's wait is missing.
