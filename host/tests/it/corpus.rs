@@ -11,7 +11,8 @@
 //! must hold afterwards. AWS is moto's server on loopback; HTTP
 //! upstreams are an echo server here. The resources are made and read with
 //! boto3 on the host (`host/tests/clients/moto_fixture.py`), never through
-//! the handler under test.
+//! the handler under test. A Rust case also runs natively, against the real
+//! lambda_runtime under cargo-lambda's emulator, and must answer the same.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -356,6 +357,13 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         )
     };
 
+    // Every Rust case runs natively too: built for this machine with the
+    // real lambda_runtime and run under cargo-lambda's emulator, it must
+    // answer each invocation as the component does and log each needle.
+    let native = path
+        .starts_with("rust/")
+        .then(|| NativeRust::start(path, dir, &case, &environment));
+
     let mut answers: Vec<Value> = Vec::new();
     for (index, step) in case["invocations"].as_array().unwrap().iter().enumerate() {
         let event = if let Some(file) = step["event_file"].as_str() {
@@ -391,6 +399,18 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
                     "{what}: Node.js answered {node}"
                 );
             }
+            if let Some(native) = &native {
+                let (status, body) = native.emulator.invoke(&event.to_string());
+                let body = json(&body);
+                assert_eq!(
+                    (error.error_type.as_str(), error.error_message.as_str()),
+                    (
+                        body["errorType"].as_str().unwrap_or_default(),
+                        body["errorMessage"].as_str().unwrap_or_default()
+                    ),
+                    "{what}: natively, lambda_runtime answered {status} {body}"
+                );
+            }
             answers.push(Value::Null);
             continue;
         }
@@ -406,6 +426,18 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
                 answer,
                 node_answer(&event),
                 "{what}: not what Node.js answers"
+            );
+        }
+        if let Some(native) = &native {
+            let (status, body) = native.emulator.invoke(&event.to_string());
+            assert_eq!(
+                status, 200,
+                "{what}: natively, lambda_runtime answered {body}"
+            );
+            assert_eq!(
+                without_request_ids(&answer.to_string()),
+                without_request_ids(&json(&body).to_string()),
+                "{what}: not what lambda_runtime answers natively"
             );
         }
         // The same answer as an earlier invocation (an idempotent handler
@@ -443,6 +475,13 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
                 "{what}: expected {needle:?} in the log:\n{}",
                 invocation.log
             );
+            if let Some(native) = &native {
+                let log = native.log();
+                assert!(
+                    log.contains(needle),
+                    "{what}: expected {needle:?} in the native log:\n{log}"
+                );
+            }
         }
     }
 
@@ -454,6 +493,127 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         );
     }
     let _ = std::fs::remove_file(&built.component);
+}
+
+/// A Rust case's project built for this machine against the crates it
+/// names (lambda_runtime, lambda_http, aws_lambda_events from crates.io, as
+/// its Cargo.toml asks) and run under cargo-lambda's Runtime API emulator:
+/// the answers Lambda itself gives. Stopped on drop.
+struct NativeRust {
+    emulator: crate::runtime::Emulator,
+    process: std::process::Child,
+    log: tempfile::NamedTempFile,
+}
+
+impl NativeRust {
+    fn start(
+        path: &str,
+        dir: &Path,
+        case: &Value,
+        environment: &BTreeMap<String, String>,
+    ) -> NativeRust {
+        // Built in a copy: cargo writes a Cargo.lock beside the manifest.
+        let project = tempfile::tempdir().unwrap();
+        let copied = Command::new("cp")
+            .arg("-R")
+            .arg(dir.join("."))
+            .arg(project.path())
+            .status()
+            .unwrap();
+        assert!(copied.success(), "{path}: copying the project failed");
+        let manifest: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let name = manifest["package"]["name"].as_str().unwrap();
+        // One folder for every case, so the crates they share build once;
+        // unoptimised and without debug info, the quickest to build.
+        let target = repo_root().join("target/native-corpus");
+        let built = Command::new("cargo")
+            .args(["build", "--quiet"])
+            .current_dir(project.path())
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
+            .stdin(Stdio::null())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            built.status.success(),
+            "{path}: the native build failed:\n{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+
+        let emulator = crate::runtime::Emulator::start();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut command = Command::new(target.join("debug").join(name));
+        command
+            .env_clear()
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://{}", emulator.runtime_api()),
+            )
+            // The component's name and memory; the emulator invokes its
+            // one process as `_` whatever the name.
+            .env("AWS_LAMBDA_FUNCTION_NAME", path.replace('/', "-"))
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/_")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "native")
+            .env("AWS_REGION", "us-east-1")
+            .envs(environment)
+            .stdin(Stdio::null())
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap());
+        // What Lambda sets from the function's LoggingConfig.
+        if let Some(format) = case["settings"]["log_format"].as_str() {
+            command.env("AWS_LAMBDA_LOG_FORMAT", format);
+        }
+        if let Some(level) = case["settings"]["application_log_level"].as_str() {
+            command.env("AWS_LAMBDA_LOG_LEVEL", level);
+        }
+        let process = command.spawn().expect("the native handler starts");
+        NativeRust {
+            emulator,
+            process,
+            log,
+        }
+    }
+
+    /// What the handler has written so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+}
+
+impl Drop for NativeRust {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// `text` with each request id (a UUID: 8-4-4-4-12 hexadecimal digits)
+/// replaced, since two runs of an invocation get different ones.
+fn without_request_ids(text: &str) -> String {
+    let is_request_id = |candidate: &str| {
+        candidate.len() == 36
+            && candidate.char_indices().all(|(index, c)| match index {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if rest.get(..36).is_some_and(is_request_id) {
+            out.push_str("<request id>");
+            rest = &rest[36..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 /// Every case folder of `language`, to check that none is left out of the

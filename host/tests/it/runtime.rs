@@ -21,14 +21,14 @@ fn free_port() -> u16 {
 }
 
 /// cargo-lambda's emulator serving only the Lambda APIs, stopped on drop.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Emulator {
-    fn start() -> Emulator {
+    pub(crate) fn start() -> Emulator {
         let cargo_lambda = repo_root().join(".venv/bin/cargo-lambda");
         assert!(
             cargo_lambda.is_file(),
@@ -74,12 +74,12 @@ impl Emulator {
         }
     }
 
-    fn runtime_api(&self) -> String {
+    pub(crate) fn runtime_api(&self) -> String {
         format!("127.0.0.1:{}/.rt", self.port)
     }
 
     /// Invokes function `_` (the emulator's default) and returns the status and body.
-    fn invoke(&self, event: &str) -> (u16, String) {
+    pub(crate) fn invoke(&self, event: &str) -> (u16, String) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))

@@ -35,7 +35,7 @@ impl std::error::Error for DeserializeError {
 impl From<DeserializeError> for Diagnostic {
     fn from(error: DeserializeError) -> Self {
         Diagnostic {
-            error_type: std::any::type_name_of_val(&error).to_string(),
+            error_type: crate::diagnostic::type_name_of_val(&error),
             error_message: error.to_string(),
         }
     }
