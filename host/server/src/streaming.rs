@@ -164,9 +164,20 @@ fn payload_chunk(bytes: Bytes) -> Bytes {
 
 /// A body fed by `frames` as they come; an `Err` item cuts the connection
 /// short, which is how a stream that failed after its head ends.
+///
+/// The error is held back for one turn: hyper drops the connection with
+/// whatever it has not flushed yet when a body fails, so chunks written just
+/// before a failure (in the same turn of the executor) would never reach
+/// the caller. Answering "not ready" once lets hyper flush them first
+/// (`streaming::a_lambda_runtime_channel_sends_each_chunk_as_the_spawned_task_writes_it`
+/// fails a response whose chunks and error come together).
 fn body_from(frames: mpsc::UnboundedReceiver<Result<Bytes, std::io::Error>>) -> Body {
     Body::from_stream(futures_util::stream::unfold(frames, |mut frames| async {
-        frames.recv().await.map(|item| (item, frames))
+        let item = frames.recv().await?;
+        if item.is_err() {
+            tokio::task::yield_now().await;
+        }
+        Some((item, frames))
     }))
 }
 
