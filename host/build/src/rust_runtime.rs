@@ -50,6 +50,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "rust/lambda_runtime/src/diagnostic.rs",
         include_str!("../../../guest-sdk/rust/lambda_runtime/src/diagnostic.rs"),
     ),
+    (
+        "rust/lambda_runtime/src/streaming.rs",
+        include_str!("../../../guest-sdk/rust/lambda_runtime/src/streaming.rs"),
+    ),
 ];
 
 /// A staged project: where its Cargo.toml is, and what the build says

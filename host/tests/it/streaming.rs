@@ -1,8 +1,8 @@
 //! Response streaming: boto3's `invoke_with_response_stream` and function
 //! URLs in `RESPONSE_STREAM` mode against a real `wasm-lambda serve`, with a
 //! Node handler in the shape Lambda's samples use
-//! (`awslambda.streamifyResponse`, `HttpResponseStream.from`) and the Rust
-//! SDK's streaming form; and components of the 0.1.0 contract, which has no
+//! (`awslambda.streamifyResponse`, `HttpResponseStream.from`), the Rust
+//! SDK's streaming form and lambda_runtime's `streaming::channel`; and components of the 0.1.0 contract, which has no
 //! streaming, still running.
 
 use std::path::PathBuf;
@@ -19,6 +19,11 @@ fn js_stream() -> &'static PathBuf {
 
 fn rust_stream() -> &'static PathBuf {
     guest("host/tests/guests/stream")
+}
+
+/// A project written for lambda_runtime that streams through its channel.
+fn lambda_runtime_stream() -> &'static PathBuf {
+    guest("host/tests/guests/lambda_stream")
 }
 
 fn contract_v0_1() -> &'static PathBuf {
@@ -230,6 +235,74 @@ async fn a_plain_invoke_gets_the_streamed_bytes_at_once_and_a_caller_with_a_chan
             StreamEvent::Chunk("line 1\n".into()),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lambda_runtime_channel_sends_each_chunk_as_the_spawned_task_writes_it() {
+    let function = load("lr", lambda_runtime_stream(), |_| {});
+    let (sender, mut events) = response_stream();
+    let request = InvokeRequest {
+        stream: Some(sender),
+        ..InvokeRequest::new(r#"{"count": 3}"#)
+    };
+    let invocation = function.invoke(request).await.unwrap();
+    assert_eq!(invocation.result.as_deref(), Ok(""), "{}", invocation.log);
+    let mut received = Vec::new();
+    while let Some(event) = events.recv().await {
+        received.push(event);
+    }
+    // lambda_runtime opens every stream with its HTTP prelude (status 200,
+    // no headers); then one chunk per `send_data`.
+    let body: Vec<_> = received
+        .iter()
+        .skip_while(
+            |event| !matches!(event, StreamEvent::Chunk(chunk) if chunk.starts_with(b"part")),
+        )
+        .collect();
+    assert_eq!(
+        body,
+        [
+            &StreamEvent::Chunk("part 0\n".into()),
+            &StreamEvent::Chunk("part 1\n".into()),
+            &StreamEvent::Chunk("part 2\n".into()),
+        ],
+        "{received:?}"
+    );
+    // A spawned task is outside the invocation's span, as under
+    // lambda_runtime on Lambda.
+    assert!(
+        invocation
+            .log
+            .lines()
+            .any(|line| line == " INFO sending n=2"),
+        "the task's tracing is in the log: {}",
+        invocation.log
+    );
+
+    // Through a function URL: the prelude is the response's head, and a
+    // body ended by `send_error` cuts the response short after its chunks.
+    let serve = Serve::start(&format!(
+        "[[function]]\nname = \"lr\"\ncomponent = {}\ninvoke_mode = \"RESPONSE_STREAM\"\n",
+        toml_path(lambda_runtime_stream())
+    ));
+    let answer = url_request(&serve, "/lambda-url/lr/");
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(
+        answer["body"],
+        "part 0\npart 1\npart 2\n",
+        "{answer}\n{}",
+        serve.log()
+    );
+    assert_eq!(answer["complete"], true, "{answer}");
+    let answer = url_request(&serve, "/lambda-url/lr/fail");
+    assert_eq!(answer["body"], "part 0\npart 1\npart 2\n", "{answer}");
+    assert_eq!(answer["complete"], false, "{answer}");
+
+    // boto3's InvokeWithResponseStream: the error in the completion event.
+    let answer = serve.boto3(&["stream", "lr", r#"{"count": 1, "fail": true}"#]);
+    let complete = completion(&answer);
+    let details = json(complete["ErrorDetails"].as_str().unwrap_or("null"));
+    assert_eq!(details["errorMessage"], "the producer failed", "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

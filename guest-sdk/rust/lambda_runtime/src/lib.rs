@@ -48,8 +48,9 @@
 //! [`LambdaEvent`], [`Context`] (with Lambda's field names), [`Config`],
 //! [`Error`], [`Diagnostic`] (the errorType of an error is its Rust type's
 //! name, as there), [`tracing`] with `init_default_subscriber`, and
-//! streamed responses ([`StreamResponse`]), which is what `lambda_http`
-//! needs to run on this crate unchanged. Not kept: `Runtime` with custom
+//! streamed responses ([`StreamResponse`], and [`streaming`]'s channel
+//! for handlers that write chunks from a task of their own), which is what
+//! `lambda_http` needs to run on this crate unchanged. Not kept: `Runtime` with custom
 //! layers, and `spawn_graceful_shutdown_handler` (a sandbox gets no
 //! signals).
 
@@ -71,6 +72,7 @@ pub use wasm_lambda_sdk as __sdk;
 mod deserializer;
 pub mod diagnostic;
 pub use diagnostic::Diagnostic;
+pub mod streaming;
 
 /// The error type handlers return: any error, boxed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -265,6 +267,22 @@ pub struct StreamResponse<S> {
     pub metadata_prelude: MetadataPrelude,
     /// The body's chunks.
     pub stream: S,
+}
+
+/// A stream answered as it is, with the default prelude (status 200, no
+/// headers): `Response::from(body)` in [`streaming`]'s form.
+impl<S, D, E> From<S> for StreamResponse<S>
+where
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<Error> + Send + Debug,
+{
+    fn from(stream: S) -> Self {
+        StreamResponse {
+            metadata_prelude: MetadataPrelude::default(),
+            stream,
+        }
+    }
 }
 
 /// A handler's answer: buffered and serialised whole, or streamed.
