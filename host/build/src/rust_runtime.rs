@@ -71,8 +71,17 @@ pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
     let manifest_path = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("failed to read {}", manifest_path.display()))?;
-    let manifest: Table = toml::from_str(&text)
+    let mut manifest: Table = toml::from_str(&text)
         .with_context(|| format!("failed to parse {}", manifest_path.display()))?;
+    // The staged copy is outside the project's workspace and folder: what
+    // it inherits from the workspace is written out, and relative paths
+    // point back at the sources.
+    let dir = &std::path::absolute(dir)?;
+    let workspace = match manifest.get("workspace") {
+        Some(Value::Table(own)) => Some((dir.clone(), own.clone())),
+        _ => workspace_of(dir),
+    };
+    standalone(&mut manifest, dir, workspace.as_ref())?;
     let dependencies = manifest.get("dependencies");
     let depends_on = |name: &str| dependencies.and_then(|table| table.get(name)).cloned();
     // lambda_http runs on lambda_runtime: either makes a handler of `main`.
@@ -97,7 +106,6 @@ pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
     copy_sources(dir, &function, &["target", "build"], &|_| true)?;
 
     let mut warnings = Vec::new();
-    let mut manifest = manifest;
     if let Some(warning) = raise_lambda_http(&mut manifest) {
         warnings.push(warning);
     }
@@ -112,6 +120,140 @@ pub(super) fn stage(dir: &Path) -> Result<Option<Staged>> {
         dir: function,
         warnings,
     }))
+}
+
+/// The workspace a package in `dir` belongs to: the nearest folder above
+/// it whose Cargo.toml has a `[workspace]` table, and that table.
+/// A manifest that cannot be read is passed over: it only matters if the
+/// package inherits from it, and then the error names what is missing.
+fn workspace_of(dir: &Path) -> Option<(PathBuf, Table)> {
+    dir.ancestors().skip(1).find_map(|folder| {
+        let text = std::fs::read_to_string(folder.join("Cargo.toml")).ok()?;
+        let mut manifest: Table = toml::from_str(&text).ok()?;
+        match manifest.remove("workspace")? {
+            Value::Table(workspace) => Some((folder.to_path_buf(), workspace)),
+            _ => None,
+        }
+    })
+}
+
+/// Makes the manifest of the package in `dir` build on its own: each
+/// `workspace = true` key takes the workspace's value (a dependency's
+/// features added to the workspace's), and relative dependency paths
+/// become absolute.
+fn standalone(
+    manifest: &mut Table,
+    dir: &Path,
+    workspace: Option<&(PathBuf, Table)>,
+) -> Result<()> {
+    let inherits = |value: &Value| value.get("workspace").and_then(Value::as_bool) == Some(true);
+    let need_workspace = |what: &str| {
+        workspace
+            .map(|(root, table)| (root, table))
+            .with_context(|| {
+                format!(
+                    "Cargo.toml: {what} is inherited from a workspace (`workspace = true`), \
+                 but no Cargo.toml above the project has a [workspace]"
+                )
+            })
+    };
+    if let Some(Value::Table(package)) = manifest.get_mut("package") {
+        for (key, value) in package.iter_mut() {
+            if inherits(value) {
+                let (_, table) = need_workspace(&format!("package.{key}"))?;
+                *value = table
+                    .get("package")
+                    .and_then(|package| package.get(key))
+                    .cloned()
+                    .with_context(|| {
+                        format!(
+                            "Cargo.toml: package.{key} is inherited, but the workspace has no \
+                             [workspace.package] {key}"
+                        )
+                    })?;
+            }
+        }
+    }
+    if manifest.get("lints").is_some_and(inherits) {
+        let (_, table) = need_workspace("lints")?;
+        match table.get("lints") {
+            Some(lints) => manifest.insert("lints".into(), lints.clone()),
+            None => manifest.remove("lints"),
+        };
+    }
+    let mut tables: Vec<&mut Table> = Vec::new();
+    let (plain, targets): (Vec<_>, Vec<_>) = manifest
+        .iter_mut()
+        .partition(|(key, _)| key.as_str() != "target");
+    for (key, value) in plain {
+        if key.ends_with("dependencies")
+            && let Value::Table(table) = value
+        {
+            tables.push(table);
+        }
+    }
+    for (_, value) in targets {
+        for (_, target) in value.as_table_mut().into_iter().flatten() {
+            for (key, value) in target.as_table_mut().into_iter().flatten() {
+                if key.ends_with("dependencies")
+                    && let Value::Table(table) = value
+                {
+                    tables.push(table);
+                }
+            }
+        }
+    }
+    for table in tables {
+        for (name, dependency) in table.iter_mut() {
+            if inherits(dependency) {
+                let (root, workspace) = need_workspace(&format!("dependency {name}"))?;
+                let mut inherited = match workspace
+                    .get("dependencies")
+                    .and_then(|dependencies| dependencies.get(name))
+                {
+                    Some(Value::String(version)) => {
+                        Table::from_iter([("version".to_string(), Value::String(version.clone()))])
+                    }
+                    Some(Value::Table(table)) => table.clone(),
+                    _ => bail!(
+                        "Cargo.toml: dependency {name} is inherited, but the workspace's \
+                         [workspace.dependencies] has no {name}"
+                    ),
+                };
+                absolute_path(&mut inherited, root);
+                let own = dependency.as_table().cloned().unwrap_or_default();
+                if let Some(Value::Array(features)) = own.get("features") {
+                    let all = inherited
+                        .entry("features")
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(all) = all {
+                        let added: Vec<Value> = features
+                            .iter()
+                            .filter(|feature| !all.contains(feature))
+                            .cloned()
+                            .collect();
+                        all.extend(added);
+                    }
+                }
+                if let Some(optional) = own.get("optional") {
+                    inherited.insert("optional".into(), optional.clone());
+                }
+                *dependency = Value::Table(inherited);
+            } else if let Value::Table(own) = dependency {
+                absolute_path(own, dir);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A dependency's relative `path`, made absolute from `base`.
+fn absolute_path(dependency: &mut Table, base: &Path) {
+    if let Some(Value::String(path)) = dependency.get_mut("path")
+        && Path::new(path.as_str()).is_relative()
+    {
+        *path = base.join(path.as_str()).display().to_string();
+    }
 }
 
 /// The first lambda_http release that runs on lambda_runtime 0.14, the API
@@ -292,6 +434,73 @@ mod tests {
             staged["patch"]["crates-io"]["lambda_runtime"]["path"].as_str(),
             Some("/s/sdk/rust/lambda_runtime")
         );
+    }
+
+    #[test]
+    fn a_workspace_member_inherits_its_keys_and_paths_point_at_the_sources() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"functions/*\", \"shared\"]\n\n\
+             [workspace.package]\nedition = \"2021\"\nversion = \"1.2.0\"\n\n\
+             [workspace.dependencies]\nlambda_runtime = \"0.14\"\n\
+             serde = { version = \"1\", features = [\"derive\"] }\n\
+             shared = { path = \"shared\" }\n",
+        )
+        .unwrap();
+        let member = root.path().join("functions/quote");
+        std::fs::create_dir_all(&member).unwrap();
+        let mut manifest: Table = toml::from_str(
+            "[package]\nname = \"quote\"\nversion.workspace = true\nedition.workspace = true\n\n\
+             [dependencies]\nlambda_runtime = { workspace = true, features = [\"anyhow\"] }\n\
+             serde = { workspace = true, features = [\"rc\", \"derive\"], optional = true }\n\
+             shared.workspace = true\nlocal = { path = \"../local\" }\n\n\
+             [target.'cfg(unix)'.dev-dependencies]\nserde.workspace = true\n",
+        )
+        .unwrap();
+        let workspace = workspace_of(&member).unwrap();
+        assert_eq!(workspace.0, root.path());
+        standalone(&mut manifest, &member, Some(&workspace)).unwrap();
+        assert_eq!(manifest["package"]["version"].as_str(), Some("1.2.0"));
+        assert_eq!(manifest["package"]["edition"].as_str(), Some("2021"));
+        let dependencies = &manifest["dependencies"];
+        assert_eq!(
+            dependencies["lambda_runtime"]["version"].as_str(),
+            Some("0.14")
+        );
+        assert_eq!(
+            dependencies["lambda_runtime"]["features"],
+            Value::Array(vec![Value::String("anyhow".into())])
+        );
+        assert_eq!(
+            dependencies["serde"]["features"],
+            Value::Array(vec![
+                Value::String("derive".into()),
+                Value::String("rc".into())
+            ])
+        );
+        assert_eq!(dependencies["serde"]["optional"].as_bool(), Some(true));
+        assert!(dependencies["serde"].get("workspace").is_none());
+        assert_eq!(
+            dependencies["shared"]["path"].as_str(),
+            Some(root.path().join("shared").to_str().unwrap())
+        );
+        assert_eq!(
+            dependencies["local"]["path"].as_str(),
+            Some(member.join("../local").to_str().unwrap())
+        );
+        assert_eq!(
+            manifest["target"]["cfg(unix)"]["dev-dependencies"]["serde"]["version"].as_str(),
+            Some("1")
+        );
+
+        // Inheriting what the workspace does not have names it.
+        let mut orphan: Table =
+            toml::from_str("[dependencies]\ntokio = { workspace = true }\n").unwrap();
+        let error = standalone(&mut orphan, &member, Some(&workspace)).unwrap_err();
+        assert!(error.to_string().contains("has no tokio"), "{error}");
+        let error = standalone(&mut orphan, &member, None).unwrap_err();
+        assert!(error.to_string().contains("no Cargo.toml above"), "{error}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! and invoked as Lambda would invoke it.
 //!
 //! Each case is a folder under `host/tests/corpus/<language>/` with a
-//! `case.json`: the handler setting, environment, settings as a
+//! `case.json`: the project folder when it is not the case's own
+//! (`"project": "functions/quote"` in a workspace), the handler setting, environment, settings as a
 //! `[[function]]` table writes them (`"settings": {"log_format": "JSON"}`),
 //! the AWS resources it needs, the invocations with what each must answer
 //! (and what its log must and must not hold), and what the AWS endpoint
@@ -216,6 +217,12 @@ pub async fn run_case(path: &str) {
     run_case_in(path, &dir, &dir.join("case.json")).await;
 }
 
+/// The folder built: the case's own, or its `project` (a member of the
+/// workspace the case folder holds).
+fn project_of(dir: &Path, case: &Value) -> std::path::PathBuf {
+    dir.join(case["project"].as_str().unwrap_or("."))
+}
+
 /// Runs the case described by `case_file` on the handler project in `dir`.
 async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     let case = json(&std::fs::read_to_string(case_file).unwrap());
@@ -233,7 +240,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
         output: Some(output.path().join("handler.wasm")),
-        ..BuildOptions::new(dir)
+        ..BuildOptions::new(project_of(dir, &case))
     };
     let built = build(&options, &mut |_| {})
         .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
@@ -512,7 +519,8 @@ impl NativeRust {
         case: &Value,
         environment: &BTreeMap<String, String>,
     ) -> NativeRust {
-        // Built in a copy: cargo writes a Cargo.lock beside the manifest.
+        // Built in a copy (with its whole workspace): cargo writes a
+        // Cargo.lock beside the manifest.
         let project = tempfile::tempdir().unwrap();
         let copied = Command::new("cp")
             .arg("-R")
@@ -521,17 +529,19 @@ impl NativeRust {
             .status()
             .unwrap();
         assert!(copied.success(), "{path}: copying the project failed");
-        let manifest: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let project_dir = case["project"].as_str().unwrap_or(".");
+        let manifest: toml::Table =
+            std::fs::read_to_string(dir.join(project_dir).join("Cargo.toml"))
+                .unwrap()
+                .parse()
+                .unwrap();
         let name = manifest["package"]["name"].as_str().unwrap();
         // One folder for every case, so the crates they share build once;
         // unoptimised and without debug info, the quickest to build.
         let target = repo_root().join("target/native-corpus");
         let built = Command::new("cargo")
             .args(["build", "--quiet"])
-            .current_dir(project.path())
+            .current_dir(project.path().join(project_dir))
             .env("CARGO_TARGET_DIR", &target)
             .env("CARGO_PROFILE_DEV_DEBUG", "0")
             .stdin(Stdio::null())
@@ -734,6 +744,7 @@ cases! {
     rust_sqs_batch_events => "sqs-batch-events",
     rust_errors_and_json_logs => "errors-and-json-logs",
     rust_lambda_http_api => "lambda-http-api",
+    rust_workspace_members => "workspace-members",
 }
 
 /// The Python example that uses boto3 (`examples/python/orders`), against
