@@ -19,9 +19,9 @@ cargo fmt --all --check
 for guest in guest-sdk/rust guest-sdk/rust/lambda_runtime examples/rust host/tests/guests; do
     (cd "$guest" && cargo fmt --all --check)
 done
-# The corpus's Rust handlers (and the guest written as one), as their
+# The corpus's Rust handlers (and the guests written as such), as their
 # authors' edition formats them.
-find host/tests/corpus/rust host/tests/guests/lambda_stream -name '*.rs' -print0 | xargs -0 rustfmt --edition 2021 --check
+find host/tests/corpus/rust host/tests/guests/lambda_stream host/tests/guests/lambda_http_stream -name '*.rs' -print0 | xargs -0 rustfmt --edition 2021 --check
 # The guest SDKs' own formatters and linters, from the pinned packages setup
 # installs: ruff for Python, gofmt for Go, zig fmt for Zig, clang-format for C
 # (.clang-format), Prettier for JavaScript and AssemblyScript (.prettierrc.json;

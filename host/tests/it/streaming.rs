@@ -26,6 +26,11 @@ fn lambda_runtime_stream() -> &'static PathBuf {
     guest("host/tests/guests/lambda_stream")
 }
 
+/// A project written for lambda_http that streams a function URL's body.
+fn lambda_http_stream() -> &'static PathBuf {
+    guest("host/tests/guests/lambda_http_stream")
+}
+
 fn contract_v0_1() -> &'static PathBuf {
     guest("host/tests/guests/contract_v0_1")
 }
@@ -303,6 +308,24 @@ async fn a_lambda_runtime_channel_sends_each_chunk_as_the_spawned_task_writes_it
     let complete = completion(&answer);
     let details = json(complete["ErrorDetails"].as_str().unwrap_or("null"));
     assert_eq!(details["errorMessage"], "the producer failed", "{answer}");
+}
+
+#[test]
+fn lambda_http_streams_a_function_url_with_the_head_of_its_http_response() {
+    let serve = Serve::start(&format!(
+        "[[function]]\nname = \"lh\"\ncomponent = {}\ninvoke_mode = \"RESPONSE_STREAM\"\n",
+        toml_path(lambda_http_stream())
+    ));
+    let answer = url_request(&serve, "/lambda-url/lh/?words=one%20two%20three%20four");
+    assert_eq!(answer["status"], 206, "{answer}\n{}", serve.log());
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("text/plain; charset=utf-8"),
+        "{answer}"
+    );
+    assert_eq!(header(&answer, "x-words"), Some("4"), "{answer}");
+    assert_eq!(answer["body"], "one\ntwo\nthree\nfour\n", "{answer}");
+    assert_eq!(answer["complete"], true, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
