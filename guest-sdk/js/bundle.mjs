@@ -90,6 +90,9 @@ alias['node:fs/promises'] = alias['fs/promises'];
 // The function's small files for `fs` during initialisation, written by the
 // build (an empty table without it).
 alias.__wasm_lambda_files = process.env.WASM_LAMBDA_FILES ?? here('./node-fs-none.mjs');
+alias.__wasm_lambda_fs_streams = process.env.WASM_LAMBDA_FS_STREAMS
+  ? here('./node-fs-streams.mjs')
+  : here('./node-fs-streams-none.mjs');
 
 // CommonJS code finds its files with `__dirname` and `__filename`, which an
 // ES module bundle does not have: each of the function's own CommonJS files
@@ -125,6 +128,7 @@ const commonJsPaths = {
 // reads AWS_ENDPOINT_URL as the Node.js build does, and the Node.js
 // streams a `NodeHttpHandler` answers with become web streams.
 const lambdaSdk = JSON.stringify(here('./aws-sdk-lambda.mjs'));
+const lambdaBody = JSON.stringify(here('./aws-sdk-body.mjs'));
 const awsSdkForLambda = {
   name: 'aws-sdk-for-lambda',
   setup(builder) {
@@ -149,6 +153,25 @@ const awsSdkForLambda = {
         };
       },
     );
+    // S3's `Body` and the other streamed payloads: a Node.js Readable with
+    // the SDK's helpers, as on Lambda (aws-sdk-body.mjs says why).
+    builder.onLoad({ filter: /[\\/]sdk-stream-mixin\.browser\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const renamed = text.replace(
+        'export const sdkStreamMixin =',
+        'const browserSdkStreamMixin =',
+      );
+      if (renamed === text) {
+        return undefined;
+      }
+      return {
+        contents:
+          `${renamed}\nimport { nodeBody as __nodeBody } from ${lambdaBody};\n` +
+          'export const sdkStreamMixin = (stream) => __nodeBody(browserSdkStreamMixin(stream));\n',
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      };
+    });
     builder.onLoad({ filter: /[\\/]getEndpointFromConfig\.browser\.js$/ }, () => ({
       contents: `export { endpointFromEnvironment as getEndpointFromConfig } from ${lambdaSdk};\n`,
       loader: 'js',

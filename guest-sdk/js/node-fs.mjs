@@ -210,6 +210,13 @@ export function appendFileSync(path, data, options) {
   });
 }
 
+// `createReadStream` and `createWriteStream` (node-fs-streams.mjs), or
+// stand-ins that say why they are missing: the streams need the `stream`
+// port, about 2 MB of component, so the build puts them in only where the
+// function's code names them or it brings packages (js.rs decides).
+export { createReadStream, createWriteStream } from '__wasm_lambda_fs_streams';
+import { createReadStream, createWriteStream } from '__wasm_lambda_fs_streams';
+
 const TYPES = {
   'regular-file': 'file',
   directory: 'directory',
@@ -439,6 +446,8 @@ export function exists(path, callback) {
 }
 
 export default {
+  createReadStream,
+  createWriteStream,
   readFileSync,
   writeFileSync,
   appendFileSync,

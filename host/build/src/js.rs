@@ -469,6 +469,9 @@ fn build(
     let needs_intl = texts
         .iter()
         .any(|text| text.contains("Intl.") || text.contains(".toLocale"));
+    let names_fs_streams = texts
+        .iter()
+        .any(|text| text.contains("createReadStream") || text.contains("createWriteStream"));
     std::fs::write(code.join("__wasm_lambda_runtime.mjs"), RUNTIME_MODULE)?;
 
     let relative = module_path
@@ -556,6 +559,13 @@ fn build(
     // use it, as they add about 19 MB to the component.
     if needs_intl {
         envs.push(("WASM_LAMBDA_INTL", "1"));
+    }
+    // `fs`'s streams bring the `stream` port (about 1.9 MB more component,
+    // 14% for a handler that only reads files, to compile and keep): they
+    // go into functions whose code names them and those with packages,
+    // which may.
+    if names_fs_streams || node_modules.is_dir() || !layer_paths.is_empty() {
+        envs.push(("WASM_LAMBDA_FS_STREAMS", "1"));
     }
     let result = run_sdk_script(&sdk, "bundle.mjs", &args, &envs)?;
     if !result.status.success() {

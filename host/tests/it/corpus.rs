@@ -665,6 +665,7 @@ cases! {
     every_js_case_has_a_test,
     js_cjs_apigw_dynamodb => "cjs-apigw-dynamodb",
     js_esm_s3_copy => "esm-s3-copy",
+    js_cjs_s3_body_node_stream => "cjs-s3-body-node-stream",
     js_cjs_sns_to_sqs => "cjs-sns-to-sqs",
     js_kinesis_buffer => "kinesis-buffer",
     js_cloudwatch_logs_zlib => "cloudwatch-logs-zlib",
