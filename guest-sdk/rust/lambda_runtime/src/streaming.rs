@@ -158,11 +158,9 @@ impl Sender {
 
     /// Sends a chunk if the body can take it now; gives it back if not.
     pub fn try_send_data(&mut self, chunk: Bytes) -> Result<(), Bytes> {
-        self.data.try_send(Ok(chunk)).map_err(|error| {
-            error
-                .into_inner()
-                .expect("the chunk just sent is an Ok")
-        })
+        self.data
+            .try_send(Ok(chunk))
+            .map_err(|error| error.into_inner().expect("the chunk just sent is an Ok"))
     }
 
     /// Trailers: a streamed Lambda response has none to send, so they are
