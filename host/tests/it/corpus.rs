@@ -217,10 +217,24 @@ pub async fn run_case(path: &str) {
     run_case_in(path, &dir, &dir.join("case.json")).await;
 }
 
-/// The folder built: the case's own, or its `project` (a member of the
-/// workspace the case folder holds).
-fn project_of(dir: &Path, case: &Value) -> std::path::PathBuf {
-    dir.join(case["project"].as_str().unwrap_or("."))
+/// The folder built, relative to the case's: its own, or its `project` (a
+/// member of the workspace the case folder holds).
+fn project_of(case: &Value) -> &str {
+    case["project"].as_str().unwrap_or(".")
+}
+
+/// A copy of the case folder `dir`, for tools that write into a project
+/// (npm's node_modules, cargo's Cargo.lock).
+fn copy_of(path: &str, dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let copied = Command::new("cp")
+        .arg("-R")
+        .arg(dir.join("."))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(copied.success(), "{path}: copying the project failed");
+    copy
 }
 
 /// Runs the case described by `case_file` on the handler project in `dir`.
@@ -240,7 +254,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
         output: Some(output.path().join("handler.wasm")),
-        ..BuildOptions::new(project_of(dir, &case))
+        ..BuildOptions::new(dir.join(project_of(&case)))
     };
     let built = build(&options, &mut |_| {})
         .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
@@ -301,18 +315,12 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     // A project with a lock file and no packages gets them as the build
     // does, in a copy.
     let compare_with_node = case["node"].as_bool() == Some(true);
-    let node_copy = tempfile::tempdir().unwrap();
+    let mut node_copy = None;
     let node_dir = if compare_with_node
         && dir.join("package-lock.json").is_file()
         && !dir.join("node_modules").exists()
     {
-        let copied = Command::new("cp")
-            .arg("-R")
-            .arg(dir.join("."))
-            .arg(node_copy.path())
-            .status()
-            .unwrap();
-        assert!(copied.success(), "{path}: copying the project failed");
+        let node_copy = node_copy.insert(copy_of(path, dir));
         let installed = Command::new("npm")
             .args([
                 "ci",
@@ -521,15 +529,8 @@ impl NativeRust {
     ) -> NativeRust {
         // Built in a copy (with its whole workspace): cargo writes a
         // Cargo.lock beside the manifest.
-        let project = tempfile::tempdir().unwrap();
-        let copied = Command::new("cp")
-            .arg("-R")
-            .arg(dir.join("."))
-            .arg(project.path())
-            .status()
-            .unwrap();
-        assert!(copied.success(), "{path}: copying the project failed");
-        let project_dir = case["project"].as_str().unwrap_or(".");
+        let project = copy_of(path, dir);
+        let project_dir = project_of(case);
         let manifest: toml::Table =
             std::fs::read_to_string(dir.join(project_dir).join("Cargo.toml"))
                 .unwrap()
