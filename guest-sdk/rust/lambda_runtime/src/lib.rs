@@ -46,8 +46,8 @@
 //!
 //! Kept from lambda_runtime: [`run`], [`service_fn`], [`Service`],
 //! [`LambdaEvent`], [`Context`] (with Lambda's field names), [`Config`],
-//! [`Error`], [`Diagnostic`] (the errorType of an error is its Rust type's
-//! name, as there), [`tracing`] with `init_default_subscriber`, and
+//! [`Error`], [`Diagnostic`] (the errorType of an error is the name of a
+//! reference to its Rust type, `&` included, as there), [`tracing`] with `init_default_subscriber`, and
 //! streamed responses ([`StreamResponse`], and [`streaming`]'s channel
 //! for handlers that write chunks from a task of their own), which is what
 //! `lambda_http` needs to run on this crate unchanged. Not kept: `Runtime` with custom
