@@ -11,6 +11,9 @@
 # every new instance (about 290 faults, 0.9 ms, per Python cold start). The
 # patch resumes the scan until the end of memory or the keep-resident budget,
 # and also resets dirty pages that are swapped out, which the scan skipped.
+# A second patch (wasmtime-guest-handles.patch) lets the host list and put
+# back the resource handles a guest holds, so a load-time snapshot keeps the
+# handles wasi-libc took to the preopened folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The version Cargo.lock resolves (the workspace pins it exactly).
