@@ -70,7 +70,7 @@ impl Host {
         if snapshot && function.load_info().snapshot.is_some() {
             let key = function.inner.snapshot_key;
             let snapshots = self.shared.cache.within(SNAPSHOTS_FOLDER);
-            let (_, output) = crate::snapshot::find(&snapshots, &key)
+            let (_, facts) = crate::snapshot::find(&snapshots, &key)
                 .context("the snapshot just made is not in the cache")?;
             let artifact = Path::new(SNAPSHOTS_FOLDER)
                 .join(format!("{}.cwasm", ArtifactCache::key(engine, &key)));
@@ -78,7 +78,7 @@ impl Host {
             if !copy_if_present(&cache_dir.join(&artifact), &dir.join(&artifact))? {
                 anyhow::bail!("the snapshot's artifact is not in the cache");
             }
-            crate::snapshot::write_packaged(&dir.join(SNAPSHOTS_FOLDER), &key, &output)?;
+            crate::snapshot::write_packaged(&dir.join(SNAPSHOTS_FOLDER), &key, &facts)?;
             files.push(artifact);
             files.push(crate::snapshot::entry_name(&key));
             snapshot_environment = Some(function.snapshot_environment());

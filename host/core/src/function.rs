@@ -39,6 +39,8 @@ pub(crate) struct FunctionInner {
     pub(crate) host: Host,
     pub(crate) config: FunctionConfig,
     pub(crate) pre: HandlerPre<State>,
+    /// The handles to preopened folders that `pre`'s snapshot kept.
+    pub(crate) preopens: Vec<crate::snapshot::KeptPreopen>,
     pub(crate) runtime: Option<String>,
     /// The files the component carries, unpacked, mounted read-only.
     pub(crate) files: Option<crate::files::Files>,
@@ -72,6 +74,7 @@ impl FunctionInner {
             scratch: self.host.scratch(),
             warm: self.host.warm(),
             pre: &self.pre,
+            preopens: &self.preopens,
             capabilities: Prepared {
                 grants: &self.grants,
                 tls: self.host.tls(),

@@ -83,6 +83,7 @@ impl Host {
             grants: Arc::new(config.allowed_outbound_hosts.clone()),
             config,
             pre,
+            preopens: Vec::new(),
             runtime,
             files,
             load: LoadInfo {
@@ -94,8 +95,9 @@ impl Host {
             unreported_init_output: Mutex::new(None),
             warm: self.warm().cell(),
         };
-        if let Some((_, output)) = cached {
-            inner.unreported_init_output = Mutex::new(Some(output));
+        if let Some((_, facts)) = cached {
+            inner.unreported_init_output = Mutex::new(Some(facts.output));
+            inner.preopens = facts.preopens;
             inner.load.snapshot = Some(LoadSource::Cache);
             tracing::debug!("{}: init phase snapshotted (cached)", path.display());
         } else if crate::snapshot::has_init(engine, &component) {
@@ -130,17 +132,17 @@ impl Host {
         snapshots: &ArtifactCache,
         path: &Path,
         key: &blake3::Hash,
-    ) -> Option<(Component, String)> {
+    ) -> Option<(Component, crate::snapshot::EntryFacts)> {
         let engine = &self.shared.engine.engine;
-        let (bytes, output) = crate::snapshot::find(snapshots, key)?;
+        let (bytes, facts) = crate::snapshot::find(snapshots, key)?;
         if let Some(component) = snapshots.load_existing(engine, key) {
-            return Some((component, output));
+            return Some((component, facts));
         }
         if bytes.is_empty() {
             return None;
         }
         match compile(snapshots, engine, path, &bytes, key) {
-            Ok((component, _)) => Some((component, output)),
+            Ok((component, _)) => Some((component, facts)),
             Err(error) => {
                 tracing::warn!(
                     "{}: the cached snapshot does not compile, taking a new one: {error}",
@@ -184,6 +186,7 @@ impl Host {
                 // cache's budget.
                 let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
                 inner.pre = self.link(&path, &component)?;
+                inner.preopens = snapshot.preopens;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.output));
                 inner.load.snapshot = Some(LoadSource::Compiled);
                 tracing::debug!("{}: init phase snapshotted", path.display());

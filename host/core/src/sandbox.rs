@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::{Instance, ResourceTable};
+use wasmtime::component::{Instance, Resource, ResourceTable, ResourceType};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::filesystem::Descriptor;
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{self, Handler, HandlerPre};
@@ -17,6 +18,7 @@ use crate::capabilities::{self, Equipment, Parts, Prepared};
 use crate::engine::SharedEngine;
 use crate::logs::LogPipe;
 use crate::scratch::ScratchPool;
+use crate::snapshot::KeptPreopen;
 use crate::state::State;
 use crate::stream::{ResponseSender, Stream};
 
@@ -197,6 +199,8 @@ pub(crate) struct Recipe<'a> {
     pub(crate) warm: &'a WarmPool,
     pub(crate) pre: &'a HandlerPre<State>,
     pub(crate) capabilities: Prepared<'a>,
+    /// The handles to preopened folders a snapshot's guest kept.
+    pub(crate) preopens: &'a [KeptPreopen],
 }
 
 /// What the sandbox saw during a call, read after it.
@@ -351,6 +355,17 @@ impl Sandbox {
             Ok(Err(error)) => return Err(CallEnd::Trapped(error)),
             Ok(Ok(instance)) => instance,
         };
+        // A snapshot's guest holds handles to preopened folders in its
+        // memory: each gets a new handle to the same folder at its index.
+        for kept in recipe.preopens {
+            let rep = crate::scratch::reopen(store.data_mut(), &kept.path)
+                .map_err(|error| CallEnd::HostFailure(format!("{error:#}")))?;
+            instance
+                .restore_owned_handle(&mut store, &kept.owned_handle(), rep)
+                .map_err(|error| {
+                    CallEnd::HostFailure(format!("cannot restore a snapshot's handle: {error:#}"))
+                })?;
+        }
         let handler = Handler::new(&mut store, &instance).map_err(CallEnd::Trapped)?;
         Ok(Sandbox {
             store,
@@ -415,8 +430,36 @@ impl Sandbox {
 
     /// The guest holds no handle to a host resource (stream, file, socket,
     /// HTTP request): its state can be copied into another instance.
-    pub(crate) fn holds_no_resources(&self) -> bool {
-        self.store.data().table.is_empty()
+    /// The handles the guest holds when they are all to preopened folders
+    /// (wasi-libc keeps those once it has listed them), as a snapshot
+    /// records them; `None` when it holds anything else: a file, a
+    /// stream, a socket, a folder it opened itself.
+    pub(crate) fn kept_preopens(&mut self) -> Option<Vec<KeptPreopen>> {
+        let handles = self.instance.owned_handles(&mut self.store)?;
+        let descriptor = ResourceType::host::<Descriptor>();
+        let state = self.store.data_mut();
+        let mut kept = Vec::with_capacity(handles.len());
+        for handle in handles {
+            if handle.ty != descriptor {
+                return None;
+            }
+            // The table index must still hold the folder that was listed
+            // (an index freed and reused by a file would not).
+            let held = state
+                .table
+                .get(&Resource::<Descriptor>::new_borrow(handle.rep));
+            let listed = state.scratch.listed().iter().find(|listed| {
+                listed.rep == handle.rep
+                    && matches!(held, Ok(Descriptor::Dir(dir)) if Arc::ptr_eq(&dir.dir, &listed.folder))
+            })?;
+            kept.push(KeptPreopen {
+                instance: handle.instance,
+                table: handle.table,
+                handle: handle.handle,
+                path: listed.path.clone(),
+            });
+        }
+        Some(kept)
     }
 
     /// The store and the instance, for the snapshot.

@@ -88,11 +88,27 @@ pub(crate) struct Scratch {
     /// The folder, opened when the guest first asked for its preopened
     /// folders; `None` while it never did.
     directory: Option<Dir>,
+    /// The preopened folders handed to the guest, by table index: what a
+    /// snapshot may keep handles to (`snapshot.rs`).
+    listed: Vec<Listed>,
     folders: Arc<Mutex<Folders>>,
     wake: mpsc::Sender<()>,
 }
 
+/// A preopened folder handed to the guest: its table index, guest path and
+/// the folder itself (to tell it from anything later given that index).
+pub(crate) struct Listed {
+    pub(crate) rep: u32,
+    pub(crate) path: String,
+    pub(crate) folder: Arc<std::fs::File>,
+}
+
 impl Scratch {
+    /// The preopened folders handed to the guest so far.
+    pub(crate) fn listed(&self) -> &[Listed] {
+        &self.listed
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.folder
             .as_ref()
@@ -140,19 +156,47 @@ pub(crate) fn add_to_linker<T: ScratchView>(linker: &mut Linker<T>) -> Result<()
         "get-directories",
         |mut store: wasmtime::StoreContextMut<'_, T>,
          (): ()|
-         -> wasmtime::Result<(Vec<Preopen>,)> {
-            let state = store.data_mut();
-            let tmp = state.scratch().directory().map_err(|error| {
-                wasmtime::Error::msg(format!("failed to open the sandbox's /tmp: {error}"))
-            })?;
-            let tmp = state.ctx().table.push(Descriptor::Dir(tmp))?;
-            let mut directories = vec![(tmp, "/tmp".to_string())];
-            directories.extend(state.filesystem().get_directories()?);
-            Ok((directories,))
-        },
+         -> wasmtime::Result<(Vec<Preopen>,)> { Ok((list_preopens(store.data_mut())?,)) },
     )?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+/// Lists the preopened folders into the sandbox's table, `/tmp` first
+/// (opening it then), and notes each for [`Scratch::listed`].
+fn list_preopens<T: ScratchView>(state: &mut T) -> wasmtime::Result<Vec<Preopen>> {
+    let tmp = state.scratch().directory().map_err(|error| {
+        wasmtime::Error::msg(format!("failed to open the sandbox's /tmp: {error}"))
+    })?;
+    let tmp = state.ctx().table.push(Descriptor::Dir(tmp))?;
+    let mut directories = vec![(tmp, "/tmp".to_string())];
+    directories.extend(state.filesystem().get_directories()?);
+    let mut listed = Vec::with_capacity(directories.len());
+    for (handle, path) in &directories {
+        if let Ok(Descriptor::Dir(dir)) = state.ctx().table.get(handle) {
+            listed.push(Listed {
+                rep: handle.rep(),
+                path: path.clone(),
+                folder: dir.dir.clone(),
+            });
+        }
+    }
+    state.scratch().listed.extend(listed);
+    Ok(directories)
+}
+
+/// A new handle to the preopened folder the guest sees at `path`, for a
+/// sandbox made from a snapshot whose guest kept one (`snapshot.rs`).
+pub(crate) fn reopen<T: ScratchView>(state: &mut T, path: &str) -> wasmtime::Result<u32> {
+    let mut found = None;
+    for (handle, listed) in list_preopens(state)? {
+        if found.is_none() && listed == path {
+            found = Some(handle.rep());
+        } else {
+            state.ctx().table.delete(handle)?;
+        }
+    }
+    found.ok_or_else(|| wasmtime::Error::msg(format!("no preopened folder {path} to reopen")))
 }
 
 impl Drop for Scratch {
@@ -422,6 +466,7 @@ impl ScratchPool {
         Ok(Scratch {
             folder: Some(folder),
             directory: None,
+            listed: Vec::new(),
             folders: self.folders.clone(),
             wake: self.wake.clone(),
         })

@@ -54,6 +54,55 @@ pub(crate) struct Snapshot {
     pub(crate) bytes: Vec<u8>,
     /// What the init phase printed.
     pub(crate) output: String,
+    /// The handles to preopened folders its guest kept.
+    pub(crate) preopens: Vec<KeptPreopen>,
+}
+
+/// A handle to a preopened folder that the guest held when its init phase
+/// ended: wasi-libc lists the preopens at its first file access and keeps
+/// their handles, whose indices are in the snapshot's memory. A sandbox
+/// made from the snapshot gets a new handle to the same folder at the same
+/// index before its first call (`Sandbox::create`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeptPreopen {
+    /// Where the handle is: the component's instance and resource table
+    /// type, and the index the guest holds.
+    pub(crate) instance: u32,
+    pub(crate) table: u32,
+    pub(crate) handle: u32,
+    /// The folder's path as the guest sees it.
+    pub(crate) path: String,
+}
+
+impl KeptPreopen {
+    /// The handle, to be put back standing for a new table index.
+    pub(crate) fn owned_handle(&self) -> wasmtime::component::OwnedHandle {
+        wasmtime::component::OwnedHandle {
+            instance: self.instance,
+            table: self.table,
+            handle: self.handle,
+            rep: 0,
+            ty: wasmtime::component::ResourceType::host::<wasmtime_wasi::filesystem::Descriptor>(),
+        }
+    }
+
+    /// One line of a snapshot entry: the numbers, then the path.
+    fn line(&self) -> String {
+        format!(
+            "{} {} {} {}\n",
+            self.instance, self.table, self.handle, self.path
+        )
+    }
+
+    fn parse(line: &str) -> Option<KeptPreopen> {
+        let mut parts = line.splitn(4, ' ');
+        Some(KeptPreopen {
+            instance: parts.next()?.parse().ok()?,
+            table: parts.next()?.parse().ok()?,
+            handle: parts.next()?.parse().ok()?,
+            path: parts.next()?.to_string(),
+        })
+    }
 }
 
 /// Whether `component` has an init phase the host can run.
@@ -70,7 +119,7 @@ pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
 /// `environment`.
 pub(crate) fn key(component_hash: &blake3::Hash, environment: &[(String, String)]) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(b"wasm-lambda snapshot v1 ");
+    hasher.update(b"wasm-lambda snapshot v2 ");
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(component_hash.as_bytes());
     for (name, value) in environment {
@@ -96,26 +145,47 @@ pub(crate) fn entry_name(key: &blake3::Hash) -> PathBuf {
     entry_path(Path::new(crate::cache::SNAPSHOTS_FOLDER), key)
 }
 
-fn encode(bytes: &[u8], output: &str) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(8 + bytes.len() + output.len());
+/// What an entry holds besides the snapshot's bytes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct EntryFacts {
+    /// What the init phase printed.
+    pub(crate) output: String,
+    pub(crate) preopens: Vec<KeptPreopen>,
+}
+
+/// An entry: the bytes' length and the bytes, the kept handles' length and
+/// one line per handle, then the output.
+fn encode(bytes: &[u8], facts: &EntryFacts) -> Vec<u8> {
+    let handles: String = facts.preopens.iter().map(KeptPreopen::line).collect();
+    let mut entry = Vec::with_capacity(16 + bytes.len() + handles.len() + facts.output.len());
     entry.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     entry.extend_from_slice(bytes);
-    entry.extend_from_slice(output.as_bytes());
+    entry.extend_from_slice(&(handles.len() as u64).to_le_bytes());
+    entry.extend_from_slice(handles.as_bytes());
+    entry.extend_from_slice(facts.output.as_bytes());
     entry
 }
 
-fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, String)> {
+fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, EntryFacts)> {
     let length = usize::try_from(u64::from_le_bytes(entry.get(..8)?.try_into().ok()?)).ok()?;
-    let output = String::from_utf8(entry.get(8 + length..)?.to_vec()).ok()?;
+    let rest = entry.get(8 + length..)?;
+    let handles_length =
+        usize::try_from(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
+    let handles = std::str::from_utf8(rest.get(8..8 + handles_length)?).ok()?;
+    let preopens = handles
+        .lines()
+        .map(KeptPreopen::parse)
+        .collect::<Option<Vec<_>>>()?;
+    let output = String::from_utf8(rest.get(8 + handles_length..)?.to_vec()).ok()?;
     entry.truncate(8 + length);
     entry.drain(..8);
-    Some((entry, output))
+    Some((entry, EntryFacts { output, preopens }))
 }
 
 /// The snapshot with `key` in the read-only folders of `snapshots`, then in
 /// its writable one: its bytes (empty in a package's entry, which ships the
 /// artifact alone) and what its init phase printed.
-pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec<u8>, String)> {
+pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec<u8>, EntryFacts)> {
     for folder in snapshots.read_only() {
         if let Some(found) =
             crate::cache::read_entry(&entry_path(folder, key), key).and_then(decode)
@@ -135,9 +205,9 @@ pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec
 pub(crate) fn write_packaged(
     folder: &Path,
     key: &blake3::Hash,
-    output: &str,
+    facts: &EntryFacts,
 ) -> anyhow::Result<()> {
-    crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], output), false)
+    crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], facts), false)
 }
 
 /// Runs the init phase of `component` once and snapshots it into an entry
@@ -165,11 +235,12 @@ pub(crate) fn initialise(
     let pre = instrumented(&instrumented_bytes).map_err(|error| format!("{error:#}"))?;
     let recipe = Recipe {
         pre: &pre,
+        preopens: &[],
         ..recipe.clone()
     };
     // The init phase runs on a thread of its own with its own Tokio runtime:
     // loading is synchronous and may be called from inside a runtime.
-    let (bytes, output) = std::thread::scope(|scope| {
+    let (bytes, facts) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -182,7 +253,7 @@ pub(crate) fn initialise(
             .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
     })?;
     if let Some(folder) = folder {
-        let entry = encode(&bytes, &output);
+        let entry = encode(&bytes, &facts);
         if let Err(error) = crate::cache::write_entry(&entry_path(folder, key), key, &entry, true) {
             tracing::warn!(
                 "cannot cache the snapshot in {}: {error:#}",
@@ -192,7 +263,11 @@ pub(crate) fn initialise(
         // The cache's budget is enforced when the snapshot's artifact,
         // compiled next, is stored.
     }
-    Ok(Snapshot { bytes, output })
+    Ok(Snapshot {
+        bytes,
+        output: facts.output,
+        preopens: facts.preopens,
+    })
 }
 
 async fn run(
@@ -200,7 +275,7 @@ async fn run(
     context: &wasmtime_wizer::ComponentContext<'_>,
     recipe: &Recipe<'_>,
     environment: Arc<Vec<(String, String)>>,
-) -> Result<(Vec<u8>, String), String> {
+) -> Result<(Vec<u8>, EntryFacts), String> {
     let deadline = Instant::now() + INIT_TIMEOUT;
     let log = LogPipe::new(None);
     let reserved = Reserved::take(recipe, deadline)
@@ -218,9 +293,9 @@ async fn run(
         Ok(Err(error)) => return Err(format!("the init phase failed ({error})")),
         Err(end) => return Err(describe(end, "the init phase")),
     };
-    if !sandbox.holds_no_resources() {
+    let Some(preopens) = sandbox.kept_preopens() else {
         return Err("the init phase left files, streams or sockets open".to_string());
-    }
+    };
     let (store, instance) = sandbox.parts();
     // The accessors hand over whole linear memories, which the function's
     // memory limit bounds already; the per-call cap on what a guest passes
@@ -232,7 +307,13 @@ async fn run(
         .snapshot_component(context, &mut Probe { store, instance })
         .await
         .map_err(|error| format!("cannot snapshot the component: {error:#}"))?;
-    Ok((bytes, log.take() + &printed))
+    Ok((
+        bytes,
+        EntryFacts {
+            output: log.take() + &printed,
+            preopens,
+        },
+    ))
 }
 
 fn describe(end: CallEnd, phase: &str) -> String {
@@ -344,11 +425,17 @@ mod tests {
 
     #[test]
     fn an_entry_decodes_to_what_was_encoded_and_garbage_to_nothing() {
-        let entry = encode(b"\0asm", "printed\n");
-        assert_eq!(
-            decode(entry),
-            Some((b"\0asm".to_vec(), "printed\n".to_string()))
-        );
+        let facts = EntryFacts {
+            output: "printed\n".to_string(),
+            preopens: vec![KeptPreopen {
+                instance: 1,
+                table: 7,
+                handle: 3,
+                path: "/var/task with space".to_string(),
+            }],
+        };
+        let entry = encode(b"\0asm", &facts);
+        assert_eq!(decode(entry), Some((b"\0asm".to_vec(), facts)));
         assert_eq!(decode(vec![1, 2, 3]), None);
         assert_eq!(decode(u64::MAX.to_le_bytes().to_vec()), None);
     }
