@@ -415,6 +415,72 @@ _SERVICE_NAME = re.compile(
 )
 
 
+# True while the load-time init phase runs (`Bundle.init_phase`).
+_in_init_phase = False
+
+
+def _sandbox_credentials():
+    """Makes botocore's environment provider answer, during the init phase
+    and without credentials in the environment, with credentials read from
+    the environment each time they are used.
+
+    The host runs the init phase without the function's credentials and
+    snapshots it (each sandbox gets its own credentials): a client made at
+    module level would otherwise find none, look for them at the instance
+    metadata endpoint, and sign nothing in the sandboxes made from the
+    snapshot. Outside that case botocore resolves credentials as it does
+    on Lambda, where the environment always holds them."""
+    try:
+        from botocore import credentials
+        from botocore.exceptions import NoCredentialsError
+    except ImportError:
+        return
+    provider = credentials.EnvProvider
+    if getattr(provider.load, "_wasm_lambda", False):
+        return
+
+    def read(mapping, key):
+        names = mapping.get(key)
+        for name in [names] if isinstance(names, str) else names or []:
+            value = os.environ.get(name)
+            if value:
+                return value
+        return None
+
+    class SandboxCredentials(credentials.Credentials):
+        """The sandbox's environment credentials, read when used."""
+
+        def __init__(self, mapping):  # noqa: D107 - no parent state to set up
+            self._mapping = mapping
+            self.method = provider.METHOD
+
+        access_key = property(lambda self: read(self._mapping, "access_key"))
+        secret_key = property(lambda self: read(self._mapping, "secret_key"))
+        token = property(lambda self: read(self._mapping, "token"))
+        account_id = property(lambda self: read(self._mapping, "account_id"))
+
+        def get_frozen_credentials(self):
+            if not self.access_key:
+                raise NoCredentialsError()
+            return credentials.ReadOnlyCredentials(
+                self.access_key, self.secret_key, self.token, self.account_id
+            )
+
+    original = provider.load
+
+    def load(self):
+        if (
+            _in_init_phase
+            and self.environ is os.environ
+            and not os.environ.get(self._mapping["access_key"])
+        ):
+            return SandboxCredentials(self._mapping)
+        return original(self)
+
+    load._wasm_lambda = True
+    provider.load = load
+
+
 def _warm_boto3(texts):
     """Creates boto3's default session at build time and a client of each
     service the handler's code names, then drops the clients. What that
@@ -624,12 +690,17 @@ class Bundle:
         stdout and stderr kept in memory, since the host snapshots the
         instance afterwards and a snapshot cannot keep a stream open.
         Returns what the init phase printed; raises Failure."""
+        global _in_init_phase
         printed = io.StringIO()
         _Output.capture_into(printed)
         _read_log_settings()
+        if "botocore" in sys.modules:
+            _sandbox_credentials()
+        _in_init_phase = True
         try:
             self.load_handler()
         finally:
+            _in_init_phase = False
             _Output.capture_into(None)
         return printed.getvalue()
 

@@ -562,3 +562,44 @@ async fn an_init_phase_that_keeps_a_file_open_runs_in_every_sandbox() {
         );
     }
 }
+
+/// A boto3 client made at module level leaves wasi-libc holding handles to
+/// the preopened folders after the init phase: the snapshot is still taken
+/// (and reused by a load with other credentials), each sandbox gets the
+/// folders back (a client made in the handler reads its service's files
+/// through them), and every client signs with the sandbox's own
+/// credentials, not with none as the init phase saw.
+#[tokio::test]
+async fn a_boto3_client_made_at_module_level_is_snapshotted_and_signs_with_the_sandboxs_credentials()
+ {
+    let load_with = |access_key_id: &str| {
+        load(
+            "boto3-client",
+            guest("host/tests/guests/python/boto3_client"),
+            |config| {
+                config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+                    access_key_id: access_key_id.into(),
+                    secret_access_key: format!("secret-of-{access_key_id}"),
+                    session_token: None,
+                });
+            },
+        )
+    };
+    let first = load_with("AKIDBOTOFIRST");
+    let second = load_with("AKIDBOTOSECOND");
+    assert!(
+        first.load_info().snapshot.is_some() && second.load_info().snapshot.is_some(),
+        "the init phase was snapshotted"
+    );
+    for (function, key) in [(&first, "AKIDBOTOFIRST"), (&second, "AKIDBOTOSECOND")] {
+        for _ in 0..2 {
+            let invocation = crate::common::invoke(function, "{}").await;
+            assert_eq!(
+                json(invocation.payload()),
+                serde_json::json!({"s3": key, "dynamodb": key, "service": "dynamodb"}),
+                "{}",
+                invocation.log
+            );
+        }
+    }
+}

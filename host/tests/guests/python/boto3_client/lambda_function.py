@@ -1,0 +1,19 @@
+"""A boto3 client made at module level, as most published handlers make
+one: botocore reads its data files in the init phase, so wasi-libc keeps
+handles to the preopened folders when the host snapshots it. The handler
+makes a client of another service (more data files, read through the
+handles the sandbox got back) and answers with the key each client signs
+with."""
+
+import boto3
+
+s3 = boto3.client("s3", region_name="us-east-1")
+
+
+def lambda_handler(event, context):
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    return {
+        "s3": s3._request_signer._credentials.get_frozen_credentials().access_key,
+        "dynamodb": dynamodb._request_signer._credentials.get_frozen_credentials().access_key,
+        "service": dynamodb.meta.service_model.service_name,
+    }
