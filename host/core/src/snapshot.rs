@@ -13,10 +13,16 @@
 //! A snapshot only holds linear memory and globals, not the host-side
 //! resources (streams, files, sockets) the guest held handles to: a guest
 //! that still holds one after `init` would find the handle dangling in the
-//! next sandbox. The host therefore keeps the snapshot only when the init
-//! phase succeeded and left its resource table empty (the SDK keeps output
-//! off WASI while it runs, and returns it instead); otherwise the function
-//! runs as before, its init phase at the first call of each sandbox.
+//! next sandbox. One kind is carried over: handles to the preopened folders,
+//! which wasi-libc lists at its first file access and keeps (a module-level
+//! `boto3.client` reads botocore's files). The snapshot records them
+//! ([`KeptPreopen`]) and each sandbox made from it gets new handles to the
+//! same folders at the same indices (`Sandbox::create`). Any other handle
+//! left open, or a failed init phase, means no snapshot (the SDK keeps
+//! output off WASI while it runs, and returns it instead): the function
+//! runs as before, its init phase at the first call of each sandbox
+//! (`python::an_init_phase_that_keeps_a_file_open_runs_in_every_sandbox`,
+//! `python::a_boto3_client_made_at_module_level_is_snapshotted_and_signs_with_the_sandboxs_credentials`).
 //!
 //! Snapshots are cached in the cache folder's `snapshots/`, with their
 //! compiled artifacts, keyed by the component's bytes, the environment the
