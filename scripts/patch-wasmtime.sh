@@ -55,6 +55,10 @@ print(next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["n
 rm -rf "$out"
 cp -r "$source" "$out"
 for patch in host/patches/wasmtime-*.patch; do
-    (cd "$out" && git apply -p1 "$OLDPWD/$patch")
+    # Outside any repository (the ceiling stops git finding the project's):
+    # inside one, `git apply` silently skips a `diff --git` patch whose
+    # paths are not relative to the repository's top, and a patch must fail
+    # loudly when it stops applying.
+    (cd "$out" && GIT_CEILING_DIRECTORIES="$(dirname "$PWD")" git apply -p1 "$OLDPWD/$patch")
 done
 echo "$stamp" >"$out/.wasm-lambda-patched"
