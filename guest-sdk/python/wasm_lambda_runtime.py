@@ -462,9 +462,11 @@ def _sandbox_credentials():
         def get_frozen_credentials(self):
             if not self.access_key:
                 raise NoCredentialsError()
-            return credentials.ReadOnlyCredentials(
-                self.access_key, self.secret_key, self.token, self.account_id
-            )
+            frozen = [self.access_key, self.secret_key, self.token]
+            # botocore before 1.35 has no account id in its frozen tuple.
+            if "account_id" in credentials.ReadOnlyCredentials._fields:
+                frozen.append(self.account_id)
+            return credentials.ReadOnlyCredentials(*frozen)
 
     original = provider.load
 
