@@ -40,7 +40,7 @@ pub(crate) struct FunctionInner {
     pub(crate) config: FunctionConfig,
     pub(crate) pre: HandlerPre<State>,
     /// The handles to preopened folders that `pre`'s snapshot kept.
-    pub(crate) preopens: Vec<crate::snapshot::KeptPreopen>,
+    pub(crate) preopens: Vec<crate::scratch::KeptPreopen>,
     pub(crate) runtime: Option<String>,
     /// The files the component carries, unpacked, mounted read-only.
     pub(crate) files: Option<crate::files::Files>,

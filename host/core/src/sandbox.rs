@@ -17,8 +17,7 @@ use crate::bindings::{self, Handler, HandlerPre};
 use crate::capabilities::{self, Equipment, Parts, Prepared};
 use crate::engine::SharedEngine;
 use crate::logs::LogPipe;
-use crate::scratch::ScratchPool;
-use crate::snapshot::KeptPreopen;
+use crate::scratch::{KeptPreopen, ScratchPool};
 use crate::state::State;
 use crate::stream::{ResponseSender, Stream};
 

@@ -143,6 +143,35 @@ pub(crate) trait ScratchView: WasiView {
     fn scratch(&mut self) -> &mut Scratch;
 }
 
+/// A handle to a preopened folder that the guest held when its init phase
+/// ended: wasi-libc lists the preopens at its first file access and keeps
+/// their handles, whose indices are in the snapshot's memory. A sandbox
+/// made from the snapshot gets a new handle to the same folder at the same
+/// index before its first call (`Sandbox::create`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeptPreopen {
+    /// Where the handle is: the component's instance and resource table
+    /// type, and the index the guest holds.
+    pub(crate) instance: u32,
+    pub(crate) table: u32,
+    pub(crate) handle: u32,
+    /// The folder's path as the guest sees it.
+    pub(crate) path: String,
+}
+
+impl KeptPreopen {
+    /// The handle, to be put back standing for a new table index.
+    pub(crate) fn owned_handle(&self) -> wasmtime::component::OwnedHandle {
+        wasmtime::component::OwnedHandle {
+            instance: self.instance,
+            table: self.table,
+            handle: self.handle,
+            rep: 0,
+            ty: wasmtime::component::ResourceType::host::<wasmtime_wasi::filesystem::Descriptor>(),
+        }
+    }
+}
+
 /// A preopened folder as `get-directories` lists it: handle and guest path.
 type Preopen = (Resource<Descriptor>, String);
 

@@ -16,7 +16,7 @@
 //! next sandbox. One kind is carried over: handles to the preopened folders,
 //! which wasi-libc lists at its first file access and keeps (a module-level
 //! `boto3.client` reads botocore's files). The snapshot records them
-//! ([`KeptPreopen`]) and each sandbox made from it gets new handles to the
+//! (`KeptPreopen`) and each sandbox made from it gets new handles to the
 //! same folders at the same indices (`Sandbox::create`). Any other handle
 //! left open, or a failed init phase, means no snapshot (the SDK keeps
 //! output off WASI while it runs, and returns it instead): the function
@@ -46,6 +46,7 @@ use crate::bindings::{HandlerPre, INIT_EXPORT};
 use crate::cache::ArtifactCache;
 use crate::logs::LogPipe;
 use crate::sandbox::{CallEnd, NotReserved, Recipe, Reserved, Sandbox};
+use crate::scratch::KeptPreopen;
 use crate::state::State;
 
 /// Lambda's limit on a function's init phase.
@@ -64,34 +65,7 @@ pub(crate) struct Snapshot {
     pub(crate) preopens: Vec<KeptPreopen>,
 }
 
-/// A handle to a preopened folder that the guest held when its init phase
-/// ended: wasi-libc lists the preopens at its first file access and keeps
-/// their handles, whose indices are in the snapshot's memory. A sandbox
-/// made from the snapshot gets a new handle to the same folder at the same
-/// index before its first call (`Sandbox::create`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct KeptPreopen {
-    /// Where the handle is: the component's instance and resource table
-    /// type, and the index the guest holds.
-    pub(crate) instance: u32,
-    pub(crate) table: u32,
-    pub(crate) handle: u32,
-    /// The folder's path as the guest sees it.
-    pub(crate) path: String,
-}
-
 impl KeptPreopen {
-    /// The handle, to be put back standing for a new table index.
-    pub(crate) fn owned_handle(&self) -> wasmtime::component::OwnedHandle {
-        wasmtime::component::OwnedHandle {
-            instance: self.instance,
-            table: self.table,
-            handle: self.handle,
-            rep: 0,
-            ty: wasmtime::component::ResourceType::host::<wasmtime_wasi::filesystem::Descriptor>(),
-        }
-    }
-
     /// One line of a snapshot entry: the numbers, then the path.
     fn line(&self) -> String {
         format!(
