@@ -276,6 +276,24 @@ async fn run(
     let Some(preopens) = sandbox.kept_preopens() else {
         return Err("the init phase left files, streams or sockets open".to_string());
     };
+    // A mounted folder's contents are not in the snapshot's key (the
+    // component's own files are, with its bytes): an init phase that read
+    // files while one is mounted (wasi-libc then holds a handle to each
+    // folder) may have read it, and a snapshot of it could go stale
+    // (`python::an_init_phase_that_reads_files_with_a_folder_mounted_runs_in_every_sandbox`).
+    let mounted = |kept: &KeptPreopen| {
+        recipe
+            .capabilities
+            .mounts
+            .iter()
+            .any(|mount| mount.destination == kept.path)
+    };
+    if preopens.iter().any(mounted) {
+        return Err(
+            "the init phase read files while a folder was mounted, whose contents a snapshot does not track"
+                .to_string(),
+        );
+    }
     let (store, instance) = sandbox.parts();
     // The accessors hand over whole linear memories, which the function's
     // memory limit bounds already; the per-call cap on what a guest passes

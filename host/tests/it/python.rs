@@ -603,3 +603,35 @@ async fn a_boto3_client_made_at_module_level_is_snapshotted_and_signs_with_the_s
         }
     }
 }
+
+/// A mounted folder's contents are not part of the snapshot's key, so an
+/// init phase that read files while one was mounted (wasi-libc then holds
+/// a handle to it, as to every preopen) is not snapshotted: the handler
+/// still works, its init phase in each sandbox.
+#[tokio::test]
+async fn an_init_phase_that_reads_files_with_a_folder_mounted_runs_in_every_sandbox() {
+    let layer = tempfile::tempdir().unwrap();
+    let function = load(
+        "boto3-mounted",
+        guest("host/tests/guests/python/boto3_client"),
+        |config| {
+            config.mounts = vec![wasm_lambda::Mount {
+                source: layer.path().to_path_buf(),
+                destination: "/opt".into(),
+            }];
+            config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+                access_key_id: "AKIDMOUNTED".into(),
+                secret_access_key: "secret".into(),
+                session_token: None,
+            });
+        },
+    );
+    assert_eq!(function.load_info().snapshot, None);
+    let invocation = crate::common::invoke(&function, "{}").await;
+    assert_eq!(
+        json(invocation.payload()),
+        serde_json::json!({"s3": "AKIDMOUNTED", "dynamodb": "AKIDMOUNTED", "service": "dynamodb"}),
+        "{}",
+        invocation.log
+    );
+}
