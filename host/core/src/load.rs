@@ -186,8 +186,8 @@ impl Host {
                 // cache's budget.
                 let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
                 inner.pre = self.link(&path, &component)?;
-                inner.preopens = snapshot.preopens;
-                inner.unreported_init_output = Mutex::new(Some(snapshot.output));
+                inner.preopens = snapshot.facts.preopens;
+                inner.unreported_init_output = Mutex::new(Some(snapshot.facts.output));
                 inner.load.snapshot = Some(LoadSource::Compiled);
                 tracing::debug!("{}: init phase snapshotted", path.display());
             }

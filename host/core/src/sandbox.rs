@@ -356,9 +356,9 @@ impl Sandbox {
         };
         // A snapshot's guest holds handles to preopened folders in its
         // memory: each gets a new handle to the same folder at its index.
-        for kept in recipe.preopens {
-            let rep = crate::scratch::reopen(store.data_mut(), &kept.path)
-                .map_err(|error| CallEnd::HostFailure(format!("{error:#}")))?;
+        let reps = crate::scratch::reopen(store.data_mut(), recipe.preopens)
+            .map_err(|error| CallEnd::HostFailure(format!("{error:#}")))?;
+        for (kept, rep) in recipe.preopens.iter().zip(reps) {
             instance
                 .restore_owned_handle(&mut store, &kept.owned_handle(), rep)
                 .map_err(|error| {
@@ -427,8 +427,6 @@ impl Sandbox {
         }
     }
 
-    /// The guest holds no handle to a host resource (stream, file, socket,
-    /// HTTP request): its state can be copied into another instance.
     /// The handles the guest holds when they are all to preopened folders
     /// (wasi-libc keeps those once it has listed them), as a snapshot
     /// records them; `None` when it holds anything else: a file, a

@@ -185,14 +185,14 @@ pub(crate) fn add_to_linker<T: ScratchView>(linker: &mut Linker<T>) -> Result<()
         "get-directories",
         |mut store: wasmtime::StoreContextMut<'_, T>,
          (): ()|
-         -> wasmtime::Result<(Vec<Preopen>,)> { Ok((list_preopens(store.data_mut())?,)) },
+         -> wasmtime::Result<(Vec<Preopen>,)> { Ok((get_directories(store.data_mut())?,)) },
     )?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
 /// Lists the preopened folders into the sandbox's table, `/tmp` first
-/// (opening it then), and notes each for [`Scratch::listed`].
+/// (opening it then).
 fn list_preopens<T: ScratchView>(state: &mut T) -> wasmtime::Result<Vec<Preopen>> {
     let tmp = state.scratch().directory().map_err(|error| {
         wasmtime::Error::msg(format!("failed to open the sandbox's /tmp: {error}"))
@@ -200,6 +200,13 @@ fn list_preopens<T: ScratchView>(state: &mut T) -> wasmtime::Result<Vec<Preopen>
     let tmp = state.ctx().table.push(Descriptor::Dir(tmp))?;
     let mut directories = vec![(tmp, "/tmp".to_string())];
     directories.extend(state.filesystem().get_directories()?);
+    Ok(directories)
+}
+
+/// `get-directories`: lists the preopened folders and notes each for
+/// [`Scratch::listed`].
+fn get_directories<T: ScratchView>(state: &mut T) -> wasmtime::Result<Vec<Preopen>> {
+    let directories = list_preopens(state)?;
     let mut listed = Vec::with_capacity(directories.len());
     for (handle, path) in &directories {
         if let Ok(Descriptor::Dir(dir)) = state.ctx().table.get(handle) {
@@ -214,18 +221,33 @@ fn list_preopens<T: ScratchView>(state: &mut T) -> wasmtime::Result<Vec<Preopen>
     Ok(directories)
 }
 
-/// A new handle to the preopened folder the guest sees at `path`, for a
-/// sandbox made from a snapshot whose guest kept one (`snapshot.rs`).
-pub(crate) fn reopen<T: ScratchView>(state: &mut T, path: &str) -> wasmtime::Result<u32> {
-    let mut found = None;
-    for (handle, listed) in list_preopens(state)? {
-        if found.is_none() && listed == path {
-            found = Some(handle.rep());
-        } else {
-            state.ctx().table.delete(handle)?;
-        }
+/// New handles to the preopened folders a snapshot's guest kept, one per
+/// entry of `kept`, in its order (for `Sandbox::create`). The folders are
+/// listed once, and again only for a folder the guest held twice; the
+/// handles left over are dropped.
+pub(crate) fn reopen<T: ScratchView>(
+    state: &mut T,
+    kept: &[KeptPreopen],
+) -> wasmtime::Result<Vec<u32>> {
+    let mut reps = Vec::with_capacity(kept.len());
+    let mut spare: Vec<Preopen> = Vec::new();
+    for kept in kept {
+        let at = |spare: &[Preopen]| spare.iter().position(|(_, path)| *path == kept.path);
+        let found = match at(&spare) {
+            Some(found) => found,
+            None => {
+                spare.extend(list_preopens(state)?);
+                at(&spare).ok_or_else(|| {
+                    wasmtime::Error::msg(format!("no preopened folder {} to reopen", kept.path))
+                })?
+            }
+        };
+        reps.push(spare.swap_remove(found).0.rep());
     }
-    found.ok_or_else(|| wasmtime::Error::msg(format!("no preopened folder {path} to reopen")))
+    for (handle, _) in spare {
+        state.ctx().table.delete(handle)?;
+    }
+    Ok(reps)
 }
 
 impl Drop for Scratch {

@@ -59,10 +59,8 @@ pub(crate) const PER_LOAD_VARIABLE: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
 pub(crate) struct Snapshot {
     /// The initialised component, as WebAssembly.
     pub(crate) bytes: Vec<u8>,
-    /// What the init phase printed.
-    pub(crate) output: String,
-    /// The handles to preopened folders its guest kept.
-    pub(crate) preopens: Vec<KeptPreopen>,
+    /// What the init phase printed and the handles its guest kept.
+    pub(crate) facts: EntryFacts,
 }
 
 impl KeptPreopen {
@@ -130,6 +128,7 @@ pub(crate) fn entry_name(key: &blake3::Hash) -> PathBuf {
 pub(crate) struct EntryFacts {
     /// What the init phase printed.
     pub(crate) output: String,
+    /// The handles to preopened folders its guest kept.
     pub(crate) preopens: Vec<KeptPreopen>,
 }
 
@@ -243,11 +242,7 @@ pub(crate) fn initialise(
         // The cache's budget is enforced when the snapshot's artifact,
         // compiled next, is stored.
     }
-    Ok(Snapshot {
-        bytes,
-        output: facts.output,
-        preopens: facts.preopens,
-    })
+    Ok(Snapshot { bytes, facts })
 }
 
 async fn run(
