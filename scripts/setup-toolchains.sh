@@ -64,6 +64,12 @@ if ! command -v curl >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq curl
 fi
 
+# NATS with JetStream: `serve --backend nats://...` keeps the Event queue
+# there, and the cluster tests start one on a free loopback port.
+if ! command -v nats-server >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nats-server
+fi
+
 # binutils' strip: `wasm-lambda package` strips the bootstrap it zips.
 if ! command -v strip >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq binutils

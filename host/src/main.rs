@@ -298,6 +298,12 @@ struct ServeArgs {
     /// ~/.local/state/wasm-lambda].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Where accepted Event invocations are kept: `embedded` (in the state
+    /// folder) or `nats://HOST:PORT[,HOST:PORT...]`, a NATS JetStream queue
+    /// several servers share [default: the config file's `backend`, else
+    /// embedded].
+    #[arg(long, value_name = "BACKEND")]
+    backend: Option<String>,
     /// The S3 endpoint CreateFunction and UpdateFunctionCode fetch
     /// `S3Bucket`/`S3Key` code from, path-style (e.g. moto's server)
     /// [default: the config file's `s3_endpoint`, else $AWS_ENDPOINT_URL_S3].
@@ -597,6 +603,9 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     }
     if args.state_dir.is_some() {
         config.state_dir = args.state_dir;
+    }
+    if args.backend.is_some() {
+        config.backend = args.backend;
     }
     if args.s3_endpoint.is_some() {
         config.s3_endpoint = args.s3_endpoint;

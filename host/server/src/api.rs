@@ -15,6 +15,7 @@ use axum::routing::{any, get, post};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+use super::events;
 use super::front_door::{self, PayloadFormat};
 use super::queue::StoredEvent;
 use super::reply::{
@@ -35,6 +36,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .route(STREAMING_INVOCATIONS, post(invoke))
         .route(QUEUE_PATH, get(queue_counts))
+        .route(LIVE_PATH, get(live))
+        .route(READY_PATH, get(ready))
         .route("/lambda-url/{function}", any(function_url))
         // The URL's root, which the wildcard below does not match.
         .route("/lambda-url/{function}/", any(function_url))
@@ -71,11 +74,39 @@ async fn as_service_errors(response: Response) -> Response {
 pub const QUEUE_PATH: &str = "/wasm-lambda/queue";
 
 async fn queue_counts(State(state): State<Arc<AppState>>) -> Response {
+    if let Some(queue) = &state.nats {
+        return match queue.counts().await {
+            Ok(counts) => axum::Json(counts).into_response(),
+            Err(error) => service_error(503, "ServiceException", &format!("{error:#}")),
+        };
+    }
     let store = state.store.clone();
     match tokio::task::spawn_blocking(move || store.counts()).await {
         Ok(Ok(counts)) => axum::Json(counts).into_response(),
         Ok(Err(error)) => from_invoke_error(&InvokeError::Service(format!("{error:#}"))),
         Err(error) => from_invoke_error(&InvokeError::Service(error.to_string())),
+    }
+}
+
+/// The liveness probe: 200 while the server answers HTTP.
+pub const LIVE_PATH: &str = "/wasm-lambda/live";
+/// The readiness probe: 200 when the server can take every kind of
+/// invocation (its functions are loaded before it listens; with a NATS
+/// backend, NATS must be connected), else 503 with the reason.
+pub const READY_PATH: &str = "/wasm-lambda/ready";
+
+async fn live() -> Response {
+    (StatusCode::OK, "live\n").into_response()
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match &state.nats {
+        Some(queue) if !queue.connected() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: NATS is not connected\n",
+        )
+            .into_response(),
+        _ => (StatusCode::OK, "ready\n").into_response(),
     }
 }
 
@@ -336,6 +367,20 @@ async fn queue_event(state: &AppState, target: &Target, request: InvokeRequest) 
         ));
     }
     let request_id = request.request_id.clone().unwrap_or_default();
+    // With a NATS backend, the 202 promises the same: JetStream has stored
+    // it. Without NATS nothing is accepted (any server of the cluster may
+    // run it; a synchronous invocation needs no NATS and still works).
+    if let Some(queue) = &state.nats {
+        let event = StoredEvent::new(&target.key, &request);
+        return match queue.publish(&event).await {
+            Ok(()) => with_request_id(StatusCode::ACCEPTED.into_response(), &request_id),
+            Err(error) => service_error(
+                503,
+                "ServiceException",
+                &format!("The event queue is unavailable: {error:#}"),
+            ),
+        };
+    }
     let Ok(slot) = state.queue_slots.clone().try_acquire_owned() else {
         return throttle_error(
             429,
@@ -364,7 +409,9 @@ async fn queue_event(state: &AppState, target: &Target, request: InvokeRequest) 
     };
     // The dispatcher is gone only during shutdown; the stored event then
     // runs when the server starts again.
-    let _ = state.accepted.send((id, event, Some(slot)));
+    let _ = state
+        .accepted
+        .send((events::Ticket::Stored(id), event, Some(slot)));
     with_request_id(StatusCode::ACCEPTED.into_response(), &request_id)
 }
 

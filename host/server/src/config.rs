@@ -45,6 +45,15 @@ pub struct ServerConfig {
     /// server at a time may use a folder; a restarted server runs what the
     /// last one left.
     pub state_dir: Option<PathBuf>,
+    /// Where accepted `Event` invocations are kept: `"embedded"` (the
+    /// default: the store in `state_dir`) or
+    /// `"nats://HOST:PORT[,HOST:PORT...]"`, a NATS JetStream queue that
+    /// several servers share (docs/cluster.md).
+    pub backend: Option<String>,
+    /// With a NATS backend: seconds a server may hold an event without a
+    /// sign of life before it goes to another server (30 by default). The
+    /// first server to use a NATS sets it for all.
+    pub event_ack_wait: Option<f64>,
     /// How many guests that compute for long (over 20 ms in one
     /// invocation) may run at once; default one fewer than the machine's
     /// threads, so that they cannot starve short invocations.
@@ -242,6 +251,26 @@ impl ServerConfig {
     /// The region functions report.
     pub fn region(&self) -> String {
         self.region.clone().unwrap_or_else(|| "us-east-1".into())
+    }
+
+    /// The `backend` setting, checked.
+    pub(crate) fn backend(&self) -> Result<super::cluster::Backend> {
+        match &self.backend {
+            None => Ok(super::cluster::Backend::Embedded),
+            Some(text) => super::cluster::Backend::parse(text),
+        }
+    }
+
+    /// The `event_ack_wait` setting, checked (at least a second: a server
+    /// tells NATS it still holds an event every third of it).
+    pub(crate) fn event_ack_wait(&self) -> Result<std::time::Duration> {
+        let Some(seconds) = self.event_ack_wait else {
+            return Ok(super::cluster::DEFAULT_ACK_WAIT);
+        };
+        match wasm_lambda_core::duration_from_secs(seconds) {
+            Some(wait) if wait >= std::time::Duration::from_secs(1) => Ok(wait),
+            _ => bail!("event_ack_wait must be a number of seconds of at least 1, not {seconds}"),
+        }
     }
 }
 

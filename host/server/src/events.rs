@@ -110,10 +110,18 @@ fn after_failure(
     Ok(pause)
 }
 
-/// An event to run: its place in the store, its contents, and (for events
-/// accepted by this server) its place in the bounded queue, held until it
-/// ends.
-pub(crate) type Accepted = (u64, StoredEvent, Option<OwnedSemaphorePermit>);
+/// Where an event being run is kept until it ends.
+pub(crate) enum Ticket {
+    /// Its sequence number in the embedded store.
+    Stored(u64),
+    /// Held in the NATS JetStream queue (`cluster.rs`).
+    Nats(super::cluster::Held),
+}
+
+/// An event to run: where it is kept, its contents, and its place in this
+/// server's bounded queue (for events accepted or pulled by this server),
+/// held until it ends.
+pub(crate) type Accepted = (Ticket, StoredEvent, Option<OwnedSemaphorePermit>);
 
 /// Runs every stored event (those a previous server left), then every newly
 /// accepted one, until `stopping` is cancelled; then starts what the
@@ -135,11 +143,29 @@ pub(crate) async fn dispatch(
                 );
             }
             for (id, event) in stored {
-                tracker.spawn(run(state.clone(), (id, event, None), retry_delay));
+                tracker.spawn(run(
+                    state.clone(),
+                    (Ticket::Stored(id), event, None),
+                    retry_delay,
+                ));
             }
         }
         Ok(Err(error)) => tracing::warn!("wasm-lambda: failed to read the event store: {error:#}"),
         Err(error) => tracing::warn!("wasm-lambda: failed to read the event store: {error}"),
+    }
+    // With a NATS backend, events come from the shared stream: pulled while
+    // this server has room, until it stops. What it has not pulled stays in
+    // the stream for the other servers (or for its own next start).
+    if let Some(queue) = state.nats.clone() {
+        let pulling_state = state.clone();
+        let pulling_tracker = tracker.clone();
+        tracker.spawn(queue.pull(stopping.clone(), move |held, event, slot| {
+            pulling_tracker.spawn(run(
+                pulling_state.clone(),
+                (Ticket::Nats(held), event, Some(slot)),
+                retry_delay,
+            ));
+        }));
     }
     loop {
         tokio::select! {
@@ -175,13 +201,39 @@ async fn in_store(
     }
 }
 
-async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay: Duration) {
+/// Settles an event that ended: it leaves where it is kept, counted.
+async fn settle(state: &Arc<AppState>, ticket: &Ticket, outcome: Outcome) {
+    match ticket {
+        Ticket::Stored(id) => {
+            let id = *id;
+            in_store(&state.store, "remove an event", move |store| {
+                store.remove(id, outcome)
+            })
+            .await;
+        }
+        Ticket::Nats(held) => held.settle(outcome).await,
+    }
+}
+
+async fn run(
+    state: Arc<AppState>,
+    (mut ticket, mut event, _slot): Accepted,
+    retry_delay: Duration,
+) {
     let name = event.function.clone();
     let request_id = event.request_id.clone();
     let Some(deployed) = state.functions.live(&name) else {
-        tracing::warn!(
-            "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it stays stored"
-        );
+        match &ticket {
+            Ticket::Stored(_) => tracing::warn!(
+                "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it stays stored"
+            ),
+            Ticket::Nats(held) => {
+                tracing::warn!(
+                    "wasm-lambda: Event invocation {request_id} is for function {name}, which this server does not serve; it goes back to NATS"
+                );
+                held.hand_back().await;
+            }
+        }
         return;
     };
     let settings = &deployed.async_settings;
@@ -189,7 +241,15 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
     let arn = super::reply::function_arn(&state, &name);
     loop {
         if event.age() > settings.max_event_age {
-            give_up(&state, settings, id, &event, GiveUp::EventAgeExceeded, None).await;
+            give_up(
+                &state,
+                settings,
+                &ticket,
+                &event,
+                GiveUp::EventAgeExceeded,
+                None,
+            )
+            .await;
             return;
         }
         // Queued events wait for a slot under the reserved concurrency
@@ -220,15 +280,20 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
                     "wasm-lambda: Event invocation {request_id} of {name} was refused: {}: {error}",
                     error.error_code()
                 );
-                give_up(&state, settings, id, &event, GiveUp::RetriesExhausted, None).await;
+                give_up(
+                    &state,
+                    settings,
+                    &ticket,
+                    &event,
+                    GiveUp::RetriesExhausted,
+                    None,
+                )
+                .await;
                 return;
             }
         };
         let Some(error) = invocation.function_error() else {
-            in_store(&state.store, "remove an event", move |store| {
-                store.remove(id, Outcome::Succeeded)
-            })
-            .await;
+            settle(&state, &ticket, Outcome::Succeeded).await;
             tracing::info!(
                 "wasm-lambda: Event invocation {request_id} of {name} succeeded on attempt {attempt} of {most}"
             );
@@ -241,16 +306,24 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
         );
         match after_failure(settings, attempt, event.age(), retry_delay) {
             Ok(pause) => {
-                let stored = event.clone();
-                in_store(&state.store, "record an attempt", move |store| {
-                    store.update(id, &stored)
-                })
-                .await;
+                match &mut ticket {
+                    Ticket::Stored(id) => {
+                        let id = *id;
+                        let stored = event.clone();
+                        in_store(&state.store, "record an attempt", move |store| {
+                            store.update(id, &stored)
+                        })
+                        .await;
+                    }
+                    // Held through the pause; a server that takes it over
+                    // counts the attempts from JetStream's deliveries.
+                    Ticket::Nats(held) => held.failed_once(),
+                }
                 drop(permit);
                 tokio::time::sleep(pause).await;
             }
             Err(reason) => {
-                give_up(&state, settings, id, &event, reason, Some(&invocation)).await;
+                give_up(&state, settings, &ticket, &event, reason, Some(&invocation)).await;
                 return;
             }
         }
@@ -261,7 +334,7 @@ async fn run(state: Arc<AppState>, (id, mut event, _slot): Accepted, retry_delay
 async fn give_up(
     state: &Arc<AppState>,
     settings: &AsyncSettings,
-    id: u64,
+    ticket: &Ticket,
     event: &StoredEvent,
     reason: GiveUp,
     last: Option<&Invocation>,
@@ -278,10 +351,7 @@ async fn give_up(
     };
     // Settled in the store before it is said: whoever reads the line finds
     // the event counted as failed.
-    in_store(&state.store, "remove an event", move |store| {
-        store.remove(id, Outcome::Failed)
-    })
-    .await;
+    settle(state, ticket, Outcome::Failed).await;
     match reason {
         GiveUp::RetriesExhausted => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} failed {} times; {sent}",

@@ -45,6 +45,7 @@ macro_rules! or_answer {
 
 mod api;
 mod aws;
+mod cluster;
 mod code_source;
 mod config;
 mod control;
@@ -162,8 +163,13 @@ pub(crate) struct AppState {
     pub(crate) s3_endpoint: Option<String>,
     /// The API Gateway routes, parsed.
     pub(crate) routes: Vec<front_door::Route>,
-    /// Accepted `Event` invocations are stored here before their 202.
+    /// Accepted `Event` invocations are stored here before their 202 (with
+    /// the embedded backend), as are the control plane's functions and the
+    /// event sources' checkpoints.
     pub(crate) store: Arc<queue::EventStore>,
+    /// With `backend = "nats://..."`: the shared queue accepted `Event`
+    /// invocations are published to instead.
+    pub(crate) nats: Option<Arc<cluster::NatsQueue>>,
     /// Hands stored events to the dispatcher.
     pub(crate) accepted: mpsc::UnboundedSender<events::Accepted>,
     /// Bounds how many accepted events may be waiting or running at once.
@@ -211,6 +217,13 @@ impl Server {
         let region = config.region();
         let retry_delay = retry_delay(config.event_retry_delay)?;
         let state_dir = config.state_dir.clone().unwrap_or_else(default_state_dir);
+        let nats = match config.backend()? {
+            cluster::Backend::Embedded => None,
+            cluster::Backend::Nats(servers) => {
+                let ack_wait = config.event_ack_wait()?;
+                Some(cluster::NatsQueue::connect(&servers, ack_wait).await?)
+            }
+        };
         let store_dir = state_dir.clone();
         let store = tokio::task::spawn_blocking(move || queue::EventStore::open(&store_dir))
             .await
@@ -370,6 +383,7 @@ impl Server {
                 s3_endpoint: config.s3_endpoint.clone(),
                 routes,
                 store,
+                nats,
                 accepted: sender,
                 queue_slots: Arc::new(Semaphore::new(EVENT_QUEUE_LENGTH)),
                 in_flight: TaskTracker::new(),
