@@ -707,7 +707,7 @@ fn probe_config() -> String {
     )
 }
 
-fn address(serve: &Serve) -> String {
+pub(crate) fn address(serve: &Serve) -> String {
     serve.endpoint.trim_start_matches("http://").to_string()
 }
 
@@ -946,7 +946,7 @@ async fn a_fresh_sandbox_never_sees_the_last_invocations_memory() {
 }
 
 /// Sends an `Event` invocation; returns its request id.
-fn post_event(address: &str, function: &str, event: &str) -> String {
+pub(crate) fn post_event(address: &str, function: &str, event: &str) -> String {
     let answer = raw_http(
         address,
         "POST",
@@ -964,7 +964,7 @@ fn post_event(address: &str, function: &str, event: &str) -> String {
         .to_string()
 }
 
-fn queue_counts(address: &str) -> serde_json::Value {
+pub(crate) fn queue_counts(address: &str) -> serde_json::Value {
     let answer = raw_http::<&str, &str>(address, "GET", "/wasm-lambda/queue", &[], b"");
     assert_eq!(answer.status, 200, "{}", answer.body);
     json(&answer.body)
@@ -1015,6 +1015,12 @@ fn accepted_events_survive_a_kill_and_run_after_a_restart() {
 
 #[test]
 fn events_that_give_up_go_to_their_failure_destination() {
+    events_give_up_to_their_failure_destination(&[]);
+}
+
+/// [`events_that_give_up_go_to_their_failure_destination`] on a server
+/// started with `flags` (the NATS backend's test runs it there too).
+pub(crate) fn events_give_up_to_their_failure_destination(flags: &[&str]) {
     let config_dir = tempfile::tempdir().unwrap();
     let dead_letters = config_dir.path().join("dlq.jsonl");
     let probe = toml_path(guest("host/tests/guests/probe"));
@@ -1040,7 +1046,7 @@ component = {probe}
 "#
     );
     let state_dir = config_dir.path().join("state");
-    let serve = Serve::start_with_state(&config, config_dir, &state_dir);
+    let serve = Serve::start_with_flags(&config, config_dir, &state_dir, flags);
     let address = address(&serve);
 
     let id = post_event(&address, "to-file", r#"{"action":"error"}"#);

@@ -7,6 +7,7 @@ mod build_cache;
 mod build_isolation;
 mod capabilities;
 mod cli;
+mod cluster;
 mod common;
 mod context;
 mod control_plane;

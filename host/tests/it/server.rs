@@ -195,7 +195,7 @@ pub(crate) fn toml_path(path: &Path) -> String {
     serde_json::to_string(path.to_str().unwrap()).unwrap()
 }
 
-fn standard_config() -> String {
+pub(crate) fn standard_config() -> String {
     format!(
         r#"
 event_retry_delay = 0.05
@@ -338,7 +338,12 @@ fn boto3_passes_the_client_context() {
 
 #[test]
 fn event_invocations_are_retried_twice_on_a_function_error() {
-    let serve = Serve::start(&standard_config());
+    events_are_retried_twice(&Serve::start(&standard_config()));
+}
+
+/// [`event_invocations_are_retried_twice_on_a_function_error`] on a server
+/// serving [`standard_config`] (the NATS backend's test runs it there too).
+pub(crate) fn events_are_retried_twice(serve: &Serve) {
     let event = serve.boto3(&["invoke", "probe", r#"{"action":"error"}"#, "Event"]);
     assert_eq!(event["StatusCode"], 202);
     let id = event["RequestId"].as_str().unwrap();

@@ -1,0 +1,466 @@
+//! Several `wasm-lambda serve` nodes sharing one NATS JetStream Event queue
+//! (`--backend nats://...`): Debian's `nats-server`, started by each test on
+//! a free loopback port with its store in a temporary folder.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{guest, raw_http, text, wasm_lambda};
+use crate::faults::{address, events_give_up_to_their_failure_destination, post_event};
+use crate::server::{Serve, events_are_retried_twice, standard_config, toml_path};
+
+/// A running `nats-server -js`, killed when dropped.
+struct Nats {
+    child: Child,
+    port: u16,
+    store: PathBuf,
+}
+
+impl Nats {
+    /// A new NATS server with JetStream, on a free port, storing in `store`.
+    fn start(store: &Path) -> Nats {
+        Nats::start_on(store, free_port())
+    }
+
+    /// A NATS server on `port`, storing in `store` (a restart finds what
+    /// the last one stored there).
+    fn start_on(store: &Path, port: u16) -> Nats {
+        let binary = which("nats-server");
+        let mut child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nats-server starts");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (ready, is_ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut log = String::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                log.push_str(&line);
+                log.push('\n');
+                if line.contains("Server is ready") {
+                    let _ = ready.send(Ok(()));
+                }
+            }
+            let _ = ready.send(Err(log));
+        });
+        match is_ready.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(())) => {}
+            Ok(Err(log)) => panic!("nats-server stopped:\n{log}"),
+            Err(_) => panic!("nats-server was not ready in 30 s"),
+        }
+        Nats {
+            child,
+            port,
+            store: store.to_path_buf(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A program the tests need, from `PATH` (scripts/setup.sh installs it).
+fn which(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{name} is missing: run scripts/setup.sh"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A node: `serve` with its own state folder, on the NATS backend.
+fn node(config: &str, nats: &Nats) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    Serve::start_with_flags(config, dir, &state, &["--backend", &nats.url()])
+}
+
+/// The probe as `slow`, one invocation at a time, and as `probe`; events
+/// held by a lost node go to another after two seconds.
+fn probe_config() -> String {
+    format!(
+        r#"event_retry_delay = 0.05
+event_ack_wait = 2
+
+[[function]]
+name = "probe"
+component = {probe}
+timeout = 10
+
+[[function]]
+name = "slow"
+component = {probe}
+timeout = 10
+reserved_concurrency = 1
+"#,
+        probe = toml_path(guest("host/tests/guests/probe")),
+    )
+}
+
+/// How many times each request id succeeded in `logs`.
+fn successes<'a>(
+    logs: impl IntoIterator<Item = &'a str>,
+    function: &str,
+) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    let marker = "Event invocation ";
+    let ending = format!(" of {function} succeeded");
+    for log in logs {
+        for line in log.lines() {
+            if let Some(rest) = line.split(marker).nth(1)
+                && let Some((id, _)) = rest.split_once(&ending)
+            {
+                *counts.entry(id.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Waits until every id in `ids` succeeded in one of `logs()`.
+fn wait_for_all(ids: &[String], function: &str, logs: impl Fn() -> Vec<String>, timeout: Duration) {
+    let started = Instant::now();
+    loop {
+        let logs = logs();
+        let done = successes(logs.iter().map(String::as_str), function);
+        let missing = ids.iter().filter(|id| !done.contains_key(*id)).count();
+        if missing == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{missing} of {} events never succeeded; logs:\n{}",
+            ids.len(),
+            logs.join("\n----\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_thousand_events_accepted_by_three_nodes_each_run_once() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let config = probe_config();
+    let nodes: Vec<Serve> = (0..3).map(|_| node(&config, &nats)).collect();
+    let addresses: Vec<String> = nodes.iter().map(address).collect();
+    // Accepted in runs of ten by each node in turn (JetStream deals to
+    // waiting pulls in turn: one event per node in turn would line up).
+    let accepted_by = |n: usize| (n / 10) % 3;
+    let ids: Vec<String> = (0..1000)
+        .map(|n| {
+            post_event(
+                &addresses[accepted_by(n)],
+                "probe",
+                &format!(r#"{{"action":"echo","n":{n}}}"#),
+            )
+        })
+        .collect();
+    let logs = || nodes.iter().map(Serve::log).collect::<Vec<_>>();
+    wait_for_all(&ids, "probe", logs, Duration::from_secs(120));
+    let logs = logs();
+    let done = successes(logs.iter().map(String::as_str), "probe");
+    assert_eq!(done.len(), 1000);
+    let twice: Vec<_> = done.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "no node was lost, yet these ran twice: {twice:?}"
+    );
+    // Events went to whichever node had room: every node ran some, and some
+    // accepted by one node ran on another.
+    for (node, log) in logs.iter().enumerate() {
+        let ran = successes([log.as_str()], "probe").len();
+        assert!(ran > 0, "node {node} ran no event");
+    }
+    let ran_elsewhere = ids
+        .iter()
+        .enumerate()
+        .filter(|(n, id)| {
+            !logs[accepted_by(*n)].contains(&format!("Event invocation {id} of probe succeeded"))
+        })
+        .count();
+    assert!(
+        ran_elsewhere > 0,
+        "every event ran on the node that accepted it"
+    );
+}
+
+#[test]
+fn events_held_by_a_killed_node_run_on_another() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let config = probe_config();
+    let mut first = node(&config, &nats);
+    // `slow` runs one at a time, so the first node holds the rest waiting.
+    let ids: Vec<String> = (0..12)
+        .map(|n| {
+            post_event(
+                &address(&first),
+                "slow",
+                &format!(r#"{{"action":"sleep","millis":300,"n":{n}}}"#),
+            )
+        })
+        .collect();
+    first.wait_for_log(" of slow succeeded", Duration::from_secs(60));
+    // SIGKILL: no settling, no handing back; NATS gives what the node held
+    // to another after the ack wait.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let before = first.log();
+    let ran_before = successes([before.as_str()], "slow");
+    assert!(
+        ran_before.len() < ids.len(),
+        "the first node ran everything before it was killed:\n{before}"
+    );
+    let second = node(&config, &nats);
+    wait_for_all(
+        &ids,
+        "slow",
+        || vec![before.clone(), second.log()],
+        Duration::from_secs(120),
+    );
+    let log = second.log();
+    assert!(
+        log.contains("is given again after its server was lost"),
+        "the second node took over events the first held:\n{log}"
+    );
+    // An event runs twice at most when its first run ended with the node.
+    let both = successes([before.as_str(), log.as_str()], "slow");
+    let twice = both.values().filter(|count| **count > 1).count();
+    assert!(
+        twice <= 1,
+        "{twice} events ran twice:\n{before}\n----\n{log}"
+    );
+}
+
+#[test]
+fn a_lost_nats_refuses_events_keeps_synchronous_invocations_and_recovers() {
+    let store = tempfile::tempdir().unwrap();
+    let mut nats = Nats::start(store.path());
+    let port = nats.port;
+    let serve = node(&probe_config(), &nats);
+    let address = address(&serve);
+    let before = post_event(&address, "probe", r#"{"action":"echo","n":1}"#);
+    serve.wait_for_log(
+        &format!("Event invocation {before} of probe succeeded"),
+        Duration::from_secs(30),
+    );
+
+    assert_eq!(probe(&address, "/wasm-lambda/ready"), 200);
+
+    nats.stop();
+    wait_for_probe(&address, "/wasm-lambda/ready", 503);
+    assert_eq!(probe(&address, "/wasm-lambda/live"), 200);
+    let refused = raw_http(
+        &address,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[("X-Amz-Invocation-Type", "Event")],
+        br#"{"action":"echo","n":2}"#,
+    );
+    assert_eq!(refused.status, 503, "{}\n{}", refused.head, refused.body);
+    assert!(
+        refused
+            .head
+            .to_ascii_lowercase()
+            .contains("x-amzn-errortype: serviceexception"),
+        "{}",
+        refused.head
+    );
+    let answered = raw_http::<&str, &str>(
+        &address,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[],
+        br#"{"action":"echo","n":3}"#,
+    );
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_eq!(answered.body, r#"{"action":"echo","n":3}"#);
+
+    // The same store: what was accepted is still there, and the node
+    // reconnects by itself.
+    let _nats = Nats::start_on(&nats.store, port);
+    let started = Instant::now();
+    let after = loop {
+        let answer = raw_http(
+            &address,
+            "POST",
+            "/2015-03-31/functions/probe/invocations",
+            &[("X-Amz-Invocation-Type", "Event")],
+            br#"{"action":"echo","n":4}"#,
+        );
+        if answer.status == 202 {
+            break answer
+                .head
+                .lines()
+                .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
+                .unwrap()
+                .trim()
+                .to_string();
+        }
+        assert_eq!(answer.status, 503, "{}", answer.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the node did not reconnect:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    serve.wait_for_log(
+        &format!("Event invocation {after} of probe succeeded"),
+        Duration::from_secs(60),
+    );
+    wait_for_probe(&address, "/wasm-lambda/ready", 200);
+}
+
+/// The status of a GET of `path`.
+fn probe(address: &str, path: &str) -> u16 {
+    raw_http::<&str, &str>(address, "GET", path, &[], b"").status
+}
+
+/// Waits until a GET of `path` answers `status` (the client notices a lost
+/// connection a moment after it is lost).
+fn wait_for_probe(address: &str, path: &str, status: u16) {
+    let started = Instant::now();
+    while probe(address, path) != status {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{path} never answered {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_event_queue_tests_pass_on_nats_too() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    // Retries after a function error, as `server::` checks them.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let serve =
+        Serve::start_with_flags(&standard_config(), dir, &state, &["--backend", &nats.url()]);
+    events_are_retried_twice(&serve);
+    drop(serve);
+    // Retries, maximum age and failure destinations, as `faults::` checks
+    // them.
+    events_give_up_to_their_failure_destination(&["--backend", &nats.url()]);
+}
+
+#[test]
+fn an_unreachable_or_malformed_backend_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    for (backend, needle) in [
+        (url.as_str(), format!("failed to connect to NATS at {url}")),
+        (
+            "redis://127.0.0.1:1",
+            "backend must be `embedded` or `nats://HOST:PORT".to_string(),
+        ),
+    ] {
+        let output = wasm_lambda(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+                state.to_str().unwrap(),
+                "--backend",
+                backend,
+            ],
+            None,
+        );
+        assert!(!output.status.success());
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(&needle), "{needle:?} in {stderr}");
+    }
+}
+
+/// `deploy/`: the Kubernetes manifests pass Kubernetes' own schemas
+/// (offline), the ConfigMap's functions.toml is a configuration `serve`
+/// reads, and every flag the manifests and the systemd unit give `serve` is
+/// one it has.
+#[test]
+fn the_deployment_files_are_valid_for_kubernetes_and_serve() {
+    let root = crate::common::repo_root();
+    let manifest = root.join("deploy/kubernetes/wasm-lambda.yaml");
+    let venv = root.join(".venv/bin");
+    let validated = Command::new(venv.join("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&manifest)
+        .output()
+        .expect("kubernetes-validate runs (scripts/setup.sh installs it)");
+    assert!(
+        validated.status.success(),
+        "{}{}",
+        text(&validated.stdout),
+        text(&validated.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let toml_file = dir.path().join("functions.toml");
+    let extracted = Command::new(venv.join("python"))
+        .args([
+            "-c",
+            "import sys, yaml\n\
+             for doc in yaml.safe_load_all(open(sys.argv[1])):\n\
+             \x20   if doc['kind'] == 'ConfigMap':\n\
+             \x20       open(sys.argv[2], 'w').write(doc['data']['functions.toml'])",
+        ])
+        .arg(&manifest)
+        .arg(&toml_file)
+        .output()
+        .unwrap();
+    assert!(extracted.status.success(), "{}", text(&extracted.stderr));
+    let config = wasm_lambda::server::ServerConfig::from_file(&toml_file).unwrap();
+    assert_eq!(config.backend.as_deref(), Some("nats://nats:4222"));
+    assert_eq!(config.functions.len(), 1);
+
+    let help = text(&wasm_lambda(&["serve", "--help"], None).stdout);
+    let unit = std::fs::read_to_string(root.join("deploy/systemd/wasm-lambda.service")).unwrap();
+    let manifest_text = std::fs::read_to_string(&manifest).unwrap();
+    let flags: Vec<&str> = unit
+        .lines()
+        .chain(manifest_text.lines())
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .filter(|word| {
+            word.strip_prefix("--")
+                .is_some_and(|flag| flag.starts_with(|c: char| c.is_ascii_lowercase()))
+        })
+        .collect();
+    assert!(flags.len() >= 6, "{flags:?}");
+    for flag in flags {
+        assert!(help.contains(flag), "serve has no {flag}:\n{help}");
+    }
+}
