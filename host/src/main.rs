@@ -367,12 +367,24 @@ struct InvokeArgs {
 fn main() -> ExitCode {
     // The library's own messages (a cache it cannot write, Event retries)
     // go to stderr as plain lines.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_level(false)
-        .with_target(false)
-        .with_ansi(false)
+    // The NATS client's own notes (connected, reconnecting) stay out of
+    // the function logs; its warnings and errors do not.
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_level(false)
+                .with_target(false)
+                .with_ansi(false),
+        )
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing::Level::INFO)
+                .with_target("async_nats", tracing::Level::WARN),
+        )
         .init();
     // Lambda starts a custom runtime as `bootstrap`, with no arguments.
     let started_as_bootstrap = std::env::args_os()

@@ -25,6 +25,14 @@
 //! The stream and the consumer are created by the first server that
 //! connects, and kept by JetStream (file storage): a restarted NATS server
 //! with the same store directory still has every accepted event.
+//!
+//! The functions created through the control plane are shared the same way
+//! ([`Cluster::share`], [`Cluster::watch_functions`]): each change a server
+//! makes is put in the key/value bucket [`FUNCTIONS_BUCKET`] (the entry as
+//! the server's own store keeps it, and which server wrote it), code zips in
+//! the object store [`CODE_BUCKET`] under their SHA-256, and every server
+//! watches the bucket, loading a changed function's code itself (each
+//! compiles a given component at most once, into its own artifact cache).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,14 +40,18 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::kv::Operation;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
-use async_nats::jetstream::{self, AckKind, Message};
+use async_nats::jetstream::{self, AckKind, Message, kv, object_store};
 use futures_util::StreamExt as _;
+use tokio::io::AsyncReadExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::queue::{Outcome, QueueCounts, StoredEvent};
+use super::registry::{Entry, Registry};
+use super::{AppState, lifecycle};
 
 /// The JetStream stream that holds accepted `Event` invocations.
 pub(crate) const STREAM: &str = "WASM_LAMBDA_EVENTS";
@@ -50,6 +62,10 @@ pub(crate) const CONSUMER: &str = "wasm-lambda-events";
 /// How long a server may hold an event without a sign of life before
 /// JetStream gives it to another (`event_ack_wait`).
 pub(crate) const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
+/// The key/value bucket of the functions created through the control plane.
+pub(crate) const FUNCTIONS_BUCKET: &str = "wasm-lambda-functions";
+/// The object store of their code zips, by SHA-256 (hex).
+pub(crate) const CODE_BUCKET: &str = "wasm-lambda-code";
 /// How many events one server runs at once.
 pub(crate) const NODE_EVENT_SLOTS: usize = 64;
 /// How many events one pull asks for at most.
@@ -98,9 +114,15 @@ impl Backend {
     }
 }
 
-/// The shared `Event` queue, as one server sees it.
-pub(crate) struct NatsQueue {
+/// What servers sharing a NATS share, as one server sees it: the `Event`
+/// queue and the functions created through the control plane.
+pub(crate) struct Cluster {
     jetstream: jetstream::Context,
+    functions: kv::Store,
+    code: object_store::ObjectStore,
+    /// This server, in what it writes to the bucket, so that its watch
+    /// skips its own changes.
+    node: String,
     consumer: PullConsumer,
     ack_wait: Duration,
     /// Room for the events this server runs.
@@ -112,7 +134,7 @@ pub(crate) struct NatsQueue {
     retrying: AtomicU64,
 }
 
-impl NatsQueue {
+impl Cluster {
     /// Connects to `servers`, creating the stream and the consumer if no
     /// server has yet. An unreachable NATS is an error here; once connected,
     /// the client reconnects by itself.
@@ -157,6 +179,38 @@ impl NatsQueue {
             )
             .await
             .with_context(|| format!("failed to open the JetStream consumer {CONSUMER}"))?;
+        // The bucket's stream is made as the client's `create_key_value`
+        // makes it, without the account query before it, whose answer from
+        // NATS servers before 2.11 (Debian's is 2.9) the client cannot read.
+        jetstream
+            .get_or_create_stream(jetstream::stream::Config {
+                name: format!("KV_{FUNCTIONS_BUCKET}"),
+                subjects: vec![format!("$KV.{FUNCTIONS_BUCKET}.>")],
+                max_messages_per_subject: 1,
+                storage: StorageType::File,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                discard: jetstream::stream::DiscardPolicy::New,
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("failed to open the NATS bucket {FUNCTIONS_BUCKET}"))?;
+        let functions = jetstream
+            .get_key_value(FUNCTIONS_BUCKET)
+            .await
+            .with_context(|| format!("failed to open the NATS bucket {FUNCTIONS_BUCKET}"))?;
+        let code = match jetstream.get_object_store(CODE_BUCKET).await {
+            Ok(store) => store,
+            Err(_) => jetstream
+                .create_object_store(object_store::Config {
+                    bucket: CODE_BUCKET.to_string(),
+                    storage: StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .with_context(|| format!("failed to open the NATS object store {CODE_BUCKET}"))?,
+        };
         // The first server made the consumer; its ack wait is everyone's.
         let ack_wait = match consumer.cached_info().config.ack_wait {
             shared if shared != ack_wait && !shared.is_zero() => {
@@ -167,8 +221,11 @@ impl NatsQueue {
             }
             _ => ack_wait,
         };
-        Ok(Arc::new(NatsQueue {
+        Ok(Arc::new(Cluster {
             jetstream,
+            functions,
+            code,
+            node: uuid::Uuid::new_v4().to_string(),
             consumer,
             ack_wait,
             slots: Arc::new(Semaphore::new(NODE_EVENT_SLOTS)),
@@ -339,12 +396,283 @@ impl NatsQueue {
     }
 }
 
+/// A function's entry as the bucket holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedEntry {
+    /// The server that wrote it.
+    node: String,
+    /// [`Entry::to_json`].
+    entry: serde_json::Value,
+}
+
+/// A function's (or a published version's, `NAME:N`) key in the bucket:
+/// keys have no `:`, and names have no `.`.
+fn key_of(name: &str) -> String {
+    name.replace(':', ".")
+}
+
+fn name_of(key: &str) -> String {
+    key.replace('.', ":")
+}
+
+/// The configuration keys that say how loading went on one server, which
+/// each server finds out for itself.
+const LOAD_STATE_KEYS: &[&str] = &[
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode",
+    "RevisionId",
+];
+
+/// Whether `a` and `b` would load the same: the same code, settings and
+/// configuration but for how loading went.
+fn loads_the_same(a: &Entry, b: &Entry) -> bool {
+    let without_state = |entry: &Entry| {
+        let mut configuration = entry.configuration.clone();
+        for key in LOAD_STATE_KEYS {
+            configuration.remove(*key);
+        }
+        configuration
+    };
+    a.serving.is_some()
+        && a.serving == b.code
+        && a.settings == b.settings
+        && without_state(a) == without_state(b)
+}
+
+impl Cluster {
+    /// Tells the other servers of `name`'s entry as it is now (after a
+    /// change through the control plane), or that it is gone (`None`).
+    pub(crate) async fn share(&self, name: &str, entry: Option<&Entry>) -> Result<()> {
+        let key = key_of(name);
+        match entry.and_then(Entry::to_json) {
+            Some(json) => {
+                let shared = SharedEntry {
+                    node: self.node.clone(),
+                    entry: serde_json::from_slice(&json)?,
+                };
+                self.functions
+                    .put(&key, serde_json::to_vec(&shared)?.into())
+                    .await
+                    .with_context(|| format!("failed to share function {name} through NATS"))?;
+            }
+            None => {
+                self.functions.delete(&key).await.with_context(|| {
+                    format!("failed to share the deletion of {name} through NATS")
+                })?
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts code `sha` in the object store, unless it is there.
+    pub(crate) async fn share_code(&self, sha: &str, zip: &[u8]) -> Result<()> {
+        if self.code.info(sha).await.is_ok() {
+            return Ok(());
+        }
+        let mut reader = zip;
+        self.code
+            .put(sha, &mut reader)
+            .await
+            .with_context(|| format!("failed to share code {sha} through NATS"))?;
+        Ok(())
+    }
+
+    /// Code `sha`'s zip, from the object store.
+    async fn fetch_code(&self, sha: &str) -> Result<Vec<u8>> {
+        let mut object = self
+            .code
+            .get(sha)
+            .await
+            .with_context(|| format!("code {sha} is not in NATS"))?;
+        let mut zip = Vec::new();
+        object
+            .read_to_end(&mut zip)
+            .await
+            .with_context(|| format!("failed to read code {sha} from NATS"))?;
+        Ok(zip)
+    }
+
+    /// Follows the bucket from its current contents on, applying what other
+    /// servers changed, until the server stops. A lost NATS is waited out
+    /// (the watch is made again).
+    pub(crate) async fn watch_functions(
+        self: Arc<Self>,
+        state: Arc<AppState>,
+        stopping: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            let watch = tokio::select! {
+                watch = self.functions.watch_with_history(">") => watch,
+                () = stopping.cancelled() => return,
+            };
+            let mut watch = match watch {
+                Ok(watch) => watch,
+                Err(error) => {
+                    tracing::warn!(
+                        "wasm-lambda: cannot follow the shared functions in NATS: {error}; trying again"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = stopping.cancelled() => return,
+                    }
+                }
+            };
+            loop {
+                let change = tokio::select! {
+                    change = watch.next() => change,
+                    () = stopping.cancelled() => return,
+                };
+                match change {
+                    Some(Ok(change)) => {
+                        let name = name_of(&change.key);
+                        let applied = match change.operation {
+                            Operation::Put => self.apply(&state, &name, &change.value).await,
+                            Operation::Delete | Operation::Purge => {
+                                forget(&state, &name).await;
+                                Ok(())
+                            }
+                        };
+                        if let Err(error) = applied {
+                            tracing::warn!(
+                                "wasm-lambda: failed to apply another server's change to function {name}: {error:#}"
+                            );
+                        }
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(
+                            "wasm-lambda: the watch of shared functions failed: {error}"
+                        );
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// Makes `name` serve what another server's change says: its code
+    /// fetched if this server lacks it, loaded here unless what serves
+    /// here already loads the same.
+    async fn apply(&self, state: &Arc<AppState>, name: &str, value: &[u8]) -> Result<()> {
+        let shared: SharedEntry = serde_json::from_slice(value)?;
+        if shared.node == self.node {
+            return Ok(());
+        }
+        let mut incoming = Entry::from_json(&serde_json::to_vec(&shared.entry)?)?;
+        let local = state.functions.get(name);
+        if let Some(local) = &local {
+            if !local.made_by_api() {
+                anyhow::bail!("this server has a function {name} from its configuration file");
+            }
+            if loads_the_same(local, &incoming) {
+                // Only what another server decided (tags, aliases, the
+                // revision) changes; how loading went stays this server's.
+                state.functions.update(name, |entry| {
+                    let mut configuration = incoming.configuration.clone();
+                    for key in LOAD_STATE_KEYS.iter().filter(|key| **key != "RevisionId") {
+                        match entry.configuration.get(*key) {
+                            Some(value) => configuration.insert(key.to_string(), value.clone()),
+                            None => configuration.remove(*key),
+                        };
+                    }
+                    entry.configuration = configuration;
+                    entry.tags = incoming.tags.clone();
+                    entry.aliases = incoming.aliases.clone();
+                    entry.next_version = incoming.next_version;
+                    entry.changed_since_publish = incoming.changed_since_publish;
+                });
+                return persist_here(state, name).await;
+            }
+        }
+        let sha = incoming.code.clone().unwrap_or_default();
+        if !state.functions.files_path(&sha).is_dir() {
+            let zip = self.fetch_code(&sha).await?;
+            let task_state = state.clone();
+            let task_sha = sha.clone();
+            tokio::task::spawn_blocking(move || task_state.functions.store_code(&zip, &task_sha))
+                .await?
+                .map_err(|error| anyhow::anyhow!("failed to keep code {sha}: {error:?}"))?;
+        }
+        let task_state = state.clone();
+        let task_name = name.to_string();
+        let task_entry = incoming.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            lifecycle::load_entry(
+                &task_state.host,
+                task_state.builder.as_deref(),
+                &task_state.functions,
+                &task_state.region,
+                &task_name,
+                &task_entry,
+            )
+        })
+        .await?;
+        let replaced = lifecycle::settle(&mut incoming, loaded);
+        drop(replaced);
+        let previous = local.as_ref().and_then(|local| local.serving.clone());
+        incoming.generation = local.as_ref().map_or(0, |local| local.generation + 1);
+        if state
+            .functions
+            .update(name, |entry| *entry = incoming.clone())
+            .is_none()
+        {
+            state.functions.insert_new(name, incoming);
+        }
+        // A version takes its function's reserved concurrency, and a
+        // function's versions take its new one.
+        let function = name.split(':').next().unwrap_or(name);
+        super::function_settings::share_concurrency(&state.functions, function);
+        if let Some(old) = previous.filter(|old| *old != sha) {
+            state.functions.forget_code(&old);
+        }
+        tracing::info!("wasm-lambda: function {name} changed on another server; serving it here");
+        persist_here(state, name).await
+    }
+}
+
+/// Keeps `name`'s entry in this server's own store (so that it serves it
+/// after a restart even before NATS answers), without sharing it again.
+async fn persist_here(state: &Arc<AppState>, name: &str) -> Result<()> {
+    let task_state = state.clone();
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || task_state.functions.persist(&task_state.store, &name))
+        .await?
+}
+
+/// Another server deleted `name`: it goes here too.
+async fn forget(state: &Arc<AppState>, name: &str) {
+    let Some(entry) = state.functions.get(name) else {
+        return;
+    };
+    if !entry.made_by_api() {
+        return;
+    }
+    let task_state = state.clone();
+    let task_name = name.to_string();
+    let removed =
+        tokio::task::spawn_blocking(move || Registry::unpersist(&task_state.store, &task_name))
+            .await;
+    if !matches!(removed, Ok(Ok(()))) {
+        tracing::warn!("wasm-lambda: failed to delete function {name} from this server's store");
+    }
+    if let Some(entry) = state.functions.remove(name) {
+        for sha in [entry.code, entry.serving].into_iter().flatten() {
+            state.functions.forget_code(&sha);
+        }
+    }
+    tracing::info!("wasm-lambda: function {name} was deleted on another server; deleted here");
+}
+
 /// An event this server runs: held in JetStream until it is settled.
 /// Dropped unsettled, it goes to another server after the ack wait.
 pub(crate) struct Held {
     message: Arc<Message>,
     keep_alive: JoinHandle<()>,
-    queue: Arc<NatsQueue>,
+    queue: Arc<Cluster>,
     retrying: bool,
 }
 

@@ -469,9 +469,19 @@ async fn store_zip(state: &Arc<AppState>, zip: Vec<u8>) -> Result<(String, Strin
     let hex = hex(&digest);
     let sha = hex.clone();
     let registry = state.clone();
+    let zip = Arc::new(zip);
+    let shared_zip = zip.clone();
     let stored = tokio::task::spawn_blocking(move || registry.functions.store_code(&zip, &sha))
         .await
         .map_err(|error| service_error(500, "ServiceException", &error.to_string()))?;
+    if let (Ok(()), Some(cluster)) = (&stored, &state.nats) {
+        // Before any entry names it, so that another server that reads the
+        // entry finds the code.
+        cluster
+            .share_code(&hex, &shared_zip)
+            .await
+            .map_err(|error| service_error(503, "ServiceException", &format!("{error:#}")))?;
+    }
     match stored {
         Ok(()) => Ok((hex, base64_encode(&digest))),
         Err(ZipError::Unzip) => Err(invalid(
@@ -748,6 +758,9 @@ async fn delete_function(
             for sha in [entry.code, entry.serving].into_iter().flatten() {
                 state.functions.forget_code(&sha);
             }
+        }
+        if let Err(response) = super::reply::share(&state, &key).await {
+            return response;
         }
     }
     StatusCode::NO_CONTENT.into_response()

@@ -169,7 +169,7 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<queue::EventStore>,
     /// With `backend = "nats://..."`: the shared queue accepted `Event`
     /// invocations are published to instead.
-    pub(crate) nats: Option<Arc<cluster::NatsQueue>>,
+    pub(crate) nats: Option<Arc<cluster::Cluster>>,
     /// Hands stored events to the dispatcher.
     pub(crate) accepted: mpsc::UnboundedSender<events::Accepted>,
     /// Bounds how many accepted events may be waiting or running at once.
@@ -221,7 +221,7 @@ impl Server {
             cluster::Backend::Embedded => None,
             cluster::Backend::Nats(servers) => {
                 let ack_wait = config.event_ack_wait()?;
-                Some(cluster::NatsQueue::connect(&servers, ack_wait).await?)
+                Some(cluster::Cluster::connect(&servers, ack_wait).await?)
             }
         };
         let store_dir = state_dir.clone();
@@ -418,6 +418,9 @@ impl Server {
             self.retry_delay,
             stopping.clone(),
         ));
+        if let Some(cluster) = self.state.nats.clone() {
+            tracker.spawn(cluster.watch_functions(self.state.clone(), stopping.clone()));
+        }
         let in_flight = self.state.in_flight.clone();
         self.state.sources.start_all(&self.state);
         let sources_state = self.state.clone();

@@ -74,6 +74,36 @@ impl Entry {
     pub(crate) fn made_by_api(&self) -> bool {
         self.code.is_some()
     }
+
+    /// The entry as stored (and as servers sharing a NATS backend tell
+    /// each other of it), JSON; `None` for a function from the file.
+    pub(crate) fn to_json(&self) -> Option<Vec<u8>> {
+        let persisted = Persisted {
+            configuration: self.configuration.clone(),
+            tags: self.tags.clone(),
+            code: self.code.clone()?,
+            aliases: self.aliases.clone(),
+            next_version: self.next_version,
+            changed_since_publish: self.changed_since_publish,
+            settings: self.settings.clone(),
+        };
+        serde_json::to_vec(&persisted).ok()
+    }
+
+    /// An entry read back from [`Entry::to_json`], with no code serving.
+    pub(crate) fn from_json(bytes: &[u8]) -> Result<Entry> {
+        let persisted: Persisted = serde_json::from_slice(bytes)?;
+        Ok(Entry {
+            configuration: persisted.configuration,
+            tags: persisted.tags,
+            code: Some(persisted.code),
+            aliases: persisted.aliases,
+            next_version: persisted.next_version,
+            changed_since_publish: persisted.changed_since_publish,
+            settings: persisted.settings,
+            ..Entry::default()
+        })
+    }
 }
 
 /// An entry as stored.
@@ -313,25 +343,13 @@ impl Registry {
         name: &str,
         entry: Option<Entry>,
     ) -> Result<()> {
-        let Some(entry) = entry else {
+        let Some(persisted) = entry.as_ref().and_then(Entry::to_json) else {
             return Ok(());
-        };
-        let Some(code) = entry.code else {
-            return Ok(());
-        };
-        let persisted = Persisted {
-            configuration: entry.configuration,
-            tags: entry.tags,
-            code,
-            aliases: entry.aliases,
-            next_version: entry.next_version,
-            changed_since_publish: entry.changed_since_publish,
-            settings: entry.settings,
         };
         let write = store.db.begin_write()?;
         write
             .open_table(FUNCTIONS)?
-            .insert(name, serde_json::to_vec(&persisted)?.as_slice())?;
+            .insert(name, persisted.as_slice())?;
         write.commit()?;
         Ok(())
     }
@@ -355,21 +373,9 @@ impl Registry {
         let mut stored = Vec::new();
         for row in table.iter()? {
             let (name, value) = row?;
-            let persisted: Persisted = serde_json::from_slice(value.value())
+            let entry = Entry::from_json(value.value())
                 .with_context(|| format!("the stored function {} is unreadable", name.value()))?;
-            stored.push((
-                name.value().to_string(),
-                Entry {
-                    configuration: persisted.configuration,
-                    tags: persisted.tags,
-                    code: Some(persisted.code),
-                    aliases: persisted.aliases,
-                    next_version: persisted.next_version,
-                    changed_since_publish: persisted.changed_since_publish,
-                    settings: persisted.settings,
-                    ..Entry::default()
-                },
-            ));
+            stored.push((name.value().to_string(), entry));
         }
         Ok(stored)
     }

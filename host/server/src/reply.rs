@@ -123,15 +123,29 @@ pub(crate) fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
 }
 
 /// Stores `name`'s entry; a failure is the service's.
+/// With a NATS backend, tells the other servers of `name` as it is now
+/// (or that it is gone); the change is refused if NATS does not take it.
+pub(crate) async fn share(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
+    let Some(cluster) = &state.nats else {
+        return Ok(());
+    };
+    let entry = state.functions.get(name);
+    cluster
+        .share(name, entry.as_ref())
+        .await
+        .map_err(|error| service_error(503, "ServiceException", &format!("{error:#}")))
+}
+
 pub(crate) async fn persist(state: &Arc<AppState>, name: &str) -> Result<(), Response> {
     let task_state = state.clone();
     let name = name.to_string();
+    let shared_name = name.to_string();
     match tokio::task::spawn_blocking(move || {
         task_state.functions.persist(&task_state.store, &name)
     })
     .await
     {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => share(state, &shared_name).await,
         Ok(Err(error)) => Err(service_error(
             500,
             "ServiceException",

@@ -464,3 +464,100 @@ fn the_deployment_files_are_valid_for_kubernetes_and_serve() {
         assert!(help.contains(flag), "serve has no {flag}:\n{help}");
     }
 }
+
+/// Invokes `function` on `address` with `event`: the status and body.
+fn invoke_on(address: &str, function: &str, event: &str) -> (u16, String) {
+    let answer = raw_http::<&str, &str>(
+        address,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        &[],
+        event.as_bytes(),
+    );
+    (answer.status, answer.body)
+}
+
+/// Waits until invoking `function` on `address` answers `status`; gives the
+/// body and how long it took.
+fn wait_for_invoke(address: &str, function: &str, event: &str, status: u16) -> (String, Duration) {
+    let started = Instant::now();
+    loop {
+        let (answered, body) = invoke_on(address, function, event);
+        if answered == status {
+            return (body, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{function} on {address} still answers {answered}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_function_created_on_one_node_serves_on_the_others_and_follows_its_changes() {
+    use crate::control_plane::{boto3, create, probe_zip};
+    use serde_json::json;
+
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let nodes: Vec<Serve> = (0..3).map(|_| node("", &nats)).collect();
+    let addresses: Vec<String> = nodes.iter().map(address).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = probe_zip(dir.path());
+
+    let created = create(&nodes[0], "shared", &zip, "probe.wasm");
+    assert_eq!(created["status"], 201, "{created}");
+    for address in &addresses[1..] {
+        let (body, _) = wait_for_invoke(address, "shared", r#"{"action":"echo","n":1}"#, 200);
+        assert_eq!(body, r#"{"action":"echo","n":1}"#);
+    }
+    let got = boto3(
+        &nodes[2],
+        "get_function",
+        json!({ "FunctionName": "shared" }),
+    );
+    assert_eq!(got["Configuration"]["Handler"], "probe.wasm", "{got}");
+    assert_eq!(got["Configuration"]["CodeSha256"], created["CodeSha256"]);
+
+    // A change on another node reaches every node, the first one too.
+    let updated = boto3(
+        &nodes[1],
+        "update_function_configuration",
+        json!({
+            "FunctionName": "shared",
+            "Environment": { "Variables": { "STAGE": "cluster" } },
+        }),
+    );
+    assert_eq!(updated["status"], 200, "{updated}");
+    for address in [&addresses[0], &addresses[2]] {
+        let started = Instant::now();
+        loop {
+            let (status, body) = invoke_on(address, "shared", r#"{"action":"env"}"#);
+            assert_eq!(status, 200, "{body}");
+            if crate::common::json(&body)["STAGE"] == "cluster" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{address} never saw the new environment: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    // A node that starts later finds what the others made.
+    let late = node("", &nats);
+    let (body, _) = wait_for_invoke(&address(&late), "shared", r#"{"action":"echo","n":2}"#, 200);
+    assert_eq!(body, r#"{"action":"echo","n":2}"#);
+
+    let deleted = boto3(
+        &nodes[2],
+        "delete_function",
+        json!({ "FunctionName": "shared" }),
+    );
+    assert_eq!(deleted["status"], 204, "{deleted}");
+    for address in addresses.iter().chain([&address(&late)]) {
+        wait_for_invoke(address, "shared", "{}", 404);
+    }
+}

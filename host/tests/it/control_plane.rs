@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::common::{cache_dir, guest, json, repo_root};
 use crate::server::{Serve, aws_cli, python};
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-role";
+pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-role";
 
 /// The fields every configuration carries (lambda-contract.md); a Get that
 /// omits one makes Terraform plan a change for ever.
@@ -43,7 +43,7 @@ const CONFIGURATION_FIELDS: &[&str] = &[
 ];
 
 /// One boto3 call through `control_client.py`.
-fn boto3(serve: &Serve, operation: &str, arguments: Value) -> Value {
+pub(crate) fn boto3(serve: &Serve, operation: &str, arguments: Value) -> Value {
     client(serve, &["call", operation, &arguments.to_string()])
 }
 
@@ -101,12 +101,12 @@ fn zip_of(path: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
 }
 
 /// A zip holding the probe component as `probe.wasm`.
-fn probe_zip(dir: &Path) -> PathBuf {
+pub(crate) fn probe_zip(dir: &Path) -> PathBuf {
     let probe = std::fs::read(guest("host/tests/guests/probe")).unwrap();
     zip_of(&dir.join("probe.zip"), &[("probe.wasm", &probe)])
 }
 
-fn create(serve: &Serve, name: &str, zip: &Path, handler: &str) -> Value {
+pub(crate) fn create(serve: &Serve, name: &str, zip: &Path, handler: &str) -> Value {
     boto3(
         serve,
         "create_function",
