@@ -138,7 +138,11 @@ impl Cluster {
     /// Connects to `servers`, creating the stream and the consumer if no
     /// server has yet. An unreachable NATS is an error here; once connected,
     /// the client reconnects by itself.
-    pub(crate) async fn connect(servers: &[String], ack_wait: Duration) -> Result<Arc<Self>> {
+    pub(crate) async fn connect(
+        servers: &[String],
+        ack_wait: Duration,
+        replicas: usize,
+    ) -> Result<Arc<Self>> {
         let addresses: Vec<async_nats::ServerAddr> = servers
             .iter()
             .map(|url| url.parse())
@@ -158,6 +162,7 @@ impl Cluster {
                 subjects: vec![SUBJECT.to_string()],
                 retention: RetentionPolicy::WorkQueue,
                 storage: StorageType::File,
+                num_replicas: replicas,
                 ..Default::default()
             })
             .await
@@ -174,6 +179,7 @@ impl Cluster {
                     ack_policy: AckPolicy::Explicit,
                     ack_wait,
                     max_deliver: -1,
+                    num_replicas: replicas,
                     ..Default::default()
                 },
             )
@@ -192,6 +198,7 @@ impl Cluster {
                 deny_delete: true,
                 allow_direct: true,
                 discard: jetstream::stream::DiscardPolicy::New,
+                num_replicas: replicas,
                 ..Default::default()
             })
             .await
@@ -206,6 +213,7 @@ impl Cluster {
                 .create_object_store(object_store::Config {
                     bucket: CODE_BUCKET.to_string(),
                     storage: StorageType::File,
+                    num_replicas: replicas,
                     ..Default::default()
                 })
                 .await

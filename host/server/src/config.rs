@@ -54,6 +54,11 @@ pub struct ServerConfig {
     /// sign of life before it goes to another server (30 by default). The
     /// first server to use a NATS sets it for all.
     pub event_ack_wait: Option<f64>,
+    /// With a NATS backend: how many NATS servers of a JetStream cluster
+    /// keep a copy of the events, functions and code (1 to 5, default 1;
+    /// 3 for a three-node NATS cluster). The first server to use a NATS
+    /// sets it for all.
+    pub backend_replicas: Option<usize>,
     /// How many guests that compute for long (over 20 ms in one
     /// invocation) may run at once; default one fewer than the machine's
     /// threads, so that they cannot starve short invocations.
@@ -258,6 +263,17 @@ impl ServerConfig {
         match &self.backend {
             None => Ok(super::cluster::Backend::Embedded),
             Some(text) => super::cluster::Backend::parse(text),
+        }
+    }
+
+    /// The `backend_replicas` setting, checked.
+    pub(crate) fn backend_replicas(&self) -> Result<usize> {
+        match self.backend_replicas {
+            None => Ok(1),
+            Some(replicas @ 1..=5) => Ok(replicas),
+            Some(other) => {
+                bail!("backend_replicas must be 1 to 5 (JetStream's range), not {other}")
+            }
         }
     }
 

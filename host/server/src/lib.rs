@@ -221,7 +221,8 @@ impl Server {
             cluster::Backend::Embedded => None,
             cluster::Backend::Nats(servers) => {
                 let ack_wait = config.event_ack_wait()?;
-                Some(cluster::Cluster::connect(&servers, ack_wait).await?)
+                let replicas = config.backend_replicas()?;
+                Some(cluster::Cluster::connect(&servers, ack_wait, replicas).await?)
             }
         };
         let store_dir = state_dir.clone();

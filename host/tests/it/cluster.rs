@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{guest, raw_http, text, wasm_lambda};
@@ -28,10 +29,48 @@ impl Nats {
     /// A NATS server on `port`, storing in `store` (a restart finds what
     /// the last one stored there).
     fn start_on(store: &Path, port: u16) -> Nats {
+        Nats::spawn(store, port, &[], "Server is ready", None)
+    }
+
+    /// Server `index` of a three-server JetStream cluster whose route ports
+    /// are `routes`, ready when `ready` is in its log; every line of its log
+    /// also goes to `log`.
+    fn clustered(
+        store: &Path,
+        port: u16,
+        routes: [u16; 3],
+        index: usize,
+        log: Arc<Mutex<String>>,
+    ) -> Nats {
+        let others: Vec<String> = (0..3)
+            .filter(|other| *other != index)
+            .map(|other| format!("nats://127.0.0.1:{}", routes[other]))
+            .collect();
+        let args = [
+            "-n".to_string(),
+            format!("n{index}"),
+            "--cluster_name".to_string(),
+            "wasm-lambda-test".to_string(),
+            "--cluster".to_string(),
+            format!("nats://127.0.0.1:{}", routes[index]),
+            "--routes".to_string(),
+            others.join(","),
+        ];
+        Nats::spawn(store, port, &args, "Server is ready", Some(log))
+    }
+
+    fn spawn(
+        store: &Path,
+        port: u16,
+        args: &[String],
+        ready_line: &str,
+        shared_log: Option<Arc<Mutex<String>>>,
+    ) -> Nats {
         let binary = which("nats-server");
         let mut child = Command::new(binary)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(store)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -39,12 +78,18 @@ impl Nats {
             .expect("nats-server starts");
         let stderr = BufReader::new(child.stderr.take().unwrap());
         let (ready, is_ready) = std::sync::mpsc::channel();
+        let ready_line = ready_line.to_string();
         std::thread::spawn(move || {
             let mut log = String::new();
             for line in stderr.lines().map_while(Result::ok) {
                 log.push_str(&line);
                 log.push('\n');
-                if line.contains("Server is ready") {
+                if let Some(shared) = &shared_log {
+                    let mut shared = shared.lock().unwrap();
+                    shared.push_str(&line);
+                    shared.push('\n');
+                }
+                if line.contains(&ready_line) {
                     let _ = ready.send(Ok(()));
                 }
             }
@@ -560,4 +605,156 @@ fn a_function_created_on_one_node_serves_on_the_others_and_follows_its_changes()
     for address in addresses.iter().chain([&address(&late)]) {
         wait_for_invoke(address, "shared", "{}", 404);
     }
+}
+
+/// Reserved concurrency is counted per node (docs/cluster.md says why): a
+/// function with a reserved concurrency of one runs once at a time on each
+/// node, so two nodes run it twice at once, and one node throttles the
+/// second caller.
+#[test]
+fn reserved_concurrency_is_counted_per_node() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let config = probe_config();
+    let nodes: Vec<Serve> = (0..2).map(|_| node(&config, &nats)).collect();
+    let addresses: Vec<String> = nodes.iter().map(address).collect();
+    let sleeper = |address: String| {
+        std::thread::spawn(move || {
+            invoke_on(&address, "slow", r#"{"action":"sleep","millis":2000}"#)
+        })
+    };
+    let first = sleeper(addresses[0].clone());
+    nodes[0].wait_for_log("START RequestId", Duration::from_secs(30));
+    // The other node has its own slot...
+    let (status, body) = invoke_on(&addresses[1], "slow", r#"{"action":"echo","n":1}"#);
+    assert_eq!(status, 200, "{body}");
+    // ...and the busy node's only slot is taken.
+    let (status, body) = invoke_on(&addresses[0], "slow", r#"{"action":"echo","n":2}"#);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(first.join().unwrap(), (200, r#""slept""#.to_string()));
+}
+
+/// A node told to stop (SIGINT) finishes the events it holds before it
+/// exits; what it has not pulled stays in NATS for the others.
+#[test]
+fn a_stopped_node_finishes_the_events_it_holds() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let config = probe_config();
+    let first = node(&config, &nats);
+    let ids: Vec<String> = (0..4)
+        .map(|n| {
+            post_event(
+                &address(&first),
+                "slow",
+                &format!(r#"{{"action":"sleep","millis":400,"n":{n}}}"#),
+            )
+        })
+        .collect();
+    first.wait_for_log(
+        &format!("START RequestId: {}", ids[0]),
+        Duration::from_secs(30),
+    );
+    first.interrupt();
+    let log = first.wait_for_log("wasm-lambda: stopped", Duration::from_secs(60));
+    let ran = successes([log.as_str()], "slow");
+    assert!(
+        ran.contains_key(&ids[0]),
+        "the running event finished before exit:\n{log}"
+    );
+    // Whatever the first node did not run, another node does; none twice.
+    let second = node(&config, &nats);
+    wait_for_all(
+        &ids,
+        "slow",
+        || vec![log.clone(), second.log()],
+        Duration::from_secs(60),
+    );
+    let both = successes([log.as_str(), second.log().as_str()], "slow");
+    assert!(both.values().all(|count| *count == 1), "{both:?}");
+}
+
+/// With a three-server NATS cluster and `backend_replicas = 3`, the queue
+/// outlives the NATS server the node was connected to: events accepted
+/// before its loss run, and the node takes new ones through another.
+#[test]
+fn a_three_server_nats_cluster_keeps_the_queue_when_one_nats_server_dies() {
+    let store = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let routes = [free_port(), free_port(), free_port()];
+    let log = Arc::new(Mutex::new(String::new()));
+    let mut servers: Vec<Nats> = (0..3)
+        .map(|index| {
+            Nats::clustered(
+                &store.path().join(format!("n{index}")),
+                ports[index],
+                routes,
+                index,
+                log.clone(),
+            )
+        })
+        .collect();
+    // JetStream answers once the cluster has chosen its metadata leader.
+    let started = Instant::now();
+    while !log.lock().unwrap().contains("metadata leader") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the NATS cluster chose no leader:\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let backend = format!(
+        "nats://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}",
+        ports[0], ports[1], ports[2]
+    );
+    let config = format!("backend_replicas = 3\n{}", probe_config());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let serve = Serve::start_with_flags(&config, dir, &state, &["--backend", &backend]);
+    let address = address(&serve);
+    let mut ids: Vec<String> = (0..10)
+        .map(|n| {
+            post_event(
+                &address,
+                "probe",
+                &format!(r#"{{"action":"echo","n":{n}}}"#),
+            )
+        })
+        .collect();
+
+    // Whichever server the node is connected to, one of the three goes.
+    servers[0].stop();
+    let started = Instant::now();
+    for n in 10..20 {
+        loop {
+            let answer = raw_http(
+                &address,
+                "POST",
+                "/2015-03-31/functions/probe/invocations",
+                &[("X-Amz-Invocation-Type", "Event")],
+                format!(r#"{{"action":"echo","n":{n}}}"#).as_bytes(),
+            );
+            if answer.status == 202 {
+                ids.push(
+                    answer
+                        .head
+                        .lines()
+                        .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
+                        .unwrap()
+                        .trim()
+                        .to_string(),
+                );
+                break;
+            }
+            assert_eq!(answer.status, 503, "{}", answer.body);
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the node found no other NATS server:\n{}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    wait_for_all(&ids, "probe", || vec![serve.log()], Duration::from_secs(60));
 }
