@@ -64,6 +64,9 @@ pub(crate) const CONSUMER: &str = "wasm-lambda-events";
 pub(crate) const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
 /// The key/value bucket of the functions created through the control plane.
 pub(crate) const FUNCTIONS_BUCKET: &str = "wasm-lambda-functions";
+/// The key/value bucket of event source mappings' checkpoints, open
+/// tumbling windows and shard leases.
+pub(crate) const SOURCES_BUCKET: &str = "wasm-lambda-sources";
 /// The object store of their code zips, by SHA-256 (hex).
 pub(crate) const CODE_BUCKET: &str = "wasm-lambda-code";
 /// How many events one server runs at once.
@@ -119,6 +122,8 @@ impl Backend {
 pub(crate) struct Cluster {
     jetstream: jetstream::Context,
     functions: kv::Store,
+    /// Event source mappings' checkpoints, tumbling windows and leases.
+    sources: kv::Store,
     code: object_store::ObjectStore,
     /// This server, in what it writes to the bucket, so that its watch
     /// skips its own changes.
@@ -185,28 +190,8 @@ impl Cluster {
             )
             .await
             .with_context(|| format!("failed to open the JetStream consumer {CONSUMER}"))?;
-        // The bucket's stream is made as the client's `create_key_value`
-        // makes it, without the account query before it, whose answer from
-        // NATS servers before 2.11 (Debian's is 2.9) the client cannot read.
-        jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: format!("KV_{FUNCTIONS_BUCKET}"),
-                subjects: vec![format!("$KV.{FUNCTIONS_BUCKET}.>")],
-                max_messages_per_subject: 1,
-                storage: StorageType::File,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: jetstream::stream::DiscardPolicy::New,
-                num_replicas: replicas,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("failed to open the NATS bucket {FUNCTIONS_BUCKET}"))?;
-        let functions = jetstream
-            .get_key_value(FUNCTIONS_BUCKET)
-            .await
-            .with_context(|| format!("failed to open the NATS bucket {FUNCTIONS_BUCKET}"))?;
+        let functions = open_bucket(&jetstream, FUNCTIONS_BUCKET, replicas).await?;
+        let sources = open_bucket(&jetstream, SOURCES_BUCKET, replicas).await?;
         let code = match jetstream.get_object_store(CODE_BUCKET).await {
             Ok(store) => store,
             Err(_) => jetstream
@@ -232,6 +217,7 @@ impl Cluster {
         Ok(Arc::new(Cluster {
             jetstream,
             functions,
+            sources,
             code,
             node: uuid::Uuid::new_v4().to_string(),
             consumer,
@@ -402,6 +388,35 @@ impl Cluster {
             event,
         ))
     }
+}
+
+/// A key/value bucket, made as the client's `create_key_value` makes it
+/// but without the account query before it, whose answer from NATS servers
+/// before 2.11 (Debian's is 2.9) the client cannot read.
+async fn open_bucket(
+    jetstream: &jetstream::Context,
+    bucket: &str,
+    replicas: usize,
+) -> Result<kv::Store> {
+    jetstream
+        .get_or_create_stream(jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            storage: StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("failed to open the NATS bucket {bucket}"))?;
+    jetstream
+        .get_key_value(bucket)
+        .await
+        .with_context(|| format!("failed to open the NATS bucket {bucket}"))
 }
 
 /// A function's entry as the bucket holds it.
@@ -639,6 +654,204 @@ impl Cluster {
         }
         tracing::info!("wasm-lambda: function {name} changed on another server; serving it here");
         persist_here(state, name).await
+    }
+}
+
+impl Cluster {
+    /// A value of the event sources' bucket (`checkpoint/UUID/SHARD`,
+    /// `window/UUID/SHARD/LANE`).
+    pub(crate) async fn source_value(&self, key: &str) -> Result<Option<String>> {
+        let value = self
+            .sources
+            .get(key)
+            .await
+            .with_context(|| format!("failed to read {key} from NATS"))?;
+        Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Sets (or, with `None`, deletes) a value of the event sources' bucket.
+    pub(crate) async fn set_source_value(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(value) => {
+                self.sources
+                    .put(key, value.to_string().into())
+                    .await
+                    .with_context(|| format!("failed to write {key} to NATS"))?;
+            }
+            None => self
+                .sources
+                .delete(key)
+                .await
+                .with_context(|| format!("failed to delete {key} from NATS"))?,
+        }
+        Ok(())
+    }
+
+    /// Deletes every value of the event sources' bucket under `prefix`.
+    pub(crate) async fn forget_source_values(&self, prefix: &str) -> Result<()> {
+        let mut keys = self
+            .sources
+            .keys()
+            .await
+            .context("failed to list the event sources' values in NATS")?;
+        let mut doomed = Vec::new();
+        while let Some(key) = keys.next().await {
+            let key = key.context("failed to list the event sources' values in NATS")?;
+            if key.starts_with(prefix) {
+                doomed.push(key);
+            }
+        }
+        for key in doomed {
+            self.set_source_value(&key, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until this server holds the lease `key` (one poller per
+    /// stream shard across the servers), or `stop` is cancelled (`None`).
+    /// The lease is renewed every third of `event_ack_wait` and lapses after
+    /// it: a server lost while holding one gives it up that long after its
+    /// last renewal. The lease's `stop` is a child of `stop`, cancelled when
+    /// the lease is lost.
+    pub(crate) async fn lease(
+        self: &Arc<Self>,
+        key: &str,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Option<Lease> {
+        let mut said = false;
+        loop {
+            let held = self.try_lease(key).await;
+            match held {
+                Ok(Some(revision)) => {
+                    return Some(Lease::start(self.clone(), key.to_string(), revision, stop));
+                }
+                Ok(None) => {
+                    if !said {
+                        tracing::info!(
+                            "wasm-lambda: another server holds {key}; this one waits for it"
+                        );
+                        said = true;
+                    }
+                }
+                Err(error) => tracing::debug!("wasm-lambda: failed to take {key}: {error:#}"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.ack_wait / 3) => {}
+                () = stop.cancelled() => return None,
+            }
+        }
+    }
+
+    /// Takes the lease `key` if it is free, lapsed or already this
+    /// server's: its new revision, or `None` while another server holds it.
+    async fn try_lease(&self, key: &str) -> Result<Option<u64>> {
+        let value = self.lease_value()?;
+        match self.sources.entry(key).await? {
+            Some(entry) if entry.operation == Operation::Put => {
+                let holder: LeaseValue = serde_json::from_slice(&entry.value)?;
+                if holder.node != self.node && holder.until_ms > super::queue::now_ms() {
+                    return Ok(None);
+                }
+                Ok(self.sources.update(key, value, entry.revision).await.ok())
+            }
+            _ => Ok(self.sources.create(key, value).await.ok()),
+        }
+    }
+
+    fn lease_value(&self) -> Result<bytes::Bytes> {
+        let value = LeaseValue {
+            node: self.node.clone(),
+            until_ms: super::queue::now_ms() + self.ack_wait.as_millis() as u64,
+        };
+        Ok(serde_json::to_vec(&value)?.into())
+    }
+}
+
+/// Who holds a lease, and until when (milliseconds since the epoch, by the
+/// holder's clock: servers' clocks should agree to well within
+/// `event_ack_wait`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LeaseValue {
+    node: String,
+    until_ms: u64,
+}
+
+/// A lease this server holds, renewed until it is dropped (then freed at
+/// once) or lost.
+pub(crate) struct Lease {
+    /// Cancelled when the lease is lost (or its parent token is).
+    pub(crate) stop: tokio_util::sync::CancellationToken,
+    renewing: JoinHandle<()>,
+    cluster: Arc<Cluster>,
+    key: String,
+}
+
+impl Lease {
+    fn start(
+        cluster: Arc<Cluster>,
+        key: String,
+        mut revision: u64,
+        parent: &tokio_util::sync::CancellationToken,
+    ) -> Lease {
+        let stop = parent.child_token();
+        let lost = stop.clone();
+        let renewer = cluster.clone();
+        let renewed_key = key.clone();
+        let renewing = tokio::spawn(async move {
+            let mut held_until = tokio::time::Instant::now() + renewer.ack_wait;
+            loop {
+                tokio::time::sleep(renewer.ack_wait / 3).await;
+                let renewed = match renewer.lease_value() {
+                    Ok(value) => renewer.sources.update(&renewed_key, value, revision).await,
+                    Err(_) => continue,
+                };
+                match renewed {
+                    Ok(next) => {
+                        revision = next;
+                        held_until = tokio::time::Instant::now() + renewer.ack_wait;
+                    }
+                    Err(error) => {
+                        // Another server's write (the lease lapsed and was
+                        // taken), or NATS out of reach until the lease ran
+                        // out: either way, stop polling.
+                        let taken = error.kind() == kv::UpdateErrorKind::WrongLastRevision;
+                        if taken || tokio::time::Instant::now() >= held_until {
+                            tracing::warn!(
+                                "wasm-lambda: lost {renewed_key} ({error}); its poller stops"
+                            );
+                            lost.cancel();
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Lease {
+            stop,
+            renewing,
+            cluster,
+            key,
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewing.abort();
+        // Freed at once, so that another server need not wait for it to
+        // lapse; a lease another server took is left alone.
+        let cluster = self.cluster.clone();
+        let key = self.key.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Ok(Some(entry)) = cluster.sources.entry(&key).await
+                    && let Ok(holder) = serde_json::from_slice::<LeaseValue>(&entry.value)
+                    && holder.node == cluster.node
+                {
+                    let _ = cluster.sources.delete(&key).await;
+                }
+            });
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::faults::{address, events_give_up_to_their_failure_destination, post_e
 use crate::server::{Serve, events_are_retried_twice, standard_config, toml_path};
 
 /// A running `nats-server -js`, killed when dropped.
-struct Nats {
+pub(crate) struct Nats {
     child: Child,
     port: u16,
     store: PathBuf,
@@ -22,7 +22,7 @@ struct Nats {
 
 impl Nats {
     /// A new NATS server with JetStream, on a free port, storing in `store`.
-    fn start(store: &Path) -> Nats {
+    pub(crate) fn start(store: &Path) -> Nats {
         Nats::start_on(store, free_port())
     }
 
@@ -142,7 +142,7 @@ fn free_port() -> u16 {
 }
 
 /// A node: `serve` with its own state folder, on the NATS backend.
-fn node(config: &str, nats: &Nats) -> Serve {
+pub(crate) fn node(config: &str, nats: &Nats) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     Serve::start_with_flags(config, dir, &state, &["--backend", &nats.url()])

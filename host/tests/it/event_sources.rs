@@ -1316,3 +1316,113 @@ fn dynamodb_stream_changes_reach_the_function_through_a_filter_made_by_the_api()
     );
     assert!(done.iter().all(|(_, event, _)| event == "INSERT"));
 }
+
+/// Two nodes sharing NATS with the same mapping: each shard is polled by
+/// one of them (its lease), every record once; when that node is killed the
+/// other takes its shards over from their checkpoints after the lease
+/// lapses (`event_ack_wait`).
+#[test]
+fn each_kinesis_shard_is_polled_by_one_node_sharing_nats_and_taken_over_when_it_dies() {
+    use crate::cluster::{Nats, node};
+
+    let (stream, arn) = kinesis_stream("leased", 2);
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let batch = 10;
+    let config = format!(
+        "event_ack_wait = 2\n{}",
+        config(
+            "consumer",
+            STREAM_CONSUMER,
+            &format!(
+                "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{arn}\"\nstarting_position = \"TRIM_HORIZON\"\nbatch_size = {batch}\n"
+            ),
+        )
+    );
+    let mut nodes = vec![node(&config, &nats), node(&config, &nats)];
+    let records = |range: std::ops::Range<u64>| -> Vec<Value> {
+        range
+            .map(|n| json!({ "data": { "n": n }, "key": format!("customer-{}", n % 13) }))
+            .collect()
+    };
+    put_records(&stream, &records(0..100));
+    let wait_for = |logs: &dyn Fn() -> Vec<String>, wanted: std::ops::Range<u64>| {
+        let started = Instant::now();
+        loop {
+            let seen: BTreeSet<u64> = logs()
+                .iter()
+                .flat_map(|log| stream_processed(log))
+                .map(|(n, _, _)| n)
+                .collect();
+            if wanted.clone().all(|n| seen.contains(&n)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "records {wanted:?} not all processed; logs:\n{}",
+                logs().join("\n----\n")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for(&|| nodes.iter().map(Serve::log).collect(), 0..100);
+    // Each shard went to one node, and each record once.
+    let mut shard_nodes: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for (index, log) in nodes.iter().map(Serve::log).enumerate() {
+        for (n, shard, _) in stream_processed(&log) {
+            shard_nodes.entry(shard).or_default().insert(index);
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    assert_eq!(shard_nodes.len(), 2, "{shard_nodes:?}");
+    assert!(
+        shard_nodes.values().all(|nodes| nodes.len() == 1),
+        "a shard was polled by both nodes: {shard_nodes:?}"
+    );
+    assert!(counts.values().all(|count| *count == 1), "{counts:?}");
+
+    // A node holding a shard dies; the other takes its shards.
+    let holder = shard_nodes
+        .values()
+        .next()
+        .unwrap()
+        .iter()
+        .next()
+        .copied()
+        .unwrap();
+    let alive = nodes.remove(1 - holder);
+    let mut dead = nodes.remove(0);
+    let held = shard_nodes
+        .values()
+        .filter(|nodes| nodes.contains(&holder))
+        .count();
+    dead.child.kill().unwrap();
+    dead.child.wait().unwrap();
+    let dead_log = dead.log();
+    put_records(&stream, &records(100..200));
+    wait_for(&|| vec![alive.log()], 100..200);
+    let log = alive.log();
+    // It says so for each shard it polls: its own and the dead node's.
+    let taken = log.matches("this server polls shard").count();
+    assert_eq!(
+        taken, 2,
+        "the living node took over the {held} shard(s) of the dead one:\n{log}"
+    );
+    // A record runs again only if its batch ended with the node, before its
+    // checkpoint: at most one batch per shard.
+    let mut again = 0;
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for log in [&dead_log, &log] {
+        for (n, _, _) in stream_processed(log) {
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    for (n, count) in counts {
+        assert!(count <= 2, "record {n} ran {count} times");
+        if count == 2 {
+            again += 1;
+        }
+    }
+    assert!(again <= 2 * batch, "{again} records ran twice");
+}

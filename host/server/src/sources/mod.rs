@@ -1069,6 +1069,18 @@ async fn delete_mapping(State(state): State<Arc<AppState>>, Path(uuid): Path<Str
             "wasm-lambda: event source mapping {uuid}: failed to forget its checkpoints: {error:#}"
         );
     }
+    if let Some(cluster) = &state.nats {
+        for kind in ["checkpoint", "window"] {
+            if let Err(error) = cluster
+                .forget_source_values(&format!("{kind}/{uuid}/"))
+                .await
+            {
+                tracing::warn!(
+                    "wasm-lambda: event source mapping {uuid}: failed to forget its {kind}s in NATS: {error:#}"
+                );
+            }
+        }
+    }
     answer(
         StatusCode::ACCEPTED,
         configuration(&state, &uuid, &mapping, "Deleting"),

@@ -108,7 +108,7 @@ pub(super) async fn run(
                     failures = 0;
                     for id in ids {
                         if started.insert(id.clone()) {
-                            tracker.spawn(poll_shard(ShardPoller {
+                            tracker.spawn(poll_shard_leased(ShardPoller {
                                 state: state.clone(),
                                 uuid: uuid.clone(),
                                 settings: current.clone(),
@@ -434,6 +434,21 @@ struct ShardPoller {
 }
 
 impl ShardPoller {
+    /// A poller of the same shard from its checkpoint, stopped by `stop`.
+    fn fresh(&self, stop: CancellationToken) -> ShardPoller {
+        ShardPoller {
+            state: self.state.clone(),
+            uuid: self.uuid.clone(),
+            settings: self.settings.clone(),
+            stream: self.stream.clone(),
+            shard: self.shard.clone(),
+            stop,
+            last_result: self.last_result.clone(),
+            lanes: self.lanes,
+            progress: tokio::sync::Mutex::new(Progress::default()),
+        }
+    }
+
     /// The shard's id and the stream's ARN, as events name them.
     fn names(&self) -> (&str, &str) {
         (&self.shard, &self.stream.arn)
@@ -514,6 +529,36 @@ struct Lane {
 /// when stopped first), and the lane's window.
 type LaneDone = (usize, bool, Option<Window>);
 
+/// Polls a shard; with a NATS backend, only while this server holds the
+/// shard's lease (one poller per shard across the servers), starting from
+/// the checkpoint the last holder left, and waiting for the lease again if
+/// it is lost.
+async fn poll_shard_leased(poller: ShardPoller) {
+    let Some(cluster) = poller.state.nats.clone() else {
+        return poll_shard(poller).await;
+    };
+    let key = format!("lease/{}", checkpoint_key(&poller.uuid, &poller.shard));
+    let parent = poller.stop.clone();
+    let mut next = Some(poller);
+    while let Some(mut poller) = next.take() {
+        let Some(lease) = cluster.lease(&key, &parent).await else {
+            return;
+        };
+        let again = poller.fresh(parent.clone());
+        poller.stop = lease.stop.clone();
+        tracing::info!(
+            "wasm-lambda: event source mapping {}: this server polls shard {}",
+            poller.uuid,
+            poller.shard
+        );
+        poll_shard(poller).await;
+        drop(lease);
+        if !parent.is_cancelled() {
+            next = Some(again);
+        }
+    }
+}
+
 async fn poll_shard(poller: ShardPoller) {
     let poller = Arc::new(poller);
     let settings = poller.settings.clone();
@@ -522,13 +567,22 @@ async fn poll_shard(poller: ShardPoller) {
     let tumbling = u64::from(settings.tumbling_window_seconds);
     let role = poller.role();
     let checkpoint = {
-        let store = poller.state.store.clone();
         let key = checkpoint_key(&poller.uuid, &poller.shard);
-        tokio::task::spawn_blocking(move || load_checkpoint(&store, &key))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
+        match &poller.state.nats {
+            Some(cluster) => cluster
+                .source_value(&format!("checkpoint/{key}"))
+                .await
+                .ok()
+                .flatten(),
+            None => {
+                let store = poller.state.store.clone();
+                tokio::task::spawn_blocking(move || load_checkpoint(&store, &key))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten()
+            }
+        }
     };
     let start = || match &checkpoint {
         Some(sequence) => Position::After(sequence.clone()),
@@ -1086,7 +1140,15 @@ async fn write_checkpoint(poller: &ShardPoller, sequence: &str) -> Result<(), ()
     let store = poller.state.store.clone();
     let key = checkpoint_key(&poller.uuid, &poller.shard);
     let sequence = sequence.to_string();
-    match tokio::task::spawn_blocking(move || store_checkpoint(&store, &key, &sequence)).await {
+    let written = match &poller.state.nats {
+        Some(cluster) => Ok(cluster
+            .set_source_value(&format!("checkpoint/{key}"), Some(&sequence))
+            .await),
+        None => {
+            tokio::task::spawn_blocking(move || store_checkpoint(&store, &key, &sequence)).await
+        }
+    };
+    match written {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => {
             tracing::warn!(
@@ -1242,6 +1304,13 @@ fn window_key(poller: &ShardPoller, lane: usize) -> String {
 async fn load_window(poller: &ShardPoller, lane: usize) -> Option<Window> {
     let store = poller.state.store.clone();
     let key = window_key(poller, lane);
+    if let Some(cluster) = &poller.state.nats {
+        let text = cluster
+            .source_value(&format!("window/{key}"))
+            .await
+            .ok()??;
+        return serde_json::from_str(&text).ok();
+    }
     let text = tokio::task::spawn_blocking(move || -> Result<Option<String>> {
         let write = store.db.begin_write()?;
         let value = {
@@ -1264,6 +1333,18 @@ async fn save_window(poller: &ShardPoller, lane: usize, window: Option<&Window>)
     let store = poller.state.store.clone();
     let key = window_key(poller, lane);
     let text = window.and_then(|window| serde_json::to_string(window).ok());
+    if let Some(cluster) = &poller.state.nats {
+        if let Err(error) = cluster
+            .set_source_value(&format!("window/{key}"), text.as_deref())
+            .await
+        {
+            tracing::warn!(
+                "wasm-lambda: event source mapping {}: failed to store a tumbling window: {error:#}",
+                poller.uuid
+            );
+        }
+        return;
+    }
     let saved = tokio::task::spawn_blocking(move || -> Result<()> {
         let write = store.db.begin_write()?;
         {
