@@ -10,8 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{guest, raw_http, text, wasm_lambda};
-use crate::faults::{address, events_give_up_to_their_failure_destination, post_event};
-use crate::server::{Serve, events_are_retried_twice, standard_config, toml_path};
+use crate::faults::{
+    address, event_gives_up_past_its_maximum_age, events_give_up_to_their_failure_destination,
+    post_event,
+};
+use crate::server::{
+    Serve, ctrl_c_finishes_what_it_holds, events_are_retried_twice, standard_config, toml_path,
+};
 
 /// A running `nats-server -js`, killed when dropped.
 pub(crate) struct Nats {
@@ -321,6 +326,21 @@ fn a_lost_nats_refuses_events_keeps_synchronous_invocations_and_recovers() {
 
     assert_eq!(probe(&address, "/wasm-lambda/ready"), 200);
 
+    // Events the node holds (one at a time) while NATS goes: their
+    // settling fails, and they run again once NATS is back; none is lost.
+    let held: Vec<String> = (0..4)
+        .map(|n| {
+            post_event(
+                &address,
+                "slow",
+                &format!(r#"{{"action":"sleep","millis":300,"n":{n}}}"#),
+            )
+        })
+        .collect();
+    serve.wait_for_log(
+        &format!("START RequestId: {}", held[0]),
+        Duration::from_secs(30),
+    );
     nats.stop();
     wait_for_probe(&address, "/wasm-lambda/ready", 503);
     assert_eq!(probe(&address, "/wasm-lambda/live"), 200);
@@ -384,6 +404,7 @@ fn a_lost_nats_refuses_events_keeps_synchronous_invocations_and_recovers() {
         Duration::from_secs(60),
     );
     wait_for_probe(&address, "/wasm-lambda/ready", 200);
+    wait_for_all(&held, "slow", || vec![serve.log()], Duration::from_secs(60));
 }
 
 /// The status of a GET of `path`.
@@ -414,10 +435,13 @@ fn the_event_queue_tests_pass_on_nats_too() {
     let serve =
         Serve::start_with_flags(&standard_config(), dir, &state, &["--backend", &nats.url()]);
     events_are_retried_twice(&serve);
+    // Shutdown: what runs and what the node holds finishes before it exits.
+    ctrl_c_finishes_what_it_holds(&serve);
     drop(serve);
     // Retries, maximum age and failure destinations, as `faults::` checks
     // them.
     events_give_up_to_their_failure_destination(&["--backend", &nats.url()]);
+    event_gives_up_past_its_maximum_age(&["--backend", &nats.url()]);
 }
 
 #[test]
@@ -757,4 +781,69 @@ fn a_three_server_nats_cluster_keeps_the_queue_when_one_nats_server_dies() {
         }
     }
     wait_for_all(&ids, "probe", || vec![serve.log()], Duration::from_secs(60));
+}
+
+/// Three nodes share the queue; one is killed (SIGKILL) mid-run. Every
+/// accepted event still succeeds, and an event succeeds twice only if the
+/// killed node had started it and not finished it.
+#[test]
+fn a_node_killed_mid_run_loses_no_event_of_three_nodes() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let config = probe_config();
+    let mut nodes: Vec<Serve> = (0..3).map(|_| node(&config, &nats)).collect();
+    let addresses: Vec<String> = nodes.iter().map(address).collect();
+    let ids: Vec<String> = (0..300)
+        .map(|n| {
+            post_event(
+                &addresses[(n / 10) % 3],
+                "probe",
+                &format!(r#"{{"action":"sleep","millis":40,"n":{n}}}"#),
+            )
+        })
+        .collect();
+    nodes[0].wait_for_log(" of probe succeeded", Duration::from_secs(60));
+    nodes[0].child.kill().unwrap();
+    nodes[0].child.wait().unwrap();
+    let dead = nodes[0].log();
+    // Started on the killed node and not said to have succeeded there: some
+    // may have succeeded and been settled in NATS just before the kill,
+    // with the node gone before it wrote the line.
+    let in_flight: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            dead.contains(&format!("START RequestId: {id}"))
+                && !dead.contains(&format!("Event invocation {id} of probe succeeded"))
+        })
+        .collect();
+    let logs = || {
+        let mut logs = vec![dead.clone()];
+        logs.extend(nodes[1..].iter().map(Serve::log));
+        logs
+    };
+    // Done when NATS holds nothing (waiting or held by any node) and every
+    // event succeeded somewhere, or was among the killed node's.
+    let started = Instant::now();
+    let done = loop {
+        let logs = logs();
+        let done = successes(logs.iter().map(String::as_str), "probe");
+        let queued = crate::faults::queue_counts(&addresses[1])["pending"].clone();
+        let unseen: Vec<&String> = ids.iter().filter(|id| !done.contains_key(*id)).collect();
+        if queued == 0 && unseen.iter().all(|id| in_flight.contains(id)) {
+            break done;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{} events never succeeded ({queued} in NATS); logs:\n{}",
+            unseen.len(),
+            logs.join("\n----\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let twice = done.values().filter(|count| **count > 1).count();
+    assert!(
+        twice <= in_flight.len(),
+        "{twice} events succeeded twice, but the killed node had {} in flight",
+        in_flight.len()
+    );
 }

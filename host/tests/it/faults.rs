@@ -1081,6 +1081,46 @@ component = {probe}
 }
 
 #[test]
+fn an_event_whose_retry_would_start_past_its_maximum_age_gives_up() {
+    event_gives_up_past_its_maximum_age(&[]);
+}
+
+/// [`an_event_whose_retry_would_start_past_its_maximum_age_gives_up`] on a
+/// server started with `flags` (the NATS backend's test runs it there too):
+/// a retry pause of 61 s after the first failure would start past a
+/// maximum age of 60 s, so the event gives up at once with Lambda's
+/// `EventAgeExceeded`.
+pub(crate) fn event_gives_up_past_its_maximum_age(flags: &[&str]) {
+    let config_dir = tempfile::tempdir().unwrap();
+    let dead_letters = config_dir.path().join("aged.jsonl");
+    let config = format!(
+        r#"event_retry_delay = 61
+
+[[function]]
+name = "aged"
+component = {probe}
+maximum_event_age = 60
+on_failure = "file:aged.jsonl"
+"#,
+        probe = toml_path(guest("host/tests/guests/probe"))
+    );
+    let state_dir = config_dir.path().join("state");
+    let serve = Serve::start_with_flags(&config, config_dir, &state_dir, flags);
+    let id = post_event(&address(&serve), "aged", r#"{"action":"error"}"#);
+    let log = serve.wait_for_log(
+        &format!(
+            "Event invocation {id} of aged is older than its maximum event age; sent to file:"
+        ),
+        Duration::from_secs(30),
+    );
+    assert_eq!(log.matches(&format!("START RequestId: {id}")).count(), 1);
+    let record = json(std::fs::read_to_string(&dead_letters).unwrap().trim());
+    assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["requestPayload"]["action"], "error");
+}
+
+#[test]
 fn async_settings_outside_lambdas_ranges_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     for (setting, needle) in [

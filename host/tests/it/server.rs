@@ -436,7 +436,12 @@ fn the_aws_cli_invokes_lists_and_gets_functions() {
 
 #[test]
 fn ctrl_c_finishes_in_flight_invocations_and_queued_events() {
-    let serve = Serve::start(&standard_config());
+    ctrl_c_finishes_what_it_holds(&Serve::start(&standard_config()));
+}
+
+/// [`ctrl_c_finishes_in_flight_invocations_and_queued_events`] on a server
+/// serving [`standard_config`] (the NATS backend's test runs it there too).
+pub(crate) fn ctrl_c_finishes_what_it_holds(serve: &Serve) {
     let endpoint = serve.endpoint.clone();
     let in_flight = std::thread::spawn(move || {
         Command::new(python())
