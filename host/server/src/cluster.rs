@@ -519,61 +519,78 @@ impl Cluster {
         Ok(zip)
     }
 
-    /// Follows the bucket from its current contents on, applying what other
-    /// servers changed, until the server stops. A lost NATS is waited out
-    /// (the watch is made again).
+    /// Follows the functions' bucket from its current contents on,
+    /// applying what other servers changed, until the server stops.
     pub(crate) async fn watch_functions(
         self: Arc<Self>,
         state: Arc<AppState>,
         stopping: tokio_util::sync::CancellationToken,
     ) {
-        loop {
-            let watch = tokio::select! {
-                watch = self.functions.watch_with_history(">") => watch,
-                () = stopping.cancelled() => return,
-            };
-            let mut watch = match watch {
-                Ok(watch) => watch,
-                Err(error) => {
-                    tracing::warn!(
-                        "wasm-lambda: cannot follow the shared functions in NATS: {error}; trying again"
-                    );
-                    tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        () = stopping.cancelled() => return,
-                    }
+        let mut changes = Follower::new(&self.functions, ">", "functions");
+        while let Some(change) = changes.next(&stopping).await {
+            let name = name_of(&change.key);
+            let applied = match change.operation {
+                Operation::Put => self.apply(&state, &name, &change.value).await,
+                Operation::Delete | Operation::Purge => {
+                    forget(&state, &name).await;
+                    Ok(())
                 }
             };
-            loop {
-                let change = tokio::select! {
-                    change = watch.next() => change,
-                    () = stopping.cancelled() => return,
-                };
-                match change {
-                    Some(Ok(change)) => {
-                        let name = name_of(&change.key);
-                        let applied = match change.operation {
-                            Operation::Put => self.apply(&state, &name, &change.value).await,
-                            Operation::Delete | Operation::Purge => {
-                                forget(&state, &name).await;
-                                Ok(())
-                            }
-                        };
-                        if let Err(error) = applied {
-                            tracing::warn!(
-                                "wasm-lambda: failed to apply another server's change to function {name}: {error:#}"
-                            );
-                        }
-                    }
-                    Some(Err(error)) => {
-                        tracing::warn!(
-                            "wasm-lambda: the watch of shared functions failed: {error}"
-                        );
-                        break;
-                    }
-                    None => break,
-                }
+            if let Err(error) = applied {
+                tracing::warn!(
+                    "wasm-lambda: failed to apply another server's change to function {name}: {error:#}"
+                );
             }
+        }
+    }
+
+    /// Tells the other servers of an event source mapping made or changed
+    /// through the API (its settings as the server's store keeps them), or
+    /// that it is gone (`None`).
+    pub(crate) async fn share_mapping(&self, uuid: &str, settings: Option<&[u8]>) -> Result<()> {
+        let key = format!("mapping.{uuid}");
+        match settings {
+            Some(settings) => {
+                let shared = SharedEntry {
+                    node: self.node.clone(),
+                    entry: serde_json::from_slice(settings)?,
+                };
+                self.sources
+                    .put(&key, serde_json::to_vec(&shared)?.into())
+                    .await
+                    .with_context(|| format!("failed to share mapping {uuid} through NATS"))?;
+            }
+            None => self
+                .sources
+                .delete(&key)
+                .await
+                .with_context(|| format!("failed to share the deletion of mapping {uuid}"))?,
+        }
+        Ok(())
+    }
+
+    /// Follows the mappings other servers make, change and delete through
+    /// the API, until the server stops.
+    pub(crate) async fn watch_mappings(
+        self: Arc<Self>,
+        state: Arc<AppState>,
+        stopping: tokio_util::sync::CancellationToken,
+    ) {
+        let mut changes = Follower::new(&self.sources, "mapping.>", "event source mappings");
+        while let Some(change) = changes.next(&stopping).await {
+            let uuid = change.key.trim_start_matches("mapping.").to_string();
+            let settings = match change.operation {
+                Operation::Put => match serde_json::from_slice::<SharedEntry>(&change.value) {
+                    Ok(shared) if shared.node == self.node => continue,
+                    Ok(shared) => Some(shared.entry),
+                    Err(error) => {
+                        tracing::warn!("wasm-lambda: unreadable shared mapping {uuid}: {error}");
+                        continue;
+                    }
+                },
+                Operation::Delete | Operation::Purge => None,
+            };
+            super::sources::apply_shared(&state, &uuid, settings).await;
         }
     }
 
@@ -851,6 +868,68 @@ impl Drop for Lease {
                     let _ = cluster.sources.delete(&key).await;
                 }
             });
+        }
+    }
+}
+
+/// Follows the keys of a bucket that match a filter, from their current
+/// values on; a watch that fails (NATS lost) is made again, from the
+/// current values.
+struct Follower<'a> {
+    store: &'a kv::Store,
+    filter: &'a str,
+    what: &'a str,
+    watch: Option<kv::Watch>,
+}
+
+impl<'a> Follower<'a> {
+    fn new(store: &'a kv::Store, filter: &'a str, what: &'a str) -> Self {
+        Follower {
+            store,
+            filter,
+            what,
+            watch: None,
+        }
+    }
+
+    /// The next change, or `None` once `stopping` is cancelled.
+    async fn next(&mut self, stopping: &tokio_util::sync::CancellationToken) -> Option<kv::Entry> {
+        loop {
+            let Some(watch) = self.watch.as_mut() else {
+                let made = tokio::select! {
+                    made = self.store.watch_with_history(self.filter) => made,
+                    () = stopping.cancelled() => return None,
+                };
+                match made {
+                    Ok(watch) => self.watch = Some(watch),
+                    Err(error) => {
+                        tracing::warn!(
+                            "wasm-lambda: cannot follow the shared {} in NATS: {error}; trying again",
+                            self.what
+                        );
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            () = stopping.cancelled() => return None,
+                        }
+                    }
+                }
+                continue;
+            };
+            let change = tokio::select! {
+                change = watch.next() => change,
+                () = stopping.cancelled() => return None,
+            };
+            match change {
+                Some(Ok(change)) => return Some(change),
+                Some(Err(error)) => {
+                    tracing::warn!(
+                        "wasm-lambda: the watch of shared {} failed: {error}",
+                        self.what
+                    );
+                    self.watch = None;
+                }
+                None => self.watch = None,
+            }
         }
     }
 }

@@ -420,7 +420,12 @@ impl Server {
             stopping.clone(),
         ));
         if let Some(cluster) = self.state.nats.clone() {
-            tracker.spawn(cluster.watch_functions(self.state.clone(), stopping.clone()));
+            tracker.spawn(
+                cluster
+                    .clone()
+                    .watch_functions(self.state.clone(), stopping.clone()),
+            );
+            tracker.spawn(cluster.watch_mappings(self.state.clone(), stopping.clone()));
         }
         let in_flight = self.state.in_flight.clone();
         self.state.sources.start_all(&self.state);

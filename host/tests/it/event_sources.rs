@@ -1426,3 +1426,67 @@ fn each_kinesis_shard_is_polled_by_one_node_sharing_nats_and_taken_over_when_it_
     }
     assert!(again <= 2 * batch, "{again} records ran twice");
 }
+
+/// A mapping made through the API on one node sharing NATS is on the
+/// others too: after the node that made it is killed, another polls its
+/// queue; deleted on that one, it is gone from a third.
+#[test]
+fn a_mapping_made_through_the_api_on_one_node_runs_on_the_others() {
+    use crate::cluster::{Nats, node};
+
+    let queue = make_queue("shared", &["2"]);
+    let arn = queue["arn"].as_str().unwrap().to_string();
+    let store = tempfile::tempdir().unwrap();
+    let nats = Nats::start(store.path());
+    let file = config("consumer", PYTHON_CONSUMER, "");
+    let mut maker = node(&file, &nats);
+    let others = [node(&file, &nats), node(&file, &nats)];
+    let created = lambda(
+        &maker,
+        "create_event_source_mapping",
+        json!({ "EventSourceArn": arn, "FunctionName": "consumer", "BatchSize": 5 }),
+    );
+    assert_eq!(created["status"], 202, "{created}");
+    let uuid = created["UUID"].as_str().unwrap().to_string();
+    for other in &others {
+        other.wait_for_log(
+            &format!("event source mapping {uuid} was made on another server"),
+            Duration::from_secs(30),
+        );
+        let got = lambda(other, "get_event_source_mapping", json!({ "UUID": uuid }));
+        assert_eq!(got["BatchSize"], 5, "{got}");
+    }
+    maker.child.kill().unwrap();
+    maker.child.wait().unwrap();
+
+    let bodies: Vec<Value> = (0..20).map(|n| json!({ "n": n })).collect();
+    send(&queue, &bodies);
+    wait_empty(&others[0], &queue, Duration::from_secs(60));
+    let numbers: BTreeSet<u64> = others
+        .iter()
+        .flat_map(|other| processed(&other.log()))
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        numbers.len(),
+        20,
+        "every message is processed by the others"
+    );
+
+    let deleted = lambda(
+        &others[0],
+        "delete_event_source_mapping",
+        json!({ "UUID": uuid }),
+    );
+    assert_eq!(deleted["status"], 202, "{deleted}");
+    others[1].wait_for_log(
+        &format!("event source mapping {uuid} was deleted on another server"),
+        Duration::from_secs(30),
+    );
+    let gone = lambda(
+        &others[1],
+        "get_event_source_mapping",
+        json!({ "UUID": uuid }),
+    );
+    assert_eq!(gone["error"], "ResourceNotFoundException", "{gone}");
+}

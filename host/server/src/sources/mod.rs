@@ -797,9 +797,98 @@ fn stored(store: &EventStore) -> Result<Vec<(String, Settings)>> {
     Ok(stored)
 }
 
-/// Stores (`Some`) or forgets (`None`) an API mapping, off the async threads.
+/// Stores (`Some`) or forgets (`None`) an API mapping, and with a NATS
+/// backend tells the other servers; refused if NATS does not take it.
 #[allow(clippy::result_large_err)]
 async fn persist(
+    state: &Arc<AppState>,
+    uuid: &str,
+    settings: Option<Settings>,
+) -> Result<(), Response> {
+    let shared = settings
+        .as_ref()
+        .map(serde_json::to_vec)
+        .transpose()
+        .map_err(|error| service_error(500, "ServiceException", &error.to_string()))?;
+    persist_here(state, uuid, settings).await?;
+    if let Some(cluster) = &state.nats {
+        cluster
+            .share_mapping(uuid, shared.as_deref())
+            .await
+            .map_err(|error| service_error(503, "ServiceException", &format!("{error:#}")))?;
+    }
+    Ok(())
+}
+
+/// Applies another server's change to the API mapping `uuid` (its settings
+/// as JSON, or `None`: deleted): kept in this server's store, polled here
+/// too (a stream's shards by whichever server holds their leases).
+pub(crate) async fn apply_shared(state: &Arc<AppState>, uuid: &str, settings: Option<Value>) {
+    let settings = match settings.map(serde_json::from_value::<Settings>).transpose() {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::warn!("wasm-lambda: unreadable shared mapping {uuid}: {error}");
+            return;
+        }
+    };
+    if state
+        .sources
+        .lock()
+        .get(uuid)
+        .is_some_and(|mapping| mapping.from_file)
+    {
+        return;
+    }
+    if persist_here(state, uuid, settings.clone()).await.is_err() {
+        tracing::warn!("wasm-lambda: failed to keep shared mapping {uuid} in this server's store");
+    }
+    let mut mappings = state.sources.lock();
+    match settings {
+        Some(settings) => match mappings.get_mut(uuid) {
+            Some(mapping) => apply_settings(state, uuid, mapping, settings),
+            None => {
+                let mut mapping = Mapping::new(settings, false);
+                state.sources.start(state, uuid, &mut mapping);
+                mappings.insert(uuid.to_string(), mapping);
+                tracing::info!(
+                    "wasm-lambda: event source mapping {uuid} was made on another server; it runs here too"
+                );
+            }
+        },
+        None => {
+            if let Some(mut mapping) = mappings.remove(uuid) {
+                mapping.stop();
+                tracing::info!(
+                    "wasm-lambda: event source mapping {uuid} was deleted on another server; deleted here"
+                );
+            }
+        }
+    }
+}
+
+/// Gives `mapping` new settings: its poller reads them before its next
+/// poll, starts if it was disabled, or stops if it is now.
+fn apply_settings(state: &Arc<AppState>, uuid: &str, mapping: &mut Mapping, settings: Settings) {
+    mapping.settings = settings.clone();
+    mapping.last_modified = SystemTime::now();
+    if settings.enabled {
+        match &mapping.poller {
+            Some(poller) => {
+                poller.settings.send_replace(Arc::new(settings));
+            }
+            None => state.sources.start(state, uuid, mapping),
+        }
+        mapping.state = "Enabled";
+    } else {
+        mapping.stop();
+        mapping.state = "Disabled";
+    }
+}
+
+/// Stores (`Some`) or forgets (`None`) an API mapping in this server's
+/// store, off the async threads.
+#[allow(clippy::result_large_err)]
+async fn persist_here(
     state: &Arc<AppState>,
     uuid: &str,
     settings: Option<Settings>,
@@ -1024,21 +1113,7 @@ async fn update_mapping(
     let Some(mapping) = mappings.get_mut(&uuid) else {
         return mapping_not_found();
     };
-    mapping.settings = settings.clone();
-    mapping.last_modified = SystemTime::now();
-    if settings.enabled {
-        match &mapping.poller {
-            // The poller reads its settings again before its next poll.
-            Some(poller) => {
-                poller.settings.send_replace(Arc::new(settings));
-            }
-            None => state.sources.start(&state, &uuid, mapping),
-        }
-        mapping.state = "Enabled";
-    } else {
-        mapping.stop();
-        mapping.state = "Disabled";
-    }
+    apply_settings(&state, &uuid, mapping, settings);
     answer(
         StatusCode::ACCEPTED,
         configuration(&state, &uuid, mapping, "Updating"),
