@@ -470,23 +470,24 @@ impl Cluster {
     /// Tells the other servers of `name`'s entry as it is now (after a
     /// change through the control plane), or that it is gone (`None`).
     pub(crate) async fn share(&self, name: &str, entry: Option<&Entry>) -> Result<()> {
-        let key = key_of(name);
-        match entry.and_then(Entry::to_json) {
+        let json = entry.and_then(Entry::to_json);
+        self.put_shared(&self.functions, &key_of(name), json.as_deref())
+            .await
+            .with_context(|| format!("failed to share function {name} through NATS"))
+    }
+
+    /// Puts `json` under `key` in `bucket`, saying it is this server's
+    /// (so that its own watch skips it), or deletes the key (`None`).
+    async fn put_shared(&self, bucket: &kv::Store, key: &str, json: Option<&[u8]>) -> Result<()> {
+        match json {
             Some(json) => {
                 let shared = SharedEntry {
                     node: self.node.clone(),
-                    entry: serde_json::from_slice(&json)?,
+                    entry: serde_json::from_slice(json)?,
                 };
-                self.functions
-                    .put(&key, serde_json::to_vec(&shared)?.into())
-                    .await
-                    .with_context(|| format!("failed to share function {name} through NATS"))?;
+                bucket.put(key, serde_json::to_vec(&shared)?.into()).await?;
             }
-            None => {
-                self.functions.delete(&key).await.with_context(|| {
-                    format!("failed to share the deletion of {name} through NATS")
-                })?
-            }
+            None => bucket.delete(key).await?,
         }
         Ok(())
     }
@@ -548,25 +549,9 @@ impl Cluster {
     /// through the API (its settings as the server's store keeps them), or
     /// that it is gone (`None`).
     pub(crate) async fn share_mapping(&self, uuid: &str, settings: Option<&[u8]>) -> Result<()> {
-        let key = format!("mapping.{uuid}");
-        match settings {
-            Some(settings) => {
-                let shared = SharedEntry {
-                    node: self.node.clone(),
-                    entry: serde_json::from_slice(settings)?,
-                };
-                self.sources
-                    .put(&key, serde_json::to_vec(&shared)?.into())
-                    .await
-                    .with_context(|| format!("failed to share mapping {uuid} through NATS"))?;
-            }
-            None => self
-                .sources
-                .delete(&key)
-                .await
-                .with_context(|| format!("failed to share the deletion of mapping {uuid}"))?,
-        }
-        Ok(())
+        self.put_shared(&self.sources, &format!("mapping.{uuid}"), settings)
+            .await
+            .with_context(|| format!("failed to share mapping {uuid} through NATS"))
     }
 
     /// Follows the mappings other servers make, change and delete through

@@ -195,24 +195,72 @@ fn successes<'a>(
     counts
 }
 
-/// Waits until every id in `ids` succeeded in one of `logs()`.
-fn wait_for_all(ids: &[String], function: &str, logs: impl Fn() -> Vec<String>, timeout: Duration) {
+/// Calls `attempt` every `every` until it gives `Some`; fails the test
+/// with `why()` after `timeout`.
+fn eventually<T>(
+    timeout: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Option<T>,
+    why: impl Fn() -> String,
+) -> T {
     let started = Instant::now();
     loop {
-        let logs = logs();
-        let done = successes(logs.iter().map(String::as_str), function);
-        let missing = ids.iter().filter(|id| !done.contains_key(*id)).count();
-        if missing == 0 {
-            return;
+        if let Some(done) = attempt() {
+            return done;
         }
-        assert!(
-            started.elapsed() < timeout,
-            "{missing} of {} events never succeeded; logs:\n{}",
-            ids.len(),
-            logs.join("\n----\n")
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(started.elapsed() < timeout, "{}", why());
+        std::thread::sleep(every);
     }
+}
+
+/// Waits until every id in `ids` succeeded in one of `logs()`.
+fn wait_for_all(ids: &[String], function: &str, logs: impl Fn() -> Vec<String>, timeout: Duration) {
+    let missing = || {
+        let done = successes(logs().iter().map(String::as_str), function);
+        ids.iter().filter(|id| !done.contains_key(*id)).count()
+    };
+    eventually(
+        timeout,
+        Duration::from_millis(100),
+        || (missing() == 0).then_some(()),
+        || {
+            format!(
+                "{} of {} events never succeeded; logs:\n{}",
+                missing(),
+                ids.len(),
+                logs().join("\n----\n")
+            )
+        },
+    );
+}
+
+/// Sends an `Event` invocation until it is accepted (the node answers 503
+/// while it has no NATS); its request id.
+fn post_event_once_accepted(address: &str, event: &str, log: impl Fn() -> String) -> String {
+    eventually(
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || {
+            let answer = raw_http(
+                address,
+                "POST",
+                "/2015-03-31/functions/probe/invocations",
+                &[("X-Amz-Invocation-Type", "Event")],
+                event.as_bytes(),
+            );
+            if answer.status != 202 {
+                assert_eq!(answer.status, 503, "{}", answer.body);
+                return None;
+            }
+            let id = answer
+                .head
+                .lines()
+                .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
+                .expect("a request id");
+            Some(id.trim().to_string())
+        },
+        || format!("the node never took the event again:\n{}", log()),
+    )
 }
 
 #[test]
@@ -373,32 +421,7 @@ fn a_lost_nats_refuses_events_keeps_synchronous_invocations_and_recovers() {
     // The same store: what was accepted is still there, and the node
     // reconnects by itself.
     let _nats = Nats::start_on(&nats.store, port);
-    let started = Instant::now();
-    let after = loop {
-        let answer = raw_http(
-            &address,
-            "POST",
-            "/2015-03-31/functions/probe/invocations",
-            &[("X-Amz-Invocation-Type", "Event")],
-            br#"{"action":"echo","n":4}"#,
-        );
-        if answer.status == 202 {
-            break answer
-                .head
-                .lines()
-                .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
-                .unwrap()
-                .trim()
-                .to_string();
-        }
-        assert_eq!(answer.status, 503, "{}", answer.body);
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the node did not reconnect:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let after = post_event_once_accepted(&address, r#"{"action":"echo","n":4}"#, || serve.log());
     serve.wait_for_log(
         &format!("Event invocation {after} of probe succeeded"),
         Duration::from_secs(60),
@@ -415,14 +438,12 @@ fn probe(address: &str, path: &str) -> u16 {
 /// Waits until a GET of `path` answers `status` (the client notices a lost
 /// connection a moment after it is lost).
 fn wait_for_probe(address: &str, path: &str, status: u16) {
-    let started = Instant::now();
-    while probe(address, path) != status {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{path} never answered {status}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || (probe(address, path) == status).then_some(()),
+        || format!("{path} never answered {status}"),
+    );
 }
 
 #[test]
@@ -547,20 +568,20 @@ fn invoke_on(address: &str, function: &str, event: &str) -> (u16, String) {
 }
 
 /// Waits until invoking `function` on `address` answers `status`; gives the
-/// body and how long it took.
-fn wait_for_invoke(address: &str, function: &str, event: &str, status: u16) -> (String, Duration) {
-    let started = Instant::now();
-    loop {
-        let (answered, body) = invoke_on(address, function, event);
-        if answered == status {
-            return (body, started.elapsed());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{function} on {address} still answers {answered}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// body.
+fn wait_for_invoke(address: &str, function: &str, event: &str, status: u16) -> String {
+    eventually(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || {
+            let (answered, body) = invoke_on(address, function, event);
+            (answered == status).then_some(body)
+        },
+        || {
+            let (answered, body) = invoke_on(address, function, event);
+            format!("{function} on {address} still answers {answered}: {body}")
+        },
+    )
 }
 
 #[test]
@@ -578,7 +599,7 @@ fn a_function_created_on_one_node_serves_on_the_others_and_follows_its_changes()
     let created = create(&nodes[0], "shared", &zip, "probe.wasm");
     assert_eq!(created["status"], 201, "{created}");
     for address in &addresses[1..] {
-        let (body, _) = wait_for_invoke(address, "shared", r#"{"action":"echo","n":1}"#, 200);
+        let body = wait_for_invoke(address, "shared", r#"{"action":"echo","n":1}"#, 200);
         assert_eq!(body, r#"{"action":"echo","n":1}"#);
     }
     let got = boto3(
@@ -600,24 +621,22 @@ fn a_function_created_on_one_node_serves_on_the_others_and_follows_its_changes()
     );
     assert_eq!(updated["status"], 200, "{updated}");
     for address in [&addresses[0], &addresses[2]] {
-        let started = Instant::now();
-        loop {
+        let environment = || {
             let (status, body) = invoke_on(address, "shared", r#"{"action":"env"}"#);
             assert_eq!(status, 200, "{body}");
-            if crate::common::json(&body)["STAGE"] == "cluster" {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "{address} never saw the new environment: {body}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            crate::common::json(&body)
+        };
+        eventually(
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || (environment()["STAGE"] == "cluster").then_some(()),
+            || format!("{address} never saw the new environment: {}", environment()),
+        );
     }
 
     // A node that starts later finds what the others made.
     let late = node("", &nats);
-    let (body, _) = wait_for_invoke(&address(&late), "shared", r#"{"action":"echo","n":2}"#, 200);
+    let body = wait_for_invoke(&address(&late), "shared", r#"{"action":"echo","n":2}"#, 200);
     assert_eq!(body, r#"{"action":"echo","n":2}"#);
 
     let deleted = boto3(
@@ -719,15 +738,17 @@ fn a_three_server_nats_cluster_keeps_the_queue_when_one_nats_server_dies() {
         })
         .collect();
     // JetStream answers once the cluster has chosen its metadata leader.
-    let started = Instant::now();
-    while !log.lock().unwrap().contains("metadata leader") {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the NATS cluster chose no leader:\n{}",
-            log.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || {
+            log.lock()
+                .unwrap()
+                .contains("metadata leader")
+                .then_some(())
+        },
+        || format!("the NATS cluster chose no leader:\n{}", log.lock().unwrap()),
+    );
     let backend = format!(
         "nats://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}",
         ports[0], ports[1], ports[2]
@@ -749,36 +770,9 @@ fn a_three_server_nats_cluster_keeps_the_queue_when_one_nats_server_dies() {
 
     // Whichever server the node is connected to, one of the three goes.
     servers[0].stop();
-    let started = Instant::now();
     for n in 10..20 {
-        loop {
-            let answer = raw_http(
-                &address,
-                "POST",
-                "/2015-03-31/functions/probe/invocations",
-                &[("X-Amz-Invocation-Type", "Event")],
-                format!(r#"{{"action":"echo","n":{n}}}"#).as_bytes(),
-            );
-            if answer.status == 202 {
-                ids.push(
-                    answer
-                        .head
-                        .lines()
-                        .find_map(|line| line.strip_prefix("x-amzn-requestid: "))
-                        .unwrap()
-                        .trim()
-                        .to_string(),
-                );
-                break;
-            }
-            assert_eq!(answer.status, 503, "{}", answer.body);
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the node found no other NATS server:\n{}",
-                serve.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let event = format!(r#"{{"action":"echo","n":{n}}}"#);
+        ids.push(post_event_once_accepted(&address, &event, || serve.log()));
     }
     wait_for_all(&ids, "probe", || vec![serve.log()], Duration::from_secs(60));
 }
