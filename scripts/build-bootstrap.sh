@@ -40,8 +40,11 @@ folder=$profile
 [ "$profile" = dev ] && folder=debug
 
 bash scripts/patch-wasmtime.sh
+# The whole `wasm-lambda`, not the slim `wasm-lambda-bootstrap`: `package
+# --arch` runs the command again as this binary under qemu, which needs the
+# command line.
 if [ "$(uname -m)" = "${target%%-*}" ]; then
-    cargo build --locked --profile "$profile" -p wasm-lambda >&2
+    cargo build --locked --profile "$profile" -p wasm-lambda --bin wasm-lambda >&2
     echo "target/$folder/wasm-lambda"
     exit 0
 fi
@@ -56,5 +59,5 @@ upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
 lower=${target//-/_}
 # The linker, and the C compiler and archiver for crates with C code (ring).
 env "CARGO_TARGET_${upper}_LINKER=$gnu-gcc" "CC_${lower}=$gnu-gcc" "AR_${lower}=$gnu-ar" \
-    cargo build --locked --profile "$profile" -p wasm-lambda --target "$target" >&2
+    cargo build --locked --profile "$profile" -p wasm-lambda --bin wasm-lambda --target "$target" >&2
 echo "target/$target/$folder/wasm-lambda"

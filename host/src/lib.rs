@@ -28,6 +28,26 @@ pub mod package;
 pub mod samples;
 pub mod sources;
 
+/// What Lambda runs when it starts a `provided.al2023` function: the
+/// custom runtime, configured from Lambda's environment (`_HANDLER`,
+/// `AWS_LAMBDA_RUNTIME_API`, ...). `wasm-lambda` runs it when started under
+/// the name `bootstrap`, and so does the slim `wasm-lambda-bootstrap`
+/// binary that `wasm-lambda package` ships. An error is printed and ends
+/// the process with status 1.
+pub fn run_bootstrap() -> std::process::ExitCode {
+    let env = std::env::vars().collect();
+    let timeout = std::time::Duration::from_secs(3);
+    let ran = runtime_api::RuntimeSettings::from_env(&env, None, timeout)
+        .and_then(|settings| runtime_api::run(&settings, None));
+    match ran {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
 pub use wasm_lambda_build as build;
 pub use wasm_lambda_core::*;
 pub use wasm_lambda_runtime as runtime_api;

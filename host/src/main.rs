@@ -393,13 +393,7 @@ fn main() -> ExitCode {
         .and_then(|path| path.file_name().map(|name| name == "bootstrap"))
         .unwrap_or(false);
     if started_as_bootstrap {
-        return match run_runtime(None, 3.0) {
-            Ok(code) => ExitCode::from(code),
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::from(EXIT_FUNCTION_ERROR)
-            }
-        };
+        return wasm_lambda::run_bootstrap();
     }
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -700,7 +694,8 @@ fn run_package(args: PackageArgs) -> Result<u8> {
     let bootstrap = match &args.bootstrap {
         Some(path) => path.clone(),
         None if arch == machine => {
-            std::env::current_exe().context("failed to find this executable")?
+            let this = std::env::current_exe().context("failed to find this executable")?;
+            wasm_lambda::package::slim_bootstrap_beside(&this).unwrap_or(this)
         }
         None => bail!(
             "--arch {arch}: this wasm-lambda is built for {machine}; give one built for {arch} with --bootstrap (`bash scripts/build-bootstrap.sh {arch}` builds it)"

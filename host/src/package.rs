@@ -1,7 +1,9 @@
 //! `wasm-lambda package`: a deployment zip for a `provided.al2023` function.
 //!
-//! The zip holds `bootstrap` (this very binary: started under that name it
-//! runs the Runtime API loop), the component, and its precompiled artifact
+//! The zip holds `bootstrap` (the slim `wasm-lambda-bootstrap` built beside
+//! this binary, which runs the Runtime API loop and nothing else; without
+//! it, this very binary, which started under that name does the same), the
+//! component, and its precompiled artifact
 //! under `artifacts/`, so a cold start on Lambda loads machine code instead
 //! of compiling. The runtime never makes a snapshot of an init phase
 //! (Python, JavaScript) itself: that would compile the component again at a
@@ -27,6 +29,19 @@ use anyhow::{Context as _, Result, bail};
 use zip::write::SimpleFileOptions;
 
 use crate::Host;
+
+/// The name of the slim bootstrap binary (`src/bootstrap.rs`) built beside
+/// `wasm-lambda`.
+pub const SLIM_BOOTSTRAP: &str = "wasm-lambda-bootstrap";
+
+/// The slim bootstrap built beside the executable `this`, if there is one.
+/// It runs the custom runtime only (the server, the builders and the
+/// command line are left out when it is linked), so a package that ships it
+/// is about half as large.
+pub fn slim_bootstrap_beside(this: &Path) -> Option<PathBuf> {
+    let slim = this.with_file_name(SLIM_BOOTSTRAP);
+    slim.is_file().then_some(slim)
+}
 use crate::runtime_api::{ARTIFACTS_DIR, RuntimeSettings, SNAPSHOT_ENVIRONMENT_FILE};
 
 /// Lambda's limit on a zip uploaded directly (`CreateFunction` with
