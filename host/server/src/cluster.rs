@@ -622,22 +622,10 @@ impl Cluster {
                 .await?
                 .map_err(|error| anyhow::anyhow!("failed to keep code {sha}: {error:?}"))?;
         }
-        let task_state = state.clone();
-        let task_name = name.to_string();
-        let task_entry = incoming.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            lifecycle::load_entry(
-                &task_state.host,
-                task_state.builder.as_deref(),
-                &task_state.functions,
-                &task_state.region,
-                &task_name,
-                &task_entry,
-            )
-        })
-        .await?;
-        let replaced = lifecycle::settle(&mut incoming, loaded);
-        drop(replaced);
+        let loaded = lifecycle::load_off_thread(state, name, incoming.clone()).await;
+        // `incoming` serves nothing yet: there is no code for settle to
+        // give back (what served here goes when the entry is replaced).
+        lifecycle::settle(&mut incoming, loaded);
         let previous = local.as_ref().and_then(|local| local.serving.clone());
         incoming.generation = local.as_ref().map_or(0, |local| local.generation + 1);
         if state
@@ -944,11 +932,7 @@ async fn forget(state: &Arc<AppState>, name: &str) {
     if !matches!(removed, Ok(Ok(()))) {
         tracing::warn!("wasm-lambda: failed to delete function {name} from this server's store");
     }
-    if let Some(entry) = state.functions.remove(name) {
-        for sha in [entry.code, entry.serving].into_iter().flatten() {
-            state.functions.forget_code(&sha);
-        }
-    }
+    state.functions.remove_with_code(name);
     tracing::info!("wasm-lambda: function {name} was deleted on another server; deleted here");
 }
 

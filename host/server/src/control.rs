@@ -754,11 +754,7 @@ async fn delete_function(
         );
     }
     for key in keys {
-        if let Some(entry) = state.functions.remove(&key) {
-            for sha in [entry.code, entry.serving].into_iter().flatten() {
-                state.functions.forget_code(&sha);
-            }
-        }
+        state.functions.remove_with_code(&key);
         if let Err(response) = super::reply::share(&state, &key).await {
             return response;
         }

@@ -166,19 +166,15 @@ pub(crate) fn load_entry(
     Ok(super::function_settings::deployed_with(entry, function))
 }
 
-/// Loads the code of `name`'s entry at `generation` and makes it serve,
-/// unless a newer change came meanwhile.
-pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64) {
-    let Some(entry) = state.functions.get(&name) else {
-        return;
-    };
-    let previous = entry
-        .serving
-        .clone()
-        .filter(|old| entry.code.as_ref() != Some(old));
+/// [`load_entry`] for `name`'s `entry`, off the async threads.
+pub(crate) async fn load_off_thread(
+    state: &Arc<AppState>,
+    name: &str,
+    entry: Entry,
+) -> Result<Deployed, NotLoaded> {
     let task_state = state.clone();
-    let task_name = name.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
+    let task_name = name.to_string();
+    tokio::task::spawn_blocking(move || {
         load_entry(
             &task_state.host,
             task_state.builder.as_deref(),
@@ -194,7 +190,20 @@ pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64
             code: "FunctionError.RuntimeInitError",
             reason: error.to_string(),
         })
-    });
+    })
+}
+
+/// Loads the code of `name`'s entry at `generation` and makes it serve,
+/// unless a newer change came meanwhile.
+pub(crate) async fn activate(state: Arc<AppState>, name: String, generation: u64) {
+    let Some(entry) = state.functions.get(&name) else {
+        return;
+    };
+    let previous = entry
+        .serving
+        .clone()
+        .filter(|old| entry.code.as_ref() != Some(old));
+    let loaded = load_off_thread(&state, &name, entry).await;
     let mut replaced = None;
     let updated = state.functions.update(&name, |entry| {
         if entry.generation == generation {

@@ -241,6 +241,16 @@ impl Registry {
         self.write().remove(name)
     }
 
+    /// Removes `name` (a deleted function or version), and its code once
+    /// no other function uses it.
+    pub(crate) fn remove_with_code(&self, name: &str) {
+        if let Some(entry) = self.remove(name) {
+            for sha in [entry.code, entry.serving].into_iter().flatten() {
+                self.forget_code(&sha);
+            }
+        }
+    }
+
     /// Whether any function still uses the code zip `sha`.
     pub(crate) fn uses_code(&self, sha: &str) -> bool {
         self.read().values().any(|entry| {
