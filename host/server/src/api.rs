@@ -205,8 +205,9 @@ fn client_context(headers: &HeaderMap) -> Result<Option<String>, InvokeError> {
     }
 }
 
-/// The deployed function and the request an Invoke API call names, or the
-/// service error that refuses it.
+/// The deployed function and the request an Invoke API call names, and
+/// whether recursive loop detection stops it; or the service error that
+/// refuses it.
 #[allow(clippy::result_large_err)]
 fn api_request(
     state: &AppState,
@@ -214,7 +215,7 @@ fn api_request(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<(Target, InvokeRequest), Response> {
+) -> Result<(Target, InvokeRequest, bool), Response> {
     let target = find(state, name, query.get("Qualifier"))?;
     let client_context = client_context(headers).map_err(|error| from_invoke_error(&error))?;
     let identity =
@@ -222,22 +223,18 @@ fn api_request(
     // Made here rather than at the call, so an `Event` invocation keeps its
     // trace header through retries and restarts of the queue; its Lineage
     // counts the runs of this function in the chain, and a chain that
-    // already ran it 16 times stops here
+    // already ran it 16 times is stopped
     // (`server::a_function_that_invokes_itself_is_stopped_at_the_sixteenth_hop`).
     let trace = header(headers, "x-amzn-trace-id")
         .map_or_else(wasm_lambda_core::new_trace_header, str::to_string);
     let unqualified = parse_function_name(name).0;
-    let Some(trace) = super::recursion::next_run(
+    let next = super::recursion::next_run(
         &trace,
         &function_arn(state, &unqualified),
         target.deployed.recursion_allowed,
-    ) else {
-        return Err(service_error(
-            400,
-            "RecursiveInvocationException",
-            &super::recursion::stopped_message(&unqualified),
-        ));
-    };
+    );
+    let stopped = next.is_none();
+    let trace = next.unwrap_or(trace);
     let request = InvokeRequest {
         payload: body.to_vec(),
         request_id: Some(uuid::Uuid::new_v4().to_string()),
@@ -248,7 +245,7 @@ fn api_request(
         tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),
         ..InvokeRequest::default()
     };
-    Ok((target, request))
+    Ok((target, request, stopped))
 }
 
 /// The Invoke API's two invoking operations, told apart by their path.
@@ -265,13 +262,23 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (target, request) = match api_request(&state, &name, &query, &headers, body) {
+    let (target, request, stopped) = match api_request(&state, &name, &query, &headers, body) {
         Ok(found) => found,
         Err(response) => return response,
     };
     let request_id = request.request_id.clone().unwrap_or_default();
     let streaming = operation.as_str() == STREAMING_INVOCATIONS;
-    match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+    let invocation_type = header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
+    // A stopped loop: a synchronous call is refused; an `Event` is accepted
+    // and never runs, as Lambda stops it (`events::stop_loop`).
+    if stopped && (streaming || invocation_type != "Event") {
+        return service_error(
+            400,
+            "RecursiveInvocationException",
+            &super::recursion::stopped_message(&parse_function_name(&name).0),
+        );
+    }
+    match invocation_type {
         "RequestResponse" if streaming => {
             let tail = header(&headers, "x-amz-log-type") == Some("Tail");
             let response = match streaming::invoke_with_response_stream(
@@ -299,7 +306,7 @@ async fn invoke(
             let _in_flight = state.in_flight.token();
             request_response(&target, request, &headers).await
         }
-        "Event" if !streaming => queue_event(&state, &target, request).await,
+        "Event" if !streaming => queue_event(&state, &target, request, stopped).await,
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id),
         other => service_error(
             400,
@@ -349,7 +356,15 @@ async fn request_response(
     with_request_id(response, &invocation.request_id)
 }
 
-async fn queue_event(state: &AppState, target: &Target, request: InvokeRequest) -> Response {
+/// Accepts an `Event` invocation: stored (or published to NATS) before the
+/// 202; one whose loop is `stopped` is accepted and handed to
+/// [`events::stop_loop`] instead.
+async fn queue_event(
+    state: &Arc<AppState>,
+    target: &Target,
+    request: InvokeRequest,
+    stopped: bool,
+) -> Response {
     if request.payload.len() > MAX_EVENT_BYTES {
         return service_error(
             413,
@@ -367,6 +382,12 @@ async fn queue_event(state: &AppState, target: &Target, request: InvokeRequest) 
         ));
     }
     let request_id = request.request_id.clone().unwrap_or_default();
+    if stopped {
+        let event = StoredEvent::new(&target.key, &request);
+        let settings = target.deployed.async_settings.clone();
+        tokio::spawn(events::stop_loop(state.clone(), settings, event));
+        return with_request_id(StatusCode::ACCEPTED.into_response(), &request_id);
+    }
     // With a NATS backend, the 202 promises the same: JetStream has stored
     // it. Without NATS nothing is accepted (any server of the cluster may
     // run it; a synchronous invocation needs no NATS and still works).

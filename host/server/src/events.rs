@@ -79,6 +79,8 @@ impl Default for AsyncSettings {
 enum GiveUp {
     RetriesExhausted,
     EventAgeExceeded,
+    /// Recursive loop detection stopped it before it ran.
+    RecursiveLoop,
 }
 
 impl GiveUp {
@@ -86,6 +88,8 @@ impl GiveUp {
         match self {
             GiveUp::RetriesExhausted => "RetriesExhausted",
             GiveUp::EventAgeExceeded => "EventAgeExceeded",
+            // Named after the error a synchronous call gets.
+            GiveUp::RecursiveLoop => "RecursiveInvocationException",
         }
     }
 }
@@ -339,19 +343,16 @@ async fn give_up(
     reason: GiveUp,
     last: Option<&Invocation>,
 ) {
-    let name = &event.function;
-    let request_id = &event.request_id;
-    let record = destination_record(state, event, reason, last);
-    let sent = match &settings.on_failure {
-        None => "dropped".to_string(),
-        Some(destination) => match send(state, destination, &record).await {
-            Ok(()) => format!("sent to {destination}"),
-            Err(error) => format!("dropped (sending to {destination} failed: {error:#})"),
-        },
-    };
+    let sent = send_failure(state, settings, event, reason, last).await;
     // Settled in the store before it is said: whoever reads the line finds
     // the event counted as failed.
     settle(state, ticket, Outcome::Failed).await;
+    say_given_up(event, reason, &sent);
+}
+
+/// The server log's line about an event that gave up.
+fn say_given_up(event: &StoredEvent, reason: GiveUp, sent: &str) {
+    let (name, request_id) = (&event.function, &event.request_id);
     match reason {
         GiveUp::RetriesExhausted => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} failed {} times; {sent}",
@@ -360,6 +361,38 @@ async fn give_up(
         GiveUp::EventAgeExceeded => tracing::warn!(
             "wasm-lambda: Event invocation {request_id} of {name} is older than its maximum event age; {sent}"
         ),
+        GiveUp::RecursiveLoop => tracing::warn!(
+            "wasm-lambda: Event invocation {request_id} of {name} was stopped: its chain already ran the function {} times; {sent}",
+            super::recursion::MAX_RUNS
+        ),
+    }
+}
+
+/// An `Event` invocation that recursive loop detection stopped
+/// (`recursion.rs`): accepted, as Lambda accepts it, never run, and sent to
+/// the function's on-failure destination when it has one
+/// (`server::a_function_that_invokes_itself_is_stopped_at_the_sixteenth_hop`).
+pub(crate) async fn stop_loop(state: Arc<AppState>, settings: AsyncSettings, event: StoredEvent) {
+    let sent = send_failure(&state, &settings, &event, GiveUp::RecursiveLoop, None).await;
+    say_given_up(&event, GiveUp::RecursiveLoop, &sent);
+}
+
+/// Sends the destination record of an event that gave up to the function's
+/// on-failure destination, if it has one; says what became of it.
+async fn send_failure(
+    state: &Arc<AppState>,
+    settings: &AsyncSettings,
+    event: &StoredEvent,
+    reason: GiveUp,
+    last: Option<&Invocation>,
+) -> String {
+    let record = destination_record(state, event, reason, last);
+    match &settings.on_failure {
+        None => "dropped".to_string(),
+        Some(destination) => match send(state, destination, &record).await {
+            Ok(()) => format!("sent to {destination}"),
+            Err(error) => format!("dropped (sending to {destination} failed: {error:#})"),
+        },
     }
 }
 

@@ -483,6 +483,8 @@ pub(crate) fn ctrl_c_finishes_what_it_holds(serve: &Serve) {
 #[test]
 fn a_function_that_invokes_itself_is_stopped_at_the_sixteenth_hop() {
     let component = toml_path(guest("host/tests/guests/python/net"));
+    let dir = tempfile::tempdir().unwrap();
+    let failures = dir.path().join("failures.jsonl");
     let serve = Serve::start(&format!(
         r#"
 [[function]]
@@ -490,6 +492,7 @@ name = "looper"
 component = {component}
 timeout = 120
 allowed_outbound_hosts = ["http://127.0.0.1:*"]
+on_failure = "file:{failures}"
 
 [[function]]
 name = "allowed"
@@ -497,7 +500,8 @@ component = {component}
 timeout = 120
 allowed_outbound_hosts = ["http://127.0.0.1:*"]
 recursive_loop = "Allow"
-"#
+"#,
+        failures = failures.display()
     ));
     let event = |hops: u32| {
         serde_json::json!({ "client": "lambda", "url": serve.endpoint, "hops": hops }).to_string()
@@ -521,6 +525,58 @@ recursive_loop = "Allow"
         trace.starts_with("Root=1-") && trace.contains(";Lineage=1:") && trace.ends_with(":3"),
         "{trace}"
     );
+
+    // An `Event` invocation whose chain already ran the function 16 times
+    // is accepted, as Lambda accepts it, never runs, and goes to the
+    // function's on-failure destination.
+    let full_chain = format!("{}:16", trace.rsplit_once(':').unwrap().0);
+    let accepted = crate::http::request(
+        &serve,
+        "POST",
+        "/2015-03-31/functions/looper/invocations",
+        &[
+            "X-Amz-Invocation-Type:Event",
+            &format!("X-Amzn-Trace-Id:{full_chain}"),
+        ],
+        Some(br#"{"client":"lambda","hops":0}"#),
+    );
+    assert_eq!(accepted["status"], 202, "{accepted}");
+    let request_id = crate::http::header(&accepted, "x-amzn-requestid")[0].to_string();
+    let started = std::time::Instant::now();
+    let record = loop {
+        if let Ok(text) = std::fs::read_to_string(&failures)
+            && let Some(line) = text.lines().next()
+        {
+            break json(line);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no destination record:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let context = &record["requestContext"];
+    assert_eq!(context["requestId"], request_id.as_str(), "{record}");
+    assert_eq!(context["condition"], "RecursiveInvocationException");
+    assert_eq!(context["approximateInvokeCount"], 0);
+    assert_eq!(record["requestPayload"]["hops"], 0);
+    assert!(
+        !serve
+            .log()
+            .contains(&format!("START RequestId: {request_id}")),
+        "the stopped event ran:\n{}",
+        serve.log()
+    );
+    // A synchronous call with the same chain is refused.
+    let refused = crate::http::request(
+        &serve,
+        "POST",
+        "/2015-03-31/functions/looper/invocations",
+        &[&format!("X-Amzn-Trace-Id:{full_chain}")],
+        Some(b"{}"),
+    );
+    assert_eq!(refused["status"], 400, "{refused}");
 
     let allowed = serve.boto3(&["invoke", "allowed", &event(20)]);
     let answer = json(allowed["Payload"].as_str().unwrap());
