@@ -10,7 +10,7 @@ use crate::bindings;
 use crate::environment;
 use crate::error::{ErrorStyle, FunctionError, InvokeError};
 use crate::function::Function;
-use crate::logs::{self, LogPipe, Report};
+use crate::logs::{self, LineTap, LogPipe, Report};
 use crate::outcome::{self, Circumstances};
 use crate::sandbox::{CallEnd, NotReserved, Reserved, Sandbox};
 use crate::stream::ResponseSender;
@@ -69,6 +69,9 @@ pub struct InvokeRequest {
     /// [`crate::response_stream`]); without it, streamed bytes come first in
     /// the payload.
     pub stream: Option<ResponseSender>,
+    /// Where the invocation's own lines go as they are written, besides the
+    /// host's sink (see [`crate::LineTap`]).
+    pub log_tap: Option<LineTap>,
 }
 
 impl InvokeRequest {
@@ -190,6 +193,7 @@ impl Function {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let deadline = Deadline::new(config.timeout, request.deadline);
         let stream = request.stream.take();
+        let tap = request.log_tap.take();
         // Lambda gives every invocation a trace header, made up when the
         // caller sent none
         // (`context::each_invocation_sees_its_own_trace_header_in_a_reused_sandbox`).
@@ -209,10 +213,14 @@ impl Function {
         let sink = self.inner.host.log_sink();
         let log = match &warm {
             Some((sandbox, _)) => {
-                sandbox.log().set_sink(sink);
+                sandbox.log().set_sink(sink, tap);
                 sandbox.log().clone()
             }
-            None => LogPipe::with_logging(sink, config.logging),
+            None => {
+                let log = LogPipe::with_logging(None, config.logging);
+                log.set_sink(sink, tap);
+                log
+            }
         };
         // Where START, END and REPORT go (a custom runtime leaves them to
         // Lambda), and in which format.

@@ -31,6 +31,21 @@ pub fn stderr_sink() -> LogSink {
     })
 }
 
+/// Receives one invocation's own lines as they are written: the guest's
+/// output (after the JSON format's level filter) and the host's lines about
+/// the invocation (a timeout, a crash), whole lines; never `START`, `END` or
+/// `REPORT`. A server publishes them to Telemetry API subscribers while the
+/// invocation runs
+/// (`extensions::a_telemetry_subscription_gets_each_line_while_the_invocation_runs`).
+#[derive(Clone)]
+pub struct LineTap(pub LogSink);
+
+impl fmt::Debug for LineTap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LineTap")
+    }
+}
+
 /// How many writes a [`QueuedSink`] may hold for its writer; beyond that
 /// they are dropped and counted.
 const QUEUED_WRITES: usize = 4096;
@@ -157,6 +172,9 @@ const PARTIAL_LINE_LIMIT: usize = 64 * 1024;
 struct Captured {
     bytes: Vec<u8>,
     sink: Option<LogSink>,
+    /// The invocation's [`LineTap`]: the function's own lines, without
+    /// `START`/`END`/`REPORT`.
+    tap: Option<LogSink>,
     /// Guest output after its last newline, not sent to the sink yet: the
     /// sink gets whole lines, so that the lines of invocations running at
     /// once (a server's log) do not break into each other
@@ -170,6 +188,17 @@ struct Captured {
 }
 
 impl Captured {
+    /// Hands whole lines of the function's own output to the sink and the
+    /// tap.
+    fn send(&self, lines: &[u8]) {
+        if let Some(sink) = &self.sink {
+            sink(lines);
+        }
+        if let Some(tap) = &self.tap {
+            tap(lines);
+        }
+    }
+
     fn capture(&mut self, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);
         if self.bytes.len() > 2 * CAPTURE_LIMIT {
@@ -192,9 +221,7 @@ impl Captured {
             self.capture(&line);
         }
         line.push(b'\n');
-        if let Some(sink) = &self.sink {
-            sink(&line);
-        }
+        self.send(&line);
     }
 
     /// Guest output through a filter: whole lines, each kept (captured and
@@ -220,9 +247,7 @@ impl Captured {
             return;
         }
         self.capture(&kept);
-        if let Some(sink) = &self.sink {
-            sink(&kept);
-        }
+        self.send(&kept);
     }
 }
 
@@ -250,6 +275,7 @@ impl LogPipe {
             captured: Arc::new(Mutex::new(Captured {
                 bytes: Vec::new(),
                 sink,
+                tap: None,
                 partial: Vec::new(),
                 filter,
             })),
@@ -264,9 +290,9 @@ impl LogPipe {
             return;
         }
         captured.capture(bytes);
-        let Some(sink) = captured.sink.clone() else {
+        if captured.sink.is_none() && captured.tap.is_none() {
             return;
-        };
+        }
         captured.partial.extend_from_slice(bytes);
         let complete = match captured.partial.iter().rposition(|byte| *byte == b'\n') {
             Some(end) => captured.partial.drain(..=end).collect::<Vec<u8>>(),
@@ -275,7 +301,7 @@ impl LogPipe {
             }
             None => return,
         };
-        sink(&complete);
+        captured.send(&complete);
     }
 
     /// Appends `START`/`END`/`REPORT`: always captured, sent to the sink
@@ -301,6 +327,10 @@ impl LogPipe {
     /// whatever the format and levels, as Lambda's own lines are.
     pub(crate) fn write_host(&self, bytes: &[u8]) {
         self.write_platform(bytes, true);
+        let captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tap) = &captured.tap {
+            tap(bytes);
+        }
     }
 
     /// Takes the log captured so far, leaving the pipe empty for the next
@@ -315,11 +345,13 @@ impl LogPipe {
         String::from_utf8_lossy(&bytes[start..]).into_owned()
     }
 
-    /// Points the pipe at the sink of the current invocation.
-    pub(crate) fn set_sink(&self, sink: Option<LogSink>) {
+    /// Points the pipe at the sink and the tap of the current invocation
+    /// (the line left unfinished goes to the last ones).
+    pub(crate) fn set_sink(&self, sink: Option<LogSink>, tap: Option<LineTap>) {
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
         captured.flush_partial();
         captured.sink = sink;
+        captured.tap = tap.map(|tap| tap.0);
     }
 }
 

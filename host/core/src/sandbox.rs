@@ -480,6 +480,6 @@ impl Sandbox {
     /// turn and writes to no sink.
     pub(crate) fn park(&mut self) {
         self.store.data_mut().slices.release();
-        self.log.set_sink(None);
+        self.log.set_sink(None, None);
     }
 }

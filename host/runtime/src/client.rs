@@ -157,6 +157,7 @@ pub(crate) fn parse_event(
             client_context,
             tenant_id: header(headers, "lambda-runtime-aws-tenant-id").map(str::to_string),
             stream: None,
+            log_tap: None,
         },
     })
 }

@@ -131,22 +131,60 @@ impl Deployed {
                 .unwrap_or_else(|| config.arn());
             extensions.invoke(&request_id, deadline_ms, &arn, &trace);
             if extensions.has_subscriptions() {
-                let started = std::time::SystemTime::now();
-                let version = config.version.clone();
-                let outcome = self.function.invoke(request).await;
-                if let Ok(invocation) = &outcome {
-                    extensions.publish(&telemetry::invocation_records(
-                        invocation,
-                        started,
-                        &version,
-                        &trace,
-                        config.logging,
-                    ));
-                }
-                return outcome;
+                return self
+                    .invoke_published(request, extensions, &request_id, &trace)
+                    .await;
             }
         }
         self.function.invoke(request).await
+    }
+
+    /// Runs an invocation whose records go to Telemetry API subscribers
+    /// while it runs: `platform.start` before its first line, a `function`
+    /// record per line as the guest writes it, then `platform.runtimeDone`
+    /// and `platform.report`
+    /// (`extensions::a_telemetry_subscription_gets_each_line_while_the_invocation_runs`).
+    /// An invocation refused before it ran (throttled) publishes nothing.
+    async fn invoke_published(
+        &self,
+        mut request: wasm_lambda_core::InvokeRequest,
+        extensions: &Arc<extensions::Extensions>,
+        request_id: &str,
+        trace: &str,
+    ) -> Result<wasm_lambda_core::Invocation, wasm_lambda_core::InvokeError> {
+        let config = self.function.config();
+        let started = telemetry::start_record(
+            std::time::SystemTime::now(),
+            request_id,
+            &config.version,
+            trace,
+        );
+        // `platform.start` goes out once: with the first line, or at the end.
+        let start = Arc::new(std::sync::Mutex::new(Some(started)));
+        let publish_start = {
+            let (start, extensions) = (start.clone(), extensions.clone());
+            move || {
+                let record = start.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(record) = record {
+                    extensions.publish(&[record]);
+                }
+            }
+        };
+        let tap = {
+            let (publish_start, extensions) = (publish_start.clone(), extensions.clone());
+            let logging = config.logging;
+            move |lines: &[u8]| {
+                publish_start();
+                extensions.publish(&telemetry::function_records(lines, logging));
+            }
+        };
+        request.log_tap = Some(wasm_lambda_core::LineTap(Arc::new(tap)));
+        let outcome = self.function.invoke(request).await;
+        if let Ok(invocation) = &outcome {
+            publish_start();
+            extensions.publish(&telemetry::end_records(invocation, trace));
+        }
+        outcome
     }
 }
 

@@ -157,51 +157,50 @@ pub(crate) fn record_at(time: SystemTime, kind: &str, body: Value) -> Value {
     Value::Object(record)
 }
 
-/// The records of one invocation: `platform.start`, a `function` record per
-/// line of its log (the platform's own lines left out; a JSON object stays
-/// an object, as with Lambda's JSON format), `platform.runtimeDone` and
-/// `platform.report`.
-pub(crate) fn invocation_records(
-    invocation: &wasm_lambda_core::Invocation,
+/// An invocation's `platform.start`, timed when it started.
+pub(crate) fn start_record(
     started: SystemTime,
+    request_id: &str,
     version: &str,
     trace: &str,
+) -> Value {
+    let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
+    record_at(
+        started,
+        "platform.start",
+        json!({ "requestId": request_id, "version": version, "tracing": tracing }),
+    )
+}
+
+/// A `function` record per line of `lines` (whole lines of the function's
+/// own output, as a [`wasm_lambda_core::LineTap`] gets them): with the JSON
+/// format a line that is a JSON object stays an object, as Lambda sends it.
+pub(crate) fn function_records(
+    lines: &[u8],
     logging: wasm_lambda_core::LoggingConfig,
 ) -> Vec<Value> {
+    String::from_utf8_lossy(lines)
+        .lines()
+        .map(|line| {
+            let body = logging
+                .is_json()
+                .then(|| serde_json::from_str::<Value>(line).ok())
+                .flatten()
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!(line));
+            record("function", body)
+        })
+        .collect()
+}
+
+/// The records that end an invocation: `platform.runtimeDone` and
+/// `platform.report`.
+pub(crate) fn end_records(invocation: &wasm_lambda_core::Invocation, trace: &str) -> Vec<Value> {
     let report = &invocation.report;
     let request_id = &invocation.request_id;
     let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
     let (status, error_type) = report.status.record_status();
     let millis = |duration: Duration| duration.as_micros() as f64 / 1000.0;
-    let mut records = vec![record_at(
-        started,
-        "platform.start",
-        json!({ "requestId": request_id, "version": version, "tracing": tracing }),
-    )];
-    for line in invocation.log.lines() {
-        let parsed = serde_json::from_str::<Value>(line)
-            .ok()
-            .filter(Value::is_object);
-        let platform = if logging.is_json() {
-            parsed.as_ref().is_some_and(|value| {
-                value["type"]
-                    .as_str()
-                    .is_some_and(|kind| kind.starts_with("platform."))
-            })
-        } else {
-            ["START RequestId: ", "END RequestId: ", "REPORT RequestId: "]
-                .iter()
-                .any(|prefix| line.starts_with(prefix))
-        };
-        if platform {
-            continue;
-        }
-        let body = match parsed {
-            Some(object) if logging.is_json() => object,
-            _ => json!(line),
-        };
-        records.push(record("function", body));
-    }
     let mut done = json!({
         "requestId": request_id,
         "status": status,
@@ -231,9 +230,10 @@ pub(crate) fn invocation_records(
         done["errorType"] = json!(error_type);
         report_body["errorType"] = json!(error_type);
     }
-    records.push(record("platform.runtimeDone", done));
-    records.push(record("platform.report", report_body));
-    records
+    vec![
+        record("platform.runtimeDone", done),
+        record("platform.report", report_body),
+    ]
 }
 
 /// The type a record's `type` belongs to: `platform`, `function` or

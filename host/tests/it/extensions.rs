@@ -250,8 +250,9 @@ fn telemetry(file: &Path) -> Vec<Value> {
 
 /// `serve` with the probe and the recorder extension, which subscribes
 /// through the API that `port_variable` (`RECORDER_TELEMETRY_PORT` or
-/// `RECORDER_LOGS_PORT`) names, listening on a free port.
-fn serve_probe_with_recorder(file: &Path, port_variable: &str) -> Serve {
+/// `RECORDER_LOGS_PORT`) names, listening on a free port; `settings` are
+/// more lines of the function's table.
+fn serve_probe_with_recorder(file: &Path, port_variable: &str, settings: &str) -> Serve {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -262,6 +263,7 @@ fn serve_probe_with_recorder(file: &Path, port_variable: &str) -> Serve {
 [[function]]
 name = "probe"
 component = {probe}
+{settings}
 extensions = [{recorder}]
 environment = {{ RECORDER_FILE = {file}, {port_variable} = "{port}" }}
 "#,
@@ -275,7 +277,7 @@ environment = {{ RECORDER_FILE = {file}, {port_variable} = "{port}" }}
 fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
-    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT");
+    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT", "");
     let ids: Vec<String> = (0..2)
         .map(|_| {
             let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
@@ -400,10 +402,81 @@ fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
 }
 
 #[test]
+fn a_telemetry_subscription_gets_each_line_while_the_invocation_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT", "timeout = 60");
+    // The probe prints its two lines, then waits 20 s before it answers.
+    let lines = |received: &[Value]| -> Vec<String> {
+        received
+            .iter()
+            .map(|record| &record["telemetry"])
+            .filter(|telemetry| telemetry["type"] == "function")
+            .map(|telemetry| telemetry["record"].as_str().unwrap().to_string())
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let invocation = scope
+            .spawn(|| serve.boto3(&["invoke", "probe", r#"{"action":"print","millis":20000}"#]));
+        let started = Instant::now();
+        loop {
+            let received = telemetry(&file);
+            if lines(&received) == ["to stdout", "to stderr"] {
+                // Records published at the invocation's end could not be
+                // here before its answer.
+                assert!(
+                    !invocation.is_finished(),
+                    "the lines arrived only with the answer:\n{received:#?}"
+                );
+                let kinds: Vec<&str> = received
+                    .iter()
+                    .map(|record| record["telemetry"]["type"].as_str().unwrap())
+                    .filter(|kind| {
+                        [
+                            "platform.start",
+                            "function",
+                            "platform.runtimeDone",
+                            "platform.report",
+                        ]
+                        .contains(kind)
+                    })
+                    .collect();
+                assert_eq!(
+                    kinds,
+                    ["platform.start", "function", "function"],
+                    "the start first, nothing of the end yet: {received:#?}"
+                );
+                break;
+            }
+            assert!(
+                !invocation.is_finished() && started.elapsed() < Duration::from_secs(30),
+                "the two lines were not published while the invocation ran: {received:#?}\n{}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let answer = invocation.join().unwrap();
+        assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+    });
+    // The end follows.
+    let started = Instant::now();
+    while !telemetry(&file)
+        .iter()
+        .any(|record| record["telemetry"]["type"] == "platform.report")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no platform.report"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn a_logs_api_subscription_gets_the_2021_schemas_records() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
-    let serve = serve_probe_with_recorder(&file, "RECORDER_LOGS_PORT");
+    let serve = serve_probe_with_recorder(&file, "RECORDER_LOGS_PORT", "");
     let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
     assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
     let id = answer["RequestId"].as_str().unwrap().to_string();

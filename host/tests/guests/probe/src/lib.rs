@@ -26,6 +26,10 @@ fn handler(event: Value, context: Context) -> Result<Value, Error> {
         "print" => {
             println!("to stdout");
             eprintln!("to stderr");
+            // A wait after the lines, for a reader that must see them while
+            // the invocation runs.
+            let millis = event["millis"].as_u64().unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(millis));
             Ok(json!("printed"))
         }
         "error" => Err(Error::new("ProbeError", "the probe failed on purpose")
