@@ -249,7 +249,13 @@ impl Function {
                 }
             },
         };
-        // The load-time init phase's output comes first, once, as Lambda
+        // A cold start is a new execution environment: with JSON its
+        // `platform.initStart` comes first
+        // (`logging::python_logging_writes_lambdas_json_records_and_system_records`).
+        if cold && let Some(line) = platform.init_start(&config.name, &config.version) {
+            log.write_platform(line.as_bytes(), platform_lines);
+        }
+        // The load-time init phase's output comes next, once, as Lambda
         // logs the init phase before the first `START`.
         if cold && let Some(output) = self.take_unreported_init_output() {
             log.write(output.as_bytes());

@@ -546,6 +546,34 @@ impl PlatformLines {
         level >= self.logging.system_level
     }
 
+    /// With JSON, `platform.initStart` before a cold start's first line, as
+    /// Lambda writes it when an execution environment starts (INFO); Text
+    /// has no line for it here, so that its lines stay as they were.
+    pub(crate) fn init_start(&self, function_name: &str, version: &str) -> Option<String> {
+        if !self.logging.is_json() {
+            return None;
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct InitStart<'a> {
+            initialization_type: &'a str,
+            phase: &'a str,
+            function_name: &'a str,
+            function_version: &'a str,
+        }
+        self.system_keeps(LogLevel::Info).then(|| {
+            SystemRecord::line(
+                "platform.initStart",
+                InitStart {
+                    initialization_type: "on-demand",
+                    phase: "init",
+                    function_name,
+                    function_version: version,
+                },
+            )
+        })
+    }
+
     /// `START`, or `platform.start`.
     pub(crate) fn start(
         &self,
@@ -781,6 +809,31 @@ mod tests {
             first.take(),
             "one from first\ntwo from first\nunfinishedEND\n",
             "the capture is exact"
+        );
+    }
+
+    #[test]
+    fn the_tap_gets_the_functions_own_lines_and_no_platform_line() {
+        let tapped = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let into = tapped.clone();
+        let pipe = LogPipe::new(None);
+        pipe.set_sink(
+            None,
+            Some(LineTap(Arc::new(move |bytes: &[u8]| {
+                into.lock().unwrap().extend_from_slice(bytes)
+            }))),
+        );
+        pipe.write_platform(b"START\n", true);
+        pipe.write(b"a line in ");
+        pipe.write(b"two writes\nunfinished");
+        pipe.write_host(b"Task timed out\n");
+        pipe.write_platform(b"END\n", true);
+        // Parked: the next invocation's lines are not this one's.
+        pipe.set_sink(None, None);
+        pipe.write(b"later\n");
+        assert_eq!(
+            String::from_utf8(tapped.lock().unwrap().clone()).unwrap(),
+            "a line in two writes\nunfinished\nTask timed out\n"
         );
     }
 

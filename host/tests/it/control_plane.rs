@@ -249,7 +249,11 @@ fn boto3_creates_waits_for_invokes_updates_and_deletes_a_packaged_component() {
         .lines()
         .map(|line| json(line)["type"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(types, ["platform.start", "platform.report"], "{tail}");
+    assert_eq!(
+        types,
+        ["platform.initStart", "platform.start", "platform.report"],
+        "{tail}"
+    );
 
     // Recursive loops are stopped unless the function allows them.
     let recursion = json!({ "FunctionName": "greeter" });

@@ -117,11 +117,29 @@ fn assert_start_and_report(log: &str, id: &str, function: &str, cold: bool) {
         "{report}"
     );
     assert_eq!(metrics.get("initDurationMs").is_some(), cold, "{report}");
+    // A cold start is a new environment: `platform.initStart` comes first.
+    let expected: &[&str] = if cold {
+        &["platform.initStart", "platform.start", "platform.report"]
+    } else {
+        &["platform.start", "platform.report"]
+    };
     assert_eq!(
         system_types(log),
-        ["platform.start", "platform.report"],
-        "INFO keeps start and report only:\n{log}"
+        expected,
+        "INFO keeps the init's start, start and report only:\n{log}"
     );
+    if cold {
+        let init: Value = serde_json::from_str(line_with(log, "\"platform.initStart\"")).unwrap();
+        assert_eq!(
+            init["record"],
+            json!({
+                "initializationType": "on-demand",
+                "phase": "init",
+                "functionName": function,
+                "functionVersion": "$LATEST"
+            })
+        );
+    }
 }
 
 #[tokio::test]
@@ -250,7 +268,12 @@ async fn python_levels_drop_records_prints_and_system_records_below_them() {
     line_with(log, "raw debug record");
     assert_eq!(
         system_types(log),
-        ["platform.start", "platform.runtimeDone", "platform.report"],
+        [
+            "platform.initStart",
+            "platform.start",
+            "platform.runtimeDone",
+            "platform.report"
+        ],
         "{log}"
     );
     let done: Value = serde_json::from_str(line_with(log, "platform.runtimeDone")).unwrap();
