@@ -72,10 +72,10 @@ def make(sqs, name, visibility=None, max_receives=None):
 
 
 def entry(index, item):
-    if isinstance(item, dict) and "group" in item:
-        body, group = item["body"], item["group"]
+    if isinstance(item, dict) and ("group" in item or "trace" in item):
+        body, group, trace = item["body"], item.get("group"), item.get("trace")
     else:
-        body, group = item, None
+        body, group, trace = item, None, None
     if isinstance(body, dict) and "pad_kb" in body:
         body = dict(body, pad="x" * (body["pad_kb"] * 1024))
     text = body if isinstance(body, str) else json.dumps(body)
@@ -89,6 +89,11 @@ def entry(index, item):
         attributes["kind"] = {"DataType": "String", "StringValue": body["kind"]}
     if attributes:
         message["MessageAttributes"] = attributes
+    if trace is not None:
+        # As SQS keeps the X-Ray header of a traced sender.
+        message["MessageSystemAttributes"] = {
+            "AWSTraceHeader": {"DataType": "String", "StringValue": trace}
+        }
     return message
 
 
@@ -98,8 +103,11 @@ def send(sqs, url, bodies):
         entries = [
             entry(index, item) for index, item in enumerate(bodies[start : start + 10])
         ]
-        if sum(len(message["MessageBody"]) for message in entries) > 200_000:
-            # Too large for one SendMessageBatch: one call each.
+        if sum(len(message["MessageBody"]) for message in entries) > 200_000 or any(
+            "MessageSystemAttributes" in message for message in entries
+        ):
+            # Too large for one SendMessageBatch, or with system attributes
+            # (which moto takes from SendMessage only): one call each.
             for message in entries:
                 message.pop("Id")
                 sqs.send_message(QueueUrl=url, **message)

@@ -315,6 +315,61 @@ fn reported_failures_come_back_and_a_poison_message_reaches_the_dead_letter_queu
     wait_empty(&serve, &queue, Duration::from_secs(30));
 }
 
+/// The `Lineage` entry of a function that ran `runs` times in a chain:
+/// `1:<first 4 bytes of the SHA-256 of its ARN, in hex>:<runs>`.
+fn lineage_entry(function: &str, runs: u32) -> String {
+    let arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{function}");
+    let output = Command::new(python())
+        .args([
+            "-c",
+            "import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:8])",
+            &arn,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    format!(
+        "1:{}:{runs}",
+        String::from_utf8(output.stdout).unwrap().trim()
+    )
+}
+
+#[test]
+fn a_message_whose_chain_ran_the_function_sixteen_times_is_not_delivered() {
+    // Visibility 1 s and two receives: a message that is not delivered
+    // reaches the dead-letter queue quickly.
+    let queue = make_queue("looping", &["1", "2"]);
+    let serve = Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
+            queue["arn"].as_str().unwrap()
+        ),
+    ));
+    let root = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+    send(
+        &queue,
+        &[
+            json!({ "body": { "n": 1 }, "trace": format!("{root};Lineage={}", lineage_entry("consumer", 16)) }),
+            json!({ "body": { "n": 2 }, "trace": format!("{root};Lineage={}", lineage_entry("consumer", 3)) }),
+            json!({ "n": 3 }),
+        ],
+    );
+    let dead = wait_for_messages(
+        &serve,
+        queue["dlq_url"].as_str().unwrap(),
+        "the stopped message did not reach the dead-letter queue",
+    );
+    assert_eq!(dead.len(), 1, "only the stopped message: {dead:?}");
+    assert_eq!(json(dead[0].as_str().unwrap())["n"], 1);
+    wait_empty(&serve, &queue, Duration::from_secs(30));
+    let log = serve.log();
+    let numbers: BTreeSet<u64> = processed(&log).iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, BTreeSet::from([2, 3]), "{log}");
+    assert!(log.contains("stopped as a recursive loop"), "{log}");
+}
+
 #[test]
 fn a_failed_invocation_returns_the_whole_batch_to_the_queue() {
     let queue = make_queue("crash", &["1"]);

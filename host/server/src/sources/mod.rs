@@ -1216,6 +1216,7 @@ pub(crate) async fn invoke_batch(
     state: &Arc<AppState>,
     function_name: &str,
     event: String,
+    trace: Option<String>,
 ) -> Result<wasm_lambda_core::Invocation, String> {
     let Ok(target) = super::api::find(state, function_name, None) else {
         return Err(format!(
@@ -1228,6 +1229,7 @@ pub(crate) async fn invoke_batch(
     };
     let request = wasm_lambda_core::InvokeRequest {
         invoked_function_arn: Some(target.invoked_arn.clone()),
+        trace_id: trace,
         ..wasm_lambda_core::InvokeRequest::new(event)
     };
     target.deployed.invoke(request).await.map_err(|error| {
@@ -1236,6 +1238,25 @@ pub(crate) async fn invoke_batch(
             error.error_code()
         )
     })
+}
+
+/// The trace header of one more run of `function_name` in the chain that
+/// `header` (a message's `AWSTraceHeader`) belongs to, its `Lineage`
+/// counted as the Invoke API counts it; `None` when recursive loop
+/// detection stops the run (`recursion.rs`).
+pub(crate) fn next_run_of(
+    state: &Arc<AppState>,
+    function_name: &str,
+    header: &str,
+) -> Option<String> {
+    let allowed = super::api::find(state, function_name, None)
+        .is_ok_and(|target| target.deployed.recursion_allowed);
+    let unqualified = super::reply::parse_function_name(function_name).0;
+    super::recursion::next_run(
+        header,
+        &super::reply::function_arn(state, &unqualified),
+        allowed,
+    )
 }
 
 /// The ids (SQS message ids, stream sequence numbers) a

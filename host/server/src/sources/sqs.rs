@@ -337,27 +337,63 @@ async fn process(poller: &Poller, batch: Vec<Message>) {
         // Lambda deletes the messages its filters drop.
         poller.queue.delete(filtered_out, &poller.uuid).await;
     }
+    // A message sent from an invocation carries its chain in
+    // `AWSTraceHeader`: one whose chain already ran the function 16 times is
+    // not delivered, and returns to the queue after its visibility timeout
+    // (its redrive policy takes it to the dead-letter queue). The batch runs
+    // with the first message's chain, one run longer
+    // (`event_sources::a_message_whose_chain_ran_the_function_sixteen_times_is_not_delivered`).
+    let mut trace = None;
+    let mut stopped = Vec::new();
+    invoked.retain(|message| {
+        let Some(header) = message
+            .attributes
+            .get("AWSTraceHeader")
+            .and_then(Value::as_str)
+        else {
+            return true;
+        };
+        match super::next_run_of(&poller.state, &settings.function_name, header) {
+            Some(next) => {
+                trace.get_or_insert(next);
+                true
+            }
+            None => {
+                stopped.push(message.id.clone());
+                false
+            }
+        }
+    });
+    if !stopped.is_empty() {
+        tracing::warn!(
+            "wasm-lambda: event source mapping {}: message(s) {} stopped as a recursive loop: their chain already ran {} {} times; they return to the queue after its visibility timeout",
+            poller.uuid,
+            stopped.join(", "),
+            settings.function_name,
+            crate::recursion::MAX_RUNS
+        );
+    }
     if invoked.is_empty() {
         return;
     }
     let event = batch_event(invoked.iter().map(|message| message.record.as_str()));
     let count = invoked.len();
-    let invocation = match super::invoke_batch(&poller.state, &settings.function_name, event).await
-    {
-        Ok(invocation) => invocation,
-        Err(why) => {
-            let why = format!(
-                "{why}; {count} message(s) return to the queue after its visibility timeout"
-            );
-            tracing::warn!("wasm-lambda: event source mapping {}: {why}", poller.uuid);
-            poller.report(format!("PROBLEM: {why}"));
-            tokio::select! {
-                () = tokio::time::sleep(backoff(2)) => {}
-                () = poller.stop.cancelled() => {}
+    let invocation =
+        match super::invoke_batch(&poller.state, &settings.function_name, event, trace).await {
+            Ok(invocation) => invocation,
+            Err(why) => {
+                let why = format!(
+                    "{why}; {count} message(s) return to the queue after its visibility timeout"
+                );
+                tracing::warn!("wasm-lambda: event source mapping {}: {why}", poller.uuid);
+                poller.report(format!("PROBLEM: {why}"));
+                tokio::select! {
+                    () = tokio::time::sleep(backoff(2)) => {}
+                    () = poller.stop.cancelled() => {}
+                }
+                return;
             }
-            return;
-        }
-    };
+        };
     if let Some(error) = invocation.function_error() {
         tracing::warn!(
             "wasm-lambda: event source mapping {}: request {} with {count} message(s) failed ({}: {}); they return to the queue after its visibility timeout",

@@ -876,7 +876,9 @@ async fn close_window(poller: &ShardPoller, lane: usize, window: &Window, early:
         }
         let event = window_event(&[], window, tumbling, poller.names(), true, early);
         let failure =
-            match super::invoke_batch(&poller.state, &poller.settings.function_name, event).await {
+            match super::invoke_batch(&poller.state, &poller.settings.function_name, event, None)
+                .await
+            {
                 Ok(invocation) if invocation.function_error().is_none() => break,
                 Ok(invocation) => format!("request {} failed", invocation.request_id),
                 Err(why) => why,
@@ -963,7 +965,7 @@ async fn settle(poller: &ShardPoller, batch: Vec<Record>, window: &mut Option<Wi
             None => batch_event(part.iter().map(|record| record.text.as_str())),
         };
         let invocation =
-            match super::invoke_batch(&poller.state, &settings.function_name, event).await {
+            match super::invoke_batch(&poller.state, &settings.function_name, event, None).await {
                 Ok(invocation) => invocation,
                 Err(why) => {
                     // The function did not run: no attempt is used up.
