@@ -159,30 +159,37 @@ impl Deployed {
             &config.version,
             trace,
         );
-        // `platform.start` goes out once: with the first line, or at the end.
+        // `platform.start` goes out once, first: with the first line, or
+        // with the end. Each hand-over to the subscriptions is one call.
         let start = Arc::new(std::sync::Mutex::new(Some(started)));
-        let publish_start = {
-            let (start, extensions) = (start.clone(), extensions.clone());
-            move || {
-                let record = start.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(record) = record {
-                    extensions.publish(&[record]);
-                }
-            }
+        let with_start = |start: &std::sync::Mutex<Option<serde_json::Value>>,
+                          more: Vec<serde_json::Value>| {
+            let mut records: Vec<serde_json::Value> = start
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .into_iter()
+                .collect();
+            records.extend(more);
+            records
         };
         let tap = {
-            let (publish_start, extensions) = (publish_start.clone(), extensions.clone());
+            let (start, extensions) = (start.clone(), extensions.clone());
             let logging = config.logging;
             move |lines: &[u8]| {
-                publish_start();
-                extensions.publish(&telemetry::function_records(lines, logging));
+                extensions.publish(&with_start(
+                    &start,
+                    telemetry::function_records(lines, logging),
+                ));
             }
         };
         request.log_tap = Some(wasm_lambda_core::LineTap(Arc::new(tap)));
         let outcome = self.function.invoke(request).await;
         if let Ok(invocation) = &outcome {
-            publish_start();
-            extensions.publish(&telemetry::end_records(invocation, trace));
+            extensions.publish(&with_start(
+                &start,
+                telemetry::end_records(invocation, trace),
+            ));
         }
         outcome
     }

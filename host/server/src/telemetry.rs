@@ -302,7 +302,9 @@ impl Subscription {
     }
 
     fn queue(&self, record: Value) {
-        let size = record.to_string().len();
+        // A full queue drops the record unmade: its size is counted for
+        // `platform.logsDropped` without writing it out.
+        let size = serialized_len(&record);
         let queued = self.queued_bytes.fetch_add(size, Ordering::AcqRel);
         if queued + size > self.buffering.max_bytes || self.sender.try_send((record, size)).is_err()
         {
@@ -311,6 +313,23 @@ impl Subscription {
             self.dropped_bytes.fetch_add(size as u64, Ordering::Relaxed);
         }
     }
+}
+
+/// How many bytes `value` is as JSON, counted without making the text.
+fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 /// `destination` with `sandbox.localdomain` (or `sandbox`) as loopback.
