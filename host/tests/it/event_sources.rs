@@ -139,6 +139,19 @@ fn wait_processed(serve: &Serve, n: usize, timeout: Duration) -> Vec<(u64, Strin
     }
 }
 
+/// `serve` with the Python consumer and a mapping from `queue` to it;
+/// `more` is more lines of the mapping's table.
+fn serve_consumer_of(queue: &Value, more: &str) -> Serve {
+    Serve::start(&config(
+        "consumer",
+        PYTHON_CONSUMER,
+        &format!(
+            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n{more}",
+            queue["arn"].as_str().unwrap()
+        ),
+    ))
+}
+
 fn config(function: &str, component: &str, mappings: &str) -> String {
     format!(
         r#"
@@ -159,14 +172,7 @@ timeout = 10
 #[test]
 fn a_thousand_messages_are_each_processed_once_and_the_queue_empties() {
     let queue = make_queue("thousand", &[]);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(&queue, "");
     let bodies: Vec<Value> = (0..1000).map(|n| json!({ "n": n })).collect();
     send(&queue, &bodies);
     let took = wait_empty(&serve, &queue, Duration::from_secs(60));
@@ -195,14 +201,10 @@ fn a_thousand_messages_are_each_processed_once_and_the_queue_empties() {
 #[test]
 fn batches_hold_at_most_batch_size_and_a_lone_message_waits_only_the_window() {
     let queue = make_queue("window", &[]);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nbatch_size = 25\nmaximum_batching_window_in_seconds = 2\nscaling_config = {{ maximum_concurrency = 2 }}\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(
+        &queue,
+        "batch_size = 25\nmaximum_batching_window_in_seconds = 2\nscaling_config = { maximum_concurrency = 2 }\n",
+    );
     let bodies: Vec<Value> = (0..100).map(|n| json!({ "n": n })).collect();
     send(&queue, &bodies);
     wait_processed(&serve, 100, Duration::from_secs(60));
@@ -249,14 +251,10 @@ fn batches_of_large_messages_stay_within_an_invocations_6_mb() {
     // may carry.
     let bodies: Vec<Value> = (0..80).map(|n| json!({ "n": n, "pad_kb": 250 })).collect();
     send(&queue, &bodies);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nbatch_size = 100\nmaximum_batching_window_in_seconds = 2\nscaling_config = {{ maximum_concurrency = 2 }}\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(
+        &queue,
+        "batch_size = 100\nmaximum_batching_window_in_seconds = 2\nscaling_config = { maximum_concurrency = 2 }\n",
+    );
     wait_processed(&serve, 80, Duration::from_secs(60));
     let done = processed(&serve.log());
     assert_eq!(
@@ -276,14 +274,10 @@ fn reported_failures_come_back_and_a_poison_message_reaches_the_dead_letter_queu
     // Visibility 1 s so failures come back quickly; two receives, then the
     // dead-letter queue.
     let queue = make_queue("partial", &["1", "2"]);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nfunction_response_types = [\"ReportBatchItemFailures\"]\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(
+        &queue,
+        "function_response_types = [\"ReportBatchItemFailures\"]\n",
+    );
     let mut bodies: Vec<Value> = (0..9).map(|n| json!({ "n": n })).collect();
     bodies.push(json!({ "n": 99, "fail": true }));
     send(&queue, &bodies);
@@ -339,14 +333,7 @@ fn a_message_whose_chain_ran_the_function_sixteen_times_is_not_delivered() {
     // Visibility 1 s and two receives: a message that is not delivered
     // reaches the dead-letter queue quickly.
     let queue = make_queue("looping", &["1", "2"]);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(&queue, "");
     let root = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
     send(
         &queue,
@@ -373,14 +360,7 @@ fn a_message_whose_chain_ran_the_function_sixteen_times_is_not_delivered() {
 #[test]
 fn a_failed_invocation_returns_the_whole_batch_to_the_queue() {
     let queue = make_queue("crash", &["1"]);
-    let serve = Serve::start(&config(
-        "consumer",
-        PYTHON_CONSUMER,
-        &format!(
-            "[[event_source]]\nfunction_name = \"consumer\"\nevent_source_arn = \"{}\"\nscaling_config = {{ maximum_concurrency = 2 }}\n",
-            queue["arn"].as_str().unwrap()
-        ),
-    ));
+    let serve = serve_consumer_of(&queue, "scaling_config = { maximum_concurrency = 2 }\n");
     send(&queue, &[json!({ "n": 1, "crash": true })]);
     // The function error fails the batch; the message comes back after
     // the visibility timeout and fails again, as Lambda leaves it to the
