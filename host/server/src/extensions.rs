@@ -97,9 +97,11 @@ impl Api {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for subscription in subscriptions {
-            for record in records {
-                subscription.offer(record);
+        for record in records {
+            // Written out once for every subscription that takes it as it is.
+            let mut text = None;
+            for subscription in &subscriptions {
+                subscription.offer(record, &mut text);
             }
         }
     }
@@ -359,7 +361,7 @@ fn subscribe(api: &Api, schema: Schema, headers: &HeaderMap, body: &[u8]) -> Res
         });
     match subscribed {
         Ok(subscription) => {
-            subscription.offer(&announced);
+            subscription.offer(&announced, &mut None);
             api.subscriptions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

@@ -247,7 +247,7 @@ pub(crate) struct Subscription {
     schema: Schema,
     types: Vec<String>,
     buffering: Buffering,
-    sender: mpsc::SyncSender<(Value, usize)>,
+    sender: mpsc::SyncSender<Arc<str>>,
     queued_bytes: Arc<AtomicUsize>,
     dropped_records: Arc<AtomicU64>,
     dropped_bytes: Arc<AtomicU64>,
@@ -290,46 +290,36 @@ impl Subscription {
     }
 
     /// Queues `record` when its type is subscribed; drops it (and counts
-    /// it) when the queue is full.
-    pub(crate) fn offer(&self, record: &Value) {
+    /// it) when the queue is full. `text` is the record as JSON, made by the
+    /// first Telemetry API subscription that wants it and shared by the
+    /// others: a record is written out once, and never copied.
+    pub(crate) fn offer(&self, record: &Value, text: &mut Option<Arc<str>>) {
         let kind = record["type"].as_str().unwrap_or_default();
         if !self.types.iter().any(|name| name == family(kind)) {
             return;
         }
-        for record in self.schema.records_of(record) {
-            self.queue(record);
+        match self.schema {
+            Schema::Telemetry => {
+                let text = text.get_or_insert_with(|| Arc::from(record.to_string()));
+                self.queue(text.clone());
+            }
+            Schema::Logs => {
+                for converted in self.schema.records_of(record) {
+                    self.queue(Arc::from(converted.to_string()));
+                }
+            }
         }
     }
 
-    fn queue(&self, record: Value) {
-        // A full queue drops the record unmade: its size is counted for
-        // `platform.logsDropped` without writing it out.
-        let size = serialized_len(&record);
+    fn queue(&self, text: Arc<str>) {
+        let size = text.len();
         let queued = self.queued_bytes.fetch_add(size, Ordering::AcqRel);
-        if queued + size > self.buffering.max_bytes || self.sender.try_send((record, size)).is_err()
-        {
+        if queued + size > self.buffering.max_bytes || self.sender.try_send(text).is_err() {
             self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
             self.dropped_records.fetch_add(1, Ordering::Relaxed);
             self.dropped_bytes.fetch_add(size as u64, Ordering::Relaxed);
         }
     }
-}
-
-/// How many bytes `value` is as JSON, counted without making the text.
-fn serialized_len(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
 }
 
 /// `destination` with `sandbox.localdomain` (or `sandbox`) as loopback.
@@ -350,7 +340,7 @@ fn loopback_uri(destination: &str) -> Result<String, String> {
 struct Sending {
     uri: String,
     buffering: Buffering,
-    receiver: mpsc::Receiver<(Value, usize)>,
+    receiver: mpsc::Receiver<Arc<str>>,
     queued_bytes: Arc<AtomicUsize>,
     dropped_records: Arc<AtomicU64>,
     dropped_bytes: Arc<AtomicU64>,
@@ -362,7 +352,7 @@ impl Sending {
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        let mut carried: Option<(Value, usize)> = None;
+        let mut carried: Option<Arc<str>> = None;
         loop {
             let first = match carried.take() {
                 Some(first) => first,
@@ -375,18 +365,18 @@ impl Sending {
             // A batch: what comes within timeoutMs of its first record, up
             // to maxItems records and maxBytes.
             let until = Instant::now() + self.buffering.timeout;
-            let mut bytes = first.1;
-            let mut batch = vec![first.0];
+            let mut bytes = first.len();
+            let mut batch = vec![first];
             while batch.len() < self.buffering.max_items {
                 let left = until.saturating_duration_since(Instant::now());
-                let Ok((record, size)) = self.receiver.recv_timeout(left) else {
+                let Ok(record) = self.receiver.recv_timeout(left) else {
                     break;
                 };
-                if bytes + size > self.buffering.max_bytes {
-                    carried = Some((record, size));
+                if bytes + record.len() > self.buffering.max_bytes {
+                    carried = Some(record);
                     break;
                 }
-                bytes += size;
+                bytes += record.len();
                 batch.push(record);
             }
             self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
@@ -405,9 +395,18 @@ impl Sending {
                     // Keeps the batch within maxItems.
                     batch.pop();
                 }
-                batch.insert(0, dropped);
+                batch.insert(0, Arc::from(dropped.to_string()));
             }
-            let body = Value::Array(batch).to_string();
+            // The records are JSON already: the batch is their array.
+            let mut body = String::with_capacity(bytes + batch.len() + 2);
+            body.push('[');
+            for (index, record) in batch.iter().enumerate() {
+                if index > 0 {
+                    body.push(',');
+                }
+                body.push_str(record);
+            }
+            body.push(']');
             // One more try after a moment: a destination may be between
             // connections.
             for attempt in 0..2 {
@@ -487,14 +486,14 @@ mod tests {
         .unwrap();
         let line = record("function", json!("x".repeat(1_000)));
         for _ in 0..1_000 {
-            subscription.offer(&line);
+            subscription.offer(&line, &mut None);
         }
         // At most maxBytes are queued; the rest is counted as dropped.
         assert!(subscription.queued_bytes.load(Ordering::Acquire) <= 262_144);
         assert!(subscription.dropped_records.load(Ordering::Acquire) > 0);
         // Types not subscribed are not even queued.
         let before = subscription.dropped_records.load(Ordering::Acquire);
-        subscription.offer(&record("platform.start", json!({})));
+        subscription.offer(&record("platform.start", json!({})), &mut None);
         assert_eq!(subscription.dropped_records.load(Ordering::Acquire), before);
     }
 
