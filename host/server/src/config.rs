@@ -131,6 +131,12 @@ pub struct ServerOnly {
     /// folder; the executables of `extensions/` in a `files` folder mounted
     /// at `/opt` run too (docs/observability.md).
     pub extensions: Option<Vec<PathBuf>>,
+    /// Components serving as extensions (relative to this file): each gets
+    /// the function's telemetry records (platform, function and extension,
+    /// Lambda's default buffering) as the events of its own invocations, a
+    /// batch per invocation, sandboxed and with no process
+    /// (docs/observability.md).
+    pub extension_components: Option<Vec<PathBuf>>,
     /// What a recursive loop through the Invoke API does: `"Terminate"`
     /// (the default: the chain is stopped when it would run the function a
     /// 17th time) or `"Allow"`, as Lambda's `RecursiveLoop`.
@@ -220,7 +226,13 @@ impl ServerConfig {
                 function.component = base.join(&function.component);
             }
             function.settings.resolve_paths(base);
-            for extension in function.server.extensions.iter_mut().flatten() {
+            for extension in function
+                .server
+                .extensions
+                .iter_mut()
+                .flatten()
+                .chain(function.server.extension_components.iter_mut().flatten())
+            {
                 if extension.is_relative() {
                     *extension = base.join(&*extension);
                 }

@@ -45,7 +45,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::telemetry::{self, Schema, Subscription};
+use super::telemetry::{self, Destination, Schema, Subscription};
 
 /// How long the function's init waits for its extensions, as Lambda's init
 /// phase is limited.
@@ -160,6 +160,8 @@ pub(crate) struct Launch {
     pub(crate) init_duration: Duration,
     /// The function log, where the extensions' output lines go.
     pub(crate) log_sink: Option<wasm_lambda_core::LogSink>,
+    /// Components serving as extensions (`extension_components`), loaded.
+    pub(crate) components: Vec<wasm_lambda_core::Function>,
 }
 
 fn now_ms() -> u64 {
@@ -357,7 +359,7 @@ fn subscribe(api: &Api, schema: Schema, headers: &HeaderMap, body: &[u8]) -> Res
                 .pointer("/destination/URI")
                 .and_then(Value::as_str)
                 .ok_or_else(|| "destination.URI is missing".to_string())?;
-            Subscription::start(schema, types, buffering, uri)
+            Subscription::start(schema, types, buffering, Destination::Http(uri.to_string()))
         });
     match subscribed {
         Ok(subscription) => {
@@ -464,6 +466,33 @@ impl Extensions {
                 .push((executable.clone(), child));
         }
         extensions.wait_for_init(launch.executables.len()).await?;
+        // Components subscribe to every record type, with Lambda's default
+        // buffering, as they start.
+        let mut components = Vec::new();
+        for function in launch.components {
+            let name = function.config().name.clone();
+            let types: Vec<String> = ["platform", "function", "extension"]
+                .map(String::from)
+                .to_vec();
+            let announced = Schema::Telemetry.subscribed(&name, &types);
+            let subscription = Subscription::start(
+                Schema::Telemetry,
+                types,
+                telemetry::Buffering::from_request(None)?,
+                Destination::Component {
+                    function,
+                    runtime: tokio::runtime::Handle::current(),
+                },
+            )?;
+            subscription.offer(&announced, &mut None);
+            extensions
+                .api
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::new(subscription));
+            components.push(name);
+        }
         // The function's init, as the runtime's init phase reports it (the
         // load before the extensions started).
         let init = json!({ "initializationType": "on-demand", "phase": "init" });
@@ -482,6 +511,13 @@ impl Extensions {
             telemetry::record(
                 "platform.extension",
                 json!({ "name": extension.name, "state": "Ready", "events": extension.events }),
+            )
+        }));
+        // A component gets no events: only the records.
+        records.extend(components.iter().map(|name| {
+            telemetry::record(
+                "platform.extension",
+                json!({ "name": name, "state": "Ready", "events": [] }),
             )
         }));
         records.push(telemetry::record("platform.initRuntimeDone", done));

@@ -195,6 +195,41 @@ impl Deployed {
     }
 }
 
+/// Loads the components a function's `extension_components` names, each
+/// under its file's stem; `Err` says which did not load, and why.
+async fn load_extension_components(
+    host: &Host,
+    spec: &FunctionSpec,
+    region: &str,
+) -> Result<Vec<Function>, String> {
+    let mut loaded = Vec::new();
+    for path in spec.server.extension_components.iter().flatten() {
+        let name = path.file_stem().map_or_else(
+            || "extension".into(),
+            |stem| stem.to_string_lossy().into_owned(),
+        );
+        let mut config = wasm_lambda_core::FunctionConfig::new(&name, path);
+        config.region = region.to_string();
+        let task_host = host.clone();
+        let function = tokio::task::spawn_blocking(move || task_host.load(config))
+            .await
+            .map_err(|error| {
+                format!(
+                    "extension component {} did not load: {error}",
+                    path.display()
+                )
+            })?
+            .map_err(|error| {
+                format!(
+                    "extension component {} did not load: {error:#}",
+                    path.display()
+                )
+            })?;
+        loaded.push(function);
+    }
+    Ok(loaded)
+}
+
 /// What every request handler shares.
 pub(crate) struct AppState {
     /// Every function: the configuration file's and the control plane's.
@@ -284,34 +319,43 @@ impl Server {
                 .with_context(|| format!("failed to deploy function {}", spec.name))?;
             let executables = spec.extension_executables();
             let mut failed = None;
-            let extensions = if executables.is_empty() {
-                None
-            } else {
-                let config = function.config();
-                let launch = extensions::Launch {
-                    function_name: spec.name.clone(),
-                    function_version: config.version.clone(),
-                    handler: config.handler_name(),
-                    account_id: config.account_id.clone(),
-                    environment: extension_environment(config),
-                    executables,
-                    init_duration: function.load_info().duration,
-                    log_sink: host.log_sink(),
-                };
-                match extensions::Extensions::start(launch).await {
-                    Ok(started) => Some(Arc::new(started)),
-                    Err(reason) => {
-                        tracing::error!(
-                            "wasm-lambda: function {} failed (FunctionError.ExtensionInitError): {reason}",
-                            spec.name
-                        );
-                        failed = Some(reason);
-                        None
-                    }
+            let components = match load_extension_components(host, spec, &region).await {
+                Ok(components) => components,
+                Err(reason) => {
+                    failed = Some(reason);
+                    Vec::new()
                 }
             };
+            let extensions =
+                if failed.is_some() || (executables.is_empty() && components.is_empty()) {
+                    None
+                } else {
+                    let config = function.config();
+                    let launch = extensions::Launch {
+                        function_name: spec.name.clone(),
+                        function_version: config.version.clone(),
+                        handler: config.handler_name(),
+                        account_id: config.account_id.clone(),
+                        environment: extension_environment(config),
+                        executables,
+                        init_duration: function.load_info().duration,
+                        log_sink: host.log_sink(),
+                        components,
+                    };
+                    match extensions::Extensions::start(launch).await {
+                        Ok(started) => Some(Arc::new(started)),
+                        Err(reason) => {
+                            failed = Some(reason);
+                            None
+                        }
+                    }
+                };
             let mut entry = control::file_entry(&region, spec, function, extensions)?;
             if let Some(reason) = failed {
+                tracing::error!(
+                    "wasm-lambda: function {} failed (FunctionError.ExtensionInitError): {reason}",
+                    spec.name
+                );
                 // As Lambda marks a function whose extension failed its
                 // init: Failed, and its invocations refused.
                 entry.live = None;

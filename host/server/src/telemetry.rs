@@ -253,17 +253,33 @@ pub(crate) struct Subscription {
     dropped_bytes: Arc<AtomicU64>,
 }
 
+/// Where a subscription's batches go.
+pub(crate) enum Destination {
+    /// An extension's HTTP listener: an `http://` URI (`sandbox.localdomain`,
+    /// the name Lambda gives the execution environment, is loopback).
+    Http(String),
+    /// A component serving as an extension (`extension_components`): each
+    /// batch is one invocation of it, the batch's JSON array its event, run
+    /// on `runtime` from the subscription's own thread.
+    Component {
+        function: wasm_lambda_core::Function,
+        runtime: tokio::runtime::Handle,
+    },
+}
+
 impl Subscription {
-    /// Subscribes `destination` (an `http://` URI; `sandbox.localdomain`,
-    /// the name Lambda gives the execution environment, is loopback) to
-    /// `types`, with a sender thread of its own.
+    /// Subscribes `destination` to `types`, with a sender thread of its
+    /// own.
     pub(crate) fn start(
         schema: Schema,
         types: Vec<String>,
         buffering: Buffering,
-        destination: &str,
+        destination: Destination,
     ) -> Result<Subscription, String> {
-        let uri = loopback_uri(destination)?;
+        let destination = match destination {
+            Destination::Http(uri) => Destination::Http(loopback_uri(&uri)?),
+            component => component,
+        };
         let (sender, receiver) = mpsc::sync_channel(buffering.max_items);
         let subscription = Subscription {
             schema,
@@ -275,7 +291,7 @@ impl Subscription {
             dropped_bytes: Arc::new(AtomicU64::new(0)),
         };
         let sending = Sending {
-            uri,
+            destination,
             buffering,
             receiver,
             queued_bytes: subscription.queued_bytes.clone(),
@@ -338,7 +354,7 @@ fn loopback_uri(destination: &str) -> Result<String, String> {
 
 /// The sender thread of a subscription.
 struct Sending {
-    uri: String,
+    destination: Destination,
     buffering: Buffering,
     receiver: mpsc::Receiver<Arc<str>>,
     queued_bytes: Arc<AtomicUsize>,
@@ -407,25 +423,54 @@ impl Sending {
                 body.push_str(record);
             }
             body.push(']');
-            // One more try after a moment: a destination may be between
-            // connections.
-            for attempt in 0..2 {
-                let sent = agent
-                    .post(&self.uri)
-                    .header("content-type", "application/json")
-                    .send(body.as_bytes());
-                match sent {
-                    Ok(_) => break,
-                    Err(error) if attempt == 1 => {
-                        tracing::warn!(
-                            "wasm-lambda: telemetry for {} was not delivered: {error}",
-                            self.uri
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            match &self.destination {
+                Destination::Http(uri) => post(&agent, uri, &body),
+                Destination::Component { function, runtime } => {
+                    deliver(function, runtime, body);
                 }
             }
         }
+    }
+}
+
+/// Posts a batch to an extension's listener; one more try after a moment,
+/// as a destination may be between connections.
+fn post(agent: &ureq::Agent, uri: &str, body: &str) {
+    for attempt in 0..2 {
+        let sent = agent
+            .post(uri)
+            .header("content-type", "application/json")
+            .send(body.as_bytes());
+        match sent {
+            Ok(_) => return,
+            Err(error) if attempt == 1 => {
+                tracing::warn!("wasm-lambda: telemetry for {uri} was not delivered: {error}");
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Hands a batch to a component extension: one invocation with the batch
+/// as its event. What it does (an error, a trap, a timeout) ends in its own
+/// invocation and is logged; the function it observes is never touched
+/// (`extensions::a_component_extension_gets_the_functions_records_as_its_events`).
+fn deliver(function: &wasm_lambda_core::Function, runtime: &tokio::runtime::Handle, body: String) {
+    let name = function.config().name.clone();
+    let request = wasm_lambda_core::InvokeRequest::new(body);
+    match runtime.block_on(function.invoke(request)) {
+        Ok(invocation) => {
+            if let Some(error) = invocation.function_error() {
+                tracing::warn!(
+                    "wasm-lambda: extension component {name} failed on a telemetry batch: {}: {}",
+                    error.error_type,
+                    error.error_message
+                );
+            }
+        }
+        Err(error) => tracing::warn!(
+            "wasm-lambda: extension component {name} did not take a telemetry batch: {error}"
+        ),
     }
 }
 
@@ -481,7 +526,7 @@ mod tests {
                 max_bytes: 262_144,
                 timeout: Duration::from_secs(30),
             },
-            "http://127.0.0.1:9",
+            Destination::Http("http://127.0.0.1:9".into()),
         )
         .unwrap();
         let line = record("function", json!("x".repeat(1_000)));

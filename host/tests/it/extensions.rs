@@ -548,3 +548,79 @@ fn a_logs_api_subscription_gets_the_2021_schemas_records() {
         "a cold start: {report}"
     );
 }
+
+#[test]
+fn a_component_extension_gets_the_functions_records_as_its_events() {
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "probe"
+component = {probe}
+extension_components = [{shipper}]
+"#,
+        probe = toml_path(guest("host/tests/guests/probe")),
+        shipper = toml_path(guest("host/tests/guests/python/telemetry_shipper")),
+    ));
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
+            assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+            answer["RequestId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    // Lambda's default buffering sends a batch a second after its first
+    // record; each batch is one invocation of the component.
+    for id in &ids {
+        serve.wait_for_log(
+            &format!("shipped platform.report {id}"),
+            Duration::from_secs(30),
+        );
+    }
+    let log = serve.log();
+    for id in &ids {
+        for kind in ["platform.start", "platform.runtimeDone"] {
+            assert!(
+                log.contains(&format!("shipped {kind} {id}")),
+                "{kind} of {id} was not shipped:\n{log}"
+            );
+        }
+    }
+    for line in [
+        "shipped platform.telemetrySubscription",
+        "shipped platform.initStart",
+        "shipped platform.extension",
+    ] {
+        assert!(log.contains(line), "{line:?} is not in the log:\n{log}");
+    }
+    assert_eq!(
+        log.matches("shipped function to stdout").count(),
+        2,
+        "one function record per line of each invocation:\n{log}"
+    );
+    // The shipper's own lines are its own: they are not records of the
+    // function it observes, so nothing feeds back.
+    assert!(!log.contains("shipped function shipped"), "{log}");
+}
+
+#[test]
+fn a_component_extension_that_fails_harms_not_the_function_it_observes() {
+    // The import fails: every batch is a failed invocation of the shipper.
+    let serve = Serve::start(&format!(
+        r#"
+[[function]]
+name = "probe"
+component = {probe}
+extension_components = [{broken}]
+"#,
+        probe = toml_path(guest("host/tests/guests/probe")),
+        broken = toml_path(guest("host/tests/guests/python/import_error")),
+    ));
+    for _ in 0..3 {
+        let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
+        assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+    }
+    let log = serve.wait_for_log("failed on a telemetry batch", Duration::from_secs(30));
+    assert!(log.contains("Runtime.ImportModuleError"), "{log}");
+    let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
+    assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
+}
