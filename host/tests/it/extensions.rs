@@ -549,18 +549,24 @@ fn a_logs_api_subscription_gets_the_2021_schemas_records() {
     );
 }
 
-#[test]
-fn a_component_extension_gets_the_functions_records_as_its_events() {
-    let serve = Serve::start(&format!(
+/// `serve` with the probe and the component built from `extension` as its
+/// extension.
+fn serve_probe_with_component(extension: &str) -> Serve {
+    Serve::start(&format!(
         r#"
 [[function]]
 name = "probe"
 component = {probe}
-extension_components = [{shipper}]
+extension_components = [{extension}]
 "#,
         probe = toml_path(guest("host/tests/guests/probe")),
-        shipper = toml_path(guest("host/tests/guests/python/telemetry_shipper")),
-    ));
+        extension = toml_path(guest(extension)),
+    ))
+}
+
+#[test]
+fn a_component_extension_gets_the_functions_records_as_its_events() {
+    let serve = serve_probe_with_component("host/tests/guests/python/telemetry_shipper");
     let ids: Vec<String> = (0..2)
         .map(|_| {
             let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
@@ -605,16 +611,7 @@ extension_components = [{shipper}]
 #[test]
 fn a_component_extension_that_fails_harms_not_the_function_it_observes() {
     // The import fails: every batch is a failed invocation of the shipper.
-    let serve = Serve::start(&format!(
-        r#"
-[[function]]
-name = "probe"
-component = {probe}
-extension_components = [{broken}]
-"#,
-        probe = toml_path(guest("host/tests/guests/probe")),
-        broken = toml_path(guest("host/tests/guests/python/import_error")),
-    ));
+    let serve = serve_probe_with_component("host/tests/guests/python/import_error");
     for _ in 0..3 {
         let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
         assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
