@@ -442,12 +442,15 @@ fn telemetry(invocations: u64) {
     let probe = build_probe();
     let extension = repo_root().join("benches/extensions/unanswered-telemetry");
     // The same extension in both, so only the subscription differs.
+    // STRESS_EVENTS=SHUTDOWN: the extension takes no INVOKE, so it does not
+    // wake for every invocation.
+    let events = std::env::var("STRESS_EVENTS").unwrap_or_else(|_| "INVOKE,SHUTDOWN".into());
     let with_extension = |subscribe: &str| {
         Server::start_with(
             &probe,
             "",
             &format!(
-                "extensions = [{}]\nenvironment = {{ SUBSCRIBE = \"{subscribe}\" }}",
+                "extensions = [{}]\nenvironment = {{ SUBSCRIBE = \"{subscribe}\", EVENTS = \"{events}\" }}",
                 serde_json::to_string(extension.to_str().unwrap()).unwrap()
             ),
         )
