@@ -91,17 +91,15 @@ struct Api {
 
 impl Api {
     /// Hands records to every subscription.
-    fn publish(&self, records: &[Value]) {
+    fn publish(&self, records: &[telemetry::Record]) {
         let subscriptions = self
             .subscriptions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for record in records {
-            // Written out once for every subscription that takes it as it is.
-            let mut text = None;
             for subscription in &subscriptions {
-                subscription.offer(record, &mut text);
+                subscription.offer(record);
             }
         }
     }
@@ -363,7 +361,7 @@ fn subscribe(api: &Api, schema: Schema, headers: &HeaderMap, body: &[u8]) -> Res
         });
     match subscribed {
         Ok(subscription) => {
-            subscription.offer(&announced, &mut None);
+            subscription.offer(&announced);
             api.subscriptions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -484,7 +482,7 @@ impl Extensions {
                     runtime: tokio::runtime::Handle::current(),
                 },
             )?;
-            subscription.offer(&announced, &mut None);
+            subscription.offer(&announced);
             extensions
                 .api
                 .subscriptions
@@ -537,7 +535,7 @@ impl Extensions {
     }
 
     /// Hands records to every subscription.
-    pub(crate) fn publish(&self, records: &[Value]) {
+    pub(crate) fn publish(&self, records: &[telemetry::Record]) {
         self.api.publish(records);
     }
 

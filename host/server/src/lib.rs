@@ -162,9 +162,9 @@ impl Deployed {
         // `platform.start` goes out once, first: with the first line, or
         // with the end. Each hand-over to the subscriptions is one call.
         let start = Arc::new(std::sync::Mutex::new(Some(started)));
-        let with_start = |start: &std::sync::Mutex<Option<serde_json::Value>>,
-                          more: Vec<serde_json::Value>| {
-            let mut records: Vec<serde_json::Value> = start
+        let with_start = |start: &std::sync::Mutex<Option<telemetry::Record>>,
+                          more: Vec<telemetry::Record>| {
+            let mut records: Vec<telemetry::Record> = start
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take()

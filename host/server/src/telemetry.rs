@@ -68,7 +68,7 @@ pub(crate) enum Schema {
 
 impl Schema {
     /// The record announcing a subscription, sent to it first.
-    pub(crate) fn subscribed(self, extension: &str, types: &[String]) -> Value {
+    pub(crate) fn subscribed(self, extension: &str, types: &[String]) -> Record {
         let kind = match self {
             Schema::Telemetry => "platform.telemetrySubscription",
             Schema::Logs => "platform.logsSubscription",
@@ -140,21 +140,66 @@ impl Schema {
     }
 }
 
-/// A record as the Telemetry API sends it, timed now.
-pub(crate) fn record(kind: &str, body: Value) -> Value {
-    record_at(SystemTime::now(), kind, body)
+/// A record as the Telemetry API sends it: `{"time","type","record"}`,
+/// written out as JSON once, when it is made. The invocation path makes
+/// three or more per invocation, so their bodies are serialized straight
+/// from typed fields, with no `serde_json::Value` in between; a record's
+/// text is then shared by every subscription that takes it as it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    kind: &'static str,
+    text: Arc<str>,
 }
 
-/// A record as the Telemetry API sends it.
-pub(crate) fn record_at(time: SystemTime, kind: &str, body: Value) -> Value {
-    let mut record = Map::new();
-    record.insert(
-        "time".into(),
-        json!(humantime::format_rfc3339_millis(time).to_string()),
-    );
-    record.insert("type".into(), json!(kind));
-    record.insert("record".into(), body);
-    Value::Object(record)
+/// The envelope of a record, in the order Lambda writes its keys.
+#[derive(serde::Serialize)]
+struct Envelope<'a, B: serde::Serialize> {
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    record: B,
+}
+
+impl Record {
+    /// A record of type `kind` with `body`, timed `time`.
+    pub(crate) fn at(time: SystemTime, kind: &'static str, body: impl serde::Serialize) -> Record {
+        let envelope = Envelope {
+            time: humantime::format_rfc3339_millis(time).to_string(),
+            kind,
+            record: body,
+        };
+        let text = serde_json::to_string(&envelope).unwrap_or_default();
+        Record {
+            kind,
+            text: Arc::from(text),
+        }
+    }
+
+    /// The record as a JSON value (for the Logs API's schema, which reshapes
+    /// it).
+    pub(crate) fn value(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+/// A record as the Telemetry API sends it, timed now.
+pub(crate) fn record(kind: &'static str, body: impl serde::Serialize) -> Record {
+    Record::at(SystemTime::now(), kind, body)
+}
+
+/// The trace header as records carry it.
+#[derive(serde::Serialize)]
+struct Tracing<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: &'a str,
+}
+
+fn tracing_of(trace: &str) -> Tracing<'_> {
+    Tracing {
+        kind: "X-Amzn-Trace-Id",
+        value: trace,
+    }
 }
 
 /// An invocation's `platform.start`, timed when it started.
@@ -163,12 +208,22 @@ pub(crate) fn start_record(
     request_id: &str,
     version: &str,
     trace: &str,
-) -> Value {
-    let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
-    record_at(
+) -> Record {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Start<'a> {
+        request_id: &'a str,
+        version: &'a str,
+        tracing: Tracing<'a>,
+    }
+    Record::at(
         started,
         "platform.start",
-        json!({ "requestId": request_id, "version": version, "tracing": tracing }),
+        Start {
+            request_id,
+            version,
+            tracing: tracing_of(trace),
+        },
     )
 }
 
@@ -178,61 +233,103 @@ pub(crate) fn start_record(
 pub(crate) fn function_records(
     lines: &[u8],
     logging: wasm_lambda_core::LoggingConfig,
-) -> Vec<Value> {
+) -> Vec<Record> {
     String::from_utf8_lossy(lines)
         .lines()
         .map(|line| {
-            let body = logging
+            let object = logging
                 .is_json()
                 .then(|| serde_json::from_str::<Value>(line).ok())
                 .flatten()
-                .filter(Value::is_object)
-                .unwrap_or_else(|| json!(line));
-            record("function", body)
+                .filter(Value::is_object);
+            match object {
+                Some(object) => record("function", object),
+                None => record("function", line),
+            }
         })
         .collect()
 }
 
 /// The records that end an invocation: `platform.runtimeDone` and
 /// `platform.report`.
-pub(crate) fn end_records(invocation: &wasm_lambda_core::Invocation, trace: &str) -> Vec<Value> {
+pub(crate) fn end_records(invocation: &wasm_lambda_core::Invocation, trace: &str) -> Vec<Record> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct DoneMetrics {
+        duration_ms: f64,
+        produced_bytes: usize,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Done<'a> {
+        request_id: &'a str,
+        status: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error_type: Option<&'a str>,
+        metrics: DoneMetrics,
+        spans: [(); 0],
+        tracing: Tracing<'a>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReportMetrics {
+        duration_ms: f64,
+        billed_duration_ms: u64,
+        #[serde(rename = "memorySizeMB")]
+        memory_size_mb: u32,
+        #[serde(rename = "maxMemoryUsedMB")]
+        max_memory_used_mb: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        init_duration_ms: Option<f64>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReportBody<'a> {
+        request_id: &'a str,
+        status: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error_type: Option<&'a str>,
+        metrics: ReportMetrics,
+        tracing: Tracing<'a>,
+    }
     let report = &invocation.report;
-    let request_id = &invocation.request_id;
-    let tracing = json!({ "type": "X-Amzn-Trace-Id", "value": trace });
+    let request_id = invocation.request_id.as_str();
     let (status, error_type) = report.status.record_status();
     let millis = |duration: Duration| duration.as_micros() as f64 / 1000.0;
-    let mut done = json!({
-        "requestId": request_id,
-        "status": status,
-        "metrics": {
-            "durationMs": millis(report.duration),
-            "producedBytes": invocation.payload().len(),
-        },
-        "spans": [],
-        "tracing": tracing,
-    });
-    let mut metrics = json!({
-        "durationMs": millis(report.duration),
-        "billedDurationMs": report.billed_duration_ms() as u64,
-        "memorySizeMB": report.memory_size_mb,
-        "maxMemoryUsedMB": report.max_memory_used_mb,
-    });
-    if let Some(init) = report.init_duration {
-        metrics["initDurationMs"] = json!(millis(init));
-    }
-    let mut report_body = json!({
-        "requestId": request_id,
-        "status": status,
-        "metrics": metrics,
-        "tracing": tracing,
-    });
-    if let Some(error_type) = error_type {
-        done["errorType"] = json!(error_type);
-        report_body["errorType"] = json!(error_type);
-    }
+    let now = SystemTime::now();
     vec![
-        record("platform.runtimeDone", done),
-        record("platform.report", report_body),
+        Record::at(
+            now,
+            "platform.runtimeDone",
+            Done {
+                request_id,
+                status,
+                error_type,
+                metrics: DoneMetrics {
+                    duration_ms: millis(report.duration),
+                    produced_bytes: invocation.payload().len(),
+                },
+                spans: [],
+                tracing: tracing_of(trace),
+            },
+        ),
+        Record::at(
+            now,
+            "platform.report",
+            ReportBody {
+                request_id,
+                status,
+                error_type,
+                metrics: ReportMetrics {
+                    duration_ms: millis(report.duration),
+                    billed_duration_ms: report.billed_duration_ms() as u64,
+                    memory_size_mb: report.memory_size_mb,
+                    max_memory_used_mb: report.max_memory_used_mb,
+                    init_duration_ms: report.init_duration.map(millis),
+                },
+                tracing: tracing_of(trace),
+            },
+        ),
     ]
 }
 
@@ -306,21 +403,16 @@ impl Subscription {
     }
 
     /// Queues `record` when its type is subscribed; drops it (and counts
-    /// it) when the queue is full. `text` is the record as JSON, made by the
-    /// first Telemetry API subscription that wants it and shared by the
-    /// others: a record is written out once, and never copied.
-    pub(crate) fn offer(&self, record: &Value, text: &mut Option<Arc<str>>) {
-        let kind = record["type"].as_str().unwrap_or_default();
-        if !self.types.iter().any(|name| name == family(kind)) {
+    /// it) when the queue is full. The Telemetry API takes the record's text
+    /// as it is, shared; the Logs API's schema reshapes it.
+    pub(crate) fn offer(&self, record: &Record) {
+        if !self.types.iter().any(|name| name == family(record.kind)) {
             return;
         }
         match self.schema {
-            Schema::Telemetry => {
-                let text = text.get_or_insert_with(|| Arc::from(record.to_string()));
-                self.queue(text.clone());
-            }
+            Schema::Telemetry => self.queue(record.text.clone()),
             Schema::Logs => {
-                for converted in self.schema.records_of(record) {
+                for converted in self.schema.records_of(&record.value()) {
                     self.queue(Arc::from(converted.to_string()));
                 }
             }
@@ -411,7 +503,7 @@ impl Sending {
                     // Keeps the batch within maxItems.
                     batch.pop();
                 }
-                batch.insert(0, Arc::from(dropped.to_string()));
+                batch.insert(0, dropped.text.clone());
             }
             // The records are JSON already: the batch is their array.
             let mut body = String::with_capacity(bytes + batch.len() + 2);
@@ -531,14 +623,14 @@ mod tests {
         .unwrap();
         let line = record("function", json!("x".repeat(1_000)));
         for _ in 0..1_000 {
-            subscription.offer(&line, &mut None);
+            subscription.offer(&line);
         }
         // At most maxBytes are queued; the rest is counted as dropped.
         assert!(subscription.queued_bytes.load(Ordering::Acquire) <= 262_144);
         assert!(subscription.dropped_records.load(Ordering::Acquire) > 0);
         // Types not subscribed are not even queued.
         let before = subscription.dropped_records.load(Ordering::Acquire);
-        subscription.offer(&record("platform.start", json!({})), &mut None);
+        subscription.offer(&record("platform.start", json!({})));
         assert_eq!(subscription.dropped_records.load(Ordering::Acquire), before);
     }
 
@@ -566,7 +658,7 @@ mod tests {
         let init = record("platform.initStart", json!({ "phase": "init" }));
         let logs: Vec<Value> = [&start, &line, &done, &report, &init]
             .into_iter()
-            .flat_map(|record| Schema::Logs.records_of(record))
+            .flat_map(|record| Schema::Logs.records_of(&record.value()))
             .map(|record| json!([record["type"], record["record"]]))
             .collect();
         assert_eq!(
@@ -583,8 +675,8 @@ mod tests {
         );
         // The Telemetry API's records are the records as made.
         assert_eq!(
-            Schema::Telemetry.records_of(&report),
-            std::slice::from_ref(&report)
+            Schema::Telemetry.records_of(&report.value()),
+            [report.value()]
         );
     }
 }
