@@ -103,7 +103,7 @@ pub use invoke::{
     CognitoIdentity, Invocation, InvokeRequest, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };
 pub use logging::{LogFormat, LogLevel, LoggingConfig};
-pub use logs::{LineTap, LogSink, QueuedSink, Report, ReportStatus, stderr_sink};
+pub use logs::{LineTap, LogSink, QueuedSink, Report, ReportMetrics, ReportStatus, stderr_sink};
 pub use outbound::DEFAULT_MAX_OUTBOUND_CONNECTIONS;
 pub use settings::{FunctionSettings, SettingsSource, parse_key_value, struct_fields};
 pub use stream::{

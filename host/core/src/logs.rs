@@ -648,21 +648,9 @@ impl PlatformLines {
         }
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Metrics {
-            duration_ms: f64,
-            billed_duration_ms: u128,
-            #[serde(rename = "memorySizeMB")]
-            memory_size_mb: u32,
-            #[serde(rename = "maxMemoryUsedMB")]
-            max_memory_used_mb: u64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            init_duration_ms: Option<f64>,
-        }
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
         struct PlatformReport<'a> {
             request_id: &'a str,
-            metrics: Metrics,
+            metrics: ReportMetrics,
             status: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             error_type: Option<&'a str>,
@@ -673,18 +661,41 @@ impl PlatformLines {
                 "platform.report",
                 PlatformReport {
                     request_id: &report.request_id,
-                    metrics: Metrics {
-                        duration_ms: record_millis(report.duration),
-                        billed_duration_ms: report.billed_duration_ms(),
-                        memory_size_mb: report.memory_size_mb,
-                        max_memory_used_mb: report.max_memory_used_mb,
-                        init_duration_ms: report.init_duration.map(record_millis),
-                    },
+                    metrics: report.metrics(),
                     status,
                     error_type,
                 },
             )
         })
+    }
+}
+
+/// The metrics of a `platform.report` record, as the JSON log writes them
+/// and the Telemetry API sends them.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportMetrics {
+    duration_ms: f64,
+    billed_duration_ms: u128,
+    #[serde(rename = "memorySizeMB")]
+    memory_size_mb: u32,
+    #[serde(rename = "maxMemoryUsedMB")]
+    max_memory_used_mb: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init_duration_ms: Option<f64>,
+}
+
+impl Report {
+    /// The report's metrics as `platform.report` records give them (the
+    /// init duration on a cold start only).
+    pub fn metrics(&self) -> ReportMetrics {
+        ReportMetrics {
+            duration_ms: record_millis(self.duration),
+            billed_duration_ms: self.billed_duration_ms(),
+            memory_size_mb: self.memory_size_mb,
+            max_memory_used_mb: self.max_memory_used_mb,
+            init_duration_ms: self.init_duration.map(record_millis),
+        }
     }
 }
 

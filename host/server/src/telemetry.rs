@@ -272,24 +272,12 @@ pub(crate) fn end_records(invocation: &wasm_lambda_core::Invocation, trace: &str
     }
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct ReportMetrics {
-        duration_ms: f64,
-        billed_duration_ms: u64,
-        #[serde(rename = "memorySizeMB")]
-        memory_size_mb: u32,
-        #[serde(rename = "maxMemoryUsedMB")]
-        max_memory_used_mb: u64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        init_duration_ms: Option<f64>,
-    }
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
     struct ReportBody<'a> {
         request_id: &'a str,
         status: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         error_type: Option<&'a str>,
-        metrics: ReportMetrics,
+        metrics: wasm_lambda_core::ReportMetrics,
         tracing: Tracing<'a>,
     }
     let report = &invocation.report;
@@ -320,13 +308,7 @@ pub(crate) fn end_records(invocation: &wasm_lambda_core::Invocation, trace: &str
                 request_id,
                 status,
                 error_type,
-                metrics: ReportMetrics {
-                    duration_ms: millis(report.duration),
-                    billed_duration_ms: report.billed_duration_ms() as u64,
-                    memory_size_mb: report.memory_size_mb,
-                    max_memory_used_mb: report.max_memory_used_mb,
-                    init_duration_ms: report.init_duration.map(millis),
-                },
+                metrics: report.metrics(),
                 tracing: tracing_of(trace),
             },
         ),
