@@ -273,18 +273,24 @@ environment = {{ RECORDER_FILE = {file}, {port_variable} = "{port}" }}
     ))
 }
 
-#[test]
-fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("events.jsonl");
-    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT", "");
-    let ids: Vec<String> = (0..2)
+/// Two invocations of the probe's `print` (two lines each); their request
+/// ids.
+fn print_twice(serve: &Serve) -> Vec<String> {
+    (0..2)
         .map(|_| {
             let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
             assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
             answer["RequestId"].as_str().unwrap().to_string()
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_telemetry_subscription_gets_every_platform_record_and_each_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let serve = serve_probe_with_recorder(&file, "RECORDER_TELEMETRY_PORT", "");
+    let ids = print_twice(&serve);
     let started = Instant::now();
     let received = loop {
         let received = telemetry(&file);
@@ -567,13 +573,7 @@ extension_components = [{extension}]
 #[test]
 fn a_component_extension_gets_the_functions_records_as_its_events() {
     let serve = serve_probe_with_component("host/tests/guests/python/telemetry_shipper");
-    let ids: Vec<String> = (0..2)
-        .map(|_| {
-            let answer = serve.boto3(&["invoke", "probe", r#"{"action":"print"}"#]);
-            assert_eq!(answer["Payload"], "\"printed\"", "{answer}");
-            answer["RequestId"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let ids = print_twice(&serve);
     // Lambda's default buffering sends a batch a second after its first
     // record; each batch is one invocation of the component.
     for id in &ids {
