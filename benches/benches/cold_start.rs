@@ -2,7 +2,9 @@
 //! precompiled artifact from the on-disk cache, instantiating into a fresh
 //! store, the first call, a whole cold invocation (sequential, and two at a
 //! time on two threads), and a call on a warm instance; the pooling
-//! allocator against on-demand allocation. Building and loading happen
+//! allocator against on-demand allocation; and the same cold start run by a
+//! bare wasmtime embedder (`bare_wasmtime`), whose difference from
+//! `invoke_cold` is the host's own overhead. Building and loading happen
 //! outside the timed loops.
 //!
 //! Run with `cargo bench -p wasm-lambda-benches --bench cold_start`; a filter
@@ -11,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use wasm_lambda::bare::Bare;
 use wasm_lambda::bench::{ColdPhases, cold_phases};
 use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, InvokeRequest};
 use wasm_lambda_benches::{EXAMPLE_LANGUAGES, build_example, cache_dir, selected_by_filter};
@@ -98,9 +101,24 @@ fn cold_start(c: &mut Criterion) {
             });
         }
 
+        // The host's own overhead: the same compiled component on the same
+        // engine, run by the least an embedder of wasmtime does (a store, an
+        // instance, one call; `wasm_lambda::bare`). `invoke_cold/pooling`
+        // less this is what the host adds to a cold start.
+        let function = load(&pooling, &component, false);
+        match Bare::new(&function) {
+            Ok(bare) => {
+                group.bench_function("bare_wasmtime/pooling", |b| {
+                    b.iter(|| runtime.block_on(bare.invoke(CALCULATOR)).unwrap())
+                });
+            }
+            // Python's and JavaScript's components import wasi:http, which
+            // the bare linker does not provide.
+            Err(error) => eprintln!("{language}: no bare wasmtime run: {error:#}"),
+        }
+
         // Two cold invocations at a time on two threads: the time per
         // invocation when both cores work (throughput, not latency).
-        let function = load(&pooling, &component, false);
         group.bench_function("invoke_cold/pooling/parallel-2", |b| {
             b.iter_custom(|iters| {
                 let started = Instant::now();

@@ -347,7 +347,7 @@ impl Function {
     /// The context the handler gets: the function's settings, and what the
     /// caller said in `request` (whose payload, request id and deadline the
     /// caller has already settled; they are not read here).
-    fn handler_context(
+    pub(crate) fn handler_context(
         &self,
         request_id: String,
         deadline_ms: u64,

@@ -54,6 +54,7 @@ compile_error!(
     "wasm-lambda's host runs on Linux only (x86_64 or aarch64); build it there, or in a Linux container"
 );
 
+pub mod bare;
 mod bindings;
 mod cache;
 mod capabilities;
