@@ -2,12 +2,98 @@
 //! function's configured ones. Nothing of the host's environment leaks in.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+use wasmtime::component::Linker;
 
 use crate::config::FunctionConfig;
 use crate::outbound::{CREDENTIALS_URI, CREDENTIALS_URI_VARIABLE};
 
 /// The variable that holds the invocation's X-Ray trace header.
 pub(crate) const TRACE_VARIABLE: &str = "_X_AMZN_TRACE_ID";
+
+/// A sandbox's environment: the function's variables, made once at load,
+/// and the invocation's trace header where Lambda puts it. The list the
+/// guest sees is put together only when the guest reads it
+/// (`wasi:cli/environment`'s `get-environment`, or the contract's
+/// `environment`): most cold starts never read it, and copying the twenty
+/// or so variables into every sandbox, twice, was the largest part of the
+/// host's own overhead on a small handler's cold start (the `bare_wasmtime`
+/// benchmark of `benches/benches/cold_start.rs`).
+#[derive(Clone)]
+pub(crate) struct SandboxEnvironment {
+    variables: Arc<Vec<(String, String)>>,
+    /// The trace header, and the index of the variable it goes before.
+    trace: Option<(usize, String)>,
+}
+
+impl SandboxEnvironment {
+    /// Exactly `variables`.
+    pub(crate) fn new(variables: Arc<Vec<(String, String)>>) -> SandboxEnvironment {
+        SandboxEnvironment {
+            variables,
+            trace: None,
+        }
+    }
+
+    /// `variables` with [`TRACE_VARIABLE`] set to `header`, placed before
+    /// the last `configured` of them (the function's own).
+    pub(crate) fn with_trace(
+        variables: Arc<Vec<(String, String)>>,
+        configured: usize,
+        header: &str,
+    ) -> SandboxEnvironment {
+        let at = variables.len().saturating_sub(configured);
+        SandboxEnvironment {
+            variables,
+            trace: Some((at, header.to_string())),
+        }
+    }
+
+    /// The function's variables, without the trace header.
+    pub(crate) fn variables(&self) -> &[(String, String)] {
+        &self.variables
+    }
+
+    /// The whole list, in the order the guest sees it.
+    pub(crate) fn to_vec(&self) -> Vec<(String, String)> {
+        let Some((at, header)) = &self.trace else {
+            return self.variables.as_ref().clone();
+        };
+        let mut list = Vec::with_capacity(self.variables.len() + 1);
+        list.extend_from_slice(&self.variables[..*at]);
+        list.push((TRACE_VARIABLE.to_string(), header.clone()));
+        list.extend_from_slice(&self.variables[*at..]);
+        list
+    }
+}
+
+/// A store's data that holds a sandbox's environment.
+pub(crate) trait EnvironmentView: Send + 'static {
+    fn sandbox_environment(&self) -> &SandboxEnvironment;
+}
+
+/// The `wasi:cli/environment` interface the host links (`wasmtime-wasi`'s).
+const CLI_ENVIRONMENT: &str = "wasi:cli/environment@0.2.12";
+
+/// Replaces `get-environment` of `wasi:cli/environment` in `linker` with one
+/// that answers the sandbox's [`SandboxEnvironment`], so that the WASI
+/// context holds no copy of it.
+pub(crate) fn add_to_linker<T: EnvironmentView>(linker: &mut Linker<T>) -> Result<()> {
+    linker.allow_shadowing(true);
+    let mut environment = linker.instance(CLI_ENVIRONMENT)?;
+    environment.func_wrap(
+        "get-environment",
+        |store: wasmtime::StoreContextMut<'_, T>,
+         (): ()|
+         -> wasmtime::Result<(Vec<(String, String)>,)> {
+            Ok((store.data().sandbox_environment().to_vec(),))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
 
 /// The variables Lambda sets itself; a function's configuration may not
 /// override them (Lambda refuses such a configuration too).

@@ -120,6 +120,8 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link WASI")?;
+        crate::environment::add_to_linker(&mut linker)
+            .context("failed to link the sandbox's environment")?;
         // What each capability adds (`capabilities/`): wasi:http, the /tmp
         // cap and the sandbox's /tmp among its preopened folders.
         for capability in crate::capabilities::all::<State>() {

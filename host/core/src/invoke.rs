@@ -3,11 +3,10 @@
 //! call the handler, settle the outcome (`outcome.rs`), write the log lines
 //! and keep the sandbox when it may serve again.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bindings;
-use crate::environment;
+use crate::environment::{self, SandboxEnvironment};
 use crate::error::{ErrorStyle, FunctionError, InvokeError};
 use crate::function::Function;
 use crate::logs::{self, LineTap, LogPipe, Report};
@@ -417,20 +416,15 @@ impl Function {
     /// The sandbox's environment: the one computed at load, plus the trace
     /// header when the invocation has one, where Lambda's order puts it
     /// (before the configured variables).
-    fn environment_for(&self, trace_id: Option<&str>) -> Arc<Vec<(String, String)>> {
+    fn environment_for(&self, trace_id: Option<&str>) -> SandboxEnvironment {
         let inner = &self.inner;
-        let Some(trace_id) = trace_id else {
-            return inner.environment.clone();
-        };
-        let base = &inner.environment;
-        let at = base.len() - inner.config.environment.len();
-        let mut variables = Vec::with_capacity(base.len() + 1);
-        variables.extend_from_slice(&base[..at]);
-        variables.push((
-            environment::TRACE_VARIABLE.to_string(),
-            trace_id.to_string(),
-        ));
-        variables.extend_from_slice(&base[at..]);
-        Arc::new(variables)
+        match trace_id {
+            Some(header) => SandboxEnvironment::with_trace(
+                inner.environment.clone(),
+                inner.config.environment.len(),
+                header,
+            ),
+            None => SandboxEnvironment::new(inner.environment.clone()),
+        }
     }
 }

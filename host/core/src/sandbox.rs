@@ -16,6 +16,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::bindings::{self, Handler, HandlerPre};
 use crate::capabilities::{self, Equipment, Parts, Prepared};
 use crate::engine::SharedEngine;
+use crate::environment::SandboxEnvironment;
 use crate::logs::LogPipe;
 use crate::scratch::{KeptPreopen, ScratchPool};
 use crate::state::State;
@@ -277,7 +278,7 @@ impl Sandbox {
     pub(crate) async fn create(
         recipe: &Recipe<'_>,
         reserved: Reserved,
-        environment: Arc<Vec<(String, String)>>,
+        environment: SandboxEnvironment,
         log: &LogPipe,
         deadline: Instant,
     ) -> Result<Sandbox, CallEnd> {
@@ -289,7 +290,7 @@ impl Sandbox {
         // (`capabilities::a_mount_gone_after_load_is_the_hosts_failure`).
         let mut equipment = Equipment {
             wasi: &mut wasi,
-            environment: &environment,
+            environment: environment.variables(),
             log,
             scratch: &scratch,
             parts: Parts::default(),
@@ -304,7 +305,8 @@ impl Sandbox {
             storage,
             limiter,
         } = equipment.parts;
-        wasi.envs(&environment);
+        // No `wasi.envs`: the guest reads its environment from the state
+        // (`environment::add_to_linker`).
         // Every descriptor the guest holds sits behind a handle: the cap
         // keeps one sandbox from taking the process's descriptors.
         let mut table = ResourceTable::new();

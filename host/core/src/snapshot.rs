@@ -259,6 +259,7 @@ async fn run(
             NotReserved::NoSlot => format!("no sandbox was free within {INIT_TIMEOUT:?}"),
             NotReserved::Host(error) => error,
         })?;
+    let environment = crate::environment::SandboxEnvironment::new(environment);
     let mut sandbox = Sandbox::create(recipe, reserved, environment, &log, deadline)
         .await
         .map_err(|end| describe(end, "instantiating the component"))?;

@@ -11,6 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::wasm_lambda;
+use crate::environment::{EnvironmentView, SandboxEnvironment};
 use crate::limits::MemoryLimiter;
 
 /// The data of one sandbox's `Store`: its WASI context, memory cap and
@@ -23,8 +24,9 @@ pub(crate) struct State {
     pub(crate) deadline: Instant,
     /// Set by the epoch callback when it interrupted the guest for the deadline.
     pub(crate) timed_out: bool,
-    /// The sandbox's environment, also given to WASI.
-    pub(crate) environment: Arc<Vec<(String, String)>>,
+    /// The sandbox's environment, which WASI's `get-environment` and the
+    /// contract's `environment` answer.
+    pub(crate) environment: SandboxEnvironment,
     /// Its share of the worker threads when it computes for long.
     pub(crate) slices: crate::fair::Slices,
     /// `wasi:http` state and the sandbox's outbound checks.
@@ -60,6 +62,12 @@ impl crate::scratch::ScratchView for State {
     }
 }
 
+impl EnvironmentView for State {
+    fn sandbox_environment(&self) -> &SandboxEnvironment {
+        &self.environment
+    }
+}
+
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -76,7 +84,7 @@ impl wasm_lambda::handler::runtime::Host for State {
     }
 
     fn environment(&mut self) -> Vec<(String, String)> {
-        self.environment.as_ref().clone()
+        self.environment.to_vec()
     }
 }
 
