@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use wasm_lambda::bare::Bare;
+use wasm_lambda::bare::{Bare, BareWorld};
 use wasm_lambda::bench::{ColdPhases, cold_phases};
 use wasm_lambda::{EngineConfig, Function, FunctionConfig, Host, HostConfig, InvokeRequest};
 use wasm_lambda_benches::{EXAMPLE_LANGUAGES, build_example, cache_dir, selected_by_filter};
@@ -103,18 +103,25 @@ fn cold_start(c: &mut Criterion) {
 
         // The host's own overhead: the same compiled component on the same
         // engine, run by the least an embedder of wasmtime does (a store, an
-        // instance, one call; `wasm_lambda::bare`). `invoke_cold/pooling`
-        // less this is what the host adds to a cold start.
+        // instance, one call; `wasm_lambda::bare`), with an empty WASI
+        // context and with the function's variables and a `/tmp` as the
+        // guest finds them in the host. `invoke_cold/pooling` less
+        // `bare_wasmtime_as_hosted/pooling` is what the host's code adds.
         let function = load(&pooling, &component, false);
-        match Bare::new(&function) {
-            Ok(bare) => {
-                group.bench_function("bare_wasmtime/pooling", |b| {
-                    b.iter(|| runtime.block_on(bare.invoke(CALCULATOR)).unwrap())
-                });
+        for (name, world) in [
+            ("bare_wasmtime/pooling", BareWorld::Empty),
+            ("bare_wasmtime_as_hosted/pooling", BareWorld::AsHosted),
+        ] {
+            match Bare::new(&function, world) {
+                Ok(bare) => {
+                    group.bench_function(name, |b| {
+                        b.iter(|| runtime.block_on(bare.invoke(CALCULATOR)).unwrap())
+                    });
+                }
+                // Python's and JavaScript's components import wasi:http,
+                // which the bare linker does not provide.
+                Err(error) => eprintln!("{language}: no bare wasmtime run: {error:#}"),
             }
-            // Python's and JavaScript's components import wasi:http, which
-            // the bare linker does not provide.
-            Err(error) => eprintln!("{language}: no bare wasmtime run: {error:#}"),
         }
 
         // Two cold invocations at a time on two threads: the time per
