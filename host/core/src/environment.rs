@@ -18,9 +18,9 @@ pub(crate) const TRACE_VARIABLE: &str = "_X_AMZN_TRACE_ID";
 /// guest sees is put together only when the guest reads it
 /// (`wasi:cli/environment`'s `get-environment`, or the contract's
 /// `environment`): most cold starts never read it, and copying the twenty
-/// or so variables into every sandbox, twice, was the largest part of the
+/// or so variables into every sandbox, twice, was about a third of the
 /// host's own overhead on a small handler's cold start (the `bare_wasmtime`
-/// benchmark of `benches/benches/cold_start.rs`).
+/// benchmarks of `benches/benches/cold_start.rs`, in `benches/README.md`).
 #[derive(Clone)]
 pub(crate) struct SandboxEnvironment {
     variables: Arc<Vec<(String, String)>>,

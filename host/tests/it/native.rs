@@ -292,6 +292,29 @@ async fn cold_phases_split_a_cold_start() {
     }
 }
 
+/// The host-overhead benchmark's bare baselines (`wasm_lambda::bare`) run
+/// each handler to the same answer as the host, so that the benchmark
+/// compares the same work.
+#[tokio::test]
+async fn the_bare_wasmtime_baselines_answer_as_the_host_does() {
+    use wasm_lambda::bare::{Bare, BareWorld};
+    let event = r#"{"action":"increment","number":3}"#;
+    for language in Native::ALL {
+        let function = load("calculator", language.example("calculator"), |_| {});
+        let hosted = function.invoke(InvokeRequest::new(event)).await.unwrap();
+        assert!(hosted.function_error().is_none(), "{language:?}");
+        for world in [BareWorld::Empty, BareWorld::AsHosted] {
+            let bare = Bare::new(&function, world)
+                .unwrap_or_else(|error| panic!("{language:?} {world:?}: {error:#}"));
+            let answer = bare
+                .invoke(event)
+                .await
+                .unwrap_or_else(|error| panic!("{language:?} {world:?}: {error:#}"));
+            assert_eq!(answer, hosted.payload(), "{language:?} {world:?}");
+        }
+    }
+}
+
 /// A throwaway project folder holding `files`.
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
