@@ -4,6 +4,7 @@
 //! cargo run --release -p wasm-lambda-benches --bin stress -- mixed [REQUESTS] [CONCURRENCY]
 //! cargo run --release -p wasm-lambda-benches --bin stress -- fairness [SECONDS] [CONCURRENCY]
 //! cargo run --release -p wasm-lambda-benches --bin stress -- telemetry [INVOCATIONS]
+//! cargo run --release -p wasm-lambda-benches --bin stress -- memory [SANDBOXES]
 //! ```
 //!
 //! `mixed` sends REQUESTS invocations (default 30,000) at CONCURRENCY
@@ -26,6 +27,15 @@
 //! records to a listener that never answers. It prints
 //! both p50 latencies, their ratio, and the second server's RSS before and
 //! after.
+//!
+//! `memory` measures, in this process and per example language (each
+//! language's calculator, on a host of its own), the resident memory of a
+//! loaded function and of a live sandbox: it loads the calculator
+//! SANDBOXES times (default 32) with `reuse_instances`, invokes each load
+//! once, so that each keeps its sandbox, and divides the growth of this
+//! process's proportional resident memory (PSS). It prints both per
+//! language and how many such sandboxes the memory available now would
+//! hold.
 //!
 //! The server is `target/release/wasm-lambda` (build it first); the guest is
 //! the tests' probe, built here through the library.
@@ -485,6 +495,82 @@ fn telemetry(invocations: u64) {
     );
 }
 
+/// This process's proportional resident memory (PSS: a page mapped twice,
+/// as an artifact loaded twice maps its file, counts once) and the
+/// machine's available memory, in KiB.
+fn own_pss_and_available_kb() -> (u64, u64) {
+    let field = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    (field(&rollup, "Pss:"), field(&meminfo, "MemAvailable:"))
+}
+
+fn memory(sandboxes: usize) {
+    use wasm_lambda::{EngineConfig, FunctionConfig, Host, HostConfig, InvokeRequest};
+    use wasm_lambda_benches::{EXAMPLE_LANGUAGES, build_example, cache_dir};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let event = r#"{"action":"increment","number":3}"#;
+    println!(
+        "{:<16} {:>10} {:>14} {:>14} {:>22}",
+        "language", "sandboxes", "MiB per load", "MiB per sandbox", "sandboxes in MemAvailable"
+    );
+    for language in EXAMPLE_LANGUAGES {
+        let component = build_example(language, "calculator");
+        // A host of its own: a pool whose slots no other language used
+        // (a used slot keeps pages resident).
+        let host = Host::new(HostConfig {
+            engine: EngineConfig {
+                max_instances: sandboxes as u32 + 1,
+                ..EngineConfig::default()
+            },
+            cache_dir: Some(cache_dir()),
+            ..HostConfig::default()
+        })
+        .expect("the host starts");
+        let load = || {
+            let mut config = FunctionConfig::new("calculator", &component);
+            config.reuse_instances = true;
+            host.load(config).expect("the calculator loads")
+        };
+        // The first load compiles or reads the artifact and the snapshot;
+        // the measured loads share them, as a server's functions do.
+        let first = load();
+        runtime
+            .block_on(first.invoke(InvokeRequest::new(event)))
+            .expect("the first invocation");
+        let (before, _) = own_pss_and_available_kb();
+        let functions: Vec<_> = (0..sandboxes).map(|_| load()).collect();
+        let (loaded, _) = own_pss_and_available_kb();
+        for function in &functions {
+            let invocation = runtime
+                .block_on(function.invoke(InvokeRequest::new(event)))
+                .expect("an invocation");
+            assert!(invocation.function_error().is_none(), "{language}");
+        }
+        let (live, available) = own_pss_and_available_kb();
+        let per_load = loaded.saturating_sub(before) as f64 / sandboxes as f64;
+        let per_sandbox = live.saturating_sub(loaded) as f64 / sandboxes as f64;
+        println!(
+            "{:<16} {:>10} {:>14.2} {:>14.2} {:>22.0}",
+            language,
+            sandboxes,
+            per_load / 1024.0,
+            per_sandbox / 1024.0,
+            available as f64 / per_sandbox.max(1.0),
+        );
+        drop(functions);
+        drop(first);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |index: usize, default: f64| {
@@ -496,9 +582,10 @@ fn main() {
         Some("mixed") => mixed(number(1, 30_000.0) as u64, number(2, 16.0) as usize),
         Some("fairness") => fairness(number(1, 5.0), number(2, 8.0) as usize),
         Some("telemetry") => telemetry(number(1, 10_000.0) as u64),
+        Some("memory") => memory(number(1, 32.0) as usize),
         _ => {
             eprintln!(
-                "usage: stress mixed [REQUESTS] [CONCURRENCY] | stress fairness [SECONDS] [CONCURRENCY] | stress telemetry [INVOCATIONS]"
+                "usage: stress mixed [REQUESTS] [CONCURRENCY] | stress fairness [SECONDS] [CONCURRENCY] | stress telemetry [INVOCATIONS] | stress memory [SANDBOXES]"
             );
             std::process::exit(2);
         }
