@@ -156,15 +156,9 @@ impl Server {
     }
 
     fn rss_kb(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("VmRSS:"))
-                    .and_then(|value| value.split_whitespace().next()?.parse().ok())
-            })
-            .unwrap_or(0)
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        kb_field(&status, "VmRSS:")
     }
 }
 
@@ -499,15 +493,21 @@ fn telemetry(invocations: u64) {
 /// as an artifact loaded twice maps its file, counts once) and the
 /// machine's available memory, in KiB.
 fn own_pss_and_available_kb() -> (u64, u64) {
-    let field = |text: &str, name: &str| -> u64 {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|value| value.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
     let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    (field(&rollup, "Pss:"), field(&meminfo, "MemAvailable:"))
+    (
+        kb_field(&rollup, "Pss:"),
+        kb_field(&meminfo, "MemAvailable:"),
+    )
+}
+
+/// The number after `name` in a `/proc` file of `Name:   123 kB` lines (0
+/// when it is missing).
+fn kb_field(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn memory(sandboxes: usize) {
