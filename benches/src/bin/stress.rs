@@ -34,8 +34,8 @@
 //! SANDBOXES times (default 32) with `reuse_instances`, invokes each load
 //! once, so that each keeps its sandbox, and divides the growth of this
 //! process's proportional resident memory (PSS). It prints both per
-//! language and how many such sandboxes the memory available now would
-//! hold.
+//! language, the time each of those loads took, and how many such
+//! sandboxes the memory available now would hold.
 //!
 //! The server is `target/release/wasm-lambda` (build it first); the guest is
 //! the tests' probe, built here through the library.
@@ -519,8 +519,13 @@ fn memory(sandboxes: usize) {
         .expect("a runtime");
     let event = r#"{"action":"increment","number":3}"#;
     println!(
-        "{:<16} {:>10} {:>14} {:>14} {:>22}",
-        "language", "sandboxes", "MiB per load", "MiB per sandbox", "sandboxes in MemAvailable"
+        "{:<16} {:>10} {:>12} {:>14} {:>16} {:>26}",
+        "language",
+        "sandboxes",
+        "ms per load",
+        "MiB per load",
+        "MiB per sandbox",
+        "sandboxes in MemAvailable"
     );
     for language in EXAMPLE_LANGUAGES {
         let component = build_example(language, "calculator");
@@ -547,7 +552,9 @@ fn memory(sandboxes: usize) {
             .block_on(first.invoke(InvokeRequest::new(event)))
             .expect("the first invocation");
         let (before, _) = own_pss_and_available_kb();
+        let loading = std::time::Instant::now();
         let functions: Vec<_> = (0..sandboxes).map(|_| load()).collect();
+        let load_ms = loading.elapsed().as_secs_f64() * 1e3 / sandboxes as f64;
         let (loaded, _) = own_pss_and_available_kb();
         for function in &functions {
             let invocation = runtime
@@ -559,9 +566,10 @@ fn memory(sandboxes: usize) {
         let per_load = loaded.saturating_sub(before) as f64 / sandboxes as f64;
         let per_sandbox = live.saturating_sub(loaded) as f64 / sandboxes as f64;
         println!(
-            "{:<16} {:>10} {:>14.2} {:>14.2} {:>22.0}",
+            "{:<16} {:>10} {:>12.2} {:>14.2} {:>16.2} {:>26.0}",
             language,
             sandboxes,
+            load_ms,
             per_load / 1024.0,
             per_sandbox / 1024.0,
             available as f64 / per_sandbox.max(1.0),

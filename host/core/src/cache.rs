@@ -22,16 +22,23 @@
 //!
 //! A refused entry is deleted (from the writable cache) and rebuilt.
 //!
+//! A loaded component stays resident while a function uses it ([`Resident`]):
+//! a second load of the same bytes by the same host (another version of the
+//! function, another function of the same code, a `--watch` reload of an
+//! unchanged build) shares its compiled code and memory images rather than
+//! reading and mapping a copy of its own.
+//!
 //! The cache holds at most a budget of bytes ([`default_cache_budget`]):
 //! after each compile, the entries used longest ago (artifacts, snapshots and
 //! compiled functions alike; a hit marks an entry used) are removed until the
 //! rest fit. Nothing else would ever remove an artifact of a component that
 //! no longer exists, and an interpreter's is tens of megabytes.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use anyhow::{Context as _, Result};
 use wasmtime::Engine;
@@ -195,6 +202,51 @@ pub enum LoadSource {
     Cache,
     /// The component was compiled (and the artifact stored).
     Compiled,
+    /// This host had the component loaded already, for a function it still
+    /// holds: the load shares it and reads nothing from the cache.
+    Resident,
+}
+
+/// The components a host has loaded, by cache key, while something still
+/// holds them.
+///
+/// Each load of an artifact maps a copy of its machine code and builds the
+/// memory images of its modules: tens of megabytes for an interpreter and
+/// its snapshot, the same for every copy. The map holds only weak
+/// references, so a component is unmapped once the last function using it
+/// is dropped, as before. Enforced by
+/// `load::a_second_load_of_the_same_component_shares_the_first_ones_memory`.
+#[derive(Default)]
+pub(crate) struct Resident(Mutex<HashMap<String, Weak<Component>>>);
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("Resident")
+            .field("keys", &map.len())
+            .finish()
+    }
+}
+
+impl Resident {
+    fn get(&self, key: &str) -> Option<Arc<Component>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).and_then(Weak::upgrade)
+    }
+
+    /// Keeps `component` under `key`, or returns the one a concurrent load
+    /// kept first, so that both share it; forgets the components nothing
+    /// holds any more.
+    fn keep(&self, key: String, component: Component) -> Arc<Component> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(kept) = map.get(&key).and_then(Weak::upgrade) {
+            return kept;
+        }
+        map.retain(|_, kept| kept.strong_count() > 0);
+        let component = Arc::new(component);
+        map.insert(key, Arc::downgrade(&component));
+        component
+    }
 }
 
 /// A folder of precompiled components for one engine configuration.
@@ -203,6 +255,10 @@ pub(crate) struct ArtifactCache {
     dir: Option<PathBuf>,
     read_only: Vec<PathBuf>,
     budget: Option<Arc<Budget>>,
+    /// Shared by this cache and those [`within`](Self::within) it: keys are
+    /// hashes of different things in each (a component's bytes, a
+    /// snapshot's component and environment), so they never meet.
+    resident: Arc<Resident>,
 }
 
 /// Feeds `Hash` output into BLAKE3, to fold the engine's compatibility hash
@@ -228,6 +284,7 @@ impl ArtifactCache {
             dir,
             read_only,
             budget,
+            resident: Arc::default(),
         }
     }
 
@@ -239,6 +296,7 @@ impl ArtifactCache {
             dir: self.dir.as_ref().map(|dir| dir.join(name)),
             read_only: self.read_only.iter().map(|dir| dir.join(name)).collect(),
             budget: self.budget.clone(),
+            resident: self.resident.clone(),
         }
     }
 
@@ -247,14 +305,28 @@ impl ArtifactCache {
         &self.read_only
     }
 
-    /// The artifact of the component with this hash when one is cached (in
-    /// a read-only folder or the writable one); never compiles.
+    /// The component with this hash when this host has it loaded already,
+    /// or its artifact is cached (in a read-only folder or the writable
+    /// one); never compiles.
     pub(crate) fn load_existing(
         &self,
         engine: &Engine,
         component_hash: &blake3::Hash,
-    ) -> Option<Component> {
+    ) -> Option<(Arc<Component>, LoadSource)> {
         let key = Self::key(engine, component_hash);
+        if let Some(component) = self.resident.get(&key) {
+            return Some((component, LoadSource::Resident));
+        }
+        let component = self.read_existing(engine, &key, component_hash)?;
+        Some((self.resident.keep(key, component), LoadSource::Cache))
+    }
+
+    fn read_existing(
+        &self,
+        engine: &Engine,
+        key: &str,
+        component_hash: &blake3::Hash,
+    ) -> Option<Component> {
         for dir in &self.read_only {
             if trusted_folder(dir)
                 && let Some(component) = load_entry(
@@ -267,7 +339,7 @@ impl ArtifactCache {
                 return Some(component);
             }
         }
-        let path = self.entry_path(&key)?;
+        let path = self.entry_path(key)?;
         if !path.parent().is_some_and(trusted_folder) {
             return None;
         }
@@ -318,9 +390,9 @@ impl ArtifactCache {
         engine: &Engine,
         component: &[u8],
         component_hash: &blake3::Hash,
-    ) -> Result<(Component, LoadSource)> {
-        if let Some(component) = self.load_existing(engine, component_hash) {
-            return Ok((component, LoadSource::Cache));
+    ) -> Result<(Arc<Component>, LoadSource)> {
+        if let Some(found) = self.load_existing(engine, component_hash) {
+            return Ok(found);
         }
         let key = Self::key(engine, component_hash);
         let path = self.entry_path(&key).filter(|path| {
@@ -353,7 +425,7 @@ impl ArtifactCache {
         let component = unsafe { Component::deserialize(engine, &artifact) }
             .map_err(anyhow::Error::from)
             .context("failed to load the compiled component")?;
-        Ok((component, LoadSource::Compiled))
+        Ok((self.resident.keep(key, component), LoadSource::Compiled))
     }
 }
 

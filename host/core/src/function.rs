@@ -17,13 +17,14 @@ use crate::state::State;
 /// How a function's component was made ready.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LoadInfo {
-    /// Cache hit or fresh compile.
+    /// Cache hit, fresh compile, or shared with a function this host holds.
     pub source: LoadSource,
     /// Time to read, verify and load (or compile) the component and link it.
     pub duration: Duration,
     /// Whether the init phase ran at load and sandboxes start from its
     /// snapshot: `Cache` when an earlier snapshot (of this component in
-    /// this environment, credentials aside) was reused, `Compiled` when it
+    /// this environment, credentials aside) was reused, `Resident` when a
+    /// function this host still holds has it loaded, `Compiled` when it
     /// was taken now; `None` when the init phase runs in each sandbox.
     pub snapshot: Option<LoadSource>,
 }
@@ -39,6 +40,9 @@ pub(crate) struct FunctionInner {
     pub(crate) host: Host,
     pub(crate) config: FunctionConfig,
     pub(crate) pre: HandlerPre<State>,
+    /// The component `pre` was linked from, held so that a later load of
+    /// the same bytes shares it (`cache::Resident`).
+    pub(crate) component: Arc<wasmtime::component::Component>,
     /// The handles to preopened folders that `pre`'s snapshot kept.
     pub(crate) preopens: Vec<crate::scratch::KeptPreopen>,
     pub(crate) runtime: Option<String>,

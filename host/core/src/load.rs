@@ -60,7 +60,9 @@ impl Host {
         // artifact: the component's is not loaded at all.
         let cached = self.cached_snapshot(&snapshots, &path, &snapshot_key);
         let (component, source) = match &cached {
-            Some((component, _)) => (component.clone(), LoadSource::Cache),
+            // The snapshot's source stands for the component's: its own
+            // artifact was not needed.
+            Some((component, source, _)) => (component.clone(), *source),
             None => compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?,
         };
         let files = crate::files::unpack(
@@ -83,6 +85,7 @@ impl Host {
             grants: Arc::new(config.allowed_outbound_hosts.clone()),
             config,
             pre,
+            component,
             preopens: Vec::new(),
             runtime,
             files,
@@ -95,12 +98,12 @@ impl Host {
             unreported_init_output: Mutex::new(None),
             warm: self.warm().cell(),
         };
-        if let Some((_, facts)) = cached {
+        if let Some((_, snapshot_source, facts)) = cached {
             inner.unreported_init_output = Mutex::new(Some(facts.output));
             inner.preopens = facts.preopens;
-            inner.load.snapshot = Some(LoadSource::Cache);
+            inner.load.snapshot = Some(snapshot_source);
             tracing::debug!("{}: init phase snapshotted (cached)", path.display());
-        } else if crate::snapshot::has_init(engine, &component) {
+        } else if crate::snapshot::has_init(engine, &inner.component) {
             match self.shared.snapshots {
                 Snapshots::Make => self.initialise(
                     &mut inner,
@@ -132,17 +135,17 @@ impl Host {
         snapshots: &ArtifactCache,
         path: &Path,
         key: &blake3::Hash,
-    ) -> Option<(Component, crate::snapshot::EntryFacts)> {
+    ) -> Option<(Arc<Component>, LoadSource, crate::snapshot::EntryFacts)> {
         let engine = &self.shared.engine.engine;
         let (bytes, facts) = crate::snapshot::find(snapshots, key)?;
-        if let Some(component) = snapshots.load_existing(engine, key) {
-            return Some((component, facts));
+        if let Some((component, source)) = snapshots.load_existing(engine, key) {
+            return Some((component, source, facts));
         }
         if bytes.is_empty() {
             return None;
         }
         match compile(snapshots, engine, path, &bytes, key) {
-            Ok((component, _)) => Some((component, facts)),
+            Ok((component, _)) => Some((component, LoadSource::Cache, facts)),
             Err(error) => {
                 tracing::warn!(
                     "{}: the cached snapshot does not compile, taking a new one: {error}",
@@ -186,6 +189,7 @@ impl Host {
                 // cache's budget.
                 let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
                 inner.pre = self.link(&path, &component)?;
+                inner.component = component;
                 inner.preopens = snapshot.facts.preopens;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.facts.output));
                 inner.load.snapshot = Some(LoadSource::Compiled);
@@ -247,7 +251,7 @@ fn compile(
     path: &Path,
     bytes: &[u8],
     hash: &blake3::Hash,
-) -> Result<(Component, LoadSource), LoadError> {
+) -> Result<(Arc<Component>, LoadSource), LoadError> {
     cache.load(engine, bytes, hash).map_err(|source| {
         // wasmtime checks the component against the pool's limits as it
         // loads it (memories, tables and core instances in all and per

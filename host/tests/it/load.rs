@@ -165,8 +165,11 @@ async fn the_cache_serves_the_second_load_and_survives_corruption() {
 
     let first = host.load(config.clone()).unwrap();
     assert_eq!(first.load_info().source, LoadSource::Compiled);
+    // Dropped, so the next load reads the cache rather than sharing it.
+    drop(first);
     let second = host.load(config.clone()).unwrap();
     assert_eq!(second.load_info().source, LoadSource::Cache);
+    drop(second);
 
     // Flip a byte in every entry, artifacts and Cranelift's per-function
     // entries alike: the next load recompiles instead of trusting damaged
@@ -197,6 +200,8 @@ async fn the_cache_serves_the_second_load_and_survives_corruption() {
     assert_eq!(third.load_info().source, LoadSource::Compiled);
     let invocation = invoke(&third, r#"{"first_name":"A","last_name":"B"}"#).await;
     assert_eq!(invocation.payload(), r#"{"message":"Hello A B!"}"#);
+    // The recompiled artifact was stored again.
+    drop(third);
     assert_eq!(
         host.load(config).unwrap().load_info().source,
         LoadSource::Cache
@@ -308,6 +313,8 @@ async fn a_cached_snapshot_loads_without_the_components_own_artifact() {
     };
     let removed = top_level_artifacts();
     assert!(!removed.is_empty(), "the first load compiled the component");
+    // Dropped, so the next load reads the cache rather than sharing it.
+    drop(first);
     for path in &removed {
         std::fs::remove_file(path).unwrap();
     }
@@ -323,4 +330,55 @@ async fn a_cached_snapshot_loads_without_the_components_own_artifact() {
         init_id(invoke(&second, r#"{"action":"init"}"#).await.payload()),
         made
     );
+}
+
+/// A component this host has loaded stays resident while a function uses
+/// it: another load of the same bytes shares it (its compiled code and, for
+/// a snapshot, the snapshot's memory images) even in another environment,
+/// and reads nothing from the cache. Once the last function is dropped it
+/// is unmapped, and the next load reads the cache again.
+#[tokio::test]
+async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let hello = |value: &str| {
+        let mut config = FunctionConfig::new("hello", guest("examples/rust/hello"));
+        config.environment.insert("SETTING".into(), value.into());
+        config
+    };
+    let first = host.load(hello("a")).unwrap();
+    assert_eq!(first.load_info().source, LoadSource::Compiled);
+    let second = host.load(hello("b")).unwrap();
+    assert_eq!(second.load_info().source, LoadSource::Resident);
+    let event = r#"{"first_name":"A","last_name":"B"}"#;
+    for function in [&first, &second] {
+        assert_eq!(
+            invoke(function, event).await.payload(),
+            r#"{"message":"Hello A B!"}"#
+        );
+    }
+    drop((first, second));
+    assert_eq!(
+        host.load(hello("c")).unwrap().load_info().source,
+        LoadSource::Cache,
+        "nothing held the component: it was unmapped"
+    );
+
+    // A snapshotted function shares the snapshot, and each sandbox still
+    // starts where the one init phase ended, with state of its own.
+    let probe = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
+    let first = host.load(probe.clone()).unwrap();
+    assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
+    let second = host.load(probe).unwrap();
+    assert_eq!(second.load_info().snapshot, Some(LoadSource::Resident));
+    assert_eq!(second.load_info().source, LoadSource::Resident);
+    let init = |invocation: wasm_lambda::Invocation| {
+        crate::common::json(invocation.payload())["initId"].clone()
+    };
+    let (a, b) = (
+        init(invoke(&first, r#"{"action":"init"}"#).await),
+        init(invoke(&second, r#"{"action":"init"}"#).await),
+    );
+    assert_eq!(a, b, "one init phase");
+    assert!(a.is_string(), "the probe reports its init id: {a}");
 }
