@@ -264,7 +264,67 @@ async fn send(
     ),
     Error,
 > {
-    let (scheme, host, port) = destination(request.uri())?;
+    // HTTP/1.1 sends the path only; the Host header already names the host.
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .parse::<http::Uri>();
+    let opened = match path {
+        Ok(path) => open(request.uri(), options, grants, tls, connections, log)
+            .await
+            .map(|opened| (opened, path)),
+        Err(_) => Err(Error::HttpRequestUriInvalid),
+    };
+    let ((connection, permit), path) = match opened {
+        Ok(opened) => opened,
+        Err(error) => {
+            discard(request.into_body()).await;
+            return Err(error);
+        }
+    };
+    *request.uri_mut() = path;
+    match connection {
+        Connection::Plain(stream) => exchange(stream, request, permit).await,
+        Connection::Tls(stream) => exchange(*stream, request, permit).await,
+    }
+}
+
+/// How long a refused or failed request's body may pause before the host
+/// stops waiting for the rest of it ([`discard`]).
+const DISCARD_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Takes what the guest writes of a request's body until it finishes it,
+/// pauses for [`DISCARD_IDLE`], or drops it; keeps none of it.
+///
+/// A request that is refused or cannot be sent fails in its own task,
+/// while the guest may still be writing the body. Dropping the body at once
+/// would fail those writes first, and the guest's client would report a
+/// closed stream instead of the reason (`HttpRequestDenied`, a refused
+/// connection). A server that answers early reads the body too. Enforced by
+/// `capabilities::a_refused_request_with_a_large_body_is_reported_as_refused`.
+async fn discard(mut body: WasiBody) {
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(DISCARD_IDLE, body.frame()).await {}
+}
+
+/// A connection ready for one exchange.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Checks the request's destination against the grants, resolves it,
+/// checks the address, takes a connection permit and connects (with TLS
+/// for `https`).
+async fn open(
+    uri: &http::Uri,
+    options: Option<RequestOptions>,
+    grants: &AllowedHosts,
+    tls: Arc<rustls::ClientConfig>,
+    connections: Arc<Semaphore>,
+    log: &LogPipe,
+) -> Result<(Connection, tokio::sync::OwnedSemaphorePermit), Error> {
+    let (scheme, host, port) = destination(uri)?;
     let what = format!("an outbound request to {scheme}://{host}:{port}");
     if !grants.allows_name(&scheme, &host, port) {
         refuse(
@@ -323,31 +383,21 @@ async fn send(
         None => connect.await,
     }
     .map_err(Error::Connect)?;
-
-    // HTTP/1.1 sends the path only; the Host header already names the host.
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |path| path.as_str())
-        .to_string();
-    *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
-
-    if scheme == "https" {
-        let name = rustls::pki_types::ServerName::try_from(lookup_host)
-            .map_err(|_| Error::HttpRequestUriInvalid)?;
-        let stream = tokio_rustls::TlsConnector::from(tls)
-            .connect(name, stream)
-            .await
-            .map_err(|error| {
-                log.write_host(
-                    format!("wasm-lambda: TLS with {host}:{port} failed: {error}\n").as_bytes(),
-                );
-                Error::TlsCertificateError
-            })?;
-        exchange(stream, request, permit).await
-    } else {
-        exchange(stream, request, permit).await
+    if scheme != "https" {
+        return Ok((Connection::Plain(stream), permit));
     }
+    let name = rustls::pki_types::ServerName::try_from(lookup_host)
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, stream)
+        .await
+        .map_err(|error| {
+            log.write_host(
+                format!("wasm-lambda: TLS with {host}:{port} failed: {error}\n").as_bytes(),
+            );
+            Error::TlsCertificateError
+        })?;
+    Ok((Connection::Tls(Box::new(stream)), permit))
 }
 
 /// One HTTP/1.1 exchange on a connected stream: waits for the response

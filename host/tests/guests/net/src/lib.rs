@@ -11,6 +11,10 @@ fn handler(event: Value, _context: Context) -> Result<Value, Error> {
     let text = |key: &str| event[key].as_str().unwrap_or_default().to_string();
     match event["action"].as_str().unwrap_or_default() {
         "http_get" => Ok(http_get(&text("url"))),
+        "http_post" => Ok(http_post(
+            &text("url"),
+            event["bytes"].as_u64().unwrap_or(0) as usize,
+        )),
         "tcp" => Ok(tcp_exchange(&text("address"))),
         "write_tmp" => {
             let bytes = event["bytes"].as_u64().unwrap_or(0) as usize;
@@ -158,10 +162,22 @@ fn fill_tmp(how: &str, count: u64, depth: u64) -> Value {
 
 /// GET `url` through wasi:http: the status and body, or the error.
 fn http_get(url: &str) -> Value {
+    let request = wstd::http::Request::get(url).body(wstd::http::Body::empty());
+    send(request.map_err(|error| error.to_string()))
+}
+
+/// POSTs `bytes` bytes: more than the host buffers of a request body, so
+/// the guest is still writing it when the host answers.
+fn http_post(url: &str, bytes: usize) -> Value {
+    let request = wstd::http::Request::post(url).body(wstd::http::Body::from(vec![b'x'; bytes]));
+    send(request.map_err(|error| error.to_string()))
+}
+
+fn send(request: Result<wstd::http::Request<wstd::http::Body>, String>) -> Value {
     wstd::runtime::block_on(async {
-        let request = match wstd::http::Request::get(url).body(wstd::http::Body::empty()) {
+        let request = match request {
             Ok(request) => request,
-            Err(error) => return json!({ "error": error.to_string() }),
+            Err(error) => return json!({ "error": error }),
         };
         match wstd::http::Client::new().send(request).await {
             Ok(response) => {
