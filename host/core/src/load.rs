@@ -137,15 +137,22 @@ impl Host {
         key: &blake3::Hash,
     ) -> Option<(Arc<Component>, LoadSource, crate::snapshot::EntryFacts)> {
         let engine = &self.shared.engine.engine;
+        if let Some((component, facts)) = self.resident_snapshot(key) {
+            return Some((component, LoadSource::Resident, facts));
+        }
         let (bytes, facts) = crate::snapshot::find(snapshots, key)?;
         if let Some((component, source)) = snapshots.load_existing(engine, key) {
+            self.keep_snapshot_facts(key, &component, &facts);
             return Some((component, source, facts));
         }
         if bytes.is_empty() {
             return None;
         }
         match compile(snapshots, engine, path, &bytes, key) {
-            Ok((component, _)) => Some((component, LoadSource::Cache, facts)),
+            Ok((component, _)) => {
+                self.keep_snapshot_facts(key, &component, &facts);
+                Some((component, LoadSource::Cache, facts))
+            }
             Err(error) => {
                 tracing::warn!(
                     "{}: the cached snapshot does not compile, taking a new one: {error}",
@@ -154,6 +161,38 @@ impl Host {
                 None
             }
         }
+    }
+
+    /// The snapshot under `key` and its facts, when a function this host
+    /// holds has it loaded.
+    fn resident_snapshot(
+        &self,
+        key: &blake3::Hash,
+    ) -> Option<(Arc<Component>, crate::snapshot::EntryFacts)> {
+        let kept = self
+            .shared
+            .snapshot_facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (component, facts) = kept.get(key)?;
+        Some((component.upgrade()?, facts.clone()))
+    }
+
+    /// Keeps the facts of the snapshot under `key` while its component is
+    /// resident; forgets those of snapshots nothing holds any more.
+    fn keep_snapshot_facts(
+        &self,
+        key: &blake3::Hash,
+        component: &Arc<Component>,
+        facts: &crate::snapshot::EntryFacts,
+    ) {
+        let mut kept = self
+            .shared
+            .snapshot_facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        kept.retain(|_, (component, _)| component.strong_count() > 0);
+        kept.insert(*key, (Arc::downgrade(component), facts.clone()));
     }
 
     /// Runs the function's init phase at load and swaps its component for
@@ -189,6 +228,7 @@ impl Host {
                 // cache's budget.
                 let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
                 inner.pre = self.link(&path, &component)?;
+                self.keep_snapshot_facts(key, &component, &snapshot.facts);
                 inner.component = component;
                 inner.preopens = snapshot.facts.preopens;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.facts.output));

@@ -124,7 +124,7 @@ pub(crate) fn entry_name(key: &blake3::Hash) -> PathBuf {
 }
 
 /// What an entry holds besides the snapshot's bytes.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct EntryFacts {
     /// What the init phase printed.
     pub(crate) output: String,
