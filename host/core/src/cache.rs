@@ -439,12 +439,13 @@ fn load_entry(
     component_hash: &blake3::Hash,
     writable: bool,
 ) -> Option<Component> {
-    let bytes = read_entry(path, component_hash);
-    // SAFETY: `read_entry` checked that these are the bytes this cache wrote
-    // for this very component, in a file only this user (or root) could
-    // write; the key includes the engine's compatibility hash, and wasmtime
-    // still checks the artifact's header against the engine.
-    let component = bytes.and_then(|bytes| unsafe { Component::deserialize(engine, &bytes) }.ok());
+    let entry = read_verified(path, component_hash);
+    // SAFETY: `read_verified` checked that these are the bytes this cache
+    // wrote for this very component, in a file only this user (or root)
+    // could write; the key includes the engine's compatibility hash, and
+    // wasmtime still checks the artifact's header against the engine.
+    let component = entry
+        .and_then(|entry| unsafe { Component::deserialize(engine, &entry[HEADER_LEN..]) }.ok());
     if writable {
         if component.is_none() {
             let _ = std::fs::remove_file(path);
@@ -458,6 +459,15 @@ fn load_entry(
 /// The payload of the entry at `path` written for `hash`, when the file is
 /// trusted, whole and written for it.
 pub(crate) fn read_entry(path: &Path, hash: &blake3::Hash) -> Option<Vec<u8>> {
+    let mut bytes = read_verified(path, hash)?;
+    bytes.drain(..HEADER_LEN);
+    Some(bytes)
+}
+
+/// The entry at `path` written for `hash`, header included, when the file
+/// is trusted and whole: a caller that only needs to look at the payload
+/// slices it (`[HEADER_LEN..]`) instead of copying tens of megabytes.
+fn read_verified(path: &Path, hash: &blake3::Hash) -> Option<Vec<u8>> {
     let mut file = std::fs::File::open(path).ok()?;
     // The opened file's own metadata: a link swapped in after a check of the
     // path could not point the read elsewhere.
@@ -473,7 +483,7 @@ pub(crate) fn read_entry(path: &Path, hash: &blake3::Hash) -> Option<Vec<u8>> {
         let (checksum, rest) = bytes.split_at(HASH_LEN);
         blake3::hash(rest).as_bytes() == checksum && &rest[..HASH_LEN] == hash.as_bytes()
     };
-    valid.then(|| bytes.split_off(HEADER_LEN))
+    valid.then_some(bytes)
 }
 
 fn store_entry(path: &Path, component_hash: &blake3::Hash, artifact: &[u8]) -> Result<()> {

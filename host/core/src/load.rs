@@ -145,9 +145,10 @@ impl Host {
             self.keep_snapshot_facts(key, &component, &facts);
             return Some((component, source, facts));
         }
-        if bytes.is_empty() {
-            return None;
-        }
+        let bytes = match bytes.is_empty() {
+            true => crate::snapshot::find_bytes(snapshots, key)?,
+            false => bytes,
+        };
         match compile(snapshots, engine, path, &bytes, key) {
             Ok((component, _)) => {
                 self.keep_snapshot_facts(key, &component, &facts);

@@ -111,10 +111,18 @@ pub(crate) fn key(component_hash: &blake3::Hash, environment: &[(String, String)
     hasher.finalize()
 }
 
-/// The entry in the snapshots `folder` for a snapshot with this key: the
-/// component, then what its init phase printed.
+/// The entry in the snapshots `folder` for a snapshot with this key: what
+/// its init phase printed and the handles it kept. Entries written before
+/// the snapshot's bytes had a file of their own hold them too.
 fn entry_path(folder: &Path, key: &blake3::Hash) -> PathBuf {
     folder.join(format!("{}.snapshot", key.to_hex()))
+}
+
+/// The snapshot's component, as WebAssembly, beside its entry: read only
+/// when its artifact is missing or from another engine. A load that finds
+/// the artifact reads the small entry alone, not tens of megabytes.
+fn bytes_path(folder: &Path, key: &blake3::Hash) -> PathBuf {
+    folder.join(format!("{}.snapshot.wasm", key.to_hex()))
 }
 
 /// The path of the entry for a snapshot with this key, relative to the
@@ -162,8 +170,9 @@ fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, EntryFacts)> {
 }
 
 /// The snapshot with `key` in the read-only folders of `snapshots`, then in
-/// its writable one: its bytes (empty in a package's entry, which ships the
-/// artifact alone) and what its init phase printed.
+/// its writable one: its bytes when its entry holds them (entries written
+/// now keep them in a file of their own, [`find_bytes`]; a package ships
+/// the artifact alone) and what its init phase printed.
 pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec<u8>, EntryFacts)> {
     for folder in snapshots.read_only() {
         if let Some(found) =
@@ -176,6 +185,20 @@ pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec
     let found = crate::cache::read_entry(&path, key).and_then(decode)?;
     crate::cache::mark_used(&path);
     Some(found)
+}
+
+/// The bytes of the snapshot with `key`, from the file beside its entry,
+/// in the read-only folders of `snapshots` and then its writable one.
+pub(crate) fn find_bytes(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<Vec<u8>> {
+    for folder in snapshots.read_only() {
+        if let Some(bytes) = crate::cache::read_entry(&bytes_path(folder, key), key) {
+            return Some(bytes);
+        }
+    }
+    let path = bytes_path(snapshots.dir()?, key);
+    let bytes = crate::cache::read_entry(&path, key)?;
+    crate::cache::mark_used(&path);
+    Some(bytes)
 }
 
 /// Writes the entry of a snapshot as a package carries it, into the
@@ -232,8 +255,14 @@ pub(crate) fn initialise(
             .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
     })?;
     if let Some(folder) = folder {
-        let entry = encode(&bytes, &facts);
-        if let Err(error) = crate::cache::write_entry(&entry_path(folder, key), key, &entry, true) {
+        // The bytes first: an entry found means its bytes were written
+        // (unless the cache's budget removed them since, which costs a new
+        // snapshot, not a wrong one).
+        let written = crate::cache::write_entry(&bytes_path(folder, key), key, &bytes, true)
+            .and_then(|()| {
+                crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], &facts), true)
+            });
+        if let Err(error) = written {
             tracing::warn!(
                 "cannot cache the snapshot in {}: {error:#}",
                 folder.display()

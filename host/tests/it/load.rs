@@ -382,3 +382,53 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
     assert_eq!(a, b, "one init phase");
     assert!(a.is_string(), "the probe reports its init id: {a}");
 }
+
+/// A snapshot's bytes are kept in a file beside its entry, so that a load
+/// that finds the snapshot's artifact reads only the small entry. When the
+/// artifact is gone (the cache's budget removed it, or another engine made
+/// it), the load compiles the snapshot from those bytes: the init phase
+/// does not run again.
+#[tokio::test]
+async fn a_snapshot_whose_artifact_is_gone_is_compiled_from_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let config = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
+    let init = |invocation: wasm_lambda::Invocation| {
+        crate::common::json(invocation.payload())["initId"].clone()
+    };
+    let first = host.load(config.clone()).unwrap();
+    assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
+    let made = init(invoke(&first, r#"{"action":"init"}"#).await);
+    drop(first);
+
+    let snapshots = dir.path().join("snapshots");
+    let files = |extension: &str| {
+        std::fs::read_dir(&snapshots)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.to_string_lossy().ends_with(extension))
+            .collect::<Vec<_>>()
+    };
+    let entry_size = files(".snapshot")
+        .iter()
+        .map(|path| std::fs::metadata(path).unwrap().len())
+        .sum::<u64>();
+    assert!(
+        entry_size < 4096,
+        "the entry holds the facts alone: {entry_size} bytes"
+    );
+    assert_eq!(files(".snapshot.wasm").len(), 1, "the bytes beside it");
+    let artifacts = files(".cwasm");
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    std::fs::remove_file(&artifacts[0]).unwrap();
+
+    let second = host.load(config).unwrap();
+    assert_eq!(second.load_info().snapshot, Some(LoadSource::Cache));
+    assert_eq!(
+        init(invoke(&second, r#"{"action":"init"}"#).await),
+        made,
+        "the one init phase's snapshot, compiled again"
+    );
+    assert_eq!(files(".cwasm").len(), 1, "its artifact was stored again");
+}
