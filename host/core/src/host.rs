@@ -18,7 +18,9 @@ use crate::state::{State, link_runtime_0_1};
 pub struct HostConfig {
     /// Engine settings: instance pool size and allocator.
     pub engine: EngineConfig,
-    /// Where precompiled components are cached; `None` compiles every load.
+    /// Where precompiled components are cached; `None` compiles every load
+    /// of a component that no function of this host holds (one a function
+    /// holds is shared, [`LoadSource::Resident`](crate::LoadSource::Resident)).
     pub cache_dir: Option<PathBuf>,
     /// How many bytes the cache may hold before the entries used longest
     /// ago are removed ([`default_cache_budget`](crate::default_cache_budget)).
