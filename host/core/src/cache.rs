@@ -207,8 +207,9 @@ pub enum LoadSource {
     Resident,
 }
 
-/// The components a host has loaded, by cache key, while something still
-/// holds them.
+/// The components a host has loaded, by key, while something still holds
+/// them, each with a value of `V` that lives as long (for a snapshot, what
+/// its init phase printed and kept: `load.rs`).
 ///
 /// Each load of an artifact maps a copy of its machine code and builds the
 /// memory images of its modules: tens of megabytes for an interpreter and
@@ -216,10 +217,15 @@ pub enum LoadSource {
 /// references, so a component is unmapped once the last function using it
 /// is dropped, as before. Enforced by
 /// `load::a_second_load_of_the_same_component_shares_the_first_ones_memory`.
-#[derive(Default)]
-pub(crate) struct Resident(Mutex<HashMap<String, Weak<Component>>>);
+pub(crate) struct Resident<K, V = ()>(Mutex<HashMap<K, (Weak<Component>, V)>>);
 
-impl std::fmt::Debug for Resident {
+impl<K, V> Default for Resident<K, V> {
+    fn default() -> Self {
+        Resident(Mutex::default())
+    }
+}
+
+impl<K, V> std::fmt::Debug for Resident<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         f.debug_struct("Resident")
@@ -228,23 +234,24 @@ impl std::fmt::Debug for Resident {
     }
 }
 
-impl Resident {
-    fn get(&self, key: &str) -> Option<Arc<Component>> {
+impl<K: std::hash::Hash + Eq, V: Clone> Resident<K, V> {
+    /// The component under `key` and its value, while something holds it.
+    pub(crate) fn get(&self, key: &K) -> Option<(Arc<Component>, V)> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).and_then(Weak::upgrade)
+        let (component, value) = map.get(key)?;
+        Some((component.upgrade()?, value.clone()))
     }
 
-    /// Keeps `component` under `key`, or returns the one a concurrent load
-    /// kept first, so that both share it; forgets the components nothing
-    /// holds any more.
-    fn keep(&self, key: String, component: Component) -> Arc<Component> {
+    /// Keeps `component` and `value` under `key`, or returns the component
+    /// a concurrent load kept first, so that both share it; forgets the
+    /// components nothing holds any more.
+    pub(crate) fn keep(&self, key: K, component: Arc<Component>, value: V) -> Arc<Component> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(kept) = map.get(&key).and_then(Weak::upgrade) {
+        if let Some(kept) = map.get(&key).and_then(|(kept, _)| kept.upgrade()) {
             return kept;
         }
-        map.retain(|_, kept| kept.strong_count() > 0);
-        let component = Arc::new(component);
-        map.insert(key, Arc::downgrade(&component));
+        map.retain(|_, (kept, _)| kept.strong_count() > 0);
+        map.insert(key, (Arc::downgrade(&component), value));
         component
     }
 }
@@ -258,7 +265,7 @@ pub(crate) struct ArtifactCache {
     /// Shared by this cache and those [`within`](Self::within) it: keys are
     /// hashes of different things in each (a component's bytes, a
     /// snapshot's component and environment), so they never meet.
-    resident: Arc<Resident>,
+    resident: Arc<Resident<String>>,
 }
 
 /// Feeds `Hash` output into BLAKE3, to fold the engine's compatibility hash
@@ -314,11 +321,12 @@ impl ArtifactCache {
         component_hash: &blake3::Hash,
     ) -> Option<(Arc<Component>, LoadSource)> {
         let key = Self::key(engine, component_hash);
-        if let Some(component) = self.resident.get(&key) {
+        if let Some((component, ())) = self.resident.get(&key) {
             return Some((component, LoadSource::Resident));
         }
         let component = self.read_existing(engine, &key, component_hash)?;
-        Some((self.resident.keep(key, component), LoadSource::Cache))
+        let component = self.resident.keep(key, Arc::new(component), ());
+        Some((component, LoadSource::Cache))
     }
 
     fn read_existing(
@@ -425,7 +433,8 @@ impl ArtifactCache {
         let component = unsafe { Component::deserialize(engine, &artifact) }
             .map_err(anyhow::Error::from)
             .context("failed to load the compiled component")?;
-        Ok((self.resident.keep(key, component), LoadSource::Compiled))
+        let component = self.resident.keep(key, Arc::new(component), ());
+        Ok((component, LoadSource::Compiled))
     }
 }
 

@@ -95,19 +95,11 @@ pub(crate) struct HostShared {
     pub(crate) scratch: crate::scratch::ScratchPool,
     /// Every function's idle sandbox.
     pub(crate) warm: crate::sandbox::WarmPool,
-    /// What the init phase of each resident snapshot printed and kept, by
-    /// snapshot key, with the snapshot's component: a load that shares the
-    /// component (`cache::Resident`) need not read the snapshot's entry
-    /// for them, tens of megabytes for Python.
-    pub(crate) snapshot_facts: std::sync::Mutex<
-        std::collections::HashMap<
-            blake3::Hash,
-            (
-                std::sync::Weak<wasmtime::component::Component>,
-                crate::snapshot::EntryFacts,
-            ),
-        >,
-    >,
+    /// The resident snapshots, by snapshot key, with what each one's init
+    /// phase printed and kept: a load that shares a snapshot need not read
+    /// its entry for them.
+    pub(crate) snapshots_resident:
+        crate::cache::Resident<blake3::Hash, crate::snapshot::EntryFacts>,
 }
 
 impl HostShared {
@@ -171,7 +163,7 @@ impl Host {
                 tls,
                 scratch: crate::scratch::ScratchPool::new(scratch_root),
                 warm: crate::sandbox::WarmPool::default(),
-                snapshot_facts: Default::default(),
+                snapshots_resident: Default::default(),
             }),
         })
     }

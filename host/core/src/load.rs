@@ -137,12 +137,15 @@ impl Host {
         key: &blake3::Hash,
     ) -> Option<(Arc<Component>, LoadSource, crate::snapshot::EntryFacts)> {
         let engine = &self.shared.engine.engine;
-        if let Some((component, facts)) = self.resident_snapshot(key) {
+        if let Some((component, facts)) = self.shared.snapshots_resident.get(key) {
             return Some((component, LoadSource::Resident, facts));
         }
         let (bytes, facts) = crate::snapshot::find(snapshots, key)?;
         if let Some((component, source)) = snapshots.load_existing(engine, key) {
-            self.keep_snapshot_facts(key, &component, &facts);
+            let component = self
+                .shared
+                .snapshots_resident
+                .keep(*key, component, facts.clone());
             return Some((component, source, facts));
         }
         let bytes = match bytes.is_empty() {
@@ -151,7 +154,10 @@ impl Host {
         };
         match compile(snapshots, engine, path, &bytes, key) {
             Ok((component, _)) => {
-                self.keep_snapshot_facts(key, &component, &facts);
+                let component = self
+                    .shared
+                    .snapshots_resident
+                    .keep(*key, component, facts.clone());
                 Some((component, LoadSource::Cache, facts))
             }
             Err(error) => {
@@ -162,38 +168,6 @@ impl Host {
                 None
             }
         }
-    }
-
-    /// The snapshot under `key` and its facts, when a function this host
-    /// holds has it loaded.
-    fn resident_snapshot(
-        &self,
-        key: &blake3::Hash,
-    ) -> Option<(Arc<Component>, crate::snapshot::EntryFacts)> {
-        let kept = self
-            .shared
-            .snapshot_facts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let (component, facts) = kept.get(key)?;
-        Some((component.upgrade()?, facts.clone()))
-    }
-
-    /// Keeps the facts of the snapshot under `key` while its component is
-    /// resident; forgets those of snapshots nothing holds any more.
-    fn keep_snapshot_facts(
-        &self,
-        key: &blake3::Hash,
-        component: &Arc<Component>,
-        facts: &crate::snapshot::EntryFacts,
-    ) {
-        let mut kept = self
-            .shared
-            .snapshot_facts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        kept.retain(|_, (component, _)| component.strong_count() > 0);
-        kept.insert(*key, (Arc::downgrade(component), facts.clone()));
     }
 
     /// Runs the function's init phase at load and swaps its component for
@@ -228,8 +202,11 @@ impl Host {
                 // key (one per environment, not one per component), in the
                 // cache's budget.
                 let (component, _) = compile(snapshots, engine, &path, &snapshot.bytes, key)?;
+                let component =
+                    self.shared
+                        .snapshots_resident
+                        .keep(*key, component, snapshot.facts.clone());
                 inner.pre = self.link(&path, &component)?;
-                self.keep_snapshot_facts(key, &component, &snapshot.facts);
                 inner.component = component;
                 inner.preopens = snapshot.facts.preopens;
                 inner.unreported_init_output = Mutex::new(Some(snapshot.facts.output));

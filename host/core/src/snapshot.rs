@@ -174,31 +174,33 @@ fn decode(mut entry: Vec<u8>) -> Option<(Vec<u8>, EntryFacts)> {
 /// now keep them in a file of their own, [`find_bytes`]; a package ships
 /// the artifact alone) and what its init phase printed.
 pub(crate) fn find(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<(Vec<u8>, EntryFacts)> {
-    for folder in snapshots.read_only() {
-        if let Some(found) =
-            crate::cache::read_entry(&entry_path(folder, key), key).and_then(decode)
-        {
-            return Some(found);
-        }
-    }
-    let path = entry_path(snapshots.dir()?, key);
-    let found = crate::cache::read_entry(&path, key).and_then(decode)?;
-    crate::cache::mark_used(&path);
-    Some(found)
+    find_file(snapshots, key, entry_path, decode)
 }
 
 /// The bytes of the snapshot with `key`, from the file beside its entry,
 /// in the read-only folders of `snapshots` and then its writable one.
 pub(crate) fn find_bytes(snapshots: &ArtifactCache, key: &blake3::Hash) -> Option<Vec<u8>> {
+    find_file(snapshots, key, bytes_path, Some)
+}
+
+/// The first of the snapshot's files named by `path` that is a valid
+/// entry and that `parse` accepts: in the read-only folders of `snapshots`,
+/// then in its writable one, where a hit marks the file used.
+fn find_file<T>(
+    snapshots: &ArtifactCache,
+    key: &blake3::Hash,
+    path: fn(&Path, &blake3::Hash) -> PathBuf,
+    parse: fn(Vec<u8>) -> Option<T>,
+) -> Option<T> {
     for folder in snapshots.read_only() {
-        if let Some(bytes) = crate::cache::read_entry(&bytes_path(folder, key), key) {
-            return Some(bytes);
+        if let Some(found) = crate::cache::read_entry(&path(folder, key), key).and_then(parse) {
+            return Some(found);
         }
     }
-    let path = bytes_path(snapshots.dir()?, key);
-    let bytes = crate::cache::read_entry(&path, key)?;
+    let path = path(snapshots.dir()?, key);
+    let found = crate::cache::read_entry(&path, key).and_then(parse)?;
     crate::cache::mark_used(&path);
-    Some(bytes)
+    Some(found)
 }
 
 /// Writes the entry of a snapshot as a package carries it, into the
