@@ -230,7 +230,7 @@ impl WasiHttpHooks for Outbound {
             return Box::new(async move {
                 // The guest finishes its (empty) body after sending: take
                 // it whole first, as a server would.
-                let _ = request.into_body().collect().await;
+                discard(request.into_body()).await;
                 Ok(response)
             });
         }
