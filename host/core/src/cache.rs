@@ -322,6 +322,12 @@ impl ArtifactCache {
     ) -> Option<(Arc<Component>, LoadSource)> {
         let key = Self::key(engine, component_hash);
         if let Some((component, ())) = self.resident.get(&key) {
+            // Its entry is in use, so eviction keeps it longest: a held
+            // function's entry is the one its next reload reads
+            // (`a_compile_enforces_the_budget_and_a_hit_marks_its_entry`).
+            if let Some(path) = self.entry_path(&key) {
+                mark_used(&path);
+            }
             return Some((component, LoadSource::Resident));
         }
         let component = self.read_existing(engine, &key, component_hash)?;
@@ -365,6 +371,14 @@ impl ArtifactCache {
         let path = dir.join(format!("{}.cwasm", Self::key(engine, &component_hash)));
         store_entry(&path, &component_hash, &artifact)?;
         Ok(path)
+    }
+
+    /// Marks the writable entry of the component with this hash used now,
+    /// so eviction keeps it longest.
+    pub(crate) fn mark_used(&self, engine: &Engine, component_hash: &blake3::Hash) {
+        if let Some(path) = self.entry_path(&Self::key(engine, component_hash)) {
+            mark_used(&path);
+        }
     }
 
     /// The cache key of the component with this hash for `engine`, as hex.
@@ -707,8 +721,15 @@ mod tests {
         // A hit marks the entry used now.
         let file = std::fs::File::options().write(true).open(&entry).unwrap();
         file.set_modified(SystemTime::UNIX_EPOCH).unwrap();
-        let (_, source) = cache.load(&engine, &component, &hash).unwrap();
+        let (held, source) = cache.load(&engine, &component, &hash).unwrap();
         assert_eq!(source, LoadSource::Cache);
+        let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
+        assert!(modified > SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
+        // So does a load that shares the component a function still holds.
+        file.set_modified(SystemTime::UNIX_EPOCH).unwrap();
+        let (shared, source) = cache.load(&engine, &component, &hash).unwrap();
+        assert_eq!(source, LoadSource::Resident);
+        assert!(Arc::ptr_eq(&held, &shared));
         let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
         assert!(modified > SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
     }

@@ -138,6 +138,7 @@ impl Host {
     ) -> Option<(Arc<Component>, LoadSource, crate::snapshot::EntryFacts)> {
         let engine = &self.shared.engine.engine;
         if let Some((component, facts)) = self.shared.snapshots_resident.get(key) {
+            crate::snapshot::mark_used(snapshots, engine, key);
             return Some((component, LoadSource::Resident, facts));
         }
         let (bytes, facts) = crate::snapshot::find(snapshots, key)?;

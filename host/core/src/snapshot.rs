@@ -203,6 +203,17 @@ fn find_file<T>(
     Some(found)
 }
 
+/// Marks the writable files of the snapshot with `key` (its entry, its
+/// bytes and its artifact) used now: a load sharing the snapshot a held
+/// function runs reads none of them, and eviction must still keep them.
+pub(crate) fn mark_used(snapshots: &ArtifactCache, engine: &Engine, key: &blake3::Hash) {
+    if let Some(dir) = snapshots.dir() {
+        crate::cache::mark_used(&entry_path(dir, key));
+        crate::cache::mark_used(&bytes_path(dir, key));
+    }
+    snapshots.mark_used(engine, key);
+}
+
 /// Writes the entry of a snapshot as a package carries it, into the
 /// snapshots `folder`: what the init phase printed, without the snapshot's
 /// bytes (its artifact, stored under the same key, is what a load uses).

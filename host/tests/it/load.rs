@@ -369,9 +369,33 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
     let probe = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
     let first = host.load(probe.clone()).unwrap();
     assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
+    // The shared snapshot's files (entry, bytes, artifact) read as used
+    // long ago, so that the sharing load must mark them used again for
+    // the cache's eviction to keep them.
+    let snapshot_files = || {
+        std::fs::read_dir(dir.path().join("snapshots"))
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect::<Vec<_>>()
+    };
+    let long_ago = std::time::SystemTime::UNIX_EPOCH;
+    assert_eq!(snapshot_files().len(), 3, "{:?}", snapshot_files());
+    for path in snapshot_files() {
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(long_ago).unwrap();
+    }
     let second = host.load(probe).unwrap();
     assert_eq!(second.load_info().snapshot, Some(LoadSource::Resident));
     assert_eq!(second.load_info().source, LoadSource::Resident);
+    for path in snapshot_files() {
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert!(
+            modified > long_ago + std::time::Duration::from_secs(86_400),
+            "{} is marked used",
+            path.display()
+        );
+    }
     let init = |invocation: wasm_lambda::Invocation| {
         crate::common::json(invocation.payload())["initId"].clone()
     };
