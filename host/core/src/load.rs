@@ -59,11 +59,29 @@ impl Host {
         // earlier load or by `wasm-lambda package`) needs only its own
         // artifact: the component's is not loaded at all.
         let cached = self.cached_snapshot(&snapshots, &path, &snapshot_key);
-        let (component, source) = match &cached {
+        // A snapshot to take here runs the init phase in the instrumented
+        // copy of the component, which serves until the snapshot replaces
+        // it: the component's own artifact is compiled only when no
+        // snapshot is taken (`initialise`). That is one compile of an
+        // interpreter fewer on a first load.
+        let instrumented = match (&cached, self.shared.snapshots) {
+            (None, Snapshots::Make) if crate::snapshot::declares_init(&bytes) => {
+                self.instrumented(&path, &bytes)
+            }
+            _ => None,
+        };
+        let (component, source, instrumented) = match (&cached, instrumented) {
             // The snapshot's source stands for the component's: its own
             // artifact was not needed.
-            Some((component, source, _)) => (component.clone(), *source),
-            None => compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?,
+            (Some((component, source, _)), _) => (component.clone(), *source, None),
+            (None, Some((instrumented, component, source))) => {
+                (component, source, Some(instrumented))
+            }
+            (None, None) => {
+                let (component, source) =
+                    compile(&self.shared.cache, engine, &path, &bytes, &component_hash)?;
+                (component, source, None)
+            }
         };
         let files = crate::files::unpack(
             &bytes,
@@ -103,20 +121,23 @@ impl Host {
             inner.preopens = facts.preopens;
             inner.load.snapshot = Some(snapshot_source);
             tracing::debug!("{}: init phase snapshotted (cached)", path.display());
-        } else if crate::snapshot::has_init(engine, &inner.component) {
-            match self.shared.snapshots {
-                Snapshots::Make => self.initialise(
-                    &mut inner,
-                    &bytes,
-                    &snapshot_key,
-                    &init_environment,
-                    &snapshots,
-                )?,
-                Snapshots::ExistingOnly => tracing::info!(
-                    "{}: no snapshot was made for this configuration, the init phase runs in every sandbox",
-                    path.display()
-                ),
-            }
+        } else if let Some(instrumented) = instrumented {
+            self.initialise(
+                &mut inner,
+                &instrumented,
+                &bytes,
+                &component_hash,
+                &snapshot_key,
+                &init_environment,
+                &snapshots,
+            )?;
+        } else if self.shared.snapshots == Snapshots::ExistingOnly
+            && crate::snapshot::has_init(engine, &inner.component)
+        {
+            tracing::info!(
+                "{}: no snapshot was made for this configuration, the init phase runs in every sandbox",
+                path.display()
+            );
         }
         let duration = started.elapsed();
         inner.load.duration = duration;
@@ -171,32 +192,63 @@ impl Host {
         }
     }
 
-    /// Runs the function's init phase at load and swaps its component for
-    /// the snapshot (`snapshot.rs`); keeps the component as it is, with a
-    /// log line, when there is no snapshot to take.
+    /// The instrumented copy of the component in `bytes`, compiled and
+    /// linked, with its compile's source; `None` (with a log line) when it
+    /// cannot be made, so that the component is loaded as it is.
+    fn instrumented<'a>(
+        &self,
+        path: &Path,
+        bytes: &'a [u8],
+    ) -> Option<(
+        crate::snapshot::Instrumented<'a>,
+        Arc<Component>,
+        LoadSource,
+    )> {
+        let no_snapshot = |reason: String| {
+            tracing::info!(
+                "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
+                path.display()
+            );
+        };
+        let instrumented = crate::snapshot::instrument(bytes)
+            .map_err(no_snapshot)
+            .ok()?;
+        let hash = blake3::hash(instrumented.bytes());
+        let engine = &self.shared.engine.engine;
+        match compile(
+            &self.shared.cache,
+            engine,
+            path,
+            instrumented.bytes(),
+            &hash,
+        ) {
+            Ok((component, source)) => Some((instrumented, component, source)),
+            Err(error) => {
+                no_snapshot(error.to_string());
+                None
+            }
+        }
+    }
+
+    /// Runs the function's init phase at load, in the instrumented copy of
+    /// its component that `inner` holds, and swaps that for the snapshot
+    /// (`snapshot.rs`). When there is no snapshot to take, says why in a
+    /// log line and loads the component itself (`bytes`, with
+    /// `component_hash`), whose init phase then runs in every sandbox.
+    #[allow(clippy::too_many_arguments)]
     fn initialise(
         &self,
         inner: &mut FunctionInner,
+        instrumented: &crate::snapshot::Instrumented<'_>,
         bytes: &[u8],
+        component_hash: &blake3::Hash,
         key: &blake3::Hash,
         environment: &Arc<Vec<(String, String)>>,
         snapshots: &ArtifactCache,
     ) -> Result<(), LoadError> {
         let path = inner.config.component.clone();
         let engine = &self.shared.engine.engine;
-        let made = crate::snapshot::initialise(
-            bytes,
-            key,
-            environment,
-            snapshots.dir(),
-            &inner.recipe(),
-            |instrumented| {
-                let hash = blake3::hash(instrumented);
-                let (component, _) =
-                    compile(&self.shared.cache, engine, &path, instrumented, &hash)?;
-                Ok(self.link(&path, &component)?)
-            },
-        );
+        let made = instrumented.snapshot(key, environment, snapshots.dir(), &inner.recipe());
         match made {
             Ok(snapshot) => {
                 // A snapshot's artifact is kept with the snapshot, under its
@@ -214,10 +266,17 @@ impl Host {
                 inner.load.snapshot = Some(LoadSource::Compiled);
                 tracing::debug!("{}: init phase snapshotted", path.display());
             }
-            Err(reason) => tracing::info!(
-                "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
-                path.display()
-            ),
+            Err(reason) => {
+                tracing::info!(
+                    "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
+                    path.display()
+                );
+                let (component, source) =
+                    compile(&self.shared.cache, engine, &path, bytes, component_hash)?;
+                inner.pre = self.link(&path, &component)?;
+                inner.component = component;
+                inner.load.source = source;
+            }
         }
         Ok(())
     }

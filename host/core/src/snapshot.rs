@@ -42,7 +42,7 @@ use wasmtime::component::{Component, Instance, Lift, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-use crate::bindings::{HandlerPre, INIT_EXPORT};
+use crate::bindings::INIT_EXPORT;
 use crate::cache::ArtifactCache;
 use crate::logs::LogPipe;
 use crate::sandbox::{CallEnd, NotReserved, Recipe, Reserved, Sandbox};
@@ -91,6 +91,43 @@ pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
         .any(|(name, item)| {
             name == INIT_EXPORT && matches!(item.ty, ComponentItem::ComponentFunc(_))
         })
+}
+
+/// Whether the component in `bytes` exports a function named as the init
+/// phase, read from its own export section without compiling it (nested
+/// modules and components are skipped). [`has_init`] is the check on the
+/// compiled component; a load that finds this `true` snapshots from the
+/// instrumented copy and compiles the component itself only when no
+/// snapshot is taken.
+pub(crate) fn declares_init(bytes: &[u8]) -> bool {
+    use wasmparser::{Chunk, ComponentExternalKind, Parser, Payload};
+    let mut parser = Parser::new(0);
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(&bytes[offset..], true) else {
+            return false;
+        };
+        offset += consumed;
+        match payload {
+            // The parser has stepped over a nested one; so do its bytes.
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => offset = unchecked_range.end,
+            Payload::ComponentExportSection(exports)
+                if exports.clone().into_iter().flatten().any(|export| {
+                    export.name.name == INIT_EXPORT && export.kind == ComponentExternalKind::Func
+                }) =>
+            {
+                return true;
+            }
+            Payload::End(_) => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The cache key of the snapshot of the component with `component_hash` in
@@ -225,66 +262,99 @@ pub(crate) fn write_packaged(
     crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], facts), false)
 }
 
-/// Runs the init phase of `component` once and snapshots it into an entry
-/// of the snapshots `folder` (when caching is on) under `key`. `Err` says
-/// why there is no snapshot: the init phase failed or left resources open,
-/// or the snapshot could not be made.
-///
-/// `instrumented` links the instrumented component for `recipe`; the
-/// recipe's own `pre` is replaced by it.
-pub(crate) fn initialise(
-    component: &[u8],
-    key: &blake3::Hash,
-    environment: &Arc<Vec<(String, String)>>,
-    folder: Option<&Path>,
-    recipe: &Recipe<'_>,
-    instrumented: impl FnOnce(&[u8]) -> anyhow::Result<HandlerPre<State>>,
-) -> Result<Snapshot, String> {
-    // A snapshot holds the init phase's memory, the environment included:
-    // the caller leaves the credentials out of it (`load.rs`), so it may be
-    // written (`faults::credentials_reach_no_file`).
+/// A component made ready to snapshot: the copy of it that exposes its
+/// state (the one whose init phase runs), and what taking the snapshot
+/// needs to know about the original.
+pub(crate) struct Instrumented<'a> {
+    wizer: Wizer,
+    context: wasmtime_wizer::ComponentContext<'a>,
+    bytes: Vec<u8>,
+}
+
+/// Instruments `component` for its init phase. `Err` says why it cannot
+/// be snapshotted.
+pub(crate) fn instrument(component: &[u8]) -> Result<Instrumented<'_>, String> {
     let wizer = Wizer::new();
-    let (context, instrumented_bytes) = wizer
+    let (context, bytes) = wizer
         .instrument_component(component)
         .map_err(|error| format!("cannot instrument the component: {error:#}"))?;
-    let pre = instrumented(&instrumented_bytes).map_err(|error| format!("{error:#}"))?;
-    let recipe = Recipe {
-        pre: &pre,
-        preopens: &[],
-        ..recipe.clone()
-    };
-    // The init phase runs on a thread of its own with its own Tokio runtime:
-    // loading is synchronous and may be called from inside a runtime.
-    let (bytes, facts) = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|error| format!("cannot start the init phase: {error}"))?;
-                runtime.block_on(run(&wizer, &context, &recipe, environment.clone()))
-            })
-            .join()
-            .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
-    })?;
-    if let Some(folder) = folder {
-        // The bytes first: an entry found means its bytes were written
-        // (unless the cache's budget removed them since, which costs a new
-        // snapshot, not a wrong one).
-        let written = crate::cache::write_entry(&bytes_path(folder, key), key, &bytes, true)
-            .and_then(|()| {
-                crate::cache::write_entry(&entry_path(folder, key), key, &encode(&[], &facts), true)
-            });
-        if let Err(error) = written {
-            tracing::warn!(
-                "cannot cache the snapshot in {}: {error:#}",
-                folder.display()
-            );
-        }
-        // The cache's budget is enforced when the snapshot's artifact,
-        // compiled next, is stored.
+    Ok(Instrumented {
+        wizer,
+        context,
+        bytes,
+    })
+}
+
+impl Instrumented<'_> {
+    /// The instrumented component, as WebAssembly.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
-    Ok(Snapshot { bytes, facts })
+
+    /// Runs the init phase once, in a sandbox made by `recipe` (whose `pre`
+    /// is the instrumented component's), and snapshots it into an entry of
+    /// the snapshots `folder` (when caching is on) under `key`. `Err` says
+    /// why there is no snapshot: the init phase failed or left resources
+    /// open, or the snapshot could not be made.
+    pub(crate) fn snapshot(
+        &self,
+        key: &blake3::Hash,
+        environment: &Arc<Vec<(String, String)>>,
+        folder: Option<&Path>,
+        recipe: &Recipe<'_>,
+    ) -> Result<Snapshot, String> {
+        // A snapshot holds the init phase's memory, the environment
+        // included: the caller leaves the credentials out of it
+        // (`load.rs`), so it may be written
+        // (`faults::credentials_reach_no_file`).
+        let recipe = Recipe {
+            preopens: &[],
+            ..recipe.clone()
+        };
+        // The init phase runs on a thread of its own with its own Tokio
+        // runtime: loading is synchronous and may be called from inside a
+        // runtime.
+        let (bytes, facts) = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|error| format!("cannot start the init phase: {error}"))?;
+                    runtime.block_on(run(
+                        &self.wizer,
+                        &self.context,
+                        &recipe,
+                        environment.clone(),
+                    ))
+                })
+                .join()
+                .unwrap_or_else(|_| Err("the snapshot could not be taken".to_string()))
+        })?;
+        if let Some(folder) = folder {
+            // The bytes first: an entry found means its bytes were written
+            // (unless the cache's budget removed them since, which costs a
+            // new snapshot, not a wrong one).
+            let written = crate::cache::write_entry(&bytes_path(folder, key), key, &bytes, true)
+                .and_then(|()| {
+                    crate::cache::write_entry(
+                        &entry_path(folder, key),
+                        key,
+                        &encode(&[], &facts),
+                        true,
+                    )
+                });
+            if let Err(error) = written {
+                tracing::warn!(
+                    "cannot cache the snapshot in {}: {error:#}",
+                    folder.display()
+                );
+            }
+            // The cache's budget is enforced when the snapshot's artifact,
+            // compiled next, is stored.
+        }
+        Ok(Snapshot { bytes, facts })
+    }
 }
 
 async fn run(
@@ -440,6 +510,50 @@ mod tests {
             (PER_LOAD_VARIABLE.to_string(), stream.to_string()),
             ("TABLE".to_string(), table.to_string()),
         ]
+    }
+
+    /// A component's binary with `nested` components inside it and then an
+    /// export section exporting `(name, sort)` pairs (sort 1 is a function,
+    /// 5 an instance).
+    fn component(nested: &[Vec<u8>], exports: &[(&str, u8)]) -> Vec<u8> {
+        let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
+        let mut section = |id: u8, content: Vec<u8>| {
+            bytes.push(id);
+            bytes.push(u8::try_from(content.len()).unwrap());
+            bytes.extend(content);
+        };
+        for component in nested {
+            section(4, component.clone());
+        }
+        let mut content = vec![u8::try_from(exports.len()).unwrap()];
+        for (index, (name, sort)) in exports.iter().enumerate() {
+            content.extend([0, u8::try_from(name.len()).unwrap()]);
+            content.extend(name.as_bytes());
+            content.extend([*sort, u8::try_from(index).unwrap(), 0]);
+        }
+        section(11, content);
+        bytes
+    }
+
+    #[test]
+    fn only_a_function_the_component_itself_exports_is_its_init_phase() {
+        assert!(declares_init(&component(
+            &[],
+            &[("handler", 1), ("init", 1)]
+        )));
+        assert!(!declares_init(&component(&[], &[("handler", 1)])));
+        assert!(!declares_init(&component(&[], &[("init", 5)])));
+        // A component nested inside it that exports `init` is not it.
+        let inner = component(&[], &[("init", 1)]);
+        assert!(declares_init(&inner));
+        assert!(!declares_init(&component(
+            std::slice::from_ref(&inner),
+            &[("handler", 1)]
+        )));
+        // And its export section is found past the nested ones.
+        assert!(declares_init(&component(&[inner], &[("init", 1)])));
+        assert!(!declares_init(b"\0asm\x01\0\0\0"));
+        assert!(!declares_init(b"not wasm"));
     }
 
     #[test]

@@ -407,6 +407,67 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
     assert!(a.is_string(), "the probe reports its init id: {a}");
 }
 
+/// A first load that takes a snapshot compiles the component's
+/// instrumented copy (which runs the init phase) and the snapshot, not the
+/// component itself: only a load without a snapshot needs its artifact.
+#[tokio::test]
+async fn a_first_load_that_snapshots_does_not_compile_the_component_itself() {
+    let artifacts = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm"))
+            .count()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let probe = host
+        .load(FunctionConfig::new(
+            "snapshotted",
+            guest("host/tests/guests/js/probe"),
+        ))
+        .unwrap();
+    assert_eq!(probe.load_info().snapshot, Some(LoadSource::Compiled));
+    assert_eq!(artifacts(dir.path()), 1, "the instrumented copy's alone");
+    assert_eq!(artifacts(&dir.path().join("snapshots")), 1);
+    let invocation = invoke(&probe, r#"{"action":"init"}"#).await;
+    assert!(
+        crate::common::json(invocation.payload())["initId"].is_string(),
+        "{}",
+        invocation.log
+    );
+
+    // An init phase that cannot be snapshotted (it reads files while a
+    // folder is mounted): the component itself is compiled, and runs.
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_with_cache(dir.path().to_path_buf());
+    let layer = tempfile::tempdir().unwrap();
+    let mut config = FunctionConfig::new("refused", guest("host/tests/guests/python/boto3_client"));
+    config.mounts = vec![wasm_lambda::Mount {
+        source: layer.path().to_path_buf(),
+        destination: "/opt".into(),
+    }];
+    config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+        access_key_id: "AKIDREFUSED".into(),
+        secret_access_key: "secret".into(),
+        session_token: None,
+    });
+    let refused = host.load(config).unwrap();
+    assert_eq!(refused.load_info().snapshot, None);
+    assert_eq!(
+        artifacts(dir.path()),
+        2,
+        "the instrumented copy's and the component's"
+    );
+    let invocation = invoke(&refused, "{}").await;
+    assert_eq!(
+        crate::common::json(invocation.payload())["s3"],
+        "AKIDREFUSED",
+        "{}",
+        invocation.log
+    );
+}
+
 /// A snapshot's bytes are kept in a file beside its entry, so that a load
 /// that finds the snapshot's artifact reads only the small entry. When the
 /// artifact is gone (the cache's budget removed it, or another engine made
