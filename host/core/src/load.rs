@@ -132,7 +132,7 @@ impl Host {
                 &snapshots,
             )?;
         } else if self.shared.snapshots == Snapshots::ExistingOnly
-            && crate::snapshot::has_init(engine, &inner.component)
+            && crate::snapshot::declares_init(&bytes)
         {
             tracing::info!(
                 "{}: no snapshot was made for this configuration, the init phase runs in every sandbox",
@@ -192,9 +192,9 @@ impl Host {
         }
     }
 
-    /// The instrumented copy of the component in `bytes`, compiled and
-    /// linked, with its compile's source; `None` (with a log line) when it
-    /// cannot be made, so that the component is loaded as it is.
+    /// The instrumented copy of the component in `bytes`, compiled, with
+    /// its compile's source; `None` (with a log line) when it cannot be
+    /// made, so that the component is loaded as it is.
     fn instrumented<'a>(
         &self,
         path: &Path,
@@ -204,12 +204,7 @@ impl Host {
         Arc<Component>,
         LoadSource,
     )> {
-        let no_snapshot = |reason: String| {
-            tracing::info!(
-                "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
-                path.display()
-            );
-        };
+        let no_snapshot = |reason: String| log_no_snapshot(path, &reason);
         let instrumented = crate::snapshot::instrument(bytes)
             .map_err(no_snapshot)
             .ok()?;
@@ -267,10 +262,7 @@ impl Host {
                 tracing::debug!("{}: init phase snapshotted", path.display());
             }
             Err(reason) => {
-                tracing::info!(
-                    "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
-                    path.display()
-                );
+                log_no_snapshot(&path, &reason);
                 let (component, source) =
                     compile(&self.shared.cache, engine, &path, bytes, component_hash)?;
                 inner.pre = self.link(&path, &component)?;
@@ -351,6 +343,14 @@ fn compile(
             }
         }
     })
+}
+
+/// Says why the function at `path` has no load-time snapshot.
+fn log_no_snapshot(path: &Path, reason: &str) {
+    tracing::info!(
+        "{}: no load-time snapshot, the init phase runs in every sandbox: {reason}",
+        path.display()
+    );
 }
 
 /// Tells a component from a core module or a file that is not WebAssembly.

@@ -37,8 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Instance, Lift, WasmList};
+use wasmtime::component::{Instance, Lift, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
@@ -83,22 +82,10 @@ impl KeptPreopen {
     }
 }
 
-/// Whether `component` has an init phase the host can run.
-pub(crate) fn has_init(engine: &Engine, component: &Component) -> bool {
-    component
-        .component_type()
-        .exports(engine)
-        .any(|(name, item)| {
-            name == INIT_EXPORT && matches!(item.ty, ComponentItem::ComponentFunc(_))
-        })
-}
-
-/// Whether the component in `bytes` exports a function named as the init
-/// phase, read from its own export section without compiling it (nested
-/// modules and components are skipped). [`has_init`] is the check on the
-/// compiled component; a load that finds this `true` snapshots from the
-/// instrumented copy and compiles the component itself only when no
-/// snapshot is taken.
+/// Whether the component in `bytes` has an init phase the host can run:
+/// a function it exports under that name, read from its own export section
+/// without compiling it (nested modules and components are skipped), so
+/// that a load knows before compiling anything whether it will snapshot.
 pub(crate) fn declares_init(bytes: &[u8]) -> bool {
     use wasmparser::{Chunk, ComponentExternalKind, Parser, Payload};
     let mut parser = Parser::new(0);
