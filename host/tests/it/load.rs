@@ -1,6 +1,6 @@
 //! Loading: what is refused and why, and the precompiled-artifact cache.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use wasm_lambda::{
     Allocator, EngineConfig, FunctionConfig, Host, HostConfig, LoadError, LoadSource, WORLD,
@@ -157,6 +157,23 @@ fn host_with_cache(dir: PathBuf) -> Host {
     .unwrap()
 }
 
+/// The paths directly in the cache folder `dir` whose names end with
+/// `suffix` (`""` for all of them).
+fn files_in(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
+        .collect()
+}
+
+/// The id of the init phase a probe's sandbox started from, from its
+/// answer to `{"action":"init"}`.
+fn init_id(payload: &str) -> serde_json::Value {
+    crate::common::json(payload)["initId"].clone()
+}
+
 #[tokio::test]
 async fn the_cache_serves_the_second_load_and_survives_corruption() {
     let dir = tempfile::tempdir().unwrap();
@@ -300,17 +317,9 @@ async fn a_cached_snapshot_loads_without_the_components_own_artifact() {
     let config = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
     let first = host.load(config.clone()).unwrap();
     assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
-    let init_id = |payload: &str| crate::common::json(payload)["initId"].clone();
     let made = init_id(invoke(&first, r#"{"action":"init"}"#).await.payload());
 
-    let top_level_artifacts = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
-            .collect::<Vec<_>>()
-    };
+    let top_level_artifacts = || files_in(dir.path(), ".cwasm");
     let removed = top_level_artifacts();
     assert!(!removed.is_empty(), "the first load compiled the component");
     // Dropped, so the next load reads the cache rather than sharing it.
@@ -372,13 +381,7 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
     // The shared snapshot's files (entry, bytes, artifact) read as used
     // long ago, so that the sharing load must mark them used again for
     // the cache's eviction to keep them.
-    let snapshot_files = || {
-        std::fs::read_dir(dir.path().join("snapshots"))
-            .unwrap()
-            .flatten()
-            .map(|entry| entry.path())
-            .collect::<Vec<_>>()
-    };
+    let snapshot_files = || files_in(&dir.path().join("snapshots"), "");
     let long_ago = std::time::SystemTime::UNIX_EPOCH;
     assert_eq!(snapshot_files().len(), 3, "{:?}", snapshot_files());
     for path in snapshot_files() {
@@ -396,12 +399,9 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
             path.display()
         );
     }
-    let init = |invocation: wasm_lambda::Invocation| {
-        crate::common::json(invocation.payload())["initId"].clone()
-    };
     let (a, b) = (
-        init(invoke(&first, r#"{"action":"init"}"#).await),
-        init(invoke(&second, r#"{"action":"init"}"#).await),
+        init_id(invoke(&first, r#"{"action":"init"}"#).await.payload()),
+        init_id(invoke(&second, r#"{"action":"init"}"#).await.payload()),
     );
     assert_eq!(a, b, "one init phase");
     assert!(a.is_string(), "the probe reports its init id: {a}");
@@ -412,13 +412,7 @@ async fn a_second_load_of_the_same_component_shares_the_first_ones_memory() {
 /// component itself: only a load without a snapshot needs its artifact.
 #[tokio::test]
 async fn a_first_load_that_snapshots_does_not_compile_the_component_itself() {
-    let artifacts = |dir: &std::path::Path| {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm"))
-            .count()
-    };
+    let artifacts = |dir: &Path| files_in(dir, ".cwasm").len();
     let dir = tempfile::tempdir().unwrap();
     let host = host_with_cache(dir.path().to_path_buf());
     let probe = host
@@ -432,7 +426,7 @@ async fn a_first_load_that_snapshots_does_not_compile_the_component_itself() {
     assert_eq!(artifacts(&dir.path().join("snapshots")), 1);
     let invocation = invoke(&probe, r#"{"action":"init"}"#).await;
     assert!(
-        crate::common::json(invocation.payload())["initId"].is_string(),
+        init_id(invocation.payload()).is_string(),
         "{}",
         invocation.log
     );
@@ -478,23 +472,13 @@ async fn a_snapshot_whose_artifact_is_gone_is_compiled_from_its_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let host = host_with_cache(dir.path().to_path_buf());
     let config = FunctionConfig::new("snapshotted", guest("host/tests/guests/js/probe"));
-    let init = |invocation: wasm_lambda::Invocation| {
-        crate::common::json(invocation.payload())["initId"].clone()
-    };
     let first = host.load(config.clone()).unwrap();
     assert_eq!(first.load_info().snapshot, Some(LoadSource::Compiled));
-    let made = init(invoke(&first, r#"{"action":"init"}"#).await);
+    let made = init_id(invoke(&first, r#"{"action":"init"}"#).await.payload());
     drop(first);
 
     let snapshots = dir.path().join("snapshots");
-    let files = |extension: &str| {
-        std::fs::read_dir(&snapshots)
-            .unwrap()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.to_string_lossy().ends_with(extension))
-            .collect::<Vec<_>>()
-    };
+    let files = |suffix: &str| files_in(&snapshots, suffix);
     let entry_size = files(".snapshot")
         .iter()
         .map(|path| std::fs::metadata(path).unwrap().len())
@@ -511,7 +495,7 @@ async fn a_snapshot_whose_artifact_is_gone_is_compiled_from_its_bytes() {
     let second = host.load(config).unwrap();
     assert_eq!(second.load_info().snapshot, Some(LoadSource::Cache));
     assert_eq!(
-        init(invoke(&second, r#"{"action":"init"}"#).await),
+        init_id(invoke(&second, r#"{"action":"init"}"#).await.payload()),
         made,
         "the one init phase's snapshot, compiled again"
     );
