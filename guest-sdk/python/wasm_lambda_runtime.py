@@ -258,10 +258,17 @@ class _BundleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves the user's modules from code compiled at build time: the
     component has no filesystem to import them from."""
 
-    def __init__(self, sources):
+    def __init__(self, sources, extensions):
         self.sources = sources
+        # Extension modules (a package's Rust or C part built for WASI),
+        # by module name: componentize-py linked them into the component,
+        # and loads one by the path it had at build time.
+        self.extensions = extensions
 
     def find_spec(self, fullname, path=None, target=None):
+        extension = self.extensions.get(fullname)
+        if extension is not None:
+            return importlib.util.spec_from_file_location(fullname, extension)
         source = self.sources.get(fullname)
         if source is None:
             return None
@@ -568,6 +575,24 @@ def _copy_stdlib(into):
                 file.write(data)
 
 
+def _installed_files(root):
+    """The files the packages pip installed into `root` list in their
+    `*.dist-info/RECORD`, relative to `root`."""
+    files = set()
+    for entry in os.listdir(root):
+        if not entry.endswith(".dist-info"):
+            continue
+        try:
+            with open(os.path.join(root, entry, "RECORD"), encoding="utf-8") as record:
+                for line in record:
+                    path = line.split(",", 1)[0]
+                    if path and not path.startswith(".."):
+                        files.add(path)
+        except OSError:
+            continue
+    return files
+
+
 class Bundle:
     """The user's handler module and its local modules, compiled."""
 
@@ -584,6 +609,7 @@ class Bundle:
         sources = {}
         imports = {}
         texts = []
+        installed = _installed_files(root)
         for relative_path in config.SOURCES:
             name, is_package = _module_name(relative_path)
             filename = f"{TASK_ROOT}/{relative_path}"
@@ -608,6 +634,11 @@ class Bundle:
                     f"Handler '{function_name}' missing on module '{module_name}'",
                 )
             sources[name] = _Source(compile(tree, filename, "exec"), filename, is_package)
+            # Packages pip installed into the folder import their optional
+            # dependencies as they see fit; only the function's own code
+            # is warned about.
+            if relative_path in installed:
+                continue
             for imported, line in _imported_names(tree, name, is_package).items():
                 imports.setdefault(imported, (relative_path, line))
         # Folders without __init__.py are namespace packages, as Lambda's
@@ -624,6 +655,11 @@ class Bundle:
                 "Runtime.ImportModuleError",
                 f"Unable to import module '{module_name}': No module named '{module_name}'",
             )
+        extensions = {}
+        for relative_path in getattr(config, "EXTENSIONS", ()):
+            folder, _, file_name = relative_path.rpartition("/")
+            name = ".".join(filter(None, [*folder.split("/"), file_name.split(".")[0]]))
+            extensions[name] = os.path.join(root, relative_path)
         local = {name.split(".")[0] for name in sources}
         warnings = []
         for name in sorted(imports):
@@ -657,7 +693,7 @@ class Bundle:
         stdlib_copy = getattr(config, "STDLIB_COPY", None)
         if stdlib_copy:
             _copy_stdlib(stdlib_copy)
-        sys.meta_path.insert(0, _BundleFinder(sources))
+        sys.meta_path.insert(0, _BundleFinder(sources, extensions))
         _Output.install()
         _setup_logging()
         return cls(module_name, function_name)

@@ -23,6 +23,7 @@ mod detect;
 mod js;
 mod python;
 mod rust;
+mod rust_extensions;
 mod rust_runtime;
 mod tools;
 mod wheels;

@@ -175,7 +175,25 @@ fn build(
 
     progress("collecting the function's code");
     // Every file: handlers and packages read data files beside their code.
-    let sources: Vec<String> = copy_sources(dir, &code, SKIPPED_DIRS, &|_| true)?
+    let copied = copy_sources(dir, &code, SKIPPED_DIRS, &|_| true)?;
+    // Extension modules built for WASI among them: packages installed into
+    // the folder with their Linux extension get the component's build of
+    // it (rust_extensions.rs). The bundle serves them by name, since it
+    // serves their packages.
+    let python = sibling_python(&componentize);
+    let mut extensions = super::rust_extensions::replace_vendored(&python, &code, progress)?;
+    extensions.extend(
+        copied
+            .iter()
+            .filter(|name| {
+                name.ends_with(".so")
+                    && !extensions.contains(name)
+                    && super::rust_extensions::is_webassembly_file(&code.join(name))
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let sources: Vec<String> = copied
         .into_iter()
         .filter(|name| name.ends_with(".py"))
         .collect();
@@ -248,6 +266,9 @@ fn build(
         python_string(handler),
         python_list(&sources)
     );
+    if !extensions.is_empty() {
+        config.push_str(&format!("EXTENSIONS = {}\n", python_list(&extensions)));
+    }
     if !stdlib.complete {
         config.push_str(&format!(
             "STDLIB_COPY = {}\n",
@@ -532,7 +553,14 @@ fn install_requirements(
     let folder = requirements.parent().unwrap_or(Path::new("."));
     check_requirements(folder, requirements, 0)?;
     let python = sibling_python(componentize);
-    let first = pip_install(&python, requirements, deps, None)?;
+    // The wheels made for the component (rust_extensions.rs, wheels.rs),
+    // offered to pip beside its index.
+    let wheels = tempfile::tempdir_in(deps.parent().unwrap_or(deps))?;
+    for (name, version) in super::rust_extensions::planned(&python, requirements)? {
+        super::rust_extensions::wheel(&python, &name, &version, wheels.path(), progress)
+            .with_context(|| format!("failed to install {}", requirements.display()))?;
+    }
+    let first = pip_install(&python, requirements, deps, wheels.path())?;
     if first.status.success() {
         return Ok(Vec::new());
     }
@@ -550,7 +578,6 @@ fn install_requirements(
     }
     // Packages with platform wheels only: their Python code, without the
     // compiled part, offered to pip again (wheels.rs).
-    let wheels = tempfile::tempdir_in(deps.parent().unwrap_or(deps))?;
     let mut repacked = Vec::new();
     for spec in &unmatched {
         let made = super::wheels::pure_wheel(&python, spec, wheels.path())
@@ -562,7 +589,7 @@ fn install_requirements(
         ));
         repacked.push((spec.clone(), made.modules));
     }
-    let second = pip_install(&python, requirements, deps, Some(wheels.path()))?;
+    let second = pip_install(&python, requirements, deps, wheels.path())?;
     if !second.status.success() {
         return Err(failed(&String::from_utf8_lossy(&second.stderr)));
     }
@@ -570,12 +597,12 @@ fn install_requirements(
 }
 
 /// `pip install` of `requirements` into `deps`: pure-Python wheels for the
-/// component's Python only, and with `find_links`, the wheels made there.
+/// component's Python only, and the wheels made in `find_links` (if any).
 fn pip_install(
     python: &Path,
     requirements: &Path,
     deps: &Path,
-    find_links: Option<&Path>,
+    find_links: &Path,
 ) -> Result<std::process::Output> {
     let mut command = Command::new(python);
     command
@@ -596,8 +623,8 @@ fn pip_install(
         ])
         .args(["--python-version", "3.14", "--target"])
         .arg(deps);
-    if let Some(folder) = find_links {
-        command.arg("--find-links").arg(folder);
+    if std::fs::read_dir(find_links).is_ok_and(|mut entries| entries.next().is_some()) {
+        command.arg("--find-links").arg(find_links);
     }
     command
         .arg("-r")

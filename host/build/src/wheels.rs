@@ -23,7 +23,7 @@ use anyhow::{Context as _, Result, bail};
 const PYTHON_VERSIONS: &[&str] = &["3.14", "3.13", "3.12"];
 /// Linux wheel platforms of x86_64 (the Python code is the same on every
 /// architecture).
-const PLATFORMS: &[&str] = &[
+pub(crate) const PLATFORMS: &[&str] = &[
     "manylinux_2_17_x86_64",
     "manylinux2014_x86_64",
     "manylinux_2_28_x86_64",
@@ -52,12 +52,35 @@ pub(crate) struct Repacked {
     pub(crate) left_out: usize,
     /// The top-level modules and packages it installs.
     pub(crate) modules: Vec<String>,
+    /// How many compiled files were replaced by the component's build of
+    /// them (see `repack`).
+    pub(crate) replaced: usize,
 }
 
 /// A pure-Python wheel made of `spec`'s Linux wheel, in `wheels`.
 pub(crate) fn pure_wheel(python: &Path, spec: &str, wheels: &Path) -> Result<Repacked> {
     let download = tempfile::tempdir_in(wheels)?;
-    let mut fetched = None;
+    let fetched = linux_wheel(python, spec, download.path())?;
+    let Some(wheel) = fetched else {
+        bail!(
+            "{spec} has no pure-Python wheel and no Linux wheel to take its Python code from \
+             (only pure-Python packages run in a component): pin a version that has one, or \
+             use a pure-Python alternative"
+        );
+    };
+    let (_, repacked, python_files) = repack(&wheel, wheels, None)?;
+    if python_files == 0 {
+        bail!(
+            "{}",
+            needs_compiled_part(spec, "its Linux wheel holds no Python code")
+        );
+    }
+    Ok(repacked)
+}
+
+/// `spec`'s Linux wheel for CPython, downloaded into `into` (the newest
+/// Python version that has one); `None` when there is none.
+pub(crate) fn linux_wheel(python: &Path, spec: &str, into: &Path) -> Result<Option<PathBuf>> {
     for version in PYTHON_VERSIONS {
         let mut command = Command::new(python);
         command.args([
@@ -78,7 +101,7 @@ pub(crate) fn pure_wheel(python: &Path, spec: &str, wheels: &Path) -> Result<Rep
         }
         let status = command
             .arg("-d")
-            .arg(download.path())
+            .arg(into)
             .arg(spec)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -86,30 +109,16 @@ pub(crate) fn pure_wheel(python: &Path, spec: &str, wheels: &Path) -> Result<Rep
             .status()
             .with_context(|| format!("failed to run {} -m pip download", python.display()))?;
         if status.success() {
-            fetched = std::fs::read_dir(download.path())?
+            let found = std::fs::read_dir(into)?
                 .flatten()
                 .map(|entry| entry.path())
                 .find(|path| path.extension().is_some_and(|ext| ext == "whl"));
-            if fetched.is_some() {
-                break;
+            if found.is_some() {
+                return Ok(found);
             }
         }
     }
-    let Some(wheel) = fetched else {
-        bail!(
-            "{spec} has no pure-Python wheel and no Linux wheel to take its Python code from \
-             (only pure-Python packages run in a component): pin a version that has one, or \
-             use a pure-Python alternative"
-        );
-    };
-    let (_, repacked, python_files) = repack(&wheel, wheels)?;
-    if python_files == 0 {
-        bail!(
-            "{}",
-            needs_compiled_part(spec, "its Linux wheel holds no Python code")
-        );
-    }
-    Ok(repacked)
+    Ok(None)
 }
 
 /// Why `spec` cannot run in a component, and what to do.
@@ -136,8 +145,15 @@ fn compiled(name: &str) -> bool {
 
 /// Writes `wheel` again as `NAME-VERSION-py3-none-any.whl` in `into`,
 /// without its compiled files, tagged pure; the new wheel, what was left
-/// out and what it installs, and how many `.py` files it holds.
-fn repack(wheel: &Path, into: &Path) -> Result<(PathBuf, Repacked, usize)> {
+/// out and what it installs, and how many `.py` files it holds. With
+/// `extension`, its extension modules (`.so` files of its packages) are
+/// that build for the component instead, named as CPython on WASI looks
+/// for them (`wasi_extension_name`).
+pub(crate) fn repack(
+    wheel: &Path,
+    into: &Path,
+    extension: Option<&[u8]>,
+) -> Result<(PathBuf, Repacked, usize)> {
     let file_name = wheel
         .file_name()
         .and_then(|name| name.to_str())
@@ -153,6 +169,7 @@ fn repack(wheel: &Path, into: &Path) -> Result<(PathBuf, Repacked, usize)> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let mut left_out = 0;
+    let mut replaced = 0;
     let mut python_files = 0;
     let mut modules: Vec<String> = Vec::new();
     for index in 0..archive.len() {
@@ -162,7 +179,15 @@ fn repack(wheel: &Path, into: &Path) -> Result<(PathBuf, Repacked, usize)> {
             continue;
         }
         if compiled(&entry_name) {
-            left_out += 1;
+            if let Some(bytes) = extension
+                && let Some(renamed) = wasi_extension_name(&entry_name)
+            {
+                writer.start_file(renamed, options)?;
+                writer.write_all(bytes)?;
+                replaced += 1;
+            } else {
+                left_out += 1;
+            }
             continue;
         }
         if entry_name.ends_with(".py") {
@@ -193,7 +218,14 @@ fn repack(wheel: &Path, into: &Path) -> Result<(PathBuf, Repacked, usize)> {
             let text = String::from_utf8_lossy(&bytes);
             bytes = text
                 .lines()
-                .filter(|line| !compiled(line.split(',').next().unwrap_or_default()))
+                .filter_map(|line| {
+                    let path = line.split(',').next().unwrap_or_default();
+                    if !compiled(path) {
+                        return Some(line.to_string());
+                    }
+                    let renamed = extension.and(wasi_extension_name(path))?;
+                    Some(format!("{renamed},,"))
+                })
                 .map(|line| {
                     let path = line.split(',').next().unwrap_or_default();
                     if path.ends_with(".dist-info/WHEEL") {
@@ -209,7 +241,31 @@ fn repack(wheel: &Path, into: &Path) -> Result<(PathBuf, Repacked, usize)> {
         writer.write_all(&bytes)?;
     }
     writer.finish()?;
-    Ok((output, Repacked { left_out, modules }, python_files))
+    let repacked = Repacked {
+        left_out,
+        modules,
+        replaced,
+    };
+    Ok((output, repacked, python_files))
+}
+
+/// The name CPython on WASI imports an extension module of a Linux wheel
+/// by (`pkg/_core.cpython-314-x86_64-linux-gnu.so` is
+/// `pkg/_core.cpython-314-wasm32-wasi.so`); `None` for files that are not
+/// an extension module of a package (the shared libraries vendored in
+/// `NAME.libs/`).
+fn wasi_extension_name(path: &str) -> Option<String> {
+    let (folder, file) = path.rsplit_once('/').unwrap_or(("", path));
+    if !file.ends_with(".so") || folder.split('/').next()?.ends_with(".libs") {
+        return None;
+    }
+    let module = file.split('.').next().filter(|name| !name.is_empty())?;
+    let renamed = format!("{module}.cpython-314-wasm32-wasi.so");
+    Some(if folder.is_empty() {
+        renamed
+    } else {
+        format!("{folder}/{renamed}")
+    })
 }
 
 /// A wheel's `WHEEL` file, saying it is pure Python for any platform.
@@ -259,12 +315,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_repacked_wheel_is_pure_and_lists_no_compiled_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let wheel = dir
-            .path()
-            .join("demo_pkg-1.2-cp314-cp314-manylinux_2_17_x86_64.whl");
+    /// A Linux wheel of `demo_pkg` 1.2 with one extension module, in `dir`.
+    fn demo_wheel(dir: &Path) -> PathBuf {
+        let wheel = dir.join("demo_pkg-1.2-cp314-cp314-manylinux_2_17_x86_64.whl");
         {
             let mut writer = zip::ZipWriter::new(std::fs::File::create(&wheel).unwrap());
             let options = zip::write::SimpleFileOptions::default();
@@ -285,8 +338,15 @@ mod tests {
             }
             writer.finish().unwrap();
         }
+        wheel
+    }
+
+    #[test]
+    fn a_repacked_wheel_is_pure_and_lists_no_compiled_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let wheel = demo_wheel(dir.path());
         let out = tempfile::tempdir().unwrap();
-        let (repacked, made, python_files) = repack(&wheel, out.path()).unwrap();
+        let (repacked, made, python_files) = repack(&wheel, out.path(), None).unwrap();
         assert_eq!(python_files, 1);
         assert_eq!(made.modules, ["demo_pkg"]);
         let left_out = made.left_out;
@@ -316,5 +376,38 @@ mod tests {
             "demo_pkg/__init__.py,sha256=abc,10\ndemo_pkg-1.2.dist-info/WHEEL,,\ndemo_pkg-1.2.dist-info/RECORD,,\n"
         );
         assert_eq!(read("demo_pkg/__init__.py"), "VALUE = 1\n");
+    }
+
+    #[test]
+    fn a_wheel_given_the_components_build_holds_it_under_the_wasi_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let wheel = demo_wheel(dir.path());
+        let out = tempfile::tempdir().unwrap();
+        let (repacked, made, _) = repack(&wheel, out.path(), Some(b"\0asm-built")).unwrap();
+        assert_eq!((made.replaced, made.left_out), (1, 0));
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&repacked).unwrap()).unwrap();
+        let mut read = |name: &str| {
+            let mut text = String::new();
+            archive
+                .by_name(name)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        };
+        assert_eq!(
+            read("demo_pkg/_fast.cpython-314-wasm32-wasi.so"),
+            "\0asm-built"
+        );
+        assert_eq!(
+            read("demo_pkg-1.2.dist-info/RECORD"),
+            "demo_pkg/__init__.py,sha256=abc,10\ndemo_pkg/_fast.cpython-314-wasm32-wasi.so,,\ndemo_pkg-1.2.dist-info/WHEEL,,\ndemo_pkg-1.2.dist-info/RECORD,,\n"
+        );
+        assert_eq!(
+            wasi_extension_name("top.cpython-313-x86_64-linux-gnu.so").as_deref(),
+            Some("top.cpython-314-wasm32-wasi.so")
+        );
+        assert_eq!(wasi_extension_name("pkg.libs/libz-1a2b.so"), None);
+        assert_eq!(wasi_extension_name("pkg/native.pyd"), None);
     }
 }
