@@ -241,6 +241,34 @@ fn copy_of(path: &str, dir: &Path) -> tempfile::TempDir {
 async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
     let case = json(&std::fs::read_to_string(case_file).unwrap());
     let handler = case["handler"].as_str().map(str::to_string);
+    // `vendored`: a requirements file pip installs into (a copy of) the
+    // folder on this machine first, Linux wheels and all, as published
+    // deployment packages carry their packages.
+    let vendored = case["vendored"].as_str().map(|file| {
+        let copy = copy_of(path, dir);
+        let installed = Command::new(repo_root().join(".venv/bin/python3"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg("--target")
+            .arg(copy.path())
+            .arg("-r")
+            .arg(copy.path().join(file))
+            .stdin(Stdio::null())
+            .output()
+            .expect("pip runs");
+        assert!(
+            installed.status.success(),
+            "{path}: pip install -t failed:\n{}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+        copy
+    });
+    let project = vendored.as_ref().map_or(dir, |copy| copy.path());
     // The component lives as long as the case: each is tens of megabytes.
     let output = tempfile::tempdir().unwrap();
     let options = BuildOptions {
@@ -254,7 +282,7 @@ async fn run_case_in(path: &str, dir: &Path, case_file: &Path) {
         target_dir: Some(guest_target_dir()),
         handler: handler.clone(),
         output: Some(output.path().join("handler.wasm")),
-        ..BuildOptions::new(dir.join(project_of(&case)))
+        ..BuildOptions::new(project.join(project_of(&case)))
     };
     let built = build(&options, &mut |_| {})
         .unwrap_or_else(|error| panic!("{path}: the build failed: {error:#}"));
@@ -717,6 +745,9 @@ cases! {
     python_threads_s3_transfer => "threads-s3-transfer",
     python_python311_pkg_resources => "python311-pkg-resources",
     python_datetime_zope_interface => "datetime-zope-interface",
+    python_powertools_parser_pydantic2 => "powertools-parser-pydantic2",
+    python_powertools_api_validation => "powertools-api-validation",
+    python_vendored_pydantic2 => "vendored-pydantic2",
 }
 
 cases! {
