@@ -1,6 +1,7 @@
 //! Python packages whose compiled part is Rust (PyO3, built with maturin),
 //! built for the component: `pydantic-core`, which pydantic 2, and so
-//! Powertools for AWS Lambda 3's parser, cannot run without.
+//! Powertools for AWS Lambda 3's parser, cannot run without, and
+//! `rpds-py`, which `jsonschema` (from 4.18, through `referencing`) needs.
 //!
 //! Before pip installs a function's requirements, the build asks pip what
 //! it would install on Lambda's Linux (`--dry-run --report`). For each
@@ -29,8 +30,10 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 
 /// The packages built this way: Rust extensions known to build and run in
-/// a component (each has a corpus case).
-pub(crate) const PACKAGES: &[&str] = &["pydantic-core"];
+/// a component (each has a corpus case: `powertools-parser-pydantic2`,
+/// `jsonschema-api`). Not here: `orjson`, whose build compiles C (yyjson)
+/// and would need a WASI C sysroot.
+pub(crate) const PACKAGES: &[&str] = &["pydantic-core", "rpds-py"];
 
 /// The configuration PyO3 builds against: componentize-py's CPython 3.14,
 /// a shared library on a 32-bit target; its symbols are imports.

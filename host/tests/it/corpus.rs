@@ -748,6 +748,7 @@ cases! {
     python_powertools_parser_pydantic2 => "powertools-parser-pydantic2",
     python_powertools_api_validation => "powertools-api-validation",
     python_vendored_pydantic2 => "vendored-pydantic2",
+    python_jsonschema_api => "jsonschema-api",
 }
 
 cases! {
