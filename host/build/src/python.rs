@@ -391,6 +391,19 @@ fn build(
             }
         })
         .collect();
+    // componentize-py linked the extension modules built for WASI into the
+    // component, and loads one by its path from that list, never from the
+    // file: the file stays (an import finds the module by listing its
+    // folder), empty, rather than a second copy of the library.
+    for relative in files::list(&code, &skip_file)? {
+        let path = code.join(&relative);
+        if relative.extension().is_some_and(|ext| ext == "so")
+            && super::rust_extensions::is_webassembly_file(&path)
+        {
+            std::fs::write(&path, b"")
+                .with_context(|| format!("failed to write {}", path.display()))?;
+        }
+    }
     let archive = files::pack(&folders, &skip_file)?;
     stdlib.keep()?;
     Ok((files::append(&component, &archive), warnings))
