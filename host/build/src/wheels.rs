@@ -315,6 +315,17 @@ mod tests {
         }
     }
 
+    /// The text of the entry `name` of `archive`.
+    fn read_entry(archive: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String {
+        let mut text = String::new();
+        archive
+            .by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
     /// A Linux wheel of `demo_pkg` 1.2 with one extension module, in `dir`.
     fn demo_wheel(dir: &Path) -> PathBuf {
         let wheel = dir.join("demo_pkg-1.2-cp314-cp314-manylinux_2_17_x86_64.whl");
@@ -358,15 +369,7 @@ mod tests {
         let mut archive = zip::ZipArchive::new(std::fs::File::open(&repacked).unwrap()).unwrap();
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
         assert!(!names.iter().any(|name| name.ends_with(".so")), "{names:?}");
-        let mut read = |name: &str| {
-            let mut text = String::new();
-            archive
-                .by_name(name)
-                .unwrap()
-                .read_to_string(&mut text)
-                .unwrap();
-            text
-        };
+        let mut read = |name: &str| read_entry(&mut archive, name);
         assert_eq!(
             read("demo_pkg-1.2.dist-info/WHEEL"),
             "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -386,15 +389,7 @@ mod tests {
         let (repacked, made, _) = repack(&wheel, out.path(), Some(b"\0asm-built")).unwrap();
         assert_eq!((made.replaced, made.left_out), (1, 0));
         let mut archive = zip::ZipArchive::new(std::fs::File::open(&repacked).unwrap()).unwrap();
-        let mut read = |name: &str| {
-            let mut text = String::new();
-            archive
-                .by_name(name)
-                .unwrap()
-                .read_to_string(&mut text)
-                .unwrap();
-            text
-        };
+        let mut read = |name: &str| read_entry(&mut archive, name);
         assert_eq!(
             read("demo_pkg/_fast.cpython-314-wasm32-wasi.so"),
             "\0asm-built"
