@@ -680,6 +680,16 @@ class Bundle:
                     f"importing {name} ({path}, line {line}) raised {problem}: "
                     "it will fail the same way at run time"
                 )
+        # Packages taken from their Linux wheels without their compiled part
+        # (the build lists them) must import without it, whether or not the
+        # function's code names them (pydantic imports its core lazily).
+        for name in getattr(config, "REPACKED", ()):
+            problem = _preimport(name)
+            if problem is not None and problem is not _MISSING:
+                warnings.append(
+                    f"importing {name} (requirements.txt) raised {problem}: "
+                    "it will fail the same way at run time"
+                )
         # componentize-py passes on neither stdout nor stderr while it
         # snapshots, so the warnings go to a file `wasm-lambda build` reads.
         try:

@@ -269,6 +269,13 @@ fn build(
     if !extensions.is_empty() {
         config.push_str(&format!("EXTENSIONS = {}\n", python_list(&extensions)));
     }
+    let repacked_modules: Vec<String> = repacked
+        .iter()
+        .flat_map(|(_, modules)| modules.iter().cloned())
+        .collect();
+    if !repacked_modules.is_empty() {
+        config.push_str(&format!("REPACKED = {}\n", python_list(&repacked_modules)));
+    }
     if !stdlib.complete {
         config.push_str(&format!(
             "STDLIB_COPY = {}\n",

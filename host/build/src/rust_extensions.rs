@@ -40,6 +40,13 @@ pub(crate) const PACKAGES: &[&str] = &["pydantic-core", "rpds-py"];
 const PYO3_CONFIG: &str = "implementation=CPython\nversion=3.14\nshared=true\nabi3=false\n\
 lib_name=python3.14\npointer_width=32\nsuppress_build_script_link_lines=true\n";
 
+/// The name in `PACKAGES` of the package `name` (as a requirement spells
+/// it), if the build compiles it.
+pub(crate) fn built_here(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    PACKAGES.iter().copied().find(|known| *known == name)
+}
+
 /// A package name as pip compares them (PEP 503).
 fn normalized(name: &str) -> String {
     name.to_ascii_lowercase().replace(['_', '.'], "-")
@@ -433,6 +440,8 @@ mod tests {
             [("pydantic-core".to_string(), "2.50.5".to_string())]
         );
         assert!(in_report("not json").is_empty());
+        assert_eq!(built_here("Pydantic_Core"), Some("pydantic-core"));
+        assert_eq!(built_here("pydantic"), None);
         assert!(in_report(r#"{"install": []}"#).is_empty());
     }
 

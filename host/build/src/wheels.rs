@@ -123,6 +123,19 @@ pub(crate) fn linux_wheel(python: &Path, spec: &str, into: &Path) -> Result<Opti
 
 /// Why `spec` cannot run in a component, and what to do.
 pub(crate) fn needs_compiled_part(spec: &str, why: &str) -> String {
+    let name = spec
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .next()
+        .unwrap_or_default();
+    if let Some(built) = super::rust_extensions::built_here(name) {
+        // The build makes this one's compiled part, but only of a release
+        // that supports the interpreter (rust_extensions::planned).
+        return format!(
+            "{spec} needs its compiled part ({why}); the build compiles {built} for the \
+             component from releases published for CPython 3.14, the interpreter here, and \
+             this one is older: pin a newer release (of the package that requires it)"
+        );
+    }
     format!(
         "{spec} needs its compiled part ({why}), and a component runs no native extension: \
          use a pure-Python alternative"

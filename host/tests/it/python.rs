@@ -396,6 +396,29 @@ fn a_package_that_needs_its_compiled_part_fails_the_build_naming_it() {
     );
 }
 
+#[test]
+fn a_pydantic_core_older_than_the_interpreter_fails_the_build_asking_for_a_newer_pin() {
+    // pydantic 2.5.3 requires pydantic-core 2.14.6, which has no release for
+    // CPython 3.14: the build cannot compile it (rust_extensions.rs), and
+    // says what to pin rather than to drop pydantic.
+    let error = build_error(
+        &[
+            ("requirements.txt", "pydantic==2.5.3\n"),
+            (
+                "lambda_function.py",
+                "from pydantic import BaseModel\n\nclass Item(BaseModel):\n    id: int\n\ndef lambda_handler(event, context):\n    return Item(**event).model_dump()\n",
+            ),
+        ],
+        None,
+    );
+    assert!(
+        error.contains("pydantic-core==2.14.6 needs its compiled part")
+            && error.contains("pin a newer release")
+            && !error.contains("pure-Python alternative"),
+        "{error}"
+    );
+}
+
 /// The SAM-style namespace-package guest beside a package.json, built once
 /// through the library (so its warnings can be read).
 fn namespace_build() -> &'static wasm_lambda::build::BuildOutput {
