@@ -12,12 +12,13 @@
 //! Linux extension module. pip is then offered that wheel, so the function
 //! gets the versions Lambda's pip would give it.
 //!
-//! A shared library must be position-independent code throughout. Stable
-//! Rust ships its standard library for WASI compiled for a fixed address,
-//! but with its LLVM bitcode: compiled with fat LTO, the standard library
-//! is compiled again with the crate's `-C relocation-model=pic`. The
-//! library links against nothing (`-C link-self-contained=no`, an empty
-//! `libc.a`): its calls into libc and CPython stay imports, which
+//! Stable Rust does this with the standard library it ships for
+//! `wasm32-wasip2`: the crates are compiled with `-C relocation-model=pic`
+//! and linked by rustc's own `rust-lld` with `-shared --experimental-pic`
+//! (a small PyO3 extension linked and ran this way with and without LTO;
+//! the build uses fat LTO, as pydantic-core's own release profile does).
+//! The library links against nothing (`-C link-self-contained=no`, an
+//! empty `libc.a`): its calls into libc and CPython stay imports, which
 //! componentize-py resolves against its own `libc.so` and `libpython`.
 //!
 //! A built wheel is kept in the user's cache folder, one per package,
