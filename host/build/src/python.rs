@@ -182,17 +182,14 @@ fn build(
     // serves their packages.
     let python = sibling_python(&componentize);
     let mut extensions = super::rust_extensions::replace_vendored(&python, &code, progress)?;
-    extensions.extend(
-        copied
-            .iter()
-            .filter(|name| {
-                name.ends_with(".so")
-                    && !extensions.contains(name)
-                    && super::rust_extensions::is_webassembly_file(&code.join(name))
-            })
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
+    for name in &copied {
+        if name.ends_with(".so")
+            && !extensions.contains(name)
+            && super::rust_extensions::is_webassembly_file(&code.join(name))
+        {
+            extensions.push(name.clone());
+        }
+    }
     let sources: Vec<String> = copied
         .into_iter()
         .filter(|name| name.ends_with(".py"))

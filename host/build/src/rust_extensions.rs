@@ -60,24 +60,8 @@ fn normalized(name: &str) -> String {
 pub(crate) fn planned(python: &Path, requirements: &Path) -> Result<Vec<(String, String)>> {
     let report = tempfile::NamedTempFile::new()?;
     let target = tempfile::tempdir()?;
-    let mut command = Command::new(python);
-    command.args([
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--ignore-installed",
-        "--only-binary=:all:",
-        "--implementation",
-        "cp",
-        "--python-version",
-        "3.14",
-    ]);
-    for platform in super::wheels::PLATFORMS {
-        command.args(["--platform", platform]);
-    }
+    let mut command = super::wheels::linux_pip(python, "install", "3.14");
+    command.args(["--dry-run", "--ignore-installed"]);
     let status = command
         .arg("--target")
         .arg(target.path())

@@ -23,7 +23,7 @@ use anyhow::{Context as _, Result, bail};
 const PYTHON_VERSIONS: &[&str] = &["3.14", "3.13", "3.12"];
 /// Linux wheel platforms of x86_64 (the Python code is the same on every
 /// architecture).
-pub(crate) const PLATFORMS: &[&str] = &[
+const PLATFORMS: &[&str] = &[
     "manylinux_2_17_x86_64",
     "manylinux2014_x86_64",
     "manylinux_2_28_x86_64",
@@ -78,27 +78,34 @@ pub(crate) fn pure_wheel(python: &Path, spec: &str, wheels: &Path) -> Result<Rep
     Ok(repacked)
 }
 
+/// `python -m pip SUBCOMMAND` asking for the Linux wheels of CPython
+/// `version` (x86_64), quietly: what Lambda's Linux would install.
+pub(crate) fn linux_pip(python: &Path, subcommand: &str, version: &str) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        subcommand,
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        version,
+    ]);
+    for platform in PLATFORMS {
+        command.args(["--platform", platform]);
+    }
+    command
+}
+
 /// `spec`'s Linux wheel for CPython, downloaded into `into` (the newest
 /// Python version that has one); `None` when there is none.
 pub(crate) fn linux_wheel(python: &Path, spec: &str, into: &Path) -> Result<Option<PathBuf>> {
     for version in PYTHON_VERSIONS {
-        let mut command = Command::new(python);
-        command.args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            version,
-        ]);
-        for platform in PLATFORMS {
-            command.args(["--platform", platform]);
-        }
+        let mut command = linux_pip(python, "download", version);
+        command.arg("--no-deps");
         let status = command
             .arg("-d")
             .arg(into)
