@@ -14,11 +14,22 @@
 //! a private temporary folder when caching is off) and preopens each folder
 //! read-only in every sandbox.
 //!
+//! In the cache, each folder of an archive is stored once per host by the
+//! hash of its own contents (`files/folders/<hash>`), and the archive's
+//! unpacking (`files/archives/<hash>`) links to it. The runtime's boto3 and
+//! botocore, and the Python standard library the snapshot did not import,
+//! are the same folders in every Python function built by one toolchain, so
+//! a host keeps one copy of them however many functions (or rebuilds of one
+//! function) it has loaded, and a rebuild whose code changed unpacks only
+//! the code. The hash covers every entry's name, sizes and stored bytes, so
+//! a folder is shared only with a folder of the same contents.
+//!
 //! Unpacking is defensive: entry names that would leave the folder,
 //! symbolic links, and archives that unpack to more than Lambda's 250 MB are
 //! refused, and a half-unpacked folder is never used (it is renamed into
 //! place only when complete).
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Read as _, Write as _};
 use std::path::{Component as PathComponent, Path, PathBuf};
 
@@ -230,36 +241,137 @@ pub(crate) fn unpack(
     }))
 }
 
-/// Unpacks `archive` under `cache_dir/files/<hash>`, unless an earlier
-/// unpacking is complete there; returns the folder.
+/// The folder of a cache's [`FILES_FOLDER`] holding each folder of the
+/// archives once, by the hash of its contents ([`folder_hashes`]).
+const SHARED_FOLDERS: &str = "folders";
+/// The folder of a cache's [`FILES_FOLDER`] holding each archive's
+/// unpacking, by the archive's hash: its manifest and links into
+/// [`SHARED_FOLDERS`]. (Earlier versions unpacked whole archives into
+/// `files/<hash>`; those folders are no longer read.)
+const ARCHIVES: &str = "archives";
+
+/// Unpacks `archive` under `cache_dir/files/archives/<hash>`, unless an
+/// earlier unpacking is complete there; returns the folder. Each folder the
+/// manifest names is a link to `files/folders/<contents hash>`, unpacked
+/// there only if no archive unpacked the same contents before.
 fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf> {
-    let parent = cache_dir.join(FILES_FOLDER);
+    let parent = cache_dir.join(FILES_FOLDER).join(ARCHIVES);
     let root = parent.join(hash);
-    if !root.join(MANIFEST).is_file() {
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("failed to create {}", parent.display()))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".unpacking-")
-            .tempdir_in(&parent)?;
-        extract(archive, staging.path())?;
-        // Another host may have unpacked the same archive meanwhile:
-        // either complete folder will do.
-        let staging = staging.keep();
-        if std::fs::rename(&staging, &root).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-            if !root.join(MANIFEST).is_file() {
-                bail!("failed to move the function's files to {}", root.display());
-            }
+    if root.join(MANIFEST).is_file() {
+        return Ok(root);
+    }
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
+    let shared = cache_dir.join(FILES_FOLDER).join(SHARED_FOLDERS);
+    std::fs::create_dir_all(&shared)
+        .with_context(|| format!("failed to create {}", shared.display()))?;
+    let mut zip = open(archive)?;
+    // Lambda's limit is on the whole function: folders unpacked before
+    // count too, by the sizes the archive declares (part of their hash,
+    // and checked by the unpacking that wrote them).
+    let mut declared = 0u64;
+    for index in 0..zip.len() {
+        declared = declared.saturating_add(zip.by_index_raw(index)?.size());
+    }
+    if declared > MAX_UNPACKED_BYTES {
+        bail!(too_large());
+    }
+    let hashes = folder_hashes(&mut zip)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".unpacking-")
+        .tempdir_in(&parent)?;
+    for (folder, contents) in &hashes {
+        let target = shared.join(contents);
+        if !target.is_dir() {
+            let unpacking = tempfile::Builder::new()
+                .prefix(".unpacking-")
+                .tempdir_in(&shared)?;
+            extract_from(&mut zip, unpacking.path(), Some(folder))?;
+            // Another host may have unpacked the same folder meanwhile:
+            // either complete copy will do.
+            place(unpacking.keep(), &target, &|target| target.is_dir())?;
+        }
+        // Relative, so that a cache folder moved or mounted elsewhere
+        // still holds complete unpackings.
+        let link = Path::new("../..").join(SHARED_FOLDERS).join(contents);
+        std::os::unix::fs::symlink(&link, staging.path().join(folder))?;
+    }
+    extract_from(&mut zip, staging.path(), None)?;
+    // Another host may have unpacked the same archive meanwhile: either
+    // complete unpacking will do.
+    place(staging.keep(), &root, &|root| root.join(MANIFEST).is_file())?;
+    Ok(root)
+}
+
+/// Renames the complete folder `from` to `to`; when another process put
+/// one there first (`complete` says whether it is whole), keeps that.
+fn place(from: PathBuf, to: &Path, complete: &dyn Fn(&Path) -> bool) -> Result<()> {
+    if std::fs::rename(&from, to).is_err() {
+        let _ = std::fs::remove_dir_all(&from);
+        if !complete(to) {
+            bail!("failed to move the function's files to {}", to.display());
         }
     }
-    Ok(root)
+    Ok(())
+}
+
+/// The hash of each top-level folder's contents in `zip` (the folders
+/// [`pack`] names `0`, `1`, ...), by folder name: every entry's name in the
+/// folder, how it is stored (method, checksum, sizes) and its stored bytes,
+/// so that equal hashes mean equal files once unpacked.
+fn folder_hashes(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<BTreeMap<String, String>> {
+    let mut hashers = BTreeMap::<String, blake3::Hasher>::new();
+    for index in 0..zip.len() {
+        let mut entry = zip.by_index_raw(index)?;
+        let Some((folder, inside)) = entry.name().split_once('/') else {
+            continue;
+        };
+        let hasher = hashers.entry(folder.to_string()).or_default();
+        // The name inside the folder: one folder is `1/` in one archive
+        // and `2/` in another (a function with a layer before it).
+        let name = inside.as_bytes();
+        hasher.update(&(name.len() as u64).to_le_bytes());
+        hasher.update(name);
+        let method = format!("{:?}", entry.compression());
+        hasher.update(&(method.len() as u64).to_le_bytes());
+        hasher.update(method.as_bytes());
+        hasher.update(&entry.crc32().to_le_bytes());
+        hasher.update(&entry.size().to_le_bytes());
+        hasher.update(&entry.compressed_size().to_le_bytes());
+        std::io::copy(&mut entry, hasher)?;
+    }
+    Ok(hashers
+        .into_iter()
+        .map(|(folder, hasher)| (folder, hasher.finalize().to_hex().to_string()))
+        .collect())
+}
+
+fn open(archive: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>> {
+    zip::ZipArchive::new(Cursor::new(archive))
+        .context("the function's files are not a valid archive")
+}
+
+fn too_large() -> String {
+    format!(
+        "the function's files unpack to more than {} MB, Lambda's limit",
+        MAX_UNPACKED_BYTES >> 20
+    )
 }
 
 /// Writes every entry of `archive` under `into`, refusing entries that
 /// would land outside it, links, and more than [`MAX_UNPACKED_BYTES`].
 fn extract(archive: &[u8], into: &Path) -> Result<()> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(archive))
-        .context("the function's files are not a valid archive")?;
+    extract_from(&mut open(archive)?, into, None)
+}
+
+/// [`extract`] of the entries of `zip` under its top-level folder `only`
+/// (written under `into` without that folder's name), or, with `None`, of
+/// every entry but those of a folder `into` links to already.
+fn extract_from(
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    into: &Path,
+    only: Option<&str>,
+) -> Result<()> {
     let mut budget = MAX_UNPACKED_BYTES;
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index)?;
@@ -275,6 +387,20 @@ fn extract(archive: &[u8], into: &Path) -> Result<()> {
                 relative.display()
             );
         }
+        let relative = match only {
+            Some(folder) => match relative.strip_prefix(folder) {
+                Ok(inside) if inside != Path::new("") => inside.to_path_buf(),
+                _ => continue,
+            },
+            None => {
+                let mut parts = relative.components();
+                let top = parts.next().map(|part| into.join(part));
+                if parts.next().is_some() && top.is_some_and(|top| top.is_symlink()) {
+                    continue;
+                }
+                relative
+            }
+        };
         let target = into.join(&relative);
         if entry.is_dir() {
             std::fs::create_dir_all(&target)?;
@@ -289,9 +415,16 @@ fn extract(archive: &[u8], into: &Path) -> Result<()> {
         let mut limited = (&mut entry).take(budget + 1);
         let written = std::io::copy(&mut limited, &mut file)?;
         if written > budget {
+            bail!(too_large());
+        }
+        // A folder is shared by its hash, which holds the declared sizes:
+        // what is unpacked must be what the archive says.
+        if written != entry.size() {
             bail!(
-                "the function's files unpack to more than {} MB, Lambda's limit",
-                MAX_UNPACKED_BYTES >> 20
+                "the function's files are damaged: {} holds {written} bytes, not the {} its \
+                 archive declares",
+                relative.display(),
+                entry.size()
             );
         }
         budget -= written;
@@ -395,5 +528,87 @@ mod tests {
             }];
             assert!(pack(&folders, &|_| true).is_err(), "{path}");
         }
+    }
+
+    #[test]
+    fn a_folder_two_archives_hold_is_unpacked_once_per_cache() {
+        let runtime = folder_with(&[
+            ("botocore/__init__.py", "v = 1\n"),
+            ("botocore/data/s3.json", "{}"),
+        ]);
+        let first = folder_with(&[("app.py", "a = 1\n")]);
+        let second = folder_with(&[("app.py", "a = 2\n")]);
+        let layer = folder_with(&[("layer.py", "")]);
+        let folder = |dir: &tempfile::TempDir, path: &str| Folder {
+            source: dir.path().to_path_buf(),
+            guest_paths: vec![path.into()],
+        };
+        // The runtime is the second folder of one archive and the third of
+        // the other, after a layer.
+        let archive =
+            |folders: &[Folder]| append(b"\0asm\x0d\0\x01\0", &pack(folders, &|_| false).unwrap());
+        let first = archive(&[folder(&first, "/var/task"), folder(&runtime, "/2")]);
+        let second = archive(&[
+            folder(&second, "/var/task"),
+            folder(&layer, "/2"),
+            folder(&runtime, "/3"),
+        ]);
+        let cache = tempfile::tempdir().unwrap();
+        let unpacked: Vec<Files> = [first, second]
+            .iter()
+            .map(|component| unpack(component, Some(cache.path()), &[]).unwrap().unwrap())
+            .collect();
+        let real =
+            |files: &Files, index: usize| std::fs::canonicalize(&files.mounts[index].0).unwrap();
+        assert_eq!(
+            real(&unpacked[0], 1),
+            real(&unpacked[1], 2),
+            "one copy of the runtime"
+        );
+        assert_ne!(real(&unpacked[0], 0), real(&unpacked[1], 0));
+        assert_eq!(
+            std::fs::read_to_string(unpacked[1].mounts[0].0.join("app.py")).unwrap(),
+            "a = 2\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(unpacked[0].mounts[1].0.join("botocore/data/s3.json")).unwrap(),
+            "{}"
+        );
+        let shared = cache.path().join(FILES_FOLDER).join(SHARED_FOLDERS);
+        assert_eq!(
+            std::fs::read_dir(&shared).unwrap().count(),
+            4,
+            "two code folders, the layer and the runtime"
+        );
+    }
+
+    #[test]
+    fn an_entry_larger_than_its_archive_declares_is_refused() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("0/a", stored).unwrap();
+        zip.write_all(b"hello").unwrap();
+        zip.start_file(MANIFEST, stored).unwrap();
+        zip.write_all(br#"[{"folder":"0","paths":["/var/task"]}]"#)
+            .unwrap();
+        let mut archive = zip.finish().unwrap().into_inner();
+        // The central directory's record of `0/a`: its uncompressed size,
+        // 24 bytes in, says 3 where the entry holds 5.
+        let record = archive
+            .windows(4)
+            .position(|window| window == [0x50, 0x4b, 0x01, 0x02])
+            .unwrap();
+        archive[record + 24..record + 28].copy_from_slice(&3u32.to_le_bytes());
+        let component = append(b"\0asm\x0d\0\x01\0", &archive);
+        let cache = tempfile::tempdir().unwrap();
+        let error = unpack(&component, Some(cache.path()), &[]).unwrap_err();
+        assert!(format!("{error:#}").contains("damaged"), "{error:#}");
+        let shared = cache.path().join(FILES_FOLDER).join(SHARED_FOLDERS);
+        assert_eq!(
+            std::fs::read_dir(&shared).unwrap().count(),
+            0,
+            "nothing half-unpacked stays"
+        );
     }
 }

@@ -109,6 +109,20 @@ impl Function {
         self.inner.load
     }
 
+    /// The files the component carries, as this host mounts them read-only
+    /// in every sandbox: each folder on this host and the guest path it is
+    /// mounted at (a folder mounted at several paths appears once per path).
+    /// In a host's cache, a folder is stored once by the hash of its
+    /// contents and shared by every function that carries it
+    /// ([`crate::files`]).
+    pub fn files(&self) -> Vec<(std::path::PathBuf, String)> {
+        self.inner
+            .files
+            .as_ref()
+            .map(|files| files.mounts.clone())
+            .unwrap_or_default()
+    }
+
     /// The environment the function's init phase runs in, as a snapshot of
     /// it is keyed: the function's variables without the credentials (each
     /// sandbox gets its own) and the log stream name (new at every load).

@@ -627,6 +627,63 @@ async fn a_boto3_client_made_at_module_level_is_snapshotted_and_signs_with_the_s
     }
 }
 
+/// The runtime's boto3 and botocore (and the standard library the snapshot
+/// did not import) are the same files in every Python function: the host
+/// keeps one copy of them, which every function's sandboxes mount, and
+/// which a sandbox cannot write to. How an archive's folders are shared is
+/// `files::tests::a_folder_two_archives_hold_is_unpacked_once_per_cache`.
+#[tokio::test]
+async fn the_runtimes_boto3_is_one_folder_on_the_host_that_sandboxes_cannot_write() {
+    let client = load(
+        "boto3-shared",
+        guest("host/tests/guests/python/boto3_client"),
+        |_| {},
+    );
+    let net = load("net-shared", guest("host/tests/guests/python/net"), |_| {});
+    let folder = |function: &wasm_lambda::Function, holding: &str| {
+        let (source, guest_path) = function
+            .files()
+            .into_iter()
+            .find(|(source, _)| source.join(holding).is_file())
+            .unwrap_or_else(|| panic!("no folder holds {holding}: {:?}", function.files()));
+        (std::fs::canonicalize(source).unwrap(), guest_path)
+    };
+    // The standard library is the second folder of a function without
+    // boto3 and the third of one with it.
+    let probe = load(
+        "probe-shared",
+        guest("host/tests/guests/python/probe"),
+        |_| {},
+    );
+    assert_eq!(
+        folder(&client, "_aix_support.py").0,
+        folder(&probe, "_aix_support.py").0,
+        "one copy of the standard library"
+    );
+    let (botocore, guest_path) = folder(&client, "botocore/__init__.py");
+    assert_eq!(
+        botocore,
+        folder(&net, "botocore/__init__.py").0,
+        "one copy of botocore"
+    );
+    assert_ne!(
+        folder(&client, "lambda_function.py").0,
+        folder(&net, "lambda_function.py").0,
+        "each function's own code"
+    );
+
+    let invocation = crate::common::invoke(&client, r#"{"write": "written-by-a-sandbox"}"#).await;
+    let answer = json(invocation.payload());
+    assert_eq!(
+        answer["path"],
+        format!("{guest_path}/botocore/written-by-a-sandbox"),
+        "{answer} {}",
+        invocation.log
+    );
+    assert!(answer["refused"].is_string(), "{answer} {}", invocation.log);
+    assert!(!botocore.join("botocore/written-by-a-sandbox").exists());
+}
+
 /// A mounted folder's contents are not part of the snapshot's key, so an
 /// init phase that read files while one was mounted (wasi-libc then holds
 /// a handle to it, as to every preopen) is not snapshotted: the handler
