@@ -263,7 +263,7 @@ fn build(python: &Path, name: &str, version: &str, rustc: &Rustc, work: &Path) -
     std::fs::create_dir_all(&downloads)?;
     let linux = super::wheels::linux_wheel(python, &spec, &downloads)?
         .with_context(|| format!("{spec} has no Linux wheel to take its Python code from"))?;
-    let source = source_tree(python, &spec, work)?;
+    let source = source_tree(python, name, &spec, work)?;
 
     // The `libc` rustc names for WASI targets: empty, so that libc's
     // functions stay imports (see the module's documentation).
@@ -336,11 +336,15 @@ fn build(python: &Path, name: &str, version: &str, rustc: &Rustc, work: &Path) -
     Ok(wheel)
 }
 
-/// Downloads and unpacks `spec`'s source distribution in `work`; returns
-/// its folder.
-fn source_tree(python: &Path, spec: &str, work: &Path) -> Result<PathBuf> {
+/// Downloads and unpacks `spec`'s source distribution (of the package
+/// `name`) in `work`; returns its folder.
+fn source_tree(python: &Path, name: &str, spec: &str, work: &Path) -> Result<PathBuf> {
     let sdists = work.join("sdist");
     std::fs::create_dir_all(&sdists)?;
+    // pip reads the source distribution's metadata in a build environment
+    // of its build requirements (maturin): sources for the package alone,
+    // since `--no-binary=:all:` reached them too and compiled maturin from
+    // its sources, minutes on a new machine.
     let status = Command::new(python)
         .args([
             "-m",
@@ -349,9 +353,9 @@ fn source_tree(python: &Path, spec: &str, work: &Path) -> Result<PathBuf> {
             "--quiet",
             "--disable-pip-version-check",
             "--no-deps",
-            "--no-binary=:all:",
-            "-d",
         ])
+        .arg(format!("--no-binary={name}"))
+        .arg("-d")
         .arg(&sdists)
         .arg(spec)
         .stdin(Stdio::null())
