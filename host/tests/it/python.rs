@@ -627,6 +627,82 @@ async fn a_boto3_client_made_at_module_level_is_snapshotted_and_signs_with_the_s
     }
 }
 
+/// Makes an IAM user with an access key in moto (`argv[1]`) for each name
+/// that follows; prints each name's key id and secret as JSON.
+const MAKE_USERS: &str = "
+import boto3, json, sys
+iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',
+                   aws_access_key_id='test', aws_secret_access_key='test')
+keys = {}
+for name in sys.argv[2:]:
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)['AccessKey']
+    keys[name] = [key['AccessKeyId'], key['SecretAccessKey']]
+print(json.dumps(keys))
+";
+
+/// Clients made at module level and restored from one snapshot make real
+/// signed requests with each sandbox's credentials: moto's STS answers
+/// `GetCallerIdentity` with the IAM user that owns the signing key, and
+/// two loads with two users' keys share the snapshot yet are told apart.
+#[tokio::test]
+async fn a_restored_boto3_client_signs_its_requests_to_moto_with_the_sandboxs_credentials() {
+    let moto = crate::corpus::moto();
+    let suffix = std::process::id();
+    let users = [format!("sandbox-a-{suffix}"), format!("sandbox-b-{suffix}")];
+    let made = std::process::Command::new(crate::server::python())
+        .args(["-c", MAKE_USERS, moto, &users[0], &users[1]])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let keys = json(&String::from_utf8_lossy(&made.stdout));
+    let load_as = |user: &str| {
+        let key = &keys[user];
+        load(
+            "boto3-whoami",
+            guest("host/tests/guests/python/boto3_client"),
+            |config| {
+                config
+                    .environment
+                    .insert("AWS_ENDPOINT_URL_STS".into(), moto.into());
+                config.allowed_outbound_hosts = wasm_lambda::AllowedHosts::parse([moto]).unwrap();
+                config.aws_credentials = Some(wasm_lambda::AwsCredentials {
+                    access_key_id: key[0].as_str().unwrap().into(),
+                    secret_access_key: key[1].as_str().unwrap().into(),
+                    session_token: None,
+                });
+            },
+        )
+    };
+    let functions = [load_as(&users[0]), load_as(&users[1])];
+    assert!(
+        functions
+            .iter()
+            .all(|function| function.load_info().snapshot.is_some()),
+        "the init phase, with both clients, was snapshotted"
+    );
+    assert_eq!(
+        functions[1].load_info().snapshot,
+        Some(wasm_lambda::LoadSource::Resident),
+        "the second load restores the first one's snapshot"
+    );
+    for (function, user) in functions.iter().zip(&users) {
+        let invocation = crate::common::invoke(function, r#"{"whoami": true}"#).await;
+        let answer = json(invocation.payload());
+        assert!(
+            answer["arn"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(&format!(":user/{user}"))),
+            "{answer} {}",
+            invocation.log
+        );
+    }
+}
+
 /// The runtime's boto3 and botocore (and the standard library the snapshot
 /// did not import) are the same files in every Python function: the host
 /// keeps one copy of them, which every function's sandboxes mount, and

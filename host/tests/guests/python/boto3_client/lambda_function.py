@@ -4,7 +4,9 @@ handles to the preopened folders when the host snapshots it. The handler
 makes a client of another service (more data files, read through the
 handles the sandbox got back) and answers with the key each client signs
 with. With `"write"` in the event, it tries to write a file beside
-botocore's own and answers with what stopped it."""
+botocore's own and answers with what stopped it; with `"whoami"`, it asks
+STS, through a client also made at module level, whom its requests are
+signed as."""
 
 import os
 
@@ -12,9 +14,13 @@ import boto3
 import botocore
 
 s3 = boto3.client("s3", region_name="us-east-1")
+# Its endpoint from the environment (AWS_ENDPOINT_URL_STS), read here.
+sts = boto3.client("sts", region_name="us-east-1")
 
 
 def lambda_handler(event, context):
+    if "whoami" in event:
+        return {"arn": sts.get_caller_identity()["Arn"]}
     if "write" in event:
         path = os.path.join(os.path.dirname(botocore.__file__), event["write"])
         try:
