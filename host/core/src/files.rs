@@ -286,7 +286,7 @@ fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf
             let unpacking = tempfile::Builder::new()
                 .prefix(".unpacking-")
                 .tempdir_in(&shared)?;
-            extract_from(&mut zip, unpacking.path(), Some(folder))?;
+            extract_from(&mut zip, unpacking.path(), Entries::Folder(folder))?;
             // Another host may have unpacked the same folder meanwhile:
             // either complete copy will do.
             place(unpacking.keep(), &target, &|target| target.is_dir())?;
@@ -296,7 +296,7 @@ fn unpack_cached(archive: &[u8], cache_dir: &Path, hash: &str) -> Result<PathBuf
         let link = Path::new("../..").join(SHARED_FOLDERS).join(contents);
         std::os::unix::fs::symlink(&link, staging.path().join(folder))?;
     }
-    extract_from(&mut zip, staging.path(), None)?;
+    extract_from(&mut zip, staging.path(), Entries::Outside(&hashes))?;
     // Another host may have unpacked the same archive meanwhile: either
     // complete unpacking will do.
     place(staging.keep(), &root, &|root| root.join(MANIFEST).is_file())?;
@@ -361,16 +361,25 @@ fn too_large() -> String {
 /// Writes every entry of `archive` under `into`, refusing entries that
 /// would land outside it, links, and more than [`MAX_UNPACKED_BYTES`].
 fn extract(archive: &[u8], into: &Path) -> Result<()> {
-    extract_from(&mut open(archive)?, into, None)
+    extract_from(&mut open(archive)?, into, Entries::All)
 }
 
-/// [`extract`] of the entries of `zip` under its top-level folder `only`
-/// (written under `into` without that folder's name), or, with `None`, of
-/// every entry but those of a folder `into` links to already.
+/// Which entries of an archive [`extract_from`] writes.
+enum Entries<'a> {
+    /// Every entry, at its path.
+    All,
+    /// The entries of one top-level folder, without the folder's name.
+    Folder(&'a str),
+    /// Every entry but those of these top-level folders (the keys), at
+    /// its path.
+    Outside(&'a BTreeMap<String, String>),
+}
+
+/// [`extract`] of the `entries` of `zip`.
 fn extract_from(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     into: &Path,
-    only: Option<&str>,
+    entries: Entries<'_>,
 ) -> Result<()> {
     let mut budget = MAX_UNPACKED_BYTES;
     for index in 0..zip.len() {
@@ -387,19 +396,16 @@ fn extract_from(
                 relative.display()
             );
         }
-        let relative = match only {
-            Some(folder) => match relative.strip_prefix(folder) {
+        let relative = match entries {
+            Entries::All => relative,
+            Entries::Folder(folder) => match relative.strip_prefix(folder) {
                 Ok(inside) if inside != Path::new("") => inside.to_path_buf(),
                 _ => continue,
             },
-            None => {
-                let mut parts = relative.components();
-                let top = parts.next().map(|part| into.join(part));
-                if parts.next().is_some() && top.is_some_and(|top| top.is_symlink()) {
-                    continue;
-                }
-                relative
-            }
+            Entries::Outside(folders) => match entry.name().split_once('/') {
+                Some((top, _)) if folders.contains_key(top) => continue,
+                _ => relative,
+            },
         };
         let target = into.join(&relative);
         if entry.is_dir() {
