@@ -173,9 +173,6 @@ func putString(at uintptr, text []byte) {
 	putU32(at+4, uint32(len(text)))
 }
 
-// Whether this instance answered an invocation before.
-var calledBefore bool
-
 // handle(event: string, context: context) -> result<string, handler-error>.
 // Its 30 flattened parameters exceed the ABI's 16, so they arrive in one
 // buffer.
@@ -199,16 +196,17 @@ func handle(args unsafe.Pointer) unsafe.Pointer {
 	}
 	lc.TraceID = lc.XRayTraceID
 	// Each invocation's own trace header in the environment, as Lambda's Go
-	// runtime sets it. A sandbox's environment holds its first invocation's,
-	// so only a reused sandbox's later invocations change it.
-	if calledBefore {
-		if lc.XRayTraceID == "" {
+	// runtime sets it. What Go read at the instance's start may hold another
+	// invocation's (a reused sandbox's first) or none (a sandbox the host
+	// made ahead of its invocation). Go's runtime reads the environment at
+	// start-up, so looking at it here asks the host for nothing.
+	if current, set := os.LookupEnv("_X_AMZN_TRACE_ID"); lc.XRayTraceID == "" {
+		if set {
 			os.Unsetenv("_X_AMZN_TRACE_ID")
-		} else {
-			os.Setenv("_X_AMZN_TRACE_ID", lc.XRayTraceID)
 		}
+	} else if !set || current != lc.XRayTraceID {
+		os.Setenv("_X_AMZN_TRACE_ID", lc.XRayTraceID)
 	}
-	calledBefore = true
 	if *(*uint8)(at(abiContextIdentity)) != 0 {
 		lc.Identity = &CognitoIdentity{
 			CognitoIdentityID:     stringAt(at(abiContextIdentityCognitoIdentityID)),
