@@ -309,6 +309,11 @@ struct ServeArgs {
     /// [default: the config file's `s3_endpoint`, else $AWS_ENDPOINT_URL_S3].
     #[arg(long, value_name = "URL")]
     s3_endpoint: Option<String>,
+    /// Make every cold start's sandbox when its request arrives, instead of
+    /// ahead, after the function's last invocation ended [default: the
+    /// config file's `ready_sandboxes`, else made ahead].
+    #[arg(long)]
+    no_ready_sandboxes: bool,
     #[command(flatten)]
     watch: WatchArgs,
 }
@@ -619,6 +624,9 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
     if config.s3_endpoint.is_none() {
         config.s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3").ok();
     }
+    if args.no_ready_sandboxes {
+        config.ready_sandboxes = Some(false);
+    }
     let watched = cli::watch::prepare_functions(&mut config.functions, args.watch.watch)?;
     // With no functions given, the server starts empty (or with what the
     // control plane created before, kept in the state folder).
@@ -639,6 +647,7 @@ fn run_serve(args: ServeArgs) -> Result<u8> {
             engine,
             log_sink: Some(logs.sink()),
             extra_ca_file: config.ca_file.clone(),
+            ready_sandboxes: config.ready_sandboxes.unwrap_or(true),
             ..HostConfig::default()
         })?;
         let builder: std::sync::Arc<dyn wasm_lambda::server::SourceBuilder> =

@@ -2,16 +2,19 @@
 //! sandbox it keeps warm when it reuses instances. Loading is `load.rs`,
 //! running an invocation `invoke.rs`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bindings::HandlerPre;
 use crate::cache::LoadSource;
 use crate::capabilities::Prepared;
 use crate::config::FunctionConfig;
+use crate::environment::SandboxEnvironment;
 use crate::grants::AllowedHosts;
 use crate::host::Host;
-use crate::sandbox::{Recipe, Sandbox, WarmCell};
+use crate::logs::LogPipe;
+use crate::sandbox::{Recipe, Reserved, Sandbox, WarmCell};
 use crate::state::State;
 
 /// How a function's component was made ready.
@@ -66,8 +69,39 @@ pub(crate) struct FunctionInner {
     /// What the load-time init phase printed, not yet logged: the first cold
     /// start's log shows it before its `START` line, as Lambda's does.
     pub(crate) unreported_init_output: Mutex<Option<String>>,
-    /// The idle sandbox kept for the next invocation (`reuse_instances`).
+    /// The idle sandbox kept for the next invocation: the last one used
+    /// (`reuse_instances`), or one made ahead and never called.
     pub(crate) warm: Arc<WarmCell>,
+    /// The task making a sandbox ahead for the next invocation
+    /// ([`Function::finish`]).
+    pub(crate) making: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Invocations running now.
+    pub(crate) running: AtomicUsize,
+    /// Invocations started so far.
+    pub(crate) started: AtomicUsize,
+}
+
+/// An invocation counted as running; see [`Function::enter`].
+pub(crate) struct Running<'a> {
+    function: &'a Function,
+    left: bool,
+}
+
+impl Running<'_> {
+    /// Whether it was the function's last running invocation.
+    fn leave(mut self) -> bool {
+        self.left = true;
+        self.function.inner.running.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
+
+/// An invocation that ends early (refused, throttled) is no longer running.
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.left {
+            self.function.inner.running.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl FunctionInner {
@@ -146,10 +180,135 @@ impl Function {
     /// The warm sandbox and how many invocations it will have served with
     /// this one, when the function reuses instances and one is idle.
     pub(crate) fn take_warm(&self) -> Option<(Sandbox, u32)> {
-        if !self.inner.config.reuse_instances {
-            return None;
-        }
         crate::sandbox::unpark(&self.inner.warm)
+    }
+
+    /// Counts an invocation of the function as running until
+    /// [`Function::finish`].
+    pub(crate) fn enter(&self) -> Running<'_> {
+        self.inner.running.fetch_add(1, Ordering::AcqRel);
+        self.inner.started.fetch_add(1, Ordering::AcqRel);
+        Running {
+            function: self,
+            left: false,
+        }
+    }
+
+    /// Ends an invocation that ran in a fresh sandbox, `used` (`None` when
+    /// the sandbox was kept warm or never made).
+    ///
+    /// After the function's last running invocation, when the host makes
+    /// sandboxes ahead ([`HostConfig::ready_sandboxes`]) and the function
+    /// does not reuse instances, a task drops `used` and makes the next
+    /// invocation's sandbox, both off the request path: the answer is not
+    /// held up by the teardown, and the next cold start finds its instance
+    /// made. At most one is made or waiting per function; it takes only a
+    /// free pool slot, never waits for one, and gives its slot back to a
+    /// full pool as a warm sandbox does. While other invocations of the
+    /// function run, or another starts before the task's turn comes, the
+    /// host is busy and nothing is made ahead: under load the work would
+    /// only move to a task of its own, and a sandbox made on one thread and
+    /// called on another cost more than it saved (`benches/README.md`, "A
+    /// sandbox made ahead").
+    ///
+    /// [`HostConfig::ready_sandboxes`]: crate::HostConfig::ready_sandboxes
+    pub(crate) fn finish(&self, running: Running<'_>, used: Option<Sandbox>) {
+        let last = running.leave();
+        let inner = &self.inner;
+        if !last || inner.config.reuse_instances || !inner.host.ready_sandboxes() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut making = inner.making.lock().unwrap_or_else(|e| e.into_inner());
+        if making.as_ref().is_some_and(|task| !task.is_finished())
+            || inner
+                .warm
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+        {
+            return;
+        }
+        // On a runtime of one thread the task runs only while the caller
+        // drives the runtime (as `sandbox_ready` does): `used` is dropped
+        // here, so that no pool slot waits on a runtime nobody drives.
+        let used = match runtime.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => {
+                drop(used);
+                None
+            }
+            _ => used,
+        };
+        let function = self.clone();
+        let started = inner.started.load(Ordering::Acquire);
+        *making = Some(runtime.spawn(async move {
+            // First, so that the fresh sandbox can have the slot it frees
+            // (wasmtime's pool gives a module the slot it last used).
+            drop(used);
+            // Whatever else is ready to run goes first: when that starts
+            // another invocation, the host is busy, and the next cold
+            // start is left to make its own sandbox.
+            tokio::task::yield_now().await;
+            if function.inner.started.load(Ordering::Acquire) == started {
+                function.make_ahead().await;
+            }
+        }));
+    }
+
+    /// Makes a sandbox for the next invocation and parks it, unless no
+    /// pool slot is free.
+    async fn make_ahead(&self) {
+        let inner = &self.inner;
+        let recipe = inner.recipe();
+        let Some(reserved) = Reserved::try_take(&recipe) else {
+            return;
+        };
+        // The trace header is the invocation's: it is set when the
+        // sandbox is taken (`invoke.rs`).
+        let environment = SandboxEnvironment::new(inner.environment.clone());
+        let log = LogPipe::with_logging(None, inner.config.logging);
+        let deadline = Instant::now() + inner.config.timeout;
+        // A sandbox that cannot be made now is made by the invocation, which
+        // reports why.
+        if let Ok(sandbox) = Sandbox::create(&recipe, reserved, environment, &log, deadline).await {
+            inner.host.warm().park(&inner.warm, sandbox, 0);
+        }
+    }
+
+    /// Waits until the sandbox being made ahead for the next invocation
+    /// (see [`HostConfig::ready_sandboxes`]) is made; whether one waits.
+    ///
+    /// A custom runtime calls it after posting an answer and before asking
+    /// for the next event, so the sandbox is made while the process waits.
+    ///
+    /// ```no_run
+    /// # async fn run(function: wasm_lambda::Function) -> anyhow::Result<()> {
+    /// let invocation = function.invoke(wasm_lambda::InvokeRequest::new("{}")).await?;
+    /// // ... answer with invocation.payload() ...
+    /// let ready = function.sandbox_ready().await;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`HostConfig::ready_sandboxes`]: crate::HostConfig::ready_sandboxes
+    pub async fn sandbox_ready(&self) -> bool {
+        let making = self
+            .inner
+            .making
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = making {
+            let _ = task.await;
+        }
+        !self.inner.config.reuse_instances
+            && self
+                .inner
+                .warm
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
     }
 
     /// Keeps `sandbox` (which has served `uses` invocations) for the next

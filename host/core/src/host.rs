@@ -41,6 +41,17 @@ pub struct HostConfig {
     /// Whether a load may run the init phase to make a snapshot, or only
     /// uses one made before.
     pub snapshots: Snapshots,
+    /// Whether a function that does not reuse instances has the sandbox of
+    /// its next invocation made ahead, off the request path, once its
+    /// running invocations have ended (see [`Function::sandbox_ready`]).
+    /// Each such invocation is still a cold start in a fresh sandbox, with
+    /// its `Init Duration` (the time the sandbox took to make); what moves
+    /// is when the instance is made. A waiting sandbox holds a pool slot
+    /// and a `/tmp` folder until it is used, taken back by a full pool, or
+    /// idle for two minutes. `serve` and the custom runtime turn it on.
+    ///
+    /// [`Function::sandbox_ready`]: crate::Function::sandbox_ready
+    pub ready_sandboxes: bool,
 }
 
 /// When a function with an init phase is snapshotted (`snapshot.rs`).
@@ -68,6 +79,7 @@ impl Default for HostConfig {
             platform_lines: true,
             extra_ca_file: None,
             snapshots: Snapshots::Make,
+            ready_sandboxes: false,
         }
     }
 }
@@ -87,6 +99,7 @@ pub(crate) struct HostShared {
     pub(crate) log_sink: Option<LogSink>,
     pub(crate) platform_lines: bool,
     pub(crate) snapshots: Snapshots,
+    pub(crate) ready_sandboxes: bool,
     /// The TLS settings of outbound HTTPS: built at start when an extra CA
     /// file is given (so a bad file is an error at once), else on the first
     /// request, since reading the system's trust store takes milliseconds.
@@ -160,6 +173,7 @@ impl Host {
                 log_sink: config.log_sink,
                 platform_lines: config.platform_lines,
                 snapshots: config.snapshots,
+                ready_sandboxes: config.ready_sandboxes,
                 tls,
                 scratch: crate::scratch::ScratchPool::new(scratch_root),
                 warm: crate::sandbox::WarmPool::default(),
@@ -186,6 +200,11 @@ impl Host {
     /// The TLS client settings of handlers' HTTPS requests.
     pub(crate) fn tls(&self) -> Arc<rustls::ClientConfig> {
         self.shared.tls()
+    }
+
+    /// Whether functions have their next sandbox made ahead.
+    pub(crate) fn ready_sandboxes(&self) -> bool {
+        self.shared.ready_sandboxes
     }
 
     /// Every function's idle sandbox.

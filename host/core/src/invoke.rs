@@ -203,12 +203,22 @@ impl Function {
                 .unwrap_or_else(environment::new_trace_header),
         );
         let context = self.handler_context(request_id.clone(), deadline.unix_ms, request);
+        let running = self.enter();
 
         // The warm sandbox, or a fresh one; a cold start's init duration
         // includes waiting for a pool slot and the load not yet reported.
-        let warm = self.take_warm();
-        let cold = warm.is_none();
+        // A sandbox made ahead and never called (`uses` 1 with it) is a
+        // cold start whose instantiation was done before the request.
+        let mut warm = self.take_warm();
         let uses = warm.as_ref().map_or(1, |(_, uses)| *uses);
+        let cold = uses == 1;
+        let made_ahead = match &mut warm {
+            Some((sandbox, 1)) => {
+                sandbox.set_environment(self.environment_for(context.trace_id.as_deref()));
+                Some(sandbox.made_in())
+            }
+            _ => None,
+        };
         let sink = self.inner.host.log_sink();
         let log = match &warm {
             Some((sandbox, _)) => {
@@ -278,7 +288,9 @@ impl Function {
                 "the sandbox could not be made: {error}"
             )));
         }
-        let init_duration = cold.then(|| slot_wait.elapsed() + self.take_unreported_load());
+        let init_duration = cold.then(|| {
+            made_ahead.unwrap_or_else(|| slot_wait.elapsed()) + self.take_unreported_load()
+        });
 
         // The call.
         let call_started = Instant::now();
@@ -330,11 +342,14 @@ impl Function {
             log.write_platform(line.as_bytes(), platform_lines);
         }
 
-        if settled.reusable
-            && let Some(sandbox) = sandbox
-        {
-            self.keep_warm(sandbox, uses);
-        }
+        let sandbox = match sandbox {
+            Some(sandbox) if settled.reusable && config.reuse_instances => {
+                self.keep_warm(sandbox, uses);
+                None
+            }
+            other => other,
+        };
+        self.finish(running, sandbox);
         Ok(Invocation {
             request_id,
             result: settled.result,

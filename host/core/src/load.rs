@@ -115,6 +115,9 @@ impl Host {
             unreported_load: Mutex::new(None),
             unreported_init_output: Mutex::new(None),
             warm: self.warm().cell(),
+            making: Default::default(),
+            running: Default::default(),
+            started: Default::default(),
         };
         if let Some((_, snapshot_source, facts)) = cached {
             inner.unreported_init_output = Mutex::new(Some(facts.output));

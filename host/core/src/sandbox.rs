@@ -258,6 +258,19 @@ impl Reserved {
         })?;
         Ok(Reserved { slot, scratch })
     }
+
+    /// A free pool slot and a `/tmp` folder, without waiting and without
+    /// taking a slot back from an idle sandbox; `None` when there is none.
+    pub(crate) fn try_take(recipe: &Recipe<'_>) -> Option<Reserved> {
+        let slot = recipe
+            .engine
+            .instance_slots
+            .clone()
+            .try_acquire_owned()
+            .ok()?;
+        let scratch = recipe.scratch.take().ok()?;
+        Some(Reserved { slot, scratch })
+    }
 }
 
 /// One instance of a function's component and its store.
@@ -267,6 +280,8 @@ pub(crate) struct Sandbox {
     instance: Instance,
     handler: Handler,
     log: LogPipe,
+    /// How long making it took (a cold start's `Init Duration`).
+    made_in: Duration,
     /// Holds the instance's slot in the pool, idle or not.
     _slot: OwnedSemaphorePermit,
 }
@@ -282,6 +297,7 @@ impl Sandbox {
         log: &LogPipe,
         deadline: Instant,
     ) -> Result<Sandbox, CallEnd> {
+        let started = Instant::now();
         let Reserved { slot, scratch } = reserved;
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.clone()).stderr(log.clone());
@@ -373,8 +389,20 @@ impl Sandbox {
             instance,
             handler,
             log: log.clone(),
+            made_in: started.elapsed(),
             _slot: slot,
         })
+    }
+
+    /// How long making it took.
+    pub(crate) fn made_in(&self) -> Duration {
+        self.made_in
+    }
+
+    /// Gives a sandbox made ahead the environment of the invocation it
+    /// serves (its trace header).
+    pub(crate) fn set_environment(&mut self, environment: SandboxEnvironment) {
+        self.store.data_mut().environment = environment;
     }
 
     /// The pipe its output goes to.

@@ -276,6 +276,11 @@ pub fn start(settings: &RuntimeSettings) -> Result<(RuntimeClient, Function)> {
         // A snapshot made here would compile the component again, seconds
         // of a cold start; the package carries one made ahead.
         snapshots: Snapshots::ExistingOnly,
+        // The next event's sandbox is made before the process asks for
+        // it (`work`). Not with several workers: each drives its own
+        // runtime only while it has an event, so one would wait on a
+        // sandbox another's runtime was making.
+        ready_sandboxes: settings.max_concurrency <= 1,
         ..HostConfig::default()
     });
     let host = match host {
@@ -413,7 +418,13 @@ fn work(
         .context("failed to start the async runtime")?;
     while max_events.is_none_or(|max| claimed.fetch_add(1, Ordering::AcqRel) < max) {
         match client.next()? {
-            Ok(event) => runtime.block_on(handle_event(client, function, event))?,
+            Ok(event) => {
+                runtime.block_on(handle_event(client, function, event))?;
+                // The answer is posted: make the next event's sandbox
+                // before asking for it (Lambda may freeze the process
+                // while it waits).
+                runtime.block_on(function.sandbox_ready());
+            }
             Err(malformed) => tracing::warn!("wasm-lambda: skipped an event: {malformed}"),
         }
     }

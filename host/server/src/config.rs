@@ -63,6 +63,10 @@ pub struct ServerConfig {
     /// invocation) may run at once; default one fewer than the machine's
     /// threads, so that they cannot starve short invocations.
     pub long_running_slots: Option<usize>,
+    /// Whether a function that does not reuse instances has its next
+    /// sandbox made ahead once its invocations have ended (true by
+    /// default; `HostConfig::ready_sandboxes`).
+    pub ready_sandboxes: Option<bool>,
     /// A PEM file of CA certificates that handlers' HTTPS requests trust
     /// besides the system's (relative to this file).
     pub ca_file: Option<PathBuf>,

@@ -274,6 +274,127 @@ async fn warm_sandboxes_give_their_slots_to_invocations_that_need_them() {
     );
 }
 
+/// A host that makes sandboxes ahead (as `serve` and the custom runtime
+/// do) makes the next invocation's after each one ends. That sandbox was
+/// made before its invocation's request came, yet the handler sees that
+/// invocation's own trace header, and it is fresh: never called, a cold
+/// start with its `Init Duration`. On a runtime of two threads, as `serve`
+/// runs, where the used sandbox is dropped by the same task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_made_ahead_is_fresh_and_sees_its_own_invocations_trace_header() {
+    let ahead = wasm_lambda::Host::new(wasm_lambda::HostConfig {
+        cache_dir: Some(crate::common::cache_dir()),
+        ready_sandboxes: true,
+        ..wasm_lambda::HostConfig::default()
+    })
+    .unwrap();
+    // The default host makes none.
+    let plain = load("probe-not-ahead", guest("host/tests/guests/probe"), |_| {});
+    invoke(&plain, r#"{"action":"count"}"#).await;
+    assert!(!plain.sandbox_ready().await, "made ahead by default");
+
+    let probe = ahead
+        .load(wasm_lambda::FunctionConfig::new(
+            "probe-ahead",
+            guest("host/tests/guests/probe"),
+        ))
+        .unwrap();
+    for round in 0..3 {
+        let invocation = invoke(&probe, r#"{"action":"count"}"#).await;
+        assert_eq!(invocation.payload(), "1", "round {round}: a fresh sandbox");
+        assert!(invocation.report.init_duration.is_some(), "round {round}");
+        assert!(
+            probe.sandbox_ready().await,
+            "round {round}: none made ahead"
+        );
+    }
+
+    for project in [
+        "host/tests/guests/probe",
+        "host/tests/guests/python/probe",
+        "host/tests/guests/js/probe",
+        "host/tests/guests/go/probe",
+    ] {
+        let function = ahead
+            .load(wasm_lambda::FunctionConfig::new(
+                "trace-ahead",
+                guest(project),
+            ))
+            .unwrap();
+        let go = project.contains("/go/");
+        let event = if go {
+            r#"{"env":"_X_AMZN_TRACE_ID"}"#
+        } else {
+            r#"{"action":"env"}"#
+        };
+        let given = [
+            "Root=1-67a0b1c2-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1",
+            "Root=1-67a0b1c3-fedcba9876543210fedcba98;Parent=fedcba9876543210;Sampled=0",
+            "Root=1-67a0b1c4-00112233445566778899aabb;Parent=00112233aabbccdd;Sampled=1",
+        ];
+        for (index, trace_id) in given.into_iter().enumerate() {
+            assert_eq!(
+                function.sandbox_ready().await,
+                index > 0,
+                "{project}: a sandbox waits after invocation {index}"
+            );
+            let invocation = function
+                .invoke(wasm_lambda::InvokeRequest {
+                    trace_id: Some(trace_id.to_string()),
+                    ..wasm_lambda::InvokeRequest::new(event)
+                })
+                .await
+                .unwrap();
+            assert!(invocation.report.init_duration.is_some(), "{project}");
+            let payload = json(invocation.payload());
+            let seen = if go {
+                &payload["env"]
+            } else {
+                &payload["_X_AMZN_TRACE_ID"]
+            };
+            assert_eq!(seen, trace_id, "{project}: invocation {index}");
+        }
+    }
+}
+
+/// A sandbox made ahead holds a pool slot only while nobody needs it: with
+/// one slot, held by one function's sandbox made ahead, another function's
+/// invocation takes the slot back and answers at once.
+#[tokio::test]
+async fn a_sandbox_made_ahead_gives_its_slot_to_an_invocation_that_needs_it() {
+    let host = wasm_lambda::Host::new(wasm_lambda::HostConfig {
+        cache_dir: Some(crate::common::cache_dir()),
+        engine: wasm_lambda::EngineConfig {
+            max_instances: 1,
+            ..wasm_lambda::EngineConfig::default()
+        },
+        ready_sandboxes: true,
+        ..wasm_lambda::HostConfig::default()
+    })
+    .unwrap();
+    let load = |name: &str| {
+        let mut config = wasm_lambda::FunctionConfig::new(name, guest("host/tests/guests/probe"));
+        config.timeout = Duration::from_secs(2);
+        host.load(config).unwrap()
+    };
+    let (first, second) = (load("ahead-a"), load("ahead-b"));
+    invoke(&first, r#"{"action":"count"}"#).await;
+    assert!(first.sandbox_ready().await, "the first made one ahead");
+    let started = std::time::Instant::now();
+    let answered = second
+        .invoke(wasm_lambda::InvokeRequest::new(r#"{"action":"count"}"#))
+        .await
+        .expect("the second function got the slot");
+    assert_eq!(answered.payload(), "1");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it waited for its deadline"
+    );
+    // The second function's own sandbox made ahead now holds the slot.
+    assert!(!first.sandbox_ready().await, "the first kept its sandbox");
+    assert!(second.sandbox_ready().await);
+}
+
 /// A warm sandbox serves a bounded number of invocations; the next one
 /// starts fresh, so what a guest leaks across calls cannot grow for ever.
 #[tokio::test]
