@@ -244,14 +244,15 @@ impl Function {
         let function = self.clone();
         let started = inner.started.load(Ordering::Acquire);
         *making = Some(runtime.spawn(async move {
-            // First, so that the fresh sandbox can have the slot it frees
-            // (wasmtime's pool gives a module the slot it last used).
-            drop(used);
             // Whatever else is ready to run goes first: when that starts
             // another invocation, the host is busy, and the next cold
             // start is left to make its own sandbox.
             tokio::task::yield_now().await;
-            if function.inner.started.load(Ordering::Acquire) == started {
+            let busy = function.inner.started.load(Ordering::Acquire) != started;
+            // Before the new one, so that it can have the slot this frees
+            // (wasmtime's pool gives a module the slot it last used).
+            drop(used);
+            if !busy {
                 function.make_ahead().await;
             }
         }));
