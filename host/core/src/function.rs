@@ -285,8 +285,8 @@ impl Function {
     /// for the next event, so the sandbox is made while the process waits.
     ///
     /// ```no_run
-    /// # async fn run(function: wasm_lambda::Function) -> anyhow::Result<()> {
-    /// let invocation = function.invoke(wasm_lambda::InvokeRequest::new("{}")).await?;
+    /// # async fn run(function: wasm_lambda_core::Function) -> anyhow::Result<()> {
+    /// let invocation = function.invoke(wasm_lambda_core::InvokeRequest::new("{}")).await?;
     /// // ... answer with invocation.payload() ...
     /// let ready = function.sandbox_ready().await;
     /// # Ok(()) }
