@@ -177,8 +177,9 @@ impl Function {
         self.inner.recipe()
     }
 
-    /// The warm sandbox and how many invocations it will have served with
-    /// this one, when the function reuses instances and one is idle.
+    /// The idle sandbox and how many invocations it will have served with
+    /// this one: the warm one of a function that reuses instances, or one
+    /// made ahead (1: never called before).
     pub(crate) fn take_warm(&self) -> Option<(Sandbox, u32)> {
         crate::sandbox::unpark(&self.inner.warm)
     }
@@ -313,12 +314,10 @@ impl Function {
     }
 
     /// Keeps `sandbox` (which has served `uses` invocations) for the next
-    /// invocation, when the function reuses instances; see
-    /// [`crate::sandbox::WarmPool::park`].
+    /// invocation of a function that reuses instances (the caller checks);
+    /// see [`crate::sandbox::WarmPool::park`].
     pub(crate) fn keep_warm(&self, sandbox: Sandbox, uses: u32) {
-        if self.inner.config.reuse_instances {
-            self.inner.host.warm().park(&self.inner.warm, sandbox, uses);
-        }
+        self.inner.host.warm().park(&self.inner.warm, sandbox, uses);
     }
 
     /// What the load-time init phase printed, for the first cold start's
